@@ -4,11 +4,62 @@
 //! Three layers, each testable alone: [`preprocess`] turns files into
 //! logical lines (includes, comments, conditionals, macros, sequences),
 //! [`syntax`] turns lines into a statement tree with a pest grammar, and
-//! [`model`] reads the tree into typed blocks with keepalived's defaults,
-//! reporting every problem as a [`diag::Diagnostic`] with file, line and
-//! column. This crate knows nothing of sockets or processes; what it needs
-//! to know about the host comes through [`model::Host`].
+//! [`model`] reads the tree into typed blocks with keepalived's defaults;
+//! [`validate`] then checks what needs the whole configuration or the host.
+//! Every problem is a [`diag::Diagnostic`] with file, line and column.
+//! This crate knows nothing of sockets or processes; what it needs to know
+//! about the host comes through [`host::Host`].
 
 pub mod diag;
+pub mod host;
+pub mod model;
 pub mod preprocess;
+pub mod reader;
 pub mod syntax;
+pub mod types;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use diag::{Category, Diagnostic, Diagnostics, Loc};
+pub use host::{Host, SystemHost};
+pub use model::Config;
+
+/// A configuration read from disk, with everything said about it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub diagnostics: Diagnostics,
+    /// Every file read, the main file first.
+    pub files: Vec<PathBuf>,
+    /// Every command the configuration runs.
+    pub commands: Vec<types::CommandUse>,
+}
+
+/// Reads, parses and validates the configuration at `path`.
+pub fn load_file(path: &Path, opts: &preprocess::Options, host: &dyn Host) -> Loaded {
+    let mut diags = Diagnostics::new();
+    let pre = preprocess::preprocess_file(path, opts, &mut diags);
+    finish(pre, diags, host)
+}
+
+/// As [`load_file`], for text that claims to be the file `name`.
+pub fn load_str(name: &Path, text: &str, opts: &preprocess::Options, host: &dyn Host) -> Loaded {
+    let mut diags = Diagnostics::new();
+    let pre = preprocess::preprocess_str(name, text, opts, &mut diags);
+    finish(pre, diags, host)
+}
+
+fn finish(pre: preprocess::Preprocessed, mut diags: Diagnostics, host: &dyn Host) -> Loaded {
+    let tree = syntax::parse(&pre.lines, &mut diags);
+    let mut reader = reader::Reader::new(&mut diags);
+    let mut config = model::read(&tree, &mut reader);
+    let commands = std::mem::take(&mut reader.commands);
+    validate::run(&mut config, &commands, host, &mut diags);
+    Loaded {
+        config,
+        diagnostics: diags,
+        files: pre.files,
+        commands,
+    }
+}
