@@ -44,6 +44,9 @@ impl fmt::Display for Loc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Said for information; never changes the exit code (keepalived
+    /// prints "Config files missing" for a plain `include` and exits 0).
+    Info,
     FileNotFound,
     BadInterface,
     Fatal,
@@ -58,6 +61,9 @@ pub enum Category {
     GeneralError,
     Warning,
     Security,
+    /// A keyword that needs a value has none. keepalived stops reading
+    /// the configuration there and exits 2, so nothing after it counts.
+    MissingValue,
 }
 
 impl Category {
@@ -98,6 +104,8 @@ impl fmt::Display for Diagnostic {
 /// The exit codes of `keepalived -t` (2.2.7).
 pub mod exit {
     pub const OK: i32 = 0;
+    /// keepalived stopped reading (a keyword without its value).
+    pub const CONFIG_ABORTED: i32 = 2;
     /// The configuration cannot be run.
     pub const CONFIG: i32 = 4;
     /// Errors or warnings; the daemon would still run.
@@ -173,9 +181,14 @@ impl Diagnostics {
         self.items.extend(other.items);
     }
 
-    /// The most significant category in keepalived's ordering.
+    /// The most significant category in keepalived's ordering (Info and
+    /// MissingValue, which are not part of it, left out).
     pub fn worst(&self) -> Option<Category> {
-        self.items.iter().map(|d| d.category).max()
+        self.items
+            .iter()
+            .map(|d| d.category)
+            .filter(|c| !matches!(c, Category::Info | Category::MissingValue))
+            .max()
     }
 
     pub fn has_fatal(&self) -> bool {
@@ -189,6 +202,9 @@ impl Diagnostics {
     /// with warnings" (5). We do not repeat that: a configuration that
     /// cannot run always answers 4 (see docs/compatibility.md).
     pub fn config_test_exit_code(&self) -> i32 {
+        if self.items.iter().any(|d| d.category == Category::MissingValue) {
+            return exit::CONFIG_ABORTED;
+        }
         if self.has_fatal() {
             return exit::CONFIG;
         }

@@ -389,7 +389,8 @@ mod tests {
         assert!(msgs[1].contains("did you mean 'priority'?"), "{msgs:?}");
         assert!(msgs[2].contains("expected a time in seconds"), "{msgs:?}");
         assert!(msgs[3].contains("missing a parameter"), "{msgs:?}");
-        assert_eq!(diags.config_test_exit_code(), 5);
+        // A keyword without its value stops keepalived: exit 2.
+        assert_eq!(diags.config_test_exit_code(), 2);
     }
 
     #[test]

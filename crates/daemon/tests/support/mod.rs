@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Shared pieces of the binary's integration tests: the repository, the
+//! binary, and a network namespace holding the corpus's interfaces.
+//!
+//! These tests need root and network namespaces. Without them they fail
+//! with a message saying so; they never pass by skipping.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_keepalived-rs"))
+}
+
+pub fn require_root() {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .unwrap_or_default();
+    assert_eq!(uid, "0", "this test must run as root: it builds network namespaces (run ./integration/run-tests as root)");
+}
+
+/// A namespace made by integration/netns/config-ns.sh, removed on drop.
+pub struct Netns {
+    pub name: String,
+    script: PathBuf,
+}
+
+impl Netns {
+    pub fn up(tag: &str) -> Self {
+        require_root();
+        let script = repo_root().join("integration/netns/config-ns.sh");
+        let name = format!("k{tag}{}", std::process::id());
+        let out = Command::new(&script).args(["up", &name]).output().expect("run config-ns.sh");
+        assert!(
+            out.status.success(),
+            "cannot build the test namespace with {}: {}{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self { name, script }
+    }
+
+    /// Runs `cmd args` inside the namespace, in `dir`, with a time limit.
+    pub fn run(&self, dir: &Path, cmd: &Path, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, "timeout", "60"])
+            .arg(cmd)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run a command in the test namespace")
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script).args(["down", &self.name]).output();
+    }
+}
