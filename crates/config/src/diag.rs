@@ -202,7 +202,11 @@ impl Diagnostics {
     /// with warnings" (5). We do not repeat that: a configuration that
     /// cannot run always answers 4 (see docs/compatibility.md).
     pub fn config_test_exit_code(&self) -> i32 {
-        if self.items.iter().any(|d| d.category == Category::MissingValue) {
+        if self
+            .items
+            .iter()
+            .any(|d| d.category == Category::MissingValue)
+        {
             return exit::CONFIG_ABORTED;
         }
         if self.has_fatal() {

@@ -95,9 +95,20 @@ impl<'d> Reader<'d> {
 
     // ----- arguments -----
 
-    /// Argument `i` (0 = the first word after the keyword), reporting a
-    /// missing one.
+    /// Argument `i` (0 = the first word after the keyword). A missing one
+    /// is a [`Category::MissingValue`]: keepalived stops reading there
+    /// (exit 2), which is what it does for most keywords.
     pub fn arg<'n>(&mut self, node: &'n Node, i: usize) -> Option<&'n Token> {
+        self.arg_as(node, i, Category::MissingValue)
+    }
+
+    /// As [`Reader::arg`], for the keywords where keepalived only warns
+    /// about a missing value and goes on (`router_id`, ...).
+    pub fn arg_lenient<'n>(&mut self, node: &'n Node, i: usize) -> Option<&'n Token> {
+        self.arg_as(node, i, Category::MissingParameter)
+    }
+
+    fn arg_as<'n>(&mut self, node: &'n Node, i: usize, category: Category) -> Option<&'n Token> {
         let t = node.args.get(i);
         if t.is_none() {
             let loc = node
@@ -105,7 +116,7 @@ impl<'d> Reader<'d> {
                 .last()
                 .map_or_else(|| node.loc().clone(), |t| t.loc.clone());
             self.diags.report(
-                Category::MissingParameter,
+                category,
                 Some(loc),
                 format!(
                     "'{}' is missing a parameter at word position {}",

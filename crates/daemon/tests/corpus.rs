@@ -52,16 +52,27 @@ fn code(out: &std::process::Output) -> i32 {
 fn config_test_exit_codes_match_keepalived() {
     let root = repo_root();
     let files = corpus(&root);
-    assert!(files.len() >= 55, "the corpus has only {} configs", files.len());
+    assert!(
+        files.len() >= 55,
+        "the corpus has only {} configs",
+        files.len()
+    );
     let known = known_differences(&root);
     let ns = Netns::up("corpus");
     let keepalived = PathBuf::from("/usr/sbin/keepalived");
-    assert!(keepalived.exists(), "real keepalived is not installed (integration/install-deps installs it)");
+    assert!(
+        keepalived.exists(),
+        "real keepalived is not installed (integration/install-deps installs it)"
+    );
 
     let mut mismatches = Vec::new();
     let mut by_code: BTreeMap<i32, usize> = BTreeMap::new();
     for f in &files {
-        let rel = f.strip_prefix(root.join("integration/configs")).unwrap_or(f).display().to_string();
+        let rel = f
+            .strip_prefix(root.join("integration/configs"))
+            .unwrap_or(f)
+            .display()
+            .to_string();
         let dir = f.parent().unwrap_or(Path::new("/"));
         let fstr = f.to_string_lossy();
         let args = ["-t", "-i", "lb1", "-f", &fstr];
@@ -69,7 +80,10 @@ fn config_test_exit_codes_match_keepalived() {
         let ours = ns.run(dir, &binary(), &args);
         let (k, o) = (code(&theirs), code(&ours));
         *by_code.entry(k).or_default() += 1;
-        let expected_ours = known.get(&rel).filter(|(kk, _)| *kk == k).map_or(k, |(_, oo)| *oo);
+        let expected_ours = known
+            .get(&rel)
+            .filter(|(kk, _)| *kk == k)
+            .map_or(k, |(_, oo)| *oo);
         if o != expected_ours {
             mismatches.push(format!(
                 "{rel}: keepalived {k}, keepalived-rs {o} (expected {expected_ours})\n  keepalived said: {}\n  we said: {}",
@@ -81,7 +95,10 @@ fn config_test_exit_codes_match_keepalived() {
             assert_eq!(k, 0, "{rel} is in valid/ but keepalived -t exits {k}");
         }
     }
-    println!("corpus: {} configs, keepalived exit codes {by_code:?}", files.len());
+    println!(
+        "corpus: {} configs, keepalived exit codes {by_code:?}",
+        files.len()
+    );
     assert!(
         mismatches.is_empty(),
         "{} of {} configs disagree:\n{}",
@@ -91,6 +108,9 @@ fn config_test_exit_codes_match_keepalived() {
     );
     // The invalid corpus must exercise every verdict.
     for c in [4, 5, 6] {
-        assert!(by_code.get(&c).copied().unwrap_or(0) >= 2, "fewer than two configs where keepalived exits {c}");
+        assert!(
+            by_code.get(&c).copied().unwrap_or(0) >= 2,
+            "fewer than two configs where keepalived exits {c}"
+        );
     }
 }

@@ -13,7 +13,11 @@ fn dump_of_the_example_matches_the_reviewed_file() {
     let root = repo_root();
     let ns = Netns::up("dump");
     let conf = root.join("keepalived.conf.example");
-    let out = ns.run(&root, &binary(), &["-t", "-d", "-i", "lb1", "-f", &conf.to_string_lossy()]);
+    let out = ns.run(
+        &root,
+        &binary(),
+        &["-t", "-d", "-i", "lb1", "-f", &conf.to_string_lossy()],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 pub fn binary() -> PathBuf {
@@ -27,7 +30,10 @@ pub fn require_root() {
                 .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
         })
         .unwrap_or_default();
-    assert_eq!(uid, "0", "this test must run as root: it builds network namespaces (run ./integration/run-tests as root)");
+    assert_eq!(
+        uid, "0",
+        "this test must run as root: it builds network namespaces (run ./integration/run-tests as root)"
+    );
 }
 
 /// A namespace made by integration/netns/config-ns.sh, removed on drop.
@@ -41,7 +47,10 @@ impl Netns {
         require_root();
         let script = repo_root().join("integration/netns/config-ns.sh");
         let name = format!("k{tag}{}", std::process::id());
-        let out = Command::new(&script).args(["up", &name]).output().expect("run config-ns.sh");
+        let out = Command::new(&script)
+            .args(["up", &name])
+            .output()
+            .expect("run config-ns.sh");
         assert!(
             out.status.success(),
             "cannot build the test namespace with {}: {}{}",
@@ -66,6 +75,8 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new(&self.script).args(["down", &self.name]).output();
+        let _ = Command::new(&self.script)
+            .args(["down", &self.name])
+            .output();
     }
 }
