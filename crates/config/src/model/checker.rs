@@ -860,7 +860,7 @@ const UDP: &Table<UdpCheck> = &[
 ];
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    if s.is_empty() || s.len() % 2 != 0 {
+    if s.is_empty() || !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -871,7 +871,7 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
 
 fn valid_reply_pattern(s: &str) -> bool {
     !s.is_empty()
-        && s.len() % 2 == 0
+        && s.len().is_multiple_of(2)
         && s.bytes()
             .all(|b| b.is_ascii_hexdigit() || b == b'X' || b == b'x')
 }

@@ -1323,9 +1323,7 @@ const RS: &Table<RealServer> = &[
 
 fn read_real_server(node: &Node, r: &mut Reader<'_>) -> Option<RealServer> {
     let t = r.arg(node, 0)?;
-    let Some(ip) = parse_ip(t, r, "real server") else {
-        return None;
-    };
+    let ip = parse_ip(t, r, "real server")?;
     let port = match node.args.get(1) {
         Some(p) => Some(r.int_tok(p, 0u16, u16::MAX)?).filter(|v| *v != 0),
         None => None,
