@@ -1167,3 +1167,32 @@ track_file tf
     }
     assert_eq!(back, expect);
 }
+
+#[test]
+fn validation_link_local_needs_bind_if() {
+    let (cfg, d) = load(
+        "virtual_server 2001:db8::10 80 {
+lb_algo rr
+lb_kind NAT
+protocol TCP
+real_server 2001:db8::11 80 {
+TCP_CHECK {
+connect_ip fe80::1
+}
+TCP_CHECK {
+connect_ip fe80::1
+bind_if eth0
+}
+}
+}",
+    );
+    assert_diag(
+        &d,
+        "link-local address fe80::1 but has no bind_if",
+        Some(5),
+        Category::GeneralError,
+    );
+    assert_eq!(d.len(), 1);
+    assert_eq!(d.config_test_exit_code(), 5);
+    assert_eq!(cfg.virtual_servers[0].real_servers[0].checkers.len(), 1);
+}

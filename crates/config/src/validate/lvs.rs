@@ -19,6 +19,7 @@ use crate::model::lvs::{
 pub(super) fn check(cfg: &mut Config, host: &dyn Host, diags: &mut Diagnostics) {
     let _ = host;
     check_checker_references(cfg, diags);
+    check_link_local(cfg, diags);
     let groups = cfg.virtual_server_groups.clone();
     cfg.virtual_servers.retain_mut(|vs| {
         let group = match &vs.key {
@@ -105,6 +106,37 @@ fn check_checker_references(cfg: &mut Config, diags: &mut Diagnostics) {
                     ok
                 }
                 _ => true,
+            });
+        }
+    }
+}
+
+/// A checker probing an IPv6 link-local address must say which interface
+/// to use; keepalived drops it otherwise.
+fn check_link_local(cfg: &mut Config, diags: &mut Diagnostics) {
+    for vs in &mut cfg.virtual_servers {
+        let vs_loc = vs.loc.clone();
+        for rs in &mut vs.real_servers {
+            let rs_ip = rs.ip;
+            let loc = rs.loc.clone().or_else(|| vs_loc.clone());
+            rs.checkers.retain(|c| {
+                let Some(common) = c.common() else {
+                    return true;
+                };
+                let dst = common.connect_ip.unwrap_or(rs_ip);
+                let link_local = matches!(dst, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
+                if link_local && common.bind_if.is_none() {
+                    report(
+                        diags,
+                        loc.as_ref(),
+                        format!(
+                            "{} probes link-local address {dst} but has no bind_if; checker ignored",
+                            c.kind()
+                        ),
+                    );
+                    return false;
+                }
+                true
             });
         }
     }
