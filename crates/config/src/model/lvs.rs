@@ -1,23 +1,1355 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! `virtual_server_group`, `virtual_server`, `real_server` (inventory §A.9).
+//!
+//! Values a real server or checker inherits are kept as `Option`s exactly
+//! as written; the `effective_*` methods resolve them with keepalived's
+//! defaults (checker -> real server -> virtual server -> built-in).
+//! Mistakes keepalived notices while parsing are reported here; those that
+//! need the whole block (no real servers, quorum, ports) are in
+//! `validate::lvs`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::reader::Reader;
-use crate::syntax::Node;
+use crate::diag::Loc;
+use crate::model::checker::{
+    self, CHECKER_KEYWORDS, CONNECT_TIMEOUT_MAX, Checker, TIMER_MAX, strict_flag,
+};
+use crate::reader::{Reader, Table};
+use crate::syntax::{Node, Token};
+use crate::types::{Command, Timer};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VirtualServerGroup {}
+/// IPVS's largest weight (INT_MAX).
+pub const WEIGHT_MAX: u32 = i32::MAX as u32;
+/// IPVS's largest persistence timeout (31 days).
+pub const PERSISTENCE_TIMEOUT_MAX: u32 = 2_678_400;
+/// `persistence_timeout` written without a value.
+pub const PERSISTENCE_TIMEOUT_DEFAULT: u32 = 360;
+pub const DEFAULT_DELAY_LOOP: Timer = Timer::from_secs(60);
+pub const DEFAULT_CONNECT_TIMEOUT: Timer = Timer::from_secs(5);
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VirtualServer {}
+// ----- small closed sets -----
 
-pub fn read_virtual_server_group(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerGroup> {
-    let _ = r.block(node);
-    None
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpFamily {
+    Inet,
+    Inet6,
 }
 
+impl IpFamily {
+    pub fn of(ip: &IpAddr) -> Self {
+        if ip.is_ipv4() {
+            IpFamily::Inet
+        } else {
+            IpFamily::Inet6
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+/// IPVS schedulers keepalived 2.2.7 accepts (names are case-sensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheduler {
+    Rr,
+    Wrr,
+    Lc,
+    Wlc,
+    Lblc,
+    Lblcr,
+    Sh,
+    Mh,
+    Dh,
+    Fo,
+    Ovf,
+    Sed,
+    Nq,
+    Twos,
+}
+
+const SCHEDULERS: &[(&str, Scheduler)] = &[
+    ("rr", Scheduler::Rr),
+    ("wrr", Scheduler::Wrr),
+    ("lc", Scheduler::Lc),
+    ("wlc", Scheduler::Wlc),
+    ("lblc", Scheduler::Lblc),
+    ("lblcr", Scheduler::Lblcr),
+    ("sh", Scheduler::Sh),
+    ("mh", Scheduler::Mh),
+    ("dh", Scheduler::Dh),
+    ("fo", Scheduler::Fo),
+    ("ovf", Scheduler::Ovf),
+    ("sed", Scheduler::Sed),
+    ("nq", Scheduler::Nq),
+    ("twos", Scheduler::Twos),
+];
+
+/// keepalived's scheduler when none is set (it warns).
+pub const DEFAULT_SCHEDULER: Scheduler = Scheduler::Wlc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LvsMethod {
+    Nat,
+    Dr,
+    Tun,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelType {
+    #[default]
+    Ipip,
+    Gue,
+    Gre,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelCsum {
+    #[default]
+    Nocsum,
+    Csum,
+    Remcsum,
+}
+
+/// `lvs_method` / `lb_kind` with its tunnel options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Forwarding {
+    pub method: LvsMethod,
+    /// Only for TUN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<Tunnel>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tunnel {
+    #[serde(rename = "type")]
+    pub tun_type: TunnelType,
+    /// GUE only.
+    pub port: Option<u16>,
+    pub csum: TunnelCsum,
+}
+
+impl Forwarding {
+    pub const NAT: Forwarding = Forwarding {
+        method: LvsMethod::Nat,
+        tunnel: None,
+    };
+}
+
+// ----- virtual_server_group -----
+
+/// One line of a `virtual_server_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VsgEntry {
+    /// `IP [PORT]`, `IP-END [PORT]` or `IP/PREFIX [PORT]`, as an inclusive
+    /// range (start == end for a single address). Port 0 = none.
+    Range {
+        start: IpAddr,
+        end: IpAddr,
+        port: u16,
+    },
+    /// `fwmark N [inet|inet6]`.
+    Fwmark {
+        fwmark: u32,
+        family: Option<IpFamily>,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    pub entries: Vec<VsgEntry>,
+    #[serde(skip)]
+    pub loc: Option<Loc>,
+}
+
+impl VirtualServerGroup {
+    pub fn has_addresses(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| matches!(e, VsgEntry::Range { .. }))
+    }
+
+    pub fn has_fwmarks(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| matches!(e, VsgEntry::Fwmark { .. }))
+    }
+}
+
+// ----- virtual_server / real_server -----
+
+/// What a `virtual_server` line names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VirtualServerKey {
+    /// `virtual_server IP [PORT]` (port 0 = none given).
+    Addr {
+        ip: IpAddr,
+        port: u16,
+    },
+    Fwmark(u32),
+    Group(String),
+}
+
+impl Default for VirtualServerKey {
+    fn default() -> Self {
+        VirtualServerKey::Fwmark(0)
+    }
+}
+
+impl std::fmt::Display for VirtualServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VirtualServerKey::Addr { ip, port } => write!(f, "[{ip}]:{port}"),
+            VirtualServerKey::Fwmark(m) => write!(f, "FWM {m}"),
+            VirtualServerKey::Group(g) => write!(f, "group {g}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SorryServer {
+    pub ip: Option<IpAddr>,
+    /// None = the virtual server's port.
+    pub port: Option<u16>,
+    /// `sorry_server_inhibit`.
+    pub inhibit: bool,
+    /// `sorry_server_lvs_method` (default: the virtual server's).
+    pub lvs_method: Option<Forwarding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VirtualServer {
+    pub key: VirtualServerKey,
+    pub ip_family: Option<IpFamily>,
+    pub delay_loop: Option<Timer>,
+    /// `lvs_sched` / `lb_algo`; None = wlc, with a warning.
+    pub lvs_sched: Option<Scheduler>,
+    /// `lvs_method` / `lb_kind`; None = NAT, with a warning.
+    pub lvs_method: Option<Forwarding>,
+    /// None = UDP for address services, with a warning.
+    pub protocol: Option<Protocol>,
+    pub persistence_timeout: Option<u32>,
+    /// IPv4 netmask or IPv6 prefix length, as written.
+    pub persistence_granularity: Option<String>,
+    pub persistence_engine: Option<String>,
+    pub ha_suspend: bool,
+    pub virtualhost: Option<String>,
+    pub alpha: bool,
+    pub omega: bool,
+    pub ops: bool,
+    pub hashed: bool,
+    #[serde(rename = "flag-1")]
+    pub flag_1: bool,
+    #[serde(rename = "flag-2")]
+    pub flag_2: bool,
+    #[serde(rename = "flag-3")]
+    pub flag_3: bool,
+    #[serde(rename = "sh-port")]
+    pub sh_port: bool,
+    #[serde(rename = "sh-fallback")]
+    pub sh_fallback: bool,
+    #[serde(rename = "mh-port")]
+    pub mh_port: bool,
+    #[serde(rename = "mh-fallback")]
+    pub mh_fallback: bool,
+    pub sorry_server: Option<SorryServer>,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<Command>,
+    pub quorum_down: Option<Command>,
+    pub smtp_alert: Option<bool>,
+    pub snmp_name: Option<String>,
+    // Defaults for real servers and their checkers.
+    pub connect_timeout: Option<Timer>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Timer>,
+    pub warmup: Option<Timer>,
+    pub inhibit_on_failure: bool,
+    /// Weight of real servers that set none.
+    pub weight: Option<u32>,
+    pub real_servers: Vec<RealServer>,
+    #[serde(skip)]
+    pub loc: Option<Loc>,
+}
+
+impl Default for VirtualServer {
+    fn default() -> Self {
+        Self {
+            key: VirtualServerKey::default(),
+            ip_family: None,
+            delay_loop: None,
+            lvs_sched: None,
+            lvs_method: None,
+            protocol: None,
+            persistence_timeout: None,
+            persistence_granularity: None,
+            persistence_engine: None,
+            ha_suspend: false,
+            virtualhost: None,
+            alpha: false,
+            omega: false,
+            ops: false,
+            hashed: false,
+            flag_1: false,
+            flag_2: false,
+            flag_3: false,
+            sh_port: false,
+            sh_fallback: false,
+            mh_port: false,
+            mh_fallback: false,
+            sorry_server: None,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            smtp_alert: None,
+            snmp_name: None,
+            connect_timeout: None,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            inhibit_on_failure: false,
+            weight: None,
+            real_servers: Vec::new(),
+            loc: None,
+        }
+    }
+}
+
+impl VirtualServer {
+    pub fn effective_delay_loop(&self) -> Timer {
+        self.delay_loop.unwrap_or(DEFAULT_DELAY_LOOP)
+    }
+
+    pub fn effective_lvs_sched(&self) -> Scheduler {
+        self.lvs_sched.unwrap_or(DEFAULT_SCHEDULER)
+    }
+
+    pub fn effective_lvs_method(&self) -> Forwarding {
+        self.lvs_method.unwrap_or(Forwarding::NAT)
+    }
+
+    /// The protocol programmed into IPVS (None for fwmark services, whose
+    /// protocol keepalived ignores).
+    pub fn effective_protocol(&self) -> Option<Protocol> {
+        match self.key {
+            VirtualServerKey::Fwmark(_) => None,
+            _ => Some(self.protocol.unwrap_or(Protocol::Udp)),
+        }
+    }
+
+    pub fn effective_connect_timeout(&self) -> Timer {
+        self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// The port of an address service (0 for fwmark and group services).
+    pub fn port(&self) -> u16 {
+        match self.key {
+            VirtualServerKey::Addr { port, .. } => port,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RealServer {
+    pub ip: IpAddr,
+    /// None = the virtual server's port.
+    pub port: Option<u16>,
+    pub weight: Option<u32>,
+    pub inhibit_on_failure: Option<bool>,
+    pub notify_up: Option<Command>,
+    pub notify_down: Option<Command>,
+    pub lvs_method: Option<Forwarding>,
+    pub uthreshold: Option<u32>,
+    pub lthreshold: Option<u32>,
+    pub alpha: Option<bool>,
+    pub connect_timeout: Option<Timer>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Timer>,
+    pub warmup: Option<Timer>,
+    pub delay_loop: Option<Timer>,
+    pub smtp_alert: Option<bool>,
+    pub virtualhost: Option<String>,
+    pub snmp_name: Option<String>,
+    pub checkers: Vec<Checker>,
+    #[serde(skip)]
+    pub loc: Option<Loc>,
+}
+
+impl Default for RealServer {
+    fn default() -> Self {
+        Self {
+            ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: None,
+            weight: None,
+            inhibit_on_failure: None,
+            notify_up: None,
+            notify_down: None,
+            lvs_method: None,
+            uthreshold: None,
+            lthreshold: None,
+            alpha: None,
+            connect_timeout: None,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            delay_loop: None,
+            smtp_alert: None,
+            virtualhost: None,
+            snmp_name: None,
+            checkers: Vec::new(),
+            loc: None,
+        }
+    }
+}
+
+impl RealServer {
+    pub fn effective_port(&self, vs: &VirtualServer) -> u16 {
+        self.port.filter(|p| *p != 0).unwrap_or_else(|| vs.port())
+    }
+
+    pub fn effective_weight(&self, vs: &VirtualServer) -> u32 {
+        self.weight.or(vs.weight).unwrap_or(1)
+    }
+
+    pub fn effective_lvs_method(&self, vs: &VirtualServer) -> Forwarding {
+        self.lvs_method.unwrap_or_else(|| vs.effective_lvs_method())
+    }
+
+    pub fn effective_inhibit_on_failure(&self, vs: &VirtualServer) -> bool {
+        self.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure)
+    }
+
+    pub fn effective_alpha(&self, vs: &VirtualServer) -> bool {
+        self.alpha.unwrap_or(vs.alpha)
+    }
+
+    pub fn effective_delay_loop(&self, vs: &VirtualServer) -> Timer {
+        self.delay_loop.unwrap_or_else(|| vs.effective_delay_loop())
+    }
+
+    pub fn effective_connect_timeout(&self, vs: &VirtualServer) -> Timer {
+        self.connect_timeout
+            .unwrap_or_else(|| vs.effective_connect_timeout())
+    }
+
+    /// Explicit retry of the real server or, failing that, the virtual
+    /// server (None = each checker's own default).
+    pub fn inherited_retry(&self, vs: &VirtualServer) -> Option<u32> {
+        self.retry.or(vs.retry)
+    }
+
+    pub fn inherited_delay_before_retry(&self, vs: &VirtualServer) -> Option<Timer> {
+        self.delay_before_retry.or(vs.delay_before_retry)
+    }
+
+    pub fn inherited_warmup(&self, vs: &VirtualServer) -> Option<Timer> {
+        self.warmup.or(vs.warmup)
+    }
+
+    /// keepalived's rule: smtp_alert set on the real server, else the
+    /// global `smtp_alert_checker` / `smtp_alert`, else on (for
+    /// compatibility, unlike every other smtp_alert default).
+    pub fn effective_smtp_alert(&self, global: Option<bool>) -> bool {
+        self.smtp_alert.or(global).unwrap_or(true)
+    }
+}
+
+/// A checker's timing with every inherited value resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectiveChecker {
+    pub delay_loop: Timer,
+    pub retry: u32,
+    pub delay_before_retry: Timer,
+    /// Upper bound of the random delay before the first check.
+    pub warmup: Timer,
+    /// None for kinds without a connection (MISC, FILE, BFD).
+    pub connect_timeout: Option<Timer>,
+    pub alpha: bool,
+}
+
+impl Checker {
+    /// Resolves this checker's timing the way keepalived does: the
+    /// checker's own value, else the real server's, else the virtual
+    /// server's, else the kind's default.
+    pub fn effective(&self, rs: &RealServer, vs: &VirtualServer) -> EffectiveChecker {
+        let common = self.common();
+        let own = |f: fn(&checker::CheckerCommon) -> Option<Timer>| common.and_then(f);
+        let d = self.kind_defaults();
+        let delay_loop = own(|c| c.delay_loop).unwrap_or_else(|| rs.effective_delay_loop(vs));
+        let retry = common
+            .and_then(|c| c.retry)
+            .or_else(|| rs.inherited_retry(vs))
+            .unwrap_or(d.retry);
+        let delay_before_retry = own(|c| c.delay_before_retry)
+            .or_else(|| rs.inherited_delay_before_retry(vs))
+            .or(d.delay_before_retry)
+            .unwrap_or(delay_loop);
+        let warmup = own(|c| c.warmup)
+            .or_else(|| rs.inherited_warmup(vs))
+            .unwrap_or(delay_loop);
+        let has_conn = !matches!(
+            self,
+            Checker::MiscCheck(_) | Checker::FileCheck(_) | Checker::BfdCheck(_)
+        );
+        let connect_timeout = has_conn.then(|| {
+            own(|c| c.connect_timeout).unwrap_or_else(|| rs.effective_connect_timeout(vs))
+        });
+        let own_alpha = match self {
+            Checker::BfdCheck(b) => b.alpha,
+            _ => common.and_then(|c| c.alpha),
+        };
+        EffectiveChecker {
+            delay_loop,
+            retry,
+            delay_before_retry,
+            warmup,
+            connect_timeout,
+            alpha: own_alpha.unwrap_or_else(|| rs.effective_alpha(vs)),
+        }
+    }
+}
+
+// ----- reading: virtual_server_group -----
+
+pub fn read_virtual_server_group(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerGroup> {
+    let name = r.arg(node, 0)?.text.clone();
+    let mut g = VirtualServerGroup {
+        name,
+        entries: Vec::new(),
+        loc: Some(node.loc().clone()),
+    };
+    let items = r.block(node);
+    for e in items {
+        if let Some(entry) = read_vsg_entry(&g.name, e, r) {
+            g.entries.push(entry);
+        }
+    }
+    let v4 = g.entries.iter().any(|e| match e {
+        VsgEntry::Range { start, .. } => start.is_ipv4(),
+        VsgEntry::Fwmark { family, .. } => *family == Some(IpFamily::Inet),
+    });
+    let v6 = g.entries.iter().any(|e| match e {
+        VsgEntry::Range { start, .. } => start.is_ipv6(),
+        VsgEntry::Fwmark { family, .. } => *family == Some(IpFamily::Inet6),
+    });
+    let fwm_no_family = g
+        .entries
+        .iter()
+        .any(|e| matches!(e, VsgEntry::Fwmark { family: None, .. }));
+    if g.entries.is_empty() {
+        r.error(
+            node.loc(),
+            format!(
+                "virtual_server_group {} has no valid entries; removed",
+                g.name
+            ),
+        );
+        return None;
+    }
+    if v4 && v6 && fwm_no_family {
+        r.error(
+            node.loc(),
+            format!(
+                "virtual_server_group {} mixes IPv4, IPv6 and a fwmark without a family; removed",
+                g.name
+            ),
+        );
+        return None;
+    }
+    Some(g)
+}
+
+fn read_vsg_entry(group: &str, e: &Node, r: &mut Reader<'_>) -> Option<VsgEntry> {
+    r.no_block(e);
+    if e.name() == "fwmark" {
+        let t = r.arg(e, 0)?;
+        let fwmark = r.int_tok(t, 0u32, u32::MAX)?;
+        let family = match e.args.get(1).map(|t| (t, t.text.as_str())) {
+            None => None,
+            Some((_, "inet")) => Some(IpFamily::Inet),
+            Some((_, "inet6")) => Some(IpFamily::Inet6),
+            Some((t, other)) => {
+                r.error(
+                    &t.loc,
+                    format!("({group}): fwmark {fwmark} family '{other}' is not inet or inet6; entry ignored"),
+                );
+                return None;
+            }
+        };
+        return Some(VsgEntry::Fwmark { fwmark, family });
+    }
+    let port = match e.args.first() {
+        Some(t) => r.int_tok(t, 0u16, u16::MAX)?,
+        None => 0,
+    };
+    match parse_range(&e.keyword.text) {
+        Ok((start, end)) => Some(VsgEntry::Range { start, end, port }),
+        Err(why) => {
+            r.error(
+                e.loc(),
+                format!(
+                    "({group}): invalid address or range '{}': {why}; entry ignored",
+                    e.keyword.text
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// `A`, `A-B` (B: last IPv4 octet / last IPv6 group, or a full address),
+/// `A/PREFIX` (host bits must be clear).
+pub fn parse_range(s: &str) -> Result<(IpAddr, IpAddr), String> {
+    if let Some((a, m)) = s.split_once('/') {
+        let start: IpAddr = a.parse().map_err(|_| format!("'{a}' is not an address"))?;
+        let bits: u32 = if start.is_ipv4() { 32 } else { 128 };
+        let prefix: u32 = m
+            .parse()
+            .ok()
+            .filter(|p| *p >= 1 && *p <= bits)
+            .ok_or_else(|| format!("prefix '{m}' is not between 1 and {bits}"))?;
+        return prefix_range(start, prefix);
+    }
+    if let Some((a, b)) = s.split_once('-') {
+        let start: IpAddr = a.parse().map_err(|_| format!("'{a}' is not an address"))?;
+        let full_end = match start {
+            IpAddr::V4(_) => b.contains('.'),
+            IpAddr::V6(_) => b.contains(':'),
+        };
+        let end: IpAddr = if full_end {
+            let end: IpAddr = b.parse().map_err(|_| format!("'{b}' is not an address"))?;
+            if end.is_ipv4() != start.is_ipv4() {
+                return Err("the range ends are of different address families".into());
+            }
+            if end < start {
+                return Err("the range ends before it starts".into());
+            }
+            end
+        } else {
+            let end = last_part(start, b)?;
+            if end <= start {
+                return Err("the range end is not greater than its start".into());
+            }
+            end
+        };
+        return Ok((start, end));
+    }
+    let ip: IpAddr = s.parse().map_err(|_| "not an IP address".to_string())?;
+    Ok((ip, ip))
+}
+
+fn last_part(start: IpAddr, b: &str) -> Result<IpAddr, String> {
+    match start {
+        IpAddr::V4(v4) => {
+            let last: u8 = b
+                .parse()
+                .map_err(|_| format!("range end '{b}' is not a number between 0 and 255"))?;
+            let mut o = v4.octets();
+            o[3] = last;
+            Ok(IpAddr::V4(Ipv4Addr::from(o)))
+        }
+        IpAddr::V6(v6) => {
+            let last = u16::from_str_radix(b, 16)
+                .map_err(|_| format!("range end '{b}' is not a hex group"))?;
+            let mut seg = v6.segments();
+            seg[7] = last;
+            Ok(IpAddr::V6(Ipv6Addr::from(seg)))
+        }
+    }
+}
+
+fn prefix_range(start: IpAddr, prefix: u32) -> Result<(IpAddr, IpAddr), String> {
+    match start {
+        IpAddr::V4(v4) => {
+            let host = u32::MAX.checked_shr(prefix).unwrap_or(0);
+            let a = u32::from(v4);
+            if a & host != 0 {
+                return Err("address bits beyond the prefix are not zero".into());
+            }
+            Ok((start, IpAddr::V4(Ipv4Addr::from(a | host))))
+        }
+        IpAddr::V6(v6) => {
+            let host = u128::MAX.checked_shr(prefix).unwrap_or(0);
+            let a = u128::from(v6);
+            if a & host != 0 {
+                return Err("address bits beyond the prefix are not zero".into());
+            }
+            Ok((start, IpAddr::V6(Ipv6Addr::from(a | host))))
+        }
+    }
+}
+
+// ----- reading: virtual_server -----
+
+/// Reading state of one virtual server: keepalived works out the address
+/// family while it reads (from the address, then from the first real
+/// server), and later lines are judged against it.
+struct VsBuilder {
+    vs: VirtualServer,
+    af: Option<IpFamily>,
+}
+
+fn set_timer(field: &mut Option<Timer>, n: &Node, r: &mut Reader<'_>, min: Timer, max: Timer) {
+    if let Some(t) = r.timer(n, min, max) {
+        *field = Some(t);
+    }
+}
+
+fn read_forwarding(n: &Node, r: &mut Reader<'_>, who: &str) -> Option<Forwarding> {
+    r.no_block(n);
+    let t = r.arg(n, 0)?;
+    let method = match t.text.as_str() {
+        "NAT" => LvsMethod::Nat,
+        "DR" => LvsMethod::Dr,
+        "TUN" => LvsMethod::Tun,
+        other => {
+            r.error(
+                &t.loc,
+                format!(
+                    "unknown forwarding method '{other}' for {who} server: expected NAT, DR or TUN"
+                ),
+            );
+            return None;
+        }
+    };
+    let mut tun = Tunnel::default();
+    let mut i = 1;
+    while let Some(opt) = n.args.get(i) {
+        match opt.text.as_str() {
+            "type" => {
+                let Some(v) = n.args.get(i + 1) else {
+                    r.error(&opt.loc, format!("missing tunnel type for {who} server"));
+                    return None;
+                };
+                tun.tun_type = match v.text.as_str() {
+                    "ipip" => TunnelType::Ipip,
+                    "gue" => TunnelType::Gue,
+                    "gre" => TunnelType::Gre,
+                    other => {
+                        r.error(
+                            &v.loc,
+                            format!("unknown tunnel type '{other}' for {who} server: expected ipip, gue or gre"),
+                        );
+                        return None;
+                    }
+                };
+                i += 2;
+            }
+            "port" => {
+                let Some(v) = n.args.get(i + 1) else {
+                    r.error(
+                        &opt.loc,
+                        format!("missing port for {who} server gue tunnel"),
+                    );
+                    return None;
+                };
+                tun.port = Some(r.int_tok(v, 1u16, u16::MAX)?);
+                i += 2;
+            }
+            "nocsum" => {
+                tun.csum = TunnelCsum::Nocsum;
+                i += 1;
+            }
+            "csum" => {
+                tun.csum = TunnelCsum::Csum;
+                i += 1;
+            }
+            "remcsum" => {
+                tun.csum = TunnelCsum::Remcsum;
+                i += 1;
+            }
+            other => {
+                r.error(
+                    &opt.loc,
+                    format!("invalid tunnel option '{other}' for {who} server"),
+                );
+                return None;
+            }
+        }
+    }
+    if (tun.tun_type == TunnelType::Gue) != tun.port.is_some() {
+        r.error(
+            n.loc(),
+            "a gue tunnel needs a port, and other tunnel types take none",
+        );
+        return None;
+    }
+    if tun.tun_type == TunnelType::Ipip && tun.csum != TunnelCsum::Nocsum {
+        r.error(n.loc(), "ipip tunnels do not support a checksum option");
+        return None;
+    }
+    if tun.tun_type == TunnelType::Gre && tun.csum == TunnelCsum::Remcsum {
+        r.error(n.loc(), "gre tunnels do not support remcsum");
+        return None;
+    }
+    Some(Forwarding {
+        method,
+        tunnel: (method == LvsMethod::Tun).then_some(tun),
+    })
+}
+
+/// `virtualhost` / `snmp_name` style single strings.
+fn one_string(n: &Node, r: &mut Reader<'_>, exact: bool) -> Option<String> {
+    r.no_block(n);
+    if exact && n.args.len() > 1 {
+        r.error(n.loc(), format!("'{}' takes exactly one value", n.name()));
+        return None;
+    }
+    r.arg(n, 0).map(|t| t.text.clone())
+}
+
+fn read_lb_flag(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+    r.no_block(n);
+    let vs = &mut b.vs;
+    match n.name() {
+        "ops" => vs.ops = true,
+        "hashed" => vs.hashed = true,
+        "flag-1" => vs.flag_1 = true,
+        "flag-2" => vs.flag_2 = true,
+        "flag-3" => vs.flag_3 = true,
+        // The sh/mh flags need the scheduler chosen earlier in the block.
+        name => match (vs.lvs_sched, name) {
+            (Some(Scheduler::Sh), "sh-port") => vs.sh_port = true,
+            (Some(Scheduler::Sh), "sh-fallback") => vs.sh_fallback = true,
+            (Some(Scheduler::Mh), "mh-port") => vs.mh_port = true,
+            (Some(Scheduler::Mh), "mh-fallback") => vs.mh_fallback = true,
+            (Some(Scheduler::Sh | Scheduler::Mh), _) => {}
+            _ => r.error(
+                n.loc(),
+                format!(
+                    "'{name}' only applies to the {} scheduler set before it; ignored",
+                    if name.starts_with("sh") { "sh" } else { "mh" }
+                ),
+            ),
+        },
+    }
+}
+
+const VS: &Table<VsBuilder> = &[
+    ("ip_family", |b, n, r| {
+        r.no_block(n);
+        let Some(t) = r.arg(n, 0) else { return };
+        let af = match t.text.as_str() {
+            "inet" => IpFamily::Inet,
+            "inet6" => IpFamily::Inet6,
+            other => {
+                r.error(
+                    &t.loc,
+                    format!("unknown address family '{other}': expected inet or inet6"),
+                );
+                return;
+            }
+        };
+        if b.af.is_some_and(|cur| cur != af) {
+            r.error(
+                n.loc(),
+                format!(
+                    "ip_family {} conflicts with the family of the virtual server's addresses",
+                    t.text
+                ),
+            );
+            return;
+        }
+        b.af = Some(af);
+        b.vs.ip_family = Some(af);
+    }),
+    ("retry", |b, n, r| {
+        if let Some(v) = r.int(n, 1u32, u32::MAX) {
+            b.vs.retry = Some(v);
+        }
+    }),
+    ("delay_before_retry", |b, n, r| {
+        set_timer(
+            &mut b.vs.delay_before_retry,
+            n,
+            r,
+            Timer::from_micros(0),
+            TIMER_MAX,
+        )
+    }),
+    ("warmup", |b, n, r| {
+        set_timer(&mut b.vs.warmup, n, r, Timer::from_micros(0), TIMER_MAX)
+    }),
+    ("connect_timeout", |b, n, r| {
+        set_timer(
+            &mut b.vs.connect_timeout,
+            n,
+            r,
+            Timer::from_micros(1),
+            CONNECT_TIMEOUT_MAX,
+        )
+    }),
+    ("delay_loop", |b, n, r| {
+        set_timer(&mut b.vs.delay_loop, n, r, Timer::from_micros(1), TIMER_MAX)
+    }),
+    ("inhibit_on_failure", |b, n, r| {
+        // At this level keepalived takes the bare keyword only.
+        r.no_block(n);
+        b.vs.inhibit_on_failure = true;
+    }),
+    ("lb_algo", read_sched),
+    ("lvs_sched", read_sched),
+    ("hashed", read_lb_flag),
+    ("ops", read_lb_flag),
+    ("flag-1", read_lb_flag),
+    ("flag-2", read_lb_flag),
+    ("flag-3", read_lb_flag),
+    ("sh-port", read_lb_flag),
+    ("sh-fallback", read_lb_flag),
+    ("mh-port", read_lb_flag),
+    ("mh-fallback", read_lb_flag),
+    ("lb_kind", read_vs_method),
+    ("lvs_method", read_vs_method),
+    ("persistence_engine", |b, n, r| {
+        if let Some(s) = r.string(n) {
+            // IP_VS_PENAME_MAXLEN is 16 with the NUL.
+            if s.len() > 15 {
+                r.error(
+                    n.loc(),
+                    format!("persistence_engine '{s}' is longer than 15 characters; truncated"),
+                );
+            }
+            b.vs.persistence_engine = Some(s.chars().take(15).collect());
+        }
+    }),
+    ("persistence_timeout", |b, n, r| {
+        r.no_block(n);
+        match n.args.first() {
+            None => b.vs.persistence_timeout = Some(PERSISTENCE_TIMEOUT_DEFAULT),
+            Some(t) => {
+                if let Some(v) = r.int_tok(t, 1u32, PERSISTENCE_TIMEOUT_MAX) {
+                    b.vs.persistence_timeout = Some(v);
+                }
+            }
+        }
+    }),
+    ("persistence_granularity", read_granularity),
+    ("protocol", |b, n, r| {
+        r.no_block(n);
+        let Some(t) = r.arg(n, 0) else { return };
+        match t.text.to_ascii_uppercase().as_str() {
+            "TCP" => b.vs.protocol = Some(Protocol::Tcp),
+            "UDP" => b.vs.protocol = Some(Protocol::Udp),
+            "SCTP" => b.vs.protocol = Some(Protocol::Sctp),
+            _ => r.error(
+                &t.loc,
+                format!("unknown protocol '{}': expected TCP, UDP or SCTP", t.text),
+            ),
+        }
+    }),
+    ("ha_suspend", |b, n, r| {
+        r.no_block(n);
+        b.vs.ha_suspend = true;
+    }),
+    ("smtp_alert", |b, n, r| {
+        if let Some(v) = strict_flag(n, r) {
+            b.vs.smtp_alert = Some(v);
+        }
+    }),
+    ("virtualhost", |b, n, r| {
+        if let Some(s) = one_string(n, r, false) {
+            b.vs.virtualhost = Some(s);
+        }
+    }),
+    ("snmp_name", |b, n, r| {
+        if let Some(s) = one_string(n, r, true) {
+            b.vs.snmp_name = Some(s);
+        }
+    }),
+    ("alpha", |b, n, r| {
+        r.no_block(n);
+        b.vs.alpha = true;
+    }),
+    ("omega", |b, n, r| {
+        r.no_block(n);
+        b.vs.omega = true;
+    }),
+    ("quorum_up", |b, n, r| {
+        if b.vs.quorum_up.is_some() {
+            r.error(n.loc(), "quorum_up is already set; this one is ignored");
+            return;
+        }
+        b.vs.quorum_up = r.command(n);
+    }),
+    ("quorum_down", |b, n, r| {
+        if b.vs.quorum_down.is_some() {
+            r.error(n.loc(), "quorum_down is already set; this one is ignored");
+            return;
+        }
+        b.vs.quorum_down = r.command(n);
+    }),
+    ("quorum", |b, n, r| {
+        // keepalived falls back to 1 on a bad value (rather than keeping
+        // an earlier one).
+        b.vs.quorum = r.int(n, 1u32, u32::MAX).unwrap_or(1);
+    }),
+    ("hysteresis", |b, n, r| {
+        if let Some(v) = r.int(n, 0u32, u32::MAX) {
+            b.vs.hysteresis = v;
+        }
+    }),
+    ("weight", |b, n, r| {
+        if let Some(v) = r.int(n, 1u32, WEIGHT_MAX) {
+            b.vs.weight = Some(v);
+        }
+    }),
+    ("sorry_server", |b, n, r| {
+        r.no_block(n);
+        let Some(t) = r.arg(n, 0) else { return };
+        let Some(ip) = r.ip_tok(t) else { return };
+        let port = match n.args.get(1) {
+            Some(p) => match r.int_tok(p, 0u16, u16::MAX) {
+                Some(v) => Some(v).filter(|v| *v != 0),
+                None => return,
+            },
+            None => None,
+        };
+        b.vs.sorry_server = Some(SorryServer {
+            ip: Some(ip),
+            port,
+            ..SorryServer::default()
+        });
+    }),
+    ("sorry_server_inhibit", |b, n, r| {
+        r.no_block(n);
+        match &mut b.vs.sorry_server {
+            Some(s) => s.inhibit = true,
+            None => r.error(
+                n.loc(),
+                "sorry_server_inhibit before or without sorry_server; ignored",
+            ),
+        }
+    }),
+    ("sorry_server_lvs_method", |b, n, r| {
+        if b.vs.sorry_server.is_none() {
+            r.error(
+                n.loc(),
+                "sorry_server_lvs_method before or without sorry_server; ignored",
+            );
+            return;
+        }
+        let f = read_forwarding(n, r, "sorry");
+        if let (Some(f), Some(s)) = (f, &mut b.vs.sorry_server) {
+            s.lvs_method = Some(f);
+        }
+    }),
+    ("real_server", |b, n, r| {
+        if let Some(rs) = read_real_server(n, r) {
+            add_real_server(b, rs, r);
+        }
+    }),
+];
+
+fn read_sched(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+    r.no_block(n);
+    let Some(t) = r.arg(n, 0) else { return };
+    match SCHEDULERS.iter().find(|(k, _)| *k == t.text) {
+        Some((_, s)) => b.vs.lvs_sched = Some(*s),
+        None => r.error(
+            &t.loc,
+            format!(
+                "invalid scheduler '{}': expected one of {}",
+                t.text,
+                SCHEDULERS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    }
+}
+
+fn read_vs_method(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+    if let Some(f) = read_forwarding(n, r, "virtual") {
+        b.vs.lvs_method = Some(f);
+    }
+}
+
+fn read_granularity(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+    r.no_block(n);
+    let Some(t) = r.arg(n, 0) else { return };
+    let af = b.af.unwrap_or(if t.text.contains('.') {
+        IpFamily::Inet
+    } else {
+        IpFamily::Inet6
+    });
+    let ok = match af {
+        IpFamily::Inet6 => t.text.parse::<u8>().is_ok_and(|v| (1..=128).contains(&v)),
+        IpFamily::Inet => t.text.parse::<Ipv4Addr>().is_ok(),
+    };
+    if !ok {
+        r.error(
+            &t.loc,
+            format!(
+                "invalid persistence_granularity '{}': expected {}",
+                t.text,
+                if af == IpFamily::Inet {
+                    "an IPv4 netmask"
+                } else {
+                    "an IPv6 prefix length between 1 and 128"
+                }
+            ),
+        );
+        return;
+    }
+    b.vs.persistence_granularity = Some(t.text.clone());
+    b.af.get_or_insert(af);
+    // A granularity implies persistence.
+    b.vs.persistence_timeout
+        .get_or_insert(PERSISTENCE_TIMEOUT_DEFAULT);
+}
+
+/// keepalived drops a real server whose family differs from the virtual
+/// server's (unless it is tunnelled); the first one fixes the family.
+fn add_real_server(b: &mut VsBuilder, rs: RealServer, r: &mut Reader<'_>) {
+    let tunnelled = rs.lvs_method.is_some_and(|f| f.method == LvsMethod::Tun);
+    if !tunnelled {
+        let af = IpFamily::of(&rs.ip);
+        match b.af {
+            None => b.af = Some(af),
+            Some(cur) if cur != af => {
+                if let Some(loc) = &rs.loc {
+                    r.error(
+                        loc,
+                        format!(
+                            "real server {} is not of the virtual server's address family; skipped",
+                            rs.ip
+                        ),
+                    );
+                }
+                return;
+            }
+            Some(_) => {}
+        }
+    }
+    b.vs.real_servers.push(rs);
+}
+
+fn read_vs_key(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerKey> {
+    let first = r.arg(node, 0)?;
+    match first.text.as_str() {
+        "group" => {
+            let name = r.arg(node, 1)?;
+            Some(VirtualServerKey::Group(name.text.clone()))
+        }
+        "fwmark" => {
+            let t = r.arg(node, 1)?;
+            r.int_tok(t, 0u32, u32::MAX).map(VirtualServerKey::Fwmark)
+        }
+        _ => {
+            let ip = parse_ip(first, r, "virtual server")?;
+            let port = match node.args.get(1) {
+                Some(p) => r.int_tok(p, 0u16, u16::MAX)?,
+                None => 0,
+            };
+            Some(VirtualServerKey::Addr { ip, port })
+        }
+    }
+}
+
+fn parse_ip(t: &Token, r: &mut Reader<'_>, what: &str) -> Option<IpAddr> {
+    match t.text.parse::<IpAddr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            r.error(
+                &t.loc,
+                format!("invalid {what} IP address '{}'; skipped", t.text),
+            );
+            None
+        }
+    }
+}
+
+/// Reads a `virtual_server` block; None when keepalived skips it (bad key).
 pub fn read_virtual_server(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServer> {
-    let _ = r.block(node);
-    None
+    let key = read_vs_key(node, r)?;
+    let af = match &key {
+        VirtualServerKey::Addr { ip, .. } => Some(IpFamily::of(ip)),
+        _ => None,
+    };
+    let mut b = VsBuilder {
+        vs: VirtualServer {
+            key,
+            loc: Some(node.loc().clone()),
+            ..VirtualServer::default()
+        },
+        af,
+    };
+    let items = r.block(node);
+    r.read_block(&mut b, items, VS);
+    check_sorry_family(&mut b, node, r);
+    Some(b.vs)
+}
+
+/// At the end of the block keepalived drops a sorry server of the wrong
+/// family (a tunnelled one may differ).
+fn check_sorry_family(b: &mut VsBuilder, node: &Node, r: &mut Reader<'_>) {
+    let Some(s) = &b.vs.sorry_server else { return };
+    let Some(ip) = s.ip else { return };
+    let tunnelled = s
+        .lvs_method
+        .or(b.vs.lvs_method)
+        .is_some_and(|f| f.method == LvsMethod::Tun);
+    if tunnelled {
+        return;
+    }
+    match b.af {
+        Some(af) if af != IpFamily::of(&ip) => {
+            r.error(
+                node.loc(),
+                format!("sorry server {ip} is not of the virtual server's address family; skipped"),
+            );
+            b.vs.sorry_server = None;
+        }
+        Some(_) => {}
+        None => b.af = Some(IpFamily::of(&ip)),
+    }
+}
+
+// ----- reading: real_server -----
+
+const RS: &Table<RealServer> = &[
+    ("weight", |s, n, r| {
+        if let Some(v) = r.int(n, 0u32, WEIGHT_MAX) {
+            s.weight = Some(v);
+        }
+    }),
+    ("lvs_method", |s, n, r| {
+        if let Some(f) = read_forwarding(n, r, "real") {
+            s.lvs_method = Some(f);
+        }
+    }),
+    ("uthreshold", |s, n, r| {
+        if let Some(v) = r.int(n, 0u32, u32::MAX) {
+            s.uthreshold = Some(v);
+        }
+    }),
+    ("lthreshold", |s, n, r| {
+        if let Some(v) = r.int(n, 0u32, u32::MAX) {
+            s.lthreshold = Some(v);
+        }
+    }),
+    ("inhibit_on_failure", |s, n, r| {
+        if let Some(v) = strict_flag(n, r) {
+            s.inhibit_on_failure = Some(v);
+        }
+    }),
+    ("notify_up", |s, n, r| {
+        if s.notify_up.is_some() {
+            r.error(n.loc(), "notify_up is already set; this one is ignored");
+            return;
+        }
+        s.notify_up = r.command(n);
+    }),
+    ("notify_down", |s, n, r| {
+        if s.notify_down.is_some() {
+            r.error(n.loc(), "notify_down is already set; this one is ignored");
+            return;
+        }
+        s.notify_down = r.command(n);
+    }),
+    ("alpha", |s, n, r| {
+        if let Some(v) = strict_flag(n, r) {
+            s.alpha = Some(v);
+        }
+    }),
+    ("retry", |s, n, r| {
+        if let Some(v) = r.int(n, 1u32, u32::MAX) {
+            s.retry = Some(v);
+        }
+    }),
+    ("delay_before_retry", |s, n, r| {
+        set_timer(
+            &mut s.delay_before_retry,
+            n,
+            r,
+            Timer::from_micros(0),
+            TIMER_MAX,
+        )
+    }),
+    ("warmup", |s, n, r| {
+        set_timer(&mut s.warmup, n, r, Timer::from_micros(0), TIMER_MAX)
+    }),
+    ("connect_timeout", |s, n, r| {
+        set_timer(
+            &mut s.connect_timeout,
+            n,
+            r,
+            Timer::from_micros(1),
+            CONNECT_TIMEOUT_MAX,
+        )
+    }),
+    ("delay_loop", |s, n, r| {
+        set_timer(&mut s.delay_loop, n, r, Timer::from_micros(1), TIMER_MAX)
+    }),
+    ("smtp_alert", |s, n, r| {
+        if let Some(v) = strict_flag(n, r) {
+            s.smtp_alert = Some(v);
+        }
+    }),
+    ("virtualhost", |s, n, r| {
+        if let Some(v) = one_string(n, r, false) {
+            s.virtualhost = Some(v);
+        }
+    }),
+    ("snmp_name", |s, n, r| {
+        if let Some(v) = one_string(n, r, true) {
+            s.snmp_name = Some(v);
+        }
+    }),
+];
+
+fn read_real_server(node: &Node, r: &mut Reader<'_>) -> Option<RealServer> {
+    let t = r.arg(node, 0)?;
+    let ip = parse_ip(t, r, "real server")?;
+    let port = match node.args.get(1) {
+        Some(p) => Some(r.int_tok(p, 0u16, u16::MAX)?).filter(|v| *v != 0),
+        None => None,
+    };
+    let mut rs = RealServer {
+        ip,
+        port,
+        loc: Some(node.loc().clone()),
+        ..RealServer::default()
+    };
+    let items = r.block(node);
+    for n in items {
+        if CHECKER_KEYWORDS.contains(&n.name()) {
+            if let Some(c) = checker::read_checker(n, r) {
+                rs.checkers.push(c);
+            }
+        } else if let Some((_, h)) = RS.iter().find(|(k, _)| *k == n.name()) {
+            h(&mut rs, n, r);
+        } else {
+            r.unknown(
+                n,
+                RS.iter()
+                    .map(|(k, _)| *k)
+                    .chain(CHECKER_KEYWORDS.iter().copied()),
+            );
+        }
+    }
+    Some(rs)
 }
