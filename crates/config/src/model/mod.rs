@@ -120,7 +120,12 @@ const ROOT: &Table<Config> = &[
             c.bfd_instances.push(b);
         }
     }),
-    ("SSL", |c, n, r| c.ssl = Some(ssl::read(n, r))),
+    ("SSL", |c, n, r| {
+        if c.ssl.is_some() {
+            r.error(n.loc(), "SSL context already specified - replacing the earlier one");
+        }
+        c.ssl = Some(ssl::read(n, r));
+    }),
     ("virtual_server_group", |c, n, r| {
         if let Some(g) = lvs::read_virtual_server_group(n, r) {
             c.virtual_server_groups.push(g);
