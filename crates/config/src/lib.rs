@@ -15,6 +15,7 @@ pub mod host;
 pub mod model;
 pub mod preprocess;
 pub mod reader;
+pub mod security;
 pub mod syntax;
 pub mod types;
 pub mod validate;
