@@ -54,9 +54,7 @@ fn load(text: &str) -> (Config, Diagnostics) {
     let mut reader = Reader::new(&mut diags);
     let mut cfg = model::read(&tree, &mut reader);
     let commands = std::mem::take(&mut reader.commands);
-    let host = FakeHost {
-        interfaces: vec!["eth0".into()],
-    };
+    let host = FakeHost::with_interfaces(&["eth0"]);
     validate::run(&mut cfg, &commands, &host, &mut diags);
     (cfg, diags)
 }
