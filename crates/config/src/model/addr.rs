@@ -154,8 +154,10 @@ impl fmt::Display for IpAddress {
     }
 }
 
-/// Reads one address entry (`node.keyword` is the address).
-pub fn read_ipaddress(node: &Node, r: &mut Reader<'_>) -> Option<IpAddress> {
+/// Reads one address entry (`node.keyword` is the address). `track_group`
+/// is only known to static addresses; on a VIP keepalived reports it (and
+/// its value) as unknown words.
+pub fn read_ipaddress(node: &Node, is_static: bool, r: &mut Reader<'_>) -> Option<IpAddress> {
     r.no_block(node);
     let Some(p) = parse_prefix(&node.keyword, r) else {
         r.error(
@@ -227,7 +229,7 @@ pub fn read_ipaddress(node: &Node, r: &mut Reader<'_>) -> Option<IpAddress> {
                 },
                 None => missing_value(r, t),
             },
-            "track_group" => a.track_group = value(r, t, next),
+            "track_group" if is_static => a.track_group = value(r, t, next),
             other => {
                 takes_value = false;
                 match other {
@@ -269,9 +271,22 @@ fn missing_value(r: &mut Reader<'_>, t: &Token) {
     );
 }
 
+/// `static_ipaddress { ... }`.
 pub fn read_ipaddress_block(node: &Node, r: &mut Reader<'_>) -> Vec<IpAddress> {
     let items = r.block(node);
-    items.iter().filter_map(|n| read_ipaddress(n, r)).collect()
+    items
+        .iter()
+        .filter_map(|n| read_ipaddress(n, true, r))
+        .collect()
+}
+
+/// `virtual_ipaddress { ... }` / `virtual_ipaddress_excluded { ... }`.
+pub fn read_vip_block(node: &Node, r: &mut Reader<'_>) -> Vec<IpAddress> {
+    let items = r.block(node);
+    items
+        .iter()
+        .filter_map(|n| read_ipaddress(n, false, r))
+        .collect()
 }
 
 // ------------------------------------------------------------------ routes

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::Category;
 use crate::model::addr::{
-    At, IpAddress, Route, Rule, parse_prefix, read_ipaddress_block, read_route_block,
-    read_rule_block,
+    At, IpAddress, Route, Rule, parse_prefix, read_route_block, read_rule_block, read_vip_block,
 };
 use crate::model::sync_group::set_notify;
 use crate::model::track::{TrackRef, read_track_refs};
@@ -725,11 +724,10 @@ const INSTANCE: &Table<VrrpInstance> = &[
     ("vmac_xmit_base", |i, n, r| i.vmac_xmit_base = r.flag(n)),
     ("use_ipvlan", read_use_ipvlan),
     ("virtual_ipaddress", |i, n, r| {
-        i.virtual_ipaddress.extend(read_ipaddress_block(n, r))
+        i.virtual_ipaddress.extend(read_vip_block(n, r))
     }),
     ("virtual_ipaddress_excluded", |i, n, r| {
-        i.virtual_ipaddress_excluded
-            .extend(read_ipaddress_block(n, r))
+        i.virtual_ipaddress_excluded.extend(read_vip_block(n, r))
     }),
     ("virtual_routes", |i, n, r| {
         i.virtual_routes.extend(read_route_block(n, r))

@@ -29,9 +29,9 @@ pub(super) fn check(cfg: &mut Config, host: &dyn Host, diags: &mut Diagnostics) 
         check_instance(inst, &cfg.global_defs, &names, strict, host, diags);
     }
     check_sync_groups(cfg, &names, host, diags);
-    check_track_groups(cfg, diags);
+    check_track_groups(cfg);
     check_duplicate_vrids(cfg, diags);
-    check_static(cfg, host, diags);
+    check_static(cfg, &names, host, diags);
     check_misc_interfaces(cfg, host, diags);
 }
 
@@ -195,12 +195,11 @@ fn check_instance(
 
     // Interface.
     match &i.interface {
-        Some(ifname) => {
-            if !host.interface_exists(ifname) {
-                let what = format!("vrrp_instance {name}");
-                missing_interface_warned(diags, &i.interface_at, ifname, &what);
-            }
+        Some(ifname) if !host.interface_exists(ifname) => {
+            let what = format!("vrrp_instance {name}");
+            missing_interface_warned(diags, &i.interface_at, ifname, &what);
         }
+        Some(_) => {}
         None if i.vrf.is_none() => {
             // keepalived 2.2.7 says "Unknown interface!" even for unicast
             // instances with a source address.
@@ -270,11 +269,6 @@ fn check_instance(
             && !host.interface_exists(dev)
         {
             missing_interface_warned(diags, &a.at, dev, &format!("ip address {a}"));
-        }
-        if let Some(tg) = &a.track_group
-            && !names.track_groups.contains(tg)
-        {
-            warn(diags, &a.at, format!("track_group {tg} not found"));
         }
     }
     check_route_interfaces(&i.virtual_routes, host, diags);
@@ -351,6 +345,17 @@ fn check_authentication(
     if let Some(msg) = why {
         warn(diags, &i.at, msg);
         i.authentication = None;
+        return;
+    }
+    if i.state == State::Master && auth.auth_type == Some(AuthType::Ah) {
+        warn(
+            diags,
+            &i.at,
+            format!(
+                "({name}) initial state MASTER is incompatible with AH authentication; clearing"
+            ),
+        );
+        i.state = State::Backup;
     }
 }
 
@@ -360,7 +365,7 @@ fn check_advert_int(i: &mut VrrpInstance, version: u8, diags: &mut Diagnostics) 
     let us = i.advert_int.as_micros();
     let name = &i.name;
     if version == 2 {
-        if us % 1_000_000 != 0 {
+        if !us.is_multiple_of(1_000_000) {
             let secs = ((us + 500_000) / 1_000_000).max(1);
             warn(
                 diags,
@@ -382,7 +387,7 @@ fn check_advert_int(i: &mut VrrpInstance, version: u8, diags: &mut Diagnostics) 
             ),
         );
         i.advert_int = Timer::from_micros(40_950_000);
-    } else if us % 10_000 != 0 {
+    } else if !us.is_multiple_of(10_000) {
         let cs = ((us + 5_000) / 10_000).max(1);
         warn(
             diags,
@@ -545,23 +550,12 @@ fn check_sync_groups(cfg: &mut Config, names: &Names, host: &dyn Host, diags: &m
     });
 }
 
-fn check_track_groups(cfg: &mut Config, diags: &mut Diagnostics) {
+/// keepalived drops unknown track group members without a config error
+/// (`-t` stays 0), so we do too.
+fn check_track_groups(cfg: &mut Config) {
     let instances: HashSet<&str> = cfg.vrrp_instances.iter().map(|i| i.name.as_str()).collect();
     for g in &mut cfg.track_groups {
-        let gname = g.name.clone();
-        g.group.retain(|m| {
-            if instances.contains(m.as_str()) {
-                return true;
-            }
-            warn(
-                diags,
-                &g.at,
-                format!(
-                    "vrrp instance {m} specified in track group {gname} doesn't exist; ignored"
-                ),
-            );
-            false
-        });
+        g.group.retain(|m| instances.contains(m.as_str()));
     }
 }
 
@@ -591,13 +585,18 @@ fn check_duplicate_vrids(cfg: &Config, diags: &mut Diagnostics) {
     }
 }
 
-fn check_static(cfg: &Config, host: &dyn Host, diags: &mut Diagnostics) {
+fn check_static(cfg: &Config, names: &Names, host: &dyn Host, diags: &mut Diagnostics) {
     let default_if = cfg
         .global_defs
         .default_interface
         .clone()
         .unwrap_or_else(|| "eth0".to_string());
     for a in &cfg.static_ipaddress {
+        if let Some(tg) = &a.track_group
+            && !names.track_groups.contains(tg)
+        {
+            warn(diags, &a.at, format!("track_group {tg} not found"));
+        }
         match &a.dev {
             Some(dev) => {
                 if !host.interface_exists(dev) {
