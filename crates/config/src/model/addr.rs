@@ -1,31 +1,666 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
-//! Address, route and rule entries (inventory §A.4), shared by `static_*` and `virtual_*` blocks.
+//! Address, route and rule entries (inventory §A.4), shared by `static_*`
+//! and the `virtual_*` blocks of `vrrp_instance`.
+//!
+//! Each entry is one line in `ip addr/route/rule add` syntax. Like
+//! keepalived, a malformed entry is reported and skipped; an unknown option
+//! word is reported and ignored, the rest of the entry kept.
+
+use std::fmt;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::Loc;
 use crate::reader::Reader;
-use crate::syntax::Node;
+use crate::syntax::{Node, Token};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct IpAddress {}
+/// Where an entry was written, kept for checks made after reading (a
+/// missing interface). Never serialized, and ignored by `==` so moving a
+/// line does not make two configurations differ.
+#[derive(Debug, Clone, Default)]
+pub struct At(pub Option<Loc>);
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Route {}
+impl PartialEq for At {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Rule {}
+impl At {
+    pub fn of(loc: &Loc) -> Self {
+        Self(Some(loc.clone()))
+    }
 
+    pub fn loc(&self) -> Option<&Loc> {
+        self.0.as_ref()
+    }
+}
+
+/// An address with an optional prefix length, as written `IP[/LEN]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prefix {
+    pub address: IpAddr,
+    pub prefix_len: u8,
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix_len)
+    }
+}
+
+fn max_len(a: IpAddr) -> u8 {
+    if a.is_ipv4() { 32 } else { 128 }
+}
+
+/// Parses `IP[/LEN]`. An address without a length is a host (/32, /128),
+/// as keepalived takes it. A bad length is reported and the host length
+/// used, as keepalived does; a bad address gives None (nothing reported).
+pub fn parse_prefix(t: &Token, r: &mut Reader<'_>) -> Option<Prefix> {
+    let (addr, len) = match t.text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (t.text.as_str(), None),
+    };
+    let address: IpAddr = addr.parse().ok()?;
+    let max = max_len(address);
+    let prefix_len = match len {
+        None => max,
+        Some(l) => match l.parse::<u8>() {
+            Ok(v) if v <= max => v,
+            _ => {
+                r.error(
+                    &t.loc,
+                    format!(
+                        "invalid prefix length '{l}' for address {}: expected 0 to {max}; using {max}",
+                        t.text
+                    ),
+                );
+                max
+            }
+        },
+    };
+    Some(Prefix {
+        address,
+        prefix_len,
+    })
+}
+
+// ---------------------------------------------------------------- addresses
+
+/// One `virtual_ipaddress` / `static_ipaddress` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IpAddress {
+    pub address: IpAddr,
+    /// /32 or /128 when not written.
+    pub prefix_len: u8,
+    /// `brd IP`, or `+` / `-` (derive from the prefix / none).
+    pub brd: Option<String>,
+    /// None = the instance's interface (or `default_interface` for static).
+    pub dev: Option<String>,
+    pub scope: Option<String>,
+    pub label: Option<String>,
+    pub peer: Option<Prefix>,
+    pub home: bool,
+    pub nodad: bool,
+    pub mngtmpaddr: bool,
+    pub noprefixroute: bool,
+    pub autojoin: bool,
+    /// Seconds, or None for `forever` / not set.
+    pub preferred_lft: Option<u32>,
+    pub no_track: bool,
+    pub track_group: Option<String>,
+    /// Put this address on the instance's VMAC even though the instance
+    /// does not use one for its own interface.
+    pub use_vmac: bool,
+    #[serde(skip)]
+    pub at: At,
+}
+
+impl Default for IpAddress {
+    fn default() -> Self {
+        Self {
+            address: IpAddr::from([0, 0, 0, 0]),
+            prefix_len: 32,
+            brd: None,
+            dev: None,
+            scope: None,
+            label: None,
+            peer: None,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            noprefixroute: false,
+            autojoin: false,
+            preferred_lft: None,
+            no_track: false,
+            track_group: None,
+            use_vmac: false,
+            at: At::default(),
+        }
+    }
+}
+
+impl IpAddress {
+    pub fn is_ipv6(&self) -> bool {
+        self.address.is_ipv6()
+    }
+}
+
+impl fmt::Display for IpAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix_len)
+    }
+}
+
+/// Reads one address entry (`node.keyword` is the address). `track_group`
+/// is only known to static addresses; on a VIP keepalived reports it (and
+/// its value) as unknown words.
+pub fn read_ipaddress(node: &Node, is_static: bool, r: &mut Reader<'_>) -> Option<IpAddress> {
+    r.no_block(node);
+    let Some(p) = parse_prefix(&node.keyword, r) else {
+        r.error(
+            node.loc(),
+            format!(
+                "invalid IP address '{}': expected IP[/LEN]; entry skipped",
+                node.name()
+            ),
+        );
+        return None;
+    };
+    let mut a = IpAddress {
+        address: p.address,
+        prefix_len: p.prefix_len,
+        at: At::of(node.loc()),
+        ..IpAddress::default()
+    };
+    let mut i = 0;
+    while i < node.args.len() {
+        let t = &node.args[i];
+        let next = node.args.get(i + 1);
+        let mut takes_value = true;
+        match t.text.as_str() {
+            "dev" => a.dev = value(r, t, next),
+            "scope" => a.scope = value(r, t, next),
+            "label" => a.label = value(r, t, next),
+            "brd" | "broadcast" => {
+                a.brd = value(r, t, next);
+                if let Some(b) = &a.brd
+                    && b != "+"
+                    && b != "-"
+                    && b.parse::<IpAddr>().is_err()
+                {
+                    r.error(&t.loc, format!("invalid broadcast address '{b}'"));
+                    a.brd = None;
+                }
+            }
+            "peer" => {
+                if let Some(v) = next {
+                    // keepalived takes a bare peer address only.
+                    match v.text.parse::<IpAddr>() {
+                        Ok(ip) if ip.is_ipv4() == a.address.is_ipv4() => {
+                            a.peer = Some(Prefix {
+                                address: ip,
+                                prefix_len: max_len(ip),
+                            })
+                        }
+                        Ok(_) => r.warn(
+                            &v.loc,
+                            format!("peer address {} does not match the address family", v.text),
+                        ),
+                        Err(_) => r.error(&v.loc, format!("invalid peer address '{}'", v.text)),
+                    }
+                } else {
+                    missing_value(r, t);
+                }
+            }
+            "preferred_lft" => match next {
+                Some(v) if v.text == "forever" => a.preferred_lft = None,
+                Some(v) => match v.text.parse::<u32>() {
+                    Ok(n) => a.preferred_lft = Some(n),
+                    Err(_) => r.error(
+                        &v.loc,
+                        format!(
+                            "preferred_lft expects a number of seconds or 'forever', found '{}'",
+                            v.text
+                        ),
+                    ),
+                },
+                None => missing_value(r, t),
+            },
+            "track_group" if is_static => a.track_group = value(r, t, next),
+            other => {
+                takes_value = false;
+                match other {
+                    "home" => a.home = true,
+                    "-nodad" | "nodad" => a.nodad = true,
+                    "mngtmpaddr" => a.mngtmpaddr = true,
+                    "noprefixroute" => a.noprefixroute = true,
+                    "autojoin" => a.autojoin = true,
+                    "no_track" => a.no_track = true,
+                    "use_vmac" => a.use_vmac = true,
+                    _ => r.warn(
+                        &t.loc,
+                        format!("unknown option '{other}' for ip address {}; ignored", a),
+                    ),
+                }
+            }
+        }
+        i += if takes_value { 2 } else { 1 };
+    }
+    Some(a)
+}
+
+/// The word after an option that takes one.
+fn value(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<String> {
+    match next {
+        Some(v) => Some(v.text.clone()),
+        None => {
+            missing_value(r, t);
+            None
+        }
+    }
+}
+
+fn missing_value(r: &mut Reader<'_>, t: &Token) {
+    r.diags.report(
+        crate::diag::Category::MissingParameter,
+        Some(t.loc.clone()),
+        format!("'{}' is missing its value", t.text),
+    );
+}
+
+/// `static_ipaddress { ... }`.
 pub fn read_ipaddress_block(node: &Node, r: &mut Reader<'_>) -> Vec<IpAddress> {
-    let _ = r.block(node);
-    Vec::new()
+    let items = r.block(node);
+    items
+        .iter()
+        .filter_map(|n| read_ipaddress(n, true, r))
+        .collect()
+}
+
+/// `virtual_ipaddress { ... }` / `virtual_ipaddress_excluded { ... }`.
+pub fn read_vip_block(node: &Node, r: &mut Reader<'_>) -> Vec<IpAddress> {
+    let items = r.block(node);
+    items
+        .iter()
+        .filter_map(|n| read_ipaddress(n, false, r))
+        .collect()
+}
+
+// ------------------------------------------------------------------ routes
+
+/// One `virtual_routes` / `static_routes` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Route {
+    /// `unicast` unless written (`blackhole`, `unreachable`, `prohibit`,
+    /// `throw`, `local`, `broadcast`, `multicast`, `anycast`).
+    #[serde(rename = "type")]
+    pub route_type: Option<String>,
+    /// The destination (`default` is 0.0.0.0/0 or ::/0).
+    pub to: Option<Prefix>,
+    pub src: Option<IpAddr>,
+    /// IPv6 source-specific routing.
+    pub from: Option<Prefix>,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub table: Option<String>,
+    pub metric: Option<u32>,
+    pub protocol: Option<String>,
+    pub scope: Option<String>,
+    pub onlink: bool,
+    pub no_track: bool,
+    pub track_group: Option<String>,
+    /// The other `ip route` attributes (mtu, advmss, realms, ...), as
+    /// written, in order.
+    pub options: Vec<(String, String)>,
+    /// `nexthop ...` clauses, unparsed.
+    pub nexthops: Vec<String>,
+    #[serde(skip)]
+    pub at: At,
+}
+
+const ROUTE_TYPES: &[&str] = &[
+    "unicast",
+    "blackhole",
+    "unreachable",
+    "prohibit",
+    "throw",
+    "local",
+    "broadcast",
+    "multicast",
+    "anycast",
+];
+
+/// `ip route` attributes that take one value and that we keep verbatim.
+const ROUTE_VALUE_OPTS: &[&str] = &[
+    "tos",
+    "dsfield",
+    "realms",
+    "realm",
+    "mtu",
+    "hoplimit",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "rto_min",
+    "initcwnd",
+    "initrwnd",
+    "features",
+    "quickack",
+    "congctl",
+    "pref",
+    "fastopen_no_cookie",
+    "expires",
+    "vrf",
+    "ttl-propagate",
+];
+
+pub fn read_route(node: &Node, r: &mut Reader<'_>) -> Option<Route> {
+    r.no_block(node);
+    let mut rt = Route {
+        at: At::of(node.loc()),
+        ..Route::default()
+    };
+    let words: Vec<&Token> = std::iter::once(&node.keyword)
+        .chain(node.args.iter())
+        .collect();
+    let mut i = 0;
+    while i < words.len() {
+        let t = words[i];
+        let next = words.get(i + 1).copied();
+        let w = t.text.as_str();
+        let mut step = 2;
+        match w {
+            "to" => rt.to = route_prefix(r, t, next),
+            "from" => rt.from = route_prefix(r, t, next),
+            "src" => rt.src = route_ip(r, t, next),
+            "via" | "gw" => {
+                // `via inet6 ADDR` names the family first.
+                let (addr_tok, extra) = match next {
+                    Some(n) if n.text == "inet" || n.text == "inet6" => {
+                        (words.get(i + 2).copied(), 1)
+                    }
+                    _ => (next, 0),
+                };
+                if w == "gw" {
+                    r.warn(&t.loc, "'gw' for routes is deprecated; use 'via'");
+                }
+                rt.via = route_ip(r, t, addr_tok);
+                step += extra;
+            }
+            "dev" | "oif" => rt.dev = value(r, t, next),
+            "table" | "lookup" => rt.table = value(r, t, next),
+            "metric" | "priority" | "preference" => match next {
+                Some(v) => match v.text.parse::<u32>() {
+                    Ok(m) => rt.metric = Some(m),
+                    Err(_) => r.error(
+                        &v.loc,
+                        format!("invalid metric '{}': expected a number", v.text),
+                    ),
+                },
+                None => missing_value(r, t),
+            },
+            "protocol" => rt.protocol = value(r, t, next),
+            "scope" => rt.scope = value(r, t, next),
+            "track_group" => rt.track_group = value(r, t, next),
+            "encap" => {
+                // encap TYPE ARGS...: keep the rest of the clause verbatim.
+                rt.options.push((
+                    "encap".into(),
+                    words[i + 1..]
+                        .iter()
+                        .map(|t| t.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ));
+                step = words.len() - i;
+            }
+            "nexthop" => {
+                // Every later word belongs to the nexthops.
+                let rest: Vec<&str> = words[i + 1..].iter().map(|t| t.text.as_str()).collect();
+                for nh in rest.join(" ").split("nexthop") {
+                    let nh = nh.trim();
+                    if !nh.is_empty() {
+                        rt.nexthops.push(nh.to_string());
+                    }
+                }
+                step = words.len() - i;
+            }
+            "or" => {
+                r.warn(&t.loc, "\"or\" for routes is deprecated; use \"nexthop\"");
+                if let Some(v) = next {
+                    rt.nexthops.push(format!("via {}", v.text));
+                }
+            }
+            "onlink" => {
+                rt.onlink = true;
+                step = 1;
+            }
+            "no_track" => {
+                rt.no_track = true;
+                step = 1;
+            }
+            "inet" | "inet6" | "append" | "lock" => step = 1,
+            _ if ROUTE_TYPES.contains(&w) => {
+                rt.route_type = Some(w.to_string());
+                step = 1;
+            }
+            _ if ROUTE_VALUE_OPTS.contains(&w) => {
+                if let Some(v) = value(r, t, next) {
+                    rt.options.push((w.to_string(), v));
+                }
+            }
+            "default" if rt.to.is_none() => {
+                rt.to = Some(Prefix {
+                    address: IpAddr::from([0, 0, 0, 0]),
+                    prefix_len: 0,
+                });
+                step = 1;
+            }
+            _ if rt.to.is_none() => {
+                // A bare destination.
+                match parse_prefix(t, r) {
+                    Some(p) => rt.to = Some(p),
+                    None => {
+                        r.error(
+                            &t.loc,
+                            format!("unknown route keyword or invalid destination '{w}'"),
+                        );
+                        return None;
+                    }
+                }
+                step = 1;
+            }
+            _ => {
+                r.error(
+                    &t.loc,
+                    format!("unknown route keyword '{w}'; route skipped"),
+                );
+                return None;
+            }
+        }
+        i += step;
+    }
+    if rt.to.is_none() {
+        r.error(node.loc(), "route has no destination; route skipped");
+        return None;
+    }
+    // keepalived tracks a route through its interface; without one it says
+    // so (a warning) and does not track it.
+    if !rt.no_track && rt.dev.is_none() && !rt.nexthops.iter().any(|n| n.contains("dev ")) {
+        r.warn(
+            node.loc(),
+            "cannot track a route with no interface specified (add 'dev IF' or 'no_track'); not tracking",
+        );
+        rt.no_track = true;
+    }
+    Some(rt)
+}
+
+fn route_prefix(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<Prefix> {
+    let v = next.or_else(|| {
+        missing_value(r, t);
+        None
+    })?;
+    if v.text == "default" || v.text == "all" {
+        return Some(Prefix {
+            address: IpAddr::from([0, 0, 0, 0]),
+            prefix_len: 0,
+        });
+    }
+    let p = parse_prefix(v, r);
+    if p.is_none() {
+        r.error(&v.loc, format!("invalid {} address '{}'", t.text, v.text));
+    }
+    p
+}
+
+fn route_ip(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<IpAddr> {
+    let v = next.or_else(|| {
+        missing_value(r, t);
+        None
+    })?;
+    match v.text.parse() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            r.error(
+                &v.loc,
+                format!("invalid route {} address '{}'", t.text, v.text),
+            );
+            None
+        }
+    }
 }
 
 pub fn read_route_block(node: &Node, r: &mut Reader<'_>) -> Vec<Route> {
-    let _ = r.block(node);
-    Vec::new()
+    let items = r.block(node);
+    items.iter().filter_map(|n| read_route(n, r)).collect()
+}
+
+// ------------------------------------------------------------------- rules
+
+/// One `virtual_rules` / `static_rules` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Rule {
+    pub from: Option<Prefix>,
+    pub to: Option<Prefix>,
+    pub not: bool,
+    pub table: Option<String>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    pub fwmark: Option<String>,
+    /// None = keepalived picks 16384 (with a warning).
+    pub preference: Option<u32>,
+    /// `goto`, `nop`, `blackhole`, `unreachable`, `prohibit` actions.
+    pub action: Option<String>,
+    pub no_track: bool,
+    pub track_group: Option<String>,
+    /// Other `ip rule` selectors (tos, uidrange, sport, ...), as written.
+    pub options: Vec<(String, String)>,
+    #[serde(skip)]
+    pub at: At,
+}
+
+const RULE_VALUE_OPTS: &[&str] = &[
+    "tos",
+    "dsfield",
+    "realms",
+    "suppress_prefixlength",
+    "sup_pl",
+    "suppress_ifgroup",
+    "sup_group",
+    "tunnel-id",
+    "uidrange",
+    "ipproto",
+    "sport",
+    "dport",
+    "protocol",
+];
+
+pub fn read_rule(node: &Node, r: &mut Reader<'_>) -> Option<Rule> {
+    r.no_block(node);
+    let mut ru = Rule {
+        at: At::of(node.loc()),
+        ..Rule::default()
+    };
+    let words: Vec<&Token> = std::iter::once(&node.keyword)
+        .chain(node.args.iter())
+        .collect();
+    let mut i = 0;
+    while i < words.len() {
+        let t = words[i];
+        let next = words.get(i + 1).copied();
+        let w = t.text.as_str();
+        let mut step = 2;
+        match w {
+            "from" => ru.from = route_prefix(r, t, next),
+            "to" => ru.to = route_prefix(r, t, next),
+            "table" | "lookup" => ru.table = value(r, t, next),
+            "iif" | "iifname" => ru.iif = value(r, t, next),
+            "oif" | "oifname" => ru.oif = value(r, t, next),
+            "fwmark" => ru.fwmark = value(r, t, next),
+            "preference" | "priority" | "order" => match next {
+                Some(v) => match v.text.parse::<u32>() {
+                    Ok(p) => ru.preference = Some(p),
+                    Err(_) => r.error(
+                        &v.loc,
+                        format!("invalid rule preference '{}': expected a number", v.text),
+                    ),
+                },
+                None => missing_value(r, t),
+            },
+            "goto" => {
+                ru.action = value(r, t, next).map(|v| format!("goto {v}"));
+            }
+            "track_group" => ru.track_group = value(r, t, next),
+            "not" => {
+                ru.not = true;
+                step = 1;
+            }
+            "no_track" => {
+                ru.no_track = true;
+                step = 1;
+            }
+            "l3mdev" => {
+                ru.options.push(("l3mdev".into(), String::new()));
+                step = 1;
+            }
+            "nop" | "blackhole" | "unreachable" | "prohibit" => {
+                ru.action = Some(w.to_string());
+                step = 1;
+            }
+            "inet" | "inet6" => step = 1,
+            _ if RULE_VALUE_OPTS.contains(&w) => {
+                if let Some(v) = value(r, t, next) {
+                    ru.options.push((w.to_string(), v));
+                }
+            }
+            _ => {
+                // keepalived warns and goes on with the next word.
+                r.warn(&t.loc, format!("unknown rule option '{w}'; ignored"));
+                step = 1;
+            }
+        }
+        i += step;
+    }
+    if ru.preference.is_none() {
+        r.warn(
+            node.loc(),
+            "rule has no preference specified; keepalived uses 16384, which is probably not what you want",
+        );
+    }
+    Some(ru)
 }
 
 pub fn read_rule_block(node: &Node, r: &mut Reader<'_>) -> Vec<Rule> {
-    let _ = r.block(node);
-    Vec::new()
+    let items = r.block(node);
+    items.iter().filter_map(|n| read_rule(n, r)).collect()
 }
