@@ -241,11 +241,15 @@ pub struct FakeHost {
 const MAX_SYMLINKS: usize = 40;
 
 impl FakeHost {
+    /// A host with these interfaces and, like every real system, a root
+    /// user and group.
     pub fn with_interfaces(names: &[&str]) -> Self {
         Self {
             interfaces: names.iter().map(|s| s.to_string()).collect(),
             ..Self::default()
         }
+        .with_user("root", 0, 0)
+        .with_group("root", 0)
     }
 
     pub fn with_user(mut self, name: &str, uid: u32, gid: u32) -> Self {

@@ -35,6 +35,9 @@ pub struct Loaded {
     pub files: Vec<PathBuf>,
     /// Every command the configuration runs.
     pub commands: Vec<types::CommandUse>,
+    /// Script security's verdict on each of `commands` (None where its
+    /// subsystem has nothing to do).
+    pub scripts: Vec<Option<security::ScriptVerdict>>,
 }
 
 /// Reads, parses and validates the configuration at `path`.
@@ -56,11 +59,12 @@ fn finish(pre: preprocess::Preprocessed, mut diags: Diagnostics, host: &dyn Host
     let mut reader = reader::Reader::new(&mut diags);
     let mut config = model::read(&tree, &mut reader);
     let commands = std::mem::take(&mut reader.commands);
-    validate::run(&mut config, &commands, host, &mut diags);
+    let scripts = validate::run(&mut config, &commands, host, &mut diags);
     Loaded {
         config,
         diagnostics: diags,
         files: pre.files,
         commands,
+        scripts,
     }
 }

@@ -122,7 +122,10 @@ const ROOT: &Table<Config> = &[
     }),
     ("SSL", |c, n, r| {
         if c.ssl.is_some() {
-            r.error(n.loc(), "SSL context already specified - replacing the earlier one");
+            r.error(
+                n.loc(),
+                "SSL context already specified - replacing the earlier one",
+            );
         }
         c.ssl = Some(ssl::read(n, r));
     }),

@@ -35,20 +35,19 @@ pub(super) fn check(cfg: &mut Config, host: &dyn Host, diags: &mut Diagnostics) 
 }
 
 /// Names (and where they were defined) of the root `track_file` blocks.
-// TODO(merge): read `cfg.track_files[i].name` (and its location) once
-// track::TrackFile has its fields; until then nothing is known, and the
-// FILE_CHECK reference check below only runs when this returns names.
 fn track_file_names(cfg: &Config) -> Vec<(String, Option<Loc>)> {
-    let _ = &cfg.track_files;
-    Vec::new()
+    cfg.track_files
+        .iter()
+        .map(|t| (t.name.clone(), t.at.0.clone()))
+        .collect()
 }
 
 /// Names of the `bfd_instance` blocks.
-// TODO(merge): read `cfg.bfd_instances[i].name` once
-// vrrp_misc::BfdInstance has its fields.
 fn bfd_instance_names(cfg: &Config) -> Vec<(String, Option<Loc>)> {
-    let _ = &cfg.bfd_instances;
-    Vec::new()
+    cfg.bfd_instances
+        .iter()
+        .map(|b| (b.name.clone(), b.at.0.clone()))
+        .collect()
 }
 
 /// Whether a definition at `def` comes before a use at `at`. keepalived
