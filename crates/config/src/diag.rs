@@ -25,7 +25,11 @@ impl Loc {
 
     /// The same place, moved to another column of the line.
     pub fn at_col(&self, col: u32) -> Self {
-        Self { file: self.file.clone(), line: self.line, col }
+        Self {
+            file: self.file.clone(),
+            line: self.line,
+            col,
+        }
     }
 }
 
@@ -59,7 +63,10 @@ pub enum Category {
 impl Category {
     /// Categories that mean the daemon cannot run with this config.
     pub fn is_fatal(self) -> bool {
-        matches!(self, Category::FileNotFound | Category::BadInterface | Category::Fatal)
+        matches!(
+            self,
+            Category::FileNotFound | Category::BadInterface | Category::Fatal
+        )
     }
 }
 
@@ -115,7 +122,12 @@ impl Diagnostics {
     }
 
     pub fn report(&mut self, category: Category, loc: Option<Loc>, message: impl Into<String>) {
-        self.push(Diagnostic { category, loc, message: message.into(), hint: None });
+        self.push(Diagnostic {
+            category,
+            loc,
+            message: message.into(),
+            hint: None,
+        });
     }
 
     pub fn report_hint(

@@ -11,4 +11,5 @@
 
 pub mod diag;
 pub mod preprocess;
+pub mod script;
 pub mod syntax;

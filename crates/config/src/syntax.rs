@@ -117,7 +117,10 @@ pub fn parse(lines: &[LogicalLine], diags: &mut Diagnostics) -> Tree {
             diags.report(
                 Category::Fatal,
                 Some(map.loc(line, col)),
-                format!("internal: could not parse the block structure: {}", e.variant.message()),
+                format!(
+                    "internal: could not parse the block structure: {}",
+                    e.variant.message()
+                ),
             );
             return Tree::default();
         }
@@ -129,11 +132,19 @@ pub fn parse(lines: &[LogicalLine], diags: &mut Diagnostics) -> Tree {
                 Rule::statement_with_block => tree.items.push(statement(item, &map, diags)),
                 Rule::block => {
                     let loc = map.loc_of(&item);
-                    diags.report(Category::UnexpectedBof, Some(loc), "Unexpected '{' without a keyword; block ignored");
+                    diags.report(
+                        Category::UnexpectedBof,
+                        Some(loc),
+                        "Unexpected '{' without a keyword; block ignored",
+                    );
                     let _ = block(item, &map, diags);
                 }
                 Rule::stray_close => {
-                    diags.report(Category::UnexpectedEof, Some(map.loc_of(&item)), "Extra '}' found");
+                    diags.report(
+                        Category::UnexpectedEof,
+                        Some(map.loc_of(&item)),
+                        "Extra '}' found",
+                    );
                 }
                 _ => {}
             }
@@ -155,7 +166,11 @@ fn statement(pair: Pair<'_, Rule>, map: &LineMap<'_>, diags: &mut Diagnostics) -
             let (text, quoted) = match w.as_rule() {
                 Rule::quoted => (w.as_str()[1..w.as_str().len() - 1].to_string(), true),
                 Rule::unterminated => {
-                    diags.report(Category::UnmatchedQuote, Some(loc.clone()), "Unmatched quote");
+                    diags.report(
+                        Category::UnmatchedQuote,
+                        Some(loc.clone()),
+                        "Unmatched quote",
+                    );
                     (w.as_str()[1..].to_string(), true)
                 }
                 _ => (w.as_str().to_string(), false),
@@ -176,7 +191,12 @@ fn statement(pair: Pair<'_, Rule>, map: &LineMap<'_>, diags: &mut Diagnostics) -
         quoted: false,
         loc: Loc::new("<empty>".into(), 0, 0),
     });
-    Node { keyword, args: words.collect(), rest, block: blk }
+    Node {
+        keyword,
+        args: words.collect(),
+        rest,
+        block: blk,
+    }
 }
 
 fn block(pair: Pair<'_, Rule>, map: &LineMap<'_>, diags: &mut Diagnostics) -> Block {
@@ -205,7 +225,11 @@ fn block(pair: Pair<'_, Rule>, map: &LineMap<'_>, diags: &mut Diagnostics) -> Bl
             "Missing '}': this block is still open at the end of the configuration",
         );
     }
-    Block { open, items, closed }
+    Block {
+        open,
+        items,
+        closed,
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +250,16 @@ mod tests {
     fn nested_blocks_and_args() {
         let mut d = Diagnostics::new();
         let t = parse(
-            &lines(&["vrrp_instance VI_1", "{", "priority 100", "virtual_ipaddress", "{", "192.0.2.1/24 dev eth0", "}", "}"]),
+            &lines(&[
+                "vrrp_instance VI_1",
+                "{",
+                "priority 100",
+                "virtual_ipaddress",
+                "{",
+                "192.0.2.1/24 dev eth0",
+                "}",
+                "}",
+            ]),
             &mut d,
         );
         assert!(d.is_empty(), "{d:?}");
@@ -256,7 +289,19 @@ mod tests {
     #[test]
     fn structure_errors_are_diagnostics() {
         let mut d = Diagnostics::new();
-        let t = parse(&lines(&["}", "global_defs", "{", "router_id x", "{", "a", "}", "\"open"]), &mut d);
+        let t = parse(
+            &lines(&[
+                "}",
+                "global_defs",
+                "{",
+                "router_id x",
+                "{",
+                "a",
+                "}",
+                "\"open",
+            ]),
+            &mut d,
+        );
         let cats: Vec<_> = d.iter().map(|x| x.category).collect();
         assert!(cats.contains(&Category::UnexpectedEof), "{cats:?}");
         assert!(cats.contains(&Category::MissingEob), "{cats:?}");
