@@ -180,10 +180,10 @@ impl Defs {
     /// Closes a multi-line definition; one that collected nothing is an
     /// ordinary empty definition.
     pub fn finish_multiline(&mut self, name: &str) {
-        if let Some(d) = self.map.get_mut(name) {
-            if d.value.is_empty() {
-                d.multiline = false;
-            }
+        if let Some(d) = self.map.get_mut(name)
+            && d.value.is_empty()
+        {
+            d.multiline = false;
         }
     }
 

@@ -16,14 +16,9 @@ use super::defs::{self, Defs};
 use super::include::{self, IncludeLine, ReadError, check};
 use super::lexical::{self, BraceSplit, char_len, strip_comment, trim_end_blanks};
 use super::seq;
-use super::{
-    LogicalLine, MAX_INCLUDE_DEPTH, MAX_LINES, MAX_OUTPUT_BYTES, Note, Options, Preprocessed,
-};
+use super::{LogicalLine, MAX_INCLUDE_DEPTH, Note, Options, Preprocessed};
 use crate::diag::{Category, Diagnostics, Loc};
 
-/// Lines handled (read, generated or re-read) before we give up: bounds
-/// sequences whose lines produce nothing, such as `~SEQ(i,1e9) $X=1`.
-const MAX_WORK: u64 = 20_000_000;
 /// Nesting of sequences and multi-line expansions within one line.
 const MAX_NESTING: u32 = 64;
 /// Substitute-and-look-again rounds for one line.
@@ -181,7 +176,7 @@ impl<'a> Engine<'a> {
             return false;
         }
         self.work += 1;
-        if self.work > MAX_WORK {
+        if self.work > self.opts.limits.max_work {
             self.abort(loc, "Configuration expands to too much work (runaway ~SEQ/~LST or definitions?) - stopping");
             return false;
         }
@@ -601,7 +596,10 @@ impl<'a> Engine<'a> {
         if text.is_empty() || self.aborted {
             return;
         }
-        if self.out.lines.len() >= MAX_LINES || self.out_bytes + text.len() > MAX_OUTPUT_BYTES {
+        let limits = self.opts.limits;
+        if self.out.lines.len() >= limits.max_lines
+            || self.out_bytes + text.len() > limits.max_output_bytes
+        {
             self.abort(&loc, "Configuration expands to too many lines - stopping");
             return;
         }
@@ -634,7 +632,7 @@ impl<'a> Engine<'a> {
         if first_word(text) != "include_check" || self.blocks.len() != 1 {
             return;
         }
-        if !self.blocks.first().is_some_and(|b| b == "global_defs") {
+        if self.blocks.first().is_none_or(|b| b != "global_defs") {
             return;
         }
         let args: Vec<&str> = text

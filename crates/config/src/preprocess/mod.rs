@@ -23,10 +23,30 @@ pub use include::MAX_FILE_SIZE;
 
 /// How deeply includes may nest (a file including itself stops here).
 pub const MAX_INCLUDE_DEPTH: usize = 32;
-/// Logical lines one configuration may produce (sequences can multiply).
-pub const MAX_LINES: usize = 10_000_000;
-/// Bytes of logical-line text one configuration may produce.
-pub const MAX_OUTPUT_BYTES: usize = 512 * 1024 * 1024;
+
+/// Bounds on what one configuration may expand to, so that no input (a
+/// fuzzer's `~SEQ(i, 1000000000)`, a self-including file) can hang the
+/// daemon or exhaust its memory. Hitting one is a `Fatal` diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Logical lines produced.
+    pub max_lines: usize,
+    /// Bytes of logical-line text produced.
+    pub max_output_bytes: usize,
+    /// Lines handled, including generated ones that produce nothing
+    /// (e.g. `~SEQ(i, 1000000000) $X=1`).
+    pub max_work: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_lines: 10_000_000,
+            max_output_bytes: 512 * 1024 * 1024,
+            max_work: 20_000_000,
+        }
+    }
+}
 
 /// One line after preprocessing: a statement, a lone `{` or a lone `}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +73,8 @@ pub struct Options {
     /// Value of `${_INSTANCE}` (`-i` / `instance`); when empty,
     /// `config_id` is used, as keepalived does.
     pub instance: String,
+    /// Safety bounds; the defaults suit any real configuration.
+    pub limits: Limits,
 }
 
 /// Something keepalived logs while reading files that is not a
