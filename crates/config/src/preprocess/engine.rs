@@ -593,6 +593,7 @@ impl<'a> Engine<'a> {
     /// Appends a logical line, keeping track of blocks so that an
     /// `include_check` inside `global_defs` takes effect right away.
     fn emit(&mut self, text: String, loc: Loc) {
+        let text = grammar_safe(text);
         if text.is_empty() || self.aborted {
             return;
         }
@@ -649,6 +650,22 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// Holds the grammar's contract even for odd values (a `${_PWD}` whose
+/// directory name has a newline): one line, no blanks at either end.
+fn grammar_safe(text: String) -> String {
+    let text = if text.contains('\n') {
+        text.replace('\n', " ")
+    } else {
+        text
+    };
+    let trimmed = text.trim_matches([' ', '\t']);
+    if trimmed.len() == text.len() {
+        text
+    } else {
+        trimmed.to_string()
+    }
+}
+
 fn first_word(text: &str) -> &str {
     text.split([' ', '\t']).next().unwrap_or("")
 }
@@ -662,6 +679,13 @@ enum Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emitted_text_is_one_trimmed_line() {
+        assert_eq!(grammar_safe("a\nb".into()), "a b");
+        assert_eq!(grammar_safe(" a \t".into()), "a");
+        assert_eq!(grammar_safe("\n".into()), "");
+    }
 
     #[test]
     fn conditionals() {
