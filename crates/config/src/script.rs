@@ -77,12 +77,11 @@ fn escape(s: &[u8]) -> (u8, usize) {
             (value, 1 + digits.count())
         }
         [b'c', c, ..] => (c & 0x1f, 2),
-        [d @ b'0'..=b'7', ..] => {
+        [b'0'..=b'7', ..] => {
             let digits = s.iter().take(3).take_while(|c| (b'0'..=b'7').contains(*c));
             let value = digits
                 .clone()
                 .fold(0u8, |acc, &c| acc.wrapping_mul(8).wrapping_add(c - b'0'));
-            let _ = d;
             (value, digits.count())
         }
         [c, ..] => {
