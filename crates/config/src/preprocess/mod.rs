@@ -5,9 +5,9 @@
 //! remembers the file, line and column it came from; the grammar never sees
 //! a comment, a macro or an include.
 //!
-//! Submodules: [`lexical`] (comments, braces), [`defs`] (`$NAME`),
-//! [`seq`] (`~SEQ`, `~LST`), [`include`] (files and globbing) and
-//! [`engine`], which drives them line by line in keepalived's order.
+//! Submodules: `lexical` (comments, braces), `defs` (`$NAME`), `seq`
+//! (`~SEQ`, `~LST`), `include` (files and globbing) and `engine`, which
+//! drives them line by line in keepalived's order.
 
 use std::path::{Path, PathBuf};
 
