@@ -15,6 +15,7 @@ pub mod host;
 pub mod model;
 pub mod preprocess;
 pub mod reader;
+pub mod script;
 pub mod security;
 pub mod syntax;
 pub mod types;
@@ -55,6 +56,11 @@ pub fn load_str(name: &Path, text: &str, opts: &preprocess::Options, host: &dyn 
 }
 
 fn finish(pre: preprocess::Preprocessed, mut diags: Diagnostics, host: &dyn Host) -> Loaded {
+    // What keepalived only logs (a plain include that found nothing) is
+    // shown but does not change the verdict.
+    for note in &pre.notes {
+        diags.report(Category::Info, note.loc.clone(), note.message.clone());
+    }
     let tree = syntax::parse(&pre.lines, &mut diags);
     let mut reader = reader::Reader::new(&mut diags);
     let mut config = model::read(&tree, &mut reader);

@@ -266,24 +266,31 @@ impl<'d> Reader<'d> {
         found
     }
 
-    /// A command line: `KEYWORD CMD [user [group]]`. The command itself is
-    /// split shell-like into argv. Recorded for script security.
+    /// A command line: `KEYWORD CMD [user [group]]`. The statement is
+    /// re-split shell-like (quotes, escapes) as keepalived does, then the
+    /// command word is split again into argv. Recorded for script security.
     pub fn command(&mut self, node: &Node) -> Option<Command> {
         self.no_block(node);
-        let first = self.arg(node, 0)?;
-        let argv = split_words(&first.text);
-        if argv.is_empty() {
-            self.diags.report(
-                Category::MissingParameter,
-                Some(first.loc.clone()),
-                format!("'{}' has an empty command", node.name()),
-            );
+        if node.args.is_empty() {
+            self.arg(node, 0);
             return None;
         }
+        let line = match crate::script::split_script_line(&node.rest) {
+            Ok(l) => l,
+            Err(e) => {
+                self.diags.report(
+                    e.category(),
+                    Some(node.args[0].loc.clone()),
+                    format!("'{}': {e}", node.name()),
+                );
+                return None;
+            }
+        };
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let cmd = Command {
-            argv,
-            user: node.args.get(1).map(|t| t.text.clone()),
-            group: node.args.get(2).map(|t| t.text.clone()),
+            argv: line.argv.iter().map(|a| text(a)).collect(),
+            user: line.extra.first().map(|u| text(u)),
+            group: line.extra.get(1).map(|g| text(g)),
         };
         self.commands.push(CommandUse {
             command: cmd.clone(),
@@ -315,11 +322,6 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         "off" | "false" | "no" => Some(false),
         _ => None,
     }
-}
-
-/// Placeholder whitespace split until the shell-like tokenizer lands.
-fn split_words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_string).collect()
 }
 
 /// The known keyword closest to `word`, if it is close enough to be a

@@ -26,6 +26,7 @@ pub fn preprocess_options(cli: &Cli) -> Options {
         all_config: cli.all_config,
         random_seed: None,
         instance: cli.config_id.clone().unwrap_or_default(),
+        ..Options::default()
     }
 }
 
