@@ -66,17 +66,30 @@ pub struct Tree {
     pub items: Vec<Node>,
 }
 
-/// Maps positions in the joined text back to source locations.
+/// Maps byte offsets in the joined text back to source locations.
+///
+/// pest's own `line_col()` rescans the input from its start on every call,
+/// which is quadratic over a large configuration; a table of line starts
+/// and a binary search keep each lookup logarithmic.
 struct LineMap<'a> {
     lines: &'a [LogicalLine],
+    /// Byte offset where each joined line starts.
+    starts: Vec<usize>,
 }
 
-impl LineMap<'_> {
-    /// `line` and `col` are pest's 1-based position in the joined text.
-    fn loc(&self, line: usize, col: usize) -> Loc {
-        match self.lines.get(line.saturating_sub(1)) {
+impl<'a> LineMap<'a> {
+    fn new(lines: &'a [LogicalLine], text: &str) -> Self {
+        let mut starts = Vec::with_capacity(lines.len() + 1);
+        starts.push(0);
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { lines, starts }
+    }
+
+    /// `line` is a 0-based joined line, `byte_col` a 0-based byte column.
+    fn loc_at(&self, line: usize, byte_col: usize) -> Loc {
+        match self.lines.get(line) {
             Some(l) => {
-                let col = u32::try_from(col.saturating_sub(1)).unwrap_or(u32::MAX);
+                let col = u32::try_from(byte_col).unwrap_or(u32::MAX);
                 l.loc.at_col(l.loc.col.saturating_add(col))
             }
             None => self
@@ -87,9 +100,22 @@ impl LineMap<'_> {
         }
     }
 
+    fn loc_of_offset(&self, offset: usize) -> Loc {
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        self.loc_at(line, offset.saturating_sub(start))
+    }
+
     fn loc_of(&self, pair: &Pair<'_, Rule>) -> Loc {
-        let (line, col) = pair.as_span().start_pos().line_col();
-        self.loc(line, col)
+        self.loc_of_offset(pair.as_span().start())
+    }
+
+    /// pest's 1-based position (only used for the rare parse error).
+    fn loc(&self, line: usize, col: usize) -> Loc {
+        self.loc_at(line.saturating_sub(1), col.saturating_sub(1))
     }
 }
 
@@ -104,7 +130,7 @@ pub fn parse(lines: &[LogicalLine], diags: &mut Diagnostics) -> Tree {
         }
         text.push_str(&l.text);
     }
-    let map = LineMap { lines };
+    let map = LineMap::new(lines, &text);
     let pairs = match ConfParser::parse(Rule::config, &text) {
         Ok(p) => p,
         Err(e) => {
