@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! `keepalived-rs`: the keepalived-compatible command line.
 
+mod child;
 mod cli;
 mod config_test;
+mod dump;
+mod logging;
+mod notify;
+mod pidfile;
+mod proto;
+mod sigs;
+mod supervisor;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -16,10 +24,24 @@ use crate::cli::Cli;
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FATAL: u8 = 1;
+    pub const CONFIG: u8 = 2;
+    #[allow(dead_code)]
+    pub const MISSING_PERMISSION: u8 = 4;
+    pub const NO_CONFIG: u8 = 6;
+    pub const PROGRAM: u8 = 70;
 }
 
 fn main() -> ExitCode {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    // A child started by the supervisor: the hidden first argument says
+    // which; the rest is the supervisor's own command line.
+    let child = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .and_then(child::Kind::from_arg);
+    if child.is_some() {
+        args.remove(1);
+    }
     // keepalived: -T must be the first option and switches to genhash.
     if args.get(1).is_some_and(|a| a == "-T" || a == "--genhash") {
         eprintln!(
@@ -27,7 +49,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(exit::FATAL);
     }
-    let cli = match Cli::try_parse_from(cli::normalize_args(args)) {
+    let cli = match Cli::try_parse_from(cli::normalize_args(args.clone())) {
         Ok(cli) => cli,
         Err(e) => {
             // keepalived names the offending option and exits 1.
@@ -38,6 +60,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::FATAL);
         }
     };
+    if let Some(kind) = child {
+        return ExitCode::from(child::run(&cli, kind));
+    }
     if cli.help {
         eprint!("{}", cli::HELP);
         return ExitCode::from(exit::OK);
@@ -74,9 +99,5 @@ fn main() -> ExitCode {
         }
     }
     let _ = std::io::stdout().flush();
-    eprintln!(
-        "keepalived-rs: the daemon (supervisor, VRRP and checker children) is not implemented yet; \
-         use -t to test a configuration or -d to dump it"
-    );
-    ExitCode::from(exit::FATAL)
+    ExitCode::from(supervisor::run(cli, args))
 }

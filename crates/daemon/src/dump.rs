@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The signal dumps (inventory §B.2): files private to root (0600) in
+//! `$TMPDIR` when it is absolute, else /tmp.
+
+use std::fs::{OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
+
+pub const PARENT_DATA: &str = "keepalived_parent.data";
+pub const VRRP_DATA: &str = "keepalived.data";
+pub const CHECK_DATA: &str = "keepalived_check.data";
+pub const STATS: &str = "keepalived.stats";
+pub const JSON: &str = "keepalived.json";
+
+pub fn dir() -> PathBuf {
+    match std::env::var_os("TMPDIR").map(PathBuf::from) {
+        Some(d) if d.is_absolute() => d,
+        _ => PathBuf::from("/tmp"),
+    }
+}
+
+/// Writes `text` to `name` in the dump directory, mode 0600 whatever the
+/// umask or an earlier file's mode.
+pub fn write(name: &str, text: &str) -> io::Result<PathBuf> {
+    let path = dir().join(name);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.set_permissions(Permissions::from_mode(0o600))?;
+    f.write_all(text.as_bytes())?;
+    Ok(path)
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Pid files (keepalived's `-p`, `-r`, `-c`), with stale-pid detection.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+pub const PARENT: &str = "/run/keepalived.pid";
+pub const VRRP: &str = "/run/keepalived_vrrp.pid";
+pub const CHECKERS: &str = "/run/keepalived_checkers.pid";
+
+/// The pid in `path`, if the file holds one.
+pub fn read(path: &Path) -> Option<i32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Whether `pid` is a live keepalived(-rs) process other than us: a pid
+/// file naming a dead process, or a pid reused by something else, is stale.
+pub fn is_live_keepalived(pid: i32) -> bool {
+    if pid <= 0 || pid == std::process::id() as i32 {
+        return false;
+    }
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    base.starts_with(b"keepalived")
+}
+
+/// Writes `pid` to `path` (0644, replacing whatever was there).
+pub fn write(path: &Path, pid: u32) -> io::Result<()> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = tmp_name(path);
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        writeln!(f, "{pid}")?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// Removes `path` if it still names `pid` (a respawned child's newer file
+/// is left alone).
+pub fn remove_if(path: &Path, pid: u32) {
+    if read(path) == Some(pid as i32) {
+        let _ = fs::remove_file(path);
+    }
+}
+
+fn tmp_name(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_remove_and_staleness() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("sub/k.pid");
+        write(&p, 4242).expect("writes");
+        assert_eq!(read(&p), Some(4242));
+        remove_if(&p, 1);
+        assert!(p.exists(), "a file naming another pid stays");
+        remove_if(&p, 4242);
+        assert!(!p.exists());
+        // Our own pid and pid 1 (not keepalived) are not live keepalived.
+        assert!(!is_live_keepalived(std::process::id() as i32));
+        assert!(!is_live_keepalived(i32::MAX));
+    }
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Messages between the supervisor and a child, on the child's stdin (one
+//! end of a unix stream socketpair): a 4-byte big-endian length, then
+//! that many bytes of JSON.
+
+use std::io::{self, Read, Write};
+
+use keepalived_config::Config;
+use serde::{Deserialize, Serialize};
+
+/// Parent -> child.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToChild {
+    /// A validated configuration. The first one starts the child; later
+    /// ones are reloads.
+    Config {
+        generation: u64,
+        config: Box<Config>,
+    },
+    /// Write the dump files for `kind` ("data", "stats", "stats_clear", "json").
+    Dump { kind: DumpKind },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DumpKind {
+    Data,
+    Stats,
+    StatsClear,
+    Json,
+}
+
+/// Child -> parent.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromChild {
+    /// The snapshot `generation` is in force; `summary` says what changed.
+    Applied { generation: u64, summary: String },
+}
+
+pub const MAX_FRAME: usize = 256 << 20;
+
+pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
+    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    let len = u32::try_from(body.len()).map_err(io::Error::other)?;
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+pub fn write_msg<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    w.write_all(&encode(msg)?)?;
+    w.flush()
+}
+
+/// Reads one frame, blocking. `Ok(None)` at a clean end of stream.
+pub fn read_msg<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> io::Result<Option<T>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::other(format!("frame of {len} bytes refused")));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(io::Error::other)
+}
+
+/// Splits frames out of bytes read without blocking.
+#[derive(Default)]
+pub struct Framer {
+    buf: Vec<u8>,
+}
+
+impl Framer {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    pub fn next<T: for<'de> Deserialize<'de>>(&mut self) -> Option<io::Result<T>> {
+        if self.buf.len() < 4 {
+            return None;
+        }
+        let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+        if self.buf.len() < 4 + len {
+            return None;
+        }
+        let msg = serde_json::from_slice(&self.buf[4..4 + len]).map_err(io::Error::other);
+        self.buf.drain(..4 + len);
+        Some(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_whole_and_in_pieces() {
+        let msg = ToChild::Config {
+            generation: 7,
+            config: Box::default(),
+        };
+        let bytes = encode(&msg).expect("encodes");
+        let back: ToChild = read_msg(&mut &bytes[..]).expect("reads").expect("a frame");
+        assert!(matches!(back, ToChild::Config { generation: 7, .. }));
+        let mut f = Framer::default();
+        let ack = encode(&FromChild::Applied {
+            generation: 3,
+            summary: "x".into(),
+        })
+        .expect("encodes");
+        f.push(&ack[..5]);
+        assert!(f.next::<FromChild>().is_none());
+        f.push(&ack[5..]);
+        f.push(&ack);
+        for _ in 0..2 {
+            let m = f.next::<FromChild>().expect("frame").expect("decodes");
+            assert!(matches!(m, FromChild::Applied { generation: 3, .. }));
+        }
+        assert!(f.next::<FromChild>().is_none());
+        let empty: Option<ToChild> = read_msg(&mut &[][..]).expect("clean eof");
+        assert!(empty.is_none());
+    }
+}

@@ -1,0 +1,760 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The supervisor (keepalived's parent process).
+//!
+//! # Process model
+//! The supervisor runs plain std + nix, single-threaded, with no async
+//! runtime: it detaches (`daemon(3)`: fork + setsid) unless `-n`, writes
+//! its pid file, loads and validates the configuration, then starts each
+//! child by re-executing `/proc/self/exe` with a hidden first argument
+//! (`--child=vrrp` / `--child=checker`) followed by the original command
+//! line, so `/proc/PID/cmdline` reads e.g. `keepalived-rs --child=vrrp -n
+//! -f /etc/keepalived/keepalived.conf`. A child sets its comm name
+//! (`kalrs_vrrp`, `kalrs_check`) and `PR_SET_PDEATHSIG` itself, right
+//! after exec; if the parent died before that, the end of stream on its
+//! channel stops it. The supervisor writes the children's pid files (it
+//! knows their pids first) and removes each when that child is reaped.
+//!
+//! # Snapshot passing and reload
+//! Each child's stdin is one end of a unix stream socketpair (the
+//! channel); frames are a 4-byte big-endian length and JSON
+//! ([`crate::proto`]). The supervisor serialises the validated
+//! [`Config`] once per generation and sends those same bytes to every
+//! child: the first frame a child reads is its initial snapshot, later
+//! ones are reloads. A child answers each snapshot with `Applied {
+//! generation, summary }` once its diff is applied. SIGHUP: the
+//! supervisor re-reads and validates; if the configuration cannot run it
+//! logs every diagnostic and keeps the running generation (nothing is
+//! sent, nothing restarts). Otherwise generation N+1 goes to every running
+//! child and the reload lasts until all have answered (or 10 s); a HUP in
+//! the meantime is queued and starts the next reload when this one ends.
+//! A respawned child receives the current generation.
+//!
+//! # Signals
+//! All signals reach the supervisor through a signalfd polled with the
+//! channels. USR1, USR2, STATS_CLEAR and JSON become `Dump` requests to the
+//! children (which write their own files); USR1 also writes the parent's
+//! data file. TERM/INT stop: TERM to each child, SIGKILL after
+//! `child_wait_time`.
+//!
+//! # Exit codes (inventory §B.3)
+//! A child exiting 1 (fatal), 2 (config) or 4 (permission) stops
+//! everything and the supervisor exits with that code. Any other death is
+//! respawned with back-off (immediately, then 100 ms doubling to 30 s
+//! while it keeps dying within a minute of its start); with `-R` the
+//! supervisor stops instead, as keepalived does by raising SIGTERM, and
+//! exits 0.
+
+use std::io::{self, Read};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keepalived_config::diag::exit as cfg_exit;
+use keepalived_config::{Config, SystemHost, load_file};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::child::Kind;
+use crate::cli::Cli;
+use crate::proto::{self, DumpKind, Framer, FromChild, ToChild};
+use crate::sigs::{self, Signals};
+use crate::{dump, exit, notify, pidfile};
+
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+const STABLE: Duration = Duration::from_secs(60);
+
+struct Running {
+    child: Child,
+    chan: UnixStream,
+    framer: Framer,
+    acked: u64,
+}
+
+struct Slot {
+    kind: Kind,
+    pidfile: PathBuf,
+    running: Option<Running>,
+    respawn_at: Option<Instant>,
+    started: Instant,
+    quick_deaths: u32,
+}
+
+/// The outcome of loading the configuration.
+pub enum LoadError {
+    /// The file is missing or unreadable (keepalived's "no config").
+    NoConfig,
+    /// The configuration cannot run.
+    Invalid,
+}
+
+/// Loads and validates; logs every diagnostic.
+pub fn load_config(cli: &Cli) -> Result<Config, LoadError> {
+    let path = cli.config_file();
+    if let Err(e) = std::fs::File::open(&path).and_then(|f| {
+        if f.metadata()?.is_file() {
+            Ok(())
+        } else {
+            Err(io::Error::other("not a regular file"))
+        }
+    }) {
+        tracing::error!("Configuration file '{}': {e}", path.display());
+        return Err(LoadError::NoConfig);
+    }
+    let loaded = load_file(
+        &path,
+        &crate::config_test::preprocess_options(cli),
+        &SystemHost,
+    );
+    for d in loaded.diagnostics.iter() {
+        if d.category.is_fatal() {
+            tracing::error!("{d}");
+        } else {
+            tracing::warn!("{d}");
+        }
+    }
+    let code = loaded.diagnostics.config_test_exit_code();
+    if code == cfg_exit::CONFIG || code == cfg_exit::CONFIG_ABORTED {
+        return Err(LoadError::Invalid);
+    }
+    Ok(loaded.config)
+}
+
+/// Which children this command line and configuration call for.
+pub fn wanted(cli: &Cli, config: &Config) -> Vec<Kind> {
+    let only = cli.vrrp || cli.check;
+    let mut out = Vec::new();
+    if (!only || cli.vrrp) && (cli.all || config.has_vrrp()) {
+        out.push(Kind::Vrrp);
+    }
+    if (!only || cli.check) && (cli.all || config.has_checker()) {
+        out.push(Kind::Checker);
+    }
+    out
+}
+
+/// -u, -m, -M, -s: process settings applied before anything starts.
+fn apply_process_options(cli: &Cli) -> Result<(), u8> {
+    if let Some(mask) = &cli.umask {
+        let parsed = u32::from_str_radix(mask.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|m| *m <= 0o777);
+        match parsed {
+            Some(m) => {
+                nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(m));
+            }
+            None => {
+                tracing::error!("Invalid umask {mask}");
+                return Err(exit::FATAL);
+            }
+        }
+    }
+    if cli.core_dump || cli.core_dump_pattern.is_some() {
+        use nix::sys::resource::{RLIM_INFINITY, Resource, setrlimit};
+        if let Err(e) = setrlimit(Resource::RLIMIT_CORE, RLIM_INFINITY, RLIM_INFINITY) {
+            tracing::warn!("Cannot raise the core dump limit: {e}");
+        }
+        let _ = nix::sys::prctl::set_dumpable(true);
+    }
+    if let Some(pat) = &cli.core_dump_pattern
+        && let Err(e) = std::fs::write("/proc/sys/kernel/core_pattern", pat)
+    {
+        tracing::warn!("Cannot set core_pattern: {e}");
+    }
+    if let Some(ns) = &cli.namespace {
+        let path = Path::new("/run/netns").join(ns);
+        let res = std::fs::File::open(&path)
+            .map_err(nix::errno::Errno::from_raw_os_error_io)
+            .and_then(|f| nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET));
+        if let Err(e) = res {
+            tracing::error!(
+                "Cannot enter network namespace {ns} ({}): {e}",
+                path.display()
+            );
+            return Err(exit::FATAL);
+        }
+        tracing::info!("Running in network namespace {ns}");
+    }
+    Ok(())
+}
+
+trait ErrnoIo {
+    fn from_raw_os_error_io(e: io::Error) -> nix::errno::Errno;
+}
+
+impl ErrnoIo for nix::errno::Errno {
+    fn from_raw_os_error_io(e: io::Error) -> nix::errno::Errno {
+        nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+    }
+}
+
+struct Supervisor {
+    args: Vec<std::ffi::OsString>,
+    cli: Cli,
+    config: Config,
+    generation: u64,
+    snapshot: Vec<u8>,
+    slots: Vec<Slot>,
+    stopping: Option<Instant>,
+    killed: bool,
+    exit_code: u8,
+    reloading: Option<(u64, Instant)>,
+    reload_queued: bool,
+    ready_sent: bool,
+}
+
+/// Runs the daemon. `args` is the command line as given (for the
+/// children); returns the exit code.
+pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
+    crate::logging::init(&cli, crate::logging::Role::Parent);
+    let parent_pid_file = cli.pid.clone().unwrap_or_else(|| PARENT.into());
+    if let Some(pid) = pidfile::read(&parent_pid_file) {
+        if pidfile::is_live_keepalived(pid) {
+            tracing::error!("daemon is already running (pid {pid})");
+            eprintln!("keepalived-rs: daemon is already running (pid {pid})");
+            return exit::FATAL;
+        }
+        tracing::info!(
+            "Removing stale pid file {} (pid {pid})",
+            parent_pid_file.display()
+        );
+    }
+    if let Err(code) = apply_process_options(&cli) {
+        return code;
+    }
+    if !cli.dont_fork
+        && let Err(e) = nix::unistd::daemon(true, cli.log_console)
+    {
+        tracing::error!("Cannot detach: {e}");
+        return exit::FATAL;
+    }
+    let me = std::process::id();
+    if let Err(e) = pidfile::write(&parent_pid_file, me) {
+        tracing::error!("Cannot write pid file {}: {e}", parent_pid_file.display());
+        return exit::FATAL;
+    }
+    tracing::info!(
+        "Starting Keepalived-rs v{}, pid {me}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let code = match load_config(&cli) {
+        Ok(config) => supervise(cli.clone(), args, config),
+        Err(LoadError::NoConfig) => exit::NO_CONFIG,
+        Err(LoadError::Invalid) => exit::CONFIG,
+    };
+    pidfile::remove_if(&parent_pid_file, me);
+    tracing::info!("Stopped Keepalived-rs (exit code {code})");
+    code
+}
+
+const PARENT: &str = pidfile::PARENT;
+
+fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
+    let mut signals = match Signals::new(&[
+        libc::SIGHUP,
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGCHLD,
+        sigs::sig_json(),
+        sigs::sig_stats_clear(),
+    ]) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("signalfd: {e}");
+            return exit::FATAL;
+        }
+    };
+    let kinds = wanted(&cli, &config);
+    if kinds.is_empty() {
+        tracing::warn!(
+            "No child process to start: the configuration has neither VRRP nor virtual servers (use --all to start them anyway)"
+        );
+    }
+    let now = Instant::now();
+    let slots = kinds
+        .into_iter()
+        .map(|kind| Slot {
+            kind,
+            pidfile: match kind {
+                Kind::Vrrp => cli.vrrp_pid.clone().unwrap_or_else(|| pidfile::VRRP.into()),
+                Kind::Checker => cli
+                    .checkers_pid
+                    .clone()
+                    .unwrap_or_else(|| pidfile::CHECKERS.into()),
+            },
+            running: None,
+            respawn_at: Some(now),
+            started: now,
+            quick_deaths: 0,
+        })
+        .collect();
+    let mut s = Supervisor {
+        args,
+        cli,
+        config,
+        generation: 0,
+        snapshot: Vec::new(),
+        slots,
+        stopping: None,
+        killed: false,
+        exit_code: exit::OK,
+        reloading: None,
+        reload_queued: false,
+        ready_sent: false,
+    };
+    if let Err(e) = s.new_generation() {
+        tracing::error!("Cannot serialise the configuration: {e}");
+        return exit::PROGRAM;
+    }
+    s.run_loop(&mut signals)
+}
+
+impl Supervisor {
+    fn new_generation(&mut self) -> io::Result<()> {
+        let generation = self.generation + 1;
+        // One serialisation per generation: every child gets these bytes.
+        self.snapshot = proto::encode(&ToChild::Config {
+            generation,
+            config: Box::new(self.config.clone()),
+        })?;
+        self.generation = generation;
+        Ok(())
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        slot.respawn_at = None;
+        let result = (|| -> io::Result<Running> {
+            let (ours, theirs) = UnixStream::pair()?;
+            let argv0 = self
+                .args
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "keepalived-rs".into());
+            let child = Command::new("/proc/self/exe")
+                .arg0(argv0)
+                .arg(slot.kind.arg())
+                .args(self.args.iter().skip(1))
+                .stdin(Stdio::from(OwnedFd::from(theirs)))
+                .spawn()?;
+            ours.set_write_timeout(Some(Duration::from_secs(5)))?;
+            let mut r = Running {
+                child,
+                chan: ours,
+                framer: Framer::default(),
+                acked: 0,
+            };
+            io::Write::write_all(&mut r.chan, &self.snapshot)?;
+            Ok(r)
+        })();
+        match result {
+            Ok(r) => {
+                let pid = r.child.id();
+                tracing::info!("Starting {} child process, pid={pid}", slot.kind.label());
+                if let Err(e) = pidfile::write(&slot.pidfile, pid) {
+                    tracing::error!("Cannot write pid file {}: {e}", slot.pidfile.display());
+                }
+                slot.started = Instant::now();
+                slot.running = Some(r);
+            }
+            Err(e) => {
+                tracing::error!("Cannot start the {} child: {e}", slot.kind.label());
+                slot.respawn_at = Some(Instant::now() + Duration::from_secs(1));
+            }
+        }
+    }
+
+    fn send_all(&mut self, bytes: &[u8]) {
+        for slot in &mut self.slots {
+            if let Some(r) = &mut slot.running
+                && let Err(e) = io::Write::write_all(&mut r.chan, bytes)
+            {
+                tracing::warn!("Cannot reach the {} child: {e}", slot.kind.label());
+            }
+        }
+    }
+
+    fn begin_stop(&mut self, code: u8) {
+        if self.stopping.is_some() {
+            return;
+        }
+        self.exit_code = code;
+        notify::notify("STOPPING=1");
+        let wait = Duration::from_secs(u64::from(self.config.root.child_wait_time));
+        self.stopping = Some(Instant::now() + wait);
+        for slot in &mut self.slots {
+            slot.respawn_at = None;
+            if let Some(r) = &slot.running {
+                let _ = kill(Pid::from_raw(r.child.id() as i32), Signal::SIGTERM);
+            }
+        }
+    }
+
+    fn reload(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        if self.reloading.is_some() {
+            tracing::info!("Reload already in progress, request queued");
+            self.reload_queued = true;
+            return;
+        }
+        tracing::info!("Reloading");
+        notify::notify("RELOADING=1");
+        match load_config(&self.cli) {
+            Err(_) => {
+                tracing::error!(
+                    "Reload aborted: the configuration has errors; generation {} keeps running",
+                    self.generation
+                );
+                notify::notify("READY=1");
+            }
+            Ok(config) => {
+                let old = std::mem::replace(&mut self.config, config);
+                if let Err(e) = self.new_generation() {
+                    tracing::error!("Cannot serialise the configuration: {e}; reload aborted");
+                    self.config = old;
+                    notify::notify("READY=1");
+                    return;
+                }
+                let now_wanted = wanted(&self.cli, &self.config);
+                for k in now_wanted {
+                    if !self.slots.iter().any(|s| s.kind == k) {
+                        tracing::warn!(
+                            "The new configuration needs the {} child, which only starts with the daemon (restart to get it)",
+                            k.label()
+                        );
+                    }
+                }
+                let snap = std::mem::take(&mut self.snapshot);
+                self.send_all(&snap);
+                self.snapshot = snap;
+                self.reloading = Some((self.generation, Instant::now() + RELOAD_TIMEOUT));
+                self.check_reload_done();
+            }
+        }
+    }
+
+    fn check_reload_done(&mut self) {
+        let Some((g, deadline)) = self.reloading else {
+            return;
+        };
+        let all = self
+            .slots
+            .iter()
+            .all(|s| s.running.as_ref().is_none_or(|r| r.acked >= g));
+        if !all && Instant::now() < deadline {
+            return;
+        }
+        if all {
+            tracing::info!("Reload finished: generation {g} is running");
+        } else {
+            tracing::warn!("Reload of generation {g}: not every child answered in time");
+        }
+        self.reloading = None;
+        notify::notify("READY=1");
+        if std::mem::take(&mut self.reload_queued) {
+            self.reload();
+        }
+    }
+
+    fn check_ready(&mut self) {
+        if self.ready_sent || self.stopping.is_some() {
+            return;
+        }
+        let up = self
+            .slots
+            .iter()
+            .all(|s| s.running.as_ref().is_some_and(|r| r.acked >= 1));
+        if up {
+            self.ready_sent = true;
+            tracing::info!("All child processes are up");
+            notify::notify(&format!("READY=1\nMAINPID={}", std::process::id()));
+        }
+    }
+
+    fn dump(&mut self, kind: DumpKind) {
+        if kind == DumpKind::Data {
+            let mut text = format!(
+                "------< Parent >------\n pid = {}\n config file = {}\n generation = {}\n",
+                std::process::id(),
+                self.cli.config_file().display(),
+                self.generation
+            );
+            for s in &self.slots {
+                let pid = s.running.as_ref().map(|r| r.child.id().to_string());
+                text.push_str(&format!(
+                    " {} child = {}\n",
+                    s.kind.label(),
+                    pid.as_deref().unwrap_or("(not running)")
+                ));
+            }
+            match dump::write(dump::PARENT_DATA, &text) {
+                Ok(p) => tracing::info!("Wrote {}", p.display()),
+                Err(e) => tracing::error!("Cannot write the parent data dump: {e}"),
+            }
+        }
+        match proto::encode(&ToChild::Dump { kind }) {
+            Ok(b) => self.send_all(&b),
+            Err(e) => tracing::error!("{e}"),
+        }
+    }
+
+    fn reap(&mut self) {
+        let mut stop_code = None;
+        for slot in &mut self.slots {
+            let Some(r) = &mut slot.running else { continue };
+            let status = match r.child.try_wait() {
+                Ok(Some(st)) => st,
+                _ => continue,
+            };
+            let pid = r.child.id();
+            slot.running = None;
+            pidfile::remove_if(&slot.pidfile, pid);
+            let label = slot.kind.label();
+            if self.stopping.is_some() {
+                tracing::info!("{label} child process({pid}) exited ({status})");
+                continue;
+            }
+            match status.code() {
+                Some(c @ (1 | 2 | 4)) => {
+                    let what = match c {
+                        1 => "FATAL",
+                        2 => "CONFIG",
+                        _ => "MISSING_PERMISSION",
+                    };
+                    tracing::error!(
+                        "{label} child process({pid}) exited with permanent error {what}. Terminating"
+                    );
+                    stop_code.get_or_insert(c as u8);
+                    continue;
+                }
+                Some(c) => tracing::warn!("{label} child process({pid}) exited with status {c}"),
+                None => tracing::warn!(
+                    "{label} child process({pid}) exited due to signal {}",
+                    status.signal().map(sigs::name).unwrap_or_default()
+                ),
+            }
+            if self.cli.dont_respawn {
+                tracing::error!("{label} child process({pid}) died: Exiting");
+                stop_code.get_or_insert(exit::OK);
+                continue;
+            }
+            let now = Instant::now();
+            if now.duration_since(slot.started) < STABLE {
+                slot.quick_deaths += 1;
+            } else {
+                slot.quick_deaths = 0;
+            }
+            let delay = if slot.quick_deaths <= 1 {
+                Duration::ZERO
+            } else {
+                let steps = (slot.quick_deaths - 2).min(16);
+                (Duration::from_millis(100) * 2u32.pow(steps)).min(BACKOFF_MAX)
+            };
+            tracing::warn!("{label} child process({pid}) died: Respawning in {delay:?}");
+            slot.respawn_at = Some(now + delay);
+        }
+        if let Some(code) = stop_code {
+            self.begin_stop(code);
+        }
+    }
+
+    fn read_channels(&mut self, ready: &[bool]) {
+        for (slot, &rd) in self.slots.iter_mut().zip(ready) {
+            let Some(r) = &mut slot.running else { continue };
+            if !rd {
+                continue;
+            }
+            let mut buf = [0u8; 4096];
+            let _ = r.chan.set_nonblocking(true);
+            loop {
+                match r.chan.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => r.framer.push(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
+            }
+            let _ = r.chan.set_nonblocking(false);
+            while let Some(msg) = r.framer.next::<FromChild>() {
+                match msg {
+                    Ok(FromChild::Applied {
+                        generation,
+                        summary,
+                    }) => {
+                        tracing::info!(
+                            "{} child applied generation {generation}: {summary}",
+                            slot.kind.label()
+                        );
+                        r.acked = r.acked.max(generation);
+                    }
+                    Err(e) => {
+                        tracing::warn!("Bad message from the {} child: {e}", slot.kind.label())
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_timeout(&self) -> PollTimeout {
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        for s in &self.slots {
+            if let Some(t) = s.respawn_at {
+                consider(t);
+            }
+        }
+        if let Some(t) = self.stopping
+            && !self.killed
+        {
+            consider(t);
+        }
+        if let Some((_, t)) = self.reloading {
+            consider(t);
+        }
+        match next {
+            None => PollTimeout::NONE,
+            Some(t) => {
+                let ms = t.saturating_duration_since(now).as_millis() + 1;
+                PollTimeout::try_from(ms.min(60_000) as i32).unwrap_or(PollTimeout::MAX)
+            }
+        }
+    }
+
+    fn run_loop(&mut self, signals: &mut Signals) -> u8 {
+        loop {
+            // Due respawns (the first start is one too).
+            let now = Instant::now();
+            for i in 0..self.slots.len() {
+                if self.stopping.is_none() && self.slots[i].respawn_at.is_some_and(|t| t <= now) {
+                    self.spawn(i);
+                }
+            }
+            if self.stopping.is_some() && self.slots.iter().all(|s| s.running.is_none()) {
+                return self.exit_code;
+            }
+            if let Some(deadline) = self.stopping
+                && !self.killed
+                && Instant::now() >= deadline
+            {
+                self.killed = true;
+                for s in &self.slots {
+                    if let Some(r) = &s.running {
+                        tracing::warn!(
+                            "{} process failed to die - forcing termination",
+                            s.kind.label()
+                        );
+                        let _ = kill(Pid::from_raw(r.child.id() as i32), Signal::SIGKILL);
+                    }
+                }
+            }
+            let timeout = self.next_timeout();
+            let (sig_ready, chan_ready) = {
+                let mut fds = vec![PollFd::new(signals.fd(), PollFlags::POLLIN)];
+                let mut index = Vec::new();
+                for s in &self.slots {
+                    if let Some(r) = &s.running {
+                        fds.push(PollFd::new(r.chan.as_fd(), PollFlags::POLLIN));
+                        index.push(true);
+                    } else {
+                        index.push(false);
+                    }
+                }
+                match poll(&mut fds, timeout) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => {
+                        tracing::error!("poll: {e}");
+                        return exit::FATAL;
+                    }
+                }
+                let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+                let sig = ready(&fds[0]);
+                let mut k = 1;
+                let chans: Vec<bool> = index
+                    .iter()
+                    .map(|&has| {
+                        if has {
+                            k += 1;
+                            ready(&fds[k - 1])
+                        } else {
+                            false
+                        }
+                    })
+                    .collect();
+                (sig, chans)
+            };
+            self.read_channels(&chan_ready);
+            if sig_ready {
+                while let Some(sig) = signals.next() {
+                    match sig {
+                        libc::SIGCHLD => {}
+                        libc::SIGHUP => self.reload(),
+                        libc::SIGTERM | libc::SIGINT => {
+                            tracing::info!("Stopping ({})", sigs::name(sig));
+                            self.begin_stop(self.exit_code);
+                        }
+                        libc::SIGUSR1 => self.dump(DumpKind::Data),
+                        libc::SIGUSR2 => self.dump(DumpKind::Stats),
+                        s if s == sigs::sig_json() => self.dump(DumpKind::Json),
+                        s if s == sigs::sig_stats_clear() => self.dump(DumpKind::StatsClear),
+                        _ => {}
+                    }
+                }
+            }
+            self.reap();
+            self.check_ready();
+            self.check_reload_done();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use keepalived_config::model::lvs::VirtualServer;
+    use keepalived_config::model::vrrp::VrrpInstance;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut v = vec!["k"];
+        v.extend_from_slice(args);
+        Cli::try_parse_from(v).expect("parses")
+    }
+
+    #[test]
+    fn children_follow_the_config_and_flags() {
+        let both = Config {
+            vrrp_instances: vec![VrrpInstance::default()],
+            virtual_servers: vec![VirtualServer::default()],
+            ..Config::default()
+        };
+        let vrrp_only = Config {
+            vrrp_instances: vec![VrrpInstance::default()],
+            ..Config::default()
+        };
+        let empty = Config::default();
+        assert_eq!(wanted(&cli(&[]), &both), [Kind::Vrrp, Kind::Checker]);
+        assert_eq!(wanted(&cli(&["-P"]), &both), [Kind::Vrrp]);
+        assert_eq!(wanted(&cli(&["-C"]), &both), [Kind::Checker]);
+        assert_eq!(
+            wanted(&cli(&["-P", "-C"]), &both),
+            [Kind::Vrrp, Kind::Checker]
+        );
+        assert_eq!(wanted(&cli(&[]), &vrrp_only), [Kind::Vrrp]);
+        assert_eq!(wanted(&cli(&["-C"]), &vrrp_only), []);
+        assert_eq!(wanted(&cli(&[]), &empty), []);
+        assert_eq!(
+            wanted(&cli(&["--all"]), &empty),
+            [Kind::Vrrp, Kind::Checker]
+        );
+        assert_eq!(wanted(&cli(&["--all", "-C"]), &empty), [Kind::Checker]);
+    }
+}

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The process model, on the real binary, as root: supervisor and children,
+//! pid files, respawn, exit codes, signals, dumps, reload, sd_notify.
+//!
+//! Every daemon started here is killed by a Drop guard, assertion or not.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+
+fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the process tests must run as root (pid files, signals, dumps as keepalived)"
+    );
+}
+
+fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// (ppid, comm) of a live process.
+fn stat(pid: i32) -> Option<(i32, String)> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let open = s.find('(')?;
+    let close = s.rfind(')')?;
+    let comm = s[open + 1..close].to_string();
+    let rest: Vec<&str> = s[close + 2..].split(' ').collect();
+    if rest.first() == Some(&"Z") {
+        return None;
+    }
+    Some((rest.get(1)?.parse().ok()?, comm))
+}
+
+fn children_of(parent: i32) -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Some((ppid, comm)) = stat(pid)
+            && ppid == parent
+        {
+            out.push((pid, comm));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn alive(pid: i32) -> bool {
+    stat(pid).is_some()
+}
+
+struct Daemon {
+    dir: tempfile::TempDir,
+    proc: Option<Child>,
+    pid: i32,
+}
+
+const CONF: &str = "global_defs {\n  router_id test\n}\n";
+
+impl Daemon {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(dir: &Path, extra: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(["-l", "-G", "-D"])
+            .arg("-f")
+            .arg(dir.join("k.conf"))
+            .arg("-p")
+            .arg(dir.join("parent.pid"))
+            .arg("-r")
+            .arg(dir.join("vrrp.pid"))
+            .arg("-c")
+            .arg(dir.join("check.pid"))
+            .args(extra)
+            .env("TMPDIR", dir)
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("log"))
+                    .expect("log file"),
+            ));
+        c
+    }
+
+    fn start_with(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        require_root();
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("k.conf"), CONF).expect("config");
+        let mut cmd = Self::command(dir.path(), extra);
+        cmd.arg("-n");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let proc = cmd.spawn().expect("starts");
+        let pid = proc.id() as i32;
+        Daemon {
+            dir,
+            proc: Some(proc),
+            pid,
+        }
+    }
+
+    fn start(extra: &[&str]) -> Daemon {
+        Self::start_with(extra, &[])
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.path("log")).unwrap_or_default()
+    }
+
+    fn wait_log(&self, needle: &str, count: usize) {
+        wait_for(
+            &format!("{count} x {needle:?} in the log"),
+            Duration::from_secs(10),
+            || (self.log().matches(needle).count() >= count).then_some(()),
+        );
+    }
+
+    fn pidfile(&self, name: &str) -> Option<i32> {
+        fs::read_to_string(self.path(name))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Waits until the children are up (both snapshots acknowledged).
+    fn wait_up(&self) {
+        self.wait_log("All child processes are up", 1);
+    }
+
+    fn signal(&self, sig: i32) {
+        let rc = nix::sys::signal::kill(Pid::from_raw(self.pid), Signal::try_from(sig).ok());
+        if Signal::try_from(sig).is_err() {
+            // Real-time signals: nix has no name for them.
+            let status = Command::new("kill")
+                .arg(format!("-{sig}"))
+                .arg(self.pid.to_string())
+                .status()
+                .expect("kill(1)");
+            assert!(status.success());
+        } else {
+            rc.expect("signal sent");
+        }
+    }
+
+    /// Waits for the supervisor to exit; its exit code.
+    fn wait_exit(&mut self, limit: Duration) -> i32 {
+        let proc = self.proc.as_mut().expect("started by us");
+        let status = wait_for("the supervisor to exit", limit, || {
+            proc.try_wait().ok().flatten()
+        });
+        self.proc = None;
+        status.code().unwrap_or(-1)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.pid <= 0 {
+            return;
+        }
+        for (pid, _) in children_of(self.pid) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGKILL);
+        if let Some(mut p) = self.proc.take() {
+            let _ = p.wait();
+        }
+    }
+}
+
+#[test]
+fn three_processes_named_apart_with_pid_files_that_vanish_on_stop() {
+    let mut d = Daemon::start(&["--all"]);
+    d.wait_up();
+    let kids = children_of(d.pid);
+    let names: Vec<&str> = kids.iter().map(|(_, c)| c.as_str()).collect();
+    assert_eq!(names.len(), 2, "children: {kids:?}");
+    assert!(
+        names.contains(&"kalrs_vrrp") && names.contains(&"kalrs_check"),
+        "{kids:?}"
+    );
+    assert_eq!(stat(d.pid).expect("parent").1, "keepalived-rs");
+    assert_eq!(d.pidfile("parent.pid"), Some(d.pid));
+    let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid file");
+    let check = d.pidfile("check.pid").expect("checker pid file");
+    assert!(
+        kids.contains(&(vrrp, "kalrs_vrrp".into())),
+        "{kids:?} vs {vrrp}"
+    );
+    assert!(
+        kids.contains(&(check, "kalrs_check".into())),
+        "{kids:?} vs {check}"
+    );
+    let cmdline = fs::read(format!("/proc/{vrrp}/cmdline")).expect("cmdline");
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("--child=vrrp"), "{cmdline}");
+    // SIGTERM: everything gone within child_wait_time (5 s).
+    let t = Instant::now();
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(5)), 0);
+    println!("stopped in {:?}", t.elapsed());
+    assert!(!alive(vrrp) && !alive(check));
+    for f in ["parent.pid", "vrrp.pid", "check.pid"] {
+        assert!(!d.path(f).exists(), "{f} left behind");
+    }
+}
+
+#[test]
+fn dash_p_and_dash_c_run_one_child() {
+    for (flag, comm, pidf, other) in [
+        ("-P", "kalrs_vrrp", "vrrp.pid", "check.pid"),
+        ("-C", "kalrs_check", "check.pid", "vrrp.pid"),
+    ] {
+        let d = Daemon::start(&["--all", flag]);
+        d.wait_up();
+        let kids = children_of(d.pid);
+        assert_eq!(kids.len(), 1, "{flag}: {kids:?}");
+        assert_eq!(kids[0].1, comm);
+        assert_eq!(d.pidfile(pidf), Some(kids[0].0));
+        assert!(!d.path(other).exists());
+    }
+}
+
+#[test]
+fn children_started_only_for_configured_parts() {
+    // What the configuration holds, as the config crate reads it.
+    let d = Daemon::start(&[]);
+    let out = Command::new(BIN)
+        .args(["-d", "-f"])
+        .arg(d.path("k.conf"))
+        .output()
+        .expect("-d");
+    let model: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let non_empty = |k: &str| model[k].as_array().is_some_and(|a| !a.is_empty());
+    let mut expected = Vec::new();
+    if non_empty("vrrp_instances") || non_empty("static_ipaddress") {
+        expected.push("kalrs_vrrp");
+    }
+    if non_empty("virtual_servers") {
+        expected.push("kalrs_check");
+    }
+    if expected.is_empty() {
+        d.wait_log("No child process to start", 1);
+    } else {
+        d.wait_up();
+    }
+    let mut got: Vec<String> = children_of(d.pid).into_iter().map(|(_, c)| c).collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert!(alive(d.pid), "the supervisor keeps running");
+}
+
+#[test]
+fn killed_children_are_back_within_a_second_with_new_pid_files() {
+    let d = Daemon::start(&["--all"]);
+    d.wait_up();
+    for f in ["vrrp.pid", "check.pid"] {
+        let old = d.pidfile(f).expect("pid file");
+        let t = Instant::now();
+        kill(Pid::from_raw(old), Signal::SIGKILL).expect("kill");
+        let new = wait_for("a respawned child", Duration::from_secs(1), || {
+            d.pidfile(f)
+                .filter(|p| *p != old && stat(*p).is_some_and(|s| s.0 == d.pid))
+        });
+        println!("{f}: {old} -> {new} in {:?}", t.elapsed());
+    }
+    assert_eq!(children_of(d.pid).len(), 2);
+}
+
+#[test]
+fn dont_respawn_makes_the_parent_exit() {
+    let mut d = Daemon::start(&["--all", "-R"]);
+    d.wait_up();
+    let vrrp = d.pidfile("vrrp.pid").expect("pid");
+    let check = d.pidfile("check.pid").expect("pid");
+    kill(Pid::from_raw(vrrp), Signal::SIGKILL).expect("kill");
+    // keepalived raises SIGTERM in itself: a normal stop, exit 0.
+    assert_eq!(d.wait_exit(Duration::from_secs(5)), 0);
+    assert!(!alive(check));
+    assert!(d.log().contains("died: Exiting"));
+    assert!(!d.path("parent.pid").exists() && !d.path("check.pid").exists());
+}
+
+#[test]
+fn permanent_child_exit_codes_stop_everything_with_that_code() {
+    for (who, code) in [("checker", 2), ("vrrp", 4), ("vrrp", 1)] {
+        let spec = format!("{who}:{code}");
+        let mut d = Daemon::start_with(&["--all"], &[("KEEPALIVED_RS_CHILD_EXIT", &spec)]);
+        assert_eq!(d.wait_exit(Duration::from_secs(5)), code, "{spec}");
+        assert!(
+            d.log().contains("exited with permanent error"),
+            "{}",
+            d.log()
+        );
+        assert!(!d.path("parent.pid").exists());
+    }
+}
+
+#[test]
+fn stale_pid_file_does_not_stop_the_next_start_but_a_live_daemon_does() {
+    require_root();
+    let dead = {
+        let mut c = Command::new("true").spawn().expect("true");
+        let pid = c.id();
+        c.wait().expect("reaped");
+        pid
+    };
+    let mut d = Daemon::start_with(&["--all"], &[]);
+    // Written before the daemon looks: race-free because the daemon
+    // replaces it only once running.
+    d.wait_up();
+    let _ = fs::write(d.path("parent.pid"), format!("{dead}\n"));
+    d.signal(libc::SIGTERM);
+    d.wait_exit(Duration::from_secs(5));
+    fs::write(d.path("parent.pid"), format!("{dead}\n")).expect("stale file");
+    let mut cmd = Daemon::command(d.dir.path(), &["--all", "-n"]);
+    let second = cmd.spawn().expect("starts");
+    let mut d2 = Daemon {
+        dir: tempfile::tempdir().expect("tempdir"),
+        pid: second.id() as i32,
+        proc: Some(second),
+    };
+    wait_for("the new pid file", Duration::from_secs(5), || {
+        (fs::read_to_string(d.path("parent.pid")).ok()?.trim() == d2.pid.to_string()).then_some(())
+    });
+    // A third start while this one runs: refused, exit 1, file untouched.
+    let out = Daemon::command(d.dir.path(), &["--all", "-n"])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
+    assert_eq!(d.pidfile("parent.pid"), Some(d2.pid));
+    d2.signal(libc::SIGTERM);
+    assert_eq!(d2.wait_exit(Duration::from_secs(5)), 0);
+}
+
+#[test]
+fn dumps_are_written_mode_0600() {
+    let d = Daemon::start(&["--all", "-u", "000"]);
+    d.wait_up();
+    // A leftover world-readable file must end up private too.
+    fs::write(d.path("keepalived.json"), "old").expect("write");
+    fs::set_permissions(d.path("keepalived.json"), fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    d.signal(libc::SIGUSR1);
+    d.signal(libc::SIGUSR2);
+    d.signal(libc::SIGRTMIN() + 2);
+    for f in [
+        "keepalived_parent.data",
+        "keepalived.data",
+        "keepalived_check.data",
+        "keepalived.stats",
+    ] {
+        let meta = wait_for(f, Duration::from_secs(5), || fs::metadata(d.path(f)).ok());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{f}");
+    }
+    let json = wait_for("keepalived.json", Duration::from_secs(5), || {
+        fs::read_to_string(d.path("keepalived.json"))
+            .ok()
+            .filter(|s| s != "old")
+    });
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert!(v.is_array());
+    let mode = fs::metadata(d.path("keepalived.json"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let parent = fs::read_to_string(d.path("keepalived_parent.data")).expect("data");
+    assert!(parent.contains(&format!("pid = {}", d.pid)), "{parent}");
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_the_old_one() {
+    let d = Daemon::start(&["--all"]);
+    d.wait_up();
+    let before = children_of(d.pid);
+    // Unreadable configuration: a directory where the file was.
+    fs::remove_file(d.path("k.conf")).expect("rm");
+    fs::create_dir(d.path("k.conf")).expect("mkdir");
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reload aborted", 1);
+    assert!(
+        d.log().contains("Configuration file"),
+        "the error is logged"
+    );
+    assert_eq!(children_of(d.pid), before, "nothing restarted");
+    assert!(!d.log().contains("applied generation 2"));
+    // Fixed: the next HUP goes through to both children.
+    fs::remove_dir(d.path("k.conf")).expect("rmdir");
+    fs::write(d.path("k.conf"), CONF).expect("config");
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reload finished: generation 2", 1);
+    assert_eq!(d.log().matches("applied generation 2").count(), 2);
+    assert_eq!(children_of(d.pid), before);
+}
+
+#[test]
+fn stop_forces_a_stuck_child_after_child_wait_time() {
+    let mut d = Daemon::start(&["--all"]);
+    d.wait_up();
+    let vrrp = d.pidfile("vrrp.pid").expect("pid");
+    kill(Pid::from_raw(vrrp), Signal::SIGSTOP).expect("stop");
+    let t = Instant::now();
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(8)), 0);
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(4900), "waited {took:?}");
+    assert!(d.log().contains("failed to die - forcing termination"));
+    assert!(!alive(vrrp));
+}
+
+#[test]
+fn detaches_without_dash_n_and_notifies_systemd_with_it() {
+    require_root();
+    // Without -n: the command returns, the daemon lives on in its own session.
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("k.conf"), CONF).expect("config");
+    let status = Daemon::command(dir.path(), &["--all"])
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let pid = wait_for("the daemon's pid file", Duration::from_secs(5), || {
+        fs::read_to_string(dir.path().join("parent.pid"))
+            .ok()?
+            .trim()
+            .parse::<i32>()
+            .ok()
+    });
+    let mut d = Daemon {
+        dir,
+        proc: None,
+        pid,
+    };
+    assert!(alive(pid));
+    assert_eq!(
+        nix::unistd::getsid(Some(Pid::from_raw(pid))).expect("sid"),
+        Pid::from_raw(pid)
+    );
+    d.wait_up();
+    d.signal(libc::SIGTERM);
+    wait_for("the daemon to go", Duration::from_secs(5), || {
+        (!alive(pid)).then_some(())
+    });
+    assert!(!d.path("parent.pid").exists());
+    d.pid = 0;
+
+    // With -n and NOTIFY_SOCKET: READY=1 once both children are up.
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("k.conf"), CONF).expect("config");
+    let sock_path = dir.path().join("notify");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut cmd = Daemon::command(dir.path(), &["--all", "-n"]);
+    cmd.env("NOTIFY_SOCKET", &sock_path);
+    let proc = cmd.spawn().expect("starts");
+    let d = Daemon {
+        pid: proc.id() as i32,
+        proc: Some(proc),
+        dir,
+    };
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).expect("a notification");
+    let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(
+        msg.contains("READY=1") && msg.contains(&format!("MAINPID={}", d.pid)),
+        "{msg}"
+    );
+    assert!(d.pidfile("vrrp.pid").is_some() && d.pidfile("check.pid").is_some());
+    assert_eq!(children_of(d.pid).len(), 2);
+}
+
+fn figures(pid: i32) -> (usize, u64, u64) {
+    let fds = fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd dir")
+        .count();
+    let field = |file: &str, key: &str| -> u64 {
+        fs::read_to_string(format!("/proc/{pid}/{file}"))
+            .expect("proc file")
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .expect("field")
+    };
+    (
+        fds,
+        field("status", "VmRSS:"),
+        field("smaps_rollup", "Pss:"),
+    )
+}
+
+#[test]
+fn two_hundred_reloads_leave_fds_and_memory_flat() {
+    let d = Daemon::start(&["--all"]);
+    d.wait_up();
+    let pids = [
+        ("parent", d.pid),
+        ("vrrp", d.pidfile("vrrp.pid").expect("pid")),
+        ("check", d.pidfile("check.pid").expect("pid")),
+    ];
+    let t = Instant::now();
+    let mut generation = 1;
+    let mut reload = |n: usize| {
+        for _ in 0..n {
+            generation += 1;
+            d.signal(libc::SIGHUP);
+            d.wait_log(&format!("Reload finished: generation {generation}"), 1);
+        }
+    };
+    reload(20); // warm-up: allocator pools, log buffers
+    let before: Vec<_> = pids.iter().map(|(_, p)| figures(*p)).collect();
+    reload(200);
+    let after: Vec<_> = pids.iter().map(|(_, p)| figures(*p)).collect();
+    println!("220 reloads in {:?}", t.elapsed());
+    for ((name, pid), (b, a)) in pids.iter().zip(before.iter().zip(&after)) {
+        println!(
+            "{name} (pid {pid}): fds {} -> {}, VmRSS {} -> {} kB, Pss {} -> {} kB",
+            b.0, a.0, b.1, a.1, b.2, a.2
+        );
+        assert_eq!(a.0, b.0, "{name}: open fds grew");
+        assert!(a.1 <= b.1 + 256, "{name}: VmRSS grew {} -> {} kB", b.1, a.1);
+        assert!(a.2 <= b.2 + 256, "{name}: Pss grew {} -> {} kB", b.2, a.2);
+    }
+    assert_eq!(children_of(d.pid).len(), 2, "no child restarted");
+    assert_eq!(d.pidfile("vrrp.pid"), Some(pids[1].1));
+}
