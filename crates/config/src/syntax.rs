@@ -185,27 +185,29 @@ fn statement(pair: Pair<'_, Rule>, map: &LineMap<'_>, diags: &mut Diagnostics) -
     let mut rest = String::new();
     let mut blk = None;
     if let Some(stmt) = inner.next() {
-        let stmt_text = stmt.as_str();
-        let stmt_start = stmt.as_span().start();
-        for w in stmt.into_inner() {
-            let loc = map.loc_of(&w);
-            let (text, quoted) = match w.as_rule() {
-                Rule::quoted => (w.as_str()[1..w.as_str().len() - 1].to_string(), true),
-                Rule::unterminated => {
-                    diags.report(
-                        Category::UnmatchedQuote,
-                        Some(loc.clone()),
-                        "Unmatched quote",
-                    );
-                    (w.as_str()[1..].to_string(), true)
-                }
-                _ => (w.as_str().to_string(), false),
-            };
-            if words.len() == 1 {
-                let off = w.as_span().start() - stmt_start;
-                rest = stmt_text[off..].trim_end().to_string();
+        let text = stmt.as_str();
+        let base = stmt.as_span().start();
+        for w in split_words(text) {
+            let loc = map.loc_of_offset(base + w.start);
+            if w.unterminated {
+                diags.report(
+                    Category::UnmatchedQuote,
+                    Some(loc.clone()),
+                    "Unmatched quote",
+                );
             }
-            words.push(Token { text, quoted, loc });
+            if words.len() == 1 {
+                rest = text
+                    .get(w.start..)
+                    .unwrap_or_default()
+                    .trim_end()
+                    .to_string();
+            }
+            words.push(Token {
+                text: w.text.to_string(),
+                quoted: w.quoted,
+                loc,
+            });
         }
     }
     if let Some(b) = inner.next() {
@@ -223,6 +225,67 @@ fn statement(pair: Pair<'_, Rule>, map: &LineMap<'_>, diags: &mut Diagnostics) -
         rest,
         block: blk,
     }
+}
+
+/// One word of a statement line.
+struct Word<'a> {
+    text: &'a str,
+    /// Byte offset of the word (its opening quote, if quoted) in the line.
+    start: usize,
+    quoted: bool,
+    unterminated: bool,
+}
+
+/// keepalived's word rules: blanks separate words; a double quote always
+/// starts a new word that runs to the next double quote (no escapes), so
+/// `"ab"cd` and `ab"cd"` are two words each; a quote left open runs to the
+/// end of the line.
+fn split_words(line: &str) -> Vec<Word<'_>> {
+    let bytes = line.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' => i += 1,
+            b'"' => {
+                let start = i;
+                let body = i + 1;
+                match bytes[body..].iter().position(|&b| b == b'"') {
+                    Some(len) => {
+                        words.push(Word {
+                            text: &line[body..body + len],
+                            start,
+                            quoted: true,
+                            unterminated: false,
+                        });
+                        i = body + len + 1;
+                    }
+                    None => {
+                        words.push(Word {
+                            text: &line[body..],
+                            start,
+                            quoted: true,
+                            unterminated: true,
+                        });
+                        i = bytes.len();
+                    }
+                }
+            }
+            _ => {
+                let start = i;
+                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'"') {
+                    i += 1;
+                }
+                words.push(Word {
+                    text: &line[start..i],
+                    start,
+                    quoted: false,
+                    unterminated: false,
+                });
+            }
+        }
+    }
+    words
 }
 
 fn block(pair: Pair<'_, Rule>, map: &LineMap<'_>, diags: &mut Diagnostics) -> Block {
