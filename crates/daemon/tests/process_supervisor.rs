@@ -109,9 +109,13 @@ impl Daemon {
     }
 
     fn start_with(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        Self::start_conf(CONF, extra, env)
+    }
+
+    fn start_conf(conf: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         require_root();
         let dir = tempfile::tempdir().expect("tempdir");
-        fs::write(dir.path().join("k.conf"), CONF).expect("config");
+        fs::write(dir.path().join("k.conf"), conf).expect("config");
         let mut cmd = Self::command(dir.path(), extra);
         cmd.arg("-n");
         for (k, v) in env {
@@ -249,12 +253,51 @@ fn dash_p_and_dash_c_run_one_child() {
     }
 }
 
+/// A configuration with both parts that needs nothing from the host but
+/// `lo` (the children hold their snapshot; no packet is sent yet).
+const BOTH_PARTS: &str = "\
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.100/32
+    }
+}
+virtual_server 192.0.2.100 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 80 {
+    }
+}
+";
+
+#[test]
+fn both_parts_give_three_processes_without_all() {
+    let d = Daemon::start_conf(BOTH_PARTS, &[], &[]);
+    d.wait_up();
+    let mut got: Vec<String> = children_of(d.pid).into_iter().map(|(_, c)| c).collect();
+    got.sort();
+    assert_eq!(got, ["kalrs_check", "kalrs_vrrp"], "log: {}", d.log());
+    let kids = children_of(d.pid);
+    for (pid, comm) in kids {
+        let file = if comm == "kalrs_vrrp" {
+            "vrrp.pid"
+        } else {
+            "check.pid"
+        };
+        assert_eq!(d.pidfile(file), Some(pid), "{file}");
+    }
+    assert_eq!(d.pidfile("parent.pid"), Some(d.pid));
+}
+
 #[test]
 fn children_started_only_for_configured_parts() {
-    // What the configuration holds, as the config crate reads it.
+    // What the configuration holds, as the config crate reads it. `-t`
+    // keeps `-d` from going on to start (and detach) a second daemon.
     let d = Daemon::start(&[]);
     let out = Command::new(BIN)
-        .args(["-d", "-f"])
+        .args(["-t", "-d", "-f"])
         .arg(d.path("k.conf"))
         .output()
         .expect("-d");
