@@ -34,6 +34,9 @@ pub struct Loaded {
     pub diagnostics: Diagnostics,
     /// Every file read, the main file first.
     pub files: Vec<PathBuf>,
+    /// The main file could not be read (missing, not a regular file, or a
+    /// pattern that matched nothing).
+    pub main_missing: bool,
     /// Every command the configuration runs.
     pub commands: Vec<types::CommandUse>,
     /// Script security's verdict on each of `commands` (None where its
@@ -70,6 +73,7 @@ fn finish(pre: preprocess::Preprocessed, mut diags: Diagnostics, host: &dyn Host
         config,
         diagnostics: diags,
         files: pre.files,
+        main_missing: pre.main_missing,
         commands,
         scripts,
     }

@@ -65,18 +65,8 @@ pub fn run(cli: &Cli, log: &str) -> u8 {
     u8::try_from(loaded.diagnostics.config_test_exit_code()).unwrap_or(1)
 }
 
-/// Runs `-d` without `-t`: the model on stdout, diagnostics on stderr.
-/// Returns non-zero when the configuration cannot be run.
-pub fn dump(cli: &Cli) -> u8 {
-    let loaded = load(cli);
-    for d in loaded.diagnostics.iter() {
-        eprintln!("{d}");
-    }
-    print_json(&loaded);
-    if loaded.diagnostics.has_fatal() { 4 } else { 0 }
-}
-
-fn print_json(loaded: &Loaded) {
+/// The model as pretty JSON on stdout (`-d`).
+pub fn print_json(loaded: &Loaded) {
     match serde_json::to_string_pretty(&loaded.config) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("cannot serialize the configuration: {e}"),

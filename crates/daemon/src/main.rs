@@ -92,12 +92,6 @@ fn main() -> ExitCode {
     if let Some(log) = &cli.config_test {
         return ExitCode::from(config_test::run(&cli, log));
     }
-    if cli.dump_conf {
-        let code = config_test::dump(&cli);
-        if code != 0 {
-            return ExitCode::from(code);
-        }
-    }
     let _ = std::io::stdout().flush();
     ExitCode::from(supervisor::run(cli, args))
 }

@@ -95,21 +95,15 @@ pub enum LoadError {
 /// Loads and validates; logs every diagnostic.
 pub fn load_config(cli: &Cli) -> Result<Config, LoadError> {
     let path = cli.config_file();
-    if let Err(e) = std::fs::File::open(&path).and_then(|f| {
-        if f.metadata()?.is_file() {
-            Ok(())
-        } else {
-            Err(io::Error::other("not a regular file"))
-        }
-    }) {
-        tracing::error!("Configuration file '{}': {e}", path.display());
-        return Err(LoadError::NoConfig);
-    }
     let loaded = load_file(
         &path,
         &crate::config_test::preprocess_options(cli),
         &SystemHost,
     );
+    if loaded.main_missing {
+        tracing::error!("Configuration file '{}' cannot be read", path.display());
+        return Err(LoadError::NoConfig);
+    }
     for d in loaded.diagnostics.iter() {
         if d.category.is_fatal() {
             tracing::error!("{d}");
@@ -120,6 +114,11 @@ pub fn load_config(cli: &Cli) -> Result<Config, LoadError> {
     let code = loaded.diagnostics.config_test_exit_code();
     if code == cfg_exit::CONFIG || code == cfg_exit::CONFIG_ABORTED {
         return Err(LoadError::Invalid);
+    }
+    // -d: what was understood, at every load (start and reload), as
+    // keepalived dumps its configuration data each time it reads it.
+    if cli.dump_conf {
+        crate::config_test::print_json(&loaded);
     }
     Ok(loaded.config)
 }
