@@ -188,14 +188,7 @@ fn check_virtual_server(
             .iter()
             .any(|e| matches!(e, crate::model::lvs::VsgEntry::Range { port: 0, .. }));
         if zero_port {
-            report(
-                diags,
-                loc,
-                format!(
-                    "virtual server {name}: a zero port needs persistence; persistence_timeout set to 360"
-                ),
-            );
-            vs.persistence_timeout = Some(crate::model::lvs::PERSISTENCE_TIMEOUT_DEFAULT);
+            require_persistence(vs, &name, loc, diags);
         }
     }
     if vs.protocol.is_some() && is_fwmark {
@@ -243,15 +236,26 @@ fn check_address_service(
     }
     if vs.persistence_timeout.is_none() && matches!(vs.key, VirtualServerKey::Addr { port: 0, .. })
     {
-        report(
-            diags,
-            loc,
-            format!(
-                "virtual server {name}: a zero port needs persistence; persistence_timeout set to 360"
-            ),
-        );
-        vs.persistence_timeout = Some(crate::model::lvs::PERSISTENCE_TIMEOUT_DEFAULT);
+        require_persistence(vs, &name, loc, diags);
     }
+}
+
+/// A service on port 0 (all ports) only works with persistence; keepalived
+/// turns it on with the default timeout and says so.
+fn require_persistence(
+    vs: &mut VirtualServer,
+    name: &str,
+    loc: Option<&Loc>,
+    diags: &mut Diagnostics,
+) {
+    report(
+        diags,
+        loc,
+        format!(
+            "virtual server {name}: a zero port needs persistence; persistence_timeout set to 360"
+        ),
+    );
+    vs.persistence_timeout = Some(crate::model::lvs::PERSISTENCE_TIMEOUT_DEFAULT);
 }
 
 fn same_rs(a: &RealServer, b: &RealServer, vs: &VirtualServer) -> bool {
