@@ -236,7 +236,7 @@ fn check_address_service(
     }
     if vs.persistence_timeout.is_none() && matches!(vs.key, VirtualServerKey::Addr { port: 0, .. })
     {
-        require_persistence(vs, &name, loc, diags);
+        require_persistence(vs, name, loc, diags);
     }
 }
 
