@@ -258,15 +258,7 @@ pub fn run(cli: &Cli, kind: Kind) -> u8 {
     // Die with the supervisor. The channel's end of stream covers the race
     // where it died before this line.
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
-    let mut signals = match Signals::new(&[
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        sigs::sig_json(),
-        sigs::sig_stats_clear(),
-    ]) {
+    let mut signals = match Signals::new(&sigs::handled()) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("signalfd: {e}");

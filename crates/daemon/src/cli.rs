@@ -176,8 +176,8 @@ pub fn signum(name: &str) -> Option<i32> {
         "RELOAD" => Some(libc::SIGHUP),
         "DATA" => Some(libc::SIGUSR1),
         "STATS" => Some(libc::SIGUSR2),
-        "STATS_CLEAR" => Some(libc::SIGRTMAX() - 1),
-        "JSON" => Some(libc::SIGRTMIN() + 2),
+        "STATS_CLEAR" => Some(crate::sigs::sig_stats_clear()),
+        "JSON" => Some(crate::sigs::sig_json()),
         _ => None,
     }
 }

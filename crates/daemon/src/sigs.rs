@@ -21,6 +21,20 @@ pub fn sig_stats_clear() -> i32 {
     libc::SIGRTMAX() - 1
 }
 
+/// The signals keepalived's parent and children both act on: stop,
+/// reload and the dump requests.
+pub fn handled() -> [i32; 7] {
+    [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        sig_json(),
+        sig_stats_clear(),
+    ]
+}
+
 /// A set holding exactly `signals` (any number, real-time included).
 #[allow(unsafe_code)]
 fn set_of(signals: &[i32]) -> SigSet {

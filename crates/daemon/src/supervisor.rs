@@ -253,16 +253,10 @@ pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
 const PARENT: &str = pidfile::PARENT;
 
 fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
-    let mut signals = match Signals::new(&[
-        libc::SIGHUP,
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGCHLD,
-        sigs::sig_json(),
-        sigs::sig_stats_clear(),
-    ]) {
+    // The parent also reaps its children.
+    let mut wanted_signals = sigs::handled().to_vec();
+    wanted_signals.push(libc::SIGCHLD);
+    let mut signals = match Signals::new(&wanted_signals) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("signalfd: {e}");
