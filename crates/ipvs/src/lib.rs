@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! IPVS over generic netlink: typed objects, codec and the reconciling
 //! planner.
-//!
-//! Empty until the IPVS issue lands.
+
+pub mod model;
