@@ -273,3 +273,22 @@ pub struct ServiceEntry {
     pub service: Service,
     pub dests: Vec<Destination>,
 }
+
+/// One change to the kernel's table: what the planner emits and the
+/// netlink client carries out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    AddService(Service),
+    /// Changes the settings of an existing service (same key).
+    SetService(Service),
+    DelService(ServiceKey),
+    AddDest(ServiceKey, Destination),
+    /// Changes an existing destination (same key).
+    SetDest(ServiceKey, Destination),
+    DelDest(ServiceKey, DestKey),
+    /// Removes every service and destination (`lvs_flush`).
+    Flush,
+    SetTimeouts(Timeouts),
+    StartDaemon(SyncDaemon),
+    StopDaemon(SyncState),
+}
