@@ -3,7 +3,9 @@
 //! end of a unix stream socketpair): a 4-byte big-endian length, then
 //! that many bytes of JSON.
 
-use std::io::{self, Read, Write};
+use std::io;
+#[cfg(test)]
+use std::io::Read;
 
 use keepalived_config::Config;
 use serde::{Deserialize, Serialize};
@@ -50,12 +52,8 @@ pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn write_msg<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
-    w.write_all(&encode(msg)?)?;
-    w.flush()
-}
-
-/// Reads one frame, blocking. `Ok(None)` at a clean end of stream.
+/// Reads one frame, blocking; `Ok(None)` at a clean end of stream.
+#[cfg(test)]
 pub fn read_msg<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> io::Result<Option<T>> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
@@ -90,6 +88,13 @@ impl Framer {
             return None;
         }
         let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+        if len > MAX_FRAME {
+            // Nothing after a bogus length can be trusted: drop it all.
+            self.buf.clear();
+            return Some(Err(io::Error::other(format!(
+                "frame of {len} bytes refused"
+            ))));
+        }
         if self.buf.len() < 4 + len {
             return None;
         }

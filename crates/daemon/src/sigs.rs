@@ -6,7 +6,7 @@
 //! STATS_CLEAR signals are real-time ones (SIGRTMIN+2, SIGRTMAX-1), so the
 //! set is built with libc here. This is the daemon's only `unsafe`.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -74,6 +74,23 @@ impl Signals {
 
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+impl Signals {
+    /// Hands the signalfd to the tokio reactor (inside a runtime).
+    #[allow(unsafe_code)]
+    pub fn into_async(self) -> std::io::Result<tokio::io::unix::AsyncFd<Signals>> {
+        // SAFETY: `Signals` owns its signalfd, never replaces or closes it
+        // while alive, and `as_raw_fd` always returns that same fd, which
+        // is all `register` asks for.
+        unsafe { tokio::io::unix::AsyncFd::register(self) }.map_err(std::io::Error::from)
+    }
+}
+
+impl AsRawFd for Signals {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }
 

@@ -1,75 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
-//! The VRRP and checker children.
-//!
-//! Until the engines exist a child holds its configuration snapshot,
-//! applies reloads by swapping it (logging what changed by name), answers
-//! the dump requests with what it knows, and stops on TERM. It talks to
-//! the supervisor over its stdin (see [`crate::supervisor`]).
+//! What a child reports before its engine knows better: the diff of two
+//! snapshots by name, and the dump files built from the configuration
+//! alone. Engines replace the dumps with their live state.
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
 use std::fmt::Write as _;
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 
 use keepalived_config::Config;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::Signal;
 use serde_json::json;
 
-use crate::cli::Cli;
+use super::Kind;
 use crate::dump;
-use crate::exit;
-use crate::logging::Role;
-use crate::proto::{DumpKind, FromChild, ToChild, read_msg, write_msg};
-use crate::sigs::{self, Signals};
-
-/// Which child this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Vrrp,
-    Checker,
-}
-
-impl Kind {
-    /// The hidden first argument that makes the binary this child.
-    pub fn arg(self) -> &'static str {
-        match self {
-            Kind::Vrrp => "--child=vrrp",
-            Kind::Checker => "--child=checker",
-        }
-    }
-
-    pub fn from_arg(arg: &str) -> Option<Self> {
-        match arg {
-            "--child=vrrp" => Some(Kind::Vrrp),
-            "--child=checker" => Some(Kind::Checker),
-            _ => None,
-        }
-    }
-
-    /// The process name in ps/top (comm, at most 15 bytes).
-    pub fn comm(self) -> &'static str {
-        match self {
-            Kind::Vrrp => "kalrs_vrrp",
-            Kind::Checker => "kalrs_check",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Vrrp => "VRRP",
-            Kind::Checker => "Healthcheck",
-        }
-    }
-
-    pub fn role(self) -> Role {
-        match self {
-            Kind::Vrrp => Role::Vrrp,
-            Kind::Checker => Role::Checker,
-        }
-    }
-}
+use crate::proto::DumpKind;
 
 /// What changed between two snapshots, by name, for this child's part.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -131,7 +73,7 @@ impl Diff {
     }
 }
 
-fn what(kind: Kind) -> &'static str {
+pub fn what(kind: Kind) -> &'static str {
     match kind {
         Kind::Vrrp => "VRRP instances",
         Kind::Checker => "virtual servers",
@@ -216,7 +158,7 @@ pub fn json_text(config: &Config) -> String {
     serde_json::Value::Array(arr).to_string()
 }
 
-fn write_dump(kind: Kind, what: DumpKind, config: &Config, generation: u64) {
+pub fn write_dump(kind: Kind, what: DumpKind, config: &Config, generation: u64) {
     let res = match (kind, what) {
         (Kind::Vrrp, DumpKind::Data) => {
             dump::write(dump::VRRP_DATA, &data_text(kind, config, generation))
@@ -233,132 +175,6 @@ fn write_dump(kind: Kind, what: DumpKind, config: &Config, generation: u64) {
     match res {
         Ok(p) => tracing::info!("Wrote {}", p.display()),
         Err(e) => tracing::error!("Cannot write the {what:?} dump: {e}"),
-    }
-}
-
-/// Test hook: `KEEPALIVED_RS_CHILD_EXIT=vrrp:2` makes the VRRP child exit
-/// with code 2 once it has its configuration (exercises the supervisor's
-/// handling of keepalived's permanent exit codes).
-fn injected_exit(kind: Kind) -> Option<u8> {
-    let v = std::env::var("KEEPALIVED_RS_CHILD_EXIT").ok()?;
-    let (who, code) = v.split_once(':')?;
-    let me = match kind {
-        Kind::Vrrp => "vrrp",
-        Kind::Checker => "checker",
-    };
-    (who == me).then(|| code.parse().ok()).flatten()
-}
-
-/// Runs the child; returns its exit code.
-pub fn run(cli: &Cli, kind: Kind) -> u8 {
-    crate::logging::init(cli, kind.role());
-    if let Ok(name) = CString::new(kind.comm()) {
-        let _ = nix::sys::prctl::set_name(&name);
-    }
-    // Die with the supervisor. The channel's end of stream covers the race
-    // where it died before this line.
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
-    let mut signals = match Signals::new(&sigs::handled()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("signalfd: {e}");
-            return exit::FATAL;
-        }
-    };
-    let mut chan = match std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map(UnixStream::from)
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("no channel to the supervisor: {e}");
-            return exit::FATAL;
-        }
-    };
-    let mut config: Option<Config> = None;
-    let mut generation = 0;
-    tracing::info!(
-        "Starting {} child process, pid {}",
-        kind.label(),
-        std::process::id()
-    );
-    loop {
-        let (sig_ready, chan_ready) = {
-            let mut fds = [
-                PollFd::new(signals.fd(), PollFlags::POLLIN),
-                PollFd::new(chan.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Ok(_) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    tracing::error!("poll: {e}");
-                    return exit::FATAL;
-                }
-            }
-            let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
-            (ready(&fds[0]), ready(&fds[1]))
-        };
-        if sig_ready {
-            while let Some(sig) = signals.next() {
-                if sig == libc::SIGTERM || sig == libc::SIGINT {
-                    tracing::info!("Stopped {} child ({})", kind.label(), sigs::name(sig));
-                    return exit::OK;
-                }
-                tracing::debug!("{} ignored: the supervisor coordinates it", sigs::name(sig));
-            }
-        }
-        if !chan_ready {
-            continue;
-        }
-        let msg: ToChild = match read_msg(&mut chan) {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                tracing::info!("Supervisor gone; {} child exiting", kind.label());
-                return exit::OK;
-            }
-            Err(e) => {
-                tracing::error!("Bad message from the supervisor: {e}");
-                return exit::FATAL;
-            }
-        };
-        match msg {
-            ToChild::Config {
-                generation: g,
-                config: new,
-            } => {
-                let summary = match &config {
-                    None => format!(
-                        "initial configuration: {}",
-                        diff(kind, &Config::default(), &new).summary(what(kind))
-                    ),
-                    Some(old) => format!("reload: {}", diff(kind, old, &new).summary(what(kind))),
-                };
-                tracing::info!("Configuration generation {g} applied: {summary}");
-                config = Some(*new);
-                generation = g;
-                if let Err(e) = write_msg(
-                    &mut chan,
-                    &FromChild::Applied {
-                        generation: g,
-                        summary,
-                    },
-                ) {
-                    tracing::error!("Cannot answer the supervisor: {e}");
-                    return exit::FATAL;
-                }
-                if let Some(code) = injected_exit(kind) {
-                    tracing::error!("Exiting with injected code {code}");
-                    return code;
-                }
-            }
-            ToChild::Dump { kind: what } => {
-                if let Some(c) = &config {
-                    write_dump(kind, what, c, generation);
-                }
-            }
-        }
     }
 }
 

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The VRRP and checker children.
+//!
+//! A child is the same binary re-executed by the supervisor with a hidden
+//! first argument. It blocks its signals into a signalfd before anything
+//! else (so every thread the runtime starts inherits the mask), then runs
+//! one current-thread tokio runtime: [`shell`] talks to the supervisor
+//! over stdin and to the signals, and drives an [`shell::Engine`] that
+//! owns the protocol work. The supervisor's side is in
+//! [`crate::supervisor`].
+
+use std::ffi::CString;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+
+use nix::sys::signal::Signal;
+
+use crate::cli::Cli;
+use crate::exit;
+use crate::logging::Role;
+use crate::sigs::{self, Signals};
+
+mod placeholder;
+pub mod report;
+mod shell;
+
+/// Which child this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Vrrp,
+    Checker,
+}
+
+impl Kind {
+    /// The hidden first argument that makes the binary this child.
+    pub fn arg(self) -> &'static str {
+        match self {
+            Kind::Vrrp => "--child=vrrp",
+            Kind::Checker => "--child=checker",
+        }
+    }
+
+    pub fn from_arg(arg: &str) -> Option<Self> {
+        match arg {
+            "--child=vrrp" => Some(Kind::Vrrp),
+            "--child=checker" => Some(Kind::Checker),
+            _ => None,
+        }
+    }
+
+    /// The process name in ps/top (comm, at most 15 bytes).
+    pub fn comm(self) -> &'static str {
+        match self {
+            Kind::Vrrp => "kalrs_vrrp",
+            Kind::Checker => "kalrs_check",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Vrrp => "VRRP",
+            Kind::Checker => "Healthcheck",
+        }
+    }
+
+    pub fn role(self) -> Role {
+        match self {
+            Kind::Vrrp => Role::Vrrp,
+            Kind::Checker => Role::Checker,
+        }
+    }
+}
+
+/// Runs the child; returns its exit code.
+pub fn run(cli: &Cli, kind: Kind) -> u8 {
+    crate::logging::init(cli, kind.role());
+    if let Ok(name) = CString::new(kind.comm()) {
+        let _ = nix::sys::prctl::set_name(&name);
+    }
+    // Die with the supervisor. The channel's end of stream covers the race
+    // where it died before this line.
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+    let signals = match Signals::new(&sigs::handled()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("signalfd: {e}");
+            return exit::FATAL;
+        }
+    };
+    let chan = match std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(UnixStream::from)
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("no channel to the supervisor: {e}");
+            return exit::FATAL;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return exit::FATAL;
+        }
+    };
+    tracing::info!(
+        "Starting {} child process, pid {}",
+        kind.label(),
+        std::process::id()
+    );
+    let engine = placeholder::Placeholder::new(kind);
+    runtime.block_on(shell::serve(kind, engine, chan, signals))
+}

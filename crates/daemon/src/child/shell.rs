@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The child's event loop: frames from the supervisor, signals, and the
+//! engine's own request to exit. Everything protocol-specific is behind
+//! [`Engine`]; the shell only sequences it.
+//!
+//! Order guarantees the engines rely on: snapshots are applied one at a
+//! time in the order they arrive and each is acknowledged only after
+//! `apply` returned; a dump request is served between two applies, never
+//! during one; `stop` runs once, last.
+
+use std::future::Future;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use keepalived_config::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::Kind;
+use crate::exit;
+use crate::proto::{self, FromChild, ToChild};
+use crate::sigs::{self, Signals};
+
+/// What a child runs: the VRRP instances or the virtual servers.
+pub trait Engine {
+    /// Puts snapshot `generation` in force (the first call starts the
+    /// engine; later ones are reloads and should touch only what changed).
+    /// `Ok` carries a one-line summary for the log; `Err` an exit code
+    /// for a child that cannot go on.
+    fn apply(
+        &mut self,
+        config: Arc<Config>,
+        generation: u64,
+    ) -> impl Future<Output = Result<String, u8>>;
+
+    /// Writes the dump files of `what`.
+    fn dump(&mut self, what: proto::DumpKind) -> impl Future<Output = ()>;
+
+    /// Stops cleanly (a VRRP master hands over, owned state is removed).
+    fn stop(&mut self) -> impl Future<Output = ()>;
+
+    /// Resolves with an exit code when the engine itself must end the
+    /// child (a fatal error in one of its tasks). Never, by default.
+    fn failed(&mut self) -> impl Future<Output = u8> {
+        std::future::pending()
+    }
+}
+
+/// Test hook: `KEEPALIVED_RS_CHILD_EXIT=vrrp:2` makes the VRRP child exit
+/// with code 2 once it has acknowledged a configuration (exercises the
+/// supervisor's handling of keepalived's permanent exit codes).
+fn injected_exit(kind: Kind) -> Option<u8> {
+    let v = std::env::var("KEEPALIVED_RS_CHILD_EXIT").ok()?;
+    let (who, code) = v.split_once(':')?;
+    let me = match kind {
+        Kind::Vrrp => "vrrp",
+        Kind::Checker => "checker",
+    };
+    (who == me).then(|| code.parse().ok()).flatten()
+}
+
+/// Runs the child until it is told to stop; returns its exit code.
+pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signals: Signals) -> u8 {
+    let setup = chan
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(chan))
+        .and_then(|c| Ok((c, signals.into_async()?)));
+    let (mut chan, mut signals) = match setup {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!("cannot watch the channel and signals: {e}");
+            return exit::FATAL;
+        }
+    };
+    let mut framer = proto::Framer::default();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        tokio::select! {
+            ready = signals.readable_mut() => {
+                let mut guard = match ready {
+                    Ok(g) => g,
+                    Err(e) => {
+                        tracing::error!("signalfd: {e}");
+                        return exit::FATAL;
+                    }
+                };
+                while let Some(sig) = guard.get_inner_mut().next() {
+                    if sig == libc::SIGTERM || sig == libc::SIGINT {
+                        tracing::info!("Stopping {} child ({})", kind.label(), sigs::name(sig));
+                        engine.stop().await;
+                        tracing::info!("Stopped {} child", kind.label());
+                        return exit::OK;
+                    }
+                    tracing::debug!("{} ignored: the supervisor coordinates it", sigs::name(sig));
+                }
+                guard.clear_ready();
+            }
+            read = chan.read(&mut buf) => {
+                let n = match read {
+                    Ok(0) => {
+                        tracing::info!("Supervisor gone; {} child exiting", kind.label());
+                        engine.stop().await;
+                        return exit::OK;
+                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        tracing::error!("Cannot read from the supervisor: {e}");
+                        return exit::FATAL;
+                    }
+                };
+                framer.push(&buf[..n]);
+                while let Some(msg) = framer.next::<ToChild>() {
+                    let msg = match msg {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::error!("Bad message from the supervisor: {e}");
+                            return exit::FATAL;
+                        }
+                    };
+                    if let Some(code) = handle(kind, &mut engine, &mut chan, msg).await {
+                        return code;
+                    }
+                }
+            }
+            code = engine.failed() => {
+                tracing::error!("{} child cannot go on; exiting with {code}", kind.label());
+                return code;
+            }
+        }
+    }
+}
+
+/// One message from the supervisor; `Some(code)` ends the child.
+async fn handle<E: Engine>(
+    kind: Kind,
+    engine: &mut E,
+    chan: &mut tokio::net::UnixStream,
+    msg: ToChild,
+) -> Option<u8> {
+    match msg {
+        ToChild::Config { generation, config } => {
+            let summary = match engine.apply(Arc::from(config), generation).await {
+                Ok(s) => s,
+                Err(code) => return Some(code),
+            };
+            tracing::info!("Configuration generation {generation} applied: {summary}");
+            let ack = proto::encode(&FromChild::Applied {
+                generation,
+                summary,
+            });
+            let sent = match ack {
+                Ok(bytes) => chan.write_all(bytes.as_slice()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
+                tracing::error!("Cannot answer the supervisor: {e}");
+                return Some(exit::FATAL);
+            }
+            if let Some(code) = injected_exit(kind) {
+                tracing::error!("Exiting with injected code {code}");
+                return Some(code);
+            }
+            None
+        }
+        ToChild::Dump { kind: what } => {
+            engine.dump(what).await;
+            None
+        }
+    }
+}
