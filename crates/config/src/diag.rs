@@ -67,6 +67,19 @@ pub enum Category {
 }
 
 impl Category {
+    /// Mistakes in the file's structure (braces, quotes): what follows
+    /// them is not what the author meant, so a running daemon must not
+    /// switch to it, although keepalived would start with it.
+    pub fn is_structural(self) -> bool {
+        matches!(
+            self,
+            Category::UnexpectedBof
+                | Category::UnexpectedEof
+                | Category::MissingEob
+                | Category::UnmatchedQuote
+        )
+    }
+
     /// Categories that mean the daemon cannot run with this config.
     pub fn is_fatal(self) -> bool {
         matches!(

@@ -7,8 +7,23 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub const PARENT: &str = "/run/keepalived.pid";
-pub const VRRP: &str = "/run/keepalived_vrrp.pid";
-pub const CHECKERS: &str = "/run/keepalived_checkers.pid";
+
+/// Where the pid files go when `-p`/`-r`/`-c` do not say. An instance
+/// name (keepalived derives one from `-s NAMESPACE`) moves them all to
+/// `/run/keepalived/` with the name in each, so daemons of several
+/// namespaces can run side by side.
+pub fn default_path(which: &str, instance: Option<&str>) -> PathBuf {
+    let base = match which {
+        "vrrp" => "vrrp",
+        "checkers" => "checkers",
+        _ => "keepalived",
+    };
+    match instance {
+        None if base == "keepalived" => PARENT.into(),
+        None => format!("/run/keepalived_{base}.pid").into(),
+        Some(name) => format!("/run/keepalived/{base}_{name}.pid").into(),
+    }
+}
 
 /// The pid in `path`, if the file holds one.
 pub fn read(path: &Path) -> Option<i32> {
@@ -80,5 +95,33 @@ mod tests {
         // Our own pid and pid 1 (not keepalived) are not live keepalived.
         assert!(!is_live_keepalived(std::process::id() as i32));
         assert!(!is_live_keepalived(i32::MAX));
+    }
+
+    #[test]
+    fn default_paths_follow_keepalived_with_and_without_a_namespace() {
+        assert_eq!(
+            default_path("keepalived", None),
+            Path::new("/run/keepalived.pid")
+        );
+        assert_eq!(
+            default_path("vrrp", None),
+            Path::new("/run/keepalived_vrrp.pid")
+        );
+        assert_eq!(
+            default_path("checkers", None),
+            Path::new("/run/keepalived_checkers.pid")
+        );
+        assert_eq!(
+            default_path("keepalived", Some("blue")),
+            Path::new("/run/keepalived/keepalived_blue.pid")
+        );
+        assert_eq!(
+            default_path("vrrp", Some("blue")),
+            Path::new("/run/keepalived/vrrp_blue.pid")
+        );
+        assert_eq!(
+            default_path("checkers", Some("blue")),
+            Path::new("/run/keepalived/checkers_blue.pid")
+        );
     }
 }

@@ -93,7 +93,10 @@ pub enum LoadError {
 }
 
 /// Loads and validates; logs every diagnostic.
-pub fn load_config(cli: &Cli) -> Result<Config, LoadError> {
+/// `reload` is stricter than a start: a structural mistake (unbalanced
+/// brace, open quote) keeps the running generation instead of applying a
+/// half-understood file.
+pub fn load_config(cli: &Cli, reload: bool) -> Result<Config, LoadError> {
     let path = cli.config_file();
     let loaded = load_file(
         &path,
@@ -115,10 +118,27 @@ pub fn load_config(cli: &Cli) -> Result<Config, LoadError> {
     if code == cfg_exit::CONFIG || code == cfg_exit::CONFIG_ABORTED {
         return Err(LoadError::Invalid);
     }
+    if reload
+        && loaded
+            .diagnostics
+            .iter()
+            .any(|d| d.category.is_structural())
+    {
+        return Err(LoadError::Invalid);
+    }
     // -d: what was understood, at every load (start and reload), as
     // keepalived dumps its configuration data each time it reads it.
     if cli.dump_conf {
-        crate::config_test::print_json(&loaded);
+        if cli.dont_fork {
+            crate::config_test::print_json(&loaded);
+        } else {
+            // Detached, stdout is /dev/null: the dump goes to the log, as
+            // keepalived's does.
+            match serde_json::to_string(&loaded.config) {
+                Ok(s) => tracing::info!("Configuration: {s}"),
+                Err(e) => tracing::error!("Cannot serialize the configuration: {e}"),
+            }
+        }
     }
     Ok(loaded.config)
 }
@@ -210,12 +230,17 @@ struct Supervisor {
 /// children); returns the exit code.
 pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
     crate::logging::init(&cli, crate::logging::Role::Parent);
-    let parent_pid_file = cli.pid.clone().unwrap_or_else(|| PARENT.into());
+    let parent_pid_file = cli
+        .pid
+        .clone()
+        .unwrap_or_else(|| pidfile::default_path("keepalived", cli.namespace.as_deref()));
     if let Some(pid) = pidfile::read(&parent_pid_file) {
         if pidfile::is_live_keepalived(pid) {
             tracing::error!("daemon is already running (pid {pid})");
             eprintln!("keepalived-rs: daemon is already running (pid {pid})");
-            return exit::FATAL;
+            // keepalived 2.2.7 exits 0 here (observed), which keeps a
+            // repeated start idempotent for init scripts.
+            return exit::OK;
         }
         tracing::info!(
             "Removing stale pid file {} (pid {pid})",
@@ -240,7 +265,7 @@ pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
         "Starting Keepalived-rs v{}, pid {me}",
         env!("CARGO_PKG_VERSION")
     );
-    let code = match load_config(&cli) {
+    let code = match load_config(&cli, false) {
         Ok(config) => supervise(cli.clone(), args, config),
         Err(LoadError::NoConfig) => exit::NO_CONFIG,
         Err(LoadError::Invalid) => exit::CONFIG,
@@ -249,8 +274,6 @@ pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
     tracing::info!("Stopped Keepalived-rs (exit code {code})");
     code
 }
-
-const PARENT: &str = pidfile::PARENT;
 
 fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
     // The parent also reaps its children.
@@ -275,11 +298,14 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         .map(|kind| Slot {
             kind,
             pidfile: match kind {
-                Kind::Vrrp => cli.vrrp_pid.clone().unwrap_or_else(|| pidfile::VRRP.into()),
+                Kind::Vrrp => cli
+                    .vrrp_pid
+                    .clone()
+                    .unwrap_or_else(|| pidfile::default_path("vrrp", cli.namespace.as_deref())),
                 Kind::Checker => cli
                     .checkers_pid
                     .clone()
-                    .unwrap_or_else(|| pidfile::CHECKERS.into()),
+                    .unwrap_or_else(|| pidfile::default_path("checkers", cli.namespace.as_deref())),
             },
             running: None,
             respawn_at: Some(now),
@@ -400,7 +426,7 @@ impl Supervisor {
         }
         tracing::info!("Reloading");
         notify::notify("RELOADING=1");
-        match load_config(&self.cli) {
+        match load_config(&self.cli, true) {
             Err(_) => {
                 tracing::error!(
                     "Reload aborted: the configuration has errors; generation {} keeps running",

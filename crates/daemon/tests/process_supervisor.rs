@@ -395,12 +395,13 @@ fn stale_pid_file_does_not_stop_the_next_start_but_a_live_daemon_does() {
     wait_for("the new pid file", Duration::from_secs(5), || {
         (fs::read_to_string(d.path("parent.pid")).ok()?.trim() == d2.pid.to_string()).then_some(())
     });
-    // A third start while this one runs: refused, exit 1, file untouched.
+    // A third start while this one runs: refused with keepalived's exit
+    // code (0: "daemon is already running"), file untouched.
     let out = Daemon::command(d.dir.path(), &["--all", "-n"])
         .stderr(Stdio::piped())
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
     assert_eq!(d.pidfile("parent.pid"), Some(d2.pid));
     d2.signal(libc::SIGTERM);
@@ -466,6 +467,43 @@ fn sighup_with_a_broken_config_keeps_the_old_one() {
     d.wait_log("Reload finished: generation 2", 1);
     assert_eq!(d.log().matches("applied generation 2").count(), 2);
     assert_eq!(children_of(d.pid), before);
+}
+
+#[test]
+fn sighup_with_an_unbalanced_brace_keeps_everything_running() {
+    let d = Daemon::start(&["--all"]);
+    d.wait_up();
+    let before = children_of(d.pid);
+    fs::write(
+        d.path("k.conf"),
+        format!("{CONF}\nvrrp_instance broken {{\n"),
+    )
+    .expect("config");
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reload aborted", 1);
+    assert_eq!(children_of(d.pid), before, "nothing restarted");
+    assert!(alive(d.pid), "keepalived 2.2.7 exits here; we must not");
+    assert!(!d.log().contains("applied generation 2"));
+}
+
+#[test]
+fn a_hup_during_a_reload_is_queued_and_runs_after_it() {
+    let d = Daemon::start_with(&["--all"], &[("KEEPALIVED_RS_APPLY_DELAY_MS", "600")]);
+    d.wait_up();
+    d.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(150));
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reload finished: generation 3", 1);
+    let log = d.log();
+    assert_eq!(log.matches("request queued").count(), 1, "{log}");
+    let two = log
+        .find("Reload finished: generation 2")
+        .expect("gen 2 finished");
+    let three = log
+        .find("Reload finished: generation 3")
+        .expect("gen 3 finished");
+    assert!(two < three, "the queued reload starts after the first ends");
+    assert!(!log.contains("generation 4"), "two HUPs, two reloads");
 }
 
 #[test]

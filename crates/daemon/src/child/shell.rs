@@ -58,6 +58,13 @@ fn injected_exit(kind: Kind) -> Option<u8> {
     (who == me).then(|| code.parse().ok()).flatten()
 }
 
+/// Test hook: `KEEPALIVED_RS_APPLY_DELAY_MS=N` makes every apply take N
+/// ms longer, so a test can land a second HUP inside a reload.
+fn injected_apply_delay() -> Option<std::time::Duration> {
+    let ms = std::env::var("KEEPALIVED_RS_APPLY_DELAY_MS").ok()?;
+    ms.parse().ok().map(std::time::Duration::from_millis)
+}
+
 /// Runs the child until it is told to stop; returns its exit code.
 pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signals: Signals) -> u8 {
     let setup = chan
@@ -139,6 +146,9 @@ async fn handle<E: Engine>(
 ) -> Option<u8> {
     match msg {
         ToChild::Config { generation, config } => {
+            if let Some(d) = injected_apply_delay() {
+                tokio::time::sleep(d).await;
+            }
             let summary = match engine.apply(Arc::from(config), generation).await {
                 Ok(s) => s,
                 Err(code) => return Some(code),
