@@ -527,6 +527,7 @@ impl Supervisor {
 
     fn reap(&mut self) {
         let mut stop_code = None;
+        let mut permanent = None;
         for slot in &mut self.slots {
             let Some(r) = &mut slot.running else { continue };
             let status = match r.child.try_wait() {
@@ -548,10 +549,14 @@ impl Supervisor {
                         2 => "CONFIG",
                         _ => "MISSING_PERMISSION",
                     };
+                    // keepalived ends everything here. We end only this
+                    // child: a checker that finds no IPVS in the kernel
+                    // must not take the VRRP instances down with it.
                     tracing::error!(
-                        "{label} child process({pid}) exited with permanent error {what}. Terminating"
+                        "{label} child process({pid}) exited with permanent error {what}; not restarting it"
                     );
-                    stop_code.get_or_insert(c as u8);
+                    slot.respawn_at = None;
+                    permanent.get_or_insert(c as u8);
                     continue;
                 }
                 Some(c) => tracing::warn!("{label} child process({pid}) exited with status {c}"),
@@ -579,6 +584,16 @@ impl Supervisor {
             };
             tracing::warn!("{label} child process({pid}) died: Respawning in {delay:?}");
             slot.respawn_at = Some(now + delay);
+        }
+        let any_left = self
+            .slots
+            .iter()
+            .any(|s| s.running.is_some() || s.respawn_at.is_some());
+        if let Some(code) = permanent
+            && !any_left
+        {
+            tracing::error!("No child process left. Terminating");
+            stop_code.get_or_insert(code);
         }
         if let Some(code) = stop_code {
             self.begin_stop(code);

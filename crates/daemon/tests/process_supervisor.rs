@@ -355,9 +355,9 @@ fn dont_respawn_makes_the_parent_exit() {
 
 #[test]
 fn permanent_child_exit_codes_stop_everything_with_that_code() {
-    for (who, code) in [("checker", 2), ("vrrp", 4), ("vrrp", 1)] {
+    for (who, code, only) in [("checker", 2, "-C"), ("vrrp", 4, "-P"), ("vrrp", 1, "-P")] {
         let spec = format!("{who}:{code}");
-        let mut d = Daemon::start_with(&["--all"], &[("KEEPALIVED_RS_CHILD_EXIT", &spec)]);
+        let mut d = Daemon::start_with(&["--all", only], &[("KEEPALIVED_RS_CHILD_EXIT", &spec)]);
         assert_eq!(d.wait_exit(Duration::from_secs(5)), code, "{spec}");
         assert!(
             d.log().contains("exited with permanent error"),
@@ -366,6 +366,22 @@ fn permanent_child_exit_codes_stop_everything_with_that_code() {
         );
         assert!(!d.path("parent.pid").exists());
     }
+}
+
+#[test]
+fn a_permanent_exit_ends_that_child_only() {
+    // keepalived terminates everything when one child exits with 1, 2 or
+    // 4; a checker without IPVS would then take VRRP down with it.
+    let mut d = Daemon::start_with(&["--all"], &[("KEEPALIVED_RS_CHILD_EXIT", "checker:1")]);
+    d.wait_log("exited with permanent error FATAL", 1);
+    std::thread::sleep(Duration::from_millis(300));
+    let kids: Vec<String> = children_of(d.pid).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(kids, ["kalrs_vrrp"], "{}", d.log());
+    assert!(alive(d.pid));
+    assert!(d.pidfile("vrrp.pid").is_some());
+    assert!(!d.path("check.pid").exists());
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(5)), 0);
 }
 
 #[test]
