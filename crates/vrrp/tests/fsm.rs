@@ -6,12 +6,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use keepalived_vrrp::fsm::Instant;
 use keepalived_vrrp::fsm::timers::{master_down, skew, skew_min};
 use keepalived_vrrp::fsm::{
-    Action, GarpReason, InitialState, Input, Instance, InstanceParams, RxAdvert, State,
-    Version,
+    Action, GarpReason, InitialState, Input, Instance, InstanceParams, RxAdvert, State, Version,
 };
-use keepalived_vrrp::fsm::Instant;
 
 const OURS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 
@@ -78,10 +77,7 @@ fn run(p: InstanceParams, steps: &[(Instant, Input)]) -> (Instance, Vec<Action>)
 
 /// A backup at priority 100 that has become master at t = 3.609375 s.
 fn master_steps() -> Vec<(Instant, Input)> {
-    vec![
-        (at_ms(0), Input::Startup),
-        (at_us(3_609_375), Input::Timer),
-    ]
+    vec![(at_ms(0), Input::Startup), (at_us(3_609_375), Input::Timer)]
 }
 
 struct Case {
@@ -107,20 +103,41 @@ fn timer_formulas_match_keepalived() {
     let s1 = Duration::from_secs(1);
     // v2: (256 - p) / 256 s regardless of the interval.
     assert_eq!(skew(Version::V2, 100, s1), Duration::from_micros(609_375));
-    assert_eq!(skew(Version::V2, 100, s1 * 5), Duration::from_micros(609_375));
+    assert_eq!(
+        skew(Version::V2, 100, s1 * 5),
+        Duration::from_micros(609_375)
+    );
     assert_eq!(skew(Version::V2, 255, s1), Duration::from_micros(3_906));
     assert_eq!(skew_min(Version::V2, s1), Duration::from_micros(3_906));
-    assert_eq!(master_down(Version::V2, 100, s1, 3), Duration::from_micros(3_609_375));
-    assert_eq!(master_down(Version::V2, 150, s1, 3), Duration::from_micros(3_414_062));
+    assert_eq!(
+        master_down(Version::V2, 100, s1, 3),
+        Duration::from_micros(3_609_375)
+    );
+    assert_eq!(
+        master_down(Version::V2, 150, s1, 3),
+        Duration::from_micros(3_414_062)
+    );
     // v3: scaled by the interval, truncated to whole centiseconds first.
     let cs = Duration::from_millis(10);
     assert_eq!(skew(Version::V3, 100, s1), Duration::from_micros(609_375));
-    assert_eq!(skew(Version::V3, 100, cs * 10), Duration::from_micros(60_937));
+    assert_eq!(
+        skew(Version::V3, 100, cs * 10),
+        Duration::from_micros(60_937)
+    );
     assert_eq!(skew(Version::V3, 100, cs), Duration::from_micros(6_093));
-    assert_eq!(skew(Version::V3, 100, Duration::from_micros(19_999)), Duration::from_micros(6_093));
+    assert_eq!(
+        skew(Version::V3, 100, Duration::from_micros(19_999)),
+        Duration::from_micros(6_093)
+    );
     assert_eq!(skew_min(Version::V3, s1), Duration::from_micros(3_906));
-    assert_eq!(master_down(Version::V3, 100, cs, 3), Duration::from_micros(36_093));
-    assert_eq!(master_down(Version::V3, 100, cs, 5), Duration::from_micros(56_093));
+    assert_eq!(
+        master_down(Version::V3, 100, cs, 3),
+        Duration::from_micros(36_093)
+    );
+    assert_eq!(
+        master_down(Version::V3, 100, cs, 5),
+        Duration::from_micros(56_093)
+    );
 }
 
 #[test]
@@ -316,7 +333,10 @@ fn preempt_delay() {
     // ... after it, discarded, so master-down runs out and we preempt.
     i.handle(adv(20, 50), at_ms(10_500));
     assert_eq!(i.next_deadline(), Some(at_us(12_609_375)));
-    assert_eq!(i.handle(Input::Timer, at_us(12_609_375)), takeover(State::Backup, 100));
+    assert_eq!(
+        i.handle(Input::Timer, at_us(12_609_375)),
+        takeover(State::Backup, 100)
+    );
 
     // A higher master stops the delay; the next lower one restarts it.
     let mut i = Instance::new(p, Instant::ZERO);
@@ -498,7 +518,10 @@ fn garp_schedule() {
     i.handle(Input::Timer, at_us(t0));
     i.handle(adv(20, 200), at_ms(4000));
     assert_eq!(i.next_deadline(), Some(at_us(7_609_375)));
-    assert_eq!(i.handle(Input::Timer, at_us(t0 + 5_000_000)), takeover(State::Backup, 100));
+    assert_eq!(
+        i.handle(Input::Timer, at_us(t0 + 5_000_000)),
+        takeover(State::Backup, 100)
+    );
 }
 
 #[test]
@@ -524,7 +547,10 @@ fn fault_and_stop() {
         Case {
             name: "fault is idempotent",
             params: params(100),
-            steps: with(vec![(at_ms(4000), Input::FaultSet), (at_ms(4001), Input::FaultSet)]),
+            steps: with(vec![
+                (at_ms(4000), Input::FaultSet),
+                (at_ms(4001), Input::FaultSet),
+            ]),
             actions: vec![],
             state: State::Fault,
             deadline: None,

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::fsm::params::InstanceParams;
 
 /// The instance's state (RFC 5798 §6.4 plus keepalived's FAULT and STOP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum State {
     /// Created, `Startup` not yet handled.
@@ -25,8 +24,7 @@ pub enum State {
 /// A received advertisement that already passed the receive checks of
 /// inventory §C.2 (length, TTL, version, auth, checksum, VRID, address
 /// list, v2 interval match). Only what the state machine needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RxAdvert {
     /// Source address of the IP packet (the sender's primary address).
     pub src: IpAddr,
@@ -36,8 +34,7 @@ pub struct RxAdvert {
     pub max_advert_int_cs: u16,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Input {
     /// Start the protocol (RFC 5798 §6.4.1 Startup event).
     Startup,
@@ -56,15 +53,16 @@ pub enum Input {
     FaultCleared,
     /// New effective priority from tracking (see [`crate::fsm::priority`]).
     /// Ignored for an address owner; clamped to 1..=254 otherwise.
-    PriorityChange { priority: u8 },
+    PriorityChange {
+        priority: u8,
+    },
     /// Reload with new parameters for the same instance identity: the
     /// state and running timers are kept.
     Reload(Box<InstanceParams>),
 }
 
 /// Why a burst of gratuitous ARPs / unsolicited NAs is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GarpReason {
     /// First burst on becoming master.
     BecomeMaster,
@@ -79,8 +77,7 @@ pub enum GarpReason {
 }
 
 /// Side effects for the shell, in the order it must carry them out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// Send one advertisement with this priority (0 = "master stopping").
     SendAdvert { priority: u8 },
@@ -98,7 +95,11 @@ pub enum Action {
     /// The state changed. The shell runs `notify_master|backup|fault|stop`
     /// (configured argv only), then `notify` with
     /// `INSTANCE <name> <STATE> <priority>`, then the FIFO line (§B.5).
-    StateChanged { from: State, to: State, priority: u8 },
+    StateChanged {
+        from: State,
+        to: State,
+        priority: u8,
+    },
     /// As master, received a lower-priority advert: runs
     /// `notify_master_rx_lower_pri` and the FIFO `MASTER_RX_LOWER_PRI` line.
     MasterRxLowerPriority { from: IpAddr, priority: u8 },

@@ -99,14 +99,10 @@ impl Instance {
 
     /// When the shell must feed `Input::Timer` next; None = no timer.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [
-            self.sands,
-            self.garp_delayed,
-            self.garp_lower_prio_delayed,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [self.sands, self.garp_delayed, self.garp_lower_prio_delayed]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Feeds one input at time `now`; returns the actions in order.
@@ -145,7 +141,11 @@ impl Instance {
     }
 
     fn skew(&self) -> Duration {
-        timers::skew(self.version(), self.effective_priority, self.master_adver_int)
+        timers::skew(
+            self.version(),
+            self.effective_priority,
+            self.master_adver_int,
+        )
     }
 
     fn master_down(&self) -> Duration {
@@ -243,7 +243,7 @@ impl Instance {
                 out,
             );
         }
-        if !self.sands.is_some_and(|t| t <= now) {
+        if self.sands.is_none_or(|t| t > now) {
             return;
         }
         match self.state {
@@ -263,7 +263,11 @@ impl Instance {
         if let Some(at) = self.garp_refresh_at
             && now > at
         {
-            self.garp_burst(self.params.garp.master_refresh_repeat, GarpReason::Refresh, out);
+            self.garp_burst(
+                self.params.garp.master_refresh_repeat,
+                GarpReason::Refresh,
+                out,
+            );
             self.garp_refresh_at = Some(now + self.params.garp.master_refresh);
         }
         self.sands = Some(now + self.params.advert_int);
@@ -279,7 +283,11 @@ impl Instance {
             priority: self.effective_priority,
         });
         out.push(Action::AddVips);
-        self.garp_burst(self.params.garp.master_repeat, GarpReason::BecomeMaster, out);
+        self.garp_burst(
+            self.params.garp.master_repeat,
+            GarpReason::BecomeMaster,
+            out,
+        );
         let garp = &self.params.garp;
         self.garp_delayed = (!garp.master_delay.is_zero()).then(|| now + garp.master_delay);
         self.garp_refresh_at = (!garp.master_refresh.is_zero()).then(|| now + garp.master_refresh);
@@ -321,8 +329,8 @@ impl Instance {
             self.sands = Some(self.backup_deadline(now, wait));
             return;
         }
-        let delaying = !self.params.preempt_delay.is_zero()
-            && self.preempt_time.is_none_or(|t| t > now);
+        let delaying =
+            !self.params.preempt_delay.is_zero() && self.preempt_time.is_none_or(|t| t > now);
         if !(self.params.nopreempt || adv.priority >= self.effective_priority || delaying) {
             // Preempt: ignore a lower-priority master and let our own
             // master-down timer run out ("received lower priority advert

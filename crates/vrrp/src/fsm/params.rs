@@ -16,8 +16,7 @@ use crate::fsm::timers::Version;
 
 /// `state MASTER|BACKUP` in the configuration (keepalived's `wantstate`
 /// at startup).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InitialState {
     Master,
     #[default]
@@ -25,8 +24,7 @@ pub enum InitialState {
 }
 
 /// The gratuitous ARP / NA schedule (inventory §C.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GarpParams {
     /// Delay of the second burst after becoming master; zero = none.
     pub master_delay: Duration,
@@ -56,8 +54,7 @@ impl Default for GarpParams {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceParams {
     pub name: String,
     pub vrid: u8,
@@ -135,12 +132,12 @@ impl InstanceParams {
     /// conflicts) are re-applied so unvalidated input still gives a sane
     /// machine.
     pub fn from_config(i: &VrrpInstance, g: &GlobalDefs) -> Result<Self, ParamsError> {
-        let vrid = i
-            .virtual_router_id
-            .filter(|v| *v != 0)
-            .ok_or_else(|| ParamsError::MissingVrid {
-                instance: i.name.clone(),
-            })?;
+        let vrid =
+            i.virtual_router_id
+                .filter(|v| *v != 0)
+                .ok_or_else(|| ParamsError::MissingVrid {
+                    instance: i.name.clone(),
+                })?;
         let version = if i.is_ipv6() || i.version.unwrap_or(g.vrrp_version) == 3 {
             Version::V3
         } else {
@@ -159,8 +156,10 @@ impl InstanceParams {
         } else {
             i.preempt_delay.as_duration()
         };
-        let lower_prio_no_advert =
-            strict || i.lower_prio_no_advert.or(g.vrrp_lower_prio_no_advert).unwrap_or(false);
+        let lower_prio_no_advert = strict
+            || i.lower_prio_no_advert
+                .or(g.vrrp_lower_prio_no_advert)
+                .unwrap_or(false);
         let higher_prio_send_advert = !strict
             && i.higher_prio_send_advert
                 .or(g.vrrp_higher_prio_send_advert)
@@ -176,7 +175,9 @@ impl InstanceParams {
             preempt_delay,
             src_addr: i.src_ip(),
             down_timer_adverts: u32::from(
-                i.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts).max(1),
+                i.down_timer_adverts
+                    .unwrap_or(g.vrrp_down_timer_adverts)
+                    .max(1),
             ),
             lower_prio_no_advert,
             higher_prio_send_advert,

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// A point in time, in microseconds since an epoch the caller chooses
 /// (process start for the daemon, zero for tests and the simulation).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Instant(u64);
 

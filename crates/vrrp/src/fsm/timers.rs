@@ -12,8 +12,7 @@ const TIMER_HZ: u64 = 1_000_000;
 /// One centisecond, the unit of the VRRPv3 interval field.
 const TIMER_CENTI_HZ: u64 = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Version {
     V2,
     V3,
