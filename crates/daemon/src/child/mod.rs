@@ -20,6 +20,7 @@ use crate::exit;
 use crate::logging::Role;
 use crate::sigs::{self, Signals};
 
+mod checker;
 mod placeholder;
 pub mod report;
 mod shell;
@@ -113,6 +114,14 @@ pub fn run(cli: &Cli, kind: Kind) -> u8 {
         kind.label(),
         std::process::id()
     );
-    let engine = placeholder::Placeholder::new(kind);
-    runtime.block_on(shell::serve(kind, engine, chan, signals))
+    match kind {
+        Kind::Checker => {
+            let engine = checker::Checker::new(cli.dont_release_ipvs);
+            runtime.block_on(shell::serve(kind, engine, chan, signals))
+        }
+        Kind::Vrrp => {
+            let engine = placeholder::Placeholder::new(kind);
+            runtime.block_on(shell::serve(kind, engine, chan, signals))
+        }
+    }
 }
