@@ -419,7 +419,7 @@ fn random_key(r: &mut Rng) -> ServiceKey {
 }
 
 fn random_service(r: &mut Rng, key: ServiceKey) -> Service {
-    let sched: &str = r.pick(&["rr", "wlc", "sh", "mh"]);
+    let sched: &&str = r.pick(&["rr", "wlc", "sh", "mh"]);
     let mut s = svc(key, sched);
     if r.chance(30) {
         s.flags |= svc_flags::PERSISTENT;
