@@ -2,4 +2,6 @@
 //! IPVS over generic netlink: typed objects, codec and the reconciling
 //! planner.
 
+pub mod ipvsadm;
 pub mod model;
+pub mod planner;

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Quorum with hysteresis, per virtual server (ipwrapper.c
+//! `update_quorum_state`, `set_quorum_states`).
+//!
+//! The quorum is the sum of the (clamped) weights of the alive real
+//! servers. Down -> up when the sum reaches `quorum + hysteresis`; up ->
+//! down when it falls below `quorum - hysteresis`, or to 0. Because the
+//! state depends on its past, it lives in a [`QuorumBook`] the caller keeps
+//! between calls of `desired_table`.
+
+use std::collections::BTreeMap;
+
+use crate::ids::VirtualServerId;
+
+/// One virtual server's next quorum state.
+///
+/// keepalived starts each virtual server with quorum "up" only when
+/// `quorum + hysteresis` is 0 (no real server is alive yet when it first
+/// computes it), then re-evaluates once its real servers are in.
+/// Deviation: gaining quorum also needs a non-zero sum, so that a virtual
+/// server whose real servers all weigh 0 (quorum lowered to 0) stays down
+/// instead of flipping at every re-evaluation as keepalived's rule would.
+pub fn next_state(up: bool, weight_sum: u64, quorum: u32, hysteresis: u32) -> bool {
+    let (q, h) = (u64::from(quorum), u64::from(hysteresis));
+    if up {
+        !(weight_sum == 0 || weight_sum < q.saturating_sub(h))
+    } else {
+        weight_sum > 0 && weight_sum >= q + h
+    }
+}
+
+/// Quorum state of every virtual server, carried from one computation of
+/// the desired table to the next (and across reloads: the identity is
+/// keepalived's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuorumBook {
+    up: BTreeMap<VirtualServerId, bool>,
+}
+
+impl QuorumBook {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state after seeing `weight_sum`, recorded.
+    pub fn update(
+        &mut self,
+        vs: &VirtualServerId,
+        weight_sum: u64,
+        quorum: u32,
+        hysteresis: u32,
+    ) -> bool {
+        let before = self
+            .up
+            .get(vs)
+            .copied()
+            .unwrap_or(u64::from(quorum) + u64::from(hysteresis) == 0);
+        let after = next_state(before, weight_sum, quorum, hysteresis);
+        self.up.insert(vs.clone(), after);
+        after
+    }
+
+    /// The last recorded state (None before the first computation).
+    pub fn is_up(&self, vs: &VirtualServerId) -> Option<bool> {
+        self.up.get(vs).copied()
+    }
+
+    /// Forgets virtual servers the configuration no longer has.
+    pub fn retain(&mut self, keep: impl Fn(&VirtualServerId) -> bool) {
+        self.up.retain(|k, _| keep(k));
+    }
+}
