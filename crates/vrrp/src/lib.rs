@@ -3,3 +3,5 @@
 //!
 //! Empty until the VRRP issue lands; the crate exists so the workspace
 //! shape (and its dependency arrows) is fixed from the start.
+
+pub mod packet;
