@@ -2,3 +2,4 @@
 //! Sans-IO VRRP v2/v3: packet codec and the RFC 5798 state machine.
 
 pub mod fsm;
+pub mod packet;
