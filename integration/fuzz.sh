@@ -1,26 +1,59 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-# Coverage-guided fuzzing of the config front end (preprocessor, grammar,
-# reader, validation) for a bounded time. Seeds: the config corpus.
+# Coverage-guided fuzzing for a bounded time. Targets:
+#   config       the config front end (preprocessor, grammar, reader,
+#                validation); seeds: the config corpus
+#   vrrp_decode  the VRRP receive path (decode_v4 / decode_v6, validation,
+#                counters, re-encoding); seeds: adverts captured from
+#                keepalived 2.2.7 (fuzz/seeds/vrrp_decode)
 # Fails if the fuzzer finds a crash, a timeout or a memory blow-up.
 #
-#   integration/fuzz.sh [SECONDS] [TARGET]
+#   integration/fuzz.sh [SECONDS] [TARGET|all]
+#
+# `all` (the default) runs every target within SECONDS in total: two thirds
+# for config, whose input space is far larger, one third for vrrp_decode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
-TARGET=${2:-config}
+TARGET=${2:-all}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 # cargo-fuzz passes -Z flags; RUSTC_BOOTSTRAP lets the stable toolchain
 # (the only one on our machines) accept them.
 export RUSTC_BOOTSTRAP=1
+ROOT=$PWD
 SEEDS=$(mktemp -d)
 trap 'rm -rf "$SEEDS"' EXIT
-find integration/configs -name '*.conf' -type f -exec cp -t "$SEEDS" {} + 2>/dev/null || true
-cp keepalived.conf.example "$SEEDS/" 2>/dev/null || true
-mkdir -p fuzz/corpus/"$TARGET"
-cd fuzz
-cargo fuzz build -O "$TARGET"
-# -rss_limit_mb and -timeout turn blow-ups and hangs into failures.
-cargo fuzz run -O "$TARGET" corpus/"$TARGET" "$SEEDS" -- \
-  -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
-echo "fuzz $TARGET: ${SECS}s, no crash"
+
+seed() {
+  mkdir -p "$SEEDS/$1"
+  case "$1" in
+    config)
+      find integration/configs -name '*.conf' -type f -exec cp -t "$SEEDS/$1" {} + 2>/dev/null || true
+      cp keepalived.conf.example "$SEEDS/$1/" 2>/dev/null || true ;;
+    *)
+      cp -t "$SEEDS/$1" "fuzz/seeds/$1"/* 2>/dev/null || true ;;
+  esac
+}
+
+run() { # target seconds
+  seed "$1"
+  mkdir -p "fuzz/corpus/$1"
+  (cd fuzz && cargo fuzz build -O "$1" &&
+    # -rss_limit_mb and -timeout turn blow-ups and hangs into failures.
+    cargo fuzz run -O "$1" "corpus/$1" "$SEEDS/$1" -- \
+      -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1)
+  echo "fuzz $1: ${2}s, no crash"
+}
+
+case "$TARGET" in
+  all)
+    CONFIG_SECS=$(( SECS * 2 / 3 ))
+    (( CONFIG_SECS >= 1 )) || CONFIG_SECS=1
+    VRRP_SECS=$(( SECS - CONFIG_SECS ))
+    (( VRRP_SECS >= 1 )) || VRRP_SECS=1
+    run config "$CONFIG_SECS"
+    cd "$ROOT"
+    run vrrp_decode "$VRRP_SECS" ;;
+  *)
+    run "$TARGET" "$SECS" ;;
+esac

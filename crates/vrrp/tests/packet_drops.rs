@@ -163,13 +163,15 @@ fn demultiplexing_errors() {
     assert_eq!(check(&d, &exp), Err(DropReason::UnknownVrid { vrid: 51 }));
     exp = expect(Version::V3);
     exp.family = Family::Ipv6;
+    let err = check(&d, &exp).unwrap_err();
     assert_eq!(
-        check(&d, &exp),
-        Err(DropReason::WrongFamily {
+        err,
+        DropReason::WrongFamily {
             received: Family::Ipv4,
             family: Family::Ipv6
-        })
+        }
     );
+    assert_eq!(err.to_string(), "IPv4 advert for an IPv6 instance");
 }
 
 #[test]

@@ -23,7 +23,7 @@ pub enum DropReason {
 
     // ----- demultiplexing (the I/O shell normally does this) -----
     /// The advert belongs to another family than the instance.
-    #[error("IPv{} advert for an {family:?} instance", if *received == Family::Ipv4 { 4 } else { 6 })]
+    #[error("{received} advert for an {family} instance")]
     WrongFamily { received: Family, family: Family },
     /// No instance with this VRID on the socket (keepalived ignores these,
     /// logging them only with `log_unknown_vrids`).

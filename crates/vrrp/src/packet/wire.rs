@@ -86,6 +86,15 @@ impl Family {
     }
 }
 
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Family::Ipv4 => "IPv4",
+            Family::Ipv6 => "IPv6",
+        })
+    }
+}
+
 /// The v2 Auth Type field (RFC 2338 / keepalived: 0 none, 1 simple text
 /// password, 2 IPsec AH). RFC 3768 removed 1 and 2; keepalived still
 /// speaks them.

@@ -1,0 +1,218 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+# Runs INSIDE the VM (integration/vm/run-in-vm --payload REPO): the IPVS
+# proofs of the checker child against the real kernel, in one boot.
+#
+#  corpus   for every integration/lvs-corpus/*.conf: real keepalived -C,
+#           `ipvsadm -Sn`, stop; keepalived-rs -C, `ipvsadm -Sn`, stop;
+#           the two tables must be identical (and ours leaves nothing).
+#  reload   weight change, real server removed, added, virtual server
+#           removed: the table follows the config and the number of
+#           netlink ops equals the size of the change.
+#  adopt    restart with -I: existing entries are adopted (0 ops).
+#  refuse   a service the kernel refuses (scheduler it lacks) is logged
+#           with its name and the other services are still programmed.
+#
+# Prints PASS/FAIL lines and "N passed, N failed"; exits 1 on any failure.
+set -u
+cd "${PAYLOAD:-/payload}" || exit 126
+KALRS=${KALRS:-$PWD/target/debug/keepalived-rs}
+WORK=$(mktemp -d)
+pass=0 fail=0
+ok() { echo "PASS $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+
+[ -x "$KALRS" ] || { echo "FAIL no keepalived-rs binary at $KALRS"; exit 1; }
+modprobe ip_vs 2>/dev/null
+ipvsadm -C || { echo "FAIL no IPVS in this kernel"; exit 1; }
+
+# The table, stable: three equal reads 100 ms apart (at most ~6 s).
+stable_table() {
+	local prev="" cur same=0 i
+	for i in $(seq 60); do
+		cur=$(ipvsadm -Sn)
+		if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then
+			same=$((same + 1))
+			[ $same -ge 2 ] && break
+		else
+			same=0
+		fi
+		prev=$cur
+		sleep 0.1
+	done
+	printf '%s\n' "$cur"
+}
+
+# start IMPL CONF TAG [extra flags]: daemon in the background, pid in $DPID
+start() {
+	local impl=$1 conf=$2 tag=$3
+	shift 3
+	local bin=keepalived
+	[ "$impl" = rs ] && bin=$KALRS
+	"$bin" -C -n -l -D -f "$conf" -p "$WORK/$tag.pid" -c "$WORK/$tag.c.pid" "$@" \
+		>"$WORK/$tag.log" 2>&1 &
+	DPID=$!
+}
+
+stop() {
+	local i
+	kill -TERM "$DPID" 2>/dev/null
+	for i in $(seq 100); do
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$DPID" 2>/dev/null
+}
+
+wait_log() { # FILE TEXT [COUNT]
+	local i n
+	for i in $(seq 100); do
+		n=$(grep -c -- "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "${3:-1}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- corpus -------------------------------------------------------------
+for conf in integration/lvs-corpus/*.conf; do
+	name=$(basename "$conf" .conf)
+	ipvsadm -C
+	start ka "$conf" "ka-$name"
+	ka=$(stable_table)
+	stop
+	ipvsadm -C
+	start rs "$conf" "rs-$name"
+	wait_log "$WORK/rs-$name.log" "applied generation 1" || true
+	rs=$(stable_table)
+	stop
+	left=$(ipvsadm -Sn)
+	if [ "$ka" = "$rs" ] && [ -n "$rs" ]; then
+		ok "corpus $name: same table as keepalived ($(printf '%s\n' "$rs" | wc -l) lines)"
+	else
+		bad "corpus $name: tables differ"
+		diff <(printf '%s\n' "$ka") <(printf '%s\n' "$rs") | sed 's/^/    /'
+		tail -5 "$WORK/rs-$name.log" | sed 's/^/    rs: /'
+	fi
+	if [ -f "integration/lvs-corpus/$name.expected" ]; then
+		if [ "$rs" = "$(cat "integration/lvs-corpus/$name.expected")" ]; then
+			ok "corpus $name: matches the reviewed .expected"
+		else
+			bad "corpus $name: differs from the reviewed .expected"
+			diff "integration/lvs-corpus/$name.expected" <(printf '%s\n' "$rs") | sed 's/^/    /'
+		fi
+	fi
+	[ -z "$left" ] && ok "corpus $name: stop leaves nothing" ||
+		bad "corpus $name: stop left $(printf '%s\n' "$left" | wc -l) lines"
+done
+
+# ---- reload by diff -----------------------------------------------------
+ops_of() { # LOG GENERATION -> the op count our summary reports
+	grep "applied generation $2" "$1" | tail -1 | sed -n 's/.* \([0-9]*\) IPVS ops.*/\1/p'
+}
+cfg() { # real servers of VS 192.0.2.10:80 as "IP:WEIGHT ..." + optional 2nd VS
+	{
+		echo "virtual_server 192.0.2.10 80 {"
+		echo "  lb_algo wrr"
+		echo "  lb_kind NAT"
+		echo "  protocol TCP"
+		for rs in $1; do
+			echo "  real_server ${rs%%:*} 8080 { weight ${rs##*:} }"
+		done
+		echo "}"
+		if [ -n "${2:-}" ]; then
+			echo "virtual_server 192.0.2.11 443 {"
+			echo "  lb_algo rr"
+			echo "  protocol TCP"
+			echo "  real_server 198.51.100.9 443 { weight 1 }"
+			echo "}"
+		fi
+	} >"$WORK/reload.conf"
+}
+ipvsadm -C
+cfg "198.51.100.1:1 198.51.100.2:1 198.51.100.3:1" second
+start rs "$WORK/reload.conf" reload
+wait_log "$WORK/reload.log" "applied generation 1"
+gen=1
+step() { # DESC EXPECTED_OPS RS_SPEC [second]
+	local desc=$1 want=$2
+	cfg "$3" "${4:-}"
+	gen=$((gen + 1))
+	kill -HUP "$DPID"
+	if ! wait_log "$WORK/reload.log" "applied generation $gen"; then
+		bad "reload $desc: generation $gen never applied"
+		return
+	fi
+	local got table
+	got=$(ops_of "$WORK/reload.log" $gen)
+	table=$(ipvsadm -Sn)
+	[ "$got" = "$want" ] && ok "reload $desc: $got netlink op(s)" ||
+		bad "reload $desc: $got ops, expected $want"
+	local rs
+	for rs in $3; do
+		printf '%s\n' "$table" | grep -q -- "-r ${rs%%:*}:8080 -m -w ${rs##*:}$" ||
+			{ bad "reload $desc: ${rs} missing from the table"; return; }
+	done
+	local n
+	n=$(printf '%s\n' "$table" | grep -c -- "-t 192.0.2.10:80 -r")
+	[ "$n" = "$(echo $3 | wc -w)" ] && ok "reload $desc: table matches the config" ||
+		bad "reload $desc: $n real servers in the kernel"
+}
+step "weight change" 1 "198.51.100.1:1 198.51.100.2:5 198.51.100.3:1" second
+step "real server removed" 1 "198.51.100.1:1 198.51.100.2:5" second
+step "real server added" 1 "198.51.100.1:1 198.51.100.2:5 198.51.100.4:2" second
+step "virtual server removed" 1 "198.51.100.1:1 198.51.100.2:5 198.51.100.4:2"
+ipvsadm -Sn | grep -q "192.0.2.11:443" && bad "reload: removed virtual server still there" ||
+	ok "reload: removed virtual server is gone with its real servers"
+step "nothing changed" 0 "198.51.100.1:1 198.51.100.2:5 198.51.100.4:2"
+stop
+
+# ---- restart with -I: adopt ----------------------------------------------
+ipvsadm -C
+start rs "$WORK/reload.conf" adopt1 -I
+wait_log "$WORK/adopt1.log" "applied generation 1"
+before=$(ipvsadm -Sn)
+stop
+[ "$(ipvsadm -Sn)" = "$before" ] && ok "adopt: -I leaves the table on stop" ||
+	bad "adopt: -I stop changed the table"
+start rs "$WORK/reload.conf" adopt2 -I
+wait_log "$WORK/adopt2.log" "applied generation 1"
+got=$(ops_of "$WORK/adopt2.log" 1)
+[ "$got" = 0 ] && ok "adopt: restart with -I rebuilds nothing (0 ops)" ||
+	bad "adopt: restart with -I sent $got ops"
+[ "$(ipvsadm -Sn)" = "$before" ] && ok "adopt: table unchanged" || bad "adopt: table changed"
+stop
+[ -z "$(ipvsadm -Sn)" ] || ipvsadm -C
+
+# ---- a refusal does not stop the others -----------------------------------
+cat >"$WORK/refuse.conf" <<'EOF'
+virtual_server 192.0.2.20 53 {
+  lb_algo twos
+  protocol UDP
+  real_server 198.51.100.20 53 { weight 1 }
+}
+virtual_server 192.0.2.21 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 198.51.100.21 80 { weight 1 }
+}
+EOF
+if ipvsadm -A -u 192.0.2.99:1 -s twos 2>/dev/null; then
+	ipvsadm -C
+	echo "SKIP-REASON this kernel has twos; cannot provoke a refusal with it"
+	bad "refuse: kernel unexpectedly has the twos scheduler"
+else
+	start rs "$WORK/refuse.conf" refuse
+	wait_log "$WORK/refuse.log" "applied generation 1"
+	grep -q "192.0.2.20" "$WORK/refuse.log" && grep "IPVS" "$WORK/refuse.log" | grep -q "192.0.2.20" &&
+		ok "refuse: the refused service is named in the log" ||
+		bad "refuse: no log line names 192.0.2.20"
+	ipvsadm -Sn | grep -q -- "-t 192.0.2.21:80 -r 198.51.100.21:80" &&
+		ok "refuse: the other service is programmed" || bad "refuse: the other service is missing"
+	kill -0 "$DPID" 2>/dev/null && ok "refuse: the checker keeps running" ||
+		bad "refuse: the checker died"
+	stop
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
