@@ -24,6 +24,7 @@ use crate::sigs::{self, Signals};
 mod placeholder;
 pub mod report;
 mod shell;
+mod vrrp;
 
 /// Which child this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +121,9 @@ pub fn run(cli: &Cli, kind: Kind) -> u8 {
             runtime.block_on(shell::serve(kind, engine, chan, signals))
         }
         Kind::Vrrp => {
-            let engine = placeholder::Placeholder::new(kind);
+            let engine = vrrp::VrrpEngine::new(vrrp::Options {
+                dont_release_vrrp: cli.dont_release_vrrp,
+            });
             runtime.block_on(shell::serve(kind, engine, chan, signals))
         }
     }

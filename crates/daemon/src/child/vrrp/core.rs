@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The core task: instances, sockets, the one timer, apply / reload /
+//! stop. Executing a step's actions is in [`super::exec`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_config::Config;
+use keepalived_vrrp::fsm::{self, Input, RxAdvert, State};
+use keepalived_vrrp::packet::{self, DropReason, Family, Received};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::instance::{self, Live, Plan};
+use super::io::{Netlink, VrrpSocket};
+use super::notify::Notifier;
+use super::{Cmd, Options, dump};
+use crate::exit;
+
+/// Instances due within this much of the earliest deadline are handled
+/// in the same wake-up (saves wake-ups when several share a rhythm).
+const BATCH: Duration = Duration::from_micros(500);
+/// How often instances without a source address look for one again.
+const ADDRESS_RETRY: Duration = Duration::from_secs(1);
+/// Longest we wait for `notify_stop` scripts at shutdown (keepalived: 1 s).
+const NOTIFY_STOP_WAIT: Duration = Duration::from_secs(1);
+/// At most one debug line per this interval for dropped datagrams.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(1);
+
+pub type SocketKey = (u32, Family);
+
+struct SocketEntry {
+    socket: Arc<VrrpSocket>,
+    reader: JoinHandle<()>,
+}
+
+impl Drop for SocketEntry {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+type Datagram = (SocketKey, std::io::Result<Result<Received, DropReason>>);
+
+pub struct Core {
+    pub(super) options: Options,
+    pub(super) nl: Netlink,
+    pub(super) base: tokio::time::Instant,
+    pub(super) insts: Vec<Live>,
+    sockets: HashMap<SocketKey, SocketEntry>,
+    rx_tx: mpsc::Sender<Datagram>,
+    rx: mpsc::Receiver<Datagram>,
+    pub(super) notifier: Notifier,
+    pub(super) config: Option<Arc<Config>>,
+    pub(super) generation: u64,
+    /// Scripts started by the current stop sequence.
+    pub(super) stop_scripts: Vec<JoinHandle<()>>,
+    /// Datagrams no instance wanted (unknown VRID, undecodable).
+    pub(super) unclaimed: u64,
+    last_drop_log: Option<tokio::time::Instant>,
+}
+
+impl Core {
+    pub fn new(options: Options) -> std::io::Result<Self> {
+        let (rx_tx, rx) = mpsc::channel(256);
+        Ok(Self {
+            options,
+            nl: Netlink::new()?,
+            base: tokio::time::Instant::now(),
+            insts: Vec::new(),
+            sockets: HashMap::new(),
+            rx_tx,
+            rx,
+            notifier: Notifier::default(),
+            config: None,
+            generation: 0,
+            stop_scripts: Vec::new(),
+            unclaimed: 0,
+            last_drop_log: None,
+        })
+    }
+
+    pub(super) fn now(&self) -> fsm::Instant {
+        let us = tokio::time::Instant::now()
+            .duration_since(self.base)
+            .as_micros();
+        fsm::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    fn to_tokio(&self, t: fsm::Instant) -> tokio::time::Instant {
+        self.base + Duration::from_micros(t.as_micros())
+    }
+
+    /// Runs until told to stop (or the engine handle is gone).
+    pub async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) -> u8 {
+        loop {
+            let deadline = self
+                .insts
+                .iter()
+                .filter_map(|i| i.fsm.next_deadline())
+                .min()
+                .map(|t| self.to_tokio(t));
+            let retry = self.insts.iter().any(|i| i.src.is_none());
+            tokio::select! {
+                cmd = cmds.recv() => match cmd {
+                    None => {
+                        self.stop().await;
+                        return exit::OK;
+                    }
+                    Some(Cmd::Apply { config, generation, reply }) => {
+                        let r = self.apply(config, generation).await;
+                        let _ = reply.send(r);
+                    }
+                    Some(Cmd::Dump { what, reply }) => {
+                        dump::write(&mut self, what);
+                        let _ = reply.send(());
+                    }
+                    Some(Cmd::Stop { reply }) => {
+                        self.stop().await;
+                        let _ = reply.send(());
+                        return exit::OK;
+                    }
+                },
+                Some((key, d)) = self.rx.recv() => self.on_datagram(key, d).await,
+                () = sleep_until(deadline) => self.on_timer().await,
+                () = tokio::time::sleep(ADDRESS_RETRY), if retry => self.retry_addresses().await,
+            }
+        }
+    }
+
+    async fn on_timer(&mut self) {
+        let now = self.now();
+        let horizon = now + BATCH;
+        for idx in 0..self.insts.len() {
+            let Some(due) = self.insts.get(idx).and_then(|i| i.fsm.next_deadline()) else {
+                continue;
+            };
+            if due > horizon {
+                continue;
+            }
+            // An instance due a few hundred µs from now fires with its
+            // own deadline as "now": early by at most BATCH.
+            let at = due.max(now);
+            self.step(idx, Input::Timer, at).await;
+        }
+    }
+
+    /// Feeds one input to instance `idx` and executes what it returns.
+    pub(super) async fn step(&mut self, idx: usize, input: Input, now: fsm::Instant) {
+        let actions = match self.insts.get_mut(idx) {
+            Some(i) => i.fsm.handle(input, now),
+            None => return,
+        };
+        self.execute(idx, actions, true).await;
+    }
+
+    async fn on_datagram(
+        &mut self,
+        key: SocketKey,
+        d: std::io::Result<Result<Received, DropReason>>,
+    ) {
+        let rx = match d {
+            Ok(Ok(rx)) => rx,
+            Ok(Err(reason)) => {
+                self.unclaimed += 1;
+                self.log_drop(None, &reason);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("VRRP socket on ifindex {}: {e}", key.0);
+                return;
+            }
+        };
+        let vrid = rx.vrid();
+        let Some(idx) = self
+            .insts
+            .iter()
+            .position(|i| (i.ifindex, i.family) == key && i.identity.vrid == vrid)
+        else {
+            self.unclaimed += 1;
+            self.log_drop(None, &DropReason::UnknownVrid { vrid });
+            return;
+        };
+        let now = self.now();
+        let (outcome, name) = {
+            let Some(inst) = self.insts.get_mut(idx) else {
+                return;
+            };
+            let following = inst.fsm.state() == State::Backup
+                && inst.fsm.last_master().map(|(a, _)| a) == Some(rx.src);
+            inst.expect.check_addresses = !(inst.skip_check_adv_addr && following);
+            let outcome = packet::validate(&rx, &inst.expect);
+            inst.counters.rx.record(&outcome);
+            if let Ok(acc) = &outcome
+                && acc.old_unicast_checksum
+                && inst.expect.unicast_checksum == packet::UnicastChecksum::Standard
+            {
+                tracing::info!(
+                    "({}) Setting unicast VRRPv3 checksum to old version",
+                    inst.conf.name
+                );
+                inst.expect.unicast_checksum = packet::UnicastChecksum::OldDetected;
+            }
+            (outcome, inst.conf.name.clone())
+        };
+        match outcome {
+            Ok(acc) => {
+                let adv = RxAdvert {
+                    src: acc.src,
+                    priority: acc.advert.priority,
+                    max_advert_int_cs: acc.advert.max_advert_int_cs,
+                };
+                self.step(idx, Input::Advert(adv), now).await;
+            }
+            Err(reason) => self.log_drop(Some(&name), &reason),
+        }
+    }
+
+    fn log_drop(&mut self, name: Option<&str>, reason: &DropReason) {
+        let now = tokio::time::Instant::now();
+        if self
+            .last_drop_log
+            .is_some_and(|t| now.duration_since(t) < DROP_LOG_EVERY)
+        {
+            return;
+        }
+        self.last_drop_log = Some(now);
+        match name {
+            Some(n) => tracing::debug!("({n}) dropped advert: {reason}"),
+            None => tracing::debug!("dropped VRRP datagram: {reason}"),
+        }
+    }
+
+    // ----- apply / reload -----
+
+    pub(super) async fn apply(
+        &mut self,
+        config: Arc<Config>,
+        generation: u64,
+    ) -> Result<String, u8> {
+        let first = self.config.is_none();
+        self.notifier = Notifier::from_config(&config.global_defs);
+        let mut plans = Vec::new();
+        let mut skipped = 0usize;
+        for conf in &config.vrrp_instances {
+            match instance::plan(conf, &config.global_defs) {
+                Ok(p) => plans.push(p),
+                Err(e) => {
+                    tracing::error!("{e}; instance not started");
+                    skipped += 1;
+                }
+            }
+        }
+        let mut kept = 0usize;
+        let mut started = 0usize;
+        let mut stopped = 0usize;
+        // Instances gone or changed beyond their identity stop first, so
+        // that a replacement with the same VRID never meets its old self.
+        let mut idx = 0;
+        while idx < self.insts.len() {
+            let keep = self
+                .insts
+                .get(idx)
+                .is_some_and(|live| plans.iter().any(|p| p.identity == live.identity));
+            if keep {
+                idx += 1;
+                continue;
+            }
+            let now = self.now();
+            self.step(idx, Input::Shutdown, now).await;
+            self.insts.remove(idx);
+            stopped += 1;
+        }
+        for plan in plans {
+            if let Some(pos) = self.insts.iter().position(|l| l.identity == plan.identity) {
+                self.reload_one(pos, plan).await;
+                kept += 1;
+            } else if self.start_one(plan).await.is_some() {
+                started += 1;
+            } else {
+                skipped += 1;
+            }
+        }
+        self.close_unused_sockets();
+        self.config = Some(config);
+        self.generation = generation;
+        let summary = if first {
+            format!("VRRP instances: {started} started, {skipped} not started")
+        } else {
+            format!(
+                "reload: VRRP instances: {kept} kept, {started} started, {stopped} stopped, {skipped} not started"
+            )
+        };
+        Ok(summary)
+    }
+
+    async fn reload_one(&mut self, pos: usize, plan: Plan) {
+        let Some(live) = self.insts.get_mut(pos) else {
+            return;
+        };
+        let (gone, new, actions) = live.reload(plan);
+        let master = live.fsm.state() == State::Master;
+        let ifindex = live.ifindex;
+        let name = live.conf.name.clone();
+        for v in &gone {
+            if let Err(e) = self.del_vip(ifindex, v).await {
+                tracing::warn!("({name}) cannot remove {}: {e}", v.address);
+            }
+        }
+        if master {
+            for v in &new {
+                if let Err(e) = self.add_vip(ifindex, v).await {
+                    tracing::warn!("({name}) cannot add {}: {e}", v.address);
+                }
+            }
+        }
+        self.execute(pos, actions, true).await;
+    }
+
+    /// Starts one new instance; None when its interface cannot be used.
+    async fn start_one(&mut self, plan: Plan) -> Option<()> {
+        let name = plan.conf.name.clone();
+        let ifname = plan.identity.interface.clone();
+        let ifindex = match self.nl.link_index(&ifname).await {
+            Ok(Some(i)) => i,
+            Ok(None) => {
+                tracing::error!("({name}) interface {ifname} does not exist; instance not started");
+                return None;
+            }
+            Err(e) => {
+                tracing::error!("({name}) cannot look up interface {ifname}: {e}");
+                return None;
+            }
+        };
+        // A predecessor killed without cleanup may have left our VIPs:
+        // we start as BACKUP, so we must not hold them.
+        for v in &plan.vips {
+            match self.del_vip(ifindex, v).await {
+                Ok(true) => tracing::info!(
+                    "({name}) removed stale virtual address {} left by a previous run",
+                    v.address
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("({name}) cannot check for stale {}: {e}", v.address),
+            }
+        }
+        let key = (ifindex, plan.identity.family);
+        if !self.sockets.contains_key(&key) {
+            match VrrpSocket::open(plan.identity.family, &ifname, ifindex, plan.group) {
+                Ok(s) => {
+                    let socket = Arc::new(s);
+                    let reader = spawn_reader(key, socket.clone(), self.rx_tx.clone());
+                    self.sockets.insert(key, SocketEntry { socket, reader });
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "({name}) cannot open the {} VRRP socket on {ifname}: {e}",
+                        instance::family_name(plan.identity.family)
+                    );
+                    return None;
+                }
+            }
+        }
+        let configured = plan.conf.src_ip();
+        let src = match configured {
+            Some(a) => Some(a),
+            None => self.resolve_src(ifindex, plan.identity.family, &plan).await,
+        };
+        let now = self.now();
+        let live = Live::new(plan, ifindex, src, now);
+        self.insts.push(live);
+        let idx = self.insts.len() - 1;
+        if src.is_none() {
+            tracing::warn!(
+                "({name}) no usable {} address on {ifname}: FAULT until one appears",
+                instance::family_name(self.insts.get(idx).map_or(Family::Ipv4, |l| l.family))
+            );
+            self.step(idx, Input::FaultSet, now).await;
+        }
+        self.step(idx, Input::Startup, now).await;
+        Some(())
+    }
+
+    async fn resolve_src(&self, ifindex: u32, family: Family, plan: &Plan) -> Option<IpAddr> {
+        let ours: Vec<IpAddr> = plan.vips.iter().map(|v| v.address).collect();
+        self.nl
+            .primary_address(ifindex, family, &ours)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn retry_addresses(&mut self) {
+        for idx in 0..self.insts.len() {
+            let Some(live) = self.insts.get(idx) else {
+                continue;
+            };
+            if live.src.is_some() {
+                continue;
+            }
+            let ours = live.vip_addresses();
+            let (ifindex, family) = (live.ifindex, live.family);
+            let found = self
+                .nl
+                .primary_address(ifindex, family, &ours)
+                .await
+                .ok()
+                .flatten();
+            let Some(src) = found else {
+                continue;
+            };
+            let now = self.now();
+            let Some(live) = self.insts.get_mut(idx) else {
+                continue;
+            };
+            tracing::info!("({}) using source address {src}", live.conf.name);
+            live.src = Some(src);
+            let mut params = live.fsm.params().clone();
+            params.src_addr = Some(src);
+            let mut actions = live.fsm.handle(Input::Reload(Box::new(params)), now);
+            actions.extend(live.fsm.handle(Input::FaultCleared, now));
+            self.execute(idx, actions, true).await;
+        }
+    }
+
+    fn close_unused_sockets(&mut self) {
+        let used: Vec<SocketKey> = self.insts.iter().map(|i| (i.ifindex, i.family)).collect();
+        self.sockets.retain(|k, _| used.contains(k));
+    }
+
+    pub(super) fn socket(&self, key: SocketKey) -> Option<&Arc<VrrpSocket>> {
+        self.sockets.get(&key).map(|e| &e.socket)
+    }
+
+    // ----- stop -----
+
+    pub(super) async fn stop(&mut self) {
+        let now = self.now();
+        for idx in 0..self.insts.len() {
+            let actions = match self.insts.get_mut(idx) {
+                Some(i) => i.fsm.handle(Input::Shutdown, now),
+                None => continue,
+            };
+            self.execute(idx, actions, !self.options.dont_release_vrrp)
+                .await;
+        }
+        let scripts = std::mem::take(&mut self.stop_scripts);
+        if !scripts.is_empty() {
+            let all = async {
+                for s in scripts {
+                    let _ = s.await;
+                }
+            };
+            if tokio::time::timeout(NOTIFY_STOP_WAIT, all).await.is_err() {
+                tracing::info!("notify_stop scripts still running after {NOTIFY_STOP_WAIT:?}");
+            }
+        }
+        self.insts.clear();
+        self.sockets.clear();
+    }
+}
+
+async fn sleep_until(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn spawn_reader(
+    key: SocketKey,
+    socket: Arc<VrrpSocket>,
+    tx: mpsc::Sender<Datagram>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let d = socket.recv().await;
+            let failed = d.is_err();
+            if tx.send((key, d)).await.is_err() {
+                return;
+            }
+            if failed {
+                // A persistent error (link gone) must not spin.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    })
+}

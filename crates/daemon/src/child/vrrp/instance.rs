@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! One running VRRP instance: the state machine plus everything the shell
+//! derived from the configuration and the kernel to drive it.
+
+use std::net::IpAddr;
+
+use keepalived_config::model::global::GlobalDefs;
+use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
+use keepalived_vrrp::fsm::{self, Instance, InstanceParams, Version as FsmVersion};
+use keepalived_vrrp::packet::{
+    Advert, Auth, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum, UnicastPeer, Version,
+};
+
+use super::io::{self, VipSpec};
+
+/// What makes two configurations "the same instance" across a reload:
+/// when it is unchanged the instance keeps its state (inventory §C.9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub vrid: u8,
+    pub family: Family,
+    pub interface: String,
+    pub unicast_peers: Vec<IpAddr>,
+    pub unicast_src: Option<IpAddr>,
+}
+
+/// Counters beyond what the receive path counts (keepalived's names).
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub rx: RxStats,
+    pub advert_sent: u64,
+    pub become_master: u64,
+    pub release_master: u64,
+    pub pri_zero_sent: u64,
+}
+
+pub struct Live {
+    pub conf: VrrpInstance,
+    pub identity: Identity,
+    pub fsm: Instance,
+    pub expect: RxExpect,
+    pub family: Family,
+    pub ifname: String,
+    pub ifindex: u32,
+    /// Advert source: configured, else the interface's primary address.
+    pub src: Option<IpAddr>,
+    /// `virtual_ipaddress` then `virtual_ipaddress_excluded`.
+    pub vips: Vec<VipSpec>,
+    /// Where multicast adverts go.
+    pub group: IpAddr,
+    /// Our adverts' template (priority set per send).
+    pub advert: Advert,
+    pub skip_check_adv_addr: bool,
+    pub counters: Counters,
+}
+
+/// The parts of an instance derived from configuration alone.
+pub struct Plan {
+    pub conf: VrrpInstance,
+    pub identity: Identity,
+    pub params: InstanceParams,
+    pub expect: RxExpect,
+    pub vips: Vec<VipSpec>,
+    pub group: IpAddr,
+    pub advert: Advert,
+    pub skip_check_adv_addr: bool,
+}
+
+fn vip_spec(a: &keepalived_config::model::addr::IpAddress) -> VipSpec {
+    VipSpec {
+        address: a.address,
+        prefix_len: a.prefix_len,
+        dev: a.dev.clone(),
+        label: a.label.clone(),
+        // An IPv6 VIP must answer at once on takeover; DAD would keep it
+        // tentative (and unusable) for a second or more.
+        nodad: a.nodad || a.address.is_ipv6(),
+    }
+}
+
+pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
+    let params = InstanceParams::from_config(conf, g).map_err(|e| e.to_string())?;
+    let interface = conf
+        .interface
+        .clone()
+        .ok_or_else(|| format!("({}) no interface configured", conf.name))?;
+    let family = if conf.is_ipv6() {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
+    };
+    let version = match params.version {
+        FsmVersion::V2 => Version::V2,
+        FsmVersion::V3 => Version::V3,
+    };
+    let advert_addrs: Vec<IpAddr> = conf
+        .virtual_ipaddress
+        .iter()
+        .map(|a| a.address)
+        .filter(|a| Family::of(*a) == family)
+        .collect();
+    let vips: Vec<VipSpec> = conf
+        .virtual_ipaddress
+        .iter()
+        .chain(&conf.virtual_ipaddress_excluded)
+        .map(vip_spec)
+        .collect();
+    let auth = match (&conf.authentication, version) {
+        (Some(a), Version::V2) if a.auth_type == Some(ConfAuthType::Pass) => {
+            Auth::pass(a.auth_pass.as_deref().unwrap_or_default().as_bytes())
+        }
+        (Some(a), Version::V2) if a.auth_type == Some(ConfAuthType::Ah) => {
+            tracing::warn!(
+                "({}) IPsec AH authentication is not supported; sending without authentication",
+                conf.name
+            );
+            Auth::None
+        }
+        _ => Auth::None,
+    };
+    let cs = u16::try_from(params.advert_int.as_millis() / 10).unwrap_or(u16::MAX);
+    let mut expect = RxExpect::new(family, version, params.vrid, cs, advert_addrs.clone());
+    expect.auth = auth;
+    expect.unicast_peers = conf
+        .unicast_peer
+        .iter()
+        .map(|p| UnicastPeer {
+            address: p.address,
+            min_ttl: p.min_ttl,
+            max_ttl: p.max_ttl,
+        })
+        .collect();
+    expect.check_unicast_src = conf.check_unicast_src || g.vrrp_check_unicast_src;
+    expect.unicast_checksum = match conf.old_unicast_checksum.as_deref() {
+        None => UnicastChecksum::Standard,
+        Some("never") => UnicastChecksum::Never,
+        Some(_) => UnicastChecksum::Old,
+    };
+    let group4 = conf.mcast_dst_ip.or(g.vrrp_mcast_group4);
+    let group6 = conf.mcast_dst_ip.or(g.vrrp_mcast_group6);
+    let group = io::default_group(family, group4, group6);
+    if let IpAddr::V4(g4) = group {
+        expect.mcast_group4 = g4;
+    }
+    let mut peers: Vec<IpAddr> = conf.unicast_peer.iter().map(|p| p.address).collect();
+    peers.sort();
+    let identity = Identity {
+        name: conf.name.clone(),
+        vrid: params.vrid,
+        family,
+        interface,
+        unicast_peers: peers,
+        unicast_src: conf.unicast_src_ip,
+    };
+    Ok(Plan {
+        conf: conf.clone(),
+        identity,
+        advert: Advert {
+            version,
+            vrid: params.vrid,
+            priority: params.priority,
+            max_advert_int_cs: cs,
+            auth,
+            addresses: advert_addrs,
+        },
+        params,
+        expect,
+        vips,
+        group,
+        skip_check_adv_addr: conf
+            .skip_check_adv_addr
+            .unwrap_or(g.vrrp_skip_check_adv_addr),
+    })
+}
+
+impl Live {
+    pub fn new(plan: Plan, ifindex: u32, src: Option<IpAddr>, now: fsm::Instant) -> Self {
+        let mut params = plan.params;
+        params.src_addr = src;
+        let ifname = plan.identity.interface.clone();
+        Self {
+            fsm: Instance::new(params, now),
+            family: plan.identity.family,
+            conf: plan.conf,
+            identity: plan.identity,
+            expect: plan.expect,
+            ifname,
+            ifindex,
+            src,
+            vips: plan.vips,
+            group: plan.group,
+            advert: plan.advert,
+            skip_check_adv_addr: plan.skip_check_adv_addr,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Takes a reloaded plan of the same identity; returns the VIPs that
+    /// left the configuration (to remove if we hold them) and those that
+    /// joined (to add if we are master).
+    pub fn reload(&mut self, plan: Plan) -> (Vec<VipSpec>, Vec<VipSpec>, Vec<fsm::Action>) {
+        let gone: Vec<VipSpec> = self
+            .vips
+            .iter()
+            .filter(|v| !plan.vips.contains(v))
+            .cloned()
+            .collect();
+        let new: Vec<VipSpec> = plan
+            .vips
+            .iter()
+            .filter(|v| !self.vips.contains(v))
+            .cloned()
+            .collect();
+        let mut params = plan.params;
+        params.src_addr = self.src;
+        let checksum = self.expect.unicast_checksum;
+        self.conf = plan.conf;
+        self.expect = plan.expect;
+        // A detected old-style peer stays detected across a reload.
+        if checksum == UnicastChecksum::OldDetected
+            && self.expect.unicast_checksum == UnicastChecksum::Standard
+        {
+            self.expect.unicast_checksum = checksum;
+        }
+        self.vips = plan.vips;
+        self.group = plan.group;
+        self.advert = plan.advert;
+        self.skip_check_adv_addr = plan.skip_check_adv_addr;
+        let actions = self
+            .fsm
+            .handle(fsm::Input::Reload(Box::new(params)), self.now_hint());
+        (gone, new, actions)
+    }
+
+    /// Reload does not read the clock; any value will do.
+    fn now_hint(&self) -> fsm::Instant {
+        fsm::Instant::ZERO
+    }
+
+    /// Where adverts go: every unicast peer, else the group.
+    pub fn destinations(&self) -> Vec<IpAddr> {
+        if self.conf.unicast_peer.is_empty() {
+            vec![self.group]
+        } else {
+            self.conf.unicast_peer.iter().map(|p| p.address).collect()
+        }
+    }
+
+    /// The pseudo-header destination for a v3 IPv4 advert to `dst`.
+    pub fn checksum_destination(&self, dst: IpAddr) -> IpAddr {
+        if self.conf.unicast_peer.is_empty() {
+            dst
+        } else {
+            let group = match self.group {
+                IpAddr::V4(g) => g,
+                IpAddr::V6(_) => MCAST_GROUP4,
+            };
+            self.expect.unicast_checksum.pseudo_destination(dst, group)
+        }
+    }
+
+    /// The VIP addresses, for cleanup and for excluding them from the
+    /// primary-address choice.
+    pub fn vip_addresses(&self) -> Vec<IpAddr> {
+        self.vips.iter().map(|v| v.address).collect()
+    }
+}
+
+/// The `packet` name of a family, for logs.
+pub fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "IPv6",
+    }
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The VRRP child's engine: runs every `vrrp_instance` of the snapshot.
+//!
+//! Tasks (all on the child's one current-thread runtime):
+//!
+//! ```text
+//!   shell::serve ──Cmd (apply / dump / stop, each with a reply)──▶ Core task
+//!   socket reader (one per interface+family) ──decoded datagram──▶ Core task
+//!   script reaper (one per started notify script)
+//!   rtnetlink connection driver
+//! ```
+//!
+//! The core task owns all protocol state; it waits for a command, a
+//! datagram or the earliest deadline of all instances, whichever comes
+//! first, and handles each to completion before waiting again, so there
+//! are no locks and no half-executed action lists.
+//!
+//! Order guarantees: the actions of one state-machine step run in the
+//! order the machine returned them, each kernel change acknowledged by
+//! the kernel before the next action starts (on becoming master: advert
+//! sent, then VIPs installed, then GARP, then notify scripts started and
+//! the FIFO line written). Instances due in the same wake-up run in
+//! configuration order. Notify scripts are started in transition order
+//! but not waited for; FIFO lines are written in transition order.
+
+mod core;
+mod dump;
+mod exec;
+mod instance;
+mod io;
+mod notify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_config::Config;
+use tokio::sync::{mpsc, oneshot};
+
+use super::shell::Engine;
+use crate::exit;
+use crate::proto::DumpKind;
+
+/// Longest we wait for the core to hand over and clean up on stop.
+const STOP_WAIT: Duration = Duration::from_secs(3);
+
+enum Cmd {
+    Apply {
+        config: Arc<Config>,
+        generation: u64,
+        reply: oneshot::Sender<Result<String, u8>>,
+    },
+    Dump {
+        what: DumpKind,
+        reply: oneshot::Sender<()>,
+    },
+    Stop {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Options from the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `-V`: leave the VIPs in place on stop.
+    pub dont_release_vrrp: bool,
+}
+
+pub struct VrrpEngine {
+    options: Options,
+    cmds: Option<mpsc::Sender<Cmd>>,
+    done: Option<oneshot::Receiver<u8>>,
+}
+
+impl VrrpEngine {
+    pub fn new(options: Options) -> Self {
+        Self {
+            options,
+            cmds: None,
+            done: None,
+        }
+    }
+
+    fn sender(&mut self) -> Result<mpsc::Sender<Cmd>, u8> {
+        if let Some(tx) = &self.cmds {
+            return Ok(tx.clone());
+        }
+        let (tx, rx) = mpsc::channel(8);
+        let (done_tx, done_rx) = oneshot::channel();
+        let core = core::Core::new(self.options).map_err(|e| {
+            tracing::error!("Cannot open the route netlink socket: {e}");
+            exit::FATAL
+        })?;
+        tokio::spawn(async move {
+            let code = core.run(rx).await;
+            let _ = done_tx.send(code);
+        });
+        self.cmds = Some(tx.clone());
+        self.done = Some(done_rx);
+        Ok(tx)
+    }
+}
+
+impl Engine for VrrpEngine {
+    async fn apply(&mut self, config: Arc<Config>, generation: u64) -> Result<String, u8> {
+        let tx = self.sender()?;
+        let (reply, answer) = oneshot::channel();
+        tx.send(Cmd::Apply {
+            config,
+            generation,
+            reply,
+        })
+        .await
+        .map_err(|_| exit::FATAL)?;
+        answer.await.map_err(|_| exit::FATAL)?
+    }
+
+    async fn dump(&mut self, what: DumpKind) {
+        let Some(tx) = self.cmds.clone() else {
+            return;
+        };
+        let (reply, answer) = oneshot::channel();
+        if tx.send(Cmd::Dump { what, reply }).await.is_ok() {
+            let _ = answer.await;
+        }
+    }
+
+    async fn stop(&mut self) {
+        let Some(tx) = self.cmds.take() else {
+            return;
+        };
+        let (reply, answer) = oneshot::channel();
+        if tx.send(Cmd::Stop { reply }).await.is_ok()
+            && tokio::time::timeout(STOP_WAIT, answer).await.is_err()
+        {
+            tracing::warn!("VRRP instances did not stop within {STOP_WAIT:?}");
+        }
+    }
+
+    async fn failed(&mut self) -> u8 {
+        match self.done.as_mut() {
+            Some(done) => {
+                let code = done.await.unwrap_or(exit::FATAL);
+                self.done = None;
+                code
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
