@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Our VRRP engine against real keepalived 2.2.7, on a veth pair between
+//! two network namespaces: ours runs in one, keepalived in the other.
+//! Needs root, iproute2 and `keepalived` in PATH; fails (never skips)
+//! without them. VRRPv3 at advert_int 0.1 keeps every scenario short.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn preflight() {
+    // The effective uid, from /proc (no unsafe libc call in a test).
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
+    assert!(
+        root,
+        "vrrp_engine tests need root (network namespaces, raw sockets)"
+    );
+    let ka = Command::new("keepalived").arg("--version").output();
+    assert!(
+        ka.is_ok(),
+        "vrrp_engine tests need keepalived 2.2.7 in PATH"
+    );
+}
+
+/// Two namespaces joined by a veth pair: `a` (veth0, 192.0.2.1,
+/// 2001:db8:1::1) and `b` (veth0, 192.0.2.2, 2001:db8:1::2). IPv6 DAD is
+/// off so link-locals are usable at once.
+struct Lab {
+    a: String,
+    b: String,
+    dir: tempfile::TempDir,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        preflight();
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("{}x{n}", std::process::id() % 100_000);
+        let lab = Lab {
+            a: format!("kvA{tag}"),
+            b: format!("kvB{tag}"),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        for ns in [&lab.a, &lab.b] {
+            run(&["ip", "netns", "add", ns]);
+            for k in ["all", "default"] {
+                run(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "sysctl",
+                    "-qw",
+                    &format!("net.ipv6.conf.{k}.accept_dad=0"),
+                ]);
+            }
+        }
+        run(&[
+            "ip", "link", "add", "veth0", "netns", &lab.a, "type", "veth", "peer", "name", "veth0",
+            "netns", &lab.b,
+        ]);
+        for (ns, v4, v6) in [
+            (&lab.a, "192.0.2.1/24", "2001:db8:1::1/64"),
+            (&lab.b, "192.0.2.2/24", "2001:db8:1::2/64"),
+        ] {
+            run(&["ip", "-n", ns, "addr", "add", v4, "dev", "veth0"]);
+            run(&["ip", "-n", ns, "addr", "add", v6, "dev", "veth0", "nodad"]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+            run(&["ip", "-n", ns, "link", "set", "veth0", "up"]);
+        }
+        // Wait for the link-locals to be usable.
+        let ok = wait_for(Duration::from_secs(5), || {
+            [&lab.a, &lab.b].iter().all(|ns| {
+                let out = run(&[
+                    "ip", "-n", ns, "-6", "addr", "show", "dev", "veth0", "scope", "link",
+                ]);
+                out.contains("fe80") && !out.contains("tentative")
+            })
+        });
+        assert!(ok.is_some(), "link-local addresses never became usable");
+        lab
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn has(&self, ns: &str, addr: &str) -> bool {
+        let out = run(&["ip", "-n", ns, "-j", "addr", "show", "dev", "veth0"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        v.as_array().into_iter().flatten().any(|link| {
+            link["addr_info"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| a["local"].as_str() == Some(addr))
+        })
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", pid]).status();
+                }
+            }
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Impl {
+    Ours,
+    Keepalived,
+}
+
+/// One daemon (ours or keepalived) running in a namespace.
+struct Daemon {
+    child: Child,
+    pid_file: PathBuf,
+    vrrp_pid_file: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(lab: &Lab, ns: &str, which: Impl, name: &str, conf: &str) -> Daemon {
+        let conf_path = lab.path(&format!("{name}.conf"));
+        fs::write(&conf_path, conf).expect("write the configuration");
+        let pid_file = lab.path(&format!("{name}.pid"));
+        let vrrp_pid_file = lab.path(&format!("{name}-vrrp.pid"));
+        let log = lab.path(&format!("{name}.log"));
+        let _ = fs::remove_file(&pid_file);
+        let _ = fs::remove_file(&vrrp_pid_file);
+        let prog = match which {
+            Impl::Ours => OURS,
+            Impl::Keepalived => "keepalived",
+        };
+        let logf = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open the log");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(&pid_file)
+            .arg("-r")
+            .arg(&vrrp_pid_file)
+            .stdin(Stdio::null())
+            .stdout(logf.try_clone().expect("log fd"))
+            .stderr(logf)
+            .spawn()
+            .expect("start the daemon");
+        let d = Daemon {
+            child,
+            pid_file,
+            vrrp_pid_file,
+            log,
+        };
+        let up = wait_for(Duration::from_secs(5), || {
+            read_pid(&d.pid_file).is_some() && read_pid(&d.vrrp_pid_file).is_some()
+        });
+        assert!(up.is_some(), "{name} did not start:\n{}", d.log_text());
+        d
+    }
+
+    fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(pid: i32, sig: &str) {
+        let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+    }
+
+    /// SIGKILL without any cleanup: the supervisor is frozen first so it
+    /// cannot respawn the child or pass it a SIGTERM.
+    fn kill9(mut self) {
+        let parent = read_pid(&self.pid_file);
+        let child = read_pid(&self.vrrp_pid_file);
+        if let Some(p) = parent {
+            Self::signal(p, "-STOP");
+        }
+        if let Some(c) = child {
+            Self::signal(c, "-KILL");
+        }
+        if let Some(p) = parent {
+            Self::signal(p, "-KILL");
+        }
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for the exit.
+    fn term(mut self) {
+        if let Some(p) = read_pid(&self.pid_file) {
+            Self::signal(p, "-TERM");
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn read_pid(p: &Path) -> Option<i32> {
+    fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+/// An IPv4 v3 instance; `notify` = a script for `notify`.
+fn conf_v4(prio: u8, notify: Option<&Path>) -> String {
+    let notify = notify
+        .map(|p| format!("  notify {}\n", p.display()))
+        .unwrap_or_default();
+    format!(
+        "vrrp_instance VI_1 {{\n  interface veth0\n  virtual_router_id 51\n  priority {prio}\n  \
+         version 3\n  advert_int 0.1\n{notify}  virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n"
+    )
+}
+
+/// A notify script appending its arguments to `<dir>/notify.log`.
+fn notify_script(lab: &Lab) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let script = lab.path("notify.sh");
+    let log = lab.path("notify.log");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .expect("write the notify script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    (script, log)
+}
+
+const VIP4: &str = "192.0.2.100";
+const VIP6: &str = "2001:db8:1::100";
+
+fn fail(msg: &str, logs: &[&Daemon]) -> ! {
+    let mut s = format!("{msg}\n");
+    for d in logs {
+        s.push_str(&format!(
+            "----- {} -----\n{}\n",
+            d.log.display(),
+            d.log_text()
+        ));
+    }
+    panic!("{s}");
+}
+
+/// (a) ours 150 vs keepalived 100: ours is master and alone holds the
+/// VIP; (b) SIGKILL ours: keepalived takes over, the VIP stays stale on
+/// our side, a restart removes it first and pre-empts back; (c) SIGTERM
+/// ours: keepalived sees priority 0 and takes over in well under 1 s.
+#[test]
+fn ours_master_kill_restart_and_term_against_keepalived() {
+    let lab = Lab::new();
+    let ka = Daemon::start(&lab, &lab.b, Impl::Keepalived, "ka", &conf_v4(100, None));
+    let (script, notify_log) = notify_script(&lab);
+    let ours = Daemon::start(
+        &lab,
+        &lab.a,
+        Impl::Ours,
+        "ours",
+        &conf_v4(150, Some(&script)),
+    );
+
+    // (a)
+    let t = wait_for(Duration::from_secs(3), || {
+        lab.has(&lab.a, VIP4) && !lab.has(&lab.b, VIP4)
+    });
+    if t.is_none() {
+        fail("(a) ours never became the only VIP holder", &[&ours, &ka]);
+    }
+    // Stable: no flapping for a while.
+    sleep(Duration::from_millis(500));
+    if !lab.has(&lab.a, VIP4) || lab.has(&lab.b, VIP4) {
+        fail("(a) mastership did not stay with ours", &[&ours, &ka]);
+    }
+
+    let notified = wait_for(Duration::from_secs(2), || {
+        fs::read_to_string(&notify_log).is_ok_and(|s| s.contains("INSTANCE VI_1 MASTER 150"))
+    });
+    if notified.is_none() {
+        fail(
+            &format!(
+                "(a) notify not run with keepalived's argv: {:?}",
+                fs::read_to_string(&notify_log)
+            ),
+            &[&ours],
+        );
+    }
+
+    // (b) SIGKILL: no priority 0, keepalived waits out master-down.
+    ours.kill9();
+    let t = wait_for(Duration::from_secs(3), || lab.has(&lab.b, VIP4));
+    if t.is_none() {
+        fail("(b) keepalived did not take over after SIGKILL", &[&ka]);
+    }
+    assert!(
+        lab.has(&lab.a, VIP4),
+        "(b) the killed daemon should have left its VIP behind (the stale address this test needs)"
+    );
+    let ours = Daemon::start(
+        &lab,
+        &lab.a,
+        Impl::Ours,
+        "ours-restarted",
+        &conf_v4(150, Some(&script)),
+    );
+    let t = wait_for(Duration::from_secs(3), || {
+        lab.has(&lab.a, VIP4) && !lab.has(&lab.b, VIP4)
+    });
+    if t.is_none() {
+        fail("(b) restarted ours did not pre-empt back", &[&ours, &ka]);
+    }
+    if !ours
+        .log_text()
+        .contains("removed stale virtual address 192.0.2.100")
+    {
+        fail(
+            "(b) the restart did not remove the stale VIP first",
+            &[&ours],
+        );
+    }
+    let startup = ours.log_text();
+    let backup_at = startup.find("Entering BACKUP STATE");
+    let stale_at = startup.find("removed stale virtual address");
+    if !matches!((stale_at, backup_at), (Some(s), Some(b)) if s < b) {
+        fail(
+            "(b) stale VIP not removed before the instance started",
+            &[&ours],
+        );
+    }
+
+    // (c) SIGTERM: priority 0 makes keepalived take over at once.
+    sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    ours.term();
+    let t = wait_for(Duration::from_secs(3), || lab.has(&lab.b, VIP4)).map(|_| start.elapsed());
+    match t {
+        Some(d) if d < Duration::from_secs(1) => {
+            eprintln!("takeover after SIGTERM: {d:?}");
+        }
+        _ => fail(
+            "(c) keepalived did not take over within 1 s of SIGTERM",
+            &[&ka],
+        ),
+    }
+    if lab.has(&lab.a, VIP4) {
+        fail("(c) ours kept the VIP after SIGTERM", &[&ka]);
+    }
+    if !ka.log_text().contains("received priority 0 advertisement") {
+        fail("(c) keepalived never saw our priority 0 advert", &[&ka]);
+    }
+    ka.term();
+}
+
+/// (d) Roles swapped: keepalived 150 is master, ours (100) stays backup
+/// without the VIP, and takes over when keepalived is SIGKILLed.
+#[test]
+fn ours_backup_takes_over_from_killed_keepalived() {
+    let lab = Lab::new();
+    let ka = Daemon::start(&lab, &lab.b, Impl::Keepalived, "ka", &conf_v4(150, None));
+    let t = wait_for(Duration::from_secs(3), || lab.has(&lab.b, VIP4));
+    if t.is_none() {
+        fail("(d) keepalived did not become master", &[&ka]);
+    }
+    let ours = Daemon::start(&lab, &lab.a, Impl::Ours, "ours", &conf_v4(100, None));
+    // Longer than our master-down interval (3 × 0.1 s + skew).
+    sleep(Duration::from_millis(1200));
+    if lab.has(&lab.a, VIP4) || !lab.has(&lab.b, VIP4) {
+        fail("(d) ours should be backup without the VIP", &[&ours, &ka]);
+    }
+    if ours.log_text().contains("Entering MASTER STATE") {
+        fail("(d) ours went master while keepalived was", &[&ours, &ka]);
+    }
+    ka.kill9();
+    let t = wait_for(Duration::from_secs(3), || lab.has(&lab.a, VIP4));
+    match t {
+        Some(d) => eprintln!("takeover after keepalived SIGKILL: {d:?}"),
+        None => fail(
+            "(d) ours did not take over from the killed keepalived",
+            &[&ours],
+        ),
+    }
+    ours.term();
+}
+
+fn conf_v6(prio: u8) -> String {
+    format!(
+        "vrrp_instance VI_6 {{\n  interface veth0\n  virtual_router_id 61\n  priority {prio}\n  \
+         version 3\n  advert_int 0.1\n  virtual_ipaddress {{\n    {VIP6}/64\n  }}\n}}\n"
+    )
+}
+
+/// (e) VRRPv3 over IPv6 at 0.1 s: ours 150 is master over keepalived
+/// 100, and SIGTERM hands over with priority 0.
+#[test]
+fn ipv6_v3_pair_with_keepalived() {
+    let lab = Lab::new();
+    let ka = Daemon::start(&lab, &lab.b, Impl::Keepalived, "ka6", &conf_v6(100));
+    let ours = Daemon::start(&lab, &lab.a, Impl::Ours, "ours6", &conf_v6(150));
+    let t = wait_for(Duration::from_secs(3), || {
+        lab.has(&lab.a, VIP6) && !lab.has(&lab.b, VIP6)
+    });
+    if t.is_none() {
+        fail(
+            "(e) ours never became the only IPv6 VIP holder",
+            &[&ours, &ka],
+        );
+    }
+    sleep(Duration::from_millis(500));
+    if !lab.has(&lab.a, VIP6) || lab.has(&lab.b, VIP6) {
+        fail("(e) IPv6 mastership did not stay with ours", &[&ours, &ka]);
+    }
+    let start = Instant::now();
+    ours.term();
+    match wait_for(Duration::from_secs(3), || lab.has(&lab.b, VIP6)).map(|_| start.elapsed()) {
+        Some(d) if d < Duration::from_secs(1) => eprintln!("IPv6 takeover after SIGTERM: {d:?}"),
+        _ => fail(
+            "(e) keepalived did not take the IPv6 VIP within 1 s",
+            &[&ka],
+        ),
+    }
+    if !ka.log_text().contains("received priority 0 advertisement") {
+        fail(
+            "(e) keepalived never saw our IPv6 priority 0 advert",
+            &[&ka],
+        );
+    }
+    ka.term();
+}
