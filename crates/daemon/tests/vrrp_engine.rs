@@ -464,3 +464,87 @@ fn ipv6_v3_pair_with_keepalived() {
     }
     ka.term();
 }
+
+/// Reload: an instance whose identity is unchanged keeps MASTER through a
+/// SIGHUP (new priority, one more VIP: added at once, no new MASTER
+/// notification); an instance that leaves the configuration stops (its
+/// VIP goes, keepalived takes VRID 51 over) while a new one starts.
+#[test]
+fn reload_keeps_unchanged_instances_and_swaps_the_others() {
+    let lab = Lab::new();
+    let ka = Daemon::start(&lab, &lab.b, Impl::Keepalived, "ka", &conf_v4(100, None));
+    let (script, notify_log) = notify_script(&lab);
+    let ours = Daemon::start(
+        &lab,
+        &lab.a,
+        Impl::Ours,
+        "ours",
+        &conf_v4(150, Some(&script)),
+    );
+    if wait_for(Duration::from_secs(3), || {
+        lab.has(&lab.a, VIP4) && !lab.has(&lab.b, VIP4)
+    })
+    .is_none()
+    {
+        fail("reload: ours never became master", &[&ours, &ka]);
+    }
+    let conf_path = lab.path("ours.conf");
+    let hup = || {
+        if let Some(p) = read_pid(&ours.pid_file) {
+            Daemon::signal(p, "-HUP");
+        }
+    };
+
+    // Same identity, new priority and one more (excluded: not in the
+    // adverts, so keepalived's address-list check still passes) VIP.
+    let grown = conf_v4(200, Some(&script)).replace(
+        "  }\n}\n",
+        "  }\n  virtual_ipaddress_excluded {\n    192.0.2.101/24\n  }\n}\n",
+    );
+    fs::write(&conf_path, grown).expect("rewrite the configuration");
+    hup();
+    if wait_for(Duration::from_secs(3), || lab.has(&lab.a, "192.0.2.101")).is_none() {
+        fail("reload: the added VIP was not installed", &[&ours, &ka]);
+    }
+    sleep(Duration::from_millis(300));
+    if !lab.has(&lab.a, VIP4) || lab.has(&lab.b, VIP4) {
+        fail("reload: mastership moved", &[&ours, &ka]);
+    }
+    if ours.log_text().matches("Entering MASTER STATE").count() != 1 {
+        fail("reload: the kept instance re-entered MASTER", &[&ours]);
+    }
+    let masters = fs::read_to_string(&notify_log)
+        .unwrap_or_default()
+        .matches("MASTER")
+        .count();
+    if masters != 1 {
+        fail(
+            &format!("reload: {masters} MASTER notifications, expected 1"),
+            &[&ours],
+        );
+    }
+
+    // VI_1 leaves, VI_2 (VRID 52) arrives.
+    let swapped = "vrrp_instance VI_2 {\n  interface veth0\n  virtual_router_id 52\n  \
+                   priority 150\n  version 3\n  advert_int 0.1\n  virtual_ipaddress {\n    \
+                   192.0.2.102/24\n  }\n}\n";
+    fs::write(&conf_path, swapped).expect("rewrite the configuration");
+    hup();
+    let done = wait_for(Duration::from_secs(3), || {
+        !lab.has(&lab.a, VIP4)
+            && !lab.has(&lab.a, "192.0.2.101")
+            && lab.has(&lab.b, VIP4)
+            && lab.has(&lab.a, "192.0.2.102")
+    });
+    if done.is_none() {
+        fail(
+            "reload: VI_1 did not stop or VI_2 did not start",
+            &[&ours, &ka],
+        );
+    }
+    if !ka.log_text().contains("received priority 0 advertisement") {
+        fail("reload: the removed master did not send priority 0", &[&ka]);
+    }
+    ours.term();
+    ka.term();
+}
