@@ -1,2 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! Everything that touches the kernel outside IPVS.
+//!
+//! The VRRP child drives these modules; none of them knows the VRRP
+//! protocol (the codec and state machine live in `keepalived-vrrp`): they
+//! move bytes, addresses and processes.
+//!
+//! * [`vrrp_socket`]: raw IP protocol 112 sockets, one receiver and one
+//!   sender per (interface, family).
+//! * [`link`]: interface lookup and link up/down events (rtnetlink).
+//! * [`addr`]: idempotent address add/remove/list (rtnetlink).
+//! * [`garp`]: gratuitous ARP and unsolicited neighbour advertisement
+//!   frames (pure builders) and the AF_PACKET socket that sends them.
+//! * [`script`]: notify/track script execution with user switch, own
+//!   process group and timeout.
+//! * [`fifo`]: the notify FIFO writer that never blocks.
+//! * [`netlink`]: the shared rtnetlink connection and its error type.
+
+pub mod addr;
+pub mod fifo;
+pub mod garp;
+pub mod link;
+pub mod netlink;
+pub mod script;
+mod sockopt;
+pub mod vrrp_socket;

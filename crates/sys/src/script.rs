@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Run notify and track scripts without blocking the VRRP child.
+//!
+//! What the child process gets, following keepalived 2.2.7
+//! (`system_call_script`):
+//! * the configured argv, exec'd directly (the caller has already decided
+//!   between a direct exec and `/bin/sh -c`);
+//! * optionally another user: supplementary groups, gid, then uid (in that
+//!   order: after setuid we could no longer change groups);
+//! * its own process group (`setpgid(0, 0)`), so a timeout can kill the
+//!   script *and* everything it started;
+//! * PR_SET_PDEATHSIG = SIGTERM, so a script does not outlive a crashed
+//!   child. Linux ties this to the *thread* that forked: spawn from a
+//!   thread that lives as long as the runtime (a tokio worker or the
+//!   current-thread runtime's thread), not from `spawn_blocking`;
+//! * the inherited environment (keepalived does not clear it), minus
+//!   `IFS`, `LD_PRELOAD` and `LD_LIBRARY_PATH` (newer keepalived drops
+//!   these too), plus any variables the caller adds;
+//! * stdin, stdout and stderr on /dev/null.
+//!
+//! On timeout the group gets SIGTERM, then SIGKILL after `kill_grace`
+//! (keepalived: 2 s for track scripts), and the result is
+//! [`ScriptOutcome::TimedOut`].
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::{Gid, Pid, Uid};
+
+/// The identity a script runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups (keepalived sets the user's groups; empty
+    /// clears them).
+    pub groups: Vec<u32>,
+}
+
+/// Everything needed to start one script run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSpec {
+    /// Program and arguments, already split; must not be empty.
+    pub argv: Vec<OsString>,
+    /// `None`: run as ourselves.
+    pub user: Option<ScriptUser>,
+    /// Added to the inherited environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// `None`: wait for ever (notify scripts); `Some`: track scripts.
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL to the group after a timeout.
+    pub kill_grace: Duration,
+}
+
+impl ScriptSpec {
+    /// A spec with keepalived's defaults: no user switch, no timeout, 2 s
+    /// grace.
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Self {
+            argv: argv.into_iter().map(Into::into).collect(),
+            user: None,
+            env: Vec::new(),
+            timeout: None,
+            kill_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptOutcome {
+    /// Exited by itself with this code.
+    Exited(i32),
+    /// Killed by a signal it did not get from our timeout.
+    Signaled(i32),
+    /// Ran past its timeout; its process group was killed.
+    TimedOut,
+}
+
+impl ScriptOutcome {
+    /// keepalived's rule: only exit code 0 is success.
+    pub fn success(self) -> bool {
+        self == Self::Exited(0)
+    }
+}
+
+/// Why a script could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("empty argv")]
+    EmptyArgv,
+    #[error("spawn {program:?}: {source}")]
+    Spawn {
+        program: OsString,
+        source: io::Error,
+    },
+    #[error("wait for pid {pid}: {source}")]
+    Wait { pid: u32, source: io::Error },
+}
+
+/// A started script.
+#[derive(Debug)]
+pub struct RunningScript {
+    child: tokio::process::Child,
+    pid: u32,
+    timeout: Option<Duration>,
+    kill_grace: Duration,
+}
+
+/// Start a script. Returns as soon as the process exists. Must be called
+/// inside a tokio runtime.
+pub fn spawn(spec: &ScriptSpec) -> Result<RunningScript, ScriptError> {
+    let (program, args) = spec.argv.split_first().ok_or(ScriptError::EmptyArgv)?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env_remove("IFS")
+        .env_remove("LD_PRELOAD")
+        .env_remove("LD_LIBRARY_PATH")
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .process_group(0);
+    let user = spec.user.clone();
+    pre_exec(&mut cmd, user);
+    let mut cmd = tokio::process::Command::from(cmd);
+    // A timed-out or abandoned run must not leave a zombie behind.
+    cmd.kill_on_drop(false);
+    let child = cmd.spawn().map_err(|source| ScriptError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let pid = child.id().unwrap_or(0);
+    Ok(RunningScript {
+        child,
+        pid,
+        timeout: spec.timeout,
+        kill_grace: spec.kill_grace,
+    })
+}
+
+#[allow(unsafe_code)]
+fn pre_exec(cmd: &mut std::process::Command, user: Option<ScriptUser>) {
+    let gids: Option<(Vec<Gid>, Gid, Uid)> = user.map(|u| {
+        (
+            u.groups.iter().copied().map(Gid::from_raw).collect(),
+            Gid::from_raw(u.gid),
+            Uid::from_raw(u.uid),
+        )
+    });
+    // SAFETY: the closure runs in the forked child before exec. It only
+    // makes raw syscalls (setgroups, setgid, setuid, prctl) through nix
+    // wrappers that do not allocate: the vectors were built before fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            if let Some((groups, gid, uid)) = &gids {
+                nix::unistd::setgroups(groups)?;
+                nix::unistd::setgid(*gid)?;
+                nix::unistd::setuid(*uid)?;
+            }
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+            Ok(())
+        });
+    }
+}
+
+impl RunningScript {
+    /// The script's pid, which is also its process group id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Signal the script's whole process group (e.g. SIGTERM at shutdown).
+    pub fn signal_group(&self, signal: Signal) -> io::Result<()> {
+        signal_group(self.pid, signal)
+    }
+
+    /// Wait for the end, enforcing the timeout.
+    pub async fn wait(mut self) -> Result<ScriptOutcome, ScriptError> {
+        let pid = self.pid;
+        let waited = match self.timeout {
+            None => self.child.wait().await,
+            Some(limit) => match tokio::time::timeout(limit, self.child.wait()).await {
+                Ok(status) => status,
+                Err(_elapsed) => {
+                    self.kill_after_timeout().await;
+                    return Ok(ScriptOutcome::TimedOut);
+                }
+            },
+        };
+        let status = waited.map_err(|source| ScriptError::Wait { pid, source })?;
+        Ok(outcome(status))
+    }
+
+    async fn kill_after_timeout(&mut self) {
+        let pid = self.pid;
+        if let Err(e) = signal_group(pid, Signal::SIGTERM) {
+            tracing::debug!(pid, error = %e, "SIGTERM to script group");
+        }
+        let reaped = tokio::time::timeout(self.kill_grace, self.child.wait()).await;
+        // The leader may be gone while grandchildren still run: the group
+        // gets SIGKILL either way (ESRCH when it is already empty).
+        if let Err(e) = signal_group(pid, Signal::SIGKILL) {
+            if e.raw_os_error() != Some(libc::ESRCH) {
+                tracing::warn!(pid, error = %e, "SIGKILL to script group");
+            }
+        }
+        if reaped.is_err() {
+            if let Err(e) = self.child.wait().await {
+                tracing::warn!(pid, error = %e, "reaping killed script");
+            }
+        }
+    }
+}
+
+fn signal_group(pid: u32, signal: Signal) -> io::Result<()> {
+    let pgid = i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 1)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no process group"))?;
+    killpg(Pid::from_raw(pgid), signal).map_err(io::Error::from)
+}
+
+fn outcome(status: ExitStatus) -> ScriptOutcome {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ScriptOutcome::Exited(code),
+        (None, Some(sig)) => ScriptOutcome::Signaled(sig),
+        // Neither exit code nor signal cannot happen for a waited child;
+        // treat it as a failure rather than panic.
+        (None, None) => ScriptOutcome::Exited(-1),
+    }
+}
+
+/// Start a script and wait for its outcome.
+pub async fn run(spec: &ScriptSpec) -> Result<ScriptOutcome, ScriptError> {
+    spawn(spec)?.wait().await
+}
