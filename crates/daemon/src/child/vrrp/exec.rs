@@ -3,11 +3,14 @@
 //! Failures are logged (and counted where keepalived counts them); the
 //! following actions still run.
 
-use keepalived_vrrp::fsm::{Action, State};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use keepalived_vrrp::fsm::{Action, GarpReason, State};
 use keepalived_vrrp::packet;
 
 use super::core::Core;
-use super::io::VipSpec;
+use super::io::{self, VipSpec};
 use super::notify::state_word;
 
 impl Core {
@@ -20,17 +23,7 @@ impl Core {
                 Action::AddVips => self.set_vips(idx, true).await,
                 Action::DelVips if release => self.set_vips(idx, false).await,
                 Action::DelVips => {}
-                Action::SendGarp { rounds, reason } => {
-                    // Gratuitous ARP / NA need the AF_PACKET sender of
-                    // keepalived-sys; until it is merged the burst is only
-                    // logged.
-                    if let Some(i) = self.insts.get(idx) {
-                        tracing::debug!(
-                            "({}) GARP burst ({rounds} rounds, {reason:?}) not sent: no sender yet",
-                            i.conf.name
-                        );
-                    }
-                }
+                Action::SendGarp { rounds, reason } => self.send_garp(idx, rounds, reason).await,
                 Action::StateChanged { from, to, priority } => {
                     self.state_changed(idx, from, to, priority)
                 }
@@ -76,6 +69,43 @@ impl Core {
         if to == State::Stop {
             self.stop_scripts.extend(started);
         }
+    }
+
+    async fn send_garp(&mut self, idx: usize, rounds: u32, reason: GarpReason) {
+        let Some(i) = self.insts.get(idx) else {
+            return;
+        };
+        if rounds == 0 || i.vips.is_empty() {
+            return;
+        }
+        let (name, ifindex, ifname) = (i.conf.name.clone(), i.ifindex, i.ifname.clone());
+        // VIPs on another `dev` are announced there by their own link's
+        // MAC only with garp_extra_if (not implemented): the instance's
+        // link carries the ones without a dev.
+        let vips: Vec<IpAddr> = i
+            .vips
+            .iter()
+            .filter(|v| v.dev.as_deref().is_none_or(|d| d == ifname))
+            .map(|v| v.address)
+            .collect();
+        let mac = match self.nl.link_mac(ifindex).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!("({name}) cannot read the MAC of {ifname}: {e}");
+                return;
+            }
+        };
+        let g = self.config.as_ref().map(|c| &c.global_defs);
+        let interval = |t: Option<keepalived_config::types::Timer>| {
+            Duration::from_micros(t.map_or(0, |t| t.as_micros()))
+        };
+        let interval4 = interval(g.and_then(|g| g.vrrp_garp_interval));
+        let interval6 = interval(g.and_then(|g| g.vrrp_gna_interval));
+        tracing::info!(
+            "({name}) Sending/queueing gratuitous ARPs on {ifname} ({reason:?}, {rounds} rounds)"
+        );
+        io::spawn_garp_burst(ifindex, ifname, mac, vips, rounds, interval4, interval6);
     }
 
     fn send_advert(&mut self, idx: usize, priority: u8) {

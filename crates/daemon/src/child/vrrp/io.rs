@@ -21,6 +21,7 @@ use nix::sys::socket::{
     self, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6, sockopt,
 };
 use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
+use rtnetlink::packet_route::link::LinkAttribute;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
@@ -196,6 +197,57 @@ fn recv_one(fd: RawFd, family: Family) -> io::Result<Result<Received, DropReason
     }
 }
 
+// ===== gratuitous ARP / unsolicited NA (keepalived-sys) =====
+
+/// Sends `rounds` rounds of GARP (IPv4 VIPs) / unsolicited NA (IPv6
+/// VIPs) out of `ifindex`, `interval4` / `interval6` apart
+/// (`vrrp_garp_interval` / `vrrp_gna_interval`). Runs as its own task
+/// so that pacing never holds up the protocol.
+pub fn spawn_garp_burst(
+    ifindex: u32,
+    ifname: String,
+    mac: [u8; 6],
+    vips: Vec<IpAddr>,
+    rounds: u32,
+    interval4: std::time::Duration,
+    interval6: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let sender = match keepalived_sys::garp::FrameSender::open(ifindex) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot open a GARP sender on {ifname}: {e}");
+                return;
+            }
+        };
+        let router = keepalived_sys::link::ipv6_forwarding(&ifname);
+        for _ in 0..rounds {
+            for vip in &vips {
+                let (res, gap) = match vip {
+                    IpAddr::V4(a) => (
+                        sender
+                            .send(&keepalived_sys::garp::build_garp(mac, *a))
+                            .await,
+                        interval4,
+                    ),
+                    IpAddr::V6(a) => (
+                        sender
+                            .send(&keepalived_sys::garp::build_unsolicited_na(mac, *a, router))
+                            .await,
+                        interval6,
+                    ),
+                };
+                if let Err(e) = res {
+                    tracing::debug!("GARP/NA for {vip} on {ifname}: {e}");
+                }
+                if !gap.is_zero() {
+                    tokio::time::sleep(gap).await;
+                }
+            }
+        }
+    });
+}
+
 // ===== links and addresses (rtnetlink) =====
 
 /// An address on a link, as the kernel lists it.
@@ -259,6 +311,18 @@ impl Netlink {
             }
             Err(e) => Err(nl_err(e)),
         }
+    }
+
+    /// The hardware address of link `ifindex` (GARP / NA sender).
+    pub async fn link_mac(&self, ifindex: u32) -> io::Result<Option<[u8; 6]>> {
+        let mut links = self.handle.link().get().match_index(ifindex).execute();
+        let Some(l) = links.try_next().await.map_err(nl_err)? else {
+            return Ok(None);
+        };
+        Ok(l.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Address(b) => <[u8; 6]>::try_from(b.as_slice()).ok(),
+            _ => None,
+        }))
     }
 
     /// The addresses of link `ifindex`, in the kernel's order.
