@@ -2,4 +2,12 @@
 //! IPVS over generic netlink: typed objects, codec and the reconciling
 //! planner.
 
+pub mod client;
+pub mod consts;
+pub mod decode;
+pub mod encode;
+pub mod error;
 pub mod model;
+
+pub use client::Ipvs;
+pub use error::{Applied, Error, OpError, OpErrorKind};
