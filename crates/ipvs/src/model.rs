@@ -292,3 +292,36 @@ pub enum Op {
     StartDaemon(SyncDaemon),
     StopDaemon(SyncState),
 }
+
+/// Traffic counters the kernel keeps per service and per destination
+/// (`IPVS_STATS_ATTR_*`, 64-bit flavour). Live data, never planned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub conns: u64,
+    pub in_pkts: u64,
+    pub out_pkts: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
+    /// Rates, per second, as the kernel's estimator computes them.
+    pub cps: u64,
+    pub in_pps: u64,
+    pub out_pps: u64,
+    pub in_bps: u64,
+    pub out_bps: u64,
+}
+
+/// A destination as dumped, with its live counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestStatus {
+    pub dest: Destination,
+    pub counters: DestCounters,
+    pub stats: Stats,
+}
+
+/// A service as dumped, with its live counters and destinations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    pub service: Service,
+    pub stats: Stats,
+    pub dests: Vec<DestStatus>,
+}

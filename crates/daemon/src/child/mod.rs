@@ -20,8 +20,7 @@ use crate::exit;
 use crate::logging::Role;
 use crate::sigs::{self, Signals};
 
-// mod checker; (enabled once the IPVS client is merged)
-mod placeholder;
+mod checker;
 pub mod report;
 mod shell;
 mod vrrp;
@@ -117,7 +116,7 @@ pub fn run(cli: &Cli, kind: Kind) -> u8 {
     );
     match kind {
         Kind::Checker => {
-            let engine = placeholder::Placeholder::new(kind);
+            let engine = checker::Checker::new(cli.dont_release_ipvs);
             runtime.block_on(shell::serve(kind, engine, chan, signals))
         }
         Kind::Vrrp => {
