@@ -102,6 +102,7 @@ impl NotifyFifo {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::io::Read;
 

@@ -157,6 +157,7 @@ impl FrameSender {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use pnet_packet::Packet;
     use pnet_packet::arp::ArpPacket;

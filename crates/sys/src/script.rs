@@ -208,15 +208,15 @@ impl RunningScript {
         let reaped = tokio::time::timeout(self.kill_grace, self.child.wait()).await;
         // The leader may be gone while grandchildren still run: the group
         // gets SIGKILL either way (ESRCH when it is already empty).
-        if let Err(e) = signal_group(pid, Signal::SIGKILL) {
-            if e.raw_os_error() != Some(libc::ESRCH) {
-                tracing::warn!(pid, error = %e, "SIGKILL to script group");
-            }
+        if let Err(e) = signal_group(pid, Signal::SIGKILL)
+            && e.raw_os_error() != Some(libc::ESRCH)
+        {
+            tracing::warn!(pid, error = %e, "SIGKILL to script group");
         }
-        if reaped.is_err() {
-            if let Err(e) = self.child.wait().await {
-                tracing::warn!(pid, error = %e, "reaping killed script");
-            }
+        if reaped.is_err()
+            && let Err(e) = self.child.wait().await
+        {
+            tracing::warn!(pid, error = %e, "reaping killed script");
         }
     }
 }

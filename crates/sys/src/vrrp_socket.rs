@@ -337,7 +337,7 @@ fn recv_once(
     family: Family,
     bound_ifindex: u32,
     buf: &mut [u8],
-    cmsg_buf: &mut Vec<u8>,
+    cmsg_buf: &mut [u8],
 ) -> RecvResult {
     use std::os::fd::AsRawFd;
     let mut iov = [io::IoSliceMut::new(buf)];
@@ -374,7 +374,6 @@ fn recv_once(
             }
         }
     }
-    drop(iov);
     if truncated {
         return Ok(Err(SocketError::Malformed(
             "datagram larger than the receive buffer",
@@ -564,6 +563,7 @@ impl VrrpSender {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

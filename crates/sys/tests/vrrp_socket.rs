@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! VRRP raw sockets across a veth pair: what B receives from A.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::IpAddr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{A_V4, A_V6, B_V4, B_V6, Lab, in_ns, join};
+use keepalived_sys::netlink::Netlink;
+use keepalived_sys::vrrp_socket::{
+    Datagram, Family, RecvMode, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpReceiver, VrrpSender,
+};
+
+/// A VRRPv3 advert shape: version/type, VRID 51, prio 100, 1 address,
+/// interval 100 cs, checksum left zero, one address.
+fn advert(addr: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x31, 51, 100, 1, 0x00, 0x64, 0, 0];
+    p.extend_from_slice(addr);
+    p
+}
+
+struct Case {
+    family: Family,
+    mode: RecvMode,
+    /// `None`: multicast.
+    dst: Option<IpAddr>,
+    /// `None`: A's link-local.
+    src: Option<IpAddr>,
+}
+
+/// Open the receiver in B, then send from A until B has a datagram.
+fn exchange(lab: &Lab, case: Case, payload: Vec<u8>) -> (Datagram, IpAddr, u32) {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let Case {
+        family,
+        mode,
+        dst,
+        src,
+    } = case;
+    let receiver = in_ns(&lab.b, move || async move {
+        let nl = Netlink::new().unwrap();
+        let vb = nl.interface_by_name("vb").await.unwrap();
+        let mut rx = VrrpReceiver::open("vb", vb.index, family, mode).unwrap();
+        ready_tx.send(()).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("nothing received within 5 s")
+            .expect("receive error");
+        let _ = done_tx.send(());
+        (got, vb.index)
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("receiver did not open");
+    let sent_payload = payload.clone();
+    let sender = in_ns(&lab.a, move || async move {
+        let nl = Netlink::new().unwrap();
+        let va = nl.interface_by_name("va").await.unwrap();
+        let src =
+            src.unwrap_or_else(|| IpAddr::V6(va.ipv6_link_local().expect("link-local on va")));
+        let tx = VrrpSender::open("va", va.index, src, 255).unwrap();
+        for _ in 0..20 {
+            match dst {
+                None => tx.send_multicast(&sent_payload).await.unwrap(),
+                Some(d) => tx.send_to(d, &sent_payload).await.unwrap(),
+            }
+            if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
+                break;
+            }
+        }
+        src
+    });
+    let (got, ifindex) = join(receiver);
+    let src = join(sender);
+    (got, src, ifindex)
+}
+
+#[test]
+fn multicast_v4_arrives_with_ttl_255_tos_c0_and_df_clear() {
+    let lab = Lab::new();
+    let payload = advert(&[192, 0, 2, 100]);
+    let case = Case {
+        family: Family::V4,
+        mode: RecvMode::Multicast,
+        dst: None,
+        src: Some(A_V4.parse().unwrap()),
+    };
+    let (got, src, vb_index) = exchange(&lab, case, payload.clone());
+    assert_eq!(got.src, src);
+    assert_eq!(got.dst, IpAddr::V4(VRRP_GROUP_V4));
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.tos, 0xc0);
+    assert_eq!(got.ifindex, vb_index);
+    assert_eq!(got.payload(), payload.as_slice());
+    assert_eq!(got.bytes[9], 112, "IP protocol");
+    assert_eq!(got.bytes[6] & 0x40, 0, "DF must be clear like keepalived's");
+}
+
+#[test]
+fn multicast_v6_arrives_from_link_local_with_hop_limit_255_and_kernel_checksum() {
+    let lab = Lab::new();
+    let payload = advert(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    let case = Case {
+        family: Family::V6,
+        mode: RecvMode::Multicast,
+        dst: None,
+        src: None,
+    };
+    let (got, src, vb_index) = exchange(&lab, case, payload.clone());
+    assert!(matches!(src, IpAddr::V6(v6) if keepalived_sys::link::is_link_local(&v6)));
+    assert_eq!(got.src, src);
+    assert_eq!(got.dst, IpAddr::V6(VRRP_GROUP_V6));
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.tos, 0xc0);
+    assert_eq!(got.ifindex, vb_index);
+    let body = got.payload();
+    assert_eq!(body.len(), payload.len());
+    assert_eq!(&body[..6], &payload[..6]);
+    assert_eq!(&body[8..], &payload[8..]);
+    assert_ne!(&body[6..8], &[0, 0], "the kernel fills the checksum");
+}
+
+#[test]
+fn unicast_v4_reaches_the_unicast_socket_but_not_the_multicast_one() {
+    let lab = Lab::new();
+    // A multicast receiver in B must not see unicast adverts.
+    let (mc_ready_tx, mc_ready_rx) = mpsc::channel();
+    let mc = in_ns(&lab.b, move || async move {
+        let nl = Netlink::new().unwrap();
+        let vb = nl.interface_by_name("vb").await.unwrap();
+        let mut rx = VrrpReceiver::open("vb", vb.index, Family::V4, RecvMode::Multicast).unwrap();
+        mc_ready_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_millis(1500), rx.recv())
+            .await
+            .is_ok()
+    });
+    mc_ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let payload = advert(&[192, 0, 2, 100]);
+    let case = Case {
+        family: Family::V4,
+        mode: RecvMode::Unicast {
+            local: Some(B_V4.parse().unwrap()),
+        },
+        dst: Some(B_V4.parse().unwrap()),
+        src: Some(A_V4.parse().unwrap()),
+    };
+    let (got, src, vb_index) = exchange(&lab, case, payload.clone());
+    assert_eq!(got.src, src);
+    assert_eq!(got.dst, B_V4.parse::<IpAddr>().unwrap());
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.tos, 0xc0);
+    assert_eq!(got.ifindex, vb_index);
+    assert_eq!(got.payload(), payload.as_slice());
+    assert!(!join(mc), "the multicast socket received a unicast advert");
+}
+
+#[test]
+fn unicast_v6_arrives_with_hop_limit_255() {
+    let lab = Lab::new();
+    let payload = advert(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    let case = Case {
+        family: Family::V6,
+        mode: RecvMode::Unicast {
+            local: Some(B_V6.parse().unwrap()),
+        },
+        dst: Some(B_V6.parse().unwrap()),
+        src: Some(A_V6.parse().unwrap()),
+    };
+    let (got, src, vb_index) = exchange(&lab, case, payload.clone());
+    assert_eq!(got.src, src);
+    assert_eq!(got.dst, B_V6.parse::<IpAddr>().unwrap());
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.tos, 0xc0);
+    assert_eq!(got.ifindex, vb_index);
+    assert_eq!(&got.payload()[8..], &payload[8..]);
+}
+
+#[test]
+fn sender_refuses_a_source_address_the_interface_does_not_have() {
+    let lab = Lab::new();
+    let r = join(in_ns(&lab.a, || async {
+        let nl = Netlink::new().unwrap();
+        let va = nl.interface_by_name("va").await.unwrap();
+        VrrpSender::open("va", va.index, "192.0.2.77".parse().unwrap(), 255).map(|_| ())
+    }));
+    let err = r.expect_err("bind to a foreign address must fail");
+    assert!(err.to_string().contains("bind source address"), "{err}");
+}
