@@ -109,6 +109,9 @@ impl Family {
 pub enum RecvMode {
     /// Adverts to the VRRP group on this interface.
     Multicast,
+    /// Adverts to another multicast group (`vrrp_mcast_group4|6`,
+    /// `mcast_dst_ip`), joined and bound like the VRRP group.
+    MulticastGroup(IpAddr),
     /// Adverts sent to `local` (one of our addresses on this interface);
     /// `None` accepts any unicast or multicast VRRP arriving on the
     /// interface (no bind).
@@ -217,6 +220,36 @@ fn sock_addr(addr: IpAddr, ifindex: u32) -> SockAddr {
     }
 }
 
+/// Joins `group` on the interface and binds so that only datagrams to it
+/// arrive (IPv4: bind to the group; IPv6: bind to ::1, see the module doc).
+fn join_group(sock: &Socket, ifname: &str, ifindex: u32, group: IpAddr) -> Result<(), SocketError> {
+    match group {
+        IpAddr::V4(g) => {
+            setup(
+                "join IPv4 group",
+                ifname,
+                sock.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex)),
+            )?;
+            setup(
+                "bind IPv4 group",
+                ifname,
+                sock.bind(&sock_addr(group, ifindex)),
+            )?;
+        }
+        IpAddr::V6(g) => {
+            setup(
+                "join IPv6 group",
+                ifname,
+                sock.join_multicast_v6(&g, ifindex),
+            )?;
+            if let Err(e) = sock.bind(&sock_addr(Ipv6Addr::LOCALHOST.into(), 0)) {
+                tracing::debug!(ifname, error = %e, "bind ::1 failed; unicast VRRP will reach the multicast socket too");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Receives VRRP datagrams on one interface.
 pub struct VrrpReceiver {
     fd: AsyncFd<Socket>,
@@ -236,33 +269,13 @@ impl VrrpReceiver {
     ) -> Result<Self, SocketError> {
         let sock = raw_socket(family, ifname)?;
         match mode {
-            RecvMode::Multicast => match family {
-                Family::V4 => {
-                    setup(
-                        "join 224.0.0.18",
-                        ifname,
-                        sock.join_multicast_v4_n(
-                            &VRRP_GROUP_V4,
-                            &InterfaceIndexOrAddress::Index(ifindex),
-                        ),
-                    )?;
-                    setup(
-                        "bind 224.0.0.18",
-                        ifname,
-                        sock.bind(&sock_addr(VRRP_GROUP_V4.into(), ifindex)),
-                    )?;
+            RecvMode::Multicast => join_group(&sock, ifname, ifindex, family.group())?,
+            RecvMode::MulticastGroup(group) => {
+                if Family::of(&group) != family || !group.is_multicast() {
+                    return Err(SocketError::WrongFamily(group));
                 }
-                Family::V6 => {
-                    setup(
-                        "join ff02::12",
-                        ifname,
-                        sock.join_multicast_v6(&VRRP_GROUP_V6, ifindex),
-                    )?;
-                    if let Err(e) = sock.bind(&sock_addr(Ipv6Addr::LOCALHOST.into(), 0)) {
-                        tracing::debug!(ifname, error = %e, "bind ::1 failed; unicast VRRP will reach the multicast socket too");
-                    }
-                }
-            },
+                join_group(&sock, ifname, ifindex, group)?;
+            }
             RecvMode::Unicast { local: Some(local) } => {
                 if Family::of(&local) != family {
                     return Err(SocketError::WrongFamily(local));

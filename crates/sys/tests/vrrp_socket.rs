@@ -102,6 +102,24 @@ fn multicast_v4_arrives_with_ttl_255_tos_c0_and_df_clear() {
 }
 
 #[test]
+fn a_configured_v4_group_is_joined_and_received() {
+    let lab = Lab::new();
+    // MCAST-TEST-NET (RFC 5771), standing in for `vrrp_mcast_group4`.
+    let group: IpAddr = "233.252.0.18".parse().unwrap();
+    let payload = advert(&[192, 0, 2, 100]);
+    let case = Case {
+        family: Family::V4,
+        mode: RecvMode::MulticastGroup(group),
+        dst: Some(group),
+        src: Some(A_V4.parse().unwrap()),
+    };
+    let (got, src, _) = exchange(&lab, case, payload.clone());
+    assert_eq!(got.src, src);
+    assert_eq!(got.dst, group);
+    assert_eq!(got.payload(), payload.as_slice());
+}
+
+#[test]
 fn multicast_v6_arrives_from_link_local_with_hop_limit_255_and_kernel_checksum() {
     let lab = Lab::new();
     let payload = advert(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keepalived_config::Config;
+use keepalived_sys::netlink::Netlink;
+use keepalived_sys::vrrp_socket::SocketError;
 use keepalived_vrrp::fsm::{self, Input, RxAdvert, State};
 use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::instance::{self, Live, Plan};
-use super::io::{Netlink, VrrpSocket};
+use super::io::{self, Listen, VrrpReceiver};
 use super::notify::Notifier;
 use super::{Cmd, Options, dump};
 use crate::exit;
@@ -29,27 +31,28 @@ const NOTIFY_STOP_WAIT: Duration = Duration::from_secs(1);
 /// At most one debug line per this interval for dropped datagrams.
 const DROP_LOG_EVERY: Duration = Duration::from_secs(1);
 
+/// Which instances a datagram can be for: interface and family.
 pub type SocketKey = (u32, Family);
+/// One receiver per interface, family and what it listens to.
+type ReceiverKey = (u32, Family, Listen);
 
-struct SocketEntry {
-    socket: Arc<VrrpSocket>,
-    reader: JoinHandle<()>,
-}
+/// A receiver's reader task; the receiver lives inside it.
+struct ReaderTask(JoinHandle<()>);
 
-impl Drop for SocketEntry {
+impl Drop for ReaderTask {
     fn drop(&mut self) {
-        self.reader.abort();
+        self.0.abort();
     }
 }
 
-type Datagram = (SocketKey, std::io::Result<Result<Received, DropReason>>);
+type Datagram = (SocketKey, Result<Result<Received, DropReason>, SocketError>);
 
 pub struct Core {
     pub(super) options: Options,
     pub(super) nl: Netlink,
     pub(super) base: tokio::time::Instant,
     pub(super) insts: Vec<Live>,
-    sockets: HashMap<SocketKey, SocketEntry>,
+    receivers: HashMap<ReceiverKey, ReaderTask>,
     rx_tx: mpsc::Sender<Datagram>,
     rx: mpsc::Receiver<Datagram>,
     pub(super) notifier: Notifier,
@@ -63,14 +66,14 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(options: Options) -> std::io::Result<Self> {
+    pub fn new(options: Options) -> Result<Self, keepalived_sys::netlink::NetlinkError> {
         let (rx_tx, rx) = mpsc::channel(256);
         Ok(Self {
             options,
             nl: Netlink::new()?,
             base: tokio::time::Instant::now(),
             insts: Vec::new(),
-            sockets: HashMap::new(),
+            receivers: HashMap::new(),
             rx_tx,
             rx,
             notifier: Notifier::default(),
@@ -159,13 +162,20 @@ impl Core {
     async fn on_datagram(
         &mut self,
         key: SocketKey,
-        d: std::io::Result<Result<Received, DropReason>>,
+        d: Result<Result<Received, DropReason>, SocketError>,
     ) {
         let rx = match d {
             Ok(Ok(rx)) => rx,
             Ok(Err(reason)) => {
                 self.unclaimed += 1;
                 self.log_drop(None, &reason);
+                return;
+            }
+            Err(SocketError::Malformed(what)) => {
+                self.unclaimed += 1;
+                if self.drop_log_due() {
+                    tracing::debug!("dropped VRRP datagram: {what}");
+                }
                 return;
             }
             Err(e) => {
@@ -218,15 +228,24 @@ impl Core {
         }
     }
 
-    fn log_drop(&mut self, name: Option<&str>, reason: &DropReason) {
+    /// Whether a drop may be logged now (at most one line per
+    /// DROP_LOG_EVERY).
+    fn drop_log_due(&mut self) -> bool {
         let now = tokio::time::Instant::now();
         if self
             .last_drop_log
             .is_some_and(|t| now.duration_since(t) < DROP_LOG_EVERY)
         {
-            return;
+            return false;
         }
         self.last_drop_log = Some(now);
+        true
+    }
+
+    fn log_drop(&mut self, name: Option<&str>, reason: &DropReason) {
+        if !self.drop_log_due() {
+            return;
+        }
         match name {
             Some(n) => tracing::debug!("({n}) dropped advert: {reason}"),
             None => tracing::debug!("dropped VRRP datagram: {reason}"),
@@ -241,7 +260,7 @@ impl Core {
         generation: u64,
     ) -> Result<String, u8> {
         let first = self.config.is_none();
-        self.notifier = Notifier::from_config(&config.global_defs);
+        self.notifier.reconfigure(&config.global_defs);
         let mut plans = Vec::new();
         let mut skipped = 0usize;
         for conf in &config.vrrp_instances {
@@ -283,6 +302,7 @@ impl Core {
                 skipped += 1;
             }
         }
+        self.ensure_receivers();
         self.close_unused_sockets();
         self.config = Some(config);
         self.generation = generation;
@@ -323,7 +343,7 @@ impl Core {
     async fn start_one(&mut self, plan: Plan) -> Option<()> {
         let name = plan.conf.name.clone();
         let ifname = plan.identity.interface.clone();
-        let ifindex = match self.nl.link_index(&ifname).await {
+        let ifindex = match io::link_index(&self.nl, &ifname).await {
             Ok(Some(i)) => i,
             Ok(None) => {
                 tracing::error!("({name}) interface {ifname} does not exist; instance not started");
@@ -346,13 +366,13 @@ impl Core {
                 Err(e) => tracing::warn!("({name}) cannot check for stale {}: {e}", v.address),
             }
         }
-        let key = (ifindex, plan.identity.family);
-        if !self.sockets.contains_key(&key) {
-            match VrrpSocket::open(plan.identity.family, &ifname, ifindex, plan.group) {
-                Ok(s) => {
-                    let socket = Arc::new(s);
-                    let reader = spawn_reader(key, socket.clone(), self.rx_tx.clone());
-                    self.sockets.insert(key, SocketEntry { socket, reader });
+        let family = plan.identity.family;
+        let rkey = (ifindex, family, listen_of(&plan));
+        if !self.receivers.contains_key(&rkey) {
+            match io::open_receiver(family, &ifname, ifindex, rkey.2) {
+                Ok(r) => {
+                    let reader = spawn_reader((ifindex, family), r, self.rx_tx.clone());
+                    self.receivers.insert(rkey, ReaderTask(reader));
                 }
                 Err(e) => {
                     tracing::error!(
@@ -385,8 +405,7 @@ impl Core {
 
     async fn resolve_src(&self, ifindex: u32, family: Family, plan: &Plan) -> Option<IpAddr> {
         let ours: Vec<IpAddr> = plan.vips.iter().map(|v| v.address).collect();
-        self.nl
-            .primary_address(ifindex, family, &ours)
+        io::primary_address(&self.nl, ifindex, family, &ours)
             .await
             .ok()
             .flatten()
@@ -402,9 +421,7 @@ impl Core {
             }
             let ours = live.vip_addresses();
             let (ifindex, family) = (live.ifindex, live.family);
-            let found = self
-                .nl
-                .primary_address(ifindex, family, &ours)
+            let found = io::primary_address(&self.nl, ifindex, family, &ours)
                 .await
                 .ok()
                 .flatten();
@@ -417,6 +434,7 @@ impl Core {
             };
             tracing::info!("({}) using source address {src}", live.conf.name);
             live.src = Some(src);
+            live.sender = None;
             let mut params = live.fsm.params().clone();
             params.src_addr = Some(src);
             let mut actions = live.fsm.handle(Input::Reload(Box::new(params)), now);
@@ -425,13 +443,39 @@ impl Core {
         }
     }
 
-    fn close_unused_sockets(&mut self) {
-        let used: Vec<SocketKey> = self.insts.iter().map(|i| (i.ifindex, i.family)).collect();
-        self.sockets.retain(|k, _| used.contains(k));
+    /// Opens receivers a reload made necessary (a changed multicast
+    /// group keeps the instance but needs another receiver).
+    fn ensure_receivers(&mut self) {
+        for idx in 0..self.insts.len() {
+            let Some(i) = self.insts.get(idx) else {
+                continue;
+            };
+            let rkey = (i.ifindex, i.family, i.listen());
+            if self.receivers.contains_key(&rkey) {
+                continue;
+            }
+            match io::open_receiver(i.family, &i.ifname, i.ifindex, rkey.2) {
+                Ok(r) => {
+                    let reader = spawn_reader((i.ifindex, i.family), r, self.rx_tx.clone());
+                    self.receivers.insert(rkey, ReaderTask(reader));
+                }
+                Err(e) => tracing::error!(
+                    "({}) cannot open the {} VRRP socket on {}: {e}",
+                    i.conf.name,
+                    instance::family_name(i.family),
+                    i.ifname
+                ),
+            }
+        }
     }
 
-    pub(super) fn socket(&self, key: SocketKey) -> Option<&Arc<VrrpSocket>> {
-        self.sockets.get(&key).map(|e| &e.socket)
+    fn close_unused_sockets(&mut self) {
+        let used: Vec<ReceiverKey> = self
+            .insts
+            .iter()
+            .map(|i| (i.ifindex, i.family, i.listen()))
+            .collect();
+        self.receivers.retain(|k, _| used.contains(k));
     }
 
     // ----- stop -----
@@ -458,7 +502,7 @@ impl Core {
             }
         }
         self.insts.clear();
-        self.sockets.clear();
+        self.receivers.clear();
     }
 }
 
@@ -469,15 +513,20 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
     }
 }
 
+/// What an instance's receiver listens to.
+fn listen_of(plan: &Plan) -> Listen {
+    plan.conf.unicast_peer.is_empty().then_some(plan.group)
+}
+
 fn spawn_reader(
     key: SocketKey,
-    socket: Arc<VrrpSocket>,
+    mut receiver: VrrpReceiver,
     tx: mpsc::Sender<Datagram>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let d = socket.recv().await;
-            let failed = d.is_err();
+            let d = receiver.recv().await.map(|d| io::decode(&d));
+            let failed = matches!(d, Err(SocketError::Recv(_)));
             if tx.send((key, d)).await.is_err() {
                 return;
             }

@@ -4,13 +4,15 @@
 //! following actions still run.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use keepalived_sys::netlink::NetlinkError;
 use keepalived_vrrp::fsm::{Action, GarpReason, State};
 use keepalived_vrrp::packet;
 
 use super::core::Core;
-use super::io::{self, VipSpec};
+use super::io::{self, VipSpec, VrrpSender};
 use super::notify::state_word;
 
 impl Core {
@@ -19,7 +21,7 @@ impl Core {
     pub(super) async fn execute(&mut self, idx: usize, actions: Vec<Action>, release: bool) {
         for action in actions {
             match action {
-                Action::SendAdvert { priority } => self.send_advert(idx, priority),
+                Action::SendAdvert { priority } => self.send_advert(idx, priority).await,
                 Action::AddVips => self.set_vips(idx, true).await,
                 Action::DelVips if release => self.set_vips(idx, false).await,
                 Action::DelVips => {}
@@ -88,7 +90,7 @@ impl Core {
             .filter(|v| v.dev.as_deref().is_none_or(|d| d == ifname))
             .map(|v| v.address)
             .collect();
-        let mac = match self.nl.link_mac(ifindex).await {
+        let mac = match io::link_mac(&self.nl, ifindex).await {
             Ok(Some(m)) => m,
             Ok(None) => return,
             Err(e) => {
@@ -108,7 +110,26 @@ impl Core {
         io::spawn_garp_burst(ifindex, ifname, mac, vips, rounds, interval4, interval6);
     }
 
-    fn send_advert(&mut self, idx: usize, priority: u8) {
+    /// The instance's sender, opened on first use.
+    fn sender(&mut self, idx: usize, src: IpAddr) -> Option<Arc<VrrpSender>> {
+        let i = self.insts.get_mut(idx)?;
+        if let Some(s) = &i.sender {
+            return Some(s.clone());
+        }
+        match VrrpSender::open(&i.ifname, i.ifindex, src, i.unicast_ttl()) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                i.sender = Some(s.clone());
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!("({}) cannot open the VRRP send socket: {e}", i.conf.name);
+                None
+            }
+        }
+    }
+
+    async fn send_advert(&mut self, idx: usize, priority: u8) {
         let Some(i) = self.insts.get(idx) else {
             return;
         };
@@ -116,7 +137,10 @@ impl Core {
             tracing::debug!("({}) no source address: advert not sent", i.conf.name);
             return;
         };
-        let Some(socket) = self.socket((i.ifindex, i.family)).cloned() else {
+        let Some(socket) = self.sender(idx, src) else {
+            return;
+        };
+        let Some(i) = self.insts.get(idx) else {
             return;
         };
         let mut advert = i.advert.clone();
@@ -124,7 +148,7 @@ impl Core {
         let mut sent = 0u64;
         for dst in i.destinations() {
             let bytes = packet::encode(&advert, src, i.checksum_destination(dst));
-            match socket.send(&bytes, src, dst) {
+            match socket.send_to(dst, &bytes).await {
                 Ok(()) => sent += 1,
                 Err(e) => tracing::warn!("({}) cannot send advert to {dst}: {e}", i.conf.name),
             }
@@ -167,22 +191,22 @@ impl Core {
     }
 
     /// The link a VIP lives on: its `dev`, else the instance's.
-    async fn vip_link(&self, ifindex: u32, v: &VipSpec) -> std::io::Result<u32> {
+    async fn vip_link(&self, ifindex: u32, v: &VipSpec) -> Result<u32, NetlinkError> {
         match &v.dev {
             None => Ok(ifindex),
-            Some(dev) => self.nl.link_index(dev).await?.ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotFound, format!("no interface {dev}"))
-            }),
+            Some(dev) => io::link_index(&self.nl, dev)
+                .await?
+                .ok_or_else(|| NetlinkError::NoSuchInterface(dev.clone())),
         }
     }
 
-    pub(super) async fn add_vip(&self, ifindex: u32, v: &VipSpec) -> std::io::Result<bool> {
+    pub(super) async fn add_vip(&self, ifindex: u32, v: &VipSpec) -> Result<bool, NetlinkError> {
         let link = self.vip_link(ifindex, v).await?;
-        self.nl.add_address(link, v).await
+        io::add_address(&self.nl, link, v).await
     }
 
-    pub(super) async fn del_vip(&self, ifindex: u32, v: &VipSpec) -> std::io::Result<bool> {
+    pub(super) async fn del_vip(&self, ifindex: u32, v: &VipSpec) -> Result<bool, NetlinkError> {
         let link = self.vip_link(ifindex, v).await?;
-        self.nl.del_address(link, v.address).await
+        io::del_address(&self.nl, link, v).await
     }
 }

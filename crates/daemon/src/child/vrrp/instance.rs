@@ -3,6 +3,7 @@
 //! derived from the configuration and the kernel to drive it.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
@@ -11,7 +12,7 @@ use keepalived_vrrp::packet::{
     Advert, Auth, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum, UnicastPeer, Version,
 };
 
-use super::io::{self, VipSpec};
+use super::io::{self, Listen, VipSpec, VrrpSender};
 
 /// What makes two configurations "the same instance" across a reload:
 /// when it is unchanged the instance keeps its state (inventory §C.9).
@@ -53,6 +54,9 @@ pub struct Live {
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
     pub counters: Counters,
+    /// Bound to `src`; opened at the first advert, dropped when `src`
+    /// changes.
+    pub sender: Option<Arc<VrrpSender>>,
 }
 
 /// The parts of an instance derived from configuration alone.
@@ -193,6 +197,7 @@ impl Live {
             advert: plan.advert,
             skip_check_adv_addr: plan.skip_check_adv_addr,
             counters: Counters::default(),
+            sender: None,
         }
     }
 
@@ -258,6 +263,16 @@ impl Live {
             };
             self.expect.unicast_checksum.pseudo_destination(dst, group)
         }
+    }
+
+    /// What this instance's receiver listens to.
+    pub fn listen(&self) -> Listen {
+        self.conf.unicast_peer.is_empty().then_some(self.group)
+    }
+
+    /// The advert TTL / hop limit to unicast peers (`unicast_ttl`).
+    pub fn unicast_ttl(&self) -> u8 {
+        self.conf.unicast_ttl.unwrap_or(255)
     }
 
     /// The VIP addresses, for cleanup and for excluding them from the

@@ -5,9 +5,10 @@
 //!
 //! ```text
 //!   shell::serve ──Cmd (apply / dump / stop, each with a reply)──▶ Core task
-//!   socket reader (one per interface+family) ──decoded datagram──▶ Core task
+//!   socket reader (one per interface+family+group) ──decoded datagram──▶ Core task
 //!   script reaper (one per started notify script)
-//!   rtnetlink connection driver
+//!   rtnetlink connection driver (keepalived-sys)
+//!   GARP/NA burst (one per takeover)
 //! ```
 //!
 //! The core task owns all protocol state; it waits for a command, a

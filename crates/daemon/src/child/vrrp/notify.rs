@@ -5,19 +5,20 @@
 //! (`notify_master|backup|fault|stop`, exactly the configured argv),
 //! then `notify` with `INSTANCE <name> <STATE> <priority>` appended, then
 //! the line `INSTANCE "<name>" <STATE> <priority>` on every configured
-//! FIFO. Scripts are started, never waited for, by the engine (each in
-//! its own process group, stdio on /dev/null); their exit is reaped by a
-//! task. So, as with keepalived, only the FIFO lines are ordered between
+//! FIFO. Scripts are started (by `keepalived_sys::script`: own process
+//! group, stdio on /dev/null, SIGTERM when the child dies), never waited
+//! for, by the engine; their exit is reaped by a task. They are started
+//! from the core task, on the runtime's one thread, which is what the
+//! parent-death signal is tied to. So, as with keepalived, only the FIFO lines are ordered between
 //! transitions; the scripts of one transition are *started* in order.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::process::Stdio;
+use std::path::Path;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::VrrpInstance;
 use keepalived_config::types::Command;
+use keepalived_sys::fifo::{FifoWrite, NotifyFifo};
+use keepalived_sys::script::{self, ScriptError, ScriptSpec};
 use keepalived_vrrp::fsm::State;
 use tokio::task::JoinHandle;
 
@@ -34,23 +35,40 @@ pub fn state_word(s: State) -> &'static str {
 
 #[derive(Debug, Default)]
 pub struct Notifier {
-    fifos: Vec<String>,
+    fifos: Vec<NotifyFifo>,
 }
 
 impl Notifier {
-    pub fn from_config(g: &GlobalDefs) -> Self {
-        let mut fifos: Vec<String> = [&g.notify_fifo, &g.vrrp_notify_fifo]
+    /// Opens the configured FIFOs; ones already open stay open (a reader
+    /// keeps its pipe across a reload), ones no longer configured close.
+    pub fn reconfigure(&mut self, g: &GlobalDefs) {
+        let mut paths: Vec<&str> = [&g.notify_fifo, &g.vrrp_notify_fifo]
             .into_iter()
             .flatten()
-            .map(|f| f.path.clone())
+            .map(|f| f.path.as_str())
             .collect();
-        fifos.dedup();
-        Self { fifos }
+        paths.dedup();
+        let mut old = std::mem::take(&mut self.fifos);
+        for path in paths {
+            if let Some(pos) = old.iter().position(|f| f.path() == Path::new(path)) {
+                self.fifos.push(old.swap_remove(pos));
+                continue;
+            }
+            match NotifyFifo::open(Path::new(path)) {
+                Ok(f) => self.fifos.push(f),
+                Err(e) => tracing::warn!("cannot open notify FIFO {path}: {e}"),
+            }
+        }
     }
 
     /// Runs the hooks of a transition to `to`; returns the started
     /// scripts so that shutdown can wait for `notify_stop`.
-    pub fn state_changed(&self, i: &VrrpInstance, to: State, priority: u8) -> Vec<JoinHandle<()>> {
+    pub fn state_changed(
+        &mut self,
+        i: &VrrpInstance,
+        to: State,
+        priority: u8,
+    ) -> Vec<JoinHandle<()>> {
         let specific = match to {
             State::Master => i.notify_master.as_ref(),
             State::Backup => i.notify_backup.as_ref(),
@@ -80,7 +98,7 @@ impl Notifier {
     }
 
     /// As master, a lower-priority advert arrived.
-    pub fn master_rx_lower(&self, i: &VrrpInstance, priority: u8) {
+    pub fn master_rx_lower(&mut self, i: &VrrpInstance, priority: u8) {
         if let Some(cmd) = &i.notify_master_rx_lower_pri {
             let _ = spawn(cmd, &[]);
         }
@@ -91,7 +109,7 @@ impl Notifier {
     }
 
     /// The effective priority changed (`notify_priority_changes`).
-    pub fn priority_changed(&self, i: &VrrpInstance, state: State, priority: u8) {
+    pub fn priority_changed(&mut self, i: &VrrpInstance, state: State, priority: u8) {
         if i.notify_priority_changes != Some(true) {
             return;
         }
@@ -103,18 +121,15 @@ impl Notifier {
         self.fifo(&format!("INSTANCE \"{}\" {what} {priority}\n", i.name));
     }
 
-    /// Writes one line to every FIFO without blocking: no reader, or a
-    /// full pipe, loses the line (logged at debug), as a slow reader
-    /// must not stall the protocol.
-    fn fifo(&self, line: &str) {
-        for path in &self.fifos {
-            let res = OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(path)
-                .and_then(|mut f| f.write_all(line.as_bytes()));
-            if let Err(e) = res {
-                tracing::debug!("notify FIFO {path}: {e}");
+    /// Writes one line to every FIFO without blocking: a full pipe
+    /// loses the line (logged at debug), as a slow reader must not stall
+    /// the protocol.
+    fn fifo(&mut self, line: &str) {
+        for f in &mut self.fifos {
+            match f.write_line(line) {
+                Ok(FifoWrite::Written) => {}
+                Ok(lost) => tracing::debug!("notify FIFO {}: line {lost:?}", f.path().display()),
+                Err(e) => tracing::debug!("notify FIFO {}: {e}", f.path().display()),
             }
         }
     }
@@ -123,31 +138,19 @@ impl Notifier {
 /// Starts `cmd` with `extra` appended; a file the kernel cannot execute
 /// directly (no shebang) runs through `/bin/sh -c`, like keepalived.
 fn spawn(cmd: &Command, extra: &[String]) -> Option<JoinHandle<()>> {
-    let (prog, args) = cmd.argv.split_first()?;
-    let args: Vec<&str> = args
+    let argv: Vec<&str> = cmd
+        .argv
         .iter()
         .map(String::as_str)
         .chain(extra.iter().map(String::as_str))
         .collect();
-    let build = |p: &str, a: &[&str]| {
-        let mut c = tokio::process::Command::new(p);
-        c.args(a)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(false);
-        c
-    };
-    let child = match build(prog, &args).spawn() {
-        Ok(c) => c,
-        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => {
-            let line = std::iter::once(prog.as_str())
-                .chain(args.iter().copied())
-                .collect::<Vec<_>>()
-                .join(" ");
-            match build("/bin/sh", &["-c", &line]).spawn() {
-                Ok(c) => c,
+    let prog = argv.first()?.to_string();
+    let running = match script::spawn(&ScriptSpec::new(argv.iter().copied())) {
+        Ok(r) => r,
+        Err(ScriptError::Spawn { source, .. }) if source.raw_os_error() == Some(libc::ENOEXEC) => {
+            let line = argv.join(" ");
+            match script::spawn(&ScriptSpec::new(["/bin/sh", "-c", line.as_str()])) {
+                Ok(r) => r,
                 Err(e) => {
                     tracing::warn!("Cannot run {line}: {e}");
                     return None;
@@ -159,13 +162,11 @@ fn spawn(cmd: &Command, extra: &[String]) -> Option<JoinHandle<()>> {
             return None;
         }
     };
-    let name = prog.clone();
     Some(tokio::spawn(async move {
-        let mut child = child;
-        match child.wait().await {
-            Ok(s) if !s.success() => tracing::debug!("{name} exited with {s}"),
+        match running.wait().await {
+            Ok(o) if !o.success() => tracing::debug!("{prog} ended with {o:?}"),
             Ok(_) => {}
-            Err(e) => tracing::debug!("{name}: {e}"),
+            Err(e) => tracing::debug!("{prog}: {e}"),
         }
     }))
 }
