@@ -214,5 +214,60 @@ else
 	stop
 fi
 
+# ---- the whole daemon: three processes, respawn, stop -------------------
+cat >"$WORK/both.conf" <<'EOF2'
+vrrp_instance VI_1 {
+  interface lo
+  virtual_router_id 51
+  advert_int 0.1
+  version 3
+  virtual_ipaddress { 192.0.2.200/32 }
+}
+virtual_server 192.0.2.30 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 198.51.100.30 80 { weight 1 }
+}
+EOF2
+ip link set lo up
+ipvsadm -C
+KALRS_ONLY="$KALRS"
+"$KALRS_ONLY" -n -l -D -f "$WORK/both.conf" -p "$WORK/d.pid" -r "$WORK/d.vrrp.pid" \
+	-c "$WORK/d.check.pid" >"$WORK/daemon.log" 2>&1 &
+DPID=$!
+wait_log "$WORK/daemon.log" "All child processes are up"
+kids=$(ps -o comm= --ppid "$DPID" 2>/dev/null | sort | tr '\n' ' ')
+[ -z "$kids" ] && kids=$(for p in /proc/[0-9]*; do
+	[ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$DPID" ] && cat "$p/comm"
+done | sort | tr '\n' ' ')
+[ "$kids" = "kalrs_check kalrs_vrrp " ] && ok "daemon: three processes (parent, $kids)" ||
+	bad "daemon: children are '$kids'"
+[ "$(cat "$WORK/d.pid" 2>/dev/null)" = "$DPID" ] && ok "daemon: parent pid file" || bad "daemon: parent pid file"
+ipvsadm -Sn | grep -q "192.0.2.30:80 -r 198.51.100.30:80" && ok "daemon: checker programmed IPVS" ||
+	bad "daemon: IPVS table is missing the service"
+old=$(cat "$WORK/d.check.pid")
+kill -9 "$old"
+for i in $(seq 20); do
+	new=$(cat "$WORK/d.check.pid" 2>/dev/null)
+	[ -n "$new" ] && [ "$new" != "$old" ] && kill -0 "$new" 2>/dev/null && break
+	sleep 0.05
+done
+[ -n "$new" ] && [ "$new" != "$old" ] && ok "daemon: killed checker back within 1 s (pid $old -> $new)" ||
+	bad "daemon: checker not respawned within 1 s"
+wait_log "$WORK/daemon.log" "applied generation 1" 3
+ipvsadm -Sn | grep -q "192.0.2.30:80 -r 198.51.100.30:80" && ok "daemon: respawned checker adopted the table" ||
+	bad "daemon: table lost after the respawn"
+kill -TERM "$DPID"
+t0=${EPOCHREALTIME/./}
+for i in $(seq 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+wait "$DPID" 2>/dev/null
+ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+kill -0 "$DPID" 2>/dev/null && bad "daemon: still running after TERM" ||
+	ok "daemon: TERM stops everything in $ms ms (child_wait_time 5 s)"
+[ -z "$(ipvsadm -Sn)" ] && ok "daemon: stop removed what it owned" || bad "daemon: stop left IPVS entries"
+[ ! -e "$WORK/d.pid" ] && [ ! -e "$WORK/d.check.pid" ] && [ ! -e "$WORK/d.vrrp.pid" ] &&
+	ok "daemon: pid files removed" || bad "daemon: pid files left behind"
+ip -br addr show dev lo | grep -q 192.0.2.200 && bad "daemon: VIP left on lo" || ok "daemon: VIP released"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
