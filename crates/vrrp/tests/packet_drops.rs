@@ -375,42 +375,55 @@ fn type_must_be_advertisement() {
 
 #[test]
 fn address_count_and_list() {
-    // One VIP where we have two (verified: keepalived logged "received an
-    // unexpected ip number count 3, expected 1!" and became master too).
-    let one = Advert {
-        addresses: vec![vip(100)],
-        ..advert(Version::V3)
-    };
-    assert_eq!(
-        check(&datagram(&one), &expect(Version::V3)),
-        Err(DropReason::AddressCountMismatch {
+    // VRRPv2: dropped, as keepalived does (verified: it logged "received
+    // an unexpected ip number count 3, expected 1!" and became master too)
+    // and as RFC 3768 section 7.1 requires.
+    for version in [Version::V2, Version::V3] {
+        let one = Advert {
+            addresses: vec![vip(100)],
+            ..advert(version)
+        };
+        let other = Advert {
+            addresses: vec![vip(100), vip(109)],
+            ..advert(version)
+        };
+        let count = DropReason::AddressCountMismatch {
             received: 1,
-            expected: 2
-        })
-    );
-    // Same count, another address.
-    let other = Advert {
-        addresses: vec![vip(100), vip(109)],
-        ..advert(Version::V3)
-    };
-    assert_eq!(
-        check(&datagram(&other), &expect(Version::V3)),
-        Err(DropReason::AddressMissing { address: vip(101) })
-    );
-    // Order does not matter.
-    let swapped = Advert {
-        addresses: vec![vip(101), vip(100)],
-        ..advert(Version::V3)
-    };
-    assert!(check(&datagram(&swapped), &expect(Version::V3)).is_ok());
-    // skip_check_adv_addr, advert from the known master: both accepted.
-    let mut exp = expect(Version::V3);
-    exp.check_addresses = false;
-    assert_eq!(
-        check(&datagram(&one), &exp).unwrap().advert.addresses,
-        vec![vip(100)]
-    );
-    assert!(check(&datagram(&other), &exp).is_ok());
+            expected: 2,
+        };
+        let missing = DropReason::AddressMissing { address: vip(101) };
+        let got_one = check(&datagram(&one), &expect(version));
+        let got_other = check(&datagram(&other), &expect(version));
+        if version == Version::V2 {
+            assert_eq!(got_one, Err(count));
+            assert_eq!(got_other, Err(missing));
+        } else {
+            // VRRPv3: used for the election, the mismatch reported (our
+            // answer to keepalived issue #1603: one master, not two).
+            assert_eq!(
+                got_one.expect("accepted").address_list_mismatch,
+                Some(count)
+            );
+            assert_eq!(
+                got_other.expect("accepted").address_list_mismatch,
+                Some(missing)
+            );
+        }
+        // Order does not matter.
+        let swapped = Advert {
+            addresses: vec![vip(101), vip(100)],
+            ..advert(version)
+        };
+        let ok = check(&datagram(&swapped), &expect(version)).expect("accepted");
+        assert_eq!(ok.address_list_mismatch, None);
+        // skip_check_adv_addr, advert from the known master: both clean.
+        let mut exp = expect(version);
+        exp.check_addresses = false;
+        let got = check(&datagram(&one), &exp).expect("accepted");
+        assert_eq!(got.advert.addresses, vec![vip(100)]);
+        assert_eq!(got.address_list_mismatch, None);
+        assert!(check(&datagram(&other), &exp).is_ok());
+    }
 }
 
 #[test]
@@ -542,17 +555,28 @@ fn first_failing_check_wins() {
         check(&d, &expect(Version::V2)),
         Err(DropReason::IntervalMismatch { .. })
     ));
-    // Wrong count and bad checksum: count first.
-    let one = Advert {
-        addresses: vec![vip(100)],
-        ..advert(Version::V3)
-    };
-    let mut d = datagram(&one);
-    d[27] ^= 1;
-    assert!(matches!(
-        check(&d, &expect(Version::V3)),
-        Err(DropReason::AddressCountMismatch { .. })
-    ));
+    // Wrong count and bad checksum: count first in v2; in v3 the count
+    // only gets noted, so the checksum drops it.
+    for (version, count_first) in [(Version::V2, true), (Version::V3, false)] {
+        let one = Advert {
+            addresses: vec![vip(100)],
+            ..advert(version)
+        };
+        let mut d = datagram(&one);
+        d[27] ^= 1;
+        let got = check(&d, &expect(version));
+        if count_first {
+            assert!(
+                matches!(got, Err(DropReason::AddressCountMismatch { .. })),
+                "{got:?}"
+            );
+        } else {
+            assert!(
+                matches!(got, Err(DropReason::ChecksumError { .. })),
+                "{got:?}"
+            );
+        }
+    }
 }
 
 #[test]

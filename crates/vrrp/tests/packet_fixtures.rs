@@ -290,6 +290,7 @@ fn captured_adverts_pass_validation() {
             src: f.src,
             dst: f.dst,
             old_unicast_checksum: false,
+            address_list_mismatch: None,
         };
         assert_eq!(validate(&rx, &f.expect), Ok(expected), "{}", f.name);
     }

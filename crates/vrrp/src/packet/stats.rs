@@ -65,6 +65,9 @@ impl RxStats {
                 if accepted.advert.priority == 0 {
                     self.priority_zero_pkts_rcvd += 1;
                 }
+                if accepted.address_list_mismatch.is_some() {
+                    self.address_list_errors += 1;
+                }
                 return;
             }
             Err(reason) => reason,

@@ -198,6 +198,14 @@ pub struct Accepted {
     /// instance should switch to [`UnicastChecksum::OldDetected`] (keepalived
     /// logs "Setting unicast VRRPv3 checksum to old version").
     pub old_unicast_checksum: bool,
+    /// VRRPv3 only: the address list differs from ours (count or a VIP
+    /// missing). keepalived drops such an advert, so a rolling change of
+    /// the VIP list on one node makes both nodes master (keepalived issue
+    /// #1603). RFC 5798 §7.1 asks only that the mismatch be logged, so we
+    /// count it, let the caller log it, and still use the advert for the
+    /// election: one master. VRRPv2 keeps the drop (RFC 3768 §7.1 requires
+    /// it unless the sender is the owner).
+    pub address_list_mismatch: Option<DropReason>,
 }
 
 /// Constant-time comparison, so the time taken does not tell how many
@@ -277,12 +285,17 @@ pub fn validate(rx: &Received, exp: &RxExpect) -> Result<Accepted, DropReason> {
     if rx.kind() != TYPE_ADVERTISEMENT {
         return Err(DropReason::InvalidType { kind: rx.kind() });
     }
-    // 7. Address count.
+    // 7. Address count (v3: noted, not dropped; see `Accepted`).
+    let mut address_list_mismatch = None;
     if exp.check_addresses && usize::from(rx.count()) != exp.addresses.len() {
-        return Err(DropReason::AddressCountMismatch {
+        let reason = DropReason::AddressCountMismatch {
             received: rx.count(),
             expected: exp.addresses.len(),
-        });
+        };
+        if exp.version == Version::V2 {
+            return Err(reason);
+        }
+        address_list_mismatch = Some(reason);
     }
     // 8. IPv4 Total Length.
     if let Some(total) = rx
@@ -307,7 +320,11 @@ pub fn validate(rx: &Received, exp: &RxExpect) -> Result<Accepted, DropReason> {
     if exp.check_addresses {
         // 11. Every VIP present.
         if let Some(missing) = exp.addresses.iter().find(|a| !addresses.contains(a)) {
-            return Err(DropReason::AddressMissing { address: *missing });
+            let reason = DropReason::AddressMissing { address: *missing };
+            if exp.version == Version::V2 {
+                return Err(reason);
+            }
+            address_list_mismatch.get_or_insert(reason);
         }
         // 12. Unicast source and its TTL range.
         if !exp.unicast_peers.is_empty() && exp.check_unicast_src {
@@ -342,6 +359,7 @@ pub fn validate(rx: &Received, exp: &RxExpect) -> Result<Accepted, DropReason> {
         src: rx.src,
         dst: rx.dst,
         old_unicast_checksum,
+        address_list_mismatch,
     })
 }
 

@@ -11,7 +11,7 @@ use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
 use keepalived_sys::vrrp_socket::SocketError;
 use keepalived_vrrp::fsm::{self, Input, RxAdvert, State};
-use keepalived_vrrp::packet::{self, DropReason, Family, Received};
+use keepalived_vrrp::packet::{self, Accepted, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -212,6 +212,22 @@ impl Core {
                     inst.conf.name
                 );
                 inst.expect.unicast_checksum = packet::UnicastChecksum::OldDetected;
+            }
+            if let Ok(Accepted {
+                address_list_mismatch: Some(why),
+                src,
+                ..
+            }) = &outcome
+            {
+                // Logged once per sender change would be nicer; once per
+                // advert at debug, once per distinct reason at warn.
+                if inst.last_mismatch.as_ref() != Some(why) {
+                    tracing::warn!(
+                        "({}) advert from {src}: {why}; address lists differ (used for the election anyway)",
+                        inst.conf.name
+                    );
+                    inst.last_mismatch = Some(why.clone());
+                }
             }
             (outcome, inst.conf.name.clone())
         };

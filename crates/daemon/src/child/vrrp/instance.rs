@@ -53,6 +53,8 @@ pub struct Live {
     /// Our adverts' template (priority set per send).
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
+    /// The last address-list mismatch logged (to log each kind once).
+    pub last_mismatch: Option<keepalived_vrrp::packet::DropReason>,
     pub counters: Counters,
     /// Bound to `src`; opened at the first advert, dropped when `src`
     /// changes.
@@ -196,6 +198,7 @@ impl Live {
             group: plan.group,
             advert: plan.advert,
             skip_check_adv_addr: plan.skip_check_adv_addr,
+            last_mismatch: None,
             counters: Counters::default(),
             sender: None,
         }
