@@ -53,6 +53,10 @@ pub(crate) struct Engine<'a> {
     out_bytes: usize,
     /// A global limit was hit: stop producing anything.
     aborted: bool,
+    /// The current top-level line's expansion went too deep: the rest of
+    /// its expansion is skipped (a recursive multi-line definition would
+    /// otherwise report the same error for every leaf, millions of times).
+    too_deep: bool,
 }
 
 fn time_seed() -> u64 {
@@ -98,6 +102,7 @@ impl<'a> Engine<'a> {
             work: 0,
             out_bytes: 0,
             aborted: false,
+            too_deep: false,
         }
     }
 
@@ -249,10 +254,14 @@ impl<'a> Engine<'a> {
     /// Handles one line, whatever produced it (a file, a sequence, a
     /// multi-line definition or the rest of a brace-split line).
     fn process_line(&mut self, text: String, loc: &Loc, depth: u32) {
-        if !self.tick(loc) || text.is_empty() {
+        if depth == 0 {
+            self.too_deep = false;
+        }
+        if self.too_deep || !self.tick(loc) || text.is_empty() {
             return;
         }
         if depth > MAX_NESTING {
+            self.too_deep = true;
             self.error(
                 loc,
                 "Definitions or sequences nested too deeply (recursive definition?) - line ignored"
