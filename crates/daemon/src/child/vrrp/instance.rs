@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
-use keepalived_vrrp::fsm::{self, Instance, InstanceParams, Version as FsmVersion};
+use keepalived_vrrp::fsm::{self, Instance, InstanceParams};
 use keepalived_vrrp::packet::{
     Advert, Auth, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum, UnicastPeer, Version,
 };
 
+use super::core::ReceiverKey;
 use super::io::{self, Listen, VipSpec, VrrpSender};
 
 /// What makes two configurations "the same instance" across a reload:
@@ -96,10 +97,7 @@ pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
     } else {
         Family::Ipv4
     };
-    let version = match params.version {
-        FsmVersion::V2 => Version::V2,
-        FsmVersion::V3 => Version::V3,
-    };
+    let version = params.version;
     let advert_addrs: Vec<IpAddr> = conf
         .virtual_ipaddress
         .iter()
