@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::instance::{self, Live, Plan};
-use super::io::{self, Listen, VrrpReceiver};
+use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
 use super::{Cmd, Options, dump};
 use crate::exit;
@@ -34,7 +34,7 @@ const DROP_LOG_EVERY: Duration = Duration::from_secs(1);
 /// Which instances a datagram can be for: interface and family.
 pub type SocketKey = (u32, Family);
 /// One receiver per interface, family and what it listens to.
-type ReceiverKey = (u32, Family, Listen);
+pub type ReceiverKey = (u32, Family, io::Listen);
 
 /// A receiver's reader task; the receiver lives inside it.
 struct ReaderTask(JoinHandle<()>);
@@ -187,7 +187,7 @@ impl Core {
         let Some(idx) = self
             .insts
             .iter()
-            .position(|i| (i.ifindex, i.family) == key && i.identity.vrid == vrid)
+            .position(|i| (i.ifindex, i.family()) == key && i.identity.vrid == vrid)
         else {
             self.unclaimed += 1;
             self.log_drop(None, &DropReason::UnknownVrid { vrid });
@@ -383,26 +383,14 @@ impl Core {
             }
         }
         let family = plan.identity.family;
-        let rkey = (ifindex, family, listen_of(&plan));
-        if !self.receivers.contains_key(&rkey) {
-            match io::open_receiver(family, &ifname, ifindex, rkey.2) {
-                Ok(r) => {
-                    let reader = spawn_reader((ifindex, family), r, self.rx_tx.clone());
-                    self.receivers.insert(rkey, ReaderTask(reader));
-                }
-                Err(e) => {
-                    tracing::error!(
-                        "({name}) cannot open the {} VRRP socket on {ifname}: {e}",
-                        instance::family_name(plan.identity.family)
-                    );
-                    return None;
-                }
-            }
+        let listen = instance::listen(&plan.conf, plan.group);
+        if !self.ensure_receiver((ifindex, family, listen), &ifname, &name) {
+            return None;
         }
         let configured = plan.conf.src_ip();
         let src = match configured {
             Some(a) => Some(a),
-            None => self.resolve_src(ifindex, plan.identity.family, &plan).await,
+            None => self.resolve_src(ifindex, family, &plan).await,
         };
         let now = self.now();
         let live = Live::new(plan, ifindex, src, now);
@@ -410,8 +398,7 @@ impl Core {
         let idx = self.insts.len() - 1;
         if src.is_none() {
             tracing::warn!(
-                "({name}) no usable {} address on {ifname}: FAULT until one appears",
-                instance::family_name(self.insts.get(idx).map_or(Family::Ipv4, |l| l.family))
+                "({name}) no usable {family} address on {ifname}: FAULT until one appears"
             );
             self.step(idx, Input::FaultSet, now).await;
         }
@@ -436,7 +423,7 @@ impl Core {
                 continue;
             }
             let ours = live.vip_addresses();
-            let (ifindex, family) = (live.ifindex, live.family);
+            let (ifindex, family) = (live.ifindex, live.family());
             let found = io::primary_address(&self.nl, ifindex, family, &ours)
                 .await
                 .ok()
@@ -466,31 +453,34 @@ impl Core {
             let Some(i) = self.insts.get(idx) else {
                 continue;
             };
-            let rkey = (i.ifindex, i.family, i.listen());
-            if self.receivers.contains_key(&rkey) {
-                continue;
+            let (rkey, ifname, name) =
+                (i.receiver_key(), i.ifname().to_owned(), i.conf.name.clone());
+            self.ensure_receiver(rkey, &ifname, &name);
+        }
+    }
+
+    /// Opens the receiver `rkey` unless it is open; false (logged for
+    /// instance `name`) when it cannot be opened.
+    fn ensure_receiver(&mut self, rkey: ReceiverKey, ifname: &str, name: &str) -> bool {
+        if self.receivers.contains_key(&rkey) {
+            return true;
+        }
+        let (ifindex, family, listen) = rkey;
+        match io::open_receiver(family, ifname, ifindex, listen) {
+            Ok(r) => {
+                let reader = spawn_reader((ifindex, family), r, self.rx_tx.clone());
+                self.receivers.insert(rkey, ReaderTask(reader));
+                true
             }
-            match io::open_receiver(i.family, &i.ifname, i.ifindex, rkey.2) {
-                Ok(r) => {
-                    let reader = spawn_reader((i.ifindex, i.family), r, self.rx_tx.clone());
-                    self.receivers.insert(rkey, ReaderTask(reader));
-                }
-                Err(e) => tracing::error!(
-                    "({}) cannot open the {} VRRP socket on {}: {e}",
-                    i.conf.name,
-                    instance::family_name(i.family),
-                    i.ifname
-                ),
+            Err(e) => {
+                tracing::error!("({name}) cannot open the {family} VRRP socket on {ifname}: {e}");
+                false
             }
         }
     }
 
     fn close_unused_sockets(&mut self) {
-        let used: Vec<ReceiverKey> = self
-            .insts
-            .iter()
-            .map(|i| (i.ifindex, i.family, i.listen()))
-            .collect();
+        let used: Vec<ReceiverKey> = self.insts.iter().map(Live::receiver_key).collect();
         self.receivers.retain(|k, _| used.contains(k));
     }
 
@@ -527,11 +517,6 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
-}
-
-/// What an instance's receiver listens to.
-fn listen_of(plan: &Plan) -> Listen {
-    plan.conf.unicast_peer.is_empty().then_some(plan.group)
 }
 
 fn spawn_reader(

@@ -42,8 +42,6 @@ pub struct Live {
     pub identity: Identity,
     pub fsm: Instance,
     pub expect: RxExpect,
-    pub family: Family,
-    pub ifname: String,
     pub ifindex: u32,
     /// Advert source: configured, else the interface's primary address.
     pub src: Option<IpAddr>,
@@ -182,14 +180,11 @@ impl Live {
     pub fn new(plan: Plan, ifindex: u32, src: Option<IpAddr>, now: fsm::Instant) -> Self {
         let mut params = plan.params;
         params.src_addr = src;
-        let ifname = plan.identity.interface.clone();
         Self {
             fsm: Instance::new(params, now),
-            family: plan.identity.family,
             conf: plan.conf,
             identity: plan.identity,
             expect: plan.expect,
-            ifname,
             ifindex,
             src,
             vips: plan.vips,
@@ -266,9 +261,17 @@ impl Live {
         }
     }
 
-    /// What this instance's receiver listens to.
-    pub fn listen(&self) -> Listen {
-        self.conf.unicast_peer.is_empty().then_some(self.group)
+    pub fn family(&self) -> Family {
+        self.identity.family
+    }
+
+    pub fn ifname(&self) -> &str {
+        &self.identity.interface
+    }
+
+    /// The receiver this instance's adverts arrive on.
+    pub fn receiver_key(&self) -> ReceiverKey {
+        (self.ifindex, self.family(), listen(&self.conf, self.group))
     }
 
     /// The advert TTL / hop limit to unicast peers (`unicast_ttl`).
@@ -283,10 +286,8 @@ impl Live {
     }
 }
 
-/// The `packet` name of a family, for logs.
-pub fn family_name(f: Family) -> &'static str {
-    match f {
-        Family::Ipv4 => "IPv4",
-        Family::Ipv6 => "IPv6",
-    }
+/// What an instance's receiver listens to: its group, or (unicast
+/// peers) unicast adverts.
+pub fn listen(conf: &VrrpInstance, group: IpAddr) -> Listen {
+    conf.unicast_peer.is_empty().then_some(group)
 }
