@@ -98,6 +98,10 @@ impl Core {
 
     /// Runs until told to stop (or the engine handle is gone).
     pub async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) -> u8 {
+        // A fixed point in time, not a sleep restarted on every wake-up:
+        // datagrams arriving faster than ADDRESS_RETRY would postpone
+        // the retry for ever.
+        let mut retry_at: Option<tokio::time::Instant> = None;
         loop {
             let deadline = self
                 .insts
@@ -105,7 +109,11 @@ impl Core {
                 .filter_map(|i| i.fsm.next_deadline())
                 .min()
                 .map(|t| self.to_tokio(t));
-            let retry = self.insts.iter().any(|i| i.src.is_none());
+            retry_at = if self.insts.iter().any(|i| i.src.is_none()) {
+                retry_at.or_else(|| Some(tokio::time::Instant::now() + ADDRESS_RETRY))
+            } else {
+                None
+            };
             tokio::select! {
                 cmd = cmds.recv() => match cmd {
                     None => {
@@ -128,7 +136,10 @@ impl Core {
                 },
                 Some((key, d)) = self.rx.recv() => self.on_datagram(key, d).await,
                 () = sleep_until(deadline) => self.on_timer().await,
-                () = tokio::time::sleep(ADDRESS_RETRY), if retry => self.retry_addresses().await,
+                () = sleep_until(retry_at) => {
+                    retry_at = None;
+                    self.retry_addresses().await;
+                }
             }
         }
     }
