@@ -11,7 +11,7 @@ use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
 use keepalived_sys::vrrp_socket::SocketError;
 use keepalived_vrrp::fsm::{self, Input, RxAdvert, State};
-use keepalived_vrrp::packet::{self, Accepted, DropReason, Family, Received};
+use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -179,7 +179,7 @@ impl Core {
             Ok(Ok(rx)) => rx,
             Ok(Err(reason)) => {
                 self.unclaimed += 1;
-                self.log_drop(None, &reason);
+                self.log_drop(&reason);
                 return;
             }
             Err(SocketError::Malformed(what)) => {
@@ -201,58 +201,53 @@ impl Core {
             .position(|i| (i.ifindex, i.family()) == key && i.identity.vrid == vrid)
         else {
             self.unclaimed += 1;
-            self.log_drop(None, &DropReason::UnknownVrid { vrid });
+            self.log_drop(&DropReason::UnknownVrid { vrid });
             return;
         };
         let now = self.now();
-        let (outcome, name) = {
-            let Some(inst) = self.insts.get_mut(idx) else {
-                return;
-            };
-            let following = inst.fsm.state() == State::Backup
-                && inst.fsm.last_master().map(|(a, _)| a) == Some(rx.src);
-            inst.expect.check_addresses = !(inst.skip_check_adv_addr && following);
-            let outcome = packet::validate(&rx, &inst.expect);
-            inst.counters.rx.record(&outcome);
-            if let Ok(acc) = &outcome
-                && acc.old_unicast_checksum
-                && inst.expect.unicast_checksum == packet::UnicastChecksum::Standard
-            {
-                tracing::info!(
-                    "({}) Setting unicast VRRPv3 checksum to old version",
-                    inst.conf.name
-                );
-                inst.expect.unicast_checksum = packet::UnicastChecksum::OldDetected;
-            }
-            if let Ok(Accepted {
-                address_list_mismatch: Some(why),
-                src,
-                ..
-            }) = &outcome
-            {
-                // Logged once per sender change would be nicer; once per
-                // advert at debug, once per distinct reason at warn.
-                if inst.last_mismatch.as_ref() != Some(why) {
-                    tracing::warn!(
-                        "({}) advert from {src}: {why}; address lists differ (used for the election anyway)",
-                        inst.conf.name
-                    );
-                    inst.last_mismatch = Some(why.clone());
-                }
-            }
-            (outcome, inst.conf.name.clone())
+        let Some(inst) = self.insts.get_mut(idx) else {
+            return;
         };
-        match outcome {
-            Ok(acc) => {
-                let adv = RxAdvert {
-                    src: acc.src,
-                    priority: acc.advert.priority,
-                    max_advert_int_cs: acc.advert.max_advert_int_cs,
-                };
-                self.step(idx, Input::Advert(adv), now).await;
+        let following = inst.fsm.state() == State::Backup
+            && inst.fsm.last_master().map(|(a, _)| a) == Some(rx.src);
+        inst.expect.check_addresses = !(inst.skip_check_adv_addr && following);
+        let outcome = packet::validate(&rx, &inst.expect);
+        inst.counters.rx.record(&outcome);
+        let acc = match outcome {
+            Ok(acc) => acc,
+            Err(reason) => {
+                if self.drop_log_due()
+                    && let Some(inst) = self.insts.get(idx)
+                {
+                    tracing::debug!("({}) dropped advert: {reason}", inst.conf.name);
+                }
+                return;
             }
-            Err(reason) => self.log_drop(Some(&name), &reason),
+        };
+        if acc.old_unicast_checksum
+            && inst.expect.unicast_checksum == packet::UnicastChecksum::Standard
+        {
+            tracing::info!(
+                "({}) Setting unicast VRRPv3 checksum to old version",
+                inst.conf.name
+            );
+            inst.expect.unicast_checksum = packet::UnicastChecksum::OldDetected;
         }
+        if inst.note_mismatch(acc.address_list_mismatch.as_ref())
+            && let Some(why) = &acc.address_list_mismatch
+        {
+            tracing::warn!(
+                "({}) advert from {}: {why}; address lists differ (used for the election anyway)",
+                inst.conf.name,
+                acc.src
+            );
+        }
+        let adv = RxAdvert {
+            src: acc.src,
+            priority: acc.advert.priority,
+            max_advert_int_cs: acc.advert.max_advert_int_cs,
+        };
+        self.step(idx, Input::Advert(adv), now).await;
     }
 
     /// Whether a drop may be logged now (at most one line per
@@ -269,13 +264,10 @@ impl Core {
         true
     }
 
-    fn log_drop(&mut self, name: Option<&str>, reason: &DropReason) {
-        if !self.drop_log_due() {
-            return;
-        }
-        match name {
-            Some(n) => tracing::debug!("({n}) dropped advert: {reason}"),
-            None => tracing::debug!("dropped VRRP datagram: {reason}"),
+    /// A datagram no instance took.
+    fn log_drop(&mut self, reason: &DropReason) {
+        if self.drop_log_due() {
+            tracing::debug!("dropped VRRP datagram: {reason}");
         }
     }
 

@@ -9,7 +9,8 @@ use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
 use keepalived_vrrp::fsm::{self, Instance, InstanceParams};
 use keepalived_vrrp::packet::{
-    Advert, Auth, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum, UnicastPeer, Version,
+    Advert, Auth, DropReason, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum,
+    UnicastPeer, Version,
 };
 
 use super::core::ReceiverKey;
@@ -52,8 +53,9 @@ pub struct Live {
     /// Our adverts' template (priority set per send).
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
-    /// The last address-list mismatch logged (to log each kind once).
-    pub last_mismatch: Option<keepalived_vrrp::packet::DropReason>,
+    /// The v3 address-list mismatch last warned about; cleared by an
+    /// advert whose list agrees, so each new disagreement is warned once.
+    last_mismatch: Option<DropReason>,
     pub counters: Counters,
     /// Bound to `src`; opened at the first advert, dropped when `src`
     /// changes.
@@ -261,6 +263,16 @@ impl Live {
         }
     }
 
+    /// Records an accepted advert's address-list mismatch (None: the
+    /// lists agree); true when it is one to warn about.
+    pub fn note_mismatch(&mut self, mismatch: Option<&DropReason>) -> bool {
+        if self.last_mismatch.as_ref() == mismatch {
+            return false;
+        }
+        self.last_mismatch = mismatch.cloned();
+        mismatch.is_some()
+    }
+
     pub fn family(&self) -> Family {
         self.identity.family
     }
@@ -290,4 +302,42 @@ impl Live {
 /// peers) unicast adverts.
 pub fn listen(conf: &VrrpInstance, group: IpAddr) -> Listen {
     conf.unicast_peer.is_empty().then_some(group)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn live() -> Live {
+        let conf: VrrpInstance = serde_json::from_value(serde_json::json!({
+            "name": "VI_1",
+            "interface": "veth0",
+            "virtual_router_id": 51,
+        }))
+        .unwrap();
+        let plan = plan(&conf, &GlobalDefs::default()).unwrap();
+        Live::new(plan, 2, None, fsm::Instant::ZERO)
+    }
+
+    #[test]
+    fn each_new_address_list_mismatch_is_warned_once() {
+        let mut l = live();
+        let missing = DropReason::AddressMissing {
+            address: "192.0.2.100".parse().unwrap(),
+        };
+        let count = DropReason::AddressCountMismatch {
+            received: 2,
+            expected: 1,
+        };
+        assert!(!l.note_mismatch(None), "agreeing lists: nothing to warn");
+        assert!(l.note_mismatch(Some(&missing)));
+        assert!(!l.note_mismatch(Some(&missing)), "same mismatch again");
+        assert!(l.note_mismatch(Some(&count)), "another mismatch");
+        assert!(!l.note_mismatch(None));
+        assert!(
+            l.note_mismatch(Some(&count)),
+            "the lists agreed in between: warn again"
+        );
+    }
 }
