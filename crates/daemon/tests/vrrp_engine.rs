@@ -420,6 +420,62 @@ fn ours_backup_takes_over_from_killed_keepalived() {
     ours.term();
 }
 
+/// An instance without a source address retries once a second; adverts
+/// arriving more often than that (keepalived at 0.1 s) must not keep
+/// postponing the retry.
+#[test]
+fn source_address_retry_is_not_starved_by_adverts() {
+    let lab = Lab::new();
+    run(&[
+        "ip",
+        "-n",
+        &lab.a,
+        "addr",
+        "del",
+        "192.0.2.1/24",
+        "dev",
+        "veth0",
+    ]);
+    let ka = Daemon::start(&lab, &lab.b, Impl::Keepalived, "ka", &conf_v4(100, None));
+    if wait_for(Duration::from_secs(3), || lab.has(&lab.b, VIP4)).is_none() {
+        fail("keepalived did not become master", &[&ka]);
+    }
+    let ours = Daemon::start(&lab, &lab.a, Impl::Ours, "ours", &conf_v4(150, None));
+    let faulted = wait_for(Duration::from_secs(3), || {
+        ours.log_text().contains("Entering FAULT STATE")
+    });
+    if faulted.is_none() {
+        fail("ours without an IPv4 address did not enter FAULT", &[&ours]);
+    }
+    // Several retry periods with keepalived's adverts arriving meanwhile.
+    sleep(Duration::from_millis(1500));
+    run(&[
+        "ip",
+        "-n",
+        &lab.a,
+        "addr",
+        "add",
+        "192.0.2.1/24",
+        "dev",
+        "veth0",
+    ]);
+    let t = wait_for(Duration::from_secs(4), || {
+        lab.has(&lab.a, VIP4) && !lab.has(&lab.b, VIP4)
+    });
+    match t {
+        Some(d) => eprintln!("master {d:?} after the source address appeared"),
+        None => fail(
+            "ours never found its new source address (retry starved?)",
+            &[&ours, &ka],
+        ),
+    }
+    if !ours.log_text().contains("using source address 192.0.2.1") {
+        fail("ours did not log its new source address", &[&ours]);
+    }
+    ours.term();
+    ka.term();
+}
+
 fn conf_v6(prio: u8) -> String {
     format!(
         "vrrp_instance VI_6 {{\n  interface veth0\n  virtual_router_id 61\n  priority {prio}\n  \

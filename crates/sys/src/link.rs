@@ -18,6 +18,7 @@ use rtnetlink::sys::SocketAddr;
 
 use crate::addr::AddrInfo;
 use crate::netlink::{Netlink, NetlinkError};
+use crate::vrrp_socket::Family;
 
 /// What the VRRP child needs to know about one interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,26 +37,39 @@ pub struct Interface {
 }
 
 impl Interface {
-    /// The interface's primary IPv4 address: the first one that is not a
-    /// secondary (keepalived takes the first address the kernel lists).
+    /// The interface's primary IPv4 address (see [`advert_source`]).
     pub fn primary_ipv4(&self) -> Option<Ipv4Addr> {
-        self.addresses.iter().find_map(|a| match a.addr {
-            IpAddr::V4(v4) if !a.is_secondary() => Some(v4),
+        match advert_source(&self.addresses, Family::V4, &[]) {
+            Some(IpAddr::V4(v4)) => Some(v4),
             _ => None,
-        })
+        }
     }
 
-    /// The first usable IPv6 link-local address (fe80::/10), skipping ones
-    /// that are still tentative or failed DAD: the kernel refuses to send
-    /// from those.
+    /// The first usable IPv6 link-local address (see [`advert_source`]).
     pub fn ipv6_link_local(&self) -> Option<Ipv6Addr> {
-        self.addresses.iter().find_map(|a| match a.addr {
-            IpAddr::V6(v6) if is_link_local(&v6) && !a.is_tentative() && !a.is_dad_failed() => {
-                Some(v6)
-            }
+        match advert_source(&self.addresses, Family::V6, &[]) {
+            Some(IpAddr::V6(v6)) => Some(v6),
             _ => None,
-        })
+        }
     }
+}
+
+/// The VRRP advert source keepalived picks among `addrs` (kernel order):
+/// IPv4, the first address that is not a secondary; IPv6, the first
+/// link-local (fe80::/10, RFC 5798 §5.1.2.1). Addresses still tentative
+/// or that failed DAD are skipped (the kernel refuses to send from them),
+/// and so is every address in `exclude` (the caller's VIPs may sit on
+/// the same link).
+pub fn advert_source(addrs: &[AddrInfo], family: Family, exclude: &[IpAddr]) -> Option<IpAddr> {
+    addrs
+        .iter()
+        .filter(|a| !exclude.contains(&a.addr) && !a.is_tentative() && !a.is_dad_failed())
+        .find(|a| match (family, a.addr) {
+            (Family::V4, IpAddr::V4(_)) => !a.is_secondary(),
+            (Family::V6, IpAddr::V6(v6)) => is_link_local(&v6),
+            _ => false,
+        })
+        .map(|a| a.addr)
 }
 
 /// fe80::/10 (std's `is_unicast_link_local` is stable but spelled out here
@@ -201,4 +215,48 @@ pub fn ipv6_forwarding(ifname: &str) -> bool {
     std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
         .map(|s| s.trim() == "1")
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::addr::Scope;
+
+    fn info(addr: &str, flags: u32) -> AddrInfo {
+        AddrInfo {
+            ifindex: 2,
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            broadcast: None,
+            scope: Scope::Global,
+            label: None,
+            flags,
+        }
+    }
+
+    #[test]
+    fn source_skips_excluded_secondaries_and_tentative_link_locals() {
+        let addrs = [
+            info("192.0.2.100", 0),
+            info("192.0.2.5", libc::IFA_F_SECONDARY),
+            info("192.0.2.1", 0),
+            info("fe80::1", libc::IFA_F_TENTATIVE),
+            info("2001:db8::1", 0),
+            info("fe80::2", 0),
+        ];
+        let ours = ["192.0.2.100".parse().unwrap()];
+        assert_eq!(
+            advert_source(&addrs, Family::V4, &ours),
+            Some("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            advert_source(&addrs, Family::V4, &[]),
+            Some("192.0.2.100".parse().unwrap())
+        );
+        assert_eq!(
+            advert_source(&addrs, Family::V6, &ours),
+            Some("fe80::2".parse().unwrap())
+        );
+    }
 }

@@ -22,8 +22,9 @@ pub enum State {
 }
 
 /// A received advertisement that already passed the receive checks of
-/// inventory §C.2 (length, TTL, version, auth, checksum, VRID, address
-/// list, v2 interval match). Only what the state machine needs.
+/// inventory §C.2 (length, TTL, version, auth, checksum, VRID, v2 address
+/// list and interval match; a v3 address-list mismatch is only reported).
+/// Only what the state machine needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RxAdvert {
     /// Source address of the IP packet (the sender's primary address).

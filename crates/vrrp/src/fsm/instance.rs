@@ -24,7 +24,8 @@ use crate::fsm::event::{Action, GarpReason, Input, RxAdvert, State};
 use crate::fsm::params::{InitialState, InstanceParams};
 use crate::fsm::priority::PRIO_OWNER;
 use crate::fsm::time::Instant;
-use crate::fsm::timers::{self, Version};
+use crate::fsm::timers;
+use crate::packet::Version;
 
 const CENTISECOND: Duration = Duration::from_millis(10);
 

@@ -14,8 +14,10 @@ pub mod priority;
 pub mod time;
 pub mod timers;
 
+/// The protocol version: the codec's type, re-exported for the machine's
+/// users.
+pub use crate::packet::Version;
 pub use event::{Action, GarpReason, Input, RxAdvert, State};
 pub use instance::Instance;
 pub use params::{GarpParams, InitialState, InstanceParams, ParamsError};
 pub use time::Instant;
-pub use timers::Version;

@@ -11,8 +11,8 @@ use keepalived_config::model::vrrp::{State as ConfState, VrrpInstance};
 use serde::{Deserialize, Serialize};
 
 use crate::fsm::priority::PRIO_OWNER;
-use crate::fsm::time::micros;
-use crate::fsm::timers::Version;
+use crate::fsm::time::{TIMER_CENTI_HZ, TIMER_HZ, micros};
+use crate::packet::Version;
 
 /// `state MASTER|BACKUP` in the configuration (keepalived's `wantstate`
 /// at startup).
@@ -121,9 +121,6 @@ impl fmt::Display for ParamsError {
 }
 
 impl std::error::Error for ParamsError {}
-
-const TIMER_HZ: u64 = 1_000_000;
-const TIMER_CENTI_HZ: u64 = 10_000;
 
 impl InstanceParams {
     /// Maps a validated `vrrp_instance` plus `global_defs`, applying the

@@ -57,6 +57,11 @@ impl Sub<Instant> for Instant {
     }
 }
 
+/// One second in the machine's microseconds (keepalived's `TIMER_HZ`).
+pub(crate) const TIMER_HZ: u64 = 1_000_000;
+/// One centisecond, the unit of the VRRPv3 interval field.
+pub(crate) const TIMER_CENTI_HZ: u64 = 10_000;
+
 /// A duration in whole microseconds, saturating.
 pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)

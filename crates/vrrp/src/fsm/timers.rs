@@ -4,19 +4,8 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::fsm::time::micros;
-
-const TIMER_HZ: u64 = 1_000_000;
-/// One centisecond, the unit of the VRRPv3 interval field.
-const TIMER_CENTI_HZ: u64 = 10_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Version {
-    V2,
-    V3,
-}
+use crate::fsm::time::{TIMER_CENTI_HZ, TIMER_HZ, micros};
+use crate::packet::Version;
 
 /// Skew_Time for `priority` (the effective one, as keepalived uses).
 ///

@@ -32,8 +32,11 @@
 //! that differs from ours when the advert comes from the master we already
 //! follow ([`RxExpect::check_addresses`] false: checks 7, 11 and 12 are
 //! skipped). Everything else in the list above is dropped, including a v2
-//! interval mismatch and a v2/v3 address-list mismatch -- keepalived does
-//! not merely log those.
+//! interval mismatch and a v2 address-list mismatch.
+//!
+//! Where we differ on purpose: a v3 address-list mismatch (checks 7 and
+//! 11) is counted and reported in [`Accepted::address_list_mismatch`], and
+//! the advert is still used (keepalived drops it; see that field).
 //!
 //! Differences from keepalived, none visible on a valid exchange:
 //! - IPv6 checksums: keepalived leaves them to the kernel (`IPV6_CHECKSUM`

@@ -11,12 +11,12 @@ use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
 use keepalived_sys::vrrp_socket::SocketError;
 use keepalived_vrrp::fsm::{self, Input, RxAdvert, State};
-use keepalived_vrrp::packet::{self, Accepted, DropReason, Family, Received};
+use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::instance::{self, Live, Plan};
-use super::io::{self, Listen, VrrpReceiver};
+use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
 use super::{Cmd, Options, dump};
 use crate::exit;
@@ -34,7 +34,7 @@ const DROP_LOG_EVERY: Duration = Duration::from_secs(1);
 /// Which instances a datagram can be for: interface and family.
 pub type SocketKey = (u32, Family);
 /// One receiver per interface, family and what it listens to.
-type ReceiverKey = (u32, Family, Listen);
+pub type ReceiverKey = (u32, Family, io::Listen);
 
 /// A receiver's reader task; the receiver lives inside it.
 struct ReaderTask(JoinHandle<()>);
@@ -98,6 +98,10 @@ impl Core {
 
     /// Runs until told to stop (or the engine handle is gone).
     pub async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) -> u8 {
+        // A fixed point in time, not a sleep restarted on every wake-up:
+        // datagrams arriving faster than ADDRESS_RETRY would postpone
+        // the retry for ever.
+        let mut retry_at: Option<tokio::time::Instant> = None;
         loop {
             let deadline = self
                 .insts
@@ -105,7 +109,11 @@ impl Core {
                 .filter_map(|i| i.fsm.next_deadline())
                 .min()
                 .map(|t| self.to_tokio(t));
-            let retry = self.insts.iter().any(|i| i.src.is_none());
+            retry_at = if self.insts.iter().any(|i| i.src.is_none()) {
+                retry_at.or_else(|| Some(tokio::time::Instant::now() + ADDRESS_RETRY))
+            } else {
+                None
+            };
             tokio::select! {
                 cmd = cmds.recv() => match cmd {
                     None => {
@@ -128,7 +136,10 @@ impl Core {
                 },
                 Some((key, d)) = self.rx.recv() => self.on_datagram(key, d).await,
                 () = sleep_until(deadline) => self.on_timer().await,
-                () = tokio::time::sleep(ADDRESS_RETRY), if retry => self.retry_addresses().await,
+                () = sleep_until(retry_at) => {
+                    retry_at = None;
+                    self.retry_addresses().await;
+                }
             }
         }
     }
@@ -168,7 +179,7 @@ impl Core {
             Ok(Ok(rx)) => rx,
             Ok(Err(reason)) => {
                 self.unclaimed += 1;
-                self.log_drop(None, &reason);
+                self.log_drop(&reason);
                 return;
             }
             Err(SocketError::Malformed(what)) => {
@@ -187,61 +198,56 @@ impl Core {
         let Some(idx) = self
             .insts
             .iter()
-            .position(|i| (i.ifindex, i.family) == key && i.identity.vrid == vrid)
+            .position(|i| (i.ifindex, i.family()) == key && i.identity.vrid == vrid)
         else {
             self.unclaimed += 1;
-            self.log_drop(None, &DropReason::UnknownVrid { vrid });
+            self.log_drop(&DropReason::UnknownVrid { vrid });
             return;
         };
         let now = self.now();
-        let (outcome, name) = {
-            let Some(inst) = self.insts.get_mut(idx) else {
-                return;
-            };
-            let following = inst.fsm.state() == State::Backup
-                && inst.fsm.last_master().map(|(a, _)| a) == Some(rx.src);
-            inst.expect.check_addresses = !(inst.skip_check_adv_addr && following);
-            let outcome = packet::validate(&rx, &inst.expect);
-            inst.counters.rx.record(&outcome);
-            if let Ok(acc) = &outcome
-                && acc.old_unicast_checksum
-                && inst.expect.unicast_checksum == packet::UnicastChecksum::Standard
-            {
-                tracing::info!(
-                    "({}) Setting unicast VRRPv3 checksum to old version",
-                    inst.conf.name
-                );
-                inst.expect.unicast_checksum = packet::UnicastChecksum::OldDetected;
-            }
-            if let Ok(Accepted {
-                address_list_mismatch: Some(why),
-                src,
-                ..
-            }) = &outcome
-            {
-                // Logged once per sender change would be nicer; once per
-                // advert at debug, once per distinct reason at warn.
-                if inst.last_mismatch.as_ref() != Some(why) {
-                    tracing::warn!(
-                        "({}) advert from {src}: {why}; address lists differ (used for the election anyway)",
-                        inst.conf.name
-                    );
-                    inst.last_mismatch = Some(why.clone());
-                }
-            }
-            (outcome, inst.conf.name.clone())
+        let Some(inst) = self.insts.get_mut(idx) else {
+            return;
         };
-        match outcome {
-            Ok(acc) => {
-                let adv = RxAdvert {
-                    src: acc.src,
-                    priority: acc.advert.priority,
-                    max_advert_int_cs: acc.advert.max_advert_int_cs,
-                };
-                self.step(idx, Input::Advert(adv), now).await;
+        let following = inst.fsm.state() == State::Backup
+            && inst.fsm.last_master().map(|(a, _)| a) == Some(rx.src);
+        inst.expect.check_addresses = !(inst.skip_check_adv_addr && following);
+        let outcome = packet::validate(&rx, &inst.expect);
+        inst.counters.rx.record(&outcome);
+        let acc = match outcome {
+            Ok(acc) => acc,
+            Err(reason) => {
+                if self.drop_log_due()
+                    && let Some(inst) = self.insts.get(idx)
+                {
+                    tracing::debug!("({}) dropped advert: {reason}", inst.conf.name);
+                }
+                return;
             }
-            Err(reason) => self.log_drop(Some(&name), &reason),
+        };
+        if acc.old_unicast_checksum
+            && inst.expect.unicast_checksum == packet::UnicastChecksum::Standard
+        {
+            tracing::info!(
+                "({}) Setting unicast VRRPv3 checksum to old version",
+                inst.conf.name
+            );
+            inst.expect.unicast_checksum = packet::UnicastChecksum::OldDetected;
         }
+        if inst.note_mismatch(acc.address_list_mismatch.as_ref())
+            && let Some(why) = &acc.address_list_mismatch
+        {
+            tracing::warn!(
+                "({}) advert from {}: {why}; address lists differ (used for the election anyway)",
+                inst.conf.name,
+                acc.src
+            );
+        }
+        let adv = RxAdvert {
+            src: acc.src,
+            priority: acc.advert.priority,
+            max_advert_int_cs: acc.advert.max_advert_int_cs,
+        };
+        self.step(idx, Input::Advert(adv), now).await;
     }
 
     /// Whether a drop may be logged now (at most one line per
@@ -258,13 +264,10 @@ impl Core {
         true
     }
 
-    fn log_drop(&mut self, name: Option<&str>, reason: &DropReason) {
-        if !self.drop_log_due() {
-            return;
-        }
-        match name {
-            Some(n) => tracing::debug!("({n}) dropped advert: {reason}"),
-            None => tracing::debug!("dropped VRRP datagram: {reason}"),
+    /// A datagram no instance took.
+    fn log_drop(&mut self, reason: &DropReason) {
+        if self.drop_log_due() {
+            tracing::debug!("dropped VRRP datagram: {reason}");
         }
     }
 
@@ -383,26 +386,14 @@ impl Core {
             }
         }
         let family = plan.identity.family;
-        let rkey = (ifindex, family, listen_of(&plan));
-        if !self.receivers.contains_key(&rkey) {
-            match io::open_receiver(family, &ifname, ifindex, rkey.2) {
-                Ok(r) => {
-                    let reader = spawn_reader((ifindex, family), r, self.rx_tx.clone());
-                    self.receivers.insert(rkey, ReaderTask(reader));
-                }
-                Err(e) => {
-                    tracing::error!(
-                        "({name}) cannot open the {} VRRP socket on {ifname}: {e}",
-                        instance::family_name(plan.identity.family)
-                    );
-                    return None;
-                }
-            }
+        let listen = instance::listen(&plan.conf, plan.group);
+        if !self.ensure_receiver((ifindex, family, listen), &ifname, &name) {
+            return None;
         }
         let configured = plan.conf.src_ip();
         let src = match configured {
             Some(a) => Some(a),
-            None => self.resolve_src(ifindex, plan.identity.family, &plan).await,
+            None => self.resolve_src(ifindex, family, &plan).await,
         };
         let now = self.now();
         let live = Live::new(plan, ifindex, src, now);
@@ -410,8 +401,7 @@ impl Core {
         let idx = self.insts.len() - 1;
         if src.is_none() {
             tracing::warn!(
-                "({name}) no usable {} address on {ifname}: FAULT until one appears",
-                instance::family_name(self.insts.get(idx).map_or(Family::Ipv4, |l| l.family))
+                "({name}) no usable {family} address on {ifname}: FAULT until one appears"
             );
             self.step(idx, Input::FaultSet, now).await;
         }
@@ -436,7 +426,7 @@ impl Core {
                 continue;
             }
             let ours = live.vip_addresses();
-            let (ifindex, family) = (live.ifindex, live.family);
+            let (ifindex, family) = (live.ifindex, live.family());
             let found = io::primary_address(&self.nl, ifindex, family, &ours)
                 .await
                 .ok()
@@ -466,31 +456,34 @@ impl Core {
             let Some(i) = self.insts.get(idx) else {
                 continue;
             };
-            let rkey = (i.ifindex, i.family, i.listen());
-            if self.receivers.contains_key(&rkey) {
-                continue;
+            let (rkey, ifname, name) =
+                (i.receiver_key(), i.ifname().to_owned(), i.conf.name.clone());
+            self.ensure_receiver(rkey, &ifname, &name);
+        }
+    }
+
+    /// Opens the receiver `rkey` unless it is open; false (logged for
+    /// instance `name`) when it cannot be opened.
+    fn ensure_receiver(&mut self, rkey: ReceiverKey, ifname: &str, name: &str) -> bool {
+        if self.receivers.contains_key(&rkey) {
+            return true;
+        }
+        let (ifindex, family, listen) = rkey;
+        match io::open_receiver(family, ifname, ifindex, listen) {
+            Ok(r) => {
+                let reader = spawn_reader((ifindex, family), r, self.rx_tx.clone());
+                self.receivers.insert(rkey, ReaderTask(reader));
+                true
             }
-            match io::open_receiver(i.family, &i.ifname, i.ifindex, rkey.2) {
-                Ok(r) => {
-                    let reader = spawn_reader((i.ifindex, i.family), r, self.rx_tx.clone());
-                    self.receivers.insert(rkey, ReaderTask(reader));
-                }
-                Err(e) => tracing::error!(
-                    "({}) cannot open the {} VRRP socket on {}: {e}",
-                    i.conf.name,
-                    instance::family_name(i.family),
-                    i.ifname
-                ),
+            Err(e) => {
+                tracing::error!("({name}) cannot open the {family} VRRP socket on {ifname}: {e}");
+                false
             }
         }
     }
 
     fn close_unused_sockets(&mut self) {
-        let used: Vec<ReceiverKey> = self
-            .insts
-            .iter()
-            .map(|i| (i.ifindex, i.family, i.listen()))
-            .collect();
+        let used: Vec<ReceiverKey> = self.insts.iter().map(Live::receiver_key).collect();
         self.receivers.retain(|k, _| used.contains(k));
     }
 
@@ -527,11 +520,6 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
-}
-
-/// What an instance's receiver listens to.
-fn listen_of(plan: &Plan) -> Listen {
-    plan.conf.unicast_peer.is_empty().then_some(plan.group)
 }
 
 fn spawn_reader(

@@ -42,7 +42,7 @@ fn data_text(core: &Core) -> String {
             let _ = writeln!(s, "   Master router = {addr}");
             let _ = writeln!(s, "   Master priority = {prio}");
         }
-        let _ = writeln!(s, "   Interface = {}", i.ifname);
+        let _ = writeln!(s, "   Interface = {}", i.ifname());
         if let Some(src) = i.src {
             let _ = writeln!(s, "   Using src_ip = {src}");
         }
@@ -61,7 +61,7 @@ fn data_text(core: &Core) -> String {
                 "     {}/{} dev {}",
                 v.address,
                 v.prefix_len,
-                v.dev.as_deref().unwrap_or(&i.ifname)
+                v.dev.as_deref().unwrap_or(i.ifname())
             );
         }
     }
@@ -126,7 +126,7 @@ fn instance_json(i: &Live) -> serde_json::Value {
     json!({
         "data": {
             "iname": i.conf.name,
-            "ifp_ifname": i.ifname,
+            "ifp_ifname": i.ifname(),
             "vrid": i.identity.vrid,
             "state": state_number(i.fsm.state()),
             "base_priority": i.fsm.params().priority,

@@ -80,7 +80,7 @@ impl Core {
         if rounds == 0 || i.vips.is_empty() {
             return;
         }
-        let (name, ifindex, ifname) = (i.conf.name.clone(), i.ifindex, i.ifname.clone());
+        let (name, ifindex, ifname) = (i.conf.name.clone(), i.ifindex, i.ifname().to_owned());
         // VIPs on another `dev` are announced there by their own link's
         // MAC only with garp_extra_if (not implemented): the instance's
         // link carries the ones without a dev.
@@ -116,7 +116,7 @@ impl Core {
         if let Some(s) = &i.sender {
             return Some(s.clone());
         }
-        match VrrpSender::open(&i.ifname, i.ifindex, src, i.unicast_ttl()) {
+        match VrrpSender::open(i.ifname(), i.ifindex, src, i.unicast_ttl()) {
             Ok(s) => {
                 let s = Arc::new(s);
                 i.sender = Some(s.clone());

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
-use keepalived_vrrp::fsm::{self, Instance, InstanceParams, Version as FsmVersion};
+use keepalived_vrrp::fsm::{self, Instance, InstanceParams};
 use keepalived_vrrp::packet::{
-    Advert, Auth, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum, UnicastPeer, Version,
+    Advert, Auth, DropReason, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum,
+    UnicastPeer, Version,
 };
 
+use super::core::ReceiverKey;
 use super::io::{self, Listen, VipSpec, VrrpSender};
 
 /// What makes two configurations "the same instance" across a reload:
@@ -41,8 +43,6 @@ pub struct Live {
     pub identity: Identity,
     pub fsm: Instance,
     pub expect: RxExpect,
-    pub family: Family,
-    pub ifname: String,
     pub ifindex: u32,
     /// Advert source: configured, else the interface's primary address.
     pub src: Option<IpAddr>,
@@ -53,8 +53,9 @@ pub struct Live {
     /// Our adverts' template (priority set per send).
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
-    /// The last address-list mismatch logged (to log each kind once).
-    pub last_mismatch: Option<keepalived_vrrp::packet::DropReason>,
+    /// The v3 address-list mismatch last warned about; cleared by an
+    /// advert whose list agrees, so each new disagreement is warned once.
+    last_mismatch: Option<DropReason>,
     pub counters: Counters,
     /// Bound to `src`; opened at the first advert, dropped when `src`
     /// changes.
@@ -96,10 +97,7 @@ pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
     } else {
         Family::Ipv4
     };
-    let version = match params.version {
-        FsmVersion::V2 => Version::V2,
-        FsmVersion::V3 => Version::V3,
-    };
+    let version = params.version;
     let advert_addrs: Vec<IpAddr> = conf
         .virtual_ipaddress
         .iter()
@@ -184,14 +182,11 @@ impl Live {
     pub fn new(plan: Plan, ifindex: u32, src: Option<IpAddr>, now: fsm::Instant) -> Self {
         let mut params = plan.params;
         params.src_addr = src;
-        let ifname = plan.identity.interface.clone();
         Self {
             fsm: Instance::new(params, now),
-            family: plan.identity.family,
             conf: plan.conf,
             identity: plan.identity,
             expect: plan.expect,
-            ifname,
             ifindex,
             src,
             vips: plan.vips,
@@ -268,9 +263,27 @@ impl Live {
         }
     }
 
-    /// What this instance's receiver listens to.
-    pub fn listen(&self) -> Listen {
-        self.conf.unicast_peer.is_empty().then_some(self.group)
+    /// Records an accepted advert's address-list mismatch (None: the
+    /// lists agree); true when it is one to warn about.
+    pub fn note_mismatch(&mut self, mismatch: Option<&DropReason>) -> bool {
+        if self.last_mismatch.as_ref() == mismatch {
+            return false;
+        }
+        self.last_mismatch = mismatch.cloned();
+        mismatch.is_some()
+    }
+
+    pub fn family(&self) -> Family {
+        self.identity.family
+    }
+
+    pub fn ifname(&self) -> &str {
+        &self.identity.interface
+    }
+
+    /// The receiver this instance's adverts arrive on.
+    pub fn receiver_key(&self) -> ReceiverKey {
+        (self.ifindex, self.family(), listen(&self.conf, self.group))
     }
 
     /// The advert TTL / hop limit to unicast peers (`unicast_ttl`).
@@ -285,10 +298,46 @@ impl Live {
     }
 }
 
-/// The `packet` name of a family, for logs.
-pub fn family_name(f: Family) -> &'static str {
-    match f {
-        Family::Ipv4 => "IPv4",
-        Family::Ipv6 => "IPv6",
+/// What an instance's receiver listens to: its group, or (unicast
+/// peers) unicast adverts.
+pub fn listen(conf: &VrrpInstance, group: IpAddr) -> Listen {
+    conf.unicast_peer.is_empty().then_some(group)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn live() -> Live {
+        let conf: VrrpInstance = serde_json::from_value(serde_json::json!({
+            "name": "VI_1",
+            "interface": "veth0",
+            "virtual_router_id": 51,
+        }))
+        .unwrap();
+        let plan = plan(&conf, &GlobalDefs::default()).unwrap();
+        Live::new(plan, 2, None, fsm::Instant::ZERO)
+    }
+
+    #[test]
+    fn each_new_address_list_mismatch_is_warned_once() {
+        let mut l = live();
+        let missing = DropReason::AddressMissing {
+            address: "192.0.2.100".parse().unwrap(),
+        };
+        let count = DropReason::AddressCountMismatch {
+            received: 2,
+            expected: 1,
+        };
+        assert!(!l.note_mismatch(None), "agreeing lists: nothing to warn");
+        assert!(l.note_mismatch(Some(&missing)));
+        assert!(!l.note_mismatch(Some(&missing)), "same mismatch again");
+        assert!(l.note_mismatch(Some(&count)), "another mismatch");
+        assert!(!l.note_mismatch(None));
+        assert!(
+            l.note_mismatch(Some(&count)),
+            "the lists agreed in between: warn again"
+        );
     }
 }

@@ -14,7 +14,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use keepalived_sys::addr::{AddrInfo, AddrSpec, DelOutcome};
+use keepalived_sys::addr::{AddrSpec, DelOutcome};
 use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::vrrp_socket::{self, Datagram, RecvMode, SocketError};
 use keepalived_vrrp::packet::{self, DropReason, Family, Received};
@@ -180,10 +180,8 @@ pub async fn del_address(nl: &Netlink, ifindex: u32, vip: &VipSpec) -> Result<bo
     Ok(removed)
 }
 
-/// The advert source keepalived would pick: the first non-secondary
-/// IPv4 address, or the first usable IPv6 link-local, that is not one
-/// of `ours` (our VIPs may sit on the same link, which the sys crate's
-/// `Interface::primary_ipv4` does not know).
+/// The advert source on `ifindex` that is not one of `ours` (our VIPs
+/// may sit on the same link): [`keepalived_sys::link::advert_source`].
 pub async fn primary_address(
     nl: &Netlink,
     ifindex: u32,
@@ -191,60 +189,17 @@ pub async fn primary_address(
     ours: &[IpAddr],
 ) -> Result<Option<IpAddr>, NetlinkError> {
     let addrs = nl.list_addresses(ifindex).await?;
-    Ok(pick_source(&addrs, family, ours))
-}
-
-fn pick_source(addrs: &[AddrInfo], family: Family, ours: &[IpAddr]) -> Option<IpAddr> {
-    addrs
-        .iter()
-        .filter(|a| !ours.contains(&a.addr) && !a.is_tentative() && !a.is_dad_failed())
-        .find(|a| match (family, a.addr) {
-            (Family::Ipv4, IpAddr::V4(_)) => !a.is_secondary(),
-            (Family::Ipv6, IpAddr::V6(v6)) => keepalived_sys::link::is_link_local(&v6),
-            _ => false,
-        })
-        .map(|a| a.addr)
+    Ok(keepalived_sys::link::advert_source(
+        &addrs,
+        sys_family(family),
+        ours,
+    ))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use keepalived_sys::addr::Scope;
-
     use super::*;
-
-    fn info(addr: &str, flags: u32) -> AddrInfo {
-        AddrInfo {
-            ifindex: 2,
-            addr: addr.parse().unwrap(),
-            prefix_len: 24,
-            broadcast: None,
-            scope: Scope::Global,
-            label: None,
-            flags,
-        }
-    }
-
-    #[test]
-    fn source_skips_our_vips_secondaries_and_tentative_link_locals() {
-        let addrs = [
-            info("192.0.2.100", 0),
-            info("192.0.2.5", libc::IFA_F_SECONDARY),
-            info("192.0.2.1", 0),
-            info("fe80::1", libc::IFA_F_TENTATIVE),
-            info("2001:db8::1", 0),
-            info("fe80::2", 0),
-        ];
-        let ours = ["192.0.2.100".parse().unwrap()];
-        assert_eq!(
-            pick_source(&addrs, Family::Ipv4, &ours),
-            Some("192.0.2.1".parse().unwrap())
-        );
-        assert_eq!(
-            pick_source(&addrs, Family::Ipv6, &ours),
-            Some("fe80::2".parse().unwrap())
-        );
-    }
 
     #[test]
     fn ipv6_vips_get_nodad_and_ipv4_ones_keep_their_label() {
