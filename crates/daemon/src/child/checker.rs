@@ -171,7 +171,7 @@ impl Engine for Checker {
             self.programmed.clone()
         };
         let opts = PlanOptions {
-            flush: first && desired::flush_at_start(&config.global_defs),
+            flush: first && config.global_defs.lvs_flush,
         };
         self.owned.extend_from(&desired);
         ops.extend(planner::plan(&desired, &current, &self.owned, opts));
