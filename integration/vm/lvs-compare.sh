@@ -11,7 +11,8 @@
 #           netlink ops equals the size of the change.
 #  adopt    restart with -I: existing entries are adopted (0 ops).
 #  refuse   a service the kernel refuses (scheduler it lacks) is logged
-#           with its name and the other services are still programmed.
+#           with its name and the other services are still programmed;
+#           the next reload retries it.
 #
 # Prints PASS/FAIL lines and "N passed, N failed"; exits 1 on any failure.
 set -u
@@ -211,6 +212,14 @@ else
 		ok "refuse: the other service is programmed" || bad "refuse: the other service is missing"
 	kill -0 "$DPID" 2>/dev/null && ok "refuse: the checker keeps running" ||
 		bad "refuse: the checker died"
+	# The failure made the belief unsure: the reload (same config) plans
+	# against a fresh dump, so it retries the refused service and its
+	# real server.
+	kill -HUP "$DPID"
+	wait_log "$WORK/refuse.log" "applied generation 2"
+	got=$(ops_of "$WORK/refuse.log" 2)
+	[ "$got" = 2 ] && ok "refuse: a reload retries what failed ($got ops)" ||
+		bad "refuse: a reload sent $got ops, expected 2 (the refused service and its real server)"
 	stop
 fi
 

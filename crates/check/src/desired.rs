@@ -26,7 +26,6 @@
 //! out unless tunnelled: the kernel refuses it.
 
 use keepalived_config::model::Config;
-use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::lvs::{
     Forwarding, LvsMethod, RealServer, TunnelCsum, TunnelType as CfgTunnelType, VirtualServer,
 };
@@ -66,11 +65,6 @@ pub fn desired_table(config: &Config, health: &dyn HealthView, quorum: &mut Quor
 /// quorum book.
 pub fn startup_table(config: &Config) -> Table {
     desired_table(config, &crate::health::AtStart, &mut QuorumBook::new())
-}
-
-/// Whether the planner should start with a flush (`lvs_flush`).
-pub fn flush_at_start(g: &GlobalDefs) -> bool {
-    g.lvs_flush
 }
 
 /// A real server with its verdict resolved.

@@ -60,11 +60,6 @@ impl QuorumBook {
         after
     }
 
-    /// The last recorded state (None before the first computation).
-    pub fn is_up(&self, vs: &VirtualServerId) -> Option<bool> {
-        self.up.get(vs).copied()
-    }
-
     /// Forgets virtual servers the configuration no longer has.
     pub fn retain(&mut self, keep: impl Fn(&VirtualServerId) -> bool) {
         self.up.retain(|k, _| keep(k));

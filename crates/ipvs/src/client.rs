@@ -144,21 +144,11 @@ impl Ipvs {
     }
 
     pub fn info(&mut self) -> Result<Info, Error> {
-        let replies = self.request_ipvs(&encode::get_info(), "info")?;
-        let msg = replies.first().ok_or(Error::Decode {
-            what: "info",
-            source: DecodeError::Missing { what: "reply" },
-        })?;
-        decode::info(msg).map_err(dec("info"))
+        self.get_one(&encode::get_info(), "info", decode::info)
     }
 
     pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
-        let replies = self.request_ipvs(&encode::get_timeouts(), "timeouts")?;
-        let msg = replies.first().ok_or(Error::Decode {
-            what: "timeouts",
-            source: DecodeError::Missing { what: "reply" },
-        })?;
-        decode::timeouts(msg).map_err(dec("timeouts"))
+        self.get_one(&encode::get_timeouts(), "timeouts", decode::timeouts)
     }
 
     /// The running sync daemons.
@@ -297,6 +287,21 @@ impl Ipvs {
             }
         }
         Ok(())
+    }
+
+    /// A plain GET: its one reply, decoded.
+    fn get_one<T>(
+        &mut self,
+        req: &Request,
+        what: &'static str,
+        decode: fn(&GenlMessage) -> Result<T, DecodeError>,
+    ) -> Result<T, Error> {
+        let replies = self.request_ipvs(req, what)?;
+        let msg = replies.first().ok_or(Error::Decode {
+            what,
+            source: DecodeError::Missing { what: "reply" },
+        })?;
+        decode(msg).map_err(dec(what))
     }
 
     fn request_ipvs(

@@ -123,10 +123,6 @@ impl GenlMessage {
         Ok(GenlMessage { genl })
     }
 
-    pub fn cmd(&self) -> u8 {
-        *self.genl.cmd()
-    }
-
     fn attrs(&self) -> Attrs<'_> {
         Attrs(self.genl.attrs().as_ref())
     }

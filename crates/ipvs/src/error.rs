@@ -93,24 +93,16 @@ pub fn describe(op: &Op) -> String {
         Op::AddService(s) => format!("add service {} (scheduler {})", s.key, s.scheduler),
         Op::SetService(s) => format!("edit service {} (scheduler {})", s.key, s.scheduler),
         Op::DelService(k) => format!("delete service {k}"),
-        Op::AddDest(k, d) => format!("add destination {} to service {k}", dest_key(&d.key)),
+        Op::AddDest(k, d) => format!("add destination {} to service {k}", d.key),
         Op::SetDest(k, d) => format!(
             "edit destination {} of service {k} (weight {})",
-            dest_key(&d.key),
-            d.weight
+            d.key, d.weight
         ),
-        Op::DelDest(k, d) => format!("delete destination {} of service {k}", dest_key(d)),
+        Op::DelDest(k, d) => format!("delete destination {d} of service {k}"),
         Op::Flush => "flush the table".to_owned(),
         Op::SetTimeouts(t) => format!("set timeouts {} {} {}", t.tcp, t.tcp_fin, t.udp),
         Op::StartDaemon(d) => format!("start sync daemon {:?} on {}", d.state, d.interface),
         Op::StopDaemon(s) => format!("stop sync daemon {s:?}"),
-    }
-}
-
-fn dest_key(k: &crate::model::DestKey) -> String {
-    match k.addr {
-        std::net::IpAddr::V4(a) => format!("{a}:{}", k.port),
-        std::net::IpAddr::V6(a) => format!("[{a}]:{}", k.port),
     }
 }
 

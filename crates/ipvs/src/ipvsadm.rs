@@ -23,8 +23,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::model::{
-    Destination, Family, Forward, Protocol, Service, ServiceEntry, ServiceKey, Table, TunnelType,
-    svc_flags,
+    Destination, Family, Forward, Service, ServiceEntry, ServiceKey, Table, TunnelType, svc_flags,
 };
 
 /// The whole table as `ipvsadm -Sn` prints it (one line per service and
@@ -73,7 +72,7 @@ fn render_service(entry: &ServiceEntry, out: &mut String) {
         let _ = write!(
             out,
             "-a {name} -r {} {} -w {}",
-            addr_port(&d.key.addr, d.key.port),
+            d.key,
             forward_switch(d.forward),
             d.weight as i32
         );
@@ -109,33 +108,19 @@ fn render_tunnel(d: &Destination, out: &mut String) {
 }
 
 /// `-t 192.0.2.1:80`, `-u [2001:db8::1]:53`, `--sctp-service ...`,
-/// `-f 7`, `-f 7 -6`.
+/// `-f 7`, `-f 7 -6`: the key's own form, except that ipvsadm prints the
+/// mark with %d.
 fn service_name(key: &ServiceKey) -> String {
-    match key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            let opt = match protocol {
-                Protocol::Tcp => "-t",
-                Protocol::Udp => "-u",
-                Protocol::Sctp => "--sctp-service",
-            };
-            format!("{opt} {}", addr_port(addr, *port))
-        }
-        // ipvsadm prints the mark with %d.
-        ServiceKey::Fwmark { family, mark } => match family {
-            Family::Inet => format!("-f {}", *mark as i32),
-            Family::Inet6 => format!("-f {} -6", *mark as i32),
-        },
-    }
-}
-
-fn addr_port(addr: &IpAddr, port: u16) -> String {
-    match addr {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    match *key {
+        ServiceKey::Addr { .. } => key.to_string(),
+        ServiceKey::Fwmark {
+            family: Family::Inet,
+            mark,
+        } => format!("-f {}", mark as i32),
+        ServiceKey::Fwmark {
+            family: Family::Inet6,
+            mark,
+        } => format!("-f {} -6", mark as i32),
     }
 }
 
@@ -307,6 +292,34 @@ mod tests {
         let c: IpAddr = "192.0.2.1".parse().unwrap_or(IpAddr::V4(0.into()));
         let d: IpAddr = "192.0.2.2".parse().unwrap_or(IpAddr::V4(0.into()));
         assert!(cmp_addr(false, &c, &d) < 0);
+    }
+
+    #[test]
+    fn names_and_addresses_in_ipvsadm_form() {
+        use crate::model::{DestKey, Protocol};
+        let v6: IpAddr = "2001:db8::1".parse().unwrap_or(IpAddr::V4(0.into()));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap_or(IpAddr::V4(0.into()));
+        let udp6 = ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr: v6,
+            port: 53,
+        };
+        let sctp4 = ServiceKey::Addr {
+            protocol: Protocol::Sctp,
+            addr: v4,
+            port: 3868,
+        };
+        assert_eq!(service_name(&udp6), "-u [2001:db8::1]:53");
+        assert_eq!(service_name(&sctp4), "--sctp-service 192.0.2.1:3868");
+        let big = ServiceKey::Fwmark {
+            family: Family::Inet6,
+            mark: 0x8000_0001,
+        };
+        // ipvsadm's %d; our own messages keep the unsigned mark.
+        assert_eq!(service_name(&big), "-f -2147483647 -6");
+        assert_eq!(big.to_string(), "-f 2147483649 -6");
+        assert_eq!(DestKey { addr: v6, port: 0 }.to_string(), "[2001:db8::1]:0");
+        assert_eq!(DestKey { addr: v4, port: 80 }.to_string(), "192.0.2.1:80");
     }
 
     #[test]

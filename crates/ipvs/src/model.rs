@@ -7,7 +7,7 @@
 //! configuration). Byte order is the codec's business: here a port is a
 //! plain `u16` and a netmask a plain `u32` as the user wrote them.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
@@ -106,10 +106,7 @@ impl std::fmt::Display for ServiceKey {
                     Protocol::Udp => "-u",
                     Protocol::Sctp => "--sctp-service",
                 };
-                match addr {
-                    IpAddr::V4(a) => write!(f, "{flag} {a}:{port}"),
-                    IpAddr::V6(a) => write!(f, "{flag} [{a}]:{port}"),
-                }
+                write!(f, "{flag} {}", SocketAddr::new(*addr, *port))
             }
             ServiceKey::Fwmark { family, mark } => match family {
                 Family::Inet => write!(f, "-f {mark}"),
@@ -204,6 +201,13 @@ pub struct Tunnel {
 pub struct DestKey {
     pub addr: IpAddr,
     pub port: u16,
+}
+
+impl std::fmt::Display for DestKey {
+    /// `192.0.2.10:80`, `[2001:db8::10]:80`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        SocketAddr::new(self.addr, self.port).fmt(f)
+    }
 }
 
 /// A real server of one service.

@@ -63,10 +63,6 @@ impl Owned {
     pub fn contains(&self, key: &ServiceKey) -> bool {
         self.services.contains(key)
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = &ServiceKey> {
-        self.services.iter()
-    }
 }
 
 /// How [`plan`] may act beyond the default reconciliation.

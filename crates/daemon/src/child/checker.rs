@@ -9,7 +9,8 @@
 //! against what it last programmed, not against a fresh dump: a reload
 //! then costs only the ops of its diff, whatever the table's size. Every
 //! op that fails is logged with the service or destination it concerns;
-//! the others still happen.
+//! the others still happen, and the next reload plans against a fresh
+//! dump again, so that it retries what failed.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,9 +37,11 @@ pub struct Checker {
     ipvs: Option<Ipvs>,
     config: Option<Arc<Config>>,
     generation: u64,
-    /// What we believe the kernel holds of ours.
+    /// What we believe the kernel holds of ours; its services are the
+    /// ones we own (see the planner's ownership rule).
     programmed: Table,
-    owned: Owned,
+    /// An op failed: `programmed` may be wrong, dump before the next plan.
+    resync: bool,
     quorum: QuorumBook,
     timeouts: Option<Timeouts>,
 }
@@ -48,7 +51,8 @@ pub struct Checker {
 struct Outcome {
     done: usize,
     already: usize,
-    failed: usize,
+    /// The ops that failed (or whose fate is unknown).
+    failed: Vec<Op>,
 }
 
 impl Checker {
@@ -59,7 +63,7 @@ impl Checker {
             config: None,
             generation: 0,
             programmed: Table::default(),
-            owned: Owned::new(),
+            resync: false,
             quorum: QuorumBook::new(),
             timeouts: None,
         }
@@ -73,30 +77,37 @@ impl Checker {
             return outcome;
         }
         let Some(ipvs) = self.ipvs.take() else {
-            outcome.failed = ops.len();
+            outcome.failed = ops;
             return outcome;
         };
+        let ops = Arc::new(ops);
+        let batch = Arc::clone(&ops);
         let joined = tokio::task::spawn_blocking(move || {
             let mut ipvs = ipvs;
-            let results = ipvs.apply(&ops);
+            let results = ipvs.apply(&batch);
             (ipvs, results)
         })
         .await;
+        // The worker is done with its copy of the Arc either way.
+        let ops = Arc::try_unwrap(ops).unwrap_or_else(|shared| (*shared).clone());
         let (ipvs, results) = match joined {
             Ok(x) => x,
             Err(e) => {
+                // The fate of every op is unknown, and the socket is gone
+                // (the next apply opens a new one).
                 tracing::error!("IPVS worker failed: {e}");
+                outcome.failed = ops;
                 return outcome;
             }
         };
         self.ipvs = Some(ipvs);
-        for r in results {
+        for (r, op) in results.into_iter().zip(ops) {
             match r {
                 Ok(Applied::Done) => outcome.done += 1,
                 Ok(Applied::AlreadyThere | Applied::AlreadyGone) => outcome.already += 1,
                 Err(e) => {
-                    outcome.failed += 1;
                     log_failure(&e);
+                    outcome.failed.push(op);
                 }
             }
         }
@@ -119,6 +130,24 @@ impl Checker {
             }
         }
     }
+}
+
+/// What we own after a batch: the desired table, plus every service
+/// whose deletion failed (as `current` had it), so that it stays ours and
+/// the next plan or the stop deletes it again. Other failures (an add, a
+/// change) need no entry here: the dump the failure triggers shows the
+/// next plan what is missing.
+fn believed(desired: Table, current: &Table, failed: &[Op]) -> Table {
+    let mut table = desired;
+    for op in failed {
+        if let Op::DelService(key) = op
+            && table.services.iter().all(|e| e.service.key != *key)
+            && let Some(e) = current.services.iter().find(|e| e.service.key == *key)
+        {
+            table.services.push(e.clone());
+        }
+    }
+    table
 }
 
 fn log_failure(e: &OpError) {
@@ -156,7 +185,10 @@ impl Engine for Checker {
             ops.push(Op::SetTimeouts(t));
             self.timeouts = Some(t);
         }
-        let current = if first {
+        // Ours: what we programmed (the planner only deletes services we
+        // own that are no longer wanted).
+        let owned = Owned::of(&self.programmed);
+        let current = if first || self.resync {
             let Some(ipvs) = self.ipvs.as_mut() else {
                 return Err(exit::FATAL);
             };
@@ -168,27 +200,30 @@ impl Engine for Checker {
                 }
             }
         } else {
-            self.programmed.clone()
+            std::mem::take(&mut self.programmed)
         };
         let opts = PlanOptions {
-            flush: first && desired::flush_at_start(&config.global_defs),
+            flush: first && config.global_defs.lvs_flush,
         };
-        self.owned.extend_from(&desired);
-        ops.extend(planner::plan(&desired, &current, &self.owned, opts));
+        ops.extend(planner::plan(&desired, &current, &owned, opts));
         let count = ops.len();
         let outcome = self.run(ops).await;
-        // What is ours now: the desired table (a failed op is logged and
-        // retried by the next reload's plan only if it differs; keeping
-        // the belief simple beats guessing the kernel's partial state).
-        self.owned = Owned::of(&desired);
-        self.programmed = desired;
+        self.resync = !outcome.failed.is_empty();
+        self.programmed = believed(desired, &current, &outcome.failed);
+        if outcome
+            .failed
+            .iter()
+            .any(|op| matches!(op, Op::SetTimeouts(_) | Op::Flush))
+        {
+            self.timeouts = None;
+        }
         self.config = Some(config);
         self.generation = generation;
         Ok(format!(
             "{names}; {count} IPVS ops ({} done, {} already so, {} failed) in {:.1} ms",
             outcome.done,
             outcome.already,
-            outcome.failed,
+            outcome.failed.len(),
             started.elapsed().as_secs_f64() * 1e3
         ))
     }
@@ -215,14 +250,75 @@ impl Engine for Checker {
             vec![Op::Flush]
         } else {
             // Deleting a service takes its destinations with it.
-            self.owned.iter().map(|k| Op::DelService(*k)).collect()
+            self.programmed
+                .services
+                .iter()
+                .map(|e| Op::DelService(e.service.key))
+                .collect()
         };
         let count = ops.len();
         let outcome = self.run(ops).await;
         tracing::info!(
             "IPVS: removed what we own: {count} ops ({} failed) in {:.1} ms",
-            outcome.failed,
+            outcome.failed.len(),
             started.elapsed().as_secs_f64() * 1e3
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keepalived_ipvs::model::{Family, Service, ServiceEntry, ServiceKey};
+
+    use super::*;
+
+    fn entry(mark: u32) -> ServiceEntry {
+        ServiceEntry {
+            service: Service {
+                key: ServiceKey::Fwmark {
+                    family: Family::Inet,
+                    mark,
+                },
+                scheduler: "rr".to_owned(),
+                flags: 0,
+                timeout: 0,
+                netmask: u32::MAX,
+                pe_name: None,
+            },
+            dests: Vec::new(),
+        }
+    }
+
+    fn table(marks: &[u32]) -> Table {
+        Table {
+            services: marks.iter().map(|m| entry(*m)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_service_whose_deletion_failed_stays_ours() {
+        let desired = table(&[1]);
+        let current = table(&[1, 2, 3]);
+        let failed = vec![
+            Op::DelService(entry(2).service.key),
+            // A failed add is not believed away: the next plan dumps.
+            Op::AddService(entry(1).service),
+        ];
+        let got = believed(desired, &current, &failed);
+        assert_eq!(got, table(&[1, 2]));
+        // Planned again against a dump that still holds it, it is deleted.
+        let ops = planner::plan(
+            &table(&[1]),
+            &current,
+            &Owned::of(&got),
+            PlanOptions::default(),
+        );
+        assert_eq!(ops, vec![Op::DelService(entry(2).service.key)]);
+    }
+
+    #[test]
+    fn without_failures_the_belief_is_the_desired_table() {
+        let got = believed(table(&[1, 4]), &table(&[1, 2]), &[]);
+        assert_eq!(got, table(&[1, 4]));
     }
 }
