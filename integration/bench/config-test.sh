@@ -14,7 +14,7 @@ command -v keepalived >/dev/null || { echo "config-test bench: keepalived is not
 command -v hyperfine >/dev/null || { echo "config-test bench: hyperfine is not installed" >&2; exit 1; }
 
 cargo build --release -q -p keepalived-rs
-BIN=$PWD/target/release/keepalived-rs
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/keepalived-rs
 WORK=$(mktemp -d)
 NS=kbench$$
 cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"; }

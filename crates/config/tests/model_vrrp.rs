@@ -916,6 +916,46 @@ fn missing_interfaces_are_bad_interfaces() {
     assert_eq!(d.config_test_exit_code(), 4);
 }
 
+/// Counts the interface questions validation asks its host.
+struct CountingHost {
+    inner: FakeHost,
+    asked: std::cell::Cell<usize>,
+}
+
+impl keepalived_config::Host for CountingHost {
+    fn interface_exists(&self, name: &str) -> bool {
+        self.asked.set(self.asked.get() + 1);
+        self.inner.interface_exists(name)
+    }
+}
+
+#[test]
+fn each_interface_name_is_asked_once() {
+    let mut text = String::new();
+    for i in 1..=20 {
+        text.push_str(&format!(
+            "vrrp_instance V{i} {{\n interface eth0\n virtual_router_id {i}\n track_interface {{\n  eth1\n }}\n virtual_ipaddress {{\n  192.0.2.{i}/32 dev eth0\n  198.51.100.{i}/32 dev eth9\n }}\n}}\n"
+        ));
+    }
+    let host = CountingHost {
+        inner: FakeHost::with_interfaces(&["eth0", "eth1"]),
+        asked: std::cell::Cell::new(0),
+    };
+    let mut diags = Diagnostics::new();
+    let tree = syntax::parse(&lines(&text), &mut diags);
+    let mut reader = Reader::new(&mut diags);
+    let mut config = model::read(&tree, &mut reader);
+    validate::run(&mut config, &[], &host, &mut diags);
+    assert_eq!(config.vrrp_instances.len(), 20);
+    // eth9 is still reported for every address that names it.
+    let bad = diags
+        .iter()
+        .filter(|d| d.category == Category::BadInterface)
+        .count();
+    assert_eq!(bad, 20, "{diags:#?}");
+    assert_eq!(host.asked.get(), 3);
+}
+
 #[test]
 fn duplicate_names_and_vrids() {
     let two = format!("{MINIMAL}{}", MINIMAL.replace("VI_1", "VI_2"));

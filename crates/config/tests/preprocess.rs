@@ -621,6 +621,29 @@ fn include_loops_are_capped() {
     assert_eq!(categories(&d), vec![Category::FileNotFound]);
 }
 
+/// A too-deep expansion inside an included file is that file's line's
+/// problem: the line that included it goes on with the rest of its own
+/// expansion.
+#[test]
+fn too_deep_expansion_in_an_include_stays_there() {
+    let dir = tree(&[
+        (
+            "main.conf",
+            "$R=x \\\n$R \\\n$R\n\n$M=include inc.conf \\\nkept_line\n\n$M\nafter\n",
+        ),
+        ("inc.conf", "$R\n"),
+    ]);
+    let (p, d) = read(dir.path(), "main.conf", &opts());
+    let deep = d
+        .iter()
+        .filter(|x| x.message.contains("nested too deeply"))
+        .count();
+    assert_eq!(deep, 1, "{d:?}");
+    let t = texts(&p);
+    assert!(t.contains(&"kept_line"), "{t:?}");
+    assert_eq!(t.last(), Some(&"after"), "{t:?}");
+}
+
 #[test]
 fn missing_main_file() {
     let dir = tree(&[]);

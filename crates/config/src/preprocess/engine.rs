@@ -53,10 +53,6 @@ pub(crate) struct Engine<'a> {
     out_bytes: usize,
     /// A global limit was hit: stop producing anything.
     aborted: bool,
-    /// The current top-level line's expansion went too deep: the rest of
-    /// its expansion is skipped (a recursive multi-line definition would
-    /// otherwise report the same error for every leaf, millions of times).
-    too_deep: bool,
 }
 
 fn time_seed() -> u64 {
@@ -102,7 +98,6 @@ impl<'a> Engine<'a> {
             work: 0,
             out_bytes: 0,
             aborted: false,
-            too_deep: false,
         }
     }
 
@@ -240,6 +235,8 @@ impl<'a> Engine<'a> {
                 self.error(&loc, format!("Unterminated quote '{}'", s.text));
             }
             if !s.text.is_empty() {
+                // A Stop ends this line's expansion only; a global abort
+                // is seen at the top of the loop.
                 self.process_line(s.text.into_owned(), &loc, 0);
             }
         }
@@ -253,21 +250,28 @@ impl<'a> Engine<'a> {
 
     /// Handles one line, whatever produced it (a file, a sequence, a
     /// multi-line definition or the rest of a brace-split line).
-    fn process_line(&mut self, text: String, loc: &Loc, depth: u32) {
-        if depth == 0 {
-            self.too_deep = false;
+    ///
+    /// Stop means the expansion this line belongs to must end now: a
+    /// global limit was hit, or somewhere below it nesting went too deep.
+    /// A recursive multi-line definition grows a tree whose every leaf is
+    /// too deep; stopping at the first leaf reports it once instead of for
+    /// each of millions of leaves. Lines of a file (depth 0, also those of
+    /// an included file) start a fresh expansion, so they ignore a Stop
+    /// that was not a global abort.
+    fn process_line(&mut self, text: String, loc: &Loc, depth: u32) -> Flow {
+        if !self.tick(loc) {
+            return Flow::Stop;
         }
-        if self.too_deep || !self.tick(loc) || text.is_empty() {
-            return;
+        if text.is_empty() {
+            return Flow::Go;
         }
         if depth > MAX_NESTING {
-            self.too_deep = true;
             self.error(
                 loc,
                 "Definitions or sequences nested too deeply (recursive definition?) - line ignored"
                     .into(),
             );
-            return;
+            return Flow::Stop;
         }
         if let Some(name) = self.capture.clone() {
             let (piece, more) = defs::continuation(&text);
@@ -275,20 +279,22 @@ impl<'a> Engine<'a> {
             if !more {
                 self.end_capture();
             }
-            return;
+            return Flow::Go;
         }
         let mut tails = Vec::new();
-        self.process_pieces(text, loc, depth, &mut tails);
+        if let Flow::Stop = self.process_pieces(text, loc, depth, &mut tails) {
+            return Flow::Stop;
+        }
         // Lines of multi-line definitions follow the line that used them;
         // the most recently started definition continues first.
         for tail in tails.into_iter().rev() {
             for line in tail {
-                if self.aborted {
-                    return;
+                if let Flow::Stop = self.process_line(line, loc, depth + 1) {
+                    return Flow::Stop;
                 }
-                self.process_line(line, loc, depth + 1);
             }
         }
+        Flow::Go
     }
 
     /// The per-line rules, then brace splitting; the text after a brace is
@@ -299,7 +305,7 @@ impl<'a> Engine<'a> {
         loc: &Loc,
         depth: u32,
         tails: &mut Vec<Vec<String>>,
-    ) {
+    ) -> Flow {
         let mut col = loc.col;
         // Offset of the unprocessed rest: pieces are cut off by moving it,
         // never by copying the rest, so long lines stay linear.
@@ -315,7 +321,8 @@ impl<'a> Engine<'a> {
                 &mut substituted,
                 tails,
             ) {
-                Step::Done => return,
+                Step::Done => return Flow::Go,
+                Step::Stop => return Flow::Stop,
                 Step::Continue => {}
             }
             let rest = text.get(off..).unwrap_or("");
@@ -329,7 +336,7 @@ impl<'a> Engine<'a> {
                     },
                     Some(&at),
                 );
-                return;
+                return self.flow();
             }
             let (piece, next) = match lexical::find_brace(rest) {
                 BraceSplit::Whole => (rest, None),
@@ -340,11 +347,13 @@ impl<'a> Engine<'a> {
             };
             let piece = piece.to_string();
             self.emit(piece, loc.at_col(col));
-            let Some(next) = next else { return };
+            let Some(next) = next else {
+                return self.flow();
+            };
             col = col.saturating_add(char_len(rest.get(..next).unwrap_or("")));
             off += next;
             if self.aborted {
-                return;
+                return Flow::Stop;
             }
         }
     }
@@ -384,8 +393,10 @@ impl<'a> Engine<'a> {
             }
             if rest.starts_with("~SEQ") || rest.starts_with("~LST") {
                 let rest = rest.to_string();
-                self.repeat(&rest, &loc.at_col(*col), depth);
-                return Step::Done;
+                return match self.repeat(&rest, &loc.at_col(*col), depth) {
+                    Flow::Go => Step::Done,
+                    Flow::Stop => Step::Stop,
+                };
             }
             // Substitution runs once over the whole line; pieces after a
             // brace were already covered by it.
@@ -435,37 +446,41 @@ impl<'a> Engine<'a> {
 
     /// Runs a `~SEQ` or `~LST` line: sets its variable(s) for each value
     /// and reads the rest of the line each time.
-    fn repeat(&mut self, line: &str, loc: &Loc, depth: u32) {
+    fn repeat(&mut self, line: &str, loc: &Loc, depth: u32) -> Flow {
         if line.starts_with("~SEQ") {
             match self.parse_seq(line) {
                 Ok((s, rest)) => {
                     for v in s.values() {
-                        if self.aborted {
-                            return;
-                        }
                         self.defs.set(&s.var, v, false);
-                        self.process_line(rest.clone(), loc, depth + 1);
+                        if let Flow::Stop = self.process_line(rest.clone(), loc, depth + 1) {
+                            return Flow::Stop;
+                        }
                     }
                 }
                 Err(why) => self.error(loc, format!("Invalid ~SEQ specification '{line}': {why}")),
             }
-            return;
+            return Flow::Go;
         }
         match seq::parse_lst(line) {
             Ok((lst, rest_at)) => {
                 let rest = line.get(rest_at..).unwrap_or("").to_string();
                 for set in &lst.sets {
-                    if self.aborted {
-                        return;
-                    }
                     for (var, value) in lst.vars.iter().zip(set) {
                         self.defs.set(var, value.clone(), false);
                     }
-                    self.process_line(rest.clone(), loc, depth + 1);
+                    if let Flow::Stop = self.process_line(rest.clone(), loc, depth + 1) {
+                        return Flow::Stop;
+                    }
                 }
             }
             Err(why) => self.error(loc, format!("Invalid ~LST specification '{line}': {why}")),
         }
+        Flow::Go
+    }
+
+    /// Stop once a global limit was hit, else go on.
+    fn flow(&self) -> Flow {
+        if self.aborted { Flow::Stop } else { Flow::Go }
     }
 
     /// A `~SEQ` head with definitions in its numbers expanded.
@@ -682,7 +697,16 @@ fn first_word(text: &str) -> &str {
 /// Whether a line still has text to emit after the per-line rules.
 enum Step {
     Done,
+    /// The expansion must end (see [`Flow`]).
+    Stop,
     Continue,
+}
+
+/// Whether the expansion a line belongs to goes on.
+enum Flow {
+    Go,
+    /// A global limit was hit, or nesting went too deep below this line.
+    Stop,
 }
 
 #[cfg(test)]
