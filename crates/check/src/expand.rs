@@ -151,7 +151,7 @@ fn settings(vs: &VirtualServer, key: ServiceKey) -> Service {
     }
     Service {
         key,
-        scheduler: scheduler_name(vs).to_string(),
+        scheduler: vs.effective_lvs_sched().name().to_string(),
         flags,
         timeout,
         netmask,
@@ -165,26 +165,6 @@ pub fn granularity(text: &str, fam: Family) -> Option<u32> {
     match fam {
         Family::Inet => text.parse::<Ipv4Addr>().ok().map(u32::from),
         Family::Inet6 => text.parse::<u32>().ok().filter(|p| (1..=128).contains(p)),
-    }
-}
-
-pub fn scheduler_name(vs: &VirtualServer) -> &'static str {
-    use keepalived_config::model::lvs::Scheduler as S;
-    match vs.effective_lvs_sched() {
-        S::Rr => "rr",
-        S::Wrr => "wrr",
-        S::Lc => "lc",
-        S::Wlc => "wlc",
-        S::Lblc => "lblc",
-        S::Lblcr => "lblcr",
-        S::Sh => "sh",
-        S::Mh => "mh",
-        S::Dh => "dh",
-        S::Fo => "fo",
-        S::Ovf => "ovf",
-        S::Sed => "sed",
-        S::Nq => "nq",
-        S::Twos => "twos",
     }
 }
 

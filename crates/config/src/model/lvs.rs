@@ -93,6 +93,16 @@ const SCHEDULERS: &[(&str, Scheduler)] = &[
     ("twos", Scheduler::Twos),
 ];
 
+impl Scheduler {
+    /// The name keepalived's config and the kernel both use (`wlc`, `mh`).
+    pub fn name(self) -> &'static str {
+        SCHEDULERS
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("wlc", |(name, _)| name)
+    }
+}
+
 /// keepalived's scheduler when none is set (it warns).
 pub const DEFAULT_SCHEDULER: Scheduler = Scheduler::Wlc;
 
@@ -1352,4 +1362,21 @@ fn read_real_server(node: &Node, r: &mut Reader<'_>) -> Option<RealServer> {
         }
     }
     Some(rs)
+}
+
+#[cfg(test)]
+mod scheduler_tests {
+    use super::*;
+
+    #[test]
+    fn every_scheduler_has_its_own_name_and_serde_agrees() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (key, s) in SCHEDULERS {
+            assert_eq!(s.name(), *key);
+            assert!(seen.insert(s.name()), "{key} listed twice");
+            let json = serde_json::to_string(s).unwrap_or_default();
+            assert_eq!(json, format!("\"{key}\""));
+        }
+        assert_eq!(seen.len(), 14, "every kernel scheduler");
+    }
 }
