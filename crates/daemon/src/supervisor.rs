@@ -514,10 +514,7 @@ impl Supervisor {
                     pid.as_deref().unwrap_or("(not running)")
                 ));
             }
-            match dump::write(dump::PARENT_DATA, &text) {
-                Ok(p) => tracing::info!("Wrote {}", p.display()),
-                Err(e) => tracing::error!("Cannot write the parent data dump: {e}"),
-            }
+            dump::write_logged(dump::PARENT_DATA, &text);
         }
         match proto::encode(&ToChild::Dump { kind }) {
             Ok(b) => self.send_all(&b),
