@@ -60,6 +60,7 @@ use nix::unistd::Pid;
 
 use crate::child::Kind;
 use crate::cli::Cli;
+use crate::logging::Role;
 use crate::proto::{self, DumpKind, Framer, FromChild, ToChild};
 use crate::sigs::{self, Signals};
 use crate::{dump, exit, notify, pidfile};
@@ -229,11 +230,8 @@ struct Supervisor {
 /// Runs the daemon. `args` is the command line as given (for the
 /// children); returns the exit code.
 pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
-    crate::logging::init(&cli, crate::logging::Role::Parent);
-    let parent_pid_file = cli
-        .pid
-        .clone()
-        .unwrap_or_else(|| pidfile::default_path("keepalived", cli.namespace.as_deref()));
+    crate::logging::init(&cli, Role::Parent);
+    let parent_pid_file = pidfile::path(&cli, Role::Parent);
     if let Some(pid) = pidfile::read(&parent_pid_file) {
         if pidfile::is_live_keepalived(pid) {
             tracing::error!("daemon is already running (pid {pid})");
@@ -297,16 +295,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         .into_iter()
         .map(|kind| Slot {
             kind,
-            pidfile: match kind {
-                Kind::Vrrp => cli
-                    .vrrp_pid
-                    .clone()
-                    .unwrap_or_else(|| pidfile::default_path("vrrp", cli.namespace.as_deref())),
-                Kind::Checker => cli
-                    .checkers_pid
-                    .clone()
-                    .unwrap_or_else(|| pidfile::default_path("checkers", cli.namespace.as_deref())),
-            },
+            pidfile: pidfile::path(&cli, kind.role()),
             running: None,
             respawn_at: Some(now),
             started: now,
