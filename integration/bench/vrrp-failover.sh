@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 # shellcheck source-path=SCRIPTDIR
 # Benchmark: VRRP failover after a crash of the master, keepalived and
-# keepalived-rs in the same run (keepalived only, with a note, while
-# keepalived-rs does not speak VRRP yet).
+# keepalived-rs in the same run (keepalived-rs is left out, with a note,
+# when it cannot hold a VIP: see bench_begin in interop/lib/bench.sh).
 #
 #   integration/bench/vrrp-failover.sh
 #   env: CASES="v2:1 v3:0.1 v3:0.01" (version:advert_int)  REPS=10

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 # shellcheck source-path=SCRIPTDIR
 # Benchmark: idle cost of many VRRP instances, keepalived and keepalived-rs
-# in the same run (keepalived only, with a note, while keepalived-rs does
-# not speak VRRP yet).
+# in the same run (keepalived-rs is left out, with a note, when it cannot
+# hold a VIP: see bench_begin in interop/lib/bench.sh).
 #
 #   integration/bench/vrrp-resources.sh
 #   env: COUNTS="50 255"  ADVERT=0.1  DURATION=30 (seconds measured)
