@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 # shellcheck source-path=SCRIPTDIR
 # Benchmark: idle cost of many VRRP instances, keepalived and keepalived-rs
-# in the same run (keepalived only, with a note, while keepalived-rs does
-# not speak VRRP yet).
+# in the same run (keepalived-rs is left out, with a note, when it cannot
+# hold a VIP: see bench_begin in interop/lib/bench.sh).
 #
 #   integration/bench/vrrp-resources.sh
 #   env: COUNTS="50 255"  ADVERT=0.1  DURATION=30 (seconds measured)
@@ -34,6 +34,8 @@ source "$INTEROP_DIR/lib/peer.sh"
 source "$INTEROP_DIR/lib/conf.sh"
 # shellcheck source=../interop/lib/wire.sh
 source "$INTEROP_DIR/lib/wire.sh"
+# shellcheck source=../interop/lib/bench.sh
+source "$INTEROP_DIR/lib/bench.sh"
 
 COUNTS=${COUNTS:-"50 255"}
 ADVERT=${ADVERT:-0.1}
@@ -41,30 +43,9 @@ DURATION=${DURATION:-30}
 IMPLS=${IMPLS:-"ka rs"}
 need_root
 need_cmd ip tcpdump awk ps setsid install keepalived
-BASE=${RUN_BASE:-/tmp/kalrs-interop}/bench-resources-$(date +%Y%m%d-%H%M%S)-$$
-mkdir -p "$BASE"
-chmod 0755 "${RUN_BASE:-/tmp/kalrs-interop}" "$BASE"
+bench_begin resources
 TOT=$BASE/totals.tsv
 : >"$TOT"
-
-cleanup() { local rc=$?; set +e; cap_stop; lab_down; exit "$rc"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-lab_up
-
-RUN_DIR=$BASE/probe
-mkdir -p "$RUN_DIR"
-impls=()
-for impl in $IMPLS; do
-    if [[ $impl == rs ]]; then
-        if why=$(rs_speaks_vrrp 2>&1); then impls+=(rs); else
-            echo "NOTE: keepalived-rs left out of this run: ${why##*$'\n'}"
-            echo "NOTE: figures below are keepalived only (no ratio)."
-        fi
-    else
-        impls+=("$impl")
-    fi
-done
 echo "# vrrp-resources: COUNTS='$COUNTS' ADVERT=$ADVERT DURATION=${DURATION}s impls: ${impls[*]}; kernel $(uname -r), $(nproc) CPUs; $BASE"
 
 vip_of() { # instance 1..N -> address

@@ -20,7 +20,7 @@ fn node_name() -> String {
         .to_string()
 }
 
-pub fn preprocess_options(cli: &Cli) -> Options {
+fn preprocess_options(cli: &Cli) -> Options {
     Options {
         config_id: cli.config_id.clone().unwrap_or_else(node_name),
         all_config: cli.all_config,
@@ -30,7 +30,9 @@ pub fn preprocess_options(cli: &Cli) -> Options {
     }
 }
 
-fn load(cli: &Cli) -> Loaded {
+/// Reads, preprocesses and validates the configuration file of `cli`
+/// (shared by `-t` and the daemon's start and reload).
+pub fn load(cli: &Cli) -> Loaded {
     load_file(&cli.config_file(), &preprocess_options(cli), &SystemHost)
 }
 

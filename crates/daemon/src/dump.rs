@@ -34,3 +34,12 @@ pub fn write(name: &str, text: &str) -> io::Result<PathBuf> {
     f.write_all(text.as_bytes())?;
     Ok(path)
 }
+
+/// [`write`], with the outcome in the log (the dumps answer signals: there
+/// is no one to return an error to).
+pub fn write_logged(name: &str, text: &str) {
+    match write(name, text) {
+        Ok(p) => tracing::info!("Wrote {}", p.display()),
+        Err(e) => tracing::error!("Cannot write {name}: {e}"),
+    }
+}

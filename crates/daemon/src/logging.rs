@@ -20,7 +20,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::Cli;
 
-/// Which process is logging (keepalived's syslog identities).
+/// Which of the three processes this is (its syslog identity, its pid file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Parent,

@@ -25,7 +25,6 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const FATAL: u8 = 1;
     pub const CONFIG: u8 = 2;
-    #[allow(dead_code)]
     pub const MISSING_PERMISSION: u8 = 4;
     pub const NO_CONFIG: u8 = 6;
     pub const PROGRAM: u8 = 70;

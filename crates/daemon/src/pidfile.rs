@@ -6,22 +6,36 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-pub const PARENT: &str = "/run/keepalived.pid";
+use crate::cli::Cli;
+use crate::logging::Role;
+
+/// The pid file of `whose`: `-p`, `-r` or `-c` when given, else
+/// [`default_path`] (with `-s NAMESPACE` as the instance name).
+pub fn path(cli: &Cli, whose: Role) -> PathBuf {
+    let given = match whose {
+        Role::Parent => &cli.pid,
+        Role::Vrrp => &cli.vrrp_pid,
+        Role::Checker => &cli.checkers_pid,
+    };
+    given
+        .clone()
+        .unwrap_or_else(|| default_path(whose, cli.namespace.as_deref()))
+}
 
 /// Where the pid files go when `-p`/`-r`/`-c` do not say. An instance
 /// name (keepalived derives one from `-s NAMESPACE`) moves them all to
 /// `/run/keepalived/` with the name in each, so daemons of several
 /// namespaces can run side by side.
-pub fn default_path(which: &str, instance: Option<&str>) -> PathBuf {
-    let base = match which {
-        "vrrp" => "vrrp",
-        "checkers" => "checkers",
-        _ => "keepalived",
+pub fn default_path(whose: Role, instance: Option<&str>) -> PathBuf {
+    let base = match whose {
+        Role::Parent => "keepalived",
+        Role::Vrrp => "vrrp",
+        Role::Checker => "checkers",
     };
-    match instance {
-        None if base == "keepalived" => PARENT.into(),
-        None => format!("/run/keepalived_{base}.pid").into(),
-        Some(name) => format!("/run/keepalived/{base}_{name}.pid").into(),
+    match (whose, instance) {
+        (Role::Parent, None) => "/run/keepalived.pid".into(),
+        (_, None) => format!("/run/keepalived_{base}.pid").into(),
+        (_, Some(name)) => format!("/run/keepalived/{base}_{name}.pid").into(),
     }
 }
 
@@ -97,30 +111,49 @@ mod tests {
         assert!(!is_live_keepalived(i32::MAX));
     }
 
+    fn cli(args: &[&str]) -> Cli {
+        use clap::Parser;
+        Cli::try_parse_from(std::iter::once("k").chain(args.iter().copied())).expect("parses")
+    }
+
+    #[test]
+    fn given_paths_win_over_the_defaults() {
+        let c = cli(&["-r", "/x/v.pid", "-s", "blue"]);
+        assert_eq!(path(&c, Role::Vrrp), Path::new("/x/v.pid"));
+        assert_eq!(
+            path(&c, Role::Parent),
+            Path::new("/run/keepalived/keepalived_blue.pid")
+        );
+        let c = cli(&["-p", "/x/p.pid", "-c", "/x/c.pid"]);
+        assert_eq!(path(&c, Role::Parent), Path::new("/x/p.pid"));
+        assert_eq!(path(&c, Role::Checker), Path::new("/x/c.pid"));
+        assert_eq!(path(&c, Role::Vrrp), Path::new("/run/keepalived_vrrp.pid"));
+    }
+
     #[test]
     fn default_paths_follow_keepalived_with_and_without_a_namespace() {
         assert_eq!(
-            default_path("keepalived", None),
+            default_path(Role::Parent, None),
             Path::new("/run/keepalived.pid")
         );
         assert_eq!(
-            default_path("vrrp", None),
+            default_path(Role::Vrrp, None),
             Path::new("/run/keepalived_vrrp.pid")
         );
         assert_eq!(
-            default_path("checkers", None),
+            default_path(Role::Checker, None),
             Path::new("/run/keepalived_checkers.pid")
         );
         assert_eq!(
-            default_path("keepalived", Some("blue")),
+            default_path(Role::Parent, Some("blue")),
             Path::new("/run/keepalived/keepalived_blue.pid")
         );
         assert_eq!(
-            default_path("vrrp", Some("blue")),
+            default_path(Role::Vrrp, Some("blue")),
             Path::new("/run/keepalived/vrrp_blue.pid")
         );
         assert_eq!(
-            default_path("checkers", Some("blue")),
+            default_path(Role::Checker, Some("blue")),
             Path::new("/run/keepalived/checkers_blue.pid")
         );
     }

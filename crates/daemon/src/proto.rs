@@ -4,8 +4,6 @@
 //! that many bytes of JSON.
 
 use std::io;
-#[cfg(test)]
-use std::io::Read;
 
 use keepalived_config::Config;
 use serde::{Deserialize, Serialize};
@@ -52,26 +50,6 @@ pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Reads one frame, blocking; `Ok(None)` at a clean end of stream.
-#[cfg(test)]
-pub fn read_msg<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> io::Result<Option<T>> {
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::other(format!("frame of {len} bytes refused")));
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(io::Error::other)
-}
-
 /// Splits frames out of bytes read without blocking.
 #[derive(Default)]
 pub struct Framer {
@@ -115,9 +93,11 @@ mod tests {
             config: Box::default(),
         };
         let bytes = encode(&msg).expect("encodes");
-        let back: ToChild = read_msg(&mut &bytes[..]).expect("reads").expect("a frame");
-        assert!(matches!(back, ToChild::Config { generation: 7, .. }));
         let mut f = Framer::default();
+        assert!(f.next::<ToChild>().is_none(), "nothing pushed, no frame");
+        f.push(&bytes);
+        let back: ToChild = f.next().expect("a frame").expect("decodes");
+        assert!(matches!(back, ToChild::Config { generation: 7, .. }));
         let ack = encode(&FromChild::Applied {
             generation: 3,
             summary: "x".into(),
@@ -132,7 +112,15 @@ mod tests {
             assert!(matches!(m, FromChild::Applied { generation: 3, .. }));
         }
         assert!(f.next::<FromChild>().is_none());
-        let empty: Option<ToChild> = read_msg(&mut &[][..]).expect("clean eof");
-        assert!(empty.is_none());
+    }
+
+    #[test]
+    fn an_oversized_length_is_refused_and_the_buffer_dropped() {
+        let mut f = Framer::default();
+        let len = u32::try_from(MAX_FRAME + 1).expect("fits");
+        f.push(&len.to_be_bytes());
+        f.push(b"{}");
+        assert!(f.next::<FromChild>().expect("an answer").is_err());
+        assert!(f.next::<FromChild>().is_none(), "nothing left to misread");
     }
 }

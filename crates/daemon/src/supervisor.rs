@@ -37,8 +37,10 @@
 //! `child_wait_time`.
 //!
 //! # Exit codes (inventory §B.3)
-//! A child exiting 1 (fatal), 2 (config) or 4 (permission) stops
-//! everything and the supervisor exits with that code. Any other death is
+//! A child exiting 1 (fatal), 2 (config) or 4 (permission) is not
+//! restarted; the other children go on (keepalived stops everything: a
+//! checker finding no IPVS would take VRRP down). When no child is left,
+//! the supervisor exits with the first such code. Any other death is
 //! respawned with back-off (immediately, then 100 ms doubling to 30 s
 //! while it keeps dying within a minute of its start); with `-R` the
 //! supervisor stops instead, as keepalived does by raising SIGTERM, and
@@ -52,14 +54,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use keepalived_config::Config;
 use keepalived_config::diag::exit as cfg_exit;
-use keepalived_config::{Config, SystemHost, load_file};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::child::Kind;
 use crate::cli::Cli;
+use crate::logging::Role;
 use crate::proto::{self, DumpKind, Framer, FromChild, ToChild};
 use crate::sigs::{self, Signals};
 use crate::{dump, exit, notify, pidfile};
@@ -97,14 +100,12 @@ pub enum LoadError {
 /// brace, open quote) keeps the running generation instead of applying a
 /// half-understood file.
 pub fn load_config(cli: &Cli, reload: bool) -> Result<Config, LoadError> {
-    let path = cli.config_file();
-    let loaded = load_file(
-        &path,
-        &crate::config_test::preprocess_options(cli),
-        &SystemHost,
-    );
+    let loaded = crate::config_test::load(cli);
     if loaded.main_missing {
-        tracing::error!("Configuration file '{}' cannot be read", path.display());
+        tracing::error!(
+            "Configuration file '{}' cannot be read",
+            cli.config_file().display()
+        );
         return Err(LoadError::NoConfig);
     }
     for d in loaded.diagnostics.iter() {
@@ -201,6 +202,19 @@ fn apply_process_options(cli: &Cli) -> Result<(), u8> {
     Ok(())
 }
 
+/// keepalived's exit codes after which a child is not restarted, with
+/// their names for the log.
+fn permanent_exit(code: i32) -> Option<(u8, &'static str)> {
+    let code = u8::try_from(code).ok()?;
+    let name = match code {
+        exit::FATAL => "FATAL",
+        exit::CONFIG => "CONFIG",
+        exit::MISSING_PERMISSION => "MISSING_PERMISSION",
+        _ => return None,
+    };
+    Some((code, name))
+}
+
 trait ErrnoIo {
     fn from_raw_os_error_io(e: io::Error) -> nix::errno::Errno;
 }
@@ -229,11 +243,8 @@ struct Supervisor {
 /// Runs the daemon. `args` is the command line as given (for the
 /// children); returns the exit code.
 pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
-    crate::logging::init(&cli, crate::logging::Role::Parent);
-    let parent_pid_file = cli
-        .pid
-        .clone()
-        .unwrap_or_else(|| pidfile::default_path("keepalived", cli.namespace.as_deref()));
+    crate::logging::init(&cli, Role::Parent);
+    let parent_pid_file = pidfile::path(&cli, Role::Parent);
     if let Some(pid) = pidfile::read(&parent_pid_file) {
         if pidfile::is_live_keepalived(pid) {
             tracing::error!("daemon is already running (pid {pid})");
@@ -297,16 +308,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         .into_iter()
         .map(|kind| Slot {
             kind,
-            pidfile: match kind {
-                Kind::Vrrp => cli
-                    .vrrp_pid
-                    .clone()
-                    .unwrap_or_else(|| pidfile::default_path("vrrp", cli.namespace.as_deref())),
-                Kind::Checker => cli
-                    .checkers_pid
-                    .clone()
-                    .unwrap_or_else(|| pidfile::default_path("checkers", cli.namespace.as_deref())),
-            },
+            pidfile: pidfile::path(&cli, kind.role()),
             running: None,
             respawn_at: Some(now),
             started: now,
@@ -514,10 +516,7 @@ impl Supervisor {
                     pid.as_deref().unwrap_or("(not running)")
                 ));
             }
-            match dump::write(dump::PARENT_DATA, &text) {
-                Ok(p) => tracing::info!("Wrote {}", p.display()),
-                Err(e) => tracing::error!("Cannot write the parent data dump: {e}"),
-            }
+            dump::write_logged(dump::PARENT_DATA, &text);
         }
         match proto::encode(&ToChild::Dump { kind }) {
             Ok(b) => self.send_all(&b),
@@ -542,23 +541,18 @@ impl Supervisor {
                 tracing::info!("{label} child process({pid}) exited ({status})");
                 continue;
             }
+            if let Some((code, what)) = status.code().and_then(permanent_exit) {
+                // keepalived ends everything here. We end only this
+                // child: a checker that finds no IPVS in the kernel
+                // must not take the VRRP instances down with it.
+                tracing::error!(
+                    "{label} child process({pid}) exited with permanent error {what}; not restarting it"
+                );
+                slot.respawn_at = None;
+                permanent.get_or_insert(code);
+                continue;
+            }
             match status.code() {
-                Some(c @ (1 | 2 | 4)) => {
-                    let what = match c {
-                        1 => "FATAL",
-                        2 => "CONFIG",
-                        _ => "MISSING_PERMISSION",
-                    };
-                    // keepalived ends everything here. We end only this
-                    // child: a checker that finds no IPVS in the kernel
-                    // must not take the VRRP instances down with it.
-                    tracing::error!(
-                        "{label} child process({pid}) exited with permanent error {what}; not restarting it"
-                    );
-                    slot.respawn_at = None;
-                    permanent.get_or_insert(c as u8);
-                    continue;
-                }
                 Some(c) => tracing::warn!("{label} child process({pid}) exited with status {c}"),
                 None => tracing::warn!(
                     "{label} child process({pid}) exited due to signal {}",
@@ -761,6 +755,16 @@ mod tests {
         let mut v = vec!["k"];
         v.extend_from_slice(args);
         Cli::try_parse_from(v).expect("parses")
+    }
+
+    #[test]
+    fn only_keepalived_permanent_codes_stop_respawning() {
+        assert_eq!(permanent_exit(1), Some((1, "FATAL")));
+        assert_eq!(permanent_exit(2), Some((2, "CONFIG")));
+        assert_eq!(permanent_exit(4), Some((4, "MISSING_PERMISSION")));
+        for c in [0, 3, 6, 70, 257, -1] {
+            assert_eq!(permanent_exit(c), None, "{c}");
+        }
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! pid files, respawn, exit codes, signals, dumps, reload, sd_notify.
 //!
 //! Every daemon started here is killed by a Drop guard, assertion or not.
+//! A daemon that runs VRRP instances runs in a namespace of its own
+//! ([`support::Netns`]), never on the host's links.
+
+mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -13,14 +17,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+use support::{Netns, require_root};
 
-fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the process tests must run as root (pid files, signals, dumps as keepalived)"
-    );
-}
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
 fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
@@ -73,6 +72,9 @@ struct Daemon {
     dir: tempfile::TempDir,
     proc: Option<Child>,
     pid: i32,
+    /// Where the daemon runs, when not on the host; removed after the
+    /// daemon is killed (fields drop after `Drop::drop`).
+    _netns: Option<Netns>,
 }
 
 const CONF: &str = "global_defs {\n  router_id test\n}\n";
@@ -83,7 +85,20 @@ impl Daemon {
     }
 
     fn command(dir: &Path, extra: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
+        Self::command_in(None, dir, extra)
+    }
+
+    /// The daemon's command line, inside `netns` when given (`ip netns
+    /// exec` execs in place: the pid is the daemon's).
+    fn command_in(netns: Option<&Netns>, dir: &Path, extra: &[&str]) -> Command {
+        let mut c = match netns {
+            None => Command::new(BIN),
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &ns.name, BIN]);
+                c
+            }
+        };
         c.args(["-l", "-G", "-D"])
             .arg("-f")
             .arg(dir.join("k.conf"))
@@ -113,10 +128,14 @@ impl Daemon {
     }
 
     fn start_conf(conf: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        Self::start_in(None, conf, extra, env)
+    }
+
+    fn start_in(netns: Option<Netns>, conf: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         require_root();
         let dir = tempfile::tempdir().expect("tempdir");
         fs::write(dir.path().join("k.conf"), conf).expect("config");
-        let mut cmd = Self::command(dir.path(), extra);
+        let mut cmd = Self::command_in(netns.as_ref(), dir.path(), extra);
         cmd.arg("-n");
         for (k, v) in env {
             cmd.env(k, v);
@@ -127,6 +146,7 @@ impl Daemon {
             dir,
             proc: Some(proc),
             pid,
+            _netns: netns,
         }
     }
 
@@ -253,8 +273,9 @@ fn dash_p_and_dash_c_run_one_child() {
     }
 }
 
-/// A configuration with both parts that needs nothing from the host but
-/// `lo` (the children hold their snapshot; no packet is sent yet).
+/// A configuration with both parts; its VRRP instance sends adverts and
+/// takes its VIP on `lo`, so it runs in a test namespace (whose `lo` is
+/// its own).
 const BOTH_PARTS: &str = "\
 vrrp_instance VI_1 {
     interface lo
@@ -278,7 +299,7 @@ virtual_server 192.0.2.100 80 {
 /// checked in the VM: integration/vm/lvs-compare.sh, "daemon").
 #[test]
 fn both_parts_start_both_children_and_no_ipvs_does_not_stop_vrrp() {
-    let d = Daemon::start_conf(BOTH_PARTS, &[], &[]);
+    let d = Daemon::start_in(Some(Netns::up("ps")), BOTH_PARTS, &[], &[]);
     d.wait_log("Starting VRRP child process", 1);
     d.wait_log("Starting Healthcheck child process", 1);
     d.wait_log("exited with permanent error FATAL", 1);
@@ -411,6 +432,7 @@ fn stale_pid_file_does_not_stop_the_next_start_but_a_live_daemon_does() {
         dir: tempfile::tempdir().expect("tempdir"),
         pid: second.id() as i32,
         proc: Some(second),
+        _netns: None,
     };
     wait_for("the new pid file", Duration::from_secs(5), || {
         (fs::read_to_string(d.path("parent.pid")).ok()?.trim() == d2.pid.to_string()).then_some(())
@@ -562,6 +584,7 @@ fn detaches_without_dash_n_and_notifies_systemd_with_it() {
         dir,
         proc: None,
         pid,
+        _netns: None,
     };
     assert!(alive(pid));
     assert_eq!(
@@ -590,6 +613,7 @@ fn detaches_without_dash_n_and_notifies_systemd_with_it() {
         pid: proc.id() as i32,
         proc: Some(proc),
         dir,
+        _netns: None,
     };
     let mut buf = [0u8; 256];
     let n = sock.recv(&mut buf).expect("a notification");

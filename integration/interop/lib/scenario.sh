@@ -179,6 +179,37 @@ pair_wait_a_master() { # check-name since
     fi
 }
 
+# For the scenarios where B runs first: writes nothing, starts B alone from
+# lb2.conf (A not running) and checks it becomes the only holder of
+# VIP_ADDRS. Sets T0 and the pair_timers values.
+pair_b_alone_master() {
+    local limit
+    pair_timers
+    T0=$(now)
+    peer_start B "$RUN_DIR/lb2.conf"
+    limit=$(calc "${START_ALLOW_S:-1} + $MD_B + $(slack_for "$ADV")")
+    check_state "lb2 alone becomes master" wait_for "$limit" b_master "${VIP_ADDRS[@]}"
+}
+
+# SIGKILL of A after pair_up: its VIPs go as a reboot would take them, B
+# must hold them within master_down, and B's first advert must follow A's
+# last within master_down + slack. Sets T_KILL.
+pair_crash_a_checks() { # what ("the VIP") vip/plen...
+    local what=$1 limit last_a first_b gap
+    shift
+    peer_crash A
+    T_KILL=$T_EVENT
+    ns_del_addrs "$NS_LB1" "$@"
+    limit=$(calc "$MD_B + $(slack_for "$ADV")")
+    check_state "lb2 holds $what after SIGKILL of lb1" wait_for "$(calc "$limit + 1")" b_master "${VIP_ADDRS[@]}"
+    sleep "$(calc "2 * $ADV + 0.1")"
+    refresh_events
+    last_a=$(ev_last "$(adv_from "$(adv_src A)")" "$T0" "$T_KILL" | ts_of)
+    first_b=$(ev_first "$(adv_from "$(adv_src B)")" "$T_KILL" | ts_of)
+    gap=$(delta "$first_b" "$last_a")
+    check "lb2's first advert within master_down of lb1's last" "${gap} s (master_down $MD_B, allowed $limit)" le "$gap" "$limit"
+}
+
 # The steady state after pair_up: nothing moves, the client resolves the VIP
 # to lb1, adverts and GARP (or NA for IPv6) are right, lb2 is silent, the
 # notify hooks ran. dst: 224.0.0.18, ff02::12 or a unicast peer.

@@ -14,11 +14,7 @@ VIP_ADDRS=("$VIP")
 { conf_global lb2; conf_instance lb2 VI_1 $VRID $PRIO_B "$VIP/$PLEN"; } >"$RUN_DIR/lb2.conf"
 C_PREEMPT_DELAY=$D
 { conf_global lb1; conf_instance lb1 VI_1 $VRID $PRIO_A "$VIP/$PLEN"; } >"$RUN_DIR/lb1.conf"
-pair_timers
-T0=$(now)
-peer_start B "$RUN_DIR/lb2.conf"
-limit=$(calc "${START_ALLOW_S:-1} + $MD_B + $(slack_for "$ADV")")
-check_state "lb2 alone becomes master" wait_for "$limit" b_master "$VIP"
+pair_b_alone_master
 
 T_A=$(now)
 peer_start A "$RUN_DIR/lb1.conf"

@@ -25,7 +25,6 @@ use keepalived_ipvs::error::{Applied, OpError};
 use keepalived_ipvs::model::{Op, Table, Timeouts};
 use keepalived_ipvs::planner::{self, Owned, PlanOptions};
 
-use super::Kind;
 use super::report;
 use super::shell::Engine;
 use crate::exit;
@@ -165,10 +164,10 @@ impl Engine for Checker {
         let started = Instant::now();
         let first = self.config.is_none();
         let names = match &self.config {
-            None => report::diff(Kind::Checker, &Config::default(), &config),
-            Some(old) => report::diff(Kind::Checker, old, &config),
+            None => report::diff(&Config::default(), &config),
+            Some(old) => report::diff(old, &config),
         }
-        .summary(report::what(Kind::Checker));
+        .summary("virtual servers");
         // Nothing to program and nothing programmed: no need for IPVS (a
         // kernel without it is fine then, as for `--all` with no LVS).
         if is_empty(&config) && self.programmed.services.is_empty() && self.ipvs.is_none() {
@@ -230,7 +229,7 @@ impl Engine for Checker {
 
     async fn dump(&mut self, what: DumpKind) {
         if let Some(c) = &self.config {
-            report::write_dump(Kind::Checker, what, c, self.generation);
+            report::write_dump(what, c, self.generation);
         }
     }
 

@@ -45,24 +45,36 @@ pub trait Engine {
     }
 }
 
-/// Test hook: `KEEPALIVED_RS_CHILD_EXIT=vrrp:2` makes the VRRP child exit
-/// with code 2 once it has acknowledged a configuration (exercises the
-/// supervisor's handling of keepalived's permanent exit codes).
-fn injected_exit(kind: Kind) -> Option<u8> {
-    let v = std::env::var("KEEPALIVED_RS_CHILD_EXIT").ok()?;
-    let (who, code) = v.split_once(':')?;
-    let me = match kind {
-        Kind::Vrrp => "vrrp",
-        Kind::Checker => "checker",
-    };
-    (who == me).then(|| code.parse().ok()).flatten()
+/// Test hooks, read from the environment once at start.
+#[derive(Debug, Default)]
+struct Hooks {
+    /// `KEEPALIVED_RS_CHILD_EXIT=vrrp:2` makes the VRRP child exit with
+    /// code 2 once it has acknowledged a configuration (exercises the
+    /// supervisor's handling of keepalived's permanent exit codes).
+    exit: Option<u8>,
+    /// `KEEPALIVED_RS_APPLY_DELAY_MS=N` makes every apply take N ms
+    /// longer, so a test can land a second HUP inside a reload.
+    apply_delay: Option<std::time::Duration>,
 }
 
-/// Test hook: `KEEPALIVED_RS_APPLY_DELAY_MS=N` makes every apply take N
-/// ms longer, so a test can land a second HUP inside a reload.
-fn injected_apply_delay() -> Option<std::time::Duration> {
-    let ms = std::env::var("KEEPALIVED_RS_APPLY_DELAY_MS").ok()?;
-    ms.parse().ok().map(std::time::Duration::from_millis)
+impl Hooks {
+    fn from_env(kind: Kind) -> Self {
+        let me = match kind {
+            Kind::Vrrp => "vrrp",
+            Kind::Checker => "checker",
+        };
+        let exit = std::env::var("KEEPALIVED_RS_CHILD_EXIT")
+            .ok()
+            .and_then(|v| {
+                let (who, code) = v.split_once(':')?;
+                (who == me).then(|| code.parse().ok()).flatten()
+            });
+        let apply_delay = std::env::var("KEEPALIVED_RS_APPLY_DELAY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map(std::time::Duration::from_millis);
+        Hooks { exit, apply_delay }
+    }
 }
 
 /// Runs the child until it is told to stop; returns its exit code.
@@ -78,6 +90,7 @@ pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signa
             return exit::FATAL;
         }
     };
+    let hooks = Hooks::from_env(kind);
     let mut framer = proto::Framer::default();
     let mut buf = vec![0u8; 64 << 10];
     loop {
@@ -124,7 +137,7 @@ pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signa
                             return exit::FATAL;
                         }
                     };
-                    if let Some(code) = handle(kind, &mut engine, &mut chan, msg).await {
+                    if let Some(code) = handle(&hooks, &mut engine, &mut chan, msg).await {
                         return code;
                     }
                 }
@@ -139,14 +152,14 @@ pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signa
 
 /// One message from the supervisor; `Some(code)` ends the child.
 async fn handle<E: Engine>(
-    kind: Kind,
+    hooks: &Hooks,
     engine: &mut E,
     chan: &mut tokio::net::UnixStream,
     msg: ToChild,
 ) -> Option<u8> {
     match msg {
         ToChild::Config { generation, config } => {
-            if let Some(d) = injected_apply_delay() {
+            if let Some(d) = hooks.apply_delay {
                 tokio::time::sleep(d).await;
             }
             let summary = match engine.apply(Arc::from(config), generation).await {
@@ -166,7 +179,7 @@ async fn handle<E: Engine>(
                 tracing::error!("Cannot answer the supervisor: {e}");
                 return Some(exit::FATAL);
             }
-            if let Some(code) = injected_exit(kind) {
+            if let Some(code) = hooks.exit {
                 tracing::error!("Exiting with injected code {code}");
                 return Some(code);
             }

@@ -22,17 +22,10 @@ pub fn binary() -> PathBuf {
 }
 
 pub fn require_root() {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .unwrap_or_default();
-    assert_eq!(
-        uid, "0",
-        "this test must run as root: it builds network namespaces (run ./integration/run-tests as root)"
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "these tests must run as root (network namespaces, pid files, signals): \
+         run ./integration/run-tests as root"
     );
 }
 
