@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
-//! The USR1 / USR2 / JSON dumps with live state and counters, in the
-//! layout of [`crate::child::report`] (keepalived's field names).
+//! The USR1 / USR2 / JSON dumps with live state and counters, in
+//! keepalived's layout and field names (keepalived.data, keepalived.stats,
+//! keepalived.json).
 
 use std::fmt::Write as _;
 
@@ -172,20 +173,15 @@ fn json_text(core: &Core) -> String {
 }
 
 pub(super) fn write(core: &mut Core, what: DumpKind) {
-    let res = match what {
-        DumpKind::Data => dump::write(dump::VRRP_DATA, &data_text(core)),
-        DumpKind::Stats => dump::write(dump::STATS, &stats_text(core)),
+    match what {
+        DumpKind::Data => dump::write_logged(dump::VRRP_DATA, &data_text(core)),
+        DumpKind::Stats => dump::write_logged(dump::STATS, &stats_text(core)),
         DumpKind::StatsClear => {
-            let r = dump::write(dump::STATS, &stats_text(core));
+            dump::write_logged(dump::STATS, &stats_text(core));
             for i in &mut core.insts {
                 i.counters = Default::default();
             }
-            r
         }
-        DumpKind::Json => dump::write(dump::JSON, &json_text(core)),
-    };
-    match res {
-        Ok(p) => tracing::info!("Wrote {}", p.display()),
-        Err(e) => tracing::error!("Cannot write the {what:?} dump: {e}"),
+        DumpKind::Json => dump::write_logged(dump::JSON, &json_text(core)),
     }
 }
