@@ -214,6 +214,21 @@ impl Diagnostics {
     /// reported after a fatal error turns "cannot run" (4) into "would run
     /// with warnings" (5). We do not repeat that: a configuration that
     /// cannot run always answers 4 (see docs/compatibility.md).
+    /// Whether a daemon may start with this configuration: not when it
+    /// cannot run (a fatal finding) or the parser stopped early.
+    pub fn can_start(&self) -> bool {
+        let code = self.config_test_exit_code();
+        code != exit::CONFIG && code != exit::CONFIG_ABORTED
+    }
+
+    /// Whether a running daemon may switch to this configuration. Stricter
+    /// than [`Self::can_start`]: a structural mistake (unbalanced brace,
+    /// open quote) means what follows is not what the author meant, and a
+    /// working configuration must not be replaced by a half-understood one.
+    pub fn can_replace_running(&self) -> bool {
+        self.can_start() && !self.items.iter().any(|d| d.category.is_structural())
+    }
+
     pub fn config_test_exit_code(&self) -> i32 {
         if self
             .items

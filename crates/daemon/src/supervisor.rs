@@ -55,7 +55,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keepalived_config::Config;
-use keepalived_config::diag::exit as cfg_exit;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -95,10 +94,8 @@ pub enum LoadError {
     Invalid,
 }
 
-/// Loads and validates; logs every diagnostic.
-/// `reload` is stricter than a start: a structural mistake (unbalanced
-/// brace, open quote) keeps the running generation instead of applying a
-/// half-understood file.
+/// Loads and validates; logs every diagnostic. A reload uses the stricter
+/// rule of [`keepalived_config::diag::Diagnostics::can_replace_running`].
 pub fn load_config(cli: &Cli, reload: bool) -> Result<Config, LoadError> {
     let loaded = crate::config_test::load(cli);
     if loaded.main_missing {
@@ -115,16 +112,12 @@ pub fn load_config(cli: &Cli, reload: bool) -> Result<Config, LoadError> {
             tracing::warn!("{d}");
         }
     }
-    let code = loaded.diagnostics.config_test_exit_code();
-    if code == cfg_exit::CONFIG || code == cfg_exit::CONFIG_ABORTED {
-        return Err(LoadError::Invalid);
-    }
-    if reload
-        && loaded
-            .diagnostics
-            .iter()
-            .any(|d| d.category.is_structural())
-    {
+    let acceptable = if reload {
+        loaded.diagnostics.can_replace_running()
+    } else {
+        loaded.diagnostics.can_start()
+    };
+    if !acceptable {
         return Err(LoadError::Invalid);
     }
     // -d: what was understood, at every load (start and reload), as
