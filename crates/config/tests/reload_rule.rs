@@ -35,7 +35,7 @@ fn an_unbalanced_brace_may_start_but_not_replace() {
 #[test]
 fn a_warning_alone_may_replace() {
     let d = diagnostics(&format!("{GOOD}global_defs {{\n  no_such_keyword 1\n}}\n"));
-    assert!(d.len() > 0);
+    assert!(!d.is_empty());
     assert!(d.can_start() && d.can_replace_running());
 }
 
