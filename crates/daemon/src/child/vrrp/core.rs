@@ -343,8 +343,8 @@ impl Core {
         let master = live.fsm.state() == State::Master;
         let ifindex = live.ifindex;
         let name = live.conf.name.clone();
-        for v in &gone {
-            if let Err(e) = self.del_vip(ifindex, v).await {
+        for (v, res) in gone.iter().zip(self.del_vips(ifindex, &gone).await) {
+            if let Err(e) = res {
                 tracing::warn!("({name}) cannot remove {}: {e}", v.address);
             }
         }
@@ -375,8 +375,12 @@ impl Core {
         };
         // A predecessor killed without cleanup may have left our VIPs:
         // we start as BACKUP, so we must not hold them.
-        for v in &plan.vips {
-            match self.del_vip(ifindex, v).await {
+        for (v, res) in plan
+            .vips
+            .iter()
+            .zip(self.del_vips(ifindex, &plan.vips).await)
+        {
+            match res {
                 Ok(true) => tracing::info!(
                     "({name}) removed stale virtual address {} left by a previous run",
                     v.address

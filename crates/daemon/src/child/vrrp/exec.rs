@@ -166,12 +166,16 @@ impl Core {
             return;
         };
         let (name, ifindex, vips) = (i.conf.name.clone(), i.ifindex, i.vips.clone());
-        for v in &vips {
-            let res = if add {
-                self.add_vip(ifindex, v).await.map(|_| ())
-            } else {
-                self.del_vip(ifindex, v).await.map(|_| ())
-            };
+        let results: Vec<Result<bool, NetlinkError>> = if add {
+            let mut r = Vec::with_capacity(vips.len());
+            for v in &vips {
+                r.push(self.add_vip(ifindex, v).await);
+            }
+            r
+        } else {
+            self.del_vips(ifindex, &vips).await
+        };
+        for (v, res) in vips.iter().zip(results) {
             if let Err(e) = res {
                 tracing::warn!(
                     "({name}) cannot {} {}/{}: {e}",
@@ -205,8 +209,27 @@ impl Core {
         io::add_address(&self.nl, link, v).await
     }
 
-    pub(super) async fn del_vip(&self, ifindex: u32, v: &VipSpec) -> Result<bool, NetlinkError> {
-        let link = self.vip_link(ifindex, v).await?;
-        io::del_address(&self.nl, link, v).await
+    /// Removes `vips` (each from its own link), listing each link's
+    /// addresses once; results in `vips`' order.
+    pub(super) async fn del_vips(
+        &self,
+        ifindex: u32,
+        vips: &[VipSpec],
+    ) -> Vec<Result<bool, NetlinkError>> {
+        let mut out: Vec<Option<Result<bool, NetlinkError>>> = Vec::with_capacity(vips.len());
+        let mut batch = Vec::with_capacity(vips.len());
+        for v in vips {
+            match self.vip_link(ifindex, v).await {
+                Ok(link) => {
+                    batch.push((link, v));
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        let mut done = io::del_addresses(&self.nl, &batch).await.into_iter();
+        out.into_iter()
+            .map(|r| r.or_else(|| done.next()).unwrap_or(Ok(false)))
+            .collect()
     }
 }

@@ -11,10 +11,12 @@
 //! exactly one receiver. One [`VrrpSender`] per instance, bound to its
 //! advert source.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use keepalived_sys::addr::{AddrSpec, DelOutcome};
+use keepalived_sys::addr::{AddrInfo, AddrSpec, DelOutcome};
 use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::vrrp_socket::{self, Datagram, RecvMode, SocketError};
 use keepalived_vrrp::packet::{self, DropReason, Family, Received};
@@ -162,12 +164,44 @@ pub async fn add_address(nl: &Netlink, ifindex: u32, vip: &VipSpec) -> Result<bo
     Ok(nl.add_address(&vip.on(ifindex)).await? == AddOutcome::Added)
 }
 
-/// Removes every copy of `vip`'s address from `ifindex`, whatever its
+/// Removes every copy of each VIP's address from its link, whatever its
 /// prefix length (a crashed predecessor may have run an older
-/// configuration); Ok(false) when there was none.
-pub async fn del_address(nl: &Netlink, ifindex: u32, vip: &VipSpec) -> Result<bool, NetlinkError> {
+/// configuration). `vips` pairs each VIP with its link; each link's
+/// addresses are listed once for the whole batch, not once per VIP. The
+/// result, in `vips`' order, is Ok(false) where there was nothing to
+/// remove.
+pub async fn del_addresses(
+    nl: &Netlink,
+    vips: &[(u32, &VipSpec)],
+) -> Vec<Result<bool, NetlinkError>> {
+    // A failed listing is not remembered: the next VIP of that link asks
+    // again (and reports its own error).
+    let mut listed: HashMap<u32, Vec<AddrInfo>> = HashMap::new();
+    let mut out = Vec::with_capacity(vips.len());
+    for &(ifindex, vip) in vips {
+        let addrs = match listed.entry(ifindex) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(slot) => match nl.list_addresses(ifindex).await {
+                Ok(a) => slot.insert(a),
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            },
+        };
+        out.push(del_listed(nl, ifindex, vip, addrs).await);
+    }
+    out
+}
+
+async fn del_listed(
+    nl: &Netlink,
+    ifindex: u32,
+    vip: &VipSpec,
+    addrs: &[AddrInfo],
+) -> Result<bool, NetlinkError> {
     let mut removed = false;
-    for a in nl.list_addresses(ifindex).await? {
+    for a in addrs {
         if a.addr != vip.address || a.ifindex != ifindex {
             continue;
         }
