@@ -530,7 +530,20 @@ impl Supervisor {
             slot.running = None;
             pidfile::remove_if(&slot.pidfile, pid);
             let label = slot.kind.label();
-            if self.stopping.is_some() {
+            // A VRRP child that did not stop by itself (killed, crashed,
+            // or SIGKILLed after child_wait_time) left its VIPs behind;
+            // remove them now, not when (or if) a new child starts.
+            let stopping = self.stopping.is_some();
+            let unclean = status.signal().is_some() || !stopping;
+            if slot.kind == Kind::Vrrp && unclean && !(stopping && self.cli.dont_release_vrrp) {
+                let n = crate::child::release_vrrp_addresses(&self.config);
+                if n > 0 {
+                    tracing::warn!(
+                        "{label} child process({pid}) left {n} virtual address(es): removed"
+                    );
+                }
+            }
+            if stopping {
                 tracing::info!("{label} child process({pid}) exited ({status})");
                 continue;
             }

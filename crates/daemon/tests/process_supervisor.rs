@@ -378,6 +378,73 @@ fn dont_respawn_makes_the_parent_exit() {
     assert!(!d.path("parent.pid").exists() && !d.path("check.pid").exists());
 }
 
+/// A VRRP-only config whose instance takes its VIP on the test
+/// namespace's eth0 at once.
+const MASTER_ON_ETH0: &str = "\
+vrrp_instance VI_1 {
+    interface eth0
+    state MASTER
+    priority 200
+    virtual_router_id 52
+    advert_int 0.1
+    version 3
+    virtual_ipaddress {
+        192.0.2.101/32
+    }
+}
+";
+
+fn has_vip(ns: &str, vip: &str) -> bool {
+    let out = Command::new("ip")
+        .args(["-n", ns, "-br", "addr", "show", "dev", "eth0"])
+        .output()
+        .expect("ip addr");
+    String::from_utf8_lossy(&out.stdout).contains(vip)
+}
+
+/// keepalived leaves a SIGKILLed VRRP child's VIPs on the interface
+/// (answering ARP while the peer takes over). With `-R` nothing respawns,
+/// so the supervisor must remove them itself before it exits.
+#[test]
+fn a_killed_vrrp_child_leaves_no_vip_even_with_dont_respawn() {
+    let ns = Netns::up("kv");
+    let name = ns.name.clone();
+    let mut d = Daemon::start_in(Some(ns), MASTER_ON_ETH0, &["-R"], &[]);
+    d.wait_up();
+    wait_for("the VIP on eth0", Duration::from_secs(5), || {
+        has_vip(&name, "192.0.2.101").then_some(())
+    });
+    let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
+    kill(Pid::from_raw(vrrp), Signal::SIGKILL).expect("kill");
+    assert_eq!(d.wait_exit(Duration::from_secs(5)), 0, "{}", d.log());
+    assert!(!has_vip(&name, "192.0.2.101"), "VIP left behind: {}", d.log());
+    assert!(d.log().contains("left 1 virtual address(es): removed"), "{}", d.log());
+}
+
+/// Without `-R` the VIP is removed when the child is reaped, before the
+/// respawned child starts (which takes it again once master).
+#[test]
+fn a_killed_vrrp_child_is_cleaned_up_before_the_respawn() {
+    let ns = Netns::up("kw");
+    let name = ns.name.clone();
+    let d = Daemon::start_in(Some(ns), MASTER_ON_ETH0, &[], &[]);
+    d.wait_up();
+    wait_for("the VIP on eth0", Duration::from_secs(5), || {
+        has_vip(&name, "192.0.2.101").then_some(())
+    });
+    let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
+    kill(Pid::from_raw(vrrp), Signal::SIGKILL).expect("kill");
+    d.wait_log("left 1 virtual address(es): removed", 1);
+    let log = d.log();
+    let removed = log.find("left 1 virtual address(es)").expect("logged");
+    let respawn = log.rfind("Starting VRRP child process").expect("respawned");
+    assert!(removed < respawn, "removed after the respawn: {log}");
+    // The new child is master again (alone on the link).
+    wait_for("the VIP back on eth0", Duration::from_secs(5), || {
+        has_vip(&name, "192.0.2.101").then_some(())
+    });
+}
+
 #[test]
 fn permanent_child_exit_codes_stop_everything_with_that_code() {
     for (who, code, only) in [("checker", 2, "-C"), ("vrrp", 4, "-P"), ("vrrp", 1, "-P")] {

@@ -25,6 +25,8 @@ pub mod report;
 mod shell;
 mod vrrp;
 
+pub use vrrp::release_addresses as release_vrrp_addresses;
+
 /// Which child this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

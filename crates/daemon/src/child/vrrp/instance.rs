@@ -74,7 +74,7 @@ pub struct Plan {
     pub skip_check_adv_addr: bool,
 }
 
-fn vip_spec(a: &keepalived_config::model::addr::IpAddress) -> VipSpec {
+pub(super) fn vip_spec(a: &keepalived_config::model::addr::IpAddress) -> VipSpec {
     VipSpec {
         address: a.address,
         prefix_len: a.prefix_len,

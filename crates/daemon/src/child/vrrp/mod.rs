@@ -30,6 +30,9 @@ mod exec;
 mod instance;
 mod io;
 mod notify;
+mod release;
+
+pub use release::release_addresses;
 
 use std::sync::Arc;
 use std::time::Duration;

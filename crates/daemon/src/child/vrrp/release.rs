@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Removing the VIPs of a VRRP child that died without stopping.
+//!
+//! A SIGKILLed or crashed child cannot release its addresses, and
+//! keepalived leaves them on the interface, answering ARP for a router
+//! that no longer sends adverts while the peer takes over: two hosts
+//! claim the VIP. The supervisor calls [`release_addresses`] as soon as
+//! it reaps such a child, before any respawn (which may be delayed by
+//! back-off) and before exiting under `-R`. A respawned child also sweeps
+//! its VIPs at start; both are idempotent.
+
+use keepalived_config::Config;
+use keepalived_sys::netlink::Netlink;
+
+use super::instance::vip_spec;
+use super::io;
+
+/// Removes every VIP (and excluded VIP) of every instance in `config`
+/// from its link. Returns how many addresses were removed; failures are
+/// logged and do not stop the others.
+pub fn release_addresses(config: &Config) -> usize {
+    if config.vrrp_instances.is_empty() {
+        return 0;
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot remove the dead VRRP child's addresses: {e}");
+            return 0;
+        }
+    };
+    rt.block_on(release(config))
+}
+
+async fn release(config: &Config) -> usize {
+    let nl = match Netlink::new() {
+        Ok(nl) => nl,
+        Err(e) => {
+            tracing::error!("cannot remove the dead VRRP child's addresses: {e}");
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for inst in &config.vrrp_instances {
+        let Some(ifname) = inst.interface.as_deref() else {
+            continue;
+        };
+        let Ok(Some(ifindex)) = io::link_index(&nl, ifname).await else {
+            continue;
+        };
+        let specs: Vec<io::VipSpec> = inst
+            .virtual_ipaddress
+            .iter()
+            .chain(&inst.virtual_ipaddress_excluded)
+            .map(vip_spec)
+            .collect();
+        let mut batch = Vec::with_capacity(specs.len());
+        for v in &specs {
+            let link = match &v.dev {
+                None => Some(ifindex),
+                Some(dev) => io::link_index(&nl, dev).await.ok().flatten(),
+            };
+            if let Some(link) = link {
+                batch.push((link, v));
+            }
+        }
+        for ((_, v), res) in batch.iter().zip(io::del_addresses(&nl, &batch).await) {
+            match res {
+                Ok(true) => {
+                    removed += 1;
+                    tracing::info!(
+                        "({}) removed virtual address {} of the dead VRRP child",
+                        inst.name,
+                        v.address
+                    );
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!("({}) cannot remove {}: {e}", inst.name, v.address),
+            }
+        }
+    }
+    removed
+}

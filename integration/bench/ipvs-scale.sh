@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+# Benchmark: IPVS at scale, keepalived and keepalived-rs in the same VM boot
+# (Debian's kernel under qemu, integration/vm/run-in-vm): SERVICES virtual
+# servers x RS real servers, no health checks.
+#
+#   integration/bench/ipvs-scale.sh
+#   env: SERVICES=10000 RS=10  IMPLS="ka rs"  SMP=2  MEM=3072
+#        KALRS_BIN (default: a release build of keepalived-rs, built here)
+#
+# For each: start -> full table in the kernel; one weight change by reload
+# (when the change is visible, when the daemon is idle again, and how many
+# IPVS requests it sent, captured on an nlmon device); stop (time until
+# the parent has exited, services left in the kernel). The steps are in
+# integration/vm/lvs-scale.sh. Prints both and the ratios.
+set -euo pipefail
+REPO=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+SERVICES=${SERVICES:-10000}
+RS=${RS:-10}
+IMPLS=${IMPLS:-"ka rs"}
+[[ $(id -u) == 0 ]] || { echo "ipvs-scale bench: needs root (qemu, 9p)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "ipvs-scale bench: needs python3" >&2; exit 1; }
+if [[ -z ${KALRS_BIN:-} ]]; then
+	(cd "$REPO" && cargo build --release -q -p keepalived-rs)
+	KALRS_BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/keepalived-rs
+fi
+WORK=$(mktemp -d /var/tmp/kalrs-ipvs-scale.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+python3 "$REPO/integration/bench/gen-lvs-config.py" --services "$SERVICES" --real-servers "$RS" --out "$WORK"
+cp "$REPO/integration/vm/lvs-scale.sh" "$WORK/"
+echo "# ipvs-scale: $SERVICES services x $RS real servers; impls: $IMPLS; host $(nproc) CPUs; keepalived-rs: $KALRS_BIN"
+rc=0
+"$REPO/integration/vm/run-in-vm" --quiet --payload "$WORK" --timeout 1500 \
+	--smp "${SMP:-2}" --mem "${MEM:-3072}" --modules "ip_vs nlmon" \
+	--env "KALRS=$KALRS_BIN" --env "IMPLS=$IMPLS" --bin "$KALRS_BIN" \
+	"$WORK/lvs-scale.sh" | tee "$WORK/vm.log" | grep -E '^(FAIL|NOTE|DONE)' || rc=$?
+grep -q '^DONE' "$WORK/vm.log" || { echo "ipvs-scale bench: the VM run did not finish" >&2; tail -30 "$WORK/vm.log" >&2; exit 1; }
+python3 "$REPO/integration/bench/ipvs-scale-report.py" "$WORK"
+exit $rc
