@@ -417,8 +417,16 @@ fn a_killed_vrrp_child_leaves_no_vip_even_with_dont_respawn() {
     let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
     kill(Pid::from_raw(vrrp), Signal::SIGKILL).expect("kill");
     assert_eq!(d.wait_exit(Duration::from_secs(5)), 0, "{}", d.log());
-    assert!(!has_vip(&name, "192.0.2.101"), "VIP left behind: {}", d.log());
-    assert!(d.log().contains("left 1 virtual address(es): removed"), "{}", d.log());
+    assert!(
+        !has_vip(&name, "192.0.2.101"),
+        "VIP left behind: {}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("left 1 virtual address(es): removed"),
+        "{}",
+        d.log()
+    );
 }
 
 /// Without `-R` the VIP is removed when the child is reaped, before the

@@ -15,6 +15,7 @@
 //!   process group and timeout.
 //! * [`fifo`]: the notify FIFO writer that never blocks.
 //! * [`netlink`]: the shared rtnetlink connection and its error type.
+//! * [`timer`]: a microsecond-precise one-shot timer (timerfd).
 
 pub mod addr;
 pub mod fifo;
@@ -23,4 +24,5 @@ pub mod link;
 pub mod netlink;
 pub mod script;
 mod sockopt;
+pub mod timer;
 pub mod vrrp_socket;

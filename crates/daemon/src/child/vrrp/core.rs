@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
+use keepalived_sys::timer::{self, PreciseTimer};
 use keepalived_sys::vrrp_socket::SocketError;
 use keepalived_vrrp::fsm::{self, Input, RxAdvert, State};
 use keepalived_vrrp::packet::{self, DropReason, Family, Received};
@@ -50,7 +51,10 @@ type Datagram = (SocketKey, Result<Result<Received, DropReason>, SocketError>);
 pub struct Core {
     pub(super) options: Options,
     pub(super) nl: Netlink,
-    pub(super) base: tokio::time::Instant,
+    /// The protocol clock's zero, on [`timer::monotonic_now`]'s scale.
+    base: Duration,
+    /// Protocol deadlines wait on this, not on tokio's millisecond wheel.
+    timer: PreciseTimer,
     pub(super) insts: Vec<Live>,
     receivers: HashMap<ReceiverKey, ReaderTask>,
     rx_tx: mpsc::Sender<Datagram>,
@@ -66,12 +70,13 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(options: Options) -> Result<Self, keepalived_sys::netlink::NetlinkError> {
+    pub fn new(options: Options) -> Result<Self, String> {
         let (rx_tx, rx) = mpsc::channel(256);
         Ok(Self {
             options,
-            nl: Netlink::new()?,
-            base: tokio::time::Instant::now(),
+            nl: Netlink::new().map_err(|e| format!("cannot open the route netlink socket: {e}"))?,
+            base: timer::monotonic_now(),
+            timer: PreciseTimer::new().map_err(|e| format!("cannot create a timerfd: {e}"))?,
             insts: Vec::new(),
             receivers: HashMap::new(),
             rx_tx,
@@ -86,13 +91,11 @@ impl Core {
     }
 
     pub(super) fn now(&self) -> fsm::Instant {
-        let us = tokio::time::Instant::now()
-            .duration_since(self.base)
-            .as_micros();
+        let us = timer::monotonic_now().saturating_sub(self.base).as_micros();
         fsm::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
     }
 
-    fn to_tokio(&self, t: fsm::Instant) -> tokio::time::Instant {
+    fn to_monotonic(&self, t: fsm::Instant) -> Duration {
         self.base + Duration::from_micros(t.as_micros())
     }
 
@@ -108,7 +111,7 @@ impl Core {
                 .iter()
                 .filter_map(|i| i.fsm.next_deadline())
                 .min()
-                .map(|t| self.to_tokio(t));
+                .map(|t| self.to_monotonic(t));
             retry_at = if self.insts.iter().any(|i| i.src.is_none()) {
                 retry_at.or_else(|| Some(tokio::time::Instant::now() + ADDRESS_RETRY))
             } else {
@@ -135,7 +138,7 @@ impl Core {
                     }
                 },
                 Some((key, d)) = self.rx.recv() => self.on_datagram(key, d).await,
-                () = sleep_until(deadline) => self.on_timer().await,
+                () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
                 () = sleep_until(retry_at) => {
                     retry_at = None;
                     self.retry_addresses().await;
@@ -516,6 +519,18 @@ impl Core {
         }
         self.insts.clear();
         self.receivers.clear();
+    }
+}
+
+async fn precise_sleep(timer: &PreciseTimer, deadline: Option<Duration>) {
+    let Some(at) = deadline else {
+        return std::future::pending().await;
+    };
+    if let Err(e) = timer.sleep_until(at).await {
+        // Cannot happen with a valid timerfd; fall back to tokio's timer
+        // rather than spin.
+        tracing::warn!("timerfd: {e}");
+        tokio::time::sleep(at.saturating_sub(timer::monotonic_now())).await;
     }
 }
 

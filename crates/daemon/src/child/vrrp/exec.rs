@@ -80,7 +80,7 @@ impl Core {
         if rounds == 0 || i.vips.is_empty() {
             return;
         }
-        let (name, ifindex, ifname) = (i.conf.name.clone(), i.ifindex, i.ifname().to_owned());
+        let (name, ifname) = (i.conf.name.clone(), i.ifname().to_owned());
         // VIPs on another `dev` are announced there by their own link's
         // MAC only with garp_extra_if (not implemented): the instance's
         // link carries the ones without a dev.
@@ -90,24 +90,52 @@ impl Core {
             .filter(|v| v.dev.as_deref().is_none_or(|d| d == ifname))
             .map(|v| v.address)
             .collect();
-        let mac = match io::link_mac(&self.nl, ifindex).await {
-            Ok(Some(m)) => m,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!("({name}) cannot read the MAC of {ifname}: {e}");
-                return;
-            }
+        let Some(out) = self.garp_out(idx).await else {
+            return;
         };
         let g = self.config.as_ref().map(|c| &c.global_defs);
         let interval = |t: Option<keepalived_config::types::Timer>| {
             Duration::from_micros(t.map_or(0, |t| t.as_micros()))
         };
-        let interval4 = interval(g.and_then(|g| g.vrrp_garp_interval));
-        let interval6 = interval(g.and_then(|g| g.vrrp_gna_interval));
-        tracing::info!(
-            "({name}) Sending/queueing gratuitous ARPs on {ifname} ({reason:?}, {rounds} rounds)"
-        );
-        io::spawn_garp_burst(ifindex, ifname, mac, vips, rounds, interval4, interval6);
+        let burst = io::GarpBurst {
+            out,
+            ifname: ifname.clone(),
+            vips,
+            rounds,
+            interval4: interval(g.and_then(|g| g.vrrp_garp_interval)),
+            interval6: interval(g.and_then(|g| g.vrrp_gna_interval)),
+        };
+        burst.send().await;
+        tracing::info!("({name}) Sent gratuitous ARPs on {ifname} ({reason:?}, {rounds} rounds)");
+    }
+
+    /// The instance's GARP sender and MAC, looked up on first use.
+    async fn garp_out(&mut self, idx: usize) -> Option<io::GarpOut> {
+        let i = self.insts.get(idx)?;
+        if let Some(out) = &i.garp {
+            return Some(out.clone());
+        }
+        let (name, ifindex) = (i.conf.name.clone(), i.ifindex);
+        let mac = match io::link_mac(&self.nl, ifindex).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!("({name}) cannot read the MAC of its interface: {e}");
+                return None;
+            }
+        };
+        match io::GarpOut::open(ifindex, mac) {
+            Ok(out) => {
+                if let Some(i) = self.insts.get_mut(idx) {
+                    i.garp = Some(out.clone());
+                }
+                Some(out)
+            }
+            Err(e) => {
+                tracing::warn!("({name}) cannot open a GARP sender: {e}");
+                None
+            }
+        }
     }
 
     /// The instance's sender, opened on first use.

@@ -57,6 +57,10 @@ pub struct Live {
     /// advert whose list agrees, so each new disagreement is warned once.
     last_mismatch: Option<DropReason>,
     pub counters: Counters,
+    /// GARP/NA: the link's MAC and an AF_PACKET sender, kept from the
+    /// first takeover on so that the next one sends its first round at
+    /// once (a reload forgets them).
+    pub garp: Option<io::GarpOut>,
     /// Bound to `src`; opened at the first advert, dropped when `src`
     /// changes.
     pub sender: Option<Arc<VrrpSender>>,
@@ -195,6 +199,7 @@ impl Live {
             skip_check_adv_addr: plan.skip_check_adv_addr,
             last_mismatch: None,
             counters: Counters::default(),
+            garp: None,
             sender: None,
         }
     }
@@ -230,6 +235,7 @@ impl Live {
         self.group = plan.group;
         self.advert = plan.advert;
         self.skip_check_adv_addr = plan.skip_check_adv_addr;
+        self.garp = None;
         let actions = self
             .fsm
             .handle(fsm::Input::Reload(Box::new(params)), self.now_hint());

@@ -14,9 +14,11 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keepalived_sys::addr::{AddrInfo, AddrSpec, DelOutcome};
+use keepalived_sys::garp;
 use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::vrrp_socket::{self, Datagram, RecvMode, SocketError};
 use keepalived_vrrp::packet::{self, DropReason, Family, Received};
@@ -93,49 +95,85 @@ pub fn decode(d: &Datagram) -> Result<Received, DropReason> {
 
 // ===== gratuitous ARP / unsolicited NA =====
 
-/// Sends `rounds` rounds of GARP (IPv4 VIPs) / unsolicited NA (IPv6
-/// VIPs) out of `ifindex`, `interval4` / `interval6` apart
-/// (`vrrp_garp_interval` / `vrrp_gna_interval`). Runs as its own task
-/// so that pacing never holds up the protocol.
-pub fn spawn_garp_burst(
-    ifindex: u32,
-    ifname: String,
-    mac: [u8; 6],
-    vips: Vec<IpAddr>,
-    rounds: u32,
-    interval4: Duration,
-    interval6: Duration,
-) {
-    use keepalived_sys::garp;
-    tokio::spawn(async move {
-        let sender = match garp::FrameSender::open(ifindex) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot open a GARP sender on {ifname}: {e}");
+/// Where an instance's GARP/NA frames leave: its link's MAC and an
+/// AF_PACKET sender bound to that link.
+#[derive(Clone)]
+pub struct GarpOut {
+    pub mac: [u8; 6],
+    sender: Arc<garp::FrameSender>,
+}
+
+impl GarpOut {
+    pub fn open(ifindex: u32, mac: [u8; 6]) -> std::io::Result<Self> {
+        Ok(Self {
+            mac,
+            sender: Arc::new(garp::FrameSender::open(ifindex)?),
+        })
+    }
+}
+
+/// One GARP burst: `rounds` rounds over `vips`, GARP for IPv4 and
+/// unsolicited NA for IPv6, `interval4` / `interval6` after each frame
+/// (`vrrp_garp_interval` / `vrrp_gna_interval`).
+pub struct GarpBurst {
+    pub out: GarpOut,
+    pub ifname: String,
+    pub vips: Vec<IpAddr>,
+    pub rounds: u32,
+    pub interval4: Duration,
+    pub interval6: Duration,
+}
+
+impl GarpBurst {
+    /// Sends the frames that need no pacing now, before returning (the
+    /// whole first round when no interval is set: the network learns the
+    /// new master before anything else runs), and the paced rest from a
+    /// task of its own, so that pacing never holds up the protocol.
+    pub async fn send(self) {
+        let router = keepalived_sys::link::ipv6_forwarding(&self.ifname);
+        let frames: Vec<(Vec<u8>, Duration)> = (0..self.rounds)
+            .flat_map(|_| self.vips.iter())
+            .map(|vip| match vip {
+                IpAddr::V4(a) => (garp::build_garp(self.out.mac, *a).to_vec(), self.interval4),
+                IpAddr::V6(a) => (
+                    garp::build_unsolicited_na(self.out.mac, *a, router).to_vec(),
+                    self.interval6,
+                ),
+            })
+            .collect();
+        let first_round = self.vips.len();
+        let mut frames = frames.into_iter();
+        let mut sent = 0;
+        while let Some((frame, gap)) = frames.next() {
+            self.send_one(&frame).await;
+            sent += 1;
+            if !gap.is_zero() || sent == first_round {
+                let rest: Vec<(Vec<u8>, Duration)> = frames.collect();
+                if !rest.is_empty() {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(gap).await;
+                        self.paced(rest).await;
+                    });
+                }
                 return;
             }
-        };
-        let router = keepalived_sys::link::ipv6_forwarding(&ifname);
-        for _ in 0..rounds {
-            for vip in &vips {
-                let (res, gap) = match vip {
-                    IpAddr::V4(a) => (sender.send(&garp::build_garp(mac, *a)).await, interval4),
-                    IpAddr::V6(a) => (
-                        sender
-                            .send(&garp::build_unsolicited_na(mac, *a, router))
-                            .await,
-                        interval6,
-                    ),
-                };
-                if let Err(e) = res {
-                    tracing::debug!("GARP/NA for {vip} on {ifname}: {e}");
-                }
-                if !gap.is_zero() {
-                    tokio::time::sleep(gap).await;
-                }
+        }
+    }
+
+    async fn paced(&self, frames: Vec<(Vec<u8>, Duration)>) {
+        for (frame, gap) in frames {
+            self.send_one(&frame).await;
+            if !gap.is_zero() {
+                tokio::time::sleep(gap).await;
             }
         }
-    });
+    }
+
+    async fn send_one(&self, frame: &[u8]) {
+        if let Err(e) = self.out.sender.send(frame).await {
+            tracing::debug!("GARP/NA on {}: {e}", self.ifname);
+        }
+    }
 }
 
 // ===== links and addresses =====

@@ -91,7 +91,7 @@ impl VrrpEngine {
         let (tx, rx) = mpsc::channel(8);
         let (done_tx, done_rx) = oneshot::channel();
         let core = core::Core::new(self.options).map_err(|e| {
-            tracing::error!("Cannot open the route netlink socket: {e}");
+            tracing::error!("VRRP: {e}");
             exit::FATAL
         })?;
         tokio::spawn(async move {

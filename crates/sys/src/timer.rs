@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! A one-shot timer with microsecond precision on CLOCK_MONOTONIC.
+//!
+//! tokio's timer wheel rounds every sleep up to the next millisecond
+//! tick, so a master-down timer would fire up to 1 ms late (and more
+//! under load). VRRP's deadlines matter at that scale (`advert_int 0.01`
+//! gives a 36 ms master-down interval, which keepalived meets within
+//! ~0.2 ms), so the VRRP core sleeps on a timerfd armed with an absolute
+//! deadline instead, polled by the runtime like any other fd.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use nix::time::{ClockId as Clock, clock_gettime};
+use tokio::io::unix::AsyncFd;
+
+/// Time since an arbitrary fixed point (boot), on the clock the timer
+/// uses. Deadlines given to [`PreciseTimer::sleep_until`] are on this
+/// scale.
+pub fn monotonic_now() -> Duration {
+    match clock_gettime(Clock::CLOCK_MONOTONIC) {
+        Ok(ts) => Duration::from(ts),
+        // CLOCK_MONOTONIC cannot fail on Linux; be safe rather than panic.
+        Err(_) => Duration::ZERO,
+    }
+}
+
+struct Fd(TimerFd);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+impl Fd {
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// One timerfd; re-armed by every [`sleep_until`](Self::sleep_until).
+pub struct PreciseTimer {
+    fd: AsyncFd<Fd>,
+}
+
+impl PreciseTimer {
+    /// Must be called inside a tokio runtime.
+    #[allow(unsafe_code)]
+    pub fn new() -> io::Result<Self> {
+        let t = TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )
+        .map_err(io::Error::from)?;
+        // SAFETY: `TimerFd` owns its descriptor; it stays open, with the
+        // same number, until the AsyncFd (which never gives it away)
+        // drops it.
+        let fd = unsafe { AsyncFd::register(Fd(t)) }?;
+        Ok(Self { fd })
+    }
+
+    /// Completes at `deadline` (on the [`monotonic_now`] scale); at once
+    /// when it has passed. Cancel-safe: dropping the future leaves the
+    /// timer armed, and the next call re-arms it (which also resets any
+    /// expiry nobody read).
+    pub async fn sleep_until(&self, deadline: Duration) -> io::Result<()> {
+        if deadline <= monotonic_now() {
+            return Ok(());
+        }
+        // A zero it_value would disarm the timer: 1 ns is the smallest
+        // deadline, and any real deadline is far beyond it.
+        let at = TimeSpec::from_duration(deadline.max(Duration::from_nanos(1)));
+        self.fd
+            .get_ref()
+            .0
+            .set(
+                Expiration::OneShot(at),
+                TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+            )
+            .map_err(io::Error::from)?;
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let mut buf = [0u8; 8];
+            match guard.try_io(|fd| {
+                nix::unistd::read(fd.get_ref().fd(), &mut buf).map_err(io::Error::from)
+            }) {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => return Err(e),
+                // Readiness left over from an earlier arming: wait again.
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn fires_at_the_deadline_not_a_millisecond_tick_later() {
+        rt().block_on(async {
+            let t = PreciseTimer::new().unwrap();
+            let mut late = Vec::new();
+            for i in 0..20u64 {
+                // Deadlines off the millisecond grid on purpose.
+                let deadline = monotonic_now() + Duration::from_micros(2_300 + 37 * i);
+                t.sleep_until(deadline).await.unwrap();
+                let now = monotonic_now();
+                assert!(now >= deadline, "fired early by {:?}", deadline - now);
+                late.push(now - deadline);
+            }
+            late.sort();
+            // The median wake-up is well under tokio's 1 ms granularity.
+            assert!(late[10] < Duration::from_micros(500), "late by {late:?}");
+        });
+    }
+
+    #[test]
+    fn a_cancelled_sleep_does_not_wake_the_next_one_early() {
+        rt().block_on(async {
+            let t = PreciseTimer::new().unwrap();
+            // Armed, abandoned before it fires, then left to fire unread.
+            let soon = monotonic_now() + Duration::from_millis(1);
+            tokio::select! {
+                biased;
+                _ = t.sleep_until(soon) => panic!("a 1 ms timer fired at once"),
+                () = tokio::task::yield_now() => {}
+            }
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            let deadline = monotonic_now() + Duration::from_millis(20);
+            t.sleep_until(deadline).await.unwrap();
+            assert!(monotonic_now() >= deadline);
+        });
+    }
+
+    #[test]
+    fn a_past_deadline_returns_at_once() {
+        rt().block_on(async {
+            let t = PreciseTimer::new().unwrap();
+            let start = monotonic_now();
+            t.sleep_until(Duration::from_nanos(1)).await.unwrap();
+            assert!(monotonic_now() - start < Duration::from_millis(5));
+        });
+    }
+}
