@@ -25,14 +25,14 @@ if [[ -z ${KALRS_BIN:-} ]]; then
 	KALRS_BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/keepalived-rs
 fi
 WORK=$(mktemp -d /var/tmp/kalrs-ipvs-scale.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+[[ -n ${KEEP:-} ]] || trap 'rm -rf "$WORK"' EXIT
 python3 "$REPO/integration/bench/gen-lvs-config.py" --services "$SERVICES" --real-servers "$RS" --out "$WORK"
 cp "$REPO/integration/vm/lvs-scale.sh" "$WORK/"
 echo "# ipvs-scale: $SERVICES services x $RS real servers; impls: $IMPLS; host $(nproc) CPUs; keepalived-rs: $KALRS_BIN"
 rc=0
 "$REPO/integration/vm/run-in-vm" --quiet --payload "$WORK" --timeout 1500 \
 	--smp "${SMP:-2}" --mem "${MEM:-3072}" --modules "ip_vs nlmon" \
-	--env "KALRS=$KALRS_BIN" --env "IMPLS=$IMPLS" --bin "$KALRS_BIN" \
+	--env "KALRS=$KALRS_BIN" --env "IMPLS=$IMPLS" --env "DAEMON_FLAGS=${DAEMON_FLAGS:-}" --bin "$KALRS_BIN" \
 	"$WORK/lvs-scale.sh" | tee "$WORK/vm.log" | grep -E '^(FAIL|NOTE|DONE)' || rc=$?
 grep -q '^DONE' "$WORK/vm.log" || { echo "ipvs-scale bench: the VM run did not finish" >&2; tail -30 "$WORK/vm.log" >&2; exit 1; }
 python3 "$REPO/integration/bench/ipvs-scale-report.py" "$WORK"

@@ -112,7 +112,7 @@ for impl in $IMPLS; do
 	bin=keepalived
 	[ "$impl" = rs ] && bin=$KALRS
 	t0=$(now)
-	"$bin" -C -n -l -f "$PWD/run.conf" -p "/run/$impl.pid" -c "/run/$impl.c.pid" >"/tmp/$impl.log" 2>&1 &
+	"$bin" -C -n -l ${DAEMON_FLAGS:-} -f "$PWD/run.conf" -p "/run/$impl.pid" -c "/run/$impl.c.pid" >"/tmp/$impl.log" 2>&1 &
 	pid=$!
 	while ! has_rs "$LAST_VS" "$LAST_RS"; do
 		alive "$pid" || { echo "FAIL $impl exited during start"; tail -20 "/tmp/$impl.log"; exit 1; }
@@ -135,7 +135,7 @@ for impl in $IMPLS; do
 	cap=""
 	if [ $have_nlmon = 1 ]; then
 		cap=$PWD/reload-$impl.pcap
-		tcpdump -i nlmon0 -s 0 -U -w "$cap" 2>/dev/null &
+		tcpdump --immediate-mode -Z root -i nlmon0 -s 0 -U -w "$cap" 2>/dev/null &
 		tcpid=$!
 		sleep 1
 	fi
@@ -147,7 +147,7 @@ for impl in $IMPLS; do
 	result "$impl reload_visible_s $(elapsed "$t0" "$t1")"
 	result "$impl reload_idle_s $(elapsed "$t0" "$t2")"
 	if [ -n "$cap" ]; then
-		sleep 0.2
+		sleep 1
 		kill -INT "$tcpid"
 		wait "$tcpid" 2>/dev/null
 	fi
@@ -163,6 +163,7 @@ for impl in $IMPLS; do
 	result "$impl stop_s $(elapsed "$t0" "$t1")"
 	result "$impl stop_left_services $left"
 	grep -iE 'killed|timeout|did not|removed what' "/tmp/$impl.log" | tail -3 | sed "s/^/NOTE $impl log: /"
+	cp "/tmp/$impl.log" "$PWD/daemon-$impl.log"
 done
 ipvsadm -C
 echo "DONE"
