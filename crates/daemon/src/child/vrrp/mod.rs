@@ -31,6 +31,7 @@ mod instance;
 mod io;
 mod notify;
 mod release;
+mod syncd;
 
 pub use release::release_addresses;
 
