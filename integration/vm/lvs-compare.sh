@@ -13,6 +13,9 @@
 #  refuse   a service the kernel refuses (scheduler it lacks) is logged
 #           with its name and the other services are still programmed;
 #           the next reload retries it.
+#  syncd    lvs_sync_daemon: the kernel daemons while BACKUP, MASTER, after
+#           a reload, after a takeover by a peer and after the stop are
+#           the same as real keepalived's.
 #
 # Prints PASS/FAIL lines and "N passed, N failed"; exits 1 on any failure.
 set -u
@@ -277,6 +280,135 @@ kill -0 "$DPID" 2>/dev/null && bad "daemon: still running after TERM" ||
 [ ! -e "$WORK/d.pid" ] && [ ! -e "$WORK/d.check.pid" ] && [ ! -e "$WORK/d.vrrp.pid" ] &&
 	ok "daemon: pid files removed" || bad "daemon: pid files left behind"
 ip -br addr show dev lo | grep -q 192.0.2.200 && bad "daemon: VIP left on lo" || ok "daemon: VIP released"
+
+# ---- lvs_sync_daemon follows the tracked VRRP instance -------------------
+# Real keepalived, then us, with the same config: a lone instance on a
+# veth link (BACKUP for 3 adverts, then MASTER; a dummy link has no
+# multicast, keepalived disables the instance there); `ipvsadm -L --daemon`
+# as backup, as master, after a reload that changes the settings, after
+# a peer with a higher priority (real keepalived on the other end of the
+# veth) took over, and after the stop must be the same for both.
+modprobe veth 2>/dev/null
+ip link del sd0 2>/dev/null
+ip netns del sdpeer 2>/dev/null
+# The peer's end in a namespace of its own: an advert from one of our own
+# addresses would be dropped as a martian.
+ip netns add sdpeer && ip link add sd0 type veth peer name sd1 netns sdpeer &&
+	ip link set sd0 up && ip addr add 192.0.2.250/24 dev sd0 &&
+	ip -n sdpeer link set sd1 up && ip -n sdpeer addr add 192.0.2.249/24 dev sd1 ||
+	bad "syncd: cannot create the veth link"
+cat >"$WORK/syncd-peer.conf" <<'EOF3'
+vrrp_instance VI_P {
+  state BACKUP
+  interface sd1
+  virtual_router_id 61
+  priority 200
+  advert_int 2
+  virtual_ipaddress { 192.0.2.251/32 }
+}
+EOF3
+daemons() { ipvsadm -L --daemon 2>&1; }
+# The daemon list once it holds PATTERN and three reads 100 ms apart agree.
+stable_daemons() {
+	local prev="" cur same=0 i
+	for i in $(seq 60); do
+		cur=$(daemons)
+		if printf '%s\n' "$cur" | grep -q -- "$1" && [ "$cur" = "$prev" ]; then
+			same=$((same + 1))
+			[ $same -ge 2 ] && break
+		else
+			same=0
+		fi
+		prev=$cur
+		sleep 0.1
+	done
+	printf '%s\n' "$cur"
+}
+syncd_conf() { # LVS_SYNC_DAEMON_LINE
+	cat >"$WORK/syncd.conf" <<EOF3
+global_defs {
+  $1
+}
+vrrp_instance VI_S {
+  state BACKUP
+  interface sd0
+  virtual_router_id 61
+  priority 100
+  advert_int 2
+  virtual_ipaddress { 192.0.2.251/32 }
+}
+EOF3
+}
+# run_syncd IMPL TAG LINE RELOAD_LINE SYNCID: sets S_BACKUP S_MASTER S_RELOAD
+# S_LEAVE S_AFTER
+run_syncd() {
+	local bin=keepalived
+	[ "$1" = rs ] && bin=$KALRS
+	ipvsadm --stop-daemon master 2>/dev/null
+	ipvsadm --stop-daemon backup 2>/dev/null
+	syncd_conf "$3"
+	"$bin" -P -n -l -D -f "$WORK/syncd.conf" -p "$WORK/$2.pid" -r "$WORK/$2.vrrp.pid" \
+		>"$WORK/$2.log" 2>&1 &
+	DPID=$!
+	wait_log "$WORK/$2.log" "Entering BACKUP STATE"
+	S_BACKUP=$(stable_daemons "sync daemon")
+	wait_log "$WORK/$2.log" "Entering MASTER STATE"
+	S_MASTER=$(stable_daemons "master sync daemon")
+	syncd_conf "$4"
+	kill -HUP "$DPID"
+	S_RELOAD=$(stable_daemons "syncid=$5,")
+	ip netns exec sdpeer keepalived -P -n -l -f "$WORK/syncd-peer.conf" -p "$WORK/$2.peer.pid" \
+		-r "$WORK/$2.peer.vrrp.pid" >"$WORK/$2.peer.log" 2>&1 &
+	local peer=$!
+	wait_log "$WORK/$2.log" "Entering BACKUP STATE" 2 || wait_log "$WORK/$2.log" "Entering BACKUP STATE" 2
+	S_LEAVE=$(stable_daemons "backup sync daemon")
+	stop
+	kill -TERM "$peer"
+	wait "$peer" 2>/dev/null
+	sleep 0.5
+	S_AFTER=$(daemons)
+}
+syncd_case() { # NAME LINE RELOAD_LINE RELOADED_SYNCID
+	local name=$1 phase ka rs
+	run_syncd ka "ka-syncd-$name" "$2" "$3" "$4"
+	local kb=$S_BACKUP km=$S_MASTER kr=$S_RELOAD kl=$S_LEAVE ks=$S_AFTER
+	run_syncd rs "rs-syncd-$name" "$2" "$3" "$4"
+	for phase in backup master reload leave after; do
+		case $phase in
+		backup) ka=$kb rs=$S_BACKUP ;;
+		master) ka=$km rs=$S_MASTER ;;
+		reload) ka=$kr rs=$S_RELOAD ;;
+		leave) ka=$kl rs=$S_LEAVE ;;
+		after) ka=$ks rs=$S_AFTER ;;
+		esac
+		if [ "$ka" = "$rs" ]; then
+			ok "syncd $name $phase: same daemons as keepalived: $(printf '%s' "${rs:-none}" | tr '\n' ' ')"
+		else
+			bad "syncd $name $phase: daemons differ"
+			printf '%s\n' "$ka" | sed 's/^/    keepalived:    /'
+			printf '%s\n' "$rs" | sed 's/^/    keepalived-rs: /'
+			tail -5 "$WORK/rs-syncd-$name.log" | sed 's/^/    rs: /'
+		fi
+	done
+	# What each phase must show, whatever keepalived did.
+	printf '%s\n' "$S_BACKUP" | grep -q "^backup sync daemon" &&
+		! printf '%s\n' "$S_BACKUP" | grep -q "^master" &&
+		ok "syncd $name: backup daemon only while BACKUP" || bad "syncd $name: while BACKUP: $S_BACKUP"
+	printf '%s\n' "$S_MASTER" | grep -q "^master sync daemon" &&
+		! printf '%s\n' "$S_MASTER" | grep -q "^backup" &&
+		ok "syncd $name: master daemon only while MASTER" || bad "syncd $name: while MASTER: $S_MASTER"
+	printf '%s\n' "$S_LEAVE" | grep -q "^backup sync daemon.*syncid=$4," &&
+		! printf '%s\n' "$S_LEAVE" | grep -q "^master" &&
+		ok "syncd $name: back to backup when a peer takes over" ||
+		bad "syncd $name: after the takeover: $S_LEAVE"
+	[ -z "$S_AFTER" ] && ok "syncd $name: stop leaves no daemon" || bad "syncd $name: stop left: $S_AFTER"
+}
+syncd_case positional "lvs_sync_daemon sd0 VI_S 7" "lvs_sync_daemon sd0 VI_S id 8" 8
+syncd_case options \
+	"lvs_sync_daemon sd0 inst VI_S maxlen 1200 port 8850 ttl 3 group 224.0.0.83" \
+	"lvs_sync_daemon sd0 inst VI_S id 9 maxlen 1200 port 8850 ttl 3 group 224.0.0.83" 9
+ip link del sd0 2>/dev/null
+ip netns del sdpeer 2>/dev/null
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

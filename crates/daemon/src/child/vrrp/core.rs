@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use super::instance::{self, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
+use super::syncd::Syncd;
 use super::{Cmd, Options, dump};
 use crate::exit;
 
@@ -67,6 +68,7 @@ pub struct Core {
     /// Datagrams no instance wanted (unknown VRID, undecodable).
     pub(super) unclaimed: u64,
     last_drop_log: Option<tokio::time::Instant>,
+    pub(super) syncd: Syncd,
 }
 
 impl Core {
@@ -87,6 +89,7 @@ impl Core {
             stop_scripts: Vec::new(),
             unclaimed: 0,
             last_drop_log: None,
+            syncd: Syncd::default(),
         })
     }
 
@@ -283,6 +286,7 @@ impl Core {
     ) -> Result<String, u8> {
         let first = self.config.is_none();
         self.notifier.reconfigure(&config.global_defs);
+        self.syncd.configure(&config.global_defs);
         let mut plans = Vec::new();
         let mut skipped = 0usize;
         for conf in &config.vrrp_instances {
@@ -326,6 +330,7 @@ impl Core {
         }
         self.ensure_receivers();
         self.close_unused_sockets();
+        self.syncd.refresh(&self.insts);
         self.config = Some(config);
         self.generation = generation;
         let summary = if first {
@@ -506,6 +511,7 @@ impl Core {
             self.execute(idx, actions, !self.options.dont_release_vrrp)
                 .await;
         }
+        self.syncd.settle().await;
         let scripts = std::mem::take(&mut self.stop_scripts);
         if !scripts.is_empty() {
             let all = async {

@@ -67,6 +67,7 @@ impl Core {
             State::Init => {}
             _ => tracing::info!("({}) Entering {} STATE", i.conf.name, state_word(to)),
         }
+        self.syncd.follow(&i.conf.name, i.identity.vrid, to);
         let started = self.notifier.state_changed(&i.conf, to, priority);
         if to == State::Stop {
             self.stop_scripts.extend(started);

@@ -9,6 +9,7 @@
 //!   script reaper (one per started notify script)
 //!   rtnetlink connection driver (keepalived-sys)
 //!   GARP/NA burst (one per takeover)
+//!   IPVS sync-daemon worker (an OS thread; only with lvs_sync_daemon)
 //! ```
 //!
 //! The core task owns all protocol state; it waits for a command, a
@@ -31,6 +32,7 @@ mod instance;
 mod io;
 mod notify;
 mod release;
+mod syncd;
 
 pub use release::release_addresses;
 
