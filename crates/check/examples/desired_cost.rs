@@ -18,7 +18,11 @@ fn main() {
         std::process::exit(2);
     };
     let t = Instant::now();
-    let loaded = load_file(Path::new(&path), &preprocess::Options::default(), &SystemHost);
+    let loaded = load_file(
+        Path::new(&path),
+        &preprocess::Options::default(),
+        &SystemHost,
+    );
     println!("load {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let t = Instant::now();
     let desired = startup_table(&loaded.config);
@@ -28,9 +32,27 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e3
     );
     let t = Instant::now();
-    let ops = plan(&desired, &Table::default(), &Owned::of(&Table::default()), PlanOptions::default());
-    println!("plan from empty: {} ops {:.1} ms", ops.len(), t.elapsed().as_secs_f64() * 1e3);
+    let ops = plan(
+        &desired,
+        &Table::default(),
+        &Owned::of(&Table::default()),
+        PlanOptions::default(),
+    );
+    println!(
+        "plan from empty: {} ops {:.1} ms",
+        ops.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let t = Instant::now();
-    let ops = plan(&desired, &desired, &Owned::of(&desired), PlanOptions::default());
-    println!("plan unchanged: {} ops {:.1} ms", ops.len(), t.elapsed().as_secs_f64() * 1e3);
+    let ops = plan(
+        &desired,
+        &desired,
+        &Owned::of(&desired),
+        PlanOptions::default(),
+    );
+    println!(
+        "plan unchanged: {} ops {:.1} ms",
+        ops.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
 }

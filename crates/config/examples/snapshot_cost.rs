@@ -14,7 +14,11 @@ fn main() {
         std::process::exit(2);
     };
     let t = Instant::now();
-    let loaded = load_file(Path::new(&path), &preprocess::Options::default(), &SystemHost);
+    let loaded = load_file(
+        Path::new(&path),
+        &preprocess::Options::default(),
+        &SystemHost,
+    );
     let load = t.elapsed();
     let t = Instant::now();
     let bytes = match serde_json::to_vec(&loaded.config) {
