@@ -41,6 +41,20 @@ pub enum FromChild {
 
 pub const MAX_FRAME: usize = 256 << 20;
 
+/// [`ToChild::Config`] as it goes on the wire, borrowing the
+/// configuration (a big one is not cloned to be sent).
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "config")]
+struct ConfigRef<'a> {
+    generation: u64,
+    config: &'a Config,
+}
+
+/// The frame of `ToChild::Config { generation, config }`.
+pub fn encode_config(generation: u64, config: &Config) -> io::Result<Vec<u8>> {
+    encode(&ConfigRef { generation, config })
+}
+
 pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
     let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
     let len = u32::try_from(body.len()).map_err(io::Error::other)?;
@@ -49,6 +63,8 @@ pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
     out.extend_from_slice(&body);
     Ok(out)
 }
+
+const KEEP_CAPACITY: usize = 64 << 10;
 
 /// Splits frames out of bytes read without blocking.
 #[derive(Default)]
@@ -78,6 +94,11 @@ impl Framer {
         }
         let msg = serde_json::from_slice(&self.buf[4..4 + len]).map_err(io::Error::other);
         self.buf.drain(..4 + len);
+        // A snapshot of a big configuration grows the buffer to tens of
+        // MB; do not keep that for the small frames that follow.
+        if self.buf.capacity() > KEEP_CAPACITY && self.buf.len() <= KEEP_CAPACITY {
+            self.buf.shrink_to(KEEP_CAPACITY);
+        }
         Some(msg)
     }
 }
@@ -85,6 +106,35 @@ impl Framer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_borrowed_config_frame_reads_back_as_to_child_config() {
+        let mut config = Config::default();
+        config.global_defs.router_id = Some("r1".into());
+        let bytes = encode_config(9, &config).expect("encodes");
+        let mut f = Framer::default();
+        f.push(&bytes);
+        match f.next::<ToChild>() {
+            Some(Ok(ToChild::Config {
+                generation,
+                config: back,
+            })) => {
+                assert_eq!(generation, 9);
+                assert_eq!(*back, config);
+            }
+            other => panic!("not a config frame: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_big_frame_does_not_keep_its_buffer() {
+        let mut config = Config::default();
+        config.global_defs.router_id = Some("x".repeat(1 << 20));
+        let mut f = Framer::default();
+        f.push(&encode_config(1, &config).expect("encodes"));
+        assert!(matches!(f.next::<ToChild>(), Some(Ok(_))));
+        assert!(f.buf.capacity() <= KEEP_CAPACITY, "{}", f.buf.capacity());
+    }
 
     #[test]
     fn frames_round_trip_whole_and_in_pieces() {

@@ -223,7 +223,6 @@ struct Supervisor {
     cli: Cli,
     config: Config,
     generation: u64,
-    snapshot: Vec<u8>,
     slots: Vec<Slot>,
     stopping: Option<Instant>,
     killed: bool,
@@ -313,7 +312,6 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         cli,
         config,
         generation: 0,
-        snapshot: Vec::new(),
         slots,
         stopping: None,
         killed: false,
@@ -326,25 +324,43 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         tracing::error!("Cannot serialise the configuration: {e}");
         return exit::PROGRAM;
     }
+    keepalived_sys::mem::release_freed_memory();
     s.run_loop(&mut signals)
 }
 
 impl Supervisor {
     fn new_generation(&mut self) -> io::Result<()> {
         let generation = self.generation + 1;
-        // One serialisation per generation: every child gets these bytes.
-        self.snapshot = proto::encode(&ToChild::Config {
-            generation,
-            config: Box::new(self.config.clone()),
-        })?;
+        // Refuse now what could not be sent later.
+        drop(self.snapshot_for(Kind::Checker, generation)?);
         self.generation = generation;
         Ok(())
     }
 
+    /// The snapshot frame for a child of `kind`. The VRRP child gets the
+    /// configuration without its virtual servers: with 10 000 of them
+    /// they are most of the bytes, and it never reads them. Encoded when
+    /// sent, not kept: tens of MB for a big configuration.
+    fn snapshot_for(&mut self, kind: Kind, generation: u64) -> io::Result<Vec<u8>> {
+        match kind {
+            Kind::Checker => proto::encode_config(generation, &self.config),
+            Kind::Vrrp => {
+                let vs = std::mem::take(&mut self.config.virtual_servers);
+                let groups = std::mem::take(&mut self.config.virtual_server_groups);
+                let out = proto::encode_config(generation, &self.config);
+                self.config.virtual_servers = vs;
+                self.config.virtual_server_groups = groups;
+                out
+            }
+        }
+    }
+
     fn spawn(&mut self, i: usize) {
+        let snapshot = self.snapshot_for(self.slots[i].kind, self.generation);
         let slot = &mut self.slots[i];
         slot.respawn_at = None;
         let result = (|| -> io::Result<Running> {
+            let snapshot = snapshot?;
             let (ours, theirs) = UnixStream::pair()?;
             let argv0 = self
                 .args
@@ -364,7 +380,7 @@ impl Supervisor {
                 framer: Framer::default(),
                 acked: 0,
             };
-            io::Write::write_all(&mut r.chan, &self.snapshot)?;
+            io::Write::write_all(&mut r.chan, &snapshot)?;
             Ok(r)
         })();
         match result {
@@ -380,6 +396,25 @@ impl Supervisor {
             Err(e) => {
                 tracing::error!("Cannot start the {} child: {e}", slot.kind.label());
                 slot.respawn_at = Some(Instant::now() + Duration::from_secs(1));
+            }
+        }
+    }
+
+    /// Sends the current generation to every running child.
+    fn send_snapshots(&mut self) {
+        for i in 0..self.slots.len() {
+            let kind = self.slots[i].kind;
+            if self.slots[i].running.is_none() {
+                continue;
+            }
+            let sent = self.snapshot_for(kind, self.generation).and_then(|bytes| {
+                match &mut self.slots[i].running {
+                    Some(r) => io::Write::write_all(&mut r.chan, &bytes),
+                    None => Ok(()),
+                }
+            });
+            if let Err(e) = sent {
+                tracing::warn!("Cannot reach the {} child: {e}", kind.label());
             }
         }
     }
@@ -446,9 +481,8 @@ impl Supervisor {
                         );
                     }
                 }
-                let snap = std::mem::take(&mut self.snapshot);
-                self.send_all(&snap);
-                self.snapshot = snap;
+                self.send_snapshots();
+                keepalived_sys::mem::release_freed_memory();
                 self.reloading = Some((self.generation, Instant::now() + RELOAD_TIMEOUT));
                 self.check_reload_done();
             }

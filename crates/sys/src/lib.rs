@@ -15,12 +15,14 @@
 //!   process group and timeout.
 //! * [`fifo`]: the notify FIFO writer that never blocks.
 //! * [`netlink`]: the shared rtnetlink connection and its error type.
+//! * [`mem`]: giving freed heap memory back after a big load.
 //! * [`timer`]: a microsecond-precise one-shot timer (timerfd).
 
 pub mod addr;
 pub mod fifo;
 pub mod garp;
 pub mod link;
+pub mod mem;
 pub mod netlink;
 pub mod script;
 mod sockopt;

@@ -12,6 +12,9 @@ use crate::dump;
 use crate::proto::DumpKind;
 
 /// What changed between two snapshots, by name.
+/// How many names of each kind a summary lists.
+const SUMMARY_NAMES: usize = 10;
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Diff {
     pub added: Vec<String>,
@@ -61,7 +64,12 @@ impl Diff {
             ("changed", &self.changed),
         ] {
             if !names.is_empty() {
-                let _ = write!(s, "; {label} {}", names.join(", "));
+                // A start with 10 000 virtual servers must not log them all.
+                let shown = names.len().min(SUMMARY_NAMES);
+                let _ = write!(s, "; {label} {}", names[..shown].join(", "));
+                if names.len() > shown {
+                    let _ = write!(s, " and {} more", names.len() - shown);
+                }
             }
         }
         s
@@ -128,6 +136,15 @@ mod tests {
             "virtual servers: 1 added, 1 removed, 1 changed, 1 unchanged; \
              added FWM 3; removed FWM 4; changed FWM 2"
         );
+    }
+
+    #[test]
+    fn a_summary_lists_ten_names_of_each_kind_then_counts() {
+        let new = with((1..=25).map(|m| vs(m, false)).collect());
+        let s = diff(&Config::default(), &new).summary("virtual servers");
+        assert!(s.starts_with("virtual servers: 25 added, 0 removed"), "{s}");
+        assert_eq!(s.matches("FWM ").count(), 10, "{s}");
+        assert!(s.ends_with(" and 15 more"), "{s}");
     }
 
     #[test]

@@ -167,6 +167,8 @@ async fn handle<E: Engine>(
                 Err(code) => return Some(code),
             };
             tracing::info!("Configuration generation {generation} applied: {summary}");
+            // The old generation and the snapshot's decoding are gone.
+            keepalived_sys::mem::release_freed_memory();
             let ack = proto::encode(&FromChild::Applied {
                 generation,
                 summary,
