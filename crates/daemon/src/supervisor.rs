@@ -18,9 +18,10 @@
 //! Each child's stdin is one end of a unix stream socketpair (the
 //! channel); frames are a 4-byte big-endian length and JSON
 //! ([`crate::proto`]). The supervisor serialises the validated
-//! [`Config`] once per generation and sends those same bytes to every
-//! child: the first frame a child reads is its initial snapshot, later
-//! ones are reloads. A child answers each snapshot with `Applied {
+//! [`Config`] once per generation (the VRRP child's copy without the
+//! virtual servers) and keeps only those frames, not the model: the
+//! first frame a child reads is its initial snapshot, later ones are
+//! reloads. A child answers each snapshot with `Applied {
 //! generation, summary }` once its diff is applied. SIGHUP: the
 //! supervisor re-reads and validates; if the configuration cannot run it
 //! logs every diagnostic and keeps the running generation (nothing is
@@ -218,11 +219,56 @@ impl ErrnoIo for nix::errno::Errno {
     }
 }
 
+/// What the supervisor keeps of the running generation: its frames, not
+/// the model (a 10 000-virtual-server model is tens of MB; keepalived's
+/// parent does not hold the configuration either).
+struct Generation {
+    number: u64,
+    /// The snapshot frame for the checker child: the whole configuration.
+    checker: Vec<u8>,
+    /// For the VRRP child: without the virtual servers, which it never
+    /// reads and which are most of the bytes of a big configuration.
+    vrrp: Vec<u8>,
+    child_wait_time: u32,
+}
+
+impl Generation {
+    fn encode(number: u64, mut config: Config) -> io::Result<Self> {
+        let checker = proto::encode_config(number, &config)?;
+        config.virtual_servers = Vec::new();
+        config.virtual_server_groups = Vec::new();
+        let vrrp = proto::encode_config(number, &config)?;
+        Ok(Self {
+            number,
+            checker,
+            vrrp,
+            child_wait_time: config.root.child_wait_time,
+        })
+    }
+
+    fn frame(&self, kind: Kind) -> &[u8] {
+        match kind {
+            Kind::Checker => &self.checker,
+            Kind::Vrrp => &self.vrrp,
+        }
+    }
+
+    /// The configuration the VRRP child runs (rarely needed: decoded
+    /// from its frame).
+    fn vrrp_config(&self) -> Option<Config> {
+        let mut f = Framer::default();
+        f.push(&self.vrrp);
+        match f.next::<ToChild>() {
+            Some(Ok(ToChild::Config { config, .. })) => Some(*config),
+            _ => None,
+        }
+    }
+}
+
 struct Supervisor {
     args: Vec<std::ffi::OsString>,
     cli: Cli,
-    config: Config,
-    generation: u64,
+    current: Generation,
     slots: Vec<Slot>,
     stopping: Option<Instant>,
     killed: bool,
@@ -307,11 +353,18 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
             quick_deaths: 0,
         })
         .collect();
+    let current = match Generation::encode(1, config) {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::error!("Cannot serialise the configuration: {e}");
+            return exit::PROGRAM;
+        }
+    };
+    keepalived_sys::mem::release_freed_memory();
     let mut s = Supervisor {
         args,
         cli,
-        config,
-        generation: 0,
+        current,
         slots,
         stopping: None,
         killed: false,
@@ -320,47 +373,15 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         reload_queued: false,
         ready_sent: false,
     };
-    if let Err(e) = s.new_generation() {
-        tracing::error!("Cannot serialise the configuration: {e}");
-        return exit::PROGRAM;
-    }
-    keepalived_sys::mem::release_freed_memory();
     s.run_loop(&mut signals)
 }
 
 impl Supervisor {
-    fn new_generation(&mut self) -> io::Result<()> {
-        let generation = self.generation + 1;
-        // Refuse now what could not be sent later.
-        drop(self.snapshot_for(Kind::Checker, generation)?);
-        self.generation = generation;
-        Ok(())
-    }
-
-    /// The snapshot frame for a child of `kind`. The VRRP child gets the
-    /// configuration without its virtual servers: with 10 000 of them
-    /// they are most of the bytes, and it never reads them. Encoded when
-    /// sent, not kept: tens of MB for a big configuration.
-    fn snapshot_for(&mut self, kind: Kind, generation: u64) -> io::Result<Vec<u8>> {
-        match kind {
-            Kind::Checker => proto::encode_config(generation, &self.config),
-            Kind::Vrrp => {
-                let vs = std::mem::take(&mut self.config.virtual_servers);
-                let groups = std::mem::take(&mut self.config.virtual_server_groups);
-                let out = proto::encode_config(generation, &self.config);
-                self.config.virtual_servers = vs;
-                self.config.virtual_server_groups = groups;
-                out
-            }
-        }
-    }
-
     fn spawn(&mut self, i: usize) {
-        let snapshot = self.snapshot_for(self.slots[i].kind, self.generation);
+        let snapshot = self.current.frame(self.slots[i].kind);
         let slot = &mut self.slots[i];
         slot.respawn_at = None;
         let result = (|| -> io::Result<Running> {
-            let snapshot = snapshot?;
             let (ours, theirs) = UnixStream::pair()?;
             let argv0 = self
                 .args
@@ -380,7 +401,7 @@ impl Supervisor {
                 framer: Framer::default(),
                 acked: 0,
             };
-            io::Write::write_all(&mut r.chan, &snapshot)?;
+            io::Write::write_all(&mut r.chan, snapshot)?;
             Ok(r)
         })();
         match result {
@@ -402,19 +423,11 @@ impl Supervisor {
 
     /// Sends the current generation to every running child.
     fn send_snapshots(&mut self) {
-        for i in 0..self.slots.len() {
-            let kind = self.slots[i].kind;
-            if self.slots[i].running.is_none() {
-                continue;
-            }
-            let sent = self.snapshot_for(kind, self.generation).and_then(|bytes| {
-                match &mut self.slots[i].running {
-                    Some(r) => io::Write::write_all(&mut r.chan, &bytes),
-                    None => Ok(()),
-                }
-            });
-            if let Err(e) = sent {
-                tracing::warn!("Cannot reach the {} child: {e}", kind.label());
+        for slot in &mut self.slots {
+            if let Some(r) = &mut slot.running
+                && let Err(e) = io::Write::write_all(&mut r.chan, self.current.frame(slot.kind))
+            {
+                tracing::warn!("Cannot reach the {} child: {e}", slot.kind.label());
             }
         }
     }
@@ -435,7 +448,7 @@ impl Supervisor {
         }
         self.exit_code = code;
         notify::notify("STOPPING=1");
-        let wait = Duration::from_secs(u64::from(self.config.root.child_wait_time));
+        let wait = Duration::from_secs(u64::from(self.current.child_wait_time));
         self.stopping = Some(Instant::now() + wait);
         for slot in &mut self.slots {
             slot.respawn_at = None;
@@ -460,19 +473,20 @@ impl Supervisor {
             Err(_) => {
                 tracing::error!(
                     "Reload aborted: the configuration has errors; generation {} keeps running",
-                    self.generation
+                    self.current.number
                 );
                 notify::notify("READY=1");
             }
             Ok(config) => {
-                let old = std::mem::replace(&mut self.config, config);
-                if let Err(e) = self.new_generation() {
-                    tracing::error!("Cannot serialise the configuration: {e}; reload aborted");
-                    self.config = old;
-                    notify::notify("READY=1");
-                    return;
+                let now_wanted = wanted(&self.cli, &config);
+                match Generation::encode(self.current.number + 1, config) {
+                    Ok(g) => self.current = g,
+                    Err(e) => {
+                        tracing::error!("Cannot serialise the configuration: {e}; reload aborted");
+                        notify::notify("READY=1");
+                        return;
+                    }
                 }
-                let now_wanted = wanted(&self.cli, &self.config);
                 for k in now_wanted {
                     if !self.slots.iter().any(|s| s.kind == k) {
                         tracing::warn!(
@@ -483,7 +497,7 @@ impl Supervisor {
                 }
                 self.send_snapshots();
                 keepalived_sys::mem::release_freed_memory();
-                self.reloading = Some((self.generation, Instant::now() + RELOAD_TIMEOUT));
+                self.reloading = Some((self.current.number, Instant::now() + RELOAD_TIMEOUT));
                 self.check_reload_done();
             }
         }
@@ -533,7 +547,7 @@ impl Supervisor {
                 "------< Parent >------\n pid = {}\n config file = {}\n generation = {}\n",
                 std::process::id(),
                 self.cli.config_file().display(),
-                self.generation
+                self.current.number
             );
             for s in &self.slots {
                 let pid = s.running.as_ref().map(|r| r.child.id().to_string());
@@ -570,7 +584,10 @@ impl Supervisor {
             let stopping = self.stopping.is_some();
             let unclean = status.signal().is_some() || !stopping;
             if slot.kind == Kind::Vrrp && unclean && !(stopping && self.cli.dont_release_vrrp) {
-                let n = crate::child::release_vrrp_addresses(&self.config);
+                let n = self
+                    .current
+                    .vrrp_config()
+                    .map_or(0, |c| crate::child::release_vrrp_addresses(&c));
                 if n > 0 {
                     tracing::warn!(
                         "{label} child process({pid}) left {n} virtual address(es): removed"

@@ -10,6 +10,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::time::TimeSpec;
@@ -45,6 +46,11 @@ impl Fd {
 /// One timerfd; re-armed by every [`sleep_until`](Self::sleep_until).
 pub struct PreciseTimer {
     fd: AsyncFd<Fd>,
+    /// The deadline the timerfd is armed with and has not yet reported:
+    /// a loop that asks for the same deadline again (every wake-up for a
+    /// datagram does) costs no syscall.
+    /// In nanoseconds; 0 = not armed.
+    armed: AtomicU64,
 }
 
 impl PreciseTimer {
@@ -60,35 +66,47 @@ impl PreciseTimer {
         // same number, until the AsyncFd (which never gives it away)
         // drops it.
         let fd = unsafe { AsyncFd::register(Fd(t)) }?;
-        Ok(Self { fd })
+        Ok(Self {
+            fd,
+            armed: AtomicU64::new(0),
+        })
     }
 
     /// Completes at `deadline` (on the [`monotonic_now`] scale); at once
     /// when it has passed. Cancel-safe: dropping the future leaves the
-    /// timer armed, and the next call re-arms it (which also resets any
-    /// expiry nobody read).
+    /// timer armed; the next call keeps it when its deadline is the same
+    /// and re-arms it otherwise (which also resets any expiry nobody
+    /// read).
     pub async fn sleep_until(&self, deadline: Duration) -> io::Result<()> {
         if deadline <= monotonic_now() {
             return Ok(());
         }
         // A zero it_value would disarm the timer: 1 ns is the smallest
         // deadline, and any real deadline is far beyond it.
-        let at = TimeSpec::from_duration(deadline.max(Duration::from_nanos(1)));
-        self.fd
-            .get_ref()
-            .0
-            .set(
-                Expiration::OneShot(at),
-                TimerSetTimeFlags::TFD_TIMER_ABSTIME,
-            )
-            .map_err(io::Error::from)?;
+        let wanted = u64::try_from(deadline.as_nanos()).unwrap_or(u64::MAX);
+        if self.armed.load(Ordering::Relaxed) != wanted {
+            let at = TimeSpec::from_duration(deadline.max(Duration::from_nanos(1)));
+            self.armed.store(0, Ordering::Relaxed);
+            self.fd
+                .get_ref()
+                .0
+                .set(
+                    Expiration::OneShot(at),
+                    TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+                )
+                .map_err(io::Error::from)?;
+            self.armed.store(wanted, Ordering::Relaxed);
+        }
         loop {
             let mut guard = self.fd.readable().await?;
             let mut buf = [0u8; 8];
             match guard.try_io(|fd| {
                 nix::unistd::read(fd.get_ref().fd(), &mut buf).map_err(io::Error::from)
             }) {
-                Ok(Ok(_)) => return Ok(()),
+                Ok(Ok(_)) => {
+                    self.armed.store(0, Ordering::Relaxed);
+                    return Ok(());
+                }
                 Ok(Err(e)) => return Err(e),
                 // Readiness left over from an earlier arming: wait again.
                 Err(_would_block) => continue,
@@ -143,6 +161,28 @@ mod tests {
             let deadline = monotonic_now() + Duration::from_millis(20);
             t.sleep_until(deadline).await.unwrap();
             assert!(monotonic_now() >= deadline);
+        });
+    }
+
+    #[test]
+    fn asking_again_for_the_same_deadline_still_fires_once_at_it() {
+        rt().block_on(async {
+            let t = PreciseTimer::new().unwrap();
+            let deadline = monotonic_now() + Duration::from_millis(3);
+            // Abandoned twice before it fires, as a loop woken by datagrams
+            // does, then awaited.
+            for _ in 0..2 {
+                tokio::select! {
+                    biased;
+                    _ = t.sleep_until(deadline) => panic!("fired early"),
+                    () = tokio::task::yield_now() => {}
+                }
+            }
+            t.sleep_until(deadline).await.unwrap();
+            assert!(monotonic_now() >= deadline);
+            let next = monotonic_now() + Duration::from_millis(2);
+            t.sleep_until(next).await.unwrap();
+            assert!(monotonic_now() >= next);
         });
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keepalived_config::Config;
+use keepalived_config::model::global::GlobalDefs;
 use keepalived_sys::netlink::Netlink;
 use keepalived_sys::timer::{self, PreciseTimer};
 use keepalived_sys::vrrp_socket::SocketError;
@@ -28,6 +29,10 @@ use crate::exit;
 const BATCH: Duration = Duration::from_micros(500);
 /// How often instances without a source address look for one again.
 const ADDRESS_RETRY: Duration = Duration::from_secs(1);
+/// At most this many queued datagrams are handled per wake-up, so that a
+/// flood cannot hold off a due timer.
+const RX_DRAIN: usize = 64;
+
 /// Longest we wait for `notify_stop` scripts at shutdown (keepalived: 1 s).
 const NOTIFY_STOP_WAIT: Duration = Duration::from_secs(1);
 /// At most one debug line per this interval for dropped datagrams.
@@ -61,7 +66,9 @@ pub struct Core {
     rx_tx: mpsc::Sender<Datagram>,
     rx: mpsc::Receiver<Datagram>,
     pub(super) notifier: Notifier,
-    pub(super) config: Option<Arc<Config>>,
+    /// The running generation's global_defs; the rest of the snapshot is
+    /// dropped once applied (each instance keeps its own part).
+    pub(super) globals: Option<GlobalDefs>,
     pub(super) generation: u64,
     /// Scripts started by the current stop sequence.
     pub(super) stop_scripts: Vec<JoinHandle<()>>,
@@ -84,7 +91,7 @@ impl Core {
             rx_tx,
             rx,
             notifier: Notifier::default(),
-            config: None,
+            globals: None,
             generation: 0,
             stop_scripts: Vec::new(),
             unclaimed: 0,
@@ -140,7 +147,16 @@ impl Core {
                         return exit::OK;
                     }
                 },
-                Some((key, d)) = self.rx.recv() => self.on_datagram(key, d).await,
+                Some((key, d)) = self.rx.recv() => {
+                    self.on_datagram(key, d).await;
+                    // Adverts of many instances arrive together: handle
+                    // what is already queued before computing the next
+                    // deadline and re-arming the timer again.
+                    for _ in 0..RX_DRAIN {
+                        let Ok((key, d)) = self.rx.try_recv() else { break };
+                        self.on_datagram(key, d).await;
+                    }
+                }
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
                 () = sleep_until(retry_at) => {
                     retry_at = None;
@@ -284,7 +300,7 @@ impl Core {
         config: Arc<Config>,
         generation: u64,
     ) -> Result<String, u8> {
-        let first = self.config.is_none();
+        let first = self.globals.is_none();
         self.notifier.reconfigure(&config.global_defs);
         self.syncd.configure(&config.global_defs);
         let mut plans = Vec::new();
@@ -331,7 +347,7 @@ impl Core {
         self.ensure_receivers();
         self.close_unused_sockets();
         self.syncd.refresh(&self.insts);
-        self.config = Some(config);
+        self.globals = Some(config.global_defs.clone());
         self.generation = generation;
         let summary = if first {
             format!("VRRP instances: {started} started, {skipped} not started")

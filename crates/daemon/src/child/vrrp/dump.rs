@@ -28,9 +28,9 @@ fn state_number(s: State) -> u8 {
 fn data_text(core: &Core) -> String {
     let mut s = String::new();
     let router_id = core
-        .config
+        .globals
         .as_ref()
-        .and_then(|c| c.global_defs.router_id.clone())
+        .and_then(|g| g.router_id.clone())
         .unwrap_or_else(|| "(none)".into());
     let _ = writeln!(s, "------< Global definitions >------");
     let _ = writeln!(s, " Router ID = {router_id}");

@@ -94,7 +94,7 @@ impl Core {
         let Some(out) = self.garp_out(idx).await else {
             return;
         };
-        let g = self.config.as_ref().map(|c| &c.global_defs);
+        let g = self.globals.as_ref();
         let interval = |t: Option<keepalived_config::types::Timer>| {
             Duration::from_micros(t.map_or(0, |t| t.as_micros()))
         };
@@ -116,6 +116,19 @@ impl Core {
         if let Some(out) = &i.garp {
             return Some(out.clone());
         }
+        // Another instance on the same link has one already.
+        let ifindex = i.ifindex;
+        if let Some(out) = self
+            .insts
+            .iter()
+            .find_map(|o| o.garp.as_ref().filter(|_| o.ifindex == ifindex).cloned())
+        {
+            if let Some(i) = self.insts.get_mut(idx) {
+                i.garp = Some(out.clone());
+            }
+            return Some(out);
+        }
+        let i = self.insts.get(idx)?;
         let (name, ifindex) = (i.conf.name.clone(), i.ifindex);
         let mac = match io::link_mac(&self.nl, ifindex).await {
             Ok(Some(m)) => m,
@@ -139,11 +152,25 @@ impl Core {
         }
     }
 
-    /// The instance's sender, opened on first use.
+    /// The instance's sender, opened on first use; instances with the same
+    /// link, source and TTL share one socket (255 instances on a link need
+    /// not hold 255 sockets).
     fn sender(&mut self, idx: usize, src: IpAddr) -> Option<Arc<VrrpSender>> {
-        let i = self.insts.get_mut(idx)?;
+        let i = self.insts.get(idx)?;
         if let Some(s) = &i.sender {
             return Some(s.clone());
+        }
+        let key = (i.ifindex, src, i.unicast_ttl());
+        let shared = self.insts.iter().find_map(|o| {
+            o.sender
+                .as_ref()
+                .filter(|_| (o.ifindex, o.src, o.unicast_ttl()) == (key.0, Some(key.1), key.2))
+                .cloned()
+        });
+        let i = self.insts.get_mut(idx)?;
+        if let Some(s) = shared {
+            i.sender = Some(s.clone());
+            return Some(s);
         }
         match VrrpSender::open(i.ifname(), i.ifindex, src, i.unicast_ttl()) {
             Ok(s) => {
