@@ -35,9 +35,49 @@ const RCVBUF: usize = 8 << 20;
 /// request bytes the send buffer.
 const CHUNK_MSGS: usize = 2048;
 const CHUNK_BYTES: usize = 160 << 10;
+/// Longest wait for an answer the kernel owes us.
+const ANSWER_TIMEOUT_S: i64 = 30;
 /// One `recv`; dump parts are at most this big because netlink sizes them
 /// after the largest buffer we read with.
 const RECV_BUF: usize = 64 << 10;
+
+/// Sets NLM_F_ACK in the header of the netlink message at the start of
+/// `msg` (flags are the host-order u16 at offset 6).
+fn ask_for_ack(msg: &mut [u8]) {
+    const NLM_F_ACK: u16 = 0x4;
+    if let Some(flags) = msg.get_mut(6..8) {
+        let v = u16::from_ne_bytes([flags[0], flags[1]]) | NLM_F_ACK;
+        flags.copy_from_slice(&v.to_ne_bytes());
+    }
+}
+
+/// Requests about to go in one `send`.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    /// Index into the ops of each message, in order; message k carries
+    /// sequence number (the client's seq before the batch) + 1 + k.
+    sent: Vec<usize>,
+    /// Where the last message starts in `bytes`.
+    last_at: usize,
+}
+
+impl Batch {
+    /// Appends one encoded request, numbering it after `seq_before` and
+    /// the messages already in the batch.
+    fn push(&mut self, op: usize, mut msg: Vec<u8>, seq_before: u32) {
+        let seq = seq_before
+            .wrapping_add(1)
+            .wrapping_add(self.sent.len() as u32);
+        // nlmsghdr: len u32, type u16, flags u16, seq u32 (host order).
+        if let Some(field) = msg.get_mut(8..12) {
+            field.copy_from_slice(&seq.to_ne_bytes());
+        }
+        self.last_at = self.bytes.len();
+        self.bytes.extend_from_slice(&msg);
+        self.sent.push(op);
+    }
+}
 
 /// A handle on the kernel's IPVS.
 pub struct Ipvs {
@@ -72,6 +112,10 @@ impl Ipvs {
         if setsockopt(&fd, sockopt::RcvBufForce, &RCVBUF).is_err() {
             setsockopt(&fd, sockopt::RcvBuf, &RCVBUF).map_err(sock_err)?;
         }
+        // The kernel answers within the send; a reply that never comes
+        // (a message it skipped) must not hang the checker for ever.
+        let limit = nix::sys::time::TimeVal::new(ANSWER_TIMEOUT_S, 0);
+        setsockopt(&fd, sockopt::ReceiveTimeout, &limit).map_err(sock_err)?;
         let mut ipvs = Ipvs {
             fd,
             family: nl::GENL_ID_CTRL,
@@ -172,41 +216,25 @@ impl Ipvs {
     /// [`Applied::AlreadyGone`]).
     pub fn apply(&mut self, ops: &[Op]) -> Vec<Result<Applied, OpError>> {
         let mut results: Vec<Option<Result<Applied, OpError>>> = vec![None; ops.len()];
-        let mut next = 0;
-        let mut batch = Vec::with_capacity(CHUNK_BYTES + 4096);
-        while next < ops.len() {
-            batch.clear();
-            let base = self.seq.wrapping_add(1);
-            // (index into ops) for seq base + position
-            let mut sent: Vec<usize> = Vec::new();
-            while next < ops.len() && sent.len() < CHUNK_MSGS && batch.len() < CHUNK_BYTES {
-                let i = next;
-                next += 1;
-                let seq = base.wrapping_add(sent.len() as u32);
-                match encode::op_request(&ops[i]).and_then(|r| r.to_bytes(self.family, seq)) {
-                    Ok(bytes) => {
-                        batch.extend_from_slice(&bytes);
-                        sent.push(i);
-                    }
-                    Err(e) => results[i] = Some(Err(op_err(&ops[i], OpErrorKind::Invalid(e)))),
+        let mut batch = Batch::default();
+        for (i, op) in ops.iter().enumerate() {
+            let bytes = match encode::op_request(op)
+                .and_then(|r| r.to_bytes_acked(self.family, 0, false))
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    results[i] = Some(Err(op_err(op, OpErrorKind::Invalid(e))));
+                    continue;
                 }
+            };
+            if !batch.sent.is_empty()
+                && (batch.sent.len() >= CHUNK_MSGS || batch.bytes.len() + bytes.len() > CHUNK_BYTES)
+            {
+                self.flush(&mut batch, ops, &mut results);
             }
-            if sent.is_empty() {
-                continue;
-            }
-            self.seq = base.wrapping_add(sent.len() as u32 - 1);
-            let outcome = self
-                .send_all(&batch)
-                .and_then(|()| self.collect_acks(base, &sent, ops, &mut results));
-            if let Err(e) = outcome {
-                for &i in &sent {
-                    if results[i].is_none() {
-                        results[i] =
-                            Some(Err(op_err(&ops[i], OpErrorKind::NoAnswer(e.to_string()))));
-                    }
-                }
-            }
+            batch.push(i, bytes, self.seq);
         }
+        self.flush(&mut batch, ops, &mut results);
         results
             .into_iter()
             .zip(ops)
@@ -214,6 +242,34 @@ impl Ipvs {
                 r.unwrap_or_else(|| Err(op_err(op, OpErrorKind::NoAnswer("lost".to_owned()))))
             })
             .collect()
+    }
+
+    /// Sends `batch` (its last message asking for the ack) and reads the
+    /// answers; empties it.
+    fn flush(
+        &mut self,
+        batch: &mut Batch,
+        ops: &[Op],
+        results: &mut [Option<Result<Applied, OpError>>],
+    ) {
+        if batch.sent.is_empty() {
+            return;
+        }
+        ask_for_ack(&mut batch.bytes[batch.last_at..]);
+        let base = self.seq.wrapping_add(1);
+        self.seq = self.seq.wrapping_add(batch.sent.len() as u32);
+        let outcome = self
+            .send_all(&batch.bytes)
+            .and_then(|()| self.collect_answers(base, &batch.sent, ops, results));
+        if let Err(e) = outcome {
+            for &i in &batch.sent {
+                if results[i].is_none() {
+                    results[i] = Some(Err(op_err(&ops[i], OpErrorKind::NoAnswer(e.to_string()))));
+                }
+            }
+        }
+        batch.bytes.clear();
+        batch.sent.clear();
     }
 
     /// Sends `req` and returns the raw datagrams of its answer, for
@@ -256,19 +312,24 @@ impl Ipvs {
 
     // ===== plumbing =====
 
-    fn collect_acks(
+    /// Reads the kernel's answers to one batch: an error for each message
+    /// that failed, then the ack (or error) of the last one. The kernel
+    /// handles a batch's messages in order inside the send, so once the
+    /// last has answered, every message that sent nothing succeeded.
+    fn collect_answers(
         &mut self,
         base: u32,
         sent: &[usize],
         ops: &[Op],
         results: &mut [Option<Result<Applied, OpError>>],
     ) -> Result<(), NixErrno> {
-        let mut waiting = sent.len();
-        while waiting > 0 {
+        let last = sent.len() - 1;
+        let mut done = false;
+        while !done {
             let n = self.recv_some()?;
             let frames = match decode::frames(&self.buf[..n]) {
                 Ok(f) => f,
-                // A garbled buffer: its acks are lost, the rest may come.
+                // A garbled buffer: its answers are lost, the rest may come.
                 Err(_) => continue,
             };
             for f in frames {
@@ -283,8 +344,11 @@ impl Ipvs {
                     _ => continue,
                 };
                 results[i] = Some(r);
-                waiting -= 1;
+                done |= pos == last;
             }
+        }
+        for &i in sent {
+            results[i].get_or_insert(Ok(Applied::Done));
         }
         Ok(())
     }

@@ -65,10 +65,18 @@ impl Request {
     /// The whole netlink message for `family` (the resolved IPVS id, or
     /// nlctrl's) with sequence number `seq`.
     pub fn to_bytes(&self, family: u16, seq: u32) -> Result<Vec<u8>, EncodeError> {
-        let flags = if self.dump {
-            NlmF::REQUEST | NlmF::DUMP
-        } else {
-            NlmF::REQUEST | NlmF::ACK
+        self.to_bytes_acked(family, seq, !self.dump)
+    }
+
+    /// Like [`to_bytes`](Self::to_bytes), choosing whether a change asks
+    /// for an ack. Without one the kernel answers only a failure: a batch
+    /// asks for one on its last message alone, which then tells that
+    /// every message before it has been handled.
+    pub fn to_bytes_acked(&self, family: u16, seq: u32, ack: bool) -> Result<Vec<u8>, EncodeError> {
+        let flags = match (self.dump, ack) {
+            (true, _) => NlmF::REQUEST | NlmF::DUMP,
+            (false, true) => NlmF::REQUEST | NlmF::ACK,
+            (false, false) => NlmF::REQUEST,
         };
         let genl: Genlmsghdr<u8, u16> = GenlmsghdrBuilder::default()
             .cmd(self.cmd)
