@@ -409,12 +409,12 @@ const BASE: &Table<CheckerCommon> = &[
 
 /// keepalived's optional boolean where a bad word leaves the value unset
 /// (rather than taking it as on).
-pub(crate) fn strict_flag(n: &Node, r: &mut Reader<'_>) -> Option<bool> {
+pub(crate) fn strict_flag(n: &Node<'_>, r: &mut Reader<'_>) -> Option<bool> {
     r.no_block(n);
     match n.args.first() {
         None => Some(true),
         Some(t) => {
-            let v = parse_bool(&t.text);
+            let v = parse_bool(t.text);
             if v.is_none() {
                 r.error(
                     &t.loc,
@@ -434,7 +434,7 @@ pub(crate) fn strict_flag(n: &Node, r: &mut Reader<'_>) -> Option<bool> {
 /// unknown keywords are reported with the union as suggestions.
 fn read_checker_block<T>(
     t: &mut T,
-    items: &[Node],
+    items: &[Node<'_>],
     own: &Table<T>,
     common: &[&Table<CheckerCommon>],
     get_common: fn(&mut T) -> &mut CheckerCommon,
@@ -466,7 +466,7 @@ const NO_OWN_TCP: &Table<TcpCheck> = &[];
 const NO_OWN_PING: &Table<PingCheck> = &[];
 const NO_OWN_COMMON: &Table<CheckerCommon> = &[];
 
-fn read_tcp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_tcp(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = TcpCheck::default();
     let items = r.block(node);
     read_checker_block(
@@ -480,7 +480,7 @@ fn read_tcp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
     Some(Checker::TcpCheck(c))
 }
 
-fn read_ping(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_ping(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = PingCheck::default();
     let items = r.block(node);
     read_checker_block(
@@ -516,7 +516,7 @@ const HTTP: &Table<HttpCheck> = &[
     ("http_protocol", |c, n, r| {
         r.no_block(n);
         let Some(t) = r.arg(n, 0) else { return };
-        match t.text.as_str() {
+        match t.text {
             "1.0" => c.http_protocol = HttpProtocol::Http10,
             "1.0C" | "1.0c" => c.http_protocol = HttpProtocol::Http10C,
             "1.1" => c.http_protocol = HttpProtocol::Http11,
@@ -538,7 +538,7 @@ const HTTP: &Table<HttpCheck> = &[
     }),
 ];
 
-fn read_http(node: &Node, r: &mut Reader<'_>, ssl: bool) -> Option<Checker> {
+fn read_http(node: &Node<'_>, r: &mut Reader<'_>, ssl: bool) -> Option<Checker> {
     let mut c = HttpCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, HTTP, &[CONN, BASE], |c| &mut c.common, r);
@@ -583,7 +583,7 @@ const URL: &Table<Url> = &[
     ("status_code", |u, n, r| {
         r.no_block(n);
         for t in &n.args {
-            match parse_status(&t.text) {
+            match parse_status(t.text) {
                 Some(s) => u.status_code.push(s),
                 None => r.error(
                     &t.loc,
@@ -606,7 +606,7 @@ const URL: &Table<Url> = &[
     ("regex", |u, n, r| {
         r.no_block(n);
         if n.args.len() == 1 {
-            u.regex = n.args.first().map(|t| t.text.clone());
+            u.regex = n.args.first().map(|t| t.text.to_string());
         }
     }),
     ("regex_no_match", |u, n, r| {
@@ -618,8 +618,8 @@ const URL: &Table<Url> = &[
         u.regex_options.extend(
             n.args
                 .iter()
-                .filter(|t| REGEX_OPTIONS.contains(&t.text.as_str()))
-                .map(|t| t.text.clone()),
+                .filter(|t| REGEX_OPTIONS.contains(&t.text))
+                .map(|t| t.text.to_string()),
         );
     }),
     ("regex_stack", |u, n, r| {
@@ -667,7 +667,7 @@ const REGEX_OPTIONS: &[&str] = &[
     "use_offset_limit",
 ];
 
-fn single_u64(n: &Node) -> Option<u64> {
+fn single_u64(n: &Node<'_>) -> Option<u64> {
     match n.args.as_slice() {
         [t] => t.text.parse().ok(),
         _ => None,
@@ -682,7 +682,7 @@ fn parse_status(s: &str) -> Option<StatusRange> {
     (ok(min) && ok(max) && min <= max).then_some(StatusRange { min, max })
 }
 
-fn read_url(node: &Node, r: &mut Reader<'_>) -> Option<Url> {
+fn read_url(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Url> {
     let mut u = Url::default();
     let items = r.block(node);
     r.read_block(&mut u, items, URL);
@@ -710,13 +710,13 @@ const MISC: &Table<MiscCheck> = &[
     ("user", |c, n, r| {
         r.no_block(n);
         if let Some(u) = r.arg(n, 0) {
-            c.user = Some(u.text.clone());
-            c.group = n.args.get(1).map(|t| t.text.clone());
+            c.user = Some(u.text.to_string());
+            c.group = n.args.get(1).map(|t| t.text.to_string());
         }
     }),
 ];
 
-fn read_misc(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_misc(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = MiscCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, MISC, &[BASE], |c| &mut c.common, r);
@@ -745,7 +745,7 @@ const SMTP: &Table<SmtpCheck> = &[
     }),
 ];
 
-fn read_smtp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_smtp(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = SmtpCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, SMTP, &[CONN, BASE], |c| &mut c.common, r);
@@ -760,7 +760,7 @@ const DNS: &Table<DnsCheck> = &[
         let Some(t) = r.arg(n, 0) else { return };
         match DNS_TYPES
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&t.text))
+            .find(|(k, _)| k.eq_ignore_ascii_case(t.text))
         {
             Some((_, v)) => c.qtype = *v,
             None => r.error(
@@ -804,7 +804,7 @@ fn has_empty_label(s: &str) -> bool {
     body.split('.').any(str::is_empty)
 }
 
-fn read_dns(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_dns(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = DnsCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, DNS, &[CONN, BASE], |c| &mut c.common, r);
@@ -820,7 +820,7 @@ const UDP: &Table<UdpCheck> = &[
             r.error(n.loc(), "'payload' needs hex bytes");
             return;
         };
-        match parse_hex(&t.text) {
+        match parse_hex(t.text) {
             Some(b) => c.payload = Some(b),
             None => r.error(
                 &t.loc,
@@ -833,8 +833,8 @@ const UDP: &Table<UdpCheck> = &[
         match n.args.first() {
             None => c.require_reply = Some(String::new()),
             Some(t) => {
-                if valid_reply_pattern(&t.text) {
-                    c.require_reply = Some(t.text.clone());
+                if valid_reply_pattern(t.text) {
+                    c.require_reply = Some(t.text.to_string());
                 } else {
                     r.error(
                         &t.loc,
@@ -876,7 +876,7 @@ fn valid_reply_pattern(s: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() || b == b'X' || b == b'x')
 }
 
-fn read_udp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_udp(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = UdpCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, UDP, &[CONN, BASE], |c| &mut c.common, r);
@@ -907,7 +907,7 @@ const FILE: &Table<FileCheck> = &[
         let Some(w) = r.int_tok(t, -254i32, 254) else {
             return;
         };
-        match n.args.get(1).map(|t| (t, t.text.as_str())) {
+        match n.args.get(1).map(|t| (t, t.text)) {
             None => {}
             Some((_, "reverse")) => c.reverse = true,
             Some((_, "noreverse")) => c.reverse = false,
@@ -925,7 +925,7 @@ const FILE: &Table<FileCheck> = &[
     }),
 ];
 
-fn read_file(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_file(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = FileCheck::default();
     let items = r.block(node);
     r.read_block(&mut c, items, FILE);
@@ -953,14 +953,14 @@ const BFD: &Table<BfdCheck> = &[
             return;
         }
         if let Some(t) = n.args.first() {
-            c.name = t.text.clone();
+            c.name = t.text.to_string();
             c.loc = Some(n.loc().clone());
         }
     }),
     ("alpha", |c, n, r| c.alpha = strict_flag(n, r)),
 ];
 
-fn read_bfd(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_bfd(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = BfdCheck::default();
     let items = r.block(node);
     r.read_block(&mut c, items, BFD);
@@ -987,7 +987,7 @@ pub const CHECKER_KEYWORDS: &[&str] = &[
 
 /// Reads one checker block; `None` when keepalived would drop it (the
 /// reason has been reported).
-pub fn read_checker(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+pub fn read_checker(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     match node.name() {
         "TCP_CHECK" => read_tcp(node, r),
         "HTTP_GET" => read_http(node, r, false),

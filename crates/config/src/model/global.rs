@@ -316,90 +316,106 @@ impl Default for GlobalDefs {
 /// Table entry for an `Option<String>` keyword.
 macro_rules! string {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(v) = r.string(n) {
-                g.$f = Some(v);
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(v) = r.string(n) {
+                    g.$f = Some(v);
+                }
+            },
+        )
     };
 }
 
 /// Table entry for a `bool` keyword (bare, or with on/off).
 macro_rules! flag {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = r.flag(n)
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = r.flag(n),
+        )
     };
 }
 
 /// Table entry for an `Option<bool>` keyword.
 macro_rules! opt_flag {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = Some(r.flag(n))
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = Some(r.flag(n)),
+        )
     };
 }
 
 /// Table entry for an integer keyword; `$wrap` is `Some` for Option fields.
 macro_rules! int {
     ($k:literal, $f:ident, $lo:expr, $hi:expr) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(v) = r.int(n, $lo, $hi) {
-                g.$f = v;
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(v) = r.int(n, $lo, $hi) {
+                    g.$f = v;
+                }
+            },
+        )
     };
     ($k:literal, $f:ident, $lo:expr, $hi:expr, opt) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(v) = r.int(n, $lo, $hi) {
-                g.$f = Some(v);
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(v) = r.int(n, $lo, $hi) {
+                    g.$f = Some(v);
+                }
+            },
+        )
     };
 }
 
 /// Table entry for a command keyword.
 macro_rules! command {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(c) = r.command(n) {
-                g.$f = Some(c);
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(c) = r.command(n) {
+                    g.$f = Some(c);
+                }
+            },
+        )
     };
 }
 
 /// Table entry for `FIFO [user [group]]`.
 macro_rules! fifo {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = read_fifo(n, r)
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = read_fifo(n, r),
+        )
     };
 }
 
 /// Table entry for a `*_cpu_affinity CPU...` keyword.
 macro_rules! cpus {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = read_cpus(n, r)
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = read_cpus(n, r),
+        )
     };
 }
 
-fn read_fifo(n: &Node, r: &mut Reader<'_>) -> Option<Fifo> {
+fn read_fifo(n: &Node<'_>, r: &mut Reader<'_>) -> Option<Fifo> {
     r.no_block(n);
     let path = r.arg(n, 0)?;
     Some(Fifo {
-        path: path.text.clone(),
-        user: n.args.get(1).map(|t| t.text.clone()),
-        group: n.args.get(2).map(|t| t.text.clone()),
+        path: path.text.to_string(),
+        user: n.args.get(1).map(|t| t.text.to_string()),
+        group: n.args.get(2).map(|t| t.text.to_string()),
     })
 }
 
-fn read_cpus(n: &Node, r: &mut Reader<'_>) -> Option<Vec<u32>> {
+fn read_cpus(n: &Node<'_>, r: &mut Reader<'_>) -> Option<Vec<u32>> {
     r.no_block(n);
     r.arg(n, 0)?;
     let mut out = Vec::new();
@@ -409,7 +425,7 @@ fn read_cpus(n: &Node, r: &mut Reader<'_>) -> Option<Vec<u32>> {
     Some(out)
 }
 
-fn garp_timer(n: &Node, r: &mut Reader<'_>) -> Option<Timer> {
+fn garp_timer(n: &Node<'_>, r: &mut Reader<'_>) -> Option<Timer> {
     r.timer(
         n,
         Timer::from_micros(1),
@@ -418,7 +434,7 @@ fn garp_timer(n: &Node, r: &mut Reader<'_>) -> Option<Timer> {
 }
 
 /// A repeat count where keepalived turns 0 into 1 with a warning.
-fn repeat(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
+fn repeat(n: &Node<'_>, r: &mut Reader<'_>) -> Option<u32> {
     let v = r.int(n, 0u32, u32::MAX)?;
     if v == 0 {
         r.warn(
@@ -430,7 +446,7 @@ fn repeat(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
     Some(v)
 }
 
-fn rt_priority(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
+fn rt_priority(n: &Node<'_>, r: &mut Reader<'_>) -> Option<u32> {
     let v = r.int(n, 1u32, u32::MAX)?;
     if v > 99 {
         r.warn(
@@ -442,7 +458,7 @@ fn rt_priority(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
     Some(v)
 }
 
-fn read_smtp_server(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_smtp_server(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(host) = r.arg(n, 0) else { return };
     let port = match n.args.get(1) {
@@ -453,12 +469,12 @@ fn read_smtp_server(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
         None => 25,
     };
     g.smtp_server = Some(SmtpServer {
-        host: host.text.clone(),
+        host: host.text.to_string(),
         port,
     });
 }
 
-fn read_smtp_timeout(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_smtp_timeout(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(v) = r.int(n, 0u32, u32::MAX / 1_000_000) {
         if v == 0 {
             r.warn(
@@ -472,7 +488,7 @@ fn read_smtp_timeout(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_emails(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_emails(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     let items = r.block(n);
     if items.is_empty() {
         r.warn(n.loc(), "empty notification_email block");
@@ -485,15 +501,15 @@ fn read_emails(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_script_user(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_script_user(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if let Some(u) = r.arg(n, 0) {
-        g.script_user = Some(u.text.clone());
-        g.script_group = n.args.get(1).map(|t| t.text.clone());
+        g.script_user = Some(u.text.to_string());
+        g.script_group = n.args.get(1).map(|t| t.text.to_string());
     }
 }
 
-fn read_mcast(n: &Node, r: &mut Reader<'_>, v6: bool) -> Option<IpAddr> {
+fn read_mcast(n: &Node<'_>, r: &mut Reader<'_>, v6: bool) -> Option<IpAddr> {
     let a = r.ip(n)?;
     if a.is_ipv6() != v6 || !a.is_multicast() {
         r.error(
@@ -509,7 +525,7 @@ fn read_mcast(n: &Node, r: &mut Reader<'_>, v6: bool) -> Option<IpAddr> {
     Some(a)
 }
 
-fn read_nftables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_nftables(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if g.nftables.is_some() {
         r.warn(n.loc(), "nftables already specified; ignored");
@@ -518,11 +534,11 @@ fn read_nftables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     let name = n
         .args
         .first()
-        .map_or_else(|| "keepalived".to_string(), |t| t.text.clone());
+        .map_or_else(|| "keepalived".to_string(), |t| t.text.to_string());
     g.nftables = Some(name);
 }
 
-fn read_iptables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_iptables(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     // keepalived 2.2.7 as built here has no iptables support: it warns
     // and uses nftables with the default table.
@@ -536,7 +552,7 @@ fn read_iptables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_dynamic_interfaces(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_dynamic_interfaces(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     g.dynamic_interfaces = true;
     if let Some(t) = n.args.first() {
@@ -554,7 +570,7 @@ fn read_dynamic_interfaces(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if n.args.is_empty() {
         r.warn(
@@ -567,7 +583,7 @@ fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     let mut k = 0;
     while k < n.args.len() {
         let key = &n.args[k];
-        let slot = match key.text.as_str() {
+        let slot = match key.text {
             "tcp" => &mut t.tcp,
             "tcpfin" => &mut t.tcpfin,
             "udp" => &mut t.udp,
@@ -596,7 +612,7 @@ fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.lvs_timeouts = Some(t);
 }
 
-fn read_flush_on_stop(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_flush_on_stop(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     match n.args.first() {
         None => g.lvs_flush_on_stop = Some("ALL".into()),
@@ -608,7 +624,7 @@ fn read_flush_on_stop(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_garp_extra_if(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_garp_extra_if(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let mut e = GarpExtraIf::default();
     let mut args = n.args.iter().peekable();
@@ -630,7 +646,7 @@ fn read_garp_extra_if(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_rx_bufs_policy(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_rx_bufs_policy(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(first) = r.arg(n, 0) else { return };
     for t in &n.args {
@@ -649,7 +665,7 @@ fn read_rx_bufs_policy(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.vrrp_rx_bufs_policy = Some(n.arg_strs().collect::<Vec<_>>().join(" "));
 }
 
-fn read_max_auto_priority(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_max_auto_priority(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     // A bare keyword means the highest priority.
     match n.args.first() {
@@ -662,7 +678,7 @@ fn read_max_auto_priority(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_umask(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_umask(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
     let all = n.arg_strs().collect::<Vec<_>>().join(" ");
@@ -683,7 +699,7 @@ fn read_umask(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.umask = Some(all);
 }
 
-fn read_include_check(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_include_check(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     const KNOWN: &[&str] = &["readable", "match", "wildcard_match", "brace_match", "all"];
     for t in &n.args {
@@ -698,18 +714,18 @@ fn read_include_check(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.include_check = Some(n.arg_strs().map(str::to_string).collect());
 }
 
-fn read_default_interface(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_default_interface(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     match n.args.first() {
-        Some(t) => g.default_interface = Some(t.text.clone()),
+        Some(t) => g.default_interface = Some(t.text.to_string()),
         None => r.error(n.loc(), "default_interface requires an interface name"),
     }
 }
 
-fn read_router_id(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_router_id(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     match n.args.first() {
-        Some(t) => g.router_id = Some(t.text.clone()),
+        Some(t) => g.router_id = Some(t.text.to_string()),
         None => r.warn(n.loc(), "router_id name missing; ignored"),
     }
 }
@@ -857,7 +873,7 @@ const GLOBAL: &Table<GlobalDefs> = &[
         g.nftables_ipvs = Some(
             n.args
                 .first()
-                .map_or_else(|| "keepalived_ipvs".to_string(), |t| t.text.clone()),
+                .map_or_else(|| "keepalived_ipvs".to_string(), |t| t.text.to_string()),
         );
     }),
     int!(
@@ -1045,11 +1061,10 @@ const GLOBAL: &Table<GlobalDefs> = &[
     flag!("reload_repeat", reload_repeat),
     ("reload_file", |g, n, r| {
         r.no_block(n);
-        g.reload_file = Some(
-            n.args
-                .first()
-                .map_or_else(|| "/run/keepalived.reload".to_string(), |t| t.text.clone()),
-        );
+        g.reload_file = Some(n.args.first().map_or_else(
+            || "/run/keepalived.reload".to_string(),
+            |t| t.text.to_string(),
+        ));
     }),
 ];
 
@@ -1058,7 +1073,7 @@ pub fn keywords() -> impl Iterator<Item = &'static str> {
     GLOBAL.iter().map(|(k, _)| *k)
 }
 
-pub fn read(g: &mut GlobalDefs, node: &Node, r: &mut Reader<'_>) {
+pub fn read(g: &mut GlobalDefs, node: &Node<'_>, r: &mut Reader<'_>) {
     let items = r.block(node);
     r.read_block(g, items, GLOBAL);
 }

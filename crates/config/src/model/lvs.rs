@@ -542,8 +542,11 @@ impl Checker {
 
 // ----- reading: virtual_server_group -----
 
-pub fn read_virtual_server_group(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerGroup> {
-    let name = r.arg(node, 0)?.text.clone();
+pub fn read_virtual_server_group(
+    node: &Node<'_>,
+    r: &mut Reader<'_>,
+) -> Option<VirtualServerGroup> {
+    let name = r.arg(node, 0)?.text.to_string();
     let mut g = VirtualServerGroup {
         name,
         entries: Vec::new(),
@@ -590,12 +593,12 @@ pub fn read_virtual_server_group(node: &Node, r: &mut Reader<'_>) -> Option<Virt
     Some(g)
 }
 
-fn read_vsg_entry(group: &str, e: &Node, r: &mut Reader<'_>) -> Option<VsgEntry> {
+fn read_vsg_entry(group: &str, e: &Node<'_>, r: &mut Reader<'_>) -> Option<VsgEntry> {
     r.no_block(e);
     if e.name() == "fwmark" {
         let t = r.arg(e, 0)?;
         let fwmark = r.int_tok(t, 0u32, u32::MAX)?;
-        let family = match e.args.get(1).map(|t| (t, t.text.as_str())) {
+        let family = match e.args.get(1).map(|t| (t, t.text)) {
             None => None,
             Some((_, "inet")) => Some(IpFamily::Inet),
             Some((_, "inet6")) => Some(IpFamily::Inet6),
@@ -613,7 +616,7 @@ fn read_vsg_entry(group: &str, e: &Node, r: &mut Reader<'_>) -> Option<VsgEntry>
         Some(t) => r.int_tok(t, 0u16, u16::MAX)?,
         None => 0,
     };
-    match parse_range(&e.keyword.text) {
+    match parse_range(e.keyword.text) {
         Ok((start, end)) => Some(VsgEntry::Range { start, end, port }),
         Err(why) => {
             r.error(
@@ -720,16 +723,16 @@ struct VsBuilder {
     af: Option<IpFamily>,
 }
 
-fn set_timer(field: &mut Option<Timer>, n: &Node, r: &mut Reader<'_>, min: Timer, max: Timer) {
+fn set_timer(field: &mut Option<Timer>, n: &Node<'_>, r: &mut Reader<'_>, min: Timer, max: Timer) {
     if let Some(t) = r.timer(n, min, max) {
         *field = Some(t);
     }
 }
 
-fn read_forwarding(n: &Node, r: &mut Reader<'_>, who: &str) -> Option<Forwarding> {
+fn read_forwarding(n: &Node<'_>, r: &mut Reader<'_>, who: &str) -> Option<Forwarding> {
     r.no_block(n);
     let t = r.arg(n, 0)?;
-    let method = match t.text.as_str() {
+    let method = match t.text {
         "NAT" => LvsMethod::Nat,
         "DR" => LvsMethod::Dr,
         "TUN" => LvsMethod::Tun,
@@ -746,13 +749,13 @@ fn read_forwarding(n: &Node, r: &mut Reader<'_>, who: &str) -> Option<Forwarding
     let mut tun = Tunnel::default();
     let mut i = 1;
     while let Some(opt) = n.args.get(i) {
-        match opt.text.as_str() {
+        match opt.text {
             "type" => {
                 let Some(v) = n.args.get(i + 1) else {
                     r.error(&opt.loc, format!("missing tunnel type for {who} server"));
                     return None;
                 };
-                tun.tun_type = match v.text.as_str() {
+                tun.tun_type = match v.text {
                     "ipip" => TunnelType::Ipip,
                     "gue" => TunnelType::Gue,
                     "gre" => TunnelType::Gre,
@@ -820,16 +823,16 @@ fn read_forwarding(n: &Node, r: &mut Reader<'_>, who: &str) -> Option<Forwarding
 }
 
 /// `virtualhost` / `snmp_name` style single strings.
-fn one_string(n: &Node, r: &mut Reader<'_>, exact: bool) -> Option<String> {
+fn one_string(n: &Node<'_>, r: &mut Reader<'_>, exact: bool) -> Option<String> {
     r.no_block(n);
     if exact && n.args.len() > 1 {
         r.error(n.loc(), format!("'{}' takes exactly one value", n.name()));
         return None;
     }
-    r.arg(n, 0).map(|t| t.text.clone())
+    r.arg(n, 0).map(|t| t.text.to_string())
 }
 
-fn read_lb_flag(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_lb_flag(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let vs = &mut b.vs;
     match n.name() {
@@ -860,7 +863,7 @@ const VS: &Table<VsBuilder> = &[
     ("ip_family", |b, n, r| {
         r.no_block(n);
         let Some(t) = r.arg(n, 0) else { return };
-        let af = match t.text.as_str() {
+        let af = match t.text {
             "inet" => IpFamily::Inet,
             "inet6" => IpFamily::Inet6,
             other => {
@@ -1071,7 +1074,7 @@ const VS: &Table<VsBuilder> = &[
     }),
 ];
 
-fn read_sched(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_sched(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
     match SCHEDULERS.iter().find(|(k, _)| *k == t.text) {
@@ -1091,13 +1094,13 @@ fn read_sched(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_vs_method(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_vs_method(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(f) = read_forwarding(n, r, "virtual") {
         b.vs.lvs_method = Some(f);
     }
 }
 
-fn read_granularity(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_granularity(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
     let af = b.af.unwrap_or(if t.text.contains('.') {
@@ -1124,7 +1127,7 @@ fn read_granularity(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
         );
         return;
     }
-    b.vs.persistence_granularity = Some(t.text.clone());
+    b.vs.persistence_granularity = Some(t.text.to_string());
     b.af.get_or_insert(af);
     // A granularity implies persistence.
     b.vs.persistence_timeout
@@ -1157,12 +1160,12 @@ fn add_real_server(b: &mut VsBuilder, rs: RealServer, r: &mut Reader<'_>) {
     b.vs.real_servers.push(rs);
 }
 
-fn read_vs_key(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerKey> {
+fn read_vs_key(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VirtualServerKey> {
     let first = r.arg(node, 0)?;
-    match first.text.as_str() {
+    match first.text {
         "group" => {
             let name = r.arg(node, 1)?;
-            Some(VirtualServerKey::Group(name.text.clone()))
+            Some(VirtualServerKey::Group(name.text.to_string()))
         }
         "fwmark" => {
             let t = r.arg(node, 1)?;
@@ -1179,7 +1182,7 @@ fn read_vs_key(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerKey> {
     }
 }
 
-fn parse_ip(t: &Token, r: &mut Reader<'_>, what: &str) -> Option<IpAddr> {
+fn parse_ip(t: &Token<'_>, r: &mut Reader<'_>, what: &str) -> Option<IpAddr> {
     match t.text.parse::<IpAddr>() {
         Ok(ip) => Some(ip),
         Err(_) => {
@@ -1193,7 +1196,7 @@ fn parse_ip(t: &Token, r: &mut Reader<'_>, what: &str) -> Option<IpAddr> {
 }
 
 /// Reads a `virtual_server` block; None when keepalived skips it (bad key).
-pub fn read_virtual_server(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServer> {
+pub fn read_virtual_server(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VirtualServer> {
     let key = read_vs_key(node, r)?;
     let af = match &key {
         VirtualServerKey::Addr { ip, .. } => Some(IpFamily::of(ip)),
@@ -1215,7 +1218,7 @@ pub fn read_virtual_server(node: &Node, r: &mut Reader<'_>) -> Option<VirtualSer
 
 /// At the end of the block keepalived drops a sorry server of the wrong
 /// family (a tunnelled one may differ).
-fn check_sorry_family(b: &mut VsBuilder, node: &Node, r: &mut Reader<'_>) {
+fn check_sorry_family(b: &mut VsBuilder, node: &Node<'_>, r: &mut Reader<'_>) {
     let Some(s) = &b.vs.sorry_server else { return };
     let Some(ip) = s.ip else { return };
     let tunnelled = s
@@ -1331,7 +1334,7 @@ const RS: &Table<RealServer> = &[
     }),
 ];
 
-fn read_real_server(node: &Node, r: &mut Reader<'_>) -> Option<RealServer> {
+fn read_real_server(node: &Node<'_>, r: &mut Reader<'_>) -> Option<RealServer> {
     let t = r.arg(node, 0)?;
     let ip = parse_ip(t, r, "real server")?;
     let port = match node.args.get(1) {

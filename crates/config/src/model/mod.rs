@@ -160,7 +160,7 @@ const ROOT: &Table<Config> = &[
     }),
 ];
 
-fn read_track_file(c: &mut Config, n: &Node, r: &mut Reader<'_>) {
+fn read_track_file(c: &mut Config, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(f) = track::read_track_file(n, r) {
         c.track_files.push(f);
     }
@@ -172,8 +172,14 @@ pub fn root_keywords() -> impl Iterator<Item = &'static str> {
 }
 
 /// Reads the statement tree into a [`Config`].
-pub fn read(tree: &Tree, r: &mut Reader<'_>) -> Config {
+pub fn read(tree: &Tree<'_>, r: &mut Reader<'_>) -> Config {
     let mut cfg = Config::default();
     r.read_block(&mut cfg, &tree.items, ROOT);
     cfg
+}
+
+/// Reads one top-level statement into `cfg`: [`read`] one statement at a
+/// time, for a caller that streams the tree.
+pub fn read_node(cfg: &mut Config, node: &Node<'_>, r: &mut Reader<'_>) {
+    r.read_block(cfg, std::slice::from_ref(node), ROOT);
 }

@@ -39,7 +39,7 @@ pub struct SyncGroup {
 }
 
 /// Sets a notify hook, warning (as keepalived does) when it was already set.
-pub(crate) fn set_notify(slot: &mut Option<Command>, n: &Node, r: &mut Reader<'_>) {
+pub(crate) fn set_notify(slot: &mut Option<Command>, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(c) = r.command(n) {
         if slot.is_some() {
             r.warn(
@@ -64,7 +64,7 @@ const SYNC_GROUP: &Table<SyncGroup> = &[
         for e in r.block(n) {
             r.no_block(e);
             for t in std::iter::once(&e.keyword).chain(e.args.iter()) {
-                g.group.push(t.text.clone());
+                g.group.push(t.text.to_string());
                 g.group_at.push(At::of(&t.loc));
             }
         }
@@ -122,7 +122,7 @@ const SYNC_GROUP: &Table<SyncGroup> = &[
     }),
 ];
 
-pub fn read(node: &Node, r: &mut Reader<'_>) -> Option<SyncGroup> {
+pub fn read(node: &Node<'_>, r: &mut Reader<'_>) -> Option<SyncGroup> {
     let name = block_name(node, r)?;
     let mut g = SyncGroup {
         name,

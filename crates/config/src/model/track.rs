@@ -12,9 +12,9 @@ use crate::syntax::Node;
 use crate::types::{Command, Timer};
 
 /// The name after a root block keyword (`vrrp_script NAME { ... }`).
-pub(crate) fn block_name(node: &Node, r: &mut Reader<'_>) -> Option<String> {
+pub(crate) fn block_name(node: &Node<'_>, r: &mut Reader<'_>) -> Option<String> {
     match node.args.first() {
-        Some(t) => Some(t.text.clone()),
+        Some(t) => Some(t.text.to_string()),
         None => {
             r.diags.report(
                 Category::MissingParameter,
@@ -29,7 +29,7 @@ pub(crate) fn block_name(node: &Node, r: &mut Reader<'_>) -> Option<String> {
 /// `weight W [reverse|noreverse]` after a keyword (args from `first`).
 /// Returns (weight, reverse) or None if the weight was bad.
 fn weight_args(
-    node: &Node,
+    node: &Node<'_>,
     first: usize,
     lo: i32,
     hi: i32,
@@ -39,7 +39,7 @@ fn weight_args(
     let w = r.int_tok(t, lo, hi)?;
     let mut reverse = false;
     for extra in node.args.iter().skip(first + 1) {
-        match extra.text.as_str() {
+        match extra.text {
             "reverse" => reverse = true,
             "noreverse" => reverse = false,
             other => r.warn(
@@ -68,7 +68,7 @@ pub struct TrackRef {
 
 /// Reads a list of references; `lo..=hi` is the weight range keepalived
 /// accepts for this kind of object.
-pub fn read_track_refs(node: &Node, lo: i32, hi: i32, r: &mut Reader<'_>) -> Vec<TrackRef> {
+pub fn read_track_refs(node: &Node<'_>, lo: i32, hi: i32, r: &mut Reader<'_>) -> Vec<TrackRef> {
     let mut out: Vec<TrackRef> = Vec::new();
     for e in r.block(node) {
         r.no_block(e);
@@ -81,7 +81,7 @@ pub fn read_track_refs(node: &Node, lo: i32, hi: i32, r: &mut Reader<'_>) -> Vec
         let mut i = 0;
         while i < e.args.len() {
             let a = &e.args[i];
-            match a.text.as_str() {
+            match a.text {
                 "weight" => {
                     match e.args.get(i + 1) {
                         Some(v) => t.weight = r.int_tok(v, lo, hi),
@@ -165,7 +165,7 @@ impl Default for VrrpScript {
 }
 
 /// A positive count where keepalived turns 0 into 1 with a warning.
-fn at_least_one(n: &Node, r: &mut Reader<'_>, what: &str) -> Option<u32> {
+fn at_least_one(n: &Node<'_>, r: &mut Reader<'_>, what: &str) -> Option<u32> {
     let v = r.int(n, 0u32, u32::MAX)?;
     if v == 0 {
         r.warn(n.loc(), format!("{what} must be greater than 0; using 1"));
@@ -212,14 +212,14 @@ const VRRP_SCRIPT: &Table<VrrpScript> = &[
     ("user", |s, n, r| {
         r.no_block(n);
         if let Some(u) = r.arg(n, 0) {
-            s.user = Some(u.text.clone());
-            s.group = n.args.get(1).map(|g| g.text.clone());
+            s.user = Some(u.text.to_string());
+            s.group = n.args.get(1).map(|g| g.text.to_string());
         }
     }),
     ("init_fail", |s, n, r| s.init_fail = r.flag(n)),
 ];
 
-pub fn read_vrrp_script(node: &Node, r: &mut Reader<'_>) -> Option<VrrpScript> {
+pub fn read_vrrp_script(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VrrpScript> {
     let name = block_name(node, r)?;
     let mut s = VrrpScript {
         name,
@@ -349,7 +349,7 @@ const TRACK_PROCESS: &Table<TrackProcess> = &[
     ("full_command", |p, n, r| p.full_command = r.flag(n)),
 ];
 
-pub fn read_track_process(node: &Node, r: &mut Reader<'_>) -> Option<TrackProcess> {
+pub fn read_track_process(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackProcess> {
     let name = block_name(node, r)?;
     let mut p = TrackProcess {
         name,
@@ -434,7 +434,7 @@ const TRACK_FILE: &Table<TrackFile> = &[
     }),
 ];
 
-pub fn read_track_file(node: &Node, r: &mut Reader<'_>) -> Option<TrackFile> {
+pub fn read_track_file(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackFile> {
     let name = block_name(node, r)?;
     let mut f = TrackFile {
         name,
@@ -480,7 +480,7 @@ const TRACK_GROUP: &Table<TrackGroup> = &[("group", |g, n, r| {
     }
 })];
 
-pub fn read_track_group(node: &Node, r: &mut Reader<'_>) -> Option<TrackGroup> {
+pub fn read_track_group(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackGroup> {
     let name = block_name(node, r)?;
     let mut g = TrackGroup {
         name,

@@ -282,15 +282,15 @@ impl VrrpInstance {
 /// Interface names are at most IFNAMSIZ-1 bytes.
 const IFNAME_MAX: usize = 15;
 
-fn opt_bool(n: &Node, r: &mut Reader<'_>) -> Option<bool> {
+fn opt_bool(n: &Node<'_>, r: &mut Reader<'_>) -> Option<bool> {
     Some(r.flag(n))
 }
 
-fn garp_secs(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
+fn garp_secs(n: &Node<'_>, r: &mut Reader<'_>) -> Option<u32> {
     r.int(n, 0u32, u32::MAX / 1_000_000)
 }
 
-fn garp_repeat(n: &Node, r: &mut Reader<'_>, what: &str) -> Option<u32> {
+fn garp_repeat(n: &Node<'_>, r: &mut Reader<'_>, what: &str) -> Option<u32> {
     let v = r.int(n, 0u32, u32::MAX)?;
     if v == 0 {
         r.warn(n.loc(), format!("{what} must be greater than 0; using 1"));
@@ -299,10 +299,10 @@ fn garp_repeat(n: &Node, r: &mut Reader<'_>, what: &str) -> Option<u32> {
     Some(v)
 }
 
-fn read_state(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_state(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
-    match t.text.as_str() {
+    match t.text {
         "MASTER" => i.state = State::Master,
         "BACKUP" => {
             if i.state == State::Master {
@@ -327,7 +327,7 @@ fn read_state(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_interface(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_interface(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     let Some(name) = r.string(n) else { return };
     if name.len() > IFNAME_MAX {
         r.warn(
@@ -350,7 +350,7 @@ fn read_interface(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     i.interface_at = At::of(n.loc());
 }
 
-fn read_src_ip(n: &Node, r: &mut Reader<'_>) -> Option<IpAddr> {
+fn read_src_ip(n: &Node<'_>, r: &mut Reader<'_>) -> Option<IpAddr> {
     r.no_block(n);
     let t = r.arg(n, 0)?;
     match t.text.parse() {
@@ -365,7 +365,7 @@ fn read_src_ip(n: &Node, r: &mut Reader<'_>) -> Option<IpAddr> {
     }
 }
 
-fn read_unicast_peers(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_unicast_peers(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     for e in r.block(n) {
         r.no_block(e);
         let Ok(address) = e.name().parse::<IpAddr>() else {
@@ -387,7 +387,7 @@ fn read_unicast_peers(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
         let mut k = 0;
         while k < e.args.len() {
             let t = &e.args[k];
-            match (t.text.as_str(), e.args.get(k + 1)) {
+            match (t.text, e.args.get(k + 1)) {
                 ("min_ttl", Some(v)) => {
                     if let Some(x) = r.int_tok(v, 0u8, 255) {
                         p.min_ttl = x;
@@ -438,11 +438,11 @@ fn is_mac(s: &str) -> bool {
             .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn read_use_vmac(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_use_vmac(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let mut v = i.use_vmac.take().unwrap_or_default();
     for t in &n.args {
-        let s = t.text.as_str();
+        let s = t.text;
         if s.contains(':') {
             if !is_mac(s) {
                 r.warn(&t.loc, format!("invalid VMAC MAC address '{s}'; ignored"));
@@ -473,7 +473,7 @@ fn read_use_vmac(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     i.use_vmac = Some(v);
 }
 
-fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if i.use_ipvlan.is_some() {
         r.warn(
@@ -484,7 +484,7 @@ fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     }
     let mut v = Ipvlan::default();
     for t in &n.args {
-        match t.text.as_str() {
+        match t.text {
             "bridge" => v.mode = IpvlanMode::Bridge,
             "private" => v.mode = IpvlanMode::Private,
             "vepa" => v.mode = IpvlanMode::Vepa,
@@ -526,7 +526,7 @@ fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     i.use_ipvlan = Some(v);
 }
 
-fn read_garp_extra_if(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_garp_extra_if(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let mut g = GarpExtraIf::default();
     let mut args = n.args.iter().peekable();
@@ -548,7 +548,7 @@ fn read_garp_extra_if(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_authentication(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_authentication(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     let mut a = i.authentication.take().unwrap_or_default();
     let name = i.name.clone();
     for e in r.block(n) {
@@ -556,7 +556,7 @@ fn read_authentication(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
             "auth_type" => {
                 r.no_block(e);
                 if let Some(t) = r.arg(e, 0) {
-                    match t.text.as_str() {
+                    match t.text {
                         "PASS" => a.auth_type = Some(AuthType::Pass),
                         "AH" => a.auth_type = Some(AuthType::Ah),
                         other => r.error(
@@ -838,7 +838,7 @@ const INSTANCE: &Table<VrrpInstance> = &[
     }),
 ];
 
-pub fn read_instance(node: &Node, r: &mut Reader<'_>) -> Option<VrrpInstance> {
+pub fn read_instance(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VrrpInstance> {
     let Some(name) = node.args.first() else {
         r.diags.report(
             Category::MissingParameter,
@@ -848,7 +848,7 @@ pub fn read_instance(node: &Node, r: &mut Reader<'_>) -> Option<VrrpInstance> {
         return None;
     };
     let mut i = VrrpInstance {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         at: At::of(node.loc()),
         ..VrrpInstance::default()
     };

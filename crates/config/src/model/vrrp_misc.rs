@@ -60,7 +60,7 @@ const GARP_GROUP: &Table<GarpGroup> = &[
     }),
 ];
 
-pub fn read_garp_group(node: &Node, r: &mut Reader<'_>) -> Option<GarpGroup> {
+pub fn read_garp_group(node: &Node<'_>, r: &mut Reader<'_>) -> Option<GarpGroup> {
     let mut g = GarpGroup {
         at: At::of(node.loc()),
         ..GarpGroup::default()
@@ -100,7 +100,7 @@ pub struct LinkbeatInterface {
     pub at: At,
 }
 
-pub fn read_linkbeat_interfaces(node: &Node, r: &mut Reader<'_>) -> Vec<LinkbeatInterface> {
+pub fn read_linkbeat_interfaces(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<LinkbeatInterface> {
     let mut out = Vec::new();
     for e in r.block(node) {
         r.no_block(e);
@@ -144,7 +144,7 @@ pub struct UpDownDelay {
     pub at: At,
 }
 
-pub fn read_up_down_delays(node: &Node, r: &mut Reader<'_>) -> Vec<UpDownDelay> {
+pub fn read_up_down_delays(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<UpDownDelay> {
     let max = Timer::from_secs(255);
     let mut out = Vec::new();
     for e in r.block(node) {
@@ -230,13 +230,13 @@ impl Default for BfdInstance {
     }
 }
 
-fn bfd_neighbor(b: &mut BfdInstance, n: &Node, r: &mut Reader<'_>) {
+fn bfd_neighbor(b: &mut BfdInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(ip) = r.ip(n) {
         b.neighbor_ip = Some(ip);
     }
 }
 
-fn bfd_ttl(b: &mut BfdInstance, n: &Node, r: &mut Reader<'_>) {
+fn bfd_ttl(b: &mut BfdInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(v) = r.int(n, 1u8, 255) {
         b.ttl = Some(v);
     }
@@ -293,7 +293,7 @@ const BFD: &Table<BfdInstance> = &[
     ("checker", |b, n, r| b.checker = r.flag(n)),
 ];
 
-pub fn read_bfd_instance(node: &Node, r: &mut Reader<'_>) -> Option<BfdInstance> {
+pub fn read_bfd_instance(node: &Node<'_>, r: &mut Reader<'_>) -> Option<BfdInstance> {
     let name = block_name(node, r)?;
     let mut b = BfdInstance {
         name,
