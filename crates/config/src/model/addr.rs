@@ -41,6 +41,7 @@ impl At {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prefix {
     pub address: IpAddr,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub prefix_len: u8,
 }
 
@@ -94,25 +95,40 @@ pub fn parse_prefix(t: &Token<'_>, r: &mut Reader<'_>) -> Option<Prefix> {
 pub struct IpAddress {
     pub address: IpAddr,
     /// /32 or /128 when not written.
+    #[serde(skip_serializing_if = "ip_address_prefix_len_is_default")]
     pub prefix_len: u8,
     /// `brd IP`, or `+` / `-` (derive from the prefix / none).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub brd: Option<String>,
     /// None = the instance's interface (or `default_interface` for static).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dev: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub peer: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub home: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nodad: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mngtmpaddr: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub noprefixroute: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub autojoin: bool,
     /// Seconds, or None for `forever` / not set.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub preferred_lft: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_track: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_group: Option<String>,
     /// Put this address on the instance's VMAC even though the instance
     /// does not use one for its own interface.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_vmac: bool,
     #[serde(skip)]
     pub at: At,
@@ -140,6 +156,12 @@ impl Default for IpAddress {
             at: At::default(),
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn ip_address_prefix_len_is_default(v: &u8) -> bool {
+    *v == IpAddress::default().prefix_len
 }
 
 impl IpAddress {
@@ -298,25 +320,40 @@ pub struct Route {
     /// `unicast` unless written (`blackhole`, `unreachable`, `prohibit`,
     /// `throw`, `local`, `broadcast`, `multicast`, `anycast`).
     #[serde(rename = "type")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub route_type: Option<String>,
     /// The destination (`default` is 0.0.0.0/0 or ::/0).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub to: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub src: Option<IpAddr>,
     /// IPv6 source-specific routing.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub from: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub via: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dev: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub metric: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub onlink: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_track: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_group: Option<String>,
     /// The other `ip route` attributes (mtu, advmss, realms, ...), as
     /// written, in order.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub options: Vec<(String, String)>,
     /// `nexthop ...` clauses, unparsed.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nexthops: Vec<String>,
     #[serde(skip)]
     pub at: At,
@@ -550,20 +587,32 @@ pub fn read_route_block(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<Route> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Rule {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub from: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub to: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub not: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub iif: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub oif: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fwmark: Option<String>,
     /// None = keepalived picks 16384 (with a warning).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub preference: Option<u32>,
     /// `goto`, `nop`, `blackhole`, `unreachable`, `prohibit` actions.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_track: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_group: Option<String>,
     /// Other `ip rule` selectors (tos, uidrange, sport, ...), as written.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub options: Vec<(String, String)>,
     #[serde(skip)]
     pub at: At,

@@ -29,20 +29,33 @@ pub(crate) const TIMER_MAX: Timer = Timer::from_micros(u64::MAX);
 #[serde(default)]
 pub struct CheckerCommon {
     /// Address to probe (default: the real server's).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_ip: Option<IpAddr>,
     /// Port to probe (default: the real server's).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bindto: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bind_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bind_if: Option<String>,
     /// SO_MARK for the probe socket.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fwmark: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub retry: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_before_retry: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub warmup: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_loop: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub log_all_failures: Option<bool>,
 }
 
@@ -92,7 +105,9 @@ pub enum HttpProtocol {
 /// An accepted status code or inclusive range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusRange {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min: u16,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub max: u16,
 }
 
@@ -100,17 +115,27 @@ pub struct StatusRange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Url {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub path: String,
     /// MD5 of the body, 32 lowercase hex digits.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub digest: Option<String>,
     /// Empty means keepalived's default, 200-299.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub status_code: Vec<StatusRange>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_no_match: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_options: Vec<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_stack: Option<(u64, u64)>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_min_offset: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_max_offset: Option<u64>,
 }
 
@@ -131,11 +156,16 @@ impl Url {
 pub struct HttpCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub url: Vec<Url>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub http_protocol: HttpProtocol,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fast_recovery: bool,
     /// SSL_GET only.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_sni: bool,
 }
 
@@ -144,11 +174,16 @@ pub struct HttpCheck {
 pub struct MiscCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub misc_path: Option<Command>,
     /// Default: the checker's delay_loop.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub misc_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub misc_dynamic: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Option<String>,
 }
 
@@ -158,8 +193,10 @@ pub struct SmtpCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
     /// Default `smtpchecker.keepalived.org`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub helo_name: Option<String>,
     /// Legacy `host { ... }` blocks: each is one more connection to try.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub host: Vec<CheckerCommon>,
 }
 
@@ -197,8 +234,10 @@ pub struct DnsCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
     #[serde(rename = "type")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub qtype: DnsType,
     /// Default `.`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: Option<String>,
 }
 
@@ -208,10 +247,14 @@ pub struct UdpCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
     /// Bytes sent (hex in the configuration).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub payload: Option<Vec<u8>>,
     /// Whether a reply is needed, and its pattern (`X` digits are wildcards).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub require_reply: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min_reply_length: u16,
+    #[serde(skip_serializing_if = "udp_check_max_reply_length_is_default")]
     pub max_reply_length: u16,
 }
 
@@ -227,12 +270,21 @@ impl Default for UdpCheck {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn udp_check_max_reply_length_is_default(v: &u16) -> bool {
+    *v == UdpCheck::default().max_reply_length
+}
+
 /// FILE_CHECK: the real server's weight follows a `track_file`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FileCheck {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_file: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reverse: bool,
     /// Where `track_file` was written (the reference is checked later).
     #[serde(skip)]
@@ -243,7 +295,9 @@ pub struct FileCheck {
 #[serde(default)]
 pub struct BfdCheck {
     /// The `bfd_instance` followed.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: Option<bool>,
     #[serde(skip)]
     pub loc: Option<Loc>,

@@ -18,7 +18,9 @@ use crate::types::{Command, Timer};
 /// `smtp_server HOST [PORT]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SmtpServer {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub host: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: u16,
 }
 
@@ -26,8 +28,11 @@ pub struct SmtpServer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Fifo {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub path: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Option<String>,
 }
 
@@ -35,154 +40,277 @@ pub struct Fifo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LvsTimeouts {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tcp: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tcpfin: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub udp: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GlobalDefs {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub router_id: Option<String>,
     // notification
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notification_email: Vec<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notification_email_from: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_server: Option<SmtpServer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_helo_name: Option<String>,
     /// Seconds (30).
+    #[serde(skip_serializing_if = "global_defs_smtp_connect_timeout_is_default")]
     pub smtp_connect_timeout: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert_vrrp: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert_checker: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_email_faults: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_checker_emails: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_log_all_failures: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub rs_init_notifies: bool,
     // script security
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_script_security: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub script_user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub script_group: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub startup_script: Option<Command>,
+    #[serde(skip_serializing_if = "global_defs_startup_script_timeout_is_default")]
     pub startup_script_timeout: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub shutdown_script: Option<Command>,
+    #[serde(skip_serializing_if = "global_defs_shutdown_script_timeout_is_default")]
     pub shutdown_script_timeout: u32,
     // notify fifos
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fifo: Option<Fifo>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fifo_script: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_notify_fifo: Option<Fifo>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_notify_fifo_script: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_notify_fifo: Option<Fifo>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_notify_fifo_script: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_notify_priority_changes: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fifo_write_vrrp_states_on_reload: bool,
     // vrrp defaults
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_skip_check_adv_addr: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_strict: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_check_unicast_src: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_interval: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_gna_interval: Option<Timer>,
     /// Seconds (5).
+    #[serde(skip_serializing_if = "global_defs_vrrp_garp_master_delay_is_default")]
     pub vrrp_garp_master_delay: u32,
+    #[serde(skip_serializing_if = "global_defs_vrrp_garp_master_repeat_is_default")]
     pub vrrp_garp_master_repeat: u32,
     /// Seconds; 0 = no refresh.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_master_refresh: u32,
+    #[serde(skip_serializing_if = "global_defs_vrrp_garp_master_refresh_repeat_is_default")]
     pub vrrp_garp_master_refresh_repeat: u32,
     /// None = vrrp_garp_master_delay.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_lower_prio_delay: Option<u32>,
     /// None = vrrp_garp_master_repeat.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_min_garp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_extra_if: Option<GarpExtraIf>,
+    #[serde(skip_serializing_if = "global_defs_vrrp_down_timer_adverts_is_default")]
     pub vrrp_down_timer_adverts: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_lower_prio_no_advert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_higher_prio_send_advert: Option<bool>,
+    #[serde(skip_serializing_if = "global_defs_vrrp_version_is_default")]
     pub vrrp_version: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_mcast_group4: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_mcast_group6: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_startup_delay: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rx_bufs_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rx_bufs_multiplier: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vmac_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vmac_addr_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub log_unknown_vrids: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub disable_local_igmp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub default_interface: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dynamic_interfaces: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dynamic_interfaces_allow_if_changes: bool,
     // firewall
     /// `vrrp_iptables [IN [OUT]]` (this build uses nftables instead).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_iptables: Option<Vec<String>>,
     /// Table name ("keepalived").
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_counters: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ifindex: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ipvs: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ipvs_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ipvs_start_fwmark: Option<u32>,
     // lvs
     /// `lvs_sync_daemon IF [[inst] VI] [id N] [maxlen N] [port N] [ttl N] [group IP]`, as written.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_sync_daemon: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_timeouts: Option<LvsTimeouts>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_flush: bool,
     /// `lvs_flush_on_stop [VS]`: None = off, "ALL" or "VS".
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_flush_on_stop: Option<String>,
     // processes
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_names: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub max_auto_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min_auto_priority_delay: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_no_swap: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rt_priority: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_cpu_affinity: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rlimit_rttime: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_no_swap: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_rt_priority: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_cpu_affinity: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_rlimit_rttime: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_no_swap: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_rt_priority: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_cpu_affinity: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_rlimit_rttime: Option<u64>,
     // snmp / dbus
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub snmp_socket: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_traps: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_vrrp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_checker: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_rfc: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_rfcv2: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_rfcv3: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_dbus: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dbus_service_name: Option<String>,
     // netlink buffers
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_cmd_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_cmd_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_monitor_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_monitor_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_cmd_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_cmd_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_monitor_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_monitor_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_monitor_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_monitor_rcv_bufs_force: bool,
     // config / reload
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub umask: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub random_seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub data_use_instance: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub config_save_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tmp_config_directory: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub include_check: Option<Vec<String>>,
     /// `reload_check_config [LOGFILE]`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_check_config: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_time_file: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_repeat: bool,
     /// `reload_file [PATH]`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_file: Option<String>,
 }
 
@@ -311,6 +439,40 @@ impl Default for GlobalDefs {
             reload_file: None,
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn global_defs_smtp_connect_timeout_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().smtp_connect_timeout
+}
+
+fn global_defs_startup_script_timeout_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().startup_script_timeout
+}
+
+fn global_defs_shutdown_script_timeout_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().shutdown_script_timeout
+}
+
+fn global_defs_vrrp_garp_master_delay_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().vrrp_garp_master_delay
+}
+
+fn global_defs_vrrp_garp_master_repeat_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().vrrp_garp_master_repeat
+}
+
+fn global_defs_vrrp_garp_master_refresh_repeat_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().vrrp_garp_master_refresh_repeat
+}
+
+fn global_defs_vrrp_down_timer_adverts_is_default(v: &u8) -> bool {
+    *v == GlobalDefs::default().vrrp_down_timer_adverts
+}
+
+fn global_defs_vrrp_version_is_default(v: &u8) -> bool {
+    *v == GlobalDefs::default().vrrp_version
 }
 
 /// Table entry for an `Option<String>` keyword.

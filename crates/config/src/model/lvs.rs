@@ -145,9 +145,12 @@ pub struct Forwarding {
 #[serde(default)]
 pub struct Tunnel {
     #[serde(rename = "type")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tun_type: TunnelType,
     /// GUE only.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub csum: TunnelCsum,
 }
 
@@ -181,7 +184,9 @@ pub enum VsgEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VirtualServerGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub entries: Vec<VsgEntry>,
     #[serde(skip)]
     pub loc: Option<Loc>,
@@ -235,66 +240,106 @@ impl std::fmt::Display for VirtualServerKey {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SorryServer {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ip: Option<IpAddr>,
     /// None = the virtual server's port.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: Option<u16>,
     /// `sorry_server_inhibit`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub inhibit: bool,
     /// `sorry_server_lvs_method` (default: the virtual server's).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_method: Option<Forwarding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VirtualServer {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub key: VirtualServerKey,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ip_family: Option<IpFamily>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_loop: Option<Timer>,
     /// `lvs_sched` / `lb_algo`; None = wlc, with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_sched: Option<Scheduler>,
     /// `lvs_method` / `lb_kind`; None = NAT, with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_method: Option<Forwarding>,
     /// None = UDP for address services, with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub protocol: Option<Protocol>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub persistence_timeout: Option<u32>,
     /// IPv4 netmask or IPv6 prefix length, as written.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub persistence_granularity: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub persistence_engine: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ha_suspend: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub omega: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ops: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub hashed: bool,
     #[serde(rename = "flag-1")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub flag_1: bool,
     #[serde(rename = "flag-2")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub flag_2: bool,
     #[serde(rename = "flag-3")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub flag_3: bool,
     #[serde(rename = "sh-port")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sh_port: bool,
     #[serde(rename = "sh-fallback")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sh_fallback: bool,
     #[serde(rename = "mh-port")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mh_port: bool,
     #[serde(rename = "mh-fallback")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mh_fallback: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sorry_server: Option<SorryServer>,
+    #[serde(skip_serializing_if = "virtual_server_quorum_is_default")]
     pub quorum: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub hysteresis: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_up: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_down: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub snmp_name: Option<String>,
     // Defaults for real servers and their checkers.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub retry: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_before_retry: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub warmup: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub inhibit_on_failure: bool,
     /// Weight of real servers that set none.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub real_servers: Vec<RealServer>,
     #[serde(skip)]
     pub loc: Option<Loc>,
@@ -344,6 +389,12 @@ impl Default for VirtualServer {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn virtual_server_quorum_is_default(v: &u32) -> bool {
+    *v == VirtualServer::default().quorum
+}
+
 impl VirtualServer {
     pub fn effective_delay_loop(&self) -> Timer {
         self.delay_loop.unwrap_or(DEFAULT_DELAY_LOOP)
@@ -384,23 +435,41 @@ impl VirtualServer {
 pub struct RealServer {
     pub ip: IpAddr,
     /// None = the virtual server's port.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub inhibit_on_failure: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_up: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_down: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_method: Option<Forwarding>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub uthreshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lthreshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub retry: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_before_retry: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub warmup: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_loop: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub snmp_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checkers: Vec<Checker>,
     #[serde(skip)]
     pub loc: Option<Loc>,

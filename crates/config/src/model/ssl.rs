@@ -13,10 +13,14 @@ use crate::syntax::Node;
 #[serde(default)]
 pub struct SslConfig {
     /// Password of the private key.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub password: Option<String>,
     /// CA file.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ca: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub certificate: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub key: Option<String>,
 }
 

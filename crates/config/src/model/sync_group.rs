@@ -12,24 +12,40 @@ use crate::types::Command;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SyncGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// Member instance names, in order.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Vec<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_interface: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_script: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_file: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_process: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_bfd: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_master: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_backup: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fault: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_stop: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: bool,
     /// Deprecated: members keep their own tracking.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub global_tracking: bool,
     /// Tracking weights apply to the members instead of faulting the group.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sync_group_tracking_weight: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_priority_changes: bool,
     #[serde(skip)]
     pub at: At,

@@ -58,9 +58,12 @@ fn weight_args(
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackRef {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// None = the tracked object's own weight (0 for interfaces).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reverse: bool,
     #[serde(skip)]
     pub at: At,
@@ -125,21 +128,32 @@ pub fn read_track_refs(node: &Node<'_>, lo: i32, hi: i32, r: &mut Reader<'_>) ->
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VrrpScript {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// Required; a script without one is dropped with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub script: Option<Command>,
     /// Seconds between runs.
+    #[serde(skip_serializing_if = "vrrp_script_interval_is_default")]
     pub interval: u32,
     /// Seconds a run may take; None = `interval`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub timeout: Option<u32>,
     /// 0 = a failure puts the instances in FAULT.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
+    #[serde(skip_serializing_if = "vrrp_script_rise_is_default")]
     pub rise: u32,
+    #[serde(skip_serializing_if = "vrrp_script_fall_is_default")]
     pub fall: u32,
     /// `user USER [GROUP]`; None = `script_user`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub init_fail: bool,
     #[serde(skip)]
     pub at: At,
@@ -162,6 +176,20 @@ impl Default for VrrpScript {
             at: At::default(),
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn vrrp_script_interval_is_default(v: &u32) -> bool {
+    *v == VrrpScript::default().interval
+}
+
+fn vrrp_script_rise_is_default(v: &u32) -> bool {
+    *v == VrrpScript::default().rise
+}
+
+fn vrrp_script_fall_is_default(v: &u32) -> bool {
+    *v == VrrpScript::default().fall
 }
 
 /// A positive count where keepalived turns 0 into 1 with a warning.
@@ -255,19 +283,30 @@ pub enum ParamMatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackProcess {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// The process name and, optionally, the parameters to match.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process: Vec<String>,
+    #[serde(skip_serializing_if = "track_process_param_match_is_default")]
     pub param_match: ParamMatch,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
+    #[serde(skip_serializing_if = "track_process_quorum_is_default")]
     pub quorum: u32,
     /// None = no upper limit.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_max: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub terminate_delay: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fork_delay: Option<Timer>,
     /// Match the full command path (cmdline) rather than the comm name.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub full_command: bool,
     #[serde(skip)]
     pub at: At,
@@ -290,6 +329,16 @@ impl Default for TrackProcess {
             at: At::default(),
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn track_process_param_match_is_default(v: &ParamMatch) -> bool {
+    *v == TrackProcess::default().param_match
+}
+
+fn track_process_quorum_is_default(v: &u32) -> bool {
+    *v == TrackProcess::default().quorum
 }
 
 const DELAY_MIN: Timer = Timer::from_micros(1);
@@ -385,12 +434,18 @@ pub fn read_track_process(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackPr
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackFile {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub file: Option<String>,
+    #[serde(skip_serializing_if = "track_file_weight_is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
     /// `init_file [VALUE] [overwrite]`: create the file with VALUE (0).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub init_file: Option<i64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub init_file_overwrite: bool,
     #[serde(skip)]
     pub at: At,
@@ -408,6 +463,12 @@ impl Default for TrackFile {
             at: At::default(),
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn track_file_weight_is_default(v: &i32) -> bool {
+    *v == TrackFile::default().weight
 }
 
 const TRACK_FILE: &Table<TrackFile> = &[
@@ -460,7 +521,9 @@ pub fn read_track_file(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackFile>
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Vec<String>,
     #[serde(skip)]
     pub at: At,

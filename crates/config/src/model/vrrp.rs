@@ -42,8 +42,10 @@ pub enum AuthType {
 #[serde(default)]
 pub struct Authentication {
     /// None when `auth_type` was missing or invalid.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub auth_type: Option<AuthType>,
     /// At most 8 characters (longer ones are truncated with a warning).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub auth_pass: Option<String>,
 }
 
@@ -52,7 +54,9 @@ pub struct Authentication {
 #[serde(default)]
 pub struct UnicastPeer {
     pub address: IpAddr,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min_ttl: u8,
+    #[serde(skip_serializing_if = "unicast_peer_max_ttl_is_default")]
     pub max_ttl: u8,
     #[serde(skip)]
     pub at: At,
@@ -69,13 +73,21 @@ impl Default for UnicastPeer {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn unicast_peer_max_ttl_is_default(v: &u8) -> bool {
+    *v == UnicastPeer::default().max_ttl
+}
+
 /// `use_vmac [IFNAME] [MAC]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Vmac {
     /// None = `vrrp.<VRID>` (with `vmac_prefix`).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: Option<String>,
     /// None = 00:00:5e:00:01:<VRID> (02 for IPv6).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mac: Option<String>,
 }
 
@@ -92,8 +104,11 @@ pub enum IpvlanMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Ipvlan {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub address: Option<crate::model::addr::Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mode: IpvlanMode,
 }
 
@@ -102,90 +117,156 @@ pub struct Ipvlan {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GarpExtraIf {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub all: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interval: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VrrpInstance {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(skip_serializing_if = "vrrp_instance_state_is_default")]
     pub state: State,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interface: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrf: Option<String>,
     /// Required, 1-255.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_router_id: Option<u8>,
     /// 1-255; 255 = address owner. 100, or 255 for `state MASTER` when
     /// not written.
+    #[serde(skip_serializing_if = "vrrp_instance_priority_is_default")]
     pub priority: u8,
     /// 1 s. VRRPv2 rounds to whole seconds, v3 to centiseconds (validate).
+    #[serde(skip_serializing_if = "vrrp_instance_advert_int_is_default")]
     pub advert_int: Timer,
     /// 2 or 3; None = global `vrrp_version` (3 for IPv6).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub version: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub authentication: Option<Authentication>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_interface: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_script: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_file: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_process: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_bfd: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dont_track_primary: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_master: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_backup: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fault: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_stop: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_deleted: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_master_rx_lower_pri: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_priority_changes: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_peer: Vec<UnicastPeer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_src_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mcast_src_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mcast_dst_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_src_ip: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_fault_no_peer: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub check_unicast_src: bool,
     /// `old_unicast_checksum [never]`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub old_unicast_checksum: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub native_ipv6: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_vmac: Option<Vmac>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_vmac_addr: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vmac_xmit_base: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_ipvlan: Option<Ipvlan>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_ipaddress: Vec<IpAddress>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_ipaddress_excluded: Vec<IpAddress>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_routes: Vec<Route>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_rules: Vec<Rule>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub promote_secondaries: bool,
     /// None = keepalived decides (no_accept in strict mode below 255).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub accept: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub skip_check_adv_addr: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub strict_mode: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nopreempt: bool,
     /// 0-1000 s.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub preempt_delay: Timer,
     /// 0-4.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub debug: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_sync_daemon_interface: Option<String>,
     /// Seconds; None = the global `vrrp_garp_*` value.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_delay: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_refresh: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_refresh_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_lower_prio_delay: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_lower_prio_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_extra_if: Option<GarpExtraIf>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub down_timer_adverts: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lower_prio_no_advert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub higher_prio_send_advert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub kernel_rx_buf_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub linkbeat_use_polling: bool,
     #[serde(skip)]
     pub at: At,
     #[serde(skip)]
     pub interface_at: At,
-    #[serde(skip)]
+    /// Sent with the rest so that a child holds exactly the model the
+    /// supervisor read.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     priority_set: bool,
 }
 
@@ -259,6 +340,20 @@ impl Default for VrrpInstance {
             priority_set: false,
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn vrrp_instance_state_is_default(v: &State) -> bool {
+    *v == VrrpInstance::default().state
+}
+
+fn vrrp_instance_priority_is_default(v: &u8) -> bool {
+    *v == VrrpInstance::default().priority
+}
+
+fn vrrp_instance_advert_int_is_default(v: &Timer) -> bool {
+    *v == VrrpInstance::default().advert_int
 }
 
 impl VrrpInstance {

@@ -18,8 +18,11 @@ use crate::types::Timer;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GarpGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_interval: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub gna_interval: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interfaces: Vec<String>,
     #[serde(skip)]
     pub at: At,
@@ -94,7 +97,9 @@ pub enum LinkbeatMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LinkbeatInterface {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interface: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mode: LinkbeatMode,
     #[serde(skip)]
     pub at: At,
@@ -137,8 +142,11 @@ pub fn read_linkbeat_interfaces(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<Link
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpDownDelay {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interface: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub down: Timer,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub up: Timer,
     #[serde(skip)]
     pub at: At,
@@ -187,22 +195,36 @@ pub fn read_up_down_delays(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<UpDownDel
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BfdInstance {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub neighbor_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub source_ip: Option<IpAddr>,
     /// Milliseconds.
+    #[serde(skip_serializing_if = "bfd_instance_min_rx_is_default")]
     pub min_rx: u32,
+    #[serde(skip_serializing_if = "bfd_instance_min_tx_is_default")]
     pub min_tx: u32,
+    #[serde(skip_serializing_if = "bfd_instance_idle_tx_is_default")]
     pub idle_tx: u32,
+    #[serde(skip_serializing_if = "bfd_instance_multiplier_is_default")]
     pub multiplier: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub passive: bool,
     /// TTL (IPv4) / hop limit (IPv6) of sent packets.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub max_hops: Option<i16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
     /// Report to the VRRP / checker process only (both when neither set).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker: bool,
     #[serde(skip)]
     pub at: At,
@@ -228,6 +250,24 @@ impl Default for BfdInstance {
             at: At::default(),
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn bfd_instance_min_rx_is_default(v: &u32) -> bool {
+    *v == BfdInstance::default().min_rx
+}
+
+fn bfd_instance_min_tx_is_default(v: &u32) -> bool {
+    *v == BfdInstance::default().min_tx
+}
+
+fn bfd_instance_idle_tx_is_default(v: &u32) -> bool {
+    *v == BfdInstance::default().idle_tx
+}
+
+fn bfd_instance_multiplier_is_default(v: &u8) -> bool {
+    *v == BfdInstance::default().multiplier
 }
 
 fn bfd_neighbor(b: &mut BfdInstance, n: &Node<'_>, r: &mut Reader<'_>) {
