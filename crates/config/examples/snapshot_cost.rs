@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! Prints what loading a configuration costs, step by step, and the size
 //! and cost of the JSON snapshot the supervisor sends its children:
-//! `cargo run --release -p keepalived-config --example snapshot_cost -- FILE`.
+//! `cargo run --release -p keepalived-config --example snapshot_cost -- FILE
+//! [--load-only]`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,6 +22,14 @@ fn main() {
     );
     let load = t.elapsed();
     let load_peak = peak_rss_kib();
+    if std::env::args().nth(2).as_deref() == Some("--load-only") {
+        println!(
+            "load {:.1} ms (peak RSS {} KiB)",
+            load.as_secs_f64() * 1e3,
+            load_peak.map_or_else(|| "?".to_string(), |k| k.to_string())
+        );
+        return;
+    }
     let t = Instant::now();
     let bytes = match serde_json::to_vec(&loaded.config) {
         Ok(b) => b,
