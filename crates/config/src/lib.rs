@@ -59,21 +59,48 @@ pub fn load_str(name: &Path, text: &str, opts: &preprocess::Options, host: &dyn 
 }
 
 fn finish(pre: preprocess::Preprocessed, mut diags: Diagnostics, host: &dyn Host) -> Loaded {
+    let preprocess::Preprocessed {
+        lines,
+        files,
+        main_missing,
+        notes,
+    } = pre;
     // What keepalived only logs (a plain include that found nothing) is
     // shown but does not change the verdict.
-    for note in &pre.notes {
-        diags.report(Category::Info, note.loc.clone(), note.message.clone());
+    for note in notes {
+        diags.report(Category::Info, note.loc, note.message);
     }
-    let tree = syntax::parse(&pre.lines, &mut diags);
-    let mut reader = reader::Reader::new(&mut diags);
-    let mut config = model::read(&tree, &mut reader);
-    let commands = std::mem::take(&mut reader.commands);
+    // Each top-level statement is read into the model as soon as it is
+    // parsed and then dropped, so the whole tree never exists at once.
+    // What the structure and the model say is kept apart to be reported in
+    // the order of a whole parse followed by a whole read.
+    let mut structure = Diagnostics::new();
+    let mut said = Diagnostics::new();
+    let mut reader = reader::Reader::new(&mut said);
+    let mut config = Config::default();
+    let parsed = syntax::parse_each(&lines, &mut structure, |node| {
+        model::read_node(&mut config, &node, &mut reader);
+    });
+    let mut commands = std::mem::take(&mut reader.commands);
+    drop(lines);
+    match parsed {
+        Ok(()) => {
+            diags.extend(structure);
+            diags.extend(said);
+        }
+        Err(syntax::ParseFailure(d)) => {
+            // A whole parse would have produced an empty tree.
+            diags.push(d);
+            config = Config::default();
+            commands.clear();
+        }
+    }
     let scripts = validate::run(&mut config, &commands, host, &mut diags);
     Loaded {
         config,
         diagnostics: diags,
-        files: pre.files,
-        main_missing: pre.main_missing,
+        files,
+        main_missing,
         commands,
         scripts,
     }

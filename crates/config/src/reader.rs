@@ -14,7 +14,7 @@ use crate::syntax::{Node, Token};
 use crate::types::{Command, CommandUse, Timer};
 
 /// How one keyword of a block of type `T` is read.
-pub type Handler<T> = fn(&mut T, &Node, &mut Reader<'_>);
+pub type Handler<T> = fn(&mut T, &Node<'_>, &mut Reader<'_>);
 
 /// A block's keyword table.
 pub type Table<T> = [(&'static str, Handler<T>)];
@@ -37,7 +37,7 @@ impl<'d> Reader<'d> {
     /// Reads every statement of `items` into `target` through `table`.
     /// Unknown keywords are reported (never fatal) with the closest known
     /// keyword as a hint.
-    pub fn read_block<T>(&mut self, target: &mut T, items: &[Node], table: &Table<T>) {
+    pub fn read_block<T>(&mut self, target: &mut T, items: &[Node<'_>], table: &Table<T>) {
         for node in items {
             match table.iter().find(|(k, _)| *k == node.name()) {
                 Some((_, handler)) => handler(target, node, self),
@@ -47,7 +47,7 @@ impl<'d> Reader<'d> {
     }
 
     /// Reports an unknown keyword, suggesting the closest of `known`.
-    pub fn unknown<'k>(&mut self, node: &Node, known: impl Iterator<Item = &'k str>) {
+    pub fn unknown<'k>(&mut self, node: &Node<'_>, known: impl Iterator<Item = &'k str>) {
         let msg = format!("Unknown keyword '{}'", node.name());
         match closest(node.name(), known) {
             Some(s) => self.diags.report_hint(
@@ -65,7 +65,7 @@ impl<'d> Reader<'d> {
     // ----- structure -----
 
     /// The body of a keyword that needs one; reports its absence.
-    pub fn block<'n>(&mut self, node: &'n Node) -> &'n [Node] {
+    pub fn block<'n, 'a>(&mut self, node: &'n Node<'a>) -> &'n [Node<'a>] {
         match &node.block {
             Some(b) => &b.items,
             None => {
@@ -80,7 +80,7 @@ impl<'d> Reader<'d> {
     }
 
     /// Reports a block after a keyword that takes none (it is ignored).
-    pub fn no_block(&mut self, node: &Node) {
+    pub fn no_block(&mut self, node: &Node<'_>) {
         if let Some(b) = &node.block {
             self.diags.report(
                 Category::UnexpectedBof,
@@ -98,17 +98,22 @@ impl<'d> Reader<'d> {
     /// Argument `i` (0 = the first word after the keyword). A missing one
     /// is a [`Category::MissingValue`]: keepalived stops reading there
     /// (exit 2), which is what it does for most keywords.
-    pub fn arg<'n>(&mut self, node: &'n Node, i: usize) -> Option<&'n Token> {
+    pub fn arg<'n, 'a>(&mut self, node: &'n Node<'a>, i: usize) -> Option<&'n Token<'a>> {
         self.arg_as(node, i, Category::MissingValue)
     }
 
     /// As [`Reader::arg`], for the keywords where keepalived only warns
     /// about a missing value and goes on (`router_id`, ...).
-    pub fn arg_lenient<'n>(&mut self, node: &'n Node, i: usize) -> Option<&'n Token> {
+    pub fn arg_lenient<'n, 'a>(&mut self, node: &'n Node<'a>, i: usize) -> Option<&'n Token<'a>> {
         self.arg_as(node, i, Category::MissingParameter)
     }
 
-    fn arg_as<'n>(&mut self, node: &'n Node, i: usize, category: Category) -> Option<&'n Token> {
+    fn arg_as<'n, 'a>(
+        &mut self,
+        node: &'n Node<'a>,
+        i: usize,
+        category: Category,
+    ) -> Option<&'n Token<'a>> {
         let t = node.args.get(i);
         if t.is_none() {
             let loc = node
@@ -129,14 +134,14 @@ impl<'d> Reader<'d> {
     }
 
     /// The first argument as a string.
-    pub fn string(&mut self, node: &Node) -> Option<String> {
+    pub fn string(&mut self, node: &Node<'_>) -> Option<String> {
         self.no_block(node);
-        self.arg(node, 0).map(|t| t.text.clone())
+        self.arg(node, 0).map(|t| t.text.to_string())
     }
 
     /// An integer in `[min, max]` from token `t`. Parsed wide first so
     /// "300" for a u8 says "out of range" rather than "not a number".
-    pub fn int_tok<N>(&mut self, t: &Token, min: N, max: N) -> Option<N>
+    pub fn int_tok<N>(&mut self, t: &Token<'_>, min: N, max: N) -> Option<N>
     where
         N: Into<i128> + TryFrom<i128> + Copy + std::fmt::Display,
     {
@@ -165,7 +170,7 @@ impl<'d> Reader<'d> {
     }
 
     /// The first argument as an integer in `[min, max]`.
-    pub fn int<N>(&mut self, node: &Node, min: N, max: N) -> Option<N>
+    pub fn int<N>(&mut self, node: &Node<'_>, min: N, max: N) -> Option<N>
     where
         N: Into<i128> + TryFrom<i128> + Copy + std::fmt::Display,
     {
@@ -175,8 +180,8 @@ impl<'d> Reader<'d> {
     }
 
     /// A timer (decimal seconds) in `[min, max]` from token `t`.
-    pub fn timer_tok(&mut self, t: &Token, min: Timer, max: Timer) -> Option<Timer> {
-        match Timer::parse(&t.text) {
+    pub fn timer_tok(&mut self, t: &Token<'_>, min: Timer, max: Timer) -> Option<Timer> {
+        match Timer::parse(t.text) {
             Some(v) if v >= min && v <= max => Some(v),
             Some(_) => {
                 self.diags.report(
@@ -198,18 +203,18 @@ impl<'d> Reader<'d> {
     }
 
     /// The first argument as a timer in `[min, max]`.
-    pub fn timer(&mut self, node: &Node, min: Timer, max: Timer) -> Option<Timer> {
+    pub fn timer(&mut self, node: &Node<'_>, min: Timer, max: Timer) -> Option<Timer> {
         self.no_block(node);
         let t = self.arg(node, 0)?;
         self.timer_tok(t, min, max)
     }
 
     /// keepalived's optional `<BOOL>`: a bare keyword means on.
-    pub fn flag(&mut self, node: &Node) -> bool {
+    pub fn flag(&mut self, node: &Node<'_>) -> bool {
         self.no_block(node);
         match node.args.first() {
             None => true,
-            Some(t) => match parse_bool(&t.text) {
+            Some(t) => match parse_bool(t.text) {
                 Some(b) => b,
                 None => {
                     self.diags.report(
@@ -228,7 +233,7 @@ impl<'d> Reader<'d> {
     }
 
     /// An IP address (v4 or v6, no prefix) from token `t`.
-    pub fn ip_tok(&mut self, t: &Token) -> Option<IpAddr> {
+    pub fn ip_tok(&mut self, t: &Token<'_>) -> Option<IpAddr> {
         match t.text.parse::<IpAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -240,17 +245,17 @@ impl<'d> Reader<'d> {
     }
 
     /// The first argument as an IP address.
-    pub fn ip(&mut self, node: &Node) -> Option<IpAddr> {
+    pub fn ip(&mut self, node: &Node<'_>) -> Option<IpAddr> {
         self.no_block(node);
         let t = self.arg(node, 0)?;
         self.ip_tok(t)
     }
 
     /// One of `choices` (case-insensitive), returned in the table's case.
-    pub fn choice_tok(&mut self, t: &Token, choices: &[&'static str]) -> Option<&'static str> {
+    pub fn choice_tok(&mut self, t: &Token<'_>, choices: &[&'static str]) -> Option<&'static str> {
         let found = choices
             .iter()
-            .find(|c| c.eq_ignore_ascii_case(&t.text))
+            .find(|c| c.eq_ignore_ascii_case(t.text))
             .copied();
         if found.is_none() {
             self.diags.report(
@@ -269,13 +274,13 @@ impl<'d> Reader<'d> {
     /// A command line: `KEYWORD CMD [user [group]]`. The statement is
     /// re-split shell-like (quotes, escapes) as keepalived does, then the
     /// command word is split again into argv. Recorded for script security.
-    pub fn command(&mut self, node: &Node) -> Option<Command> {
+    pub fn command(&mut self, node: &Node<'_>) -> Option<Command> {
         self.no_block(node);
         if node.args.is_empty() {
             self.arg(node, 0);
             return None;
         }
-        let line = match crate::script::split_script_line(&node.rest) {
+        let line = match crate::script::split_script_line(node.rest) {
             Ok(l) => l,
             Err(e) => {
                 self.diags.report(
@@ -301,7 +306,7 @@ impl<'d> Reader<'d> {
     }
 
     /// Reports a keyword that is accepted but has no effect here.
-    pub fn obsolete(&mut self, node: &Node, why: &str) {
+    pub fn obsolete(&mut self, node: &Node<'_>, why: &str) {
         self.diags
             .warn(node.loc(), format!("'{}' is obsolete: {why}", node.name()));
     }

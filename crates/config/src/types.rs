@@ -100,6 +100,14 @@ impl<'de> Deserialize<'de> for Timer {
     }
 }
 
+/// Whether `v` is its type's default: such fields are left out of the
+/// JSON snapshot (which the supervisor sends every child on each start
+/// and reload) and come back as that default, so a skipped field always
+/// pairs with a field-level `#[serde(default)]`.
+pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
 /// A command a keyword runs (`notify_master`, `script`, `misc_path` ...),
 /// already split into argv the way keepalived splits it, with the optional
 /// user and group that follow it on the line.

@@ -50,7 +50,8 @@ fn lines(text: &str) -> Vec<LogicalLine> {
 
 fn load(text: &str) -> (Config, Diagnostics) {
     let mut diags = Diagnostics::new();
-    let tree = syntax::parse(&lines(text), &mut diags);
+    let src = lines(text);
+    let tree = syntax::parse(&src, &mut diags);
     let mut reader = Reader::new(&mut diags);
     let mut cfg = model::read(&tree, &mut reader);
     let commands = std::mem::take(&mut reader.commands);

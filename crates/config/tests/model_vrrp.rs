@@ -62,7 +62,8 @@ fn load_with(text: &str, ifaces: &[&str]) -> (Config, Diagnostics) {
         h.with_file(p, 0, 0, 0o755)
     });
     let mut diags = Diagnostics::new();
-    let tree = syntax::parse(&lines(text), &mut diags);
+    let src = lines(text);
+    let tree = syntax::parse(&src, &mut diags);
     let mut reader = Reader::new(&mut diags);
     let mut config = model::read(&tree, &mut reader);
     let commands = std::mem::take(&mut reader.commands);
@@ -942,7 +943,8 @@ fn each_interface_name_is_asked_once() {
         asked: std::cell::Cell::new(0),
     };
     let mut diags = Diagnostics::new();
-    let tree = syntax::parse(&lines(&text), &mut diags);
+    let src = lines(&text);
+    let tree = syntax::parse(&src, &mut diags);
     let mut reader = Reader::new(&mut diags);
     let mut config = model::read(&tree, &mut reader);
     validate::run(&mut config, &[], &host, &mut diags);

@@ -41,6 +41,7 @@ impl At {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prefix {
     pub address: IpAddr,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub prefix_len: u8,
 }
 
@@ -57,10 +58,10 @@ fn max_len(a: IpAddr) -> u8 {
 /// Parses `IP[/LEN]`. An address without a length is a host (/32, /128),
 /// as keepalived takes it. A bad length is reported and the host length
 /// used, as keepalived does; a bad address gives None (nothing reported).
-pub fn parse_prefix(t: &Token, r: &mut Reader<'_>) -> Option<Prefix> {
+pub fn parse_prefix(t: &Token<'_>, r: &mut Reader<'_>) -> Option<Prefix> {
     let (addr, len) = match t.text.split_once('/') {
         Some((a, l)) => (a, Some(l)),
-        None => (t.text.as_str(), None),
+        None => (t.text, None),
     };
     let address: IpAddr = addr.parse().ok()?;
     let max = max_len(address);
@@ -94,25 +95,40 @@ pub fn parse_prefix(t: &Token, r: &mut Reader<'_>) -> Option<Prefix> {
 pub struct IpAddress {
     pub address: IpAddr,
     /// /32 or /128 when not written.
+    #[serde(skip_serializing_if = "ip_address_prefix_len_is_default")]
     pub prefix_len: u8,
     /// `brd IP`, or `+` / `-` (derive from the prefix / none).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub brd: Option<String>,
     /// None = the instance's interface (or `default_interface` for static).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dev: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub peer: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub home: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nodad: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mngtmpaddr: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub noprefixroute: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub autojoin: bool,
     /// Seconds, or None for `forever` / not set.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub preferred_lft: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_track: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_group: Option<String>,
     /// Put this address on the instance's VMAC even though the instance
     /// does not use one for its own interface.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_vmac: bool,
     #[serde(skip)]
     pub at: At,
@@ -142,6 +158,12 @@ impl Default for IpAddress {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn ip_address_prefix_len_is_default(v: &u8) -> bool {
+    *v == IpAddress::default().prefix_len
+}
+
 impl IpAddress {
     pub fn is_ipv6(&self) -> bool {
         self.address.is_ipv6()
@@ -157,7 +179,7 @@ impl fmt::Display for IpAddress {
 /// Reads one address entry (`node.keyword` is the address). `track_group`
 /// is only known to static addresses; on a VIP keepalived reports it (and
 /// its value) as unknown words.
-pub fn read_ipaddress(node: &Node, is_static: bool, r: &mut Reader<'_>) -> Option<IpAddress> {
+pub fn read_ipaddress(node: &Node<'_>, is_static: bool, r: &mut Reader<'_>) -> Option<IpAddress> {
     r.no_block(node);
     let Some(p) = parse_prefix(&node.keyword, r) else {
         r.error(
@@ -180,7 +202,7 @@ pub fn read_ipaddress(node: &Node, is_static: bool, r: &mut Reader<'_>) -> Optio
         let t = &node.args[i];
         let next = node.args.get(i + 1);
         let mut takes_value = true;
-        match t.text.as_str() {
+        match t.text {
             "dev" => a.dev = value(r, t, next),
             "scope" => a.scope = value(r, t, next),
             "label" => a.label = value(r, t, next),
@@ -253,9 +275,9 @@ pub fn read_ipaddress(node: &Node, is_static: bool, r: &mut Reader<'_>) -> Optio
 }
 
 /// The word after an option that takes one.
-fn value(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<String> {
+fn value(r: &mut Reader<'_>, t: &Token<'_>, next: Option<&Token<'_>>) -> Option<String> {
     match next {
-        Some(v) => Some(v.text.clone()),
+        Some(v) => Some(v.text.to_string()),
         None => {
             missing_value(r, t);
             None
@@ -263,7 +285,7 @@ fn value(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<String> 
     }
 }
 
-fn missing_value(r: &mut Reader<'_>, t: &Token) {
+fn missing_value(r: &mut Reader<'_>, t: &Token<'_>) {
     r.diags.report(
         crate::diag::Category::MissingParameter,
         Some(t.loc.clone()),
@@ -272,7 +294,7 @@ fn missing_value(r: &mut Reader<'_>, t: &Token) {
 }
 
 /// `static_ipaddress { ... }`.
-pub fn read_ipaddress_block(node: &Node, r: &mut Reader<'_>) -> Vec<IpAddress> {
+pub fn read_ipaddress_block(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<IpAddress> {
     let items = r.block(node);
     items
         .iter()
@@ -281,7 +303,7 @@ pub fn read_ipaddress_block(node: &Node, r: &mut Reader<'_>) -> Vec<IpAddress> {
 }
 
 /// `virtual_ipaddress { ... }` / `virtual_ipaddress_excluded { ... }`.
-pub fn read_vip_block(node: &Node, r: &mut Reader<'_>) -> Vec<IpAddress> {
+pub fn read_vip_block(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<IpAddress> {
     let items = r.block(node);
     items
         .iter()
@@ -298,25 +320,40 @@ pub struct Route {
     /// `unicast` unless written (`blackhole`, `unreachable`, `prohibit`,
     /// `throw`, `local`, `broadcast`, `multicast`, `anycast`).
     #[serde(rename = "type")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub route_type: Option<String>,
     /// The destination (`default` is 0.0.0.0/0 or ::/0).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub to: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub src: Option<IpAddr>,
     /// IPv6 source-specific routing.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub from: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub via: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dev: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub metric: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub onlink: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_track: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_group: Option<String>,
     /// The other `ip route` attributes (mtu, advmss, realms, ...), as
     /// written, in order.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub options: Vec<(String, String)>,
     /// `nexthop ...` clauses, unparsed.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nexthops: Vec<String>,
     #[serde(skip)]
     pub at: At,
@@ -362,20 +399,20 @@ const ROUTE_VALUE_OPTS: &[&str] = &[
     "ttl-propagate",
 ];
 
-pub fn read_route(node: &Node, r: &mut Reader<'_>) -> Option<Route> {
+pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
     r.no_block(node);
     let mut rt = Route {
         at: At::of(node.loc()),
         ..Route::default()
     };
-    let words: Vec<&Token> = std::iter::once(&node.keyword)
+    let words: Vec<&Token<'_>> = std::iter::once(&node.keyword)
         .chain(node.args.iter())
         .collect();
     let mut i = 0;
     while i < words.len() {
         let t = words[i];
         let next = words.get(i + 1).copied();
-        let w = t.text.as_str();
+        let w = t.text;
         let mut step = 2;
         match w {
             "to" => rt.to = route_prefix(r, t, next),
@@ -416,7 +453,7 @@ pub fn read_route(node: &Node, r: &mut Reader<'_>) -> Option<Route> {
                     "encap".into(),
                     words[i + 1..]
                         .iter()
-                        .map(|t| t.text.as_str())
+                        .map(|t| t.text)
                         .collect::<Vec<_>>()
                         .join(" "),
                 ));
@@ -424,7 +461,7 @@ pub fn read_route(node: &Node, r: &mut Reader<'_>) -> Option<Route> {
             }
             "nexthop" => {
                 // Every later word belongs to the nexthops.
-                let rest: Vec<&str> = words[i + 1..].iter().map(|t| t.text.as_str()).collect();
+                let rest: Vec<&str> = words[i + 1..].iter().map(|t| t.text).collect();
                 for nh in rest.join(" ").split("nexthop") {
                     let nh = nh.trim();
                     if !nh.is_empty() {
@@ -504,7 +541,7 @@ pub fn read_route(node: &Node, r: &mut Reader<'_>) -> Option<Route> {
     Some(rt)
 }
 
-fn route_prefix(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<Prefix> {
+fn route_prefix(r: &mut Reader<'_>, t: &Token<'_>, next: Option<&Token<'_>>) -> Option<Prefix> {
     let v = next.or_else(|| {
         missing_value(r, t);
         None
@@ -522,7 +559,7 @@ fn route_prefix(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<P
     p
 }
 
-fn route_ip(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<IpAddr> {
+fn route_ip(r: &mut Reader<'_>, t: &Token<'_>, next: Option<&Token<'_>>) -> Option<IpAddr> {
     let v = next.or_else(|| {
         missing_value(r, t);
         None
@@ -539,7 +576,7 @@ fn route_ip(r: &mut Reader<'_>, t: &Token, next: Option<&Token>) -> Option<IpAdd
     }
 }
 
-pub fn read_route_block(node: &Node, r: &mut Reader<'_>) -> Vec<Route> {
+pub fn read_route_block(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<Route> {
     let items = r.block(node);
     items.iter().filter_map(|n| read_route(n, r)).collect()
 }
@@ -550,20 +587,32 @@ pub fn read_route_block(node: &Node, r: &mut Reader<'_>) -> Vec<Route> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Rule {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub from: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub to: Option<Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub not: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub iif: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub oif: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fwmark: Option<String>,
     /// None = keepalived picks 16384 (with a warning).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub preference: Option<u32>,
     /// `goto`, `nop`, `blackhole`, `unreachable`, `prohibit` actions.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_track: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_group: Option<String>,
     /// Other `ip rule` selectors (tos, uidrange, sport, ...), as written.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub options: Vec<(String, String)>,
     #[serde(skip)]
     pub at: At,
@@ -585,20 +634,20 @@ const RULE_VALUE_OPTS: &[&str] = &[
     "protocol",
 ];
 
-pub fn read_rule(node: &Node, r: &mut Reader<'_>) -> Option<Rule> {
+pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
     r.no_block(node);
     let mut ru = Rule {
         at: At::of(node.loc()),
         ..Rule::default()
     };
-    let words: Vec<&Token> = std::iter::once(&node.keyword)
+    let words: Vec<&Token<'_>> = std::iter::once(&node.keyword)
         .chain(node.args.iter())
         .collect();
     let mut i = 0;
     while i < words.len() {
         let t = words[i];
         let next = words.get(i + 1).copied();
-        let w = t.text.as_str();
+        let w = t.text;
         let mut step = 2;
         match w {
             "from" => ru.from = route_prefix(r, t, next),
@@ -660,7 +709,7 @@ pub fn read_rule(node: &Node, r: &mut Reader<'_>) -> Option<Rule> {
     Some(ru)
 }
 
-pub fn read_rule_block(node: &Node, r: &mut Reader<'_>) -> Vec<Rule> {
+pub fn read_rule_block(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<Rule> {
     let items = r.block(node);
     items.iter().filter_map(|n| read_rule(n, r)).collect()
 }

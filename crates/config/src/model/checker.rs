@@ -29,20 +29,33 @@ pub(crate) const TIMER_MAX: Timer = Timer::from_micros(u64::MAX);
 #[serde(default)]
 pub struct CheckerCommon {
     /// Address to probe (default: the real server's).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_ip: Option<IpAddr>,
     /// Port to probe (default: the real server's).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bindto: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bind_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bind_if: Option<String>,
     /// SO_MARK for the probe socket.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fwmark: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub retry: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_before_retry: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub warmup: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_loop: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub log_all_failures: Option<bool>,
 }
 
@@ -92,7 +105,9 @@ pub enum HttpProtocol {
 /// An accepted status code or inclusive range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusRange {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min: u16,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub max: u16,
 }
 
@@ -100,17 +115,27 @@ pub struct StatusRange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Url {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub path: String,
     /// MD5 of the body, 32 lowercase hex digits.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub digest: Option<String>,
     /// Empty means keepalived's default, 200-299.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub status_code: Vec<StatusRange>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_no_match: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_options: Vec<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_stack: Option<(u64, u64)>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_min_offset: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub regex_max_offset: Option<u64>,
 }
 
@@ -131,11 +156,16 @@ impl Url {
 pub struct HttpCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub url: Vec<Url>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub http_protocol: HttpProtocol,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fast_recovery: bool,
     /// SSL_GET only.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_sni: bool,
 }
 
@@ -144,11 +174,16 @@ pub struct HttpCheck {
 pub struct MiscCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub misc_path: Option<Command>,
     /// Default: the checker's delay_loop.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub misc_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub misc_dynamic: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Option<String>,
 }
 
@@ -158,8 +193,10 @@ pub struct SmtpCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
     /// Default `smtpchecker.keepalived.org`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub helo_name: Option<String>,
     /// Legacy `host { ... }` blocks: each is one more connection to try.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub host: Vec<CheckerCommon>,
 }
 
@@ -197,8 +234,10 @@ pub struct DnsCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
     #[serde(rename = "type")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub qtype: DnsType,
     /// Default `.`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: Option<String>,
 }
 
@@ -208,10 +247,14 @@ pub struct UdpCheck {
     #[serde(flatten)]
     pub common: CheckerCommon,
     /// Bytes sent (hex in the configuration).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub payload: Option<Vec<u8>>,
     /// Whether a reply is needed, and its pattern (`X` digits are wildcards).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub require_reply: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min_reply_length: u16,
+    #[serde(skip_serializing_if = "udp_check_max_reply_length_is_default")]
     pub max_reply_length: u16,
 }
 
@@ -227,12 +270,21 @@ impl Default for UdpCheck {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn udp_check_max_reply_length_is_default(v: &u16) -> bool {
+    *v == UdpCheck::default().max_reply_length
+}
+
 /// FILE_CHECK: the real server's weight follows a `track_file`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FileCheck {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_file: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reverse: bool,
     /// Where `track_file` was written (the reference is checked later).
     #[serde(skip)]
@@ -243,7 +295,9 @@ pub struct FileCheck {
 #[serde(default)]
 pub struct BfdCheck {
     /// The `bfd_instance` followed.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: Option<bool>,
     #[serde(skip)]
     pub loc: Option<Loc>,
@@ -409,12 +463,12 @@ const BASE: &Table<CheckerCommon> = &[
 
 /// keepalived's optional boolean where a bad word leaves the value unset
 /// (rather than taking it as on).
-pub(crate) fn strict_flag(n: &Node, r: &mut Reader<'_>) -> Option<bool> {
+pub(crate) fn strict_flag(n: &Node<'_>, r: &mut Reader<'_>) -> Option<bool> {
     r.no_block(n);
     match n.args.first() {
         None => Some(true),
         Some(t) => {
-            let v = parse_bool(&t.text);
+            let v = parse_bool(t.text);
             if v.is_none() {
                 r.error(
                     &t.loc,
@@ -434,7 +488,7 @@ pub(crate) fn strict_flag(n: &Node, r: &mut Reader<'_>) -> Option<bool> {
 /// unknown keywords are reported with the union as suggestions.
 fn read_checker_block<T>(
     t: &mut T,
-    items: &[Node],
+    items: &[Node<'_>],
     own: &Table<T>,
     common: &[&Table<CheckerCommon>],
     get_common: fn(&mut T) -> &mut CheckerCommon,
@@ -466,7 +520,7 @@ const NO_OWN_TCP: &Table<TcpCheck> = &[];
 const NO_OWN_PING: &Table<PingCheck> = &[];
 const NO_OWN_COMMON: &Table<CheckerCommon> = &[];
 
-fn read_tcp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_tcp(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = TcpCheck::default();
     let items = r.block(node);
     read_checker_block(
@@ -480,7 +534,7 @@ fn read_tcp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
     Some(Checker::TcpCheck(c))
 }
 
-fn read_ping(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_ping(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = PingCheck::default();
     let items = r.block(node);
     read_checker_block(
@@ -516,7 +570,7 @@ const HTTP: &Table<HttpCheck> = &[
     ("http_protocol", |c, n, r| {
         r.no_block(n);
         let Some(t) = r.arg(n, 0) else { return };
-        match t.text.as_str() {
+        match t.text {
             "1.0" => c.http_protocol = HttpProtocol::Http10,
             "1.0C" | "1.0c" => c.http_protocol = HttpProtocol::Http10C,
             "1.1" => c.http_protocol = HttpProtocol::Http11,
@@ -538,7 +592,7 @@ const HTTP: &Table<HttpCheck> = &[
     }),
 ];
 
-fn read_http(node: &Node, r: &mut Reader<'_>, ssl: bool) -> Option<Checker> {
+fn read_http(node: &Node<'_>, r: &mut Reader<'_>, ssl: bool) -> Option<Checker> {
     let mut c = HttpCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, HTTP, &[CONN, BASE], |c| &mut c.common, r);
@@ -583,7 +637,7 @@ const URL: &Table<Url> = &[
     ("status_code", |u, n, r| {
         r.no_block(n);
         for t in &n.args {
-            match parse_status(&t.text) {
+            match parse_status(t.text) {
                 Some(s) => u.status_code.push(s),
                 None => r.error(
                     &t.loc,
@@ -606,7 +660,7 @@ const URL: &Table<Url> = &[
     ("regex", |u, n, r| {
         r.no_block(n);
         if n.args.len() == 1 {
-            u.regex = n.args.first().map(|t| t.text.clone());
+            u.regex = n.args.first().map(|t| t.text.to_string());
         }
     }),
     ("regex_no_match", |u, n, r| {
@@ -618,8 +672,8 @@ const URL: &Table<Url> = &[
         u.regex_options.extend(
             n.args
                 .iter()
-                .filter(|t| REGEX_OPTIONS.contains(&t.text.as_str()))
-                .map(|t| t.text.clone()),
+                .filter(|t| REGEX_OPTIONS.contains(&t.text))
+                .map(|t| t.text.to_string()),
         );
     }),
     ("regex_stack", |u, n, r| {
@@ -667,7 +721,7 @@ const REGEX_OPTIONS: &[&str] = &[
     "use_offset_limit",
 ];
 
-fn single_u64(n: &Node) -> Option<u64> {
+fn single_u64(n: &Node<'_>) -> Option<u64> {
     match n.args.as_slice() {
         [t] => t.text.parse().ok(),
         _ => None,
@@ -682,7 +736,7 @@ fn parse_status(s: &str) -> Option<StatusRange> {
     (ok(min) && ok(max) && min <= max).then_some(StatusRange { min, max })
 }
 
-fn read_url(node: &Node, r: &mut Reader<'_>) -> Option<Url> {
+fn read_url(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Url> {
     let mut u = Url::default();
     let items = r.block(node);
     r.read_block(&mut u, items, URL);
@@ -710,13 +764,13 @@ const MISC: &Table<MiscCheck> = &[
     ("user", |c, n, r| {
         r.no_block(n);
         if let Some(u) = r.arg(n, 0) {
-            c.user = Some(u.text.clone());
-            c.group = n.args.get(1).map(|t| t.text.clone());
+            c.user = Some(u.text.to_string());
+            c.group = n.args.get(1).map(|t| t.text.to_string());
         }
     }),
 ];
 
-fn read_misc(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_misc(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = MiscCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, MISC, &[BASE], |c| &mut c.common, r);
@@ -745,7 +799,7 @@ const SMTP: &Table<SmtpCheck> = &[
     }),
 ];
 
-fn read_smtp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_smtp(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = SmtpCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, SMTP, &[CONN, BASE], |c| &mut c.common, r);
@@ -760,7 +814,7 @@ const DNS: &Table<DnsCheck> = &[
         let Some(t) = r.arg(n, 0) else { return };
         match DNS_TYPES
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&t.text))
+            .find(|(k, _)| k.eq_ignore_ascii_case(t.text))
         {
             Some((_, v)) => c.qtype = *v,
             None => r.error(
@@ -804,7 +858,7 @@ fn has_empty_label(s: &str) -> bool {
     body.split('.').any(str::is_empty)
 }
 
-fn read_dns(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_dns(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = DnsCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, DNS, &[CONN, BASE], |c| &mut c.common, r);
@@ -820,7 +874,7 @@ const UDP: &Table<UdpCheck> = &[
             r.error(n.loc(), "'payload' needs hex bytes");
             return;
         };
-        match parse_hex(&t.text) {
+        match parse_hex(t.text) {
             Some(b) => c.payload = Some(b),
             None => r.error(
                 &t.loc,
@@ -833,8 +887,8 @@ const UDP: &Table<UdpCheck> = &[
         match n.args.first() {
             None => c.require_reply = Some(String::new()),
             Some(t) => {
-                if valid_reply_pattern(&t.text) {
-                    c.require_reply = Some(t.text.clone());
+                if valid_reply_pattern(t.text) {
+                    c.require_reply = Some(t.text.to_string());
                 } else {
                     r.error(
                         &t.loc,
@@ -876,7 +930,7 @@ fn valid_reply_pattern(s: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() || b == b'X' || b == b'x')
 }
 
-fn read_udp(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_udp(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = UdpCheck::default();
     let items = r.block(node);
     read_checker_block(&mut c, items, UDP, &[CONN, BASE], |c| &mut c.common, r);
@@ -907,7 +961,7 @@ const FILE: &Table<FileCheck> = &[
         let Some(w) = r.int_tok(t, -254i32, 254) else {
             return;
         };
-        match n.args.get(1).map(|t| (t, t.text.as_str())) {
+        match n.args.get(1).map(|t| (t, t.text)) {
             None => {}
             Some((_, "reverse")) => c.reverse = true,
             Some((_, "noreverse")) => c.reverse = false,
@@ -925,7 +979,7 @@ const FILE: &Table<FileCheck> = &[
     }),
 ];
 
-fn read_file(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_file(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = FileCheck::default();
     let items = r.block(node);
     r.read_block(&mut c, items, FILE);
@@ -953,14 +1007,14 @@ const BFD: &Table<BfdCheck> = &[
             return;
         }
         if let Some(t) = n.args.first() {
-            c.name = t.text.clone();
+            c.name = t.text.to_string();
             c.loc = Some(n.loc().clone());
         }
     }),
     ("alpha", |c, n, r| c.alpha = strict_flag(n, r)),
 ];
 
-fn read_bfd(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+fn read_bfd(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     let mut c = BfdCheck::default();
     let items = r.block(node);
     r.read_block(&mut c, items, BFD);
@@ -987,7 +1041,7 @@ pub const CHECKER_KEYWORDS: &[&str] = &[
 
 /// Reads one checker block; `None` when keepalived would drop it (the
 /// reason has been reported).
-pub fn read_checker(node: &Node, r: &mut Reader<'_>) -> Option<Checker> {
+pub fn read_checker(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Checker> {
     match node.name() {
         "TCP_CHECK" => read_tcp(node, r),
         "HTTP_GET" => read_http(node, r, false),

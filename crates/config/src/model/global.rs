@@ -18,7 +18,9 @@ use crate::types::{Command, Timer};
 /// `smtp_server HOST [PORT]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SmtpServer {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub host: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: u16,
 }
 
@@ -26,8 +28,11 @@ pub struct SmtpServer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Fifo {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub path: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Option<String>,
 }
 
@@ -35,154 +40,277 @@ pub struct Fifo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LvsTimeouts {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tcp: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tcpfin: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub udp: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GlobalDefs {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub router_id: Option<String>,
     // notification
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notification_email: Vec<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notification_email_from: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_server: Option<SmtpServer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_helo_name: Option<String>,
     /// Seconds (30).
+    #[serde(skip_serializing_if = "global_defs_smtp_connect_timeout_is_default")]
     pub smtp_connect_timeout: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert_vrrp: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert_checker: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_email_faults: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub no_checker_emails: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_log_all_failures: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub rs_init_notifies: bool,
     // script security
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_script_security: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub script_user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub script_group: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub startup_script: Option<Command>,
+    #[serde(skip_serializing_if = "global_defs_startup_script_timeout_is_default")]
     pub startup_script_timeout: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub shutdown_script: Option<Command>,
+    #[serde(skip_serializing_if = "global_defs_shutdown_script_timeout_is_default")]
     pub shutdown_script_timeout: u32,
     // notify fifos
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fifo: Option<Fifo>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fifo_script: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_notify_fifo: Option<Fifo>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_notify_fifo_script: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_notify_fifo: Option<Fifo>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_notify_fifo_script: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_notify_priority_changes: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fifo_write_vrrp_states_on_reload: bool,
     // vrrp defaults
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_skip_check_adv_addr: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_strict: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_check_unicast_src: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_interval: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_gna_interval: Option<Timer>,
     /// Seconds (5).
+    #[serde(skip_serializing_if = "global_defs_vrrp_garp_master_delay_is_default")]
     pub vrrp_garp_master_delay: u32,
+    #[serde(skip_serializing_if = "global_defs_vrrp_garp_master_repeat_is_default")]
     pub vrrp_garp_master_repeat: u32,
     /// Seconds; 0 = no refresh.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_master_refresh: u32,
+    #[serde(skip_serializing_if = "global_defs_vrrp_garp_master_refresh_repeat_is_default")]
     pub vrrp_garp_master_refresh_repeat: u32,
     /// None = vrrp_garp_master_delay.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_lower_prio_delay: Option<u32>,
     /// None = vrrp_garp_master_repeat.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_min_garp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_garp_extra_if: Option<GarpExtraIf>,
+    #[serde(skip_serializing_if = "global_defs_vrrp_down_timer_adverts_is_default")]
     pub vrrp_down_timer_adverts: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_lower_prio_no_advert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_higher_prio_send_advert: Option<bool>,
+    #[serde(skip_serializing_if = "global_defs_vrrp_version_is_default")]
     pub vrrp_version: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_mcast_group4: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_mcast_group6: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_startup_delay: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rx_bufs_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rx_bufs_multiplier: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vmac_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vmac_addr_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub log_unknown_vrids: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub disable_local_igmp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub default_interface: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dynamic_interfaces: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dynamic_interfaces_allow_if_changes: bool,
     // firewall
     /// `vrrp_iptables [IN [OUT]]` (this build uses nftables instead).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_iptables: Option<Vec<String>>,
     /// Table name ("keepalived").
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_counters: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ifindex: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ipvs: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ipvs_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nftables_ipvs_start_fwmark: Option<u32>,
     // lvs
     /// `lvs_sync_daemon IF [[inst] VI] [id N] [maxlen N] [port N] [ttl N] [group IP]`, as written.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_sync_daemon: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_timeouts: Option<LvsTimeouts>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_flush: bool,
     /// `lvs_flush_on_stop [VS]`: None = off, "ALL" or "VS".
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_flush_on_stop: Option<String>,
     // processes
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_names: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_process_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub max_auto_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min_auto_priority_delay: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_no_swap: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rt_priority: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_cpu_affinity: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_rlimit_rttime: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_no_swap: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_rt_priority: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_cpu_affinity: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker_rlimit_rttime: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_no_swap: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_rt_priority: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_cpu_affinity: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_rlimit_rttime: Option<u64>,
     // snmp / dbus
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub snmp_socket: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_traps: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_vrrp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_checker: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_rfc: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_rfcv2: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_snmp_rfcv3: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub enable_dbus: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dbus_service_name: Option<String>,
     // netlink buffers
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_cmd_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_cmd_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_monitor_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_netlink_monitor_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_cmd_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_cmd_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_monitor_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_netlink_monitor_rcv_bufs_force: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_monitor_rcv_bufs: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process_monitor_rcv_bufs_force: bool,
     // config / reload
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub umask: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub random_seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub data_use_instance: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub config_save_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tmp_config_directory: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub include_check: Option<Vec<String>>,
     /// `reload_check_config [LOGFILE]`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_check_config: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_time_file: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_repeat: bool,
     /// `reload_file [PATH]`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reload_file: Option<String>,
 }
 
@@ -313,93 +441,143 @@ impl Default for GlobalDefs {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn global_defs_smtp_connect_timeout_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().smtp_connect_timeout
+}
+
+fn global_defs_startup_script_timeout_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().startup_script_timeout
+}
+
+fn global_defs_shutdown_script_timeout_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().shutdown_script_timeout
+}
+
+fn global_defs_vrrp_garp_master_delay_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().vrrp_garp_master_delay
+}
+
+fn global_defs_vrrp_garp_master_repeat_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().vrrp_garp_master_repeat
+}
+
+fn global_defs_vrrp_garp_master_refresh_repeat_is_default(v: &u32) -> bool {
+    *v == GlobalDefs::default().vrrp_garp_master_refresh_repeat
+}
+
+fn global_defs_vrrp_down_timer_adverts_is_default(v: &u8) -> bool {
+    *v == GlobalDefs::default().vrrp_down_timer_adverts
+}
+
+fn global_defs_vrrp_version_is_default(v: &u8) -> bool {
+    *v == GlobalDefs::default().vrrp_version
+}
+
 /// Table entry for an `Option<String>` keyword.
 macro_rules! string {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(v) = r.string(n) {
-                g.$f = Some(v);
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(v) = r.string(n) {
+                    g.$f = Some(v);
+                }
+            },
+        )
     };
 }
 
 /// Table entry for a `bool` keyword (bare, or with on/off).
 macro_rules! flag {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = r.flag(n)
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = r.flag(n),
+        )
     };
 }
 
 /// Table entry for an `Option<bool>` keyword.
 macro_rules! opt_flag {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = Some(r.flag(n))
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = Some(r.flag(n)),
+        )
     };
 }
 
 /// Table entry for an integer keyword; `$wrap` is `Some` for Option fields.
 macro_rules! int {
     ($k:literal, $f:ident, $lo:expr, $hi:expr) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(v) = r.int(n, $lo, $hi) {
-                g.$f = v;
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(v) = r.int(n, $lo, $hi) {
+                    g.$f = v;
+                }
+            },
+        )
     };
     ($k:literal, $f:ident, $lo:expr, $hi:expr, opt) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(v) = r.int(n, $lo, $hi) {
-                g.$f = Some(v);
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(v) = r.int(n, $lo, $hi) {
+                    g.$f = Some(v);
+                }
+            },
+        )
     };
 }
 
 /// Table entry for a command keyword.
 macro_rules! command {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            if let Some(c) = r.command(n) {
-                g.$f = Some(c);
-            }
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| {
+                if let Some(c) = r.command(n) {
+                    g.$f = Some(c);
+                }
+            },
+        )
     };
 }
 
 /// Table entry for `FIFO [user [group]]`.
 macro_rules! fifo {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = read_fifo(n, r)
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = read_fifo(n, r),
+        )
     };
 }
 
 /// Table entry for a `*_cpu_affinity CPU...` keyword.
 macro_rules! cpus {
     ($k:literal, $f:ident) => {
-        ($k, |g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>| {
-            g.$f = read_cpus(n, r)
-        })
+        (
+            $k,
+            |g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>| g.$f = read_cpus(n, r),
+        )
     };
 }
 
-fn read_fifo(n: &Node, r: &mut Reader<'_>) -> Option<Fifo> {
+fn read_fifo(n: &Node<'_>, r: &mut Reader<'_>) -> Option<Fifo> {
     r.no_block(n);
     let path = r.arg(n, 0)?;
     Some(Fifo {
-        path: path.text.clone(),
-        user: n.args.get(1).map(|t| t.text.clone()),
-        group: n.args.get(2).map(|t| t.text.clone()),
+        path: path.text.to_string(),
+        user: n.args.get(1).map(|t| t.text.to_string()),
+        group: n.args.get(2).map(|t| t.text.to_string()),
     })
 }
 
-fn read_cpus(n: &Node, r: &mut Reader<'_>) -> Option<Vec<u32>> {
+fn read_cpus(n: &Node<'_>, r: &mut Reader<'_>) -> Option<Vec<u32>> {
     r.no_block(n);
     r.arg(n, 0)?;
     let mut out = Vec::new();
@@ -409,7 +587,7 @@ fn read_cpus(n: &Node, r: &mut Reader<'_>) -> Option<Vec<u32>> {
     Some(out)
 }
 
-fn garp_timer(n: &Node, r: &mut Reader<'_>) -> Option<Timer> {
+fn garp_timer(n: &Node<'_>, r: &mut Reader<'_>) -> Option<Timer> {
     r.timer(
         n,
         Timer::from_micros(1),
@@ -418,7 +596,7 @@ fn garp_timer(n: &Node, r: &mut Reader<'_>) -> Option<Timer> {
 }
 
 /// A repeat count where keepalived turns 0 into 1 with a warning.
-fn repeat(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
+fn repeat(n: &Node<'_>, r: &mut Reader<'_>) -> Option<u32> {
     let v = r.int(n, 0u32, u32::MAX)?;
     if v == 0 {
         r.warn(
@@ -430,7 +608,7 @@ fn repeat(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
     Some(v)
 }
 
-fn rt_priority(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
+fn rt_priority(n: &Node<'_>, r: &mut Reader<'_>) -> Option<u32> {
     let v = r.int(n, 1u32, u32::MAX)?;
     if v > 99 {
         r.warn(
@@ -442,7 +620,7 @@ fn rt_priority(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
     Some(v)
 }
 
-fn read_smtp_server(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_smtp_server(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(host) = r.arg(n, 0) else { return };
     let port = match n.args.get(1) {
@@ -453,12 +631,12 @@ fn read_smtp_server(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
         None => 25,
     };
     g.smtp_server = Some(SmtpServer {
-        host: host.text.clone(),
+        host: host.text.to_string(),
         port,
     });
 }
 
-fn read_smtp_timeout(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_smtp_timeout(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(v) = r.int(n, 0u32, u32::MAX / 1_000_000) {
         if v == 0 {
             r.warn(
@@ -472,7 +650,7 @@ fn read_smtp_timeout(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_emails(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_emails(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     let items = r.block(n);
     if items.is_empty() {
         r.warn(n.loc(), "empty notification_email block");
@@ -485,15 +663,15 @@ fn read_emails(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_script_user(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_script_user(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if let Some(u) = r.arg(n, 0) {
-        g.script_user = Some(u.text.clone());
-        g.script_group = n.args.get(1).map(|t| t.text.clone());
+        g.script_user = Some(u.text.to_string());
+        g.script_group = n.args.get(1).map(|t| t.text.to_string());
     }
 }
 
-fn read_mcast(n: &Node, r: &mut Reader<'_>, v6: bool) -> Option<IpAddr> {
+fn read_mcast(n: &Node<'_>, r: &mut Reader<'_>, v6: bool) -> Option<IpAddr> {
     let a = r.ip(n)?;
     if a.is_ipv6() != v6 || !a.is_multicast() {
         r.error(
@@ -509,7 +687,7 @@ fn read_mcast(n: &Node, r: &mut Reader<'_>, v6: bool) -> Option<IpAddr> {
     Some(a)
 }
 
-fn read_nftables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_nftables(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if g.nftables.is_some() {
         r.warn(n.loc(), "nftables already specified; ignored");
@@ -518,11 +696,11 @@ fn read_nftables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     let name = n
         .args
         .first()
-        .map_or_else(|| "keepalived".to_string(), |t| t.text.clone());
+        .map_or_else(|| "keepalived".to_string(), |t| t.text.to_string());
     g.nftables = Some(name);
 }
 
-fn read_iptables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_iptables(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     // keepalived 2.2.7 as built here has no iptables support: it warns
     // and uses nftables with the default table.
@@ -536,7 +714,7 @@ fn read_iptables(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_dynamic_interfaces(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_dynamic_interfaces(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     g.dynamic_interfaces = true;
     if let Some(t) = n.args.first() {
@@ -554,7 +732,7 @@ fn read_dynamic_interfaces(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if n.args.is_empty() {
         r.warn(
@@ -567,7 +745,7 @@ fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     let mut k = 0;
     while k < n.args.len() {
         let key = &n.args[k];
-        let slot = match key.text.as_str() {
+        let slot = match key.text {
             "tcp" => &mut t.tcp,
             "tcpfin" => &mut t.tcpfin,
             "udp" => &mut t.udp,
@@ -596,7 +774,7 @@ fn read_lvs_timeouts(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.lvs_timeouts = Some(t);
 }
 
-fn read_flush_on_stop(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_flush_on_stop(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     match n.args.first() {
         None => g.lvs_flush_on_stop = Some("ALL".into()),
@@ -608,7 +786,7 @@ fn read_flush_on_stop(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_garp_extra_if(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_garp_extra_if(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let mut e = GarpExtraIf::default();
     let mut args = n.args.iter().peekable();
@@ -630,7 +808,7 @@ fn read_garp_extra_if(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_rx_bufs_policy(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_rx_bufs_policy(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(first) = r.arg(n, 0) else { return };
     for t in &n.args {
@@ -649,7 +827,7 @@ fn read_rx_bufs_policy(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.vrrp_rx_bufs_policy = Some(n.arg_strs().collect::<Vec<_>>().join(" "));
 }
 
-fn read_max_auto_priority(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_max_auto_priority(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     // A bare keyword means the highest priority.
     match n.args.first() {
@@ -662,7 +840,7 @@ fn read_max_auto_priority(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_umask(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_umask(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
     let all = n.arg_strs().collect::<Vec<_>>().join(" ");
@@ -683,7 +861,7 @@ fn read_umask(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.umask = Some(all);
 }
 
-fn read_include_check(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_include_check(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     const KNOWN: &[&str] = &["readable", "match", "wildcard_match", "brace_match", "all"];
     for t in &n.args {
@@ -698,18 +876,18 @@ fn read_include_check(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
     g.include_check = Some(n.arg_strs().map(str::to_string).collect());
 }
 
-fn read_default_interface(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_default_interface(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     match n.args.first() {
-        Some(t) => g.default_interface = Some(t.text.clone()),
+        Some(t) => g.default_interface = Some(t.text.to_string()),
         None => r.error(n.loc(), "default_interface requires an interface name"),
     }
 }
 
-fn read_router_id(g: &mut GlobalDefs, n: &Node, r: &mut Reader<'_>) {
+fn read_router_id(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     match n.args.first() {
-        Some(t) => g.router_id = Some(t.text.clone()),
+        Some(t) => g.router_id = Some(t.text.to_string()),
         None => r.warn(n.loc(), "router_id name missing; ignored"),
     }
 }
@@ -857,7 +1035,7 @@ const GLOBAL: &Table<GlobalDefs> = &[
         g.nftables_ipvs = Some(
             n.args
                 .first()
-                .map_or_else(|| "keepalived_ipvs".to_string(), |t| t.text.clone()),
+                .map_or_else(|| "keepalived_ipvs".to_string(), |t| t.text.to_string()),
         );
     }),
     int!(
@@ -1045,11 +1223,10 @@ const GLOBAL: &Table<GlobalDefs> = &[
     flag!("reload_repeat", reload_repeat),
     ("reload_file", |g, n, r| {
         r.no_block(n);
-        g.reload_file = Some(
-            n.args
-                .first()
-                .map_or_else(|| "/run/keepalived.reload".to_string(), |t| t.text.clone()),
-        );
+        g.reload_file = Some(n.args.first().map_or_else(
+            || "/run/keepalived.reload".to_string(),
+            |t| t.text.to_string(),
+        ));
     }),
 ];
 
@@ -1058,7 +1235,7 @@ pub fn keywords() -> impl Iterator<Item = &'static str> {
     GLOBAL.iter().map(|(k, _)| *k)
 }
 
-pub fn read(g: &mut GlobalDefs, node: &Node, r: &mut Reader<'_>) {
+pub fn read(g: &mut GlobalDefs, node: &Node<'_>, r: &mut Reader<'_>) {
     let items = r.block(node);
     r.read_block(g, items, GLOBAL);
 }

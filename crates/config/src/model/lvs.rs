@@ -145,9 +145,12 @@ pub struct Forwarding {
 #[serde(default)]
 pub struct Tunnel {
     #[serde(rename = "type")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub tun_type: TunnelType,
     /// GUE only.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub csum: TunnelCsum,
 }
 
@@ -181,7 +184,9 @@ pub enum VsgEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VirtualServerGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub entries: Vec<VsgEntry>,
     #[serde(skip)]
     pub loc: Option<Loc>,
@@ -235,66 +240,106 @@ impl std::fmt::Display for VirtualServerKey {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SorryServer {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ip: Option<IpAddr>,
     /// None = the virtual server's port.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: Option<u16>,
     /// `sorry_server_inhibit`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub inhibit: bool,
     /// `sorry_server_lvs_method` (default: the virtual server's).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_method: Option<Forwarding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VirtualServer {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub key: VirtualServerKey,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ip_family: Option<IpFamily>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_loop: Option<Timer>,
     /// `lvs_sched` / `lb_algo`; None = wlc, with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_sched: Option<Scheduler>,
     /// `lvs_method` / `lb_kind`; None = NAT, with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_method: Option<Forwarding>,
     /// None = UDP for address services, with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub protocol: Option<Protocol>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub persistence_timeout: Option<u32>,
     /// IPv4 netmask or IPv6 prefix length, as written.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub persistence_granularity: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub persistence_engine: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ha_suspend: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub omega: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ops: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub hashed: bool,
     #[serde(rename = "flag-1")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub flag_1: bool,
     #[serde(rename = "flag-2")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub flag_2: bool,
     #[serde(rename = "flag-3")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub flag_3: bool,
     #[serde(rename = "sh-port")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sh_port: bool,
     #[serde(rename = "sh-fallback")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sh_fallback: bool,
     #[serde(rename = "mh-port")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mh_port: bool,
     #[serde(rename = "mh-fallback")]
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mh_fallback: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sorry_server: Option<SorryServer>,
+    #[serde(skip_serializing_if = "virtual_server_quorum_is_default")]
     pub quorum: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub hysteresis: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_up: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_down: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub snmp_name: Option<String>,
     // Defaults for real servers and their checkers.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub retry: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_before_retry: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub warmup: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub inhibit_on_failure: bool,
     /// Weight of real servers that set none.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub real_servers: Vec<RealServer>,
     #[serde(skip)]
     pub loc: Option<Loc>,
@@ -344,6 +389,12 @@ impl Default for VirtualServer {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn virtual_server_quorum_is_default(v: &u32) -> bool {
+    *v == VirtualServer::default().quorum
+}
+
 impl VirtualServer {
     pub fn effective_delay_loop(&self) -> Timer {
         self.delay_loop.unwrap_or(DEFAULT_DELAY_LOOP)
@@ -384,23 +435,41 @@ impl VirtualServer {
 pub struct RealServer {
     pub ip: IpAddr,
     /// None = the virtual server's port.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub inhibit_on_failure: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_up: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_down: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_method: Option<Forwarding>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub uthreshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lthreshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub connect_timeout: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub retry: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_before_retry: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub warmup: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay_loop: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtualhost: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub snmp_name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checkers: Vec<Checker>,
     #[serde(skip)]
     pub loc: Option<Loc>,
@@ -542,8 +611,11 @@ impl Checker {
 
 // ----- reading: virtual_server_group -----
 
-pub fn read_virtual_server_group(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerGroup> {
-    let name = r.arg(node, 0)?.text.clone();
+pub fn read_virtual_server_group(
+    node: &Node<'_>,
+    r: &mut Reader<'_>,
+) -> Option<VirtualServerGroup> {
+    let name = r.arg(node, 0)?.text.to_string();
     let mut g = VirtualServerGroup {
         name,
         entries: Vec::new(),
@@ -590,12 +662,12 @@ pub fn read_virtual_server_group(node: &Node, r: &mut Reader<'_>) -> Option<Virt
     Some(g)
 }
 
-fn read_vsg_entry(group: &str, e: &Node, r: &mut Reader<'_>) -> Option<VsgEntry> {
+fn read_vsg_entry(group: &str, e: &Node<'_>, r: &mut Reader<'_>) -> Option<VsgEntry> {
     r.no_block(e);
     if e.name() == "fwmark" {
         let t = r.arg(e, 0)?;
         let fwmark = r.int_tok(t, 0u32, u32::MAX)?;
-        let family = match e.args.get(1).map(|t| (t, t.text.as_str())) {
+        let family = match e.args.get(1).map(|t| (t, t.text)) {
             None => None,
             Some((_, "inet")) => Some(IpFamily::Inet),
             Some((_, "inet6")) => Some(IpFamily::Inet6),
@@ -613,7 +685,7 @@ fn read_vsg_entry(group: &str, e: &Node, r: &mut Reader<'_>) -> Option<VsgEntry>
         Some(t) => r.int_tok(t, 0u16, u16::MAX)?,
         None => 0,
     };
-    match parse_range(&e.keyword.text) {
+    match parse_range(e.keyword.text) {
         Ok((start, end)) => Some(VsgEntry::Range { start, end, port }),
         Err(why) => {
             r.error(
@@ -720,16 +792,16 @@ struct VsBuilder {
     af: Option<IpFamily>,
 }
 
-fn set_timer(field: &mut Option<Timer>, n: &Node, r: &mut Reader<'_>, min: Timer, max: Timer) {
+fn set_timer(field: &mut Option<Timer>, n: &Node<'_>, r: &mut Reader<'_>, min: Timer, max: Timer) {
     if let Some(t) = r.timer(n, min, max) {
         *field = Some(t);
     }
 }
 
-fn read_forwarding(n: &Node, r: &mut Reader<'_>, who: &str) -> Option<Forwarding> {
+fn read_forwarding(n: &Node<'_>, r: &mut Reader<'_>, who: &str) -> Option<Forwarding> {
     r.no_block(n);
     let t = r.arg(n, 0)?;
-    let method = match t.text.as_str() {
+    let method = match t.text {
         "NAT" => LvsMethod::Nat,
         "DR" => LvsMethod::Dr,
         "TUN" => LvsMethod::Tun,
@@ -746,13 +818,13 @@ fn read_forwarding(n: &Node, r: &mut Reader<'_>, who: &str) -> Option<Forwarding
     let mut tun = Tunnel::default();
     let mut i = 1;
     while let Some(opt) = n.args.get(i) {
-        match opt.text.as_str() {
+        match opt.text {
             "type" => {
                 let Some(v) = n.args.get(i + 1) else {
                     r.error(&opt.loc, format!("missing tunnel type for {who} server"));
                     return None;
                 };
-                tun.tun_type = match v.text.as_str() {
+                tun.tun_type = match v.text {
                     "ipip" => TunnelType::Ipip,
                     "gue" => TunnelType::Gue,
                     "gre" => TunnelType::Gre,
@@ -820,16 +892,16 @@ fn read_forwarding(n: &Node, r: &mut Reader<'_>, who: &str) -> Option<Forwarding
 }
 
 /// `virtualhost` / `snmp_name` style single strings.
-fn one_string(n: &Node, r: &mut Reader<'_>, exact: bool) -> Option<String> {
+fn one_string(n: &Node<'_>, r: &mut Reader<'_>, exact: bool) -> Option<String> {
     r.no_block(n);
     if exact && n.args.len() > 1 {
         r.error(n.loc(), format!("'{}' takes exactly one value", n.name()));
         return None;
     }
-    r.arg(n, 0).map(|t| t.text.clone())
+    r.arg(n, 0).map(|t| t.text.to_string())
 }
 
-fn read_lb_flag(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_lb_flag(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let vs = &mut b.vs;
     match n.name() {
@@ -860,7 +932,7 @@ const VS: &Table<VsBuilder> = &[
     ("ip_family", |b, n, r| {
         r.no_block(n);
         let Some(t) = r.arg(n, 0) else { return };
-        let af = match t.text.as_str() {
+        let af = match t.text {
             "inet" => IpFamily::Inet,
             "inet6" => IpFamily::Inet6,
             other => {
@@ -1071,7 +1143,7 @@ const VS: &Table<VsBuilder> = &[
     }),
 ];
 
-fn read_sched(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_sched(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
     match SCHEDULERS.iter().find(|(k, _)| *k == t.text) {
@@ -1091,13 +1163,13 @@ fn read_sched(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_vs_method(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_vs_method(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(f) = read_forwarding(n, r, "virtual") {
         b.vs.lvs_method = Some(f);
     }
 }
 
-fn read_granularity(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
+fn read_granularity(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
     let af = b.af.unwrap_or(if t.text.contains('.') {
@@ -1124,7 +1196,7 @@ fn read_granularity(b: &mut VsBuilder, n: &Node, r: &mut Reader<'_>) {
         );
         return;
     }
-    b.vs.persistence_granularity = Some(t.text.clone());
+    b.vs.persistence_granularity = Some(t.text.to_string());
     b.af.get_or_insert(af);
     // A granularity implies persistence.
     b.vs.persistence_timeout
@@ -1157,12 +1229,12 @@ fn add_real_server(b: &mut VsBuilder, rs: RealServer, r: &mut Reader<'_>) {
     b.vs.real_servers.push(rs);
 }
 
-fn read_vs_key(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerKey> {
+fn read_vs_key(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VirtualServerKey> {
     let first = r.arg(node, 0)?;
-    match first.text.as_str() {
+    match first.text {
         "group" => {
             let name = r.arg(node, 1)?;
-            Some(VirtualServerKey::Group(name.text.clone()))
+            Some(VirtualServerKey::Group(name.text.to_string()))
         }
         "fwmark" => {
             let t = r.arg(node, 1)?;
@@ -1179,7 +1251,7 @@ fn read_vs_key(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServerKey> {
     }
 }
 
-fn parse_ip(t: &Token, r: &mut Reader<'_>, what: &str) -> Option<IpAddr> {
+fn parse_ip(t: &Token<'_>, r: &mut Reader<'_>, what: &str) -> Option<IpAddr> {
     match t.text.parse::<IpAddr>() {
         Ok(ip) => Some(ip),
         Err(_) => {
@@ -1193,7 +1265,7 @@ fn parse_ip(t: &Token, r: &mut Reader<'_>, what: &str) -> Option<IpAddr> {
 }
 
 /// Reads a `virtual_server` block; None when keepalived skips it (bad key).
-pub fn read_virtual_server(node: &Node, r: &mut Reader<'_>) -> Option<VirtualServer> {
+pub fn read_virtual_server(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VirtualServer> {
     let key = read_vs_key(node, r)?;
     let af = match &key {
         VirtualServerKey::Addr { ip, .. } => Some(IpFamily::of(ip)),
@@ -1210,12 +1282,15 @@ pub fn read_virtual_server(node: &Node, r: &mut Reader<'_>) -> Option<VirtualSer
     let items = r.block(node);
     r.read_block(&mut b, items, VS);
     check_sorry_family(&mut b, node, r);
+    // A service lives as long as the configuration: give back what the
+    // list grew by (a third of the model on 10-real-server services).
+    b.vs.real_servers.shrink_to_fit();
     Some(b.vs)
 }
 
 /// At the end of the block keepalived drops a sorry server of the wrong
 /// family (a tunnelled one may differ).
-fn check_sorry_family(b: &mut VsBuilder, node: &Node, r: &mut Reader<'_>) {
+fn check_sorry_family(b: &mut VsBuilder, node: &Node<'_>, r: &mut Reader<'_>) {
     let Some(s) = &b.vs.sorry_server else { return };
     let Some(ip) = s.ip else { return };
     let tunnelled = s
@@ -1331,7 +1406,7 @@ const RS: &Table<RealServer> = &[
     }),
 ];
 
-fn read_real_server(node: &Node, r: &mut Reader<'_>) -> Option<RealServer> {
+fn read_real_server(node: &Node<'_>, r: &mut Reader<'_>) -> Option<RealServer> {
     let t = r.arg(node, 0)?;
     let ip = parse_ip(t, r, "real server")?;
     let port = match node.args.get(1) {

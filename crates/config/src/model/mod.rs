@@ -26,23 +26,41 @@ use crate::syntax::{Node, Tree};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub global_defs: global::GlobalDefs,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub root: root::RootSettings,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_instances: Vec<vrrp::VrrpInstance>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp_scripts: Vec<track::VrrpScript>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_processes: Vec<track::TrackProcess>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_files: Vec<track::TrackFile>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_groups: Vec<track::TrackGroup>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sync_groups: Vec<sync_group::SyncGroup>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub static_ipaddress: Vec<addr::IpAddress>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub static_routes: Vec<addr::Route>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub static_rules: Vec<addr::Rule>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_groups: Vec<vrrp_misc::GarpGroup>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub linkbeat_interfaces: Vec<vrrp_misc::LinkbeatInterface>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interface_up_down_delays: Vec<vrrp_misc::UpDownDelay>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub bfd_instances: Vec<vrrp_misc::BfdInstance>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ssl: Option<ssl::SslConfig>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_server_groups: Vec<lvs::VirtualServerGroup>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_servers: Vec<lvs::VirtualServer>,
 }
 
@@ -160,7 +178,7 @@ const ROOT: &Table<Config> = &[
     }),
 ];
 
-fn read_track_file(c: &mut Config, n: &Node, r: &mut Reader<'_>) {
+fn read_track_file(c: &mut Config, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(f) = track::read_track_file(n, r) {
         c.track_files.push(f);
     }
@@ -172,8 +190,14 @@ pub fn root_keywords() -> impl Iterator<Item = &'static str> {
 }
 
 /// Reads the statement tree into a [`Config`].
-pub fn read(tree: &Tree, r: &mut Reader<'_>) -> Config {
+pub fn read(tree: &Tree<'_>, r: &mut Reader<'_>) -> Config {
     let mut cfg = Config::default();
     r.read_block(&mut cfg, &tree.items, ROOT);
     cfg
+}
+
+/// Reads one top-level statement into `cfg`: [`read`] one statement at a
+/// time, for a caller that streams the tree.
+pub fn read_node(cfg: &mut Config, node: &Node<'_>, r: &mut Reader<'_>) {
+    r.read_block(cfg, std::slice::from_ref(node), ROOT);
 }

@@ -6,13 +6,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RootSettings {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub net_namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub net_namespace_ipvs: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub namespace_with_ipsets: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub instance: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_pid_dir: bool,
     /// Seconds the parent waits for a child to stop before SIGKILL.
+    #[serde(skip_serializing_if = "root_settings_child_wait_time_is_default")]
     pub child_wait_time: u32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub linkbeat_use_polling: bool,
 }
 
@@ -28,4 +35,10 @@ impl Default for RootSettings {
             linkbeat_use_polling: false,
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn root_settings_child_wait_time_is_default(v: &u32) -> bool {
+    *v == RootSettings::default().child_wait_time
 }

@@ -13,10 +13,14 @@ use crate::syntax::Node;
 #[serde(default)]
 pub struct SslConfig {
     /// Password of the private key.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub password: Option<String>,
     /// CA file.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ca: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub certificate: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub key: Option<String>,
 }
 
@@ -32,7 +36,7 @@ impl SslConfig {
 
 /// Sets one field, reporting a missing value or a repeated one (the later
 /// value wins, as in keepalived).
-fn set(field: &mut Option<String>, what: &str, n: &Node, r: &mut Reader<'_>) {
+fn set(field: &mut Option<String>, what: &str, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = n.args.first() else {
         r.error(n.loc(), format!("SSL {what} is missing its value"));
@@ -44,7 +48,7 @@ fn set(field: &mut Option<String>, what: &str, n: &Node, r: &mut Reader<'_>) {
             format!("SSL {what} is given twice; the later one is used"),
         );
     }
-    *field = Some(t.text.clone());
+    *field = Some(t.text.to_string());
 }
 
 const SSL: &Table<SslConfig> = &[
@@ -58,7 +62,7 @@ const SSL: &Table<SslConfig> = &[
 
 /// Reads an `SSL { ... }` block. A second block replaces the first
 /// (keepalived reports that; the caller keeps the last one).
-pub fn read(node: &Node, r: &mut Reader<'_>) -> SslConfig {
+pub fn read(node: &Node<'_>, r: &mut Reader<'_>) -> SslConfig {
     let mut s = SslConfig::default();
     let items = r.block(node);
     r.read_block(&mut s, items, SSL);

@@ -12,24 +12,40 @@ use crate::types::Command;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SyncGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// Member instance names, in order.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Vec<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_interface: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_script: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_file: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_process: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_bfd: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_master: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_backup: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fault: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_stop: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: bool,
     /// Deprecated: members keep their own tracking.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub global_tracking: bool,
     /// Tracking weights apply to the members instead of faulting the group.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub sync_group_tracking_weight: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_priority_changes: bool,
     #[serde(skip)]
     pub at: At,
@@ -39,7 +55,7 @@ pub struct SyncGroup {
 }
 
 /// Sets a notify hook, warning (as keepalived does) when it was already set.
-pub(crate) fn set_notify(slot: &mut Option<Command>, n: &Node, r: &mut Reader<'_>) {
+pub(crate) fn set_notify(slot: &mut Option<Command>, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(c) = r.command(n) {
         if slot.is_some() {
             r.warn(
@@ -64,7 +80,7 @@ const SYNC_GROUP: &Table<SyncGroup> = &[
         for e in r.block(n) {
             r.no_block(e);
             for t in std::iter::once(&e.keyword).chain(e.args.iter()) {
-                g.group.push(t.text.clone());
+                g.group.push(t.text.to_string());
                 g.group_at.push(At::of(&t.loc));
             }
         }
@@ -122,7 +138,7 @@ const SYNC_GROUP: &Table<SyncGroup> = &[
     }),
 ];
 
-pub fn read(node: &Node, r: &mut Reader<'_>) -> Option<SyncGroup> {
+pub fn read(node: &Node<'_>, r: &mut Reader<'_>) -> Option<SyncGroup> {
     let name = block_name(node, r)?;
     let mut g = SyncGroup {
         name,

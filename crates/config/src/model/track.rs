@@ -12,9 +12,9 @@ use crate::syntax::Node;
 use crate::types::{Command, Timer};
 
 /// The name after a root block keyword (`vrrp_script NAME { ... }`).
-pub(crate) fn block_name(node: &Node, r: &mut Reader<'_>) -> Option<String> {
+pub(crate) fn block_name(node: &Node<'_>, r: &mut Reader<'_>) -> Option<String> {
     match node.args.first() {
-        Some(t) => Some(t.text.clone()),
+        Some(t) => Some(t.text.to_string()),
         None => {
             r.diags.report(
                 Category::MissingParameter,
@@ -29,7 +29,7 @@ pub(crate) fn block_name(node: &Node, r: &mut Reader<'_>) -> Option<String> {
 /// `weight W [reverse|noreverse]` after a keyword (args from `first`).
 /// Returns (weight, reverse) or None if the weight was bad.
 fn weight_args(
-    node: &Node,
+    node: &Node<'_>,
     first: usize,
     lo: i32,
     hi: i32,
@@ -39,7 +39,7 @@ fn weight_args(
     let w = r.int_tok(t, lo, hi)?;
     let mut reverse = false;
     for extra in node.args.iter().skip(first + 1) {
-        match extra.text.as_str() {
+        match extra.text {
             "reverse" => reverse = true,
             "noreverse" => reverse = false,
             other => r.warn(
@@ -58,9 +58,12 @@ fn weight_args(
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackRef {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// None = the tracked object's own weight (0 for interfaces).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: Option<i32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub reverse: bool,
     #[serde(skip)]
     pub at: At,
@@ -68,7 +71,7 @@ pub struct TrackRef {
 
 /// Reads a list of references; `lo..=hi` is the weight range keepalived
 /// accepts for this kind of object.
-pub fn read_track_refs(node: &Node, lo: i32, hi: i32, r: &mut Reader<'_>) -> Vec<TrackRef> {
+pub fn read_track_refs(node: &Node<'_>, lo: i32, hi: i32, r: &mut Reader<'_>) -> Vec<TrackRef> {
     let mut out: Vec<TrackRef> = Vec::new();
     for e in r.block(node) {
         r.no_block(e);
@@ -81,7 +84,7 @@ pub fn read_track_refs(node: &Node, lo: i32, hi: i32, r: &mut Reader<'_>) -> Vec
         let mut i = 0;
         while i < e.args.len() {
             let a = &e.args[i];
-            match a.text.as_str() {
+            match a.text {
                 "weight" => {
                     match e.args.get(i + 1) {
                         Some(v) => t.weight = r.int_tok(v, lo, hi),
@@ -125,21 +128,32 @@ pub fn read_track_refs(node: &Node, lo: i32, hi: i32, r: &mut Reader<'_>) -> Vec
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VrrpScript {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// Required; a script without one is dropped with a warning.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub script: Option<Command>,
     /// Seconds between runs.
+    #[serde(skip_serializing_if = "vrrp_script_interval_is_default")]
     pub interval: u32,
     /// Seconds a run may take; None = `interval`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub timeout: Option<u32>,
     /// 0 = a failure puts the instances in FAULT.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
+    #[serde(skip_serializing_if = "vrrp_script_rise_is_default")]
     pub rise: u32,
+    #[serde(skip_serializing_if = "vrrp_script_fall_is_default")]
     pub fall: u32,
     /// `user USER [GROUP]`; None = `script_user`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub init_fail: bool,
     #[serde(skip)]
     pub at: At,
@@ -164,8 +178,22 @@ impl Default for VrrpScript {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn vrrp_script_interval_is_default(v: &u32) -> bool {
+    *v == VrrpScript::default().interval
+}
+
+fn vrrp_script_rise_is_default(v: &u32) -> bool {
+    *v == VrrpScript::default().rise
+}
+
+fn vrrp_script_fall_is_default(v: &u32) -> bool {
+    *v == VrrpScript::default().fall
+}
+
 /// A positive count where keepalived turns 0 into 1 with a warning.
-fn at_least_one(n: &Node, r: &mut Reader<'_>, what: &str) -> Option<u32> {
+fn at_least_one(n: &Node<'_>, r: &mut Reader<'_>, what: &str) -> Option<u32> {
     let v = r.int(n, 0u32, u32::MAX)?;
     if v == 0 {
         r.warn(n.loc(), format!("{what} must be greater than 0; using 1"));
@@ -212,14 +240,14 @@ const VRRP_SCRIPT: &Table<VrrpScript> = &[
     ("user", |s, n, r| {
         r.no_block(n);
         if let Some(u) = r.arg(n, 0) {
-            s.user = Some(u.text.clone());
-            s.group = n.args.get(1).map(|g| g.text.clone());
+            s.user = Some(u.text.to_string());
+            s.group = n.args.get(1).map(|g| g.text.to_string());
         }
     }),
     ("init_fail", |s, n, r| s.init_fail = r.flag(n)),
 ];
 
-pub fn read_vrrp_script(node: &Node, r: &mut Reader<'_>) -> Option<VrrpScript> {
+pub fn read_vrrp_script(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VrrpScript> {
     let name = block_name(node, r)?;
     let mut s = VrrpScript {
         name,
@@ -255,19 +283,30 @@ pub enum ParamMatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackProcess {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
     /// The process name and, optionally, the parameters to match.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub process: Vec<String>,
+    #[serde(skip_serializing_if = "track_process_param_match_is_default")]
     pub param_match: ParamMatch,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
+    #[serde(skip_serializing_if = "track_process_quorum_is_default")]
     pub quorum: u32,
     /// None = no upper limit.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_max: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub delay: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub terminate_delay: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub fork_delay: Option<Timer>,
     /// Match the full command path (cmdline) rather than the comm name.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub full_command: bool,
     #[serde(skip)]
     pub at: At,
@@ -290,6 +329,16 @@ impl Default for TrackProcess {
             at: At::default(),
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn track_process_param_match_is_default(v: &ParamMatch) -> bool {
+    *v == TrackProcess::default().param_match
+}
+
+fn track_process_quorum_is_default(v: &u32) -> bool {
+    *v == TrackProcess::default().quorum
 }
 
 const DELAY_MIN: Timer = Timer::from_micros(1);
@@ -349,7 +398,7 @@ const TRACK_PROCESS: &Table<TrackProcess> = &[
     ("full_command", |p, n, r| p.full_command = r.flag(n)),
 ];
 
-pub fn read_track_process(node: &Node, r: &mut Reader<'_>) -> Option<TrackProcess> {
+pub fn read_track_process(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackProcess> {
     let name = block_name(node, r)?;
     let mut p = TrackProcess {
         name,
@@ -385,12 +434,18 @@ pub fn read_track_process(node: &Node, r: &mut Reader<'_>) -> Option<TrackProces
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackFile {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub file: Option<String>,
+    #[serde(skip_serializing_if = "track_file_weight_is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
     /// `init_file [VALUE] [overwrite]`: create the file with VALUE (0).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub init_file: Option<i64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub init_file_overwrite: bool,
     #[serde(skip)]
     pub at: At,
@@ -408,6 +463,12 @@ impl Default for TrackFile {
             at: At::default(),
         }
     }
+}
+
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn track_file_weight_is_default(v: &i32) -> bool {
+    *v == TrackFile::default().weight
 }
 
 const TRACK_FILE: &Table<TrackFile> = &[
@@ -434,7 +495,7 @@ const TRACK_FILE: &Table<TrackFile> = &[
     }),
 ];
 
-pub fn read_track_file(node: &Node, r: &mut Reader<'_>) -> Option<TrackFile> {
+pub fn read_track_file(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackFile> {
     let name = block_name(node, r)?;
     let mut f = TrackFile {
         name,
@@ -460,7 +521,9 @@ pub fn read_track_file(node: &Node, r: &mut Reader<'_>) -> Option<TrackFile> {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrackGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub group: Vec<String>,
     #[serde(skip)]
     pub at: At,
@@ -480,7 +543,7 @@ const TRACK_GROUP: &Table<TrackGroup> = &[("group", |g, n, r| {
     }
 })];
 
-pub fn read_track_group(node: &Node, r: &mut Reader<'_>) -> Option<TrackGroup> {
+pub fn read_track_group(node: &Node<'_>, r: &mut Reader<'_>) -> Option<TrackGroup> {
     let name = block_name(node, r)?;
     let mut g = TrackGroup {
         name,

@@ -42,8 +42,10 @@ pub enum AuthType {
 #[serde(default)]
 pub struct Authentication {
     /// None when `auth_type` was missing or invalid.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub auth_type: Option<AuthType>,
     /// At most 8 characters (longer ones are truncated with a warning).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub auth_pass: Option<String>,
 }
 
@@ -52,7 +54,9 @@ pub struct Authentication {
 #[serde(default)]
 pub struct UnicastPeer {
     pub address: IpAddr,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub min_ttl: u8,
+    #[serde(skip_serializing_if = "unicast_peer_max_ttl_is_default")]
     pub max_ttl: u8,
     #[serde(skip)]
     pub at: At,
@@ -69,13 +73,21 @@ impl Default for UnicastPeer {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn unicast_peer_max_ttl_is_default(v: &u8) -> bool {
+    *v == UnicastPeer::default().max_ttl
+}
+
 /// `use_vmac [IFNAME] [MAC]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Vmac {
     /// None = `vrrp.<VRID>` (with `vmac_prefix`).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: Option<String>,
     /// None = 00:00:5e:00:01:<VRID> (02 for IPv6).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mac: Option<String>,
 }
 
@@ -92,8 +104,11 @@ pub enum IpvlanMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Ipvlan {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub address: Option<crate::model::addr::Prefix>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mode: IpvlanMode,
 }
 
@@ -102,90 +117,156 @@ pub struct Ipvlan {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GarpExtraIf {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub all: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interval: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VrrpInstance {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(skip_serializing_if = "vrrp_instance_state_is_default")]
     pub state: State,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interface: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrf: Option<String>,
     /// Required, 1-255.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_router_id: Option<u8>,
     /// 1-255; 255 = address owner. 100, or 255 for `state MASTER` when
     /// not written.
+    #[serde(skip_serializing_if = "vrrp_instance_priority_is_default")]
     pub priority: u8,
     /// 1 s. VRRPv2 rounds to whole seconds, v3 to centiseconds (validate).
+    #[serde(skip_serializing_if = "vrrp_instance_advert_int_is_default")]
     pub advert_int: Timer,
     /// 2 or 3; None = global `vrrp_version` (3 for IPv6).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub version: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub authentication: Option<Authentication>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_interface: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_script: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_file: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_process: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_bfd: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub dont_track_primary: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_master: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_backup: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_fault: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_stop: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_deleted: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_master_rx_lower_pri: Option<Command>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub notify_priority_changes: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub smtp_alert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_peer: Vec<UnicastPeer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_src_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mcast_src_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mcast_dst_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub track_src_ip: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub unicast_fault_no_peer: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub check_unicast_src: bool,
     /// `old_unicast_checksum [never]`.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub old_unicast_checksum: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub native_ipv6: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_vmac: Option<Vmac>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_vmac_addr: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vmac_xmit_base: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub use_ipvlan: Option<Ipvlan>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_ipaddress: Vec<IpAddress>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_ipaddress_excluded: Vec<IpAddress>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_routes: Vec<Route>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_rules: Vec<Rule>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub promote_secondaries: bool,
     /// None = keepalived decides (no_accept in strict mode below 255).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub accept: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub skip_check_adv_addr: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub strict_mode: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nopreempt: bool,
     /// 0-1000 s.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub preempt_delay: Timer,
     /// 0-4.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub debug: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_sync_daemon_interface: Option<String>,
     /// Seconds; None = the global `vrrp_garp_*` value.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_delay: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_refresh: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_master_refresh_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_lower_prio_delay: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_lower_prio_repeat: Option<u32>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_extra_if: Option<GarpExtraIf>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub down_timer_adverts: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lower_prio_no_advert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub higher_prio_send_advert: Option<bool>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub kernel_rx_buf_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub linkbeat_use_polling: bool,
     #[serde(skip)]
     pub at: At,
     #[serde(skip)]
     pub interface_at: At,
-    #[serde(skip)]
+    /// Sent with the rest so that a child holds exactly the model the
+    /// supervisor read.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     priority_set: bool,
 }
 
@@ -261,6 +342,20 @@ impl Default for VrrpInstance {
     }
 }
 
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn vrrp_instance_state_is_default(v: &State) -> bool {
+    *v == VrrpInstance::default().state
+}
+
+fn vrrp_instance_priority_is_default(v: &u8) -> bool {
+    *v == VrrpInstance::default().priority
+}
+
+fn vrrp_instance_advert_int_is_default(v: &Timer) -> bool {
+    *v == VrrpInstance::default().advert_int
+}
+
 impl VrrpInstance {
     /// The source address written for adverts, if any.
     pub fn src_ip(&self) -> Option<IpAddr> {
@@ -282,15 +377,15 @@ impl VrrpInstance {
 /// Interface names are at most IFNAMSIZ-1 bytes.
 const IFNAME_MAX: usize = 15;
 
-fn opt_bool(n: &Node, r: &mut Reader<'_>) -> Option<bool> {
+fn opt_bool(n: &Node<'_>, r: &mut Reader<'_>) -> Option<bool> {
     Some(r.flag(n))
 }
 
-fn garp_secs(n: &Node, r: &mut Reader<'_>) -> Option<u32> {
+fn garp_secs(n: &Node<'_>, r: &mut Reader<'_>) -> Option<u32> {
     r.int(n, 0u32, u32::MAX / 1_000_000)
 }
 
-fn garp_repeat(n: &Node, r: &mut Reader<'_>, what: &str) -> Option<u32> {
+fn garp_repeat(n: &Node<'_>, r: &mut Reader<'_>, what: &str) -> Option<u32> {
     let v = r.int(n, 0u32, u32::MAX)?;
     if v == 0 {
         r.warn(n.loc(), format!("{what} must be greater than 0; using 1"));
@@ -299,10 +394,10 @@ fn garp_repeat(n: &Node, r: &mut Reader<'_>, what: &str) -> Option<u32> {
     Some(v)
 }
 
-fn read_state(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_state(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let Some(t) = r.arg(n, 0) else { return };
-    match t.text.as_str() {
+    match t.text {
         "MASTER" => i.state = State::Master,
         "BACKUP" => {
             if i.state == State::Master {
@@ -327,7 +422,7 @@ fn read_state(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_interface(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_interface(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     let Some(name) = r.string(n) else { return };
     if name.len() > IFNAME_MAX {
         r.warn(
@@ -350,7 +445,7 @@ fn read_interface(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     i.interface_at = At::of(n.loc());
 }
 
-fn read_src_ip(n: &Node, r: &mut Reader<'_>) -> Option<IpAddr> {
+fn read_src_ip(n: &Node<'_>, r: &mut Reader<'_>) -> Option<IpAddr> {
     r.no_block(n);
     let t = r.arg(n, 0)?;
     match t.text.parse() {
@@ -365,7 +460,7 @@ fn read_src_ip(n: &Node, r: &mut Reader<'_>) -> Option<IpAddr> {
     }
 }
 
-fn read_unicast_peers(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_unicast_peers(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     for e in r.block(n) {
         r.no_block(e);
         let Ok(address) = e.name().parse::<IpAddr>() else {
@@ -387,7 +482,7 @@ fn read_unicast_peers(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
         let mut k = 0;
         while k < e.args.len() {
             let t = &e.args[k];
-            match (t.text.as_str(), e.args.get(k + 1)) {
+            match (t.text, e.args.get(k + 1)) {
                 ("min_ttl", Some(v)) => {
                     if let Some(x) = r.int_tok(v, 0u8, 255) {
                         p.min_ttl = x;
@@ -438,11 +533,11 @@ fn is_mac(s: &str) -> bool {
             .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn read_use_vmac(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_use_vmac(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let mut v = i.use_vmac.take().unwrap_or_default();
     for t in &n.args {
-        let s = t.text.as_str();
+        let s = t.text;
         if s.contains(':') {
             if !is_mac(s) {
                 r.warn(&t.loc, format!("invalid VMAC MAC address '{s}'; ignored"));
@@ -473,7 +568,7 @@ fn read_use_vmac(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     i.use_vmac = Some(v);
 }
 
-fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     if i.use_ipvlan.is_some() {
         r.warn(
@@ -484,7 +579,7 @@ fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     }
     let mut v = Ipvlan::default();
     for t in &n.args {
-        match t.text.as_str() {
+        match t.text {
             "bridge" => v.mode = IpvlanMode::Bridge,
             "private" => v.mode = IpvlanMode::Private,
             "vepa" => v.mode = IpvlanMode::Vepa,
@@ -526,7 +621,7 @@ fn read_use_ipvlan(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     i.use_ipvlan = Some(v);
 }
 
-fn read_garp_extra_if(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_garp_extra_if(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     let mut g = GarpExtraIf::default();
     let mut args = n.args.iter().peekable();
@@ -548,7 +643,7 @@ fn read_garp_extra_if(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
     }
 }
 
-fn read_authentication(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
+fn read_authentication(i: &mut VrrpInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     let mut a = i.authentication.take().unwrap_or_default();
     let name = i.name.clone();
     for e in r.block(n) {
@@ -556,7 +651,7 @@ fn read_authentication(i: &mut VrrpInstance, n: &Node, r: &mut Reader<'_>) {
             "auth_type" => {
                 r.no_block(e);
                 if let Some(t) = r.arg(e, 0) {
-                    match t.text.as_str() {
+                    match t.text {
                         "PASS" => a.auth_type = Some(AuthType::Pass),
                         "AH" => a.auth_type = Some(AuthType::Ah),
                         other => r.error(
@@ -838,7 +933,7 @@ const INSTANCE: &Table<VrrpInstance> = &[
     }),
 ];
 
-pub fn read_instance(node: &Node, r: &mut Reader<'_>) -> Option<VrrpInstance> {
+pub fn read_instance(node: &Node<'_>, r: &mut Reader<'_>) -> Option<VrrpInstance> {
     let Some(name) = node.args.first() else {
         r.diags.report(
             Category::MissingParameter,
@@ -848,7 +943,7 @@ pub fn read_instance(node: &Node, r: &mut Reader<'_>) -> Option<VrrpInstance> {
         return None;
     };
     let mut i = VrrpInstance {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         at: At::of(node.loc()),
         ..VrrpInstance::default()
     };

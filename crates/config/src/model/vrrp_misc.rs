@@ -18,8 +18,11 @@ use crate::types::Timer;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GarpGroup {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub garp_interval: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub gna_interval: Option<Timer>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interfaces: Vec<String>,
     #[serde(skip)]
     pub at: At,
@@ -60,7 +63,7 @@ const GARP_GROUP: &Table<GarpGroup> = &[
     }),
 ];
 
-pub fn read_garp_group(node: &Node, r: &mut Reader<'_>) -> Option<GarpGroup> {
+pub fn read_garp_group(node: &Node<'_>, r: &mut Reader<'_>) -> Option<GarpGroup> {
     let mut g = GarpGroup {
         at: At::of(node.loc()),
         ..GarpGroup::default()
@@ -94,13 +97,15 @@ pub enum LinkbeatMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LinkbeatInterface {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interface: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub mode: LinkbeatMode,
     #[serde(skip)]
     pub at: At,
 }
 
-pub fn read_linkbeat_interfaces(node: &Node, r: &mut Reader<'_>) -> Vec<LinkbeatInterface> {
+pub fn read_linkbeat_interfaces(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<LinkbeatInterface> {
     let mut out = Vec::new();
     for e in r.block(node) {
         r.no_block(e);
@@ -137,14 +142,17 @@ pub fn read_linkbeat_interfaces(node: &Node, r: &mut Reader<'_>) -> Vec<Linkbeat
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct UpDownDelay {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub interface: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub down: Timer,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub up: Timer,
     #[serde(skip)]
     pub at: At,
 }
 
-pub fn read_up_down_delays(node: &Node, r: &mut Reader<'_>) -> Vec<UpDownDelay> {
+pub fn read_up_down_delays(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<UpDownDelay> {
     let max = Timer::from_secs(255);
     let mut out = Vec::new();
     for e in r.block(node) {
@@ -187,22 +195,36 @@ pub fn read_up_down_delays(node: &Node, r: &mut Reader<'_>) -> Vec<UpDownDelay> 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BfdInstance {
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub name: String,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub neighbor_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub source_ip: Option<IpAddr>,
     /// Milliseconds.
+    #[serde(skip_serializing_if = "bfd_instance_min_rx_is_default")]
     pub min_rx: u32,
+    #[serde(skip_serializing_if = "bfd_instance_min_tx_is_default")]
     pub min_tx: u32,
+    #[serde(skip_serializing_if = "bfd_instance_idle_tx_is_default")]
     pub idle_tx: u32,
+    #[serde(skip_serializing_if = "bfd_instance_multiplier_is_default")]
     pub multiplier: u8,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub passive: bool,
     /// TTL (IPv4) / hop limit (IPv6) of sent packets.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub max_hops: Option<i16>,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight: i32,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub weight_reverse: bool,
     /// Report to the VRRP / checker process only (both when neither set).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub vrrp: bool,
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub checker: bool,
     #[serde(skip)]
     pub at: At,
@@ -230,13 +252,31 @@ impl Default for BfdInstance {
     }
 }
 
-fn bfd_neighbor(b: &mut BfdInstance, n: &Node, r: &mut Reader<'_>) {
+// What the snapshot leaves out must come back from the container default,
+// which for these fields is not their type's default.
+fn bfd_instance_min_rx_is_default(v: &u32) -> bool {
+    *v == BfdInstance::default().min_rx
+}
+
+fn bfd_instance_min_tx_is_default(v: &u32) -> bool {
+    *v == BfdInstance::default().min_tx
+}
+
+fn bfd_instance_idle_tx_is_default(v: &u32) -> bool {
+    *v == BfdInstance::default().idle_tx
+}
+
+fn bfd_instance_multiplier_is_default(v: &u8) -> bool {
+    *v == BfdInstance::default().multiplier
+}
+
+fn bfd_neighbor(b: &mut BfdInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(ip) = r.ip(n) {
         b.neighbor_ip = Some(ip);
     }
 }
 
-fn bfd_ttl(b: &mut BfdInstance, n: &Node, r: &mut Reader<'_>) {
+fn bfd_ttl(b: &mut BfdInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(v) = r.int(n, 1u8, 255) {
         b.ttl = Some(v);
     }
@@ -293,7 +333,7 @@ const BFD: &Table<BfdInstance> = &[
     ("checker", |b, n, r| b.checker = r.flag(n)),
 ];
 
-pub fn read_bfd_instance(node: &Node, r: &mut Reader<'_>) -> Option<BfdInstance> {
+pub fn read_bfd_instance(node: &Node<'_>, r: &mut Reader<'_>) -> Option<BfdInstance> {
     let name = block_name(node, r)?;
     let mut b = BfdInstance {
         name,

@@ -103,6 +103,9 @@ impl<'a> Engine<'a> {
 
     pub fn finish(mut self) -> Preprocessed {
         self.end_capture();
+        // The lines outlive the parse; what the list grew by does not
+        // need to.
+        self.out.lines.shrink_to_fit();
         self.out
     }
 
