@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """Reads what integration/vm/lvs-scale.sh left in a payload directory
-(results.txt, reload-IMPL.pcap) and prints the IPVS scale benchmark's
+(results-IMPL.txt, reload-IMPL.pcap) and prints the IPVS scale benchmark's
 table with the ratios keepalived / keepalived-rs.
 
 The reload captures come from an nlmon device: every netlink message of
@@ -111,10 +111,13 @@ def count_changes(path):
 def main():
     work = sys.argv[1]
     res = collections.defaultdict(dict)
-    with open(os.path.join(work, "results.txt")) as f:
-        for line in f:
-            impl, key, value = line.split()
-            res[impl][key] = value
+    for name in sorted(os.listdir(work)):
+        if not (name.startswith("results") and name.endswith(".txt")):
+            continue
+        with open(os.path.join(work, name)) as f:
+            for line in f:
+                impl, key, value = line.split()
+                res[impl][key] = value
     for impl in res:
         pcap = os.path.join(work, f"reload-{impl}.pcap")
         if os.path.exists(pcap):

@@ -21,7 +21,8 @@
 #          host (pcap written to the payload).
 #  stop    SIGTERM the parent; time until it has exited; services left.
 #
-# Writes "RESULT key value" lines to stdout and results.txt.
+# Writes "RESULT key value" lines to stdout and results-IMPLS.txt. Run one
+# implementation per boot (see integration/bench/ipvs-scale.sh).
 set -u
 cd "${PAYLOAD:-/payload}" || exit 126
 KALRS=${KALRS:?KALRS: the keepalived-rs binary}
@@ -29,7 +30,7 @@ IMPLS=${IMPLS:-"ka rs"}
 # shellcheck disable=SC1091
 source ./probe.env
 : "${LAST_VS:?}" "${LAST_RS:?}" "${CHANGED_VS:?}" "${CHANGED_RS:?}" "${NEW_WEIGHT:?}" "${SERVICES:?}" "${DESTS:?}"
-RES=$PWD/results.txt
+RES=$PWD/results-${IMPLS// /-}.txt
 : >"$RES"
 result() { echo "RESULT $*"; echo "$*" >>"$RES"; }
 now() { echo "$EPOCHREALTIME"; }

@@ -12,10 +12,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use futures_util::TryStreamExt;
-use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::netlink::{Netlink, NetlinkError};
 
@@ -241,6 +241,19 @@ impl Netlink {
                 err if err.errno() == Some(libc::EEXIST) => Ok(AddOutcome::AlreadyPresent),
                 err => Err(err),
             },
+        }
+    }
+
+    /// [`add_address`](Self::add_address) on the blocking socket, without
+    /// going through the runtime: for the takeover, where the GARP that
+    /// follows must not wait.
+    pub fn add_address_now(&self, spec: &AddrSpec) -> Result<AddOutcome, NetlinkError> {
+        spec.validate()?;
+        let msg = RouteNetlinkMessage::NewAddress(spec.message());
+        match self.direct()?.create("add address", msg) {
+            Ok(()) => Ok(AddOutcome::Added),
+            Err(err) if err.errno() == Some(libc::EEXIST) => Ok(AddOutcome::AlreadyPresent),
+            Err(err) => Err(err),
         }
     }
 

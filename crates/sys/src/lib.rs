@@ -19,6 +19,7 @@
 //! * [`timer`]: a microsecond-precise one-shot timer (timerfd).
 
 pub mod addr;
+mod direct;
 pub mod fifo;
 pub mod garp;
 pub mod link;

@@ -2,6 +2,9 @@
 //! One rtnetlink connection, shared by [`crate::link`] and [`crate::addr`].
 
 use std::io;
+use std::sync::{Arc, OnceLock};
+
+use crate::direct::DirectRoute;
 
 use rtnetlink::Handle;
 
@@ -63,6 +66,8 @@ impl NetlinkError {
 #[derive(Clone)]
 pub struct Netlink {
     pub(crate) handle: Handle,
+    /// Opened on first use (most users never need it).
+    direct: Arc<OnceLock<DirectRoute>>,
 }
 
 impl Netlink {
@@ -72,6 +77,18 @@ impl Netlink {
     pub fn new() -> Result<Self, NetlinkError> {
         let (conn, handle, _unsolicited) = rtnetlink::new_connection()?;
         tokio::spawn(conn);
-        Ok(Self { handle })
+        Ok(Self {
+            handle,
+            direct: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// The blocking socket, opened on first use.
+    pub(crate) fn direct(&self) -> Result<&DirectRoute, NetlinkError> {
+        if let Some(d) = self.direct.get() {
+            return Ok(d);
+        }
+        let opened = DirectRoute::open()?;
+        Ok(self.direct.get_or_init(|| opened))
     }
 }

@@ -121,6 +121,34 @@ fn real_errors_are_errors() {
     assert!(matches!(missing, Err(NetlinkError::NoSuchInterface(_))));
 }
 
+/// The blocking path the takeover uses gives the same outcomes and the
+/// same kernel state as the asynchronous one.
+#[test]
+fn add_address_now_is_idempotent_and_reports_refusals() {
+    let lab = Lab::new();
+    let (adds, bad) = join(in_ns(&lab.a, || async {
+        let nl = Netlink::new().unwrap();
+        let va = nl.interface_by_name("va").await.unwrap();
+        let mut v4 = AddrSpec::new(va.index, "192.0.2.101".parse().unwrap(), 32);
+        v4.label = Some("va:now".into());
+        let v6 = AddrSpec::new(va.index, "2001:db8::101".parse().unwrap(), 128);
+        let mut out = Vec::new();
+        for spec in [&v4, &v4, &v6, &v6] {
+            out.push(nl.add_address_now(spec).unwrap());
+        }
+        let bad = nl.add_address_now(&AddrSpec::new(9999, "192.0.2.5".parse().unwrap(), 24));
+        (out, bad)
+    }));
+    use AddOutcome::*;
+    assert_eq!(adds, vec![Added, AlreadyPresent, Added, AlreadyPresent]);
+    assert!(matches!(bad, Err(NetlinkError::Kernel { errno, .. }) if errno == libc::ENODEV));
+    let json = lab.addr_json(&lab.a, "va");
+    let v4 = find(&json, "192.0.2.101").expect("VIP present");
+    assert_eq!(v4["label"], "va:now");
+    let v6 = find(&json, "2001:db8::101").expect("IPv6 VIP present");
+    assert_eq!(v6["nodad"], true);
+}
+
 #[test]
 fn interface_lookup_matches_ip_link() {
     let lab = Lab::new();

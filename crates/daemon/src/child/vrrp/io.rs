@@ -130,7 +130,9 @@ impl GarpBurst {
     /// new master before anything else runs), and the paced rest from a
     /// task of its own, so that pacing never holds up the protocol.
     pub async fn send(self) {
-        let router = keepalived_sys::link::ipv6_forwarding(&self.ifname);
+        // A /proc read: only when an NA needs its router flag.
+        let router = self.vips.iter().any(IpAddr::is_ipv6)
+            && keepalived_sys::link::ipv6_forwarding(&self.ifname);
         let frames: Vec<(Vec<u8>, Duration)> = (0..self.rounds)
             .flat_map(|_| self.vips.iter())
             .map(|vip| match vip {
@@ -197,9 +199,13 @@ pub async fn link_mac(nl: &Netlink, ifindex: u32) -> Result<Option<[u8; 6]>, Net
 }
 
 /// Adds `vip` on `ifindex`; Ok(false) when it was already there.
+///
+/// On the blocking rtnetlink socket: the kernel answers within the send,
+/// and a takeover's GARP must not wait for the runtime to schedule the
+/// shared connection's task (twice) in between.
 pub async fn add_address(nl: &Netlink, ifindex: u32, vip: &VipSpec) -> Result<bool, NetlinkError> {
     use keepalived_sys::addr::AddOutcome;
-    Ok(nl.add_address(&vip.on(ifindex)).await? == AddOutcome::Added)
+    Ok(nl.add_address_now(&vip.on(ifindex))? == AddOutcome::Added)
 }
 
 /// Removes every copy of each VIP's address from its link, whatever its
