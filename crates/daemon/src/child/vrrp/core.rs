@@ -427,6 +427,9 @@ impl Core {
         let live = Live::new(plan, ifindex, src, now);
         self.insts.push(live);
         let idx = self.insts.len() - 1;
+        // Looked up now, so that the first takeover sends its GARP right
+        // after its VIPs instead of asking the kernel for the MAC first.
+        let _ = self.garp_out(idx).await;
         if src.is_none() {
             tracing::warn!(
                 "({name}) no usable {family} address on {ifname}: FAULT until one appears"

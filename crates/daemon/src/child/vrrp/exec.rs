@@ -111,7 +111,7 @@ impl Core {
     }
 
     /// The instance's GARP sender and MAC, looked up on first use.
-    async fn garp_out(&mut self, idx: usize) -> Option<io::GarpOut> {
+    pub(super) async fn garp_out(&mut self, idx: usize) -> Option<io::GarpOut> {
         let i = self.insts.get(idx)?;
         if let Some(out) = &i.garp {
             return Some(out.clone());
