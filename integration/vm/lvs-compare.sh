@@ -15,7 +15,8 @@
 #           the next reload retries it.
 #  syncd    lvs_sync_daemon: the kernel daemons while BACKUP, MASTER, after
 #           a reload, after a takeover by a peer and after the stop are
-#           the same as real keepalived's.
+#           the same as real keepalived's; with no instance named, the
+#           checker's master+backup daemons are too.
 #
 # Prints PASS/FAIL lines and "N passed, N failed"; exits 1 on any failure.
 set -u
@@ -407,6 +408,40 @@ syncd_case positional "lvs_sync_daemon sd0 VI_S 7" "lvs_sync_daemon sd0 VI_S id 
 syncd_case options \
 	"lvs_sync_daemon sd0 inst VI_S maxlen 1200 port 8850 ttl 3 group 224.0.0.83" \
 	"lvs_sync_daemon sd0 inst VI_S id 9 maxlen 1200 port 8850 ttl 3 group 224.0.0.83" 9
+# lvs_sync_daemon naming no instance: the checker runs a master and a
+# backup daemon together (syncid 0 unless given), and stops them on exit.
+for line in "lvs_sync_daemon sd0" "lvs_sync_daemon sd0 id 5 maxlen 1300"; do
+	cat >"$WORK/syncd-check.conf" <<EOF4
+global_defs {
+  $line
+}
+virtual_server 192.0.2.40 80 {
+  lb_algo rr
+  protocol TCP
+  real_server 198.51.100.40 80 { weight 1 }
+}
+EOF4
+	for impl in ka rs; do
+		ipvsadm -C
+		start "$impl" "$WORK/syncd-check.conf" "syncd-check-$impl"
+		got=$(stable_daemons "backup sync daemon")
+		stop
+		eval "SC_$impl=\$got"
+		eval "SC_AFTER_$impl=\$(daemons)"
+	done
+	if [ "$SC_ka" = "$SC_rs" ] && printf '%s\n' "$SC_rs" | grep -q "master sync daemon" &&
+		printf '%s\n' "$SC_rs" | grep -q "backup sync daemon"; then
+		ok "syncd checker '$line': master and backup, same as keepalived"
+	else
+		bad "syncd checker '$line': daemons differ"
+		printf 'ka: %s\nrs: %s\n' "$SC_ka" "$SC_rs" | sed 's/^/    /'
+		tail -5 "$WORK/syncd-check-rs.log" | sed 's/^/    rs: /'
+	fi
+	[ -z "$SC_AFTER_rs" ] && [ "$SC_AFTER_ka" = "$SC_AFTER_rs" ] &&
+		ok "syncd checker '$line': stop leaves no daemon" ||
+		bad "syncd checker '$line': after stop: ka '$SC_AFTER_ka' rs '$SC_AFTER_rs'"
+done
+ipvsadm -C
 ip link del sd0 2>/dev/null
 ip netns del sdpeer 2>/dev/null
 

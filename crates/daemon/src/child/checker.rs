@@ -16,13 +16,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use keepalived_check::desired;
-use keepalived_check::globals;
+use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::health::AtStart;
 use keepalived_check::quorum::QuorumBook;
 use keepalived_config::Config;
 use keepalived_ipvs::client::Ipvs;
 use keepalived_ipvs::error::{Applied, OpError};
-use keepalived_ipvs::model::{Op, Table, Timeouts};
+use keepalived_ipvs::model::{Op, SyncState, Table, Timeouts};
 use keepalived_ipvs::planner::{self, Owned, PlanOptions};
 
 use super::report;
@@ -43,6 +43,10 @@ pub struct Checker {
     resync: bool,
     quorum: QuorumBook,
     timeouts: Option<Timeouts>,
+    /// `lvs_sync_daemon` naming no VRRP instance: keepalived's checker
+    /// then runs a master and a backup daemon together (with a named
+    /// instance the VRRP child runs it). The settings last started.
+    syncd: Option<SyncDaemonSpec>,
 }
 
 /// How one batch went, for the log and the summary.
@@ -65,6 +69,7 @@ impl Checker {
             resync: false,
             quorum: QuorumBook::new(),
             timeouts: None,
+            syncd: None,
         }
     }
 
@@ -157,6 +162,20 @@ fn is_empty(config: &Config) -> bool {
     config.virtual_servers.is_empty()
         && globals::lvs_timeouts(&config.global_defs).is_none()
         && !config.global_defs.lvs_flush
+        && checker_syncd(config).is_none()
+}
+
+/// The sync daemon settings this child runs: `lvs_sync_daemon` naming no
+/// VRRP instance.
+fn checker_syncd(config: &Config) -> Option<SyncDaemonSpec> {
+    globals::sync_daemon_spec(&config.global_defs).filter(|s| s.instance.is_none())
+}
+
+fn stop_syncd() -> [Op; 2] {
+    [
+        Op::StopDaemon(SyncState::Master),
+        Op::StopDaemon(SyncState::Backup),
+    ]
 }
 
 impl Engine for Checker {
@@ -183,6 +202,19 @@ impl Engine for Checker {
         {
             ops.push(Op::SetTimeouts(t));
             self.timeouts = Some(t);
+        }
+        let syncd = checker_syncd(&config);
+        if (first && syncd.is_some()) || syncd != self.syncd {
+            // Stopped first: changed settings, or (at start) whatever a
+            // killed predecessor left running.
+            ops.extend(stop_syncd());
+            if let Some(spec) = &syncd {
+                ops.extend(
+                    [SyncState::Master, SyncState::Backup]
+                        .map(|state| Op::StartDaemon(spec.daemon(state, 0))),
+                );
+            }
+            self.syncd = syncd;
         }
         // Ours: what we programmed (the planner only deletes services we
         // own that are no longer wanted).
@@ -234,6 +266,13 @@ impl Engine for Checker {
     }
 
     async fn stop(&mut self) {
+        // Like keepalived, whatever -I says: the daemons are ours.
+        if self.ipvs.is_some() && self.syncd.take().is_some() {
+            let outcome = self.run(stop_syncd().to_vec()).await;
+            if outcome.failed.is_empty() {
+                tracing::info!("IPVS: sync daemons stopped");
+            }
+        }
         if self.ipvs.is_none() || self.keep_on_stop {
             if self.keep_on_stop {
                 tracing::info!("IPVS: leaving the table in place (-I)");
