@@ -326,17 +326,31 @@ impl VrrpReceiver {
     ///
     /// [`SocketError::Malformed`] is per datagram: keep receiving.
     pub async fn recv(&mut self) -> Result<Datagram, SocketError> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`recv`](Self::recv) as a poll, so that one task can wait on many
+    /// receivers without a task (and a channel hop) per socket.
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Datagram, SocketError>> {
+        use std::task::Poll;
         loop {
-            let mut guard = self.fd.readable().await.map_err(SocketError::Recv)?;
+            let mut guard = match self.fd.poll_read_ready(cx) {
+                Poll::Ready(Ok(g)) => g,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(SocketError::Recv(e))),
+                Poll::Pending => return Poll::Pending,
+            };
             let fd = guard.get_inner().as_fd();
             let family = self.family;
             let ifindex = self.ifindex;
             let buf = &mut self.buf;
             let cmsg = &mut self.cmsg;
             match guard.try_io(|_| recv_once(fd, family, ifindex, buf, cmsg)) {
-                Ok(Ok(Ok(d))) => return Ok(d),
-                Ok(Ok(Err(malformed))) => return Err(malformed),
-                Ok(Err(e)) => return Err(SocketError::Recv(e)),
+                Ok(Ok(Ok(d))) => return Poll::Ready(Ok(d)),
+                Ok(Ok(Err(malformed))) => return Poll::Ready(Err(malformed)),
+                Ok(Err(e)) => return Poll::Ready(Err(SocketError::Recv(e))),
                 Err(_would_block) => continue,
             }
         }

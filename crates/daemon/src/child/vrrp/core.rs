@@ -29,6 +29,9 @@ use crate::exit;
 const BATCH: Duration = Duration::from_micros(500);
 /// How often instances without a source address look for one again.
 const ADDRESS_RETRY: Duration = Duration::from_secs(1);
+/// How long a receiver that failed is left alone.
+const RECV_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
 /// At most this many queued datagrams are handled per wake-up, so that a
 /// flood cannot hold off a due timer.
 const RX_DRAIN: usize = 64;
@@ -43,16 +46,67 @@ pub type SocketKey = (u32, Family);
 /// One receiver per interface, family and what it listens to.
 pub type ReceiverKey = (u32, Family, io::Listen);
 
-/// A receiver's reader task; the receiver lives inside it.
-struct ReaderTask(JoinHandle<()>);
-
-impl Drop for ReaderTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// One open receiver. The core polls them all itself: a task per socket
+/// and a channel to the core cost a task switch and a channel hop per
+/// advert, which with 255 instances is most of a backup's CPU.
+struct Reader {
+    key: SocketKey,
+    socket: VrrpReceiver,
+    /// After a receive error: not polled until then (a persistent error
+    /// must not spin the loop).
+    paused_until: Option<tokio::time::Instant>,
 }
 
 type Datagram = (SocketKey, Result<Result<Received, DropReason>, SocketError>);
+
+/// The next datagram of any receiver, starting the scan at `*start`
+/// (rotated, so a flooded socket cannot starve the others).
+fn poll_readers(
+    readers: &mut HashMap<ReceiverKey, Reader>,
+    start: &mut usize,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Datagram> {
+    use std::task::Poll;
+    let n = readers.len();
+    if n == 0 {
+        return Poll::Pending;
+    }
+    let now = tokio::time::Instant::now();
+    let first = *start % n;
+    for r in readers.values_mut().skip(first) {
+        if let Some(d) = poll_one(r, now, cx) {
+            *start = start.wrapping_add(1);
+            return Poll::Ready(d);
+        }
+    }
+    for r in readers.values_mut().take(first) {
+        if let Some(d) = poll_one(r, now, cx) {
+            *start = start.wrapping_add(1);
+            return Poll::Ready(d);
+        }
+    }
+    Poll::Pending
+}
+
+fn poll_one(
+    r: &mut Reader,
+    now: tokio::time::Instant,
+    cx: &mut std::task::Context<'_>,
+) -> Option<Datagram> {
+    if r.paused_until.is_some_and(|t| t > now) {
+        return None;
+    }
+    r.paused_until = None;
+    match r.socket.poll_recv(cx) {
+        std::task::Poll::Ready(res) => {
+            if matches!(res, Err(SocketError::Recv(_))) {
+                r.paused_until = Some(now + RECV_ERROR_PAUSE);
+            }
+            Some((r.key, res.map(|d| io::decode(&d))))
+        }
+        std::task::Poll::Pending => None,
+    }
+}
 
 pub struct Core {
     pub(super) options: Options,
@@ -62,9 +116,9 @@ pub struct Core {
     /// Protocol deadlines wait on this, not on tokio's millisecond wheel.
     timer: PreciseTimer,
     pub(super) insts: Vec<Live>,
-    receivers: HashMap<ReceiverKey, ReaderTask>,
-    rx_tx: mpsc::Sender<Datagram>,
-    rx: mpsc::Receiver<Datagram>,
+    receivers: HashMap<ReceiverKey, Reader>,
+    /// Where the next scan of the receivers starts.
+    rx_start: usize,
     pub(super) notifier: Notifier,
     /// The running generation's global_defs; the rest of the snapshot is
     /// dropped once applied (each instance keeps its own part).
@@ -80,7 +134,6 @@ pub struct Core {
 
 impl Core {
     pub fn new(options: Options) -> Result<Self, String> {
-        let (rx_tx, rx) = mpsc::channel(256);
         Ok(Self {
             options,
             nl: Netlink::new().map_err(|e| format!("cannot open the route netlink socket: {e}"))?,
@@ -88,8 +141,7 @@ impl Core {
             timer: PreciseTimer::new().map_err(|e| format!("cannot create a timerfd: {e}"))?,
             insts: Vec::new(),
             receivers: HashMap::new(),
-            rx_tx,
-            rx,
+            rx_start: 0,
             notifier: Notifier::default(),
             globals: None,
             generation: 0,
@@ -127,6 +179,8 @@ impl Core {
             } else {
                 None
             };
+            // A paused receiver is polled again when its pause ends.
+            let paused = self.receivers.values().filter_map(|r| r.paused_until).min();
             tokio::select! {
                 cmd = cmds.recv() => match cmd {
                     None => {
@@ -147,16 +201,23 @@ impl Core {
                         return exit::OK;
                     }
                 },
-                Some((key, d)) = self.rx.recv() => {
+                (key, d) = std::future::poll_fn(|cx| poll_readers(&mut self.receivers, &mut self.rx_start, cx)) => {
                     self.on_datagram(key, d).await;
                     // Adverts of many instances arrive together: handle
                     // what is already queued before computing the next
                     // deadline and re-arming the timer again.
                     for _ in 0..RX_DRAIN {
-                        let Ok((key, d)) = self.rx.try_recv() else { break };
+                        let ready = std::future::poll_fn(|cx| {
+                            std::task::Poll::Ready(
+                                poll_readers(&mut self.receivers, &mut self.rx_start, cx),
+                            )
+                        })
+                        .await;
+                        let std::task::Poll::Ready((key, d)) = ready else { break };
                         self.on_datagram(key, d).await;
                     }
                 }
+                () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
                 () = sleep_until(retry_at) => {
                     retry_at = None;
@@ -501,9 +562,15 @@ impl Core {
         }
         let (ifindex, family, listen) = rkey;
         match io::open_receiver(family, ifname, ifindex, listen) {
-            Ok(r) => {
-                let reader = spawn_reader((ifindex, family), r, self.rx_tx.clone());
-                self.receivers.insert(rkey, ReaderTask(reader));
+            Ok(socket) => {
+                self.receivers.insert(
+                    rkey,
+                    Reader {
+                        key: (ifindex, family),
+                        socket,
+                        paused_until: None,
+                    },
+                );
                 true
             }
             Err(e) => {
@@ -564,24 +631,4 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
-}
-
-fn spawn_reader(
-    key: SocketKey,
-    mut receiver: VrrpReceiver,
-    tx: mpsc::Sender<Datagram>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let d = receiver.recv().await.map(|d| io::decode(&d));
-            let failed = matches!(d, Err(SocketError::Recv(_)));
-            if tx.send((key, d)).await.is_err() {
-                return;
-            }
-            if failed {
-                // A persistent error (link gone) must not spin.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    })
 }
