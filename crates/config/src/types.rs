@@ -105,7 +105,30 @@ impl<'de> Deserialize<'de> for Timer {
 /// and reload) and come back as that default, so a skipped field always
 /// pairs with a field-level `#[serde(default)]`.
 pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
-    *v == T::default()
+    skipping_defaults() && *v == T::default()
+}
+
+thread_local! {
+    static EVERY_FIELD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether serialising leaves default fields out (the snapshot), or writes
+/// every field ([`with_every_field`], for `-d`).
+pub fn skipping_defaults() -> bool {
+    !EVERY_FIELD.with(std::cell::Cell::get)
+}
+
+/// Runs `f` with every field serialised, defaults included: `-d` shows
+/// what the configuration means, not just what it changed.
+pub fn with_every_field<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            EVERY_FIELD.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(EVERY_FIELD.with(|c| c.replace(true)));
+    f()
 }
 
 /// A command a keyword runs (`notify_master`, `script`, `misc_path` ...),

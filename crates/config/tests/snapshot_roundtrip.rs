@@ -118,3 +118,31 @@ fn defaults_are_left_out_and_come_back() {
     let json = serde_json::to_string(&c.vrrp_instances[0]).expect("serialise");
     assert!(!json.contains("priority"), "{json}");
 }
+
+/// `-d` shows what the configuration means: with every field on, the
+/// defaults are written too, and the snapshot's skipping comes back after.
+#[test]
+fn every_field_mode_writes_defaults_and_ends_with_its_closure() {
+    let c = Config {
+        vrrp_instances: vec![Default::default()],
+        ..Config::default()
+    };
+    let full = keepalived_config::types::with_every_field(|| {
+        serde_json::to_string(&c.vrrp_instances[0]).expect("serialise")
+    });
+    assert!(full.contains("\"priority\":100"), "{full}");
+    assert!(full.contains("\"advert_int\""), "{full}");
+    let lean = serde_json::to_string(&c.vrrp_instances[0]).expect("serialise");
+    assert!(!lean.contains("priority"), "{lean}");
+    assert!(
+        lean.len() * 3 < full.len(),
+        "{} vs {}",
+        lean.len(),
+        full.len()
+    );
+    let back: Config = serde_json::from_str(&keepalived_config::types::with_every_field(|| {
+        serde_json::to_string(&c).expect("serialise")
+    }))
+    .expect("reads back");
+    assert_eq!(back, c);
+}

@@ -69,7 +69,9 @@ pub fn run(cli: &Cli, log: &str) -> u8 {
 
 /// The model as pretty JSON on stdout (`-d`).
 pub fn print_json(loaded: &Loaded) {
-    match serde_json::to_string_pretty(&loaded.config) {
+    match keepalived_config::types::with_every_field(|| {
+        serde_json::to_string_pretty(&loaded.config)
+    }) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("cannot serialize the configuration: {e}"),
     }

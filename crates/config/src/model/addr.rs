@@ -161,7 +161,7 @@ impl Default for IpAddress {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn ip_address_prefix_len_is_default(v: &u8) -> bool {
-    *v == IpAddress::default().prefix_len
+    crate::types::skipping_defaults() && *v == IpAddress::default().prefix_len
 }
 
 impl IpAddress {

@@ -273,7 +273,7 @@ impl Default for UdpCheck {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn udp_check_max_reply_length_is_default(v: &u16) -> bool {
-    *v == UdpCheck::default().max_reply_length
+    crate::types::skipping_defaults() && *v == UdpCheck::default().max_reply_length
 }
 
 /// FILE_CHECK: the real server's weight follows a `track_file`.

@@ -444,35 +444,35 @@ impl Default for GlobalDefs {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn global_defs_smtp_connect_timeout_is_default(v: &u32) -> bool {
-    *v == GlobalDefs::default().smtp_connect_timeout
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().smtp_connect_timeout
 }
 
 fn global_defs_startup_script_timeout_is_default(v: &u32) -> bool {
-    *v == GlobalDefs::default().startup_script_timeout
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().startup_script_timeout
 }
 
 fn global_defs_shutdown_script_timeout_is_default(v: &u32) -> bool {
-    *v == GlobalDefs::default().shutdown_script_timeout
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().shutdown_script_timeout
 }
 
 fn global_defs_vrrp_garp_master_delay_is_default(v: &u32) -> bool {
-    *v == GlobalDefs::default().vrrp_garp_master_delay
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_garp_master_delay
 }
 
 fn global_defs_vrrp_garp_master_repeat_is_default(v: &u32) -> bool {
-    *v == GlobalDefs::default().vrrp_garp_master_repeat
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_garp_master_repeat
 }
 
 fn global_defs_vrrp_garp_master_refresh_repeat_is_default(v: &u32) -> bool {
-    *v == GlobalDefs::default().vrrp_garp_master_refresh_repeat
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_garp_master_refresh_repeat
 }
 
 fn global_defs_vrrp_down_timer_adverts_is_default(v: &u8) -> bool {
-    *v == GlobalDefs::default().vrrp_down_timer_adverts
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_down_timer_adverts
 }
 
 fn global_defs_vrrp_version_is_default(v: &u8) -> bool {
-    *v == GlobalDefs::default().vrrp_version
+    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_version
 }
 
 /// Table entry for an `Option<String>` keyword.

@@ -392,7 +392,7 @@ impl Default for VirtualServer {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn virtual_server_quorum_is_default(v: &u32) -> bool {
-    *v == VirtualServer::default().quorum
+    crate::types::skipping_defaults() && *v == VirtualServer::default().quorum
 }
 
 impl VirtualServer {

@@ -40,5 +40,5 @@ impl Default for RootSettings {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn root_settings_child_wait_time_is_default(v: &u32) -> bool {
-    *v == RootSettings::default().child_wait_time
+    crate::types::skipping_defaults() && *v == RootSettings::default().child_wait_time
 }

@@ -181,15 +181,15 @@ impl Default for VrrpScript {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn vrrp_script_interval_is_default(v: &u32) -> bool {
-    *v == VrrpScript::default().interval
+    crate::types::skipping_defaults() && *v == VrrpScript::default().interval
 }
 
 fn vrrp_script_rise_is_default(v: &u32) -> bool {
-    *v == VrrpScript::default().rise
+    crate::types::skipping_defaults() && *v == VrrpScript::default().rise
 }
 
 fn vrrp_script_fall_is_default(v: &u32) -> bool {
-    *v == VrrpScript::default().fall
+    crate::types::skipping_defaults() && *v == VrrpScript::default().fall
 }
 
 /// A positive count where keepalived turns 0 into 1 with a warning.
@@ -334,11 +334,11 @@ impl Default for TrackProcess {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn track_process_param_match_is_default(v: &ParamMatch) -> bool {
-    *v == TrackProcess::default().param_match
+    crate::types::skipping_defaults() && *v == TrackProcess::default().param_match
 }
 
 fn track_process_quorum_is_default(v: &u32) -> bool {
-    *v == TrackProcess::default().quorum
+    crate::types::skipping_defaults() && *v == TrackProcess::default().quorum
 }
 
 const DELAY_MIN: Timer = Timer::from_micros(1);
@@ -468,7 +468,7 @@ impl Default for TrackFile {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn track_file_weight_is_default(v: &i32) -> bool {
-    *v == TrackFile::default().weight
+    crate::types::skipping_defaults() && *v == TrackFile::default().weight
 }
 
 const TRACK_FILE: &Table<TrackFile> = &[

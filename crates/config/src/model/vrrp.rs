@@ -76,7 +76,7 @@ impl Default for UnicastPeer {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn unicast_peer_max_ttl_is_default(v: &u8) -> bool {
-    *v == UnicastPeer::default().max_ttl
+    crate::types::skipping_defaults() && *v == UnicastPeer::default().max_ttl
 }
 
 /// `use_vmac [IFNAME] [MAC]`.
@@ -345,15 +345,15 @@ impl Default for VrrpInstance {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn vrrp_instance_state_is_default(v: &State) -> bool {
-    *v == VrrpInstance::default().state
+    crate::types::skipping_defaults() && *v == VrrpInstance::default().state
 }
 
 fn vrrp_instance_priority_is_default(v: &u8) -> bool {
-    *v == VrrpInstance::default().priority
+    crate::types::skipping_defaults() && *v == VrrpInstance::default().priority
 }
 
 fn vrrp_instance_advert_int_is_default(v: &Timer) -> bool {
-    *v == VrrpInstance::default().advert_int
+    crate::types::skipping_defaults() && *v == VrrpInstance::default().advert_int
 }
 
 impl VrrpInstance {

@@ -255,19 +255,19 @@ impl Default for BfdInstance {
 // What the snapshot leaves out must come back from the container default,
 // which for these fields is not their type's default.
 fn bfd_instance_min_rx_is_default(v: &u32) -> bool {
-    *v == BfdInstance::default().min_rx
+    crate::types::skipping_defaults() && *v == BfdInstance::default().min_rx
 }
 
 fn bfd_instance_min_tx_is_default(v: &u32) -> bool {
-    *v == BfdInstance::default().min_tx
+    crate::types::skipping_defaults() && *v == BfdInstance::default().min_tx
 }
 
 fn bfd_instance_idle_tx_is_default(v: &u32) -> bool {
-    *v == BfdInstance::default().idle_tx
+    crate::types::skipping_defaults() && *v == BfdInstance::default().idle_tx
 }
 
 fn bfd_instance_multiplier_is_default(v: &u8) -> bool {
-    *v == BfdInstance::default().multiplier
+    crate::types::skipping_defaults() && *v == BfdInstance::default().multiplier
 }
 
 fn bfd_neighbor(b: &mut BfdInstance, n: &Node<'_>, r: &mut Reader<'_>) {
