@@ -180,7 +180,14 @@ impl Core {
                 None
             };
             // A paused receiver is polled again when its pause ends.
-            let paused = self.receivers.values().filter_map(|r| r.paused_until).min();
+            // (A pause already over is cleared by the next poll, not slept on.)
+            let now = tokio::time::Instant::now();
+            let paused = self
+                .receivers
+                .values()
+                .filter_map(|r| r.paused_until)
+                .filter(|t| *t > now)
+                .min();
             tokio::select! {
                 cmd = cmds.recv() => match cmd {
                     None => {
