@@ -27,6 +27,14 @@ mod vrrp;
 
 pub use vrrp::release_addresses as release_vrrp_addresses;
 
+/// The one-thread runtime a child (or the supervisor's crash cleanup)
+/// runs its async work on.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// Which child this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -101,10 +109,7 @@ pub fn run(cli: &Cli, kind: Kind) -> u8 {
             return exit::FATAL;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");

@@ -250,42 +250,16 @@ impl Core {
         }
     }
 
-    /// The link a VIP lives on: its `dev`, else the instance's.
-    async fn vip_link(&self, ifindex: u32, v: &VipSpec) -> Result<u32, NetlinkError> {
-        match &v.dev {
-            None => Ok(ifindex),
-            Some(dev) => io::link_index(&self.nl, dev)
-                .await?
-                .ok_or_else(|| NetlinkError::NoSuchInterface(dev.clone())),
-        }
-    }
-
     pub(super) async fn add_vip(&self, ifindex: u32, v: &VipSpec) -> Result<bool, NetlinkError> {
-        let link = self.vip_link(ifindex, v).await?;
+        let link = io::vip_link(&self.nl, ifindex, v).await?;
         io::add_address(&self.nl, link, v).await
     }
 
-    /// Removes `vips` (each from its own link), listing each link's
-    /// addresses once; results in `vips`' order.
     pub(super) async fn del_vips(
         &self,
         ifindex: u32,
         vips: &[VipSpec],
     ) -> Vec<Result<bool, NetlinkError>> {
-        let mut out: Vec<Option<Result<bool, NetlinkError>>> = Vec::with_capacity(vips.len());
-        let mut batch = Vec::with_capacity(vips.len());
-        for v in vips {
-            match self.vip_link(ifindex, v).await {
-                Ok(link) => {
-                    batch.push((link, v));
-                    out.push(None);
-                }
-                Err(e) => out.push(Some(Err(e))),
-            }
-        }
-        let mut done = io::del_addresses(&self.nl, &batch).await.into_iter();
-        out.into_iter()
-            .map(|r| r.or_else(|| done.next()).unwrap_or(Ok(false)))
-            .collect()
+        io::del_vips(&self.nl, ifindex, vips).await
     }
 }

@@ -78,7 +78,16 @@ pub struct Plan {
     pub skip_check_adv_addr: bool,
 }
 
-pub(super) fn vip_spec(a: &keepalived_config::model::addr::IpAddress) -> VipSpec {
+/// `virtual_ipaddress` then `virtual_ipaddress_excluded`, as installed.
+pub(super) fn vip_specs(conf: &VrrpInstance) -> Vec<VipSpec> {
+    conf.virtual_ipaddress
+        .iter()
+        .chain(&conf.virtual_ipaddress_excluded)
+        .map(vip_spec)
+        .collect()
+}
+
+fn vip_spec(a: &keepalived_config::model::addr::IpAddress) -> VipSpec {
     VipSpec {
         address: a.address,
         prefix_len: a.prefix_len,
@@ -108,12 +117,7 @@ pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
         .map(|a| a.address)
         .filter(|a| Family::of(*a) == family)
         .collect();
-    let vips: Vec<VipSpec> = conf
-        .virtual_ipaddress
-        .iter()
-        .chain(&conf.virtual_ipaddress_excluded)
-        .map(vip_spec)
-        .collect();
+    let vips = vip_specs(conf);
     let auth = match (&conf.authentication, version) {
         (Some(a), Version::V2) if a.auth_type == Some(ConfAuthType::Pass) => {
             Auth::pass(a.auth_pass.as_deref().unwrap_or_default().as_bytes())

@@ -208,6 +208,40 @@ pub async fn add_address(nl: &Netlink, ifindex: u32, vip: &VipSpec) -> Result<bo
     Ok(nl.add_address_now(&vip.on(ifindex))? == AddOutcome::Added)
 }
 
+/// The link a VIP lives on: its `dev`, else the instance's `ifindex`.
+pub async fn vip_link(nl: &Netlink, ifindex: u32, v: &VipSpec) -> Result<u32, NetlinkError> {
+    match &v.dev {
+        None => Ok(ifindex),
+        Some(dev) => link_index(nl, dev)
+            .await?
+            .ok_or_else(|| NetlinkError::NoSuchInterface(dev.clone())),
+    }
+}
+
+/// Removes an instance's `vips` (each from its own link, see
+/// [`vip_link`]) with [`del_addresses`]; results in `vips`' order.
+pub async fn del_vips(
+    nl: &Netlink,
+    ifindex: u32,
+    vips: &[VipSpec],
+) -> Vec<Result<bool, NetlinkError>> {
+    let mut out: Vec<Option<Result<bool, NetlinkError>>> = Vec::with_capacity(vips.len());
+    let mut batch = Vec::with_capacity(vips.len());
+    for v in vips {
+        match vip_link(nl, ifindex, v).await {
+            Ok(link) => {
+                batch.push((link, v));
+                out.push(None);
+            }
+            Err(e) => out.push(Some(Err(e))),
+        }
+    }
+    let mut done = del_addresses(nl, &batch).await.into_iter();
+    out.into_iter()
+        .map(|r| r.or_else(|| done.next()).unwrap_or(Ok(false)))
+        .collect()
+}
+
 /// Removes every copy of each VIP's address from its link, whatever its
 /// prefix length (a crashed predecessor may have run an older
 /// configuration). `vips` pairs each VIP with its link; each link's

@@ -12,7 +12,7 @@
 use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
 
-use super::instance::vip_spec;
+use super::instance::vip_specs;
 use super::io;
 
 /// Removes every VIP (and excluded VIP) of every instance in `config`
@@ -22,10 +22,7 @@ pub fn release_addresses(config: &Config) -> usize {
     if config.vrrp_instances.is_empty() {
         return 0;
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::child::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("cannot remove the dead VRRP child's addresses: {e}");
@@ -51,23 +48,8 @@ async fn release(config: &Config) -> usize {
         let Ok(Some(ifindex)) = io::link_index(&nl, ifname).await else {
             continue;
         };
-        let specs: Vec<io::VipSpec> = inst
-            .virtual_ipaddress
-            .iter()
-            .chain(&inst.virtual_ipaddress_excluded)
-            .map(vip_spec)
-            .collect();
-        let mut batch = Vec::with_capacity(specs.len());
-        for v in &specs {
-            let link = match &v.dev {
-                None => Some(ifindex),
-                Some(dev) => io::link_index(&nl, dev).await.ok().flatten(),
-            };
-            if let Some(link) = link {
-                batch.push((link, v));
-            }
-        }
-        for ((_, v), res) in batch.iter().zip(io::del_addresses(&nl, &batch).await) {
+        let specs = vip_specs(inst);
+        for (v, res) in specs.iter().zip(io::del_vips(&nl, ifindex, &specs).await) {
             match res {
                 Ok(true) => {
                     removed += 1;
