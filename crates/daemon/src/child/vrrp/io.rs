@@ -125,10 +125,11 @@ pub struct GarpBurst {
 }
 
 impl GarpBurst {
-    /// Sends the frames that need no pacing now, before returning (the
-    /// whole first round when no interval is set: the network learns the
-    /// new master before anything else runs), and the paced rest from a
-    /// task of its own, so that pacing never holds up the protocol.
+    /// Sends the frames that need no pacing now, before returning (all of
+    /// them when no interval is set, as keepalived does: the network
+    /// learns the new master before anything else runs), and from the
+    /// first interval on the rest from a task of its own, so that pacing
+    /// never holds up the protocol.
     pub async fn send(self) {
         // A /proc read: only when an NA needs its router flag.
         let router = self.vips.iter().any(IpAddr::is_ipv6)
@@ -143,13 +144,10 @@ impl GarpBurst {
                 ),
             })
             .collect();
-        let first_round = self.vips.len();
         let mut frames = frames.into_iter();
-        let mut sent = 0;
         while let Some((frame, gap)) = frames.next() {
             self.send_one(&frame).await;
-            sent += 1;
-            if !gap.is_zero() || sent == first_round {
+            if !gap.is_zero() {
                 let rest: Vec<(Vec<u8>, Duration)> = frames.collect();
                 if !rest.is_empty() {
                     tokio::spawn(async move {
