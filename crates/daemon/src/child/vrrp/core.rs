@@ -2,7 +2,6 @@
 //! The core task: instances, sockets, the one timer, apply / reload /
 //! stop. Executing a step's actions is in [`super::exec`].
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +49,7 @@ pub type ReceiverKey = (u32, Family, io::Listen);
 /// and a channel to the core cost a task switch and a channel hop per
 /// advert, which with 255 instances is most of a backup's CPU.
 struct Reader {
+    rkey: ReceiverKey,
     key: SocketKey,
     socket: VrrpReceiver,
     /// After a receive error: not polled until then (a persistent error
@@ -62,30 +62,22 @@ type Datagram = (SocketKey, Result<Result<Received, DropReason>, SocketError>);
 /// The next datagram of any receiver, starting the scan at `*start`
 /// (rotated, so a flooded socket cannot starve the others).
 fn poll_readers(
-    readers: &mut HashMap<ReceiverKey, Reader>,
+    readers: &mut [Reader],
     start: &mut usize,
     cx: &mut std::task::Context<'_>,
 ) -> std::task::Poll<Datagram> {
-    use std::task::Poll;
     let n = readers.len();
-    if n == 0 {
-        return Poll::Pending;
-    }
     let now = tokio::time::Instant::now();
-    let first = *start % n;
-    for r in readers.values_mut().skip(first) {
-        if let Some(d) = poll_one(r, now, cx) {
+    for k in 0..n {
+        if let Some(d) = readers
+            .get_mut(start.wrapping_add(k) % n)
+            .and_then(|r| poll_one(r, now, cx))
+        {
             *start = start.wrapping_add(1);
-            return Poll::Ready(d);
+            return std::task::Poll::Ready(d);
         }
     }
-    for r in readers.values_mut().take(first) {
-        if let Some(d) = poll_one(r, now, cx) {
-            *start = start.wrapping_add(1);
-            return Poll::Ready(d);
-        }
-    }
-    Poll::Pending
+    std::task::Poll::Pending
 }
 
 fn poll_one(
@@ -116,7 +108,8 @@ pub struct Core {
     /// Protocol deadlines wait on this, not on tokio's millisecond wheel.
     timer: PreciseTimer,
     pub(super) insts: Vec<Live>,
-    receivers: HashMap<ReceiverKey, Reader>,
+    /// A handful at most (one per interface, family and group).
+    receivers: Vec<Reader>,
     /// Where the next scan of the receivers starts.
     rx_start: usize,
     pub(super) notifier: Notifier,
@@ -140,7 +133,7 @@ impl Core {
             base: timer::monotonic_now(),
             timer: PreciseTimer::new().map_err(|e| format!("cannot create a timerfd: {e}"))?,
             insts: Vec::new(),
-            receivers: HashMap::new(),
+            receivers: Vec::new(),
             rx_start: 0,
             notifier: Notifier::default(),
             globals: None,
@@ -184,7 +177,7 @@ impl Core {
             let now = tokio::time::Instant::now();
             let paused = self
                 .receivers
-                .values()
+                .iter()
                 .filter_map(|r| r.paused_until)
                 .filter(|t| *t > now)
                 .min();
@@ -564,20 +557,18 @@ impl Core {
     /// Opens the receiver `rkey` unless it is open; false (logged for
     /// instance `name`) when it cannot be opened.
     fn ensure_receiver(&mut self, rkey: ReceiverKey, ifname: &str, name: &str) -> bool {
-        if self.receivers.contains_key(&rkey) {
+        if self.receivers.iter().any(|r| r.rkey == rkey) {
             return true;
         }
         let (ifindex, family, listen) = rkey;
         match io::open_receiver(family, ifname, ifindex, listen) {
             Ok(socket) => {
-                self.receivers.insert(
+                self.receivers.push(Reader {
                     rkey,
-                    Reader {
-                        key: (ifindex, family),
-                        socket,
-                        paused_until: None,
-                    },
-                );
+                    key: (ifindex, family),
+                    socket,
+                    paused_until: None,
+                });
                 true
             }
             Err(e) => {
@@ -589,7 +580,7 @@ impl Core {
 
     fn close_unused_sockets(&mut self) {
         let used: Vec<ReceiverKey> = self.insts.iter().map(Live::receiver_key).collect();
-        self.receivers.retain(|k, _| used.contains(k));
+        self.receivers.retain(|r| used.contains(&r.rkey));
     }
 
     // ----- stop -----
