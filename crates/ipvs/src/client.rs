@@ -41,16 +41,6 @@ const ANSWER_TIMEOUT_S: i64 = 30;
 /// after the largest buffer we read with.
 const RECV_BUF: usize = 64 << 10;
 
-/// Sets NLM_F_ACK in the header of the netlink message at the start of
-/// `msg` (flags are the host-order u16 at offset 6).
-fn ask_for_ack(msg: &mut [u8]) {
-    const NLM_F_ACK: u16 = 0x4;
-    if let Some(flags) = msg.get_mut(6..8) {
-        let v = u16::from_ne_bytes([flags[0], flags[1]]) | NLM_F_ACK;
-        flags.copy_from_slice(&v.to_ne_bytes());
-    }
-}
-
 /// Requests about to go in one `send`.
 #[derive(Default)]
 struct Batch {
@@ -69,10 +59,7 @@ impl Batch {
         let seq = seq_before
             .wrapping_add(1)
             .wrapping_add(self.sent.len() as u32);
-        // nlmsghdr: len u32, type u16, flags u16, seq u32 (host order).
-        if let Some(field) = msg.get_mut(8..12) {
-            field.copy_from_slice(&seq.to_ne_bytes());
-        }
+        encode::set_seq(&mut msg, seq);
         self.last_at = self.bytes.len();
         self.bytes.extend_from_slice(&msg);
         self.sent.push(op);
@@ -255,7 +242,7 @@ impl Ipvs {
         if batch.sent.is_empty() {
             return;
         }
-        ask_for_ack(&mut batch.bytes[batch.last_at..]);
+        encode::set_ack(&mut batch.bytes[batch.last_at..]);
         let base = self.seq.wrapping_add(1);
         self.seq = self.seq.wrapping_add(batch.sent.len() as u32);
         let outcome = self

@@ -69,9 +69,7 @@ impl Request {
     }
 
     /// Like [`to_bytes`](Self::to_bytes), choosing whether a change asks
-    /// for an ack. Without one the kernel answers only a failure: a batch
-    /// asks for one on its last message alone, which then tells that
-    /// every message before it has been handled.
+    /// for an ack. Without one the kernel answers only a failure.
     pub fn to_bytes_acked(&self, family: u16, seq: u32, ack: bool) -> Result<Vec<u8>, EncodeError> {
         let flags = match (self.dump, ack) {
             (true, _) => NlmF::REQUEST | NlmF::DUMP,
@@ -95,6 +93,24 @@ impl Request {
         let mut out = Cursor::new(Vec::with_capacity(msg.padded_size()));
         msg.to_bytes(&mut out).map_err(neli_err)?;
         Ok(out.into_inner())
+    }
+}
+
+/// Renumbers an encoded message in place: a batch learns each message's
+/// sequence number only when it takes it (nlmsghdr: len u32, type u16,
+/// flags u16, seq u32, all host order).
+pub fn set_seq(msg: &mut [u8], seq: u32) {
+    if let Some(field) = msg.get_mut(8..12) {
+        field.copy_from_slice(&seq.to_ne_bytes());
+    }
+}
+
+/// Makes an encoded change ask for an ack: a batch does so on its last
+/// message only, whose answer then tells that all before it were handled.
+pub fn set_ack(msg: &mut [u8]) {
+    if let Some(flags) = msg.get_mut(6..8) {
+        let v = u16::from_ne_bytes([flags[0], flags[1]]) | u16::from(NlmF::ACK);
+        flags.copy_from_slice(&v.to_ne_bytes());
     }
 }
 
@@ -361,4 +377,27 @@ pub fn resolve_family(name: &str) -> Result<Request, EncodeError> {
     let mut bytes = name.as_bytes().to_vec();
     bytes.push(0);
     Ok(Request::new(nl::CTRL_CMD_GETFAMILY).with(attr(nl::CTRL_ATTR_FAMILY_NAME, &bytes)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message renumbered and acked in place is byte for byte the one
+    /// encoded with that number and ack in the first place.
+    #[test]
+    fn patching_seq_and_ack_equals_encoding_them() {
+        let req = op_request(&Op::Flush).expect("encodes");
+        let mut patched = req.to_bytes_acked(0x1a, 0, false).expect("encodes");
+        set_seq(&mut patched, 77);
+        set_ack(&mut patched);
+        assert_eq!(
+            patched,
+            req.to_bytes_acked(0x1a, 77, true).expect("encodes")
+        );
+        assert_ne!(
+            patched,
+            req.to_bytes_acked(0x1a, 77, false).expect("encodes")
+        );
+    }
 }
