@@ -31,12 +31,13 @@ bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 modprobe ip_vs 2>/dev/null
 ipvsadm -C || { echo "FAIL no IPVS in this kernel"; exit 1; }
 
-# The table, stable: three equal reads 100 ms apart (at most ~6 s).
-stable_table() {
+# stable CMD [PATTERN]: CMD's output once it holds PATTERN (any non-empty
+# output without one) and three reads 100 ms apart agree (at most ~6 s).
+stable() {
 	local prev="" cur same=0 i
 	for i in $(seq 60); do
-		cur=$(ipvsadm -Sn)
-		if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then
+		cur=$($1 2>&1)
+		if [ -n "$cur" ] && printf '%s\n' "$cur" | grep -q -- "${2:-}" && [ "$cur" = "$prev" ]; then
 			same=$((same + 1))
 			[ $same -ge 2 ] && break
 		else
@@ -47,6 +48,7 @@ stable_table() {
 	done
 	printf '%s\n' "$cur"
 }
+stable_table() { stable "ipvsadm -Sn"; }
 
 # start IMPL CONF TAG [extra flags]: daemon in the background, pid in $DPID
 start() {
@@ -309,22 +311,8 @@ vrrp_instance VI_P {
 }
 EOF3
 daemons() { ipvsadm -L --daemon 2>&1; }
-# The daemon list once it holds PATTERN and three reads 100 ms apart agree.
-stable_daemons() {
-	local prev="" cur same=0 i
-	for i in $(seq 60); do
-		cur=$(daemons)
-		if printf '%s\n' "$cur" | grep -q -- "$1" && [ "$cur" = "$prev" ]; then
-			same=$((same + 1))
-			[ $same -ge 2 ] && break
-		else
-			same=0
-		fi
-		prev=$cur
-		sleep 0.1
-	done
-	printf '%s\n' "$cur"
-}
+# The daemon list once it holds PATTERN and three reads agree.
+stable_daemons() { stable "ipvsadm -L --daemon" "$1"; }
 syncd_conf() { # LVS_SYNC_DAEMON_LINE
 	cat >"$WORK/syncd.conf" <<EOF3
 global_defs {
