@@ -158,11 +158,9 @@ impl Default for IpAddress {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn ip_address_prefix_len_is_default(v: &u8) -> bool {
-    crate::types::skipping_defaults() && *v == IpAddress::default().prefix_len
-}
+struct_defaults!(IpAddress {
+    prefix_len: u8 => ip_address_prefix_len_is_default,
+});
 
 impl IpAddress {
     pub fn is_ipv6(&self) -> bool {

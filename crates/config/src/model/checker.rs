@@ -270,11 +270,9 @@ impl Default for UdpCheck {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn udp_check_max_reply_length_is_default(v: &u16) -> bool {
-    crate::types::skipping_defaults() && *v == UdpCheck::default().max_reply_length
-}
+struct_defaults!(UdpCheck {
+    max_reply_length: u16 => udp_check_max_reply_length_is_default,
+});
 
 /// FILE_CHECK: the real server's weight follows a `track_file`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -441,39 +441,16 @@ impl Default for GlobalDefs {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn global_defs_smtp_connect_timeout_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().smtp_connect_timeout
-}
-
-fn global_defs_startup_script_timeout_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().startup_script_timeout
-}
-
-fn global_defs_shutdown_script_timeout_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().shutdown_script_timeout
-}
-
-fn global_defs_vrrp_garp_master_delay_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_garp_master_delay
-}
-
-fn global_defs_vrrp_garp_master_repeat_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_garp_master_repeat
-}
-
-fn global_defs_vrrp_garp_master_refresh_repeat_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_garp_master_refresh_repeat
-}
-
-fn global_defs_vrrp_down_timer_adverts_is_default(v: &u8) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_down_timer_adverts
-}
-
-fn global_defs_vrrp_version_is_default(v: &u8) -> bool {
-    crate::types::skipping_defaults() && *v == GlobalDefs::default().vrrp_version
-}
+struct_defaults!(GlobalDefs {
+    smtp_connect_timeout: u32 => global_defs_smtp_connect_timeout_is_default,
+    startup_script_timeout: u32 => global_defs_startup_script_timeout_is_default,
+    shutdown_script_timeout: u32 => global_defs_shutdown_script_timeout_is_default,
+    vrrp_garp_master_delay: u32 => global_defs_vrrp_garp_master_delay_is_default,
+    vrrp_garp_master_repeat: u32 => global_defs_vrrp_garp_master_repeat_is_default,
+    vrrp_garp_master_refresh_repeat: u32 => global_defs_vrrp_garp_master_refresh_repeat_is_default,
+    vrrp_down_timer_adverts: u8 => global_defs_vrrp_down_timer_adverts_is_default,
+    vrrp_version: u8 => global_defs_vrrp_version_is_default,
+});
 
 /// Table entry for an `Option<String>` keyword.
 macro_rules! string {

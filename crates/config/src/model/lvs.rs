@@ -389,11 +389,9 @@ impl Default for VirtualServer {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn virtual_server_quorum_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == VirtualServer::default().quorum
-}
+struct_defaults!(VirtualServer {
+    quorum: u32 => virtual_server_quorum_is_default,
+});
 
 impl VirtualServer {
     pub fn effective_delay_loop(&self) -> Timer {

@@ -6,6 +6,20 @@
 //! that take the statement [`Node`] and a [`Reader`]; this module only
 //! dispatches the root keywords.
 
+/// `skip_serializing_if` functions for fields whose struct default is not
+/// their type's (priority 100, quorum 1 ...): what the snapshot leaves out
+/// comes back from the container default, so "default" here means the
+/// struct's. `S { field: Type => fn_name, ... }` defines each `fn_name`.
+macro_rules! struct_defaults {
+    ($s:ident { $($f:ident: $t:ty => $name:ident),+ $(,)? }) => {
+        $(
+            fn $name(v: &$t) -> bool {
+                crate::types::skipping_defaults() && *v == $s::default().$f
+            }
+        )+
+    };
+}
+
 pub mod addr;
 pub mod checker;
 pub mod global;

@@ -37,8 +37,6 @@ impl Default for RootSettings {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn root_settings_child_wait_time_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == RootSettings::default().child_wait_time
-}
+struct_defaults!(RootSettings {
+    child_wait_time: u32 => root_settings_child_wait_time_is_default,
+});

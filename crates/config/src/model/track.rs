@@ -178,19 +178,11 @@ impl Default for VrrpScript {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn vrrp_script_interval_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == VrrpScript::default().interval
-}
-
-fn vrrp_script_rise_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == VrrpScript::default().rise
-}
-
-fn vrrp_script_fall_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == VrrpScript::default().fall
-}
+struct_defaults!(VrrpScript {
+    interval: u32 => vrrp_script_interval_is_default,
+    rise: u32 => vrrp_script_rise_is_default,
+    fall: u32 => vrrp_script_fall_is_default,
+});
 
 /// A positive count where keepalived turns 0 into 1 with a warning.
 fn at_least_one(n: &Node<'_>, r: &mut Reader<'_>, what: &str) -> Option<u32> {
@@ -331,15 +323,10 @@ impl Default for TrackProcess {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn track_process_param_match_is_default(v: &ParamMatch) -> bool {
-    crate::types::skipping_defaults() && *v == TrackProcess::default().param_match
-}
-
-fn track_process_quorum_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == TrackProcess::default().quorum
-}
+struct_defaults!(TrackProcess {
+    param_match: ParamMatch => track_process_param_match_is_default,
+    quorum: u32 => track_process_quorum_is_default,
+});
 
 const DELAY_MIN: Timer = Timer::from_micros(1);
 const DELAY_MAX: Timer = Timer::from_secs(3600);
@@ -465,11 +452,9 @@ impl Default for TrackFile {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn track_file_weight_is_default(v: &i32) -> bool {
-    crate::types::skipping_defaults() && *v == TrackFile::default().weight
-}
+struct_defaults!(TrackFile {
+    weight: i32 => track_file_weight_is_default,
+});
 
 const TRACK_FILE: &Table<TrackFile> = &[
     ("file", |f, n, r| f.file = r.string(n)),

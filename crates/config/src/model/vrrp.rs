@@ -73,11 +73,9 @@ impl Default for UnicastPeer {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn unicast_peer_max_ttl_is_default(v: &u8) -> bool {
-    crate::types::skipping_defaults() && *v == UnicastPeer::default().max_ttl
-}
+struct_defaults!(UnicastPeer {
+    max_ttl: u8 => unicast_peer_max_ttl_is_default,
+});
 
 /// `use_vmac [IFNAME] [MAC]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -342,19 +340,11 @@ impl Default for VrrpInstance {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn vrrp_instance_state_is_default(v: &State) -> bool {
-    crate::types::skipping_defaults() && *v == VrrpInstance::default().state
-}
-
-fn vrrp_instance_priority_is_default(v: &u8) -> bool {
-    crate::types::skipping_defaults() && *v == VrrpInstance::default().priority
-}
-
-fn vrrp_instance_advert_int_is_default(v: &Timer) -> bool {
-    crate::types::skipping_defaults() && *v == VrrpInstance::default().advert_int
-}
+struct_defaults!(VrrpInstance {
+    state: State => vrrp_instance_state_is_default,
+    priority: u8 => vrrp_instance_priority_is_default,
+    advert_int: Timer => vrrp_instance_advert_int_is_default,
+});
 
 impl VrrpInstance {
     /// The source address written for adverts, if any.

@@ -252,23 +252,12 @@ impl Default for BfdInstance {
     }
 }
 
-// What the snapshot leaves out must come back from the container default,
-// which for these fields is not their type's default.
-fn bfd_instance_min_rx_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == BfdInstance::default().min_rx
-}
-
-fn bfd_instance_min_tx_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == BfdInstance::default().min_tx
-}
-
-fn bfd_instance_idle_tx_is_default(v: &u32) -> bool {
-    crate::types::skipping_defaults() && *v == BfdInstance::default().idle_tx
-}
-
-fn bfd_instance_multiplier_is_default(v: &u8) -> bool {
-    crate::types::skipping_defaults() && *v == BfdInstance::default().multiplier
-}
+struct_defaults!(BfdInstance {
+    min_rx: u32 => bfd_instance_min_rx_is_default,
+    min_tx: u32 => bfd_instance_min_tx_is_default,
+    idle_tx: u32 => bfd_instance_idle_tx_is_default,
+    multiplier: u8 => bfd_instance_multiplier_is_default,
+});
 
 fn bfd_neighbor(b: &mut BfdInstance, n: &Node<'_>, r: &mut Reader<'_>) {
     if let Some(ip) = r.ip(n) {

@@ -103,8 +103,9 @@ impl<'a> Engine<'a> {
 
     pub fn finish(mut self) -> Preprocessed {
         self.end_capture();
-        // The lines outlive the parse; what the list grew by does not
-        // need to.
+        // The lines are held while the whole model is read (tokens borrow
+        // them) and dropped after: the room the list grew into would only
+        // add to the load's peak.
         self.out.lines.shrink_to_fit();
         self.out
     }
