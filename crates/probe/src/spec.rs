@@ -66,6 +66,11 @@ pub struct HttpSpec {
     pub virtualhost: Option<String>,
     /// At least one.
     pub urls: Vec<UrlSpec>,
+    /// The most time a whole answer may take once the request is sent:
+    /// the larger of connect_timeout and delay_loop. keepalived bounds
+    /// each read only, so a server trickling bytes held its check for
+    /// ever (keepalived #1822); we fail it with `Timeout HTTP read`.
+    pub answer_budget: Duration,
 }
 
 /// One `url { }` block, resolved.
@@ -199,7 +204,14 @@ impl Spec {
                 Ok(Spec {
                     target: target(rs, &c.common)?,
                     conn: conn_opts(rs, &c.common, connect_timeout)?,
-                    kind: Kind::Http(http_spec(config, vs, rs, c, tls)?),
+                    kind: Kind::Http(http_spec(
+                        config,
+                        vs,
+                        rs,
+                        c,
+                        tls,
+                        connect_timeout.max(eff.delay_loop.as_duration()),
+                    )?),
                 })
             }
             Checker::MiscCheck(c) => {
@@ -375,6 +387,7 @@ fn http_spec(
     rs: &RealServer,
     c: &HttpCheck,
     tls: bool,
+    answer_budget: Duration,
 ) -> Result<HttpSpec, String> {
     if c.url.is_empty() {
         return Err("HTTP/SSL_GET checker has no urls specified".into());
@@ -448,6 +461,7 @@ fn http_spec(
         protocol,
         virtualhost: c.virtualhost.clone(),
         urls,
+        answer_budget,
     })
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct Exchange<'a> {
     pub request: Vec<u8>,
     pub digest: bool,
     pub regex: Option<UrlRegex>,
+    /// Bound on the whole answer (after the request is sent).
+    pub budget: Option<Duration>,
 }
 
 /// How an exchange ended.
@@ -90,6 +92,7 @@ pub async fn run_url(spec: &Spec, http: &HttpSpec, url_index: usize) -> Report {
         request: request::build(&url.path, http.protocol, url.host.as_deref(), spec.target),
         digest: url.digest.is_some(),
         regex: url.regex.clone(),
+        budget: Some(http.answer_budget),
     };
     let ended = exchange(x, &mut |_: &[u8]| {}).await;
     let elapsed = start.elapsed();
@@ -144,13 +147,15 @@ pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut dyn FnMut(&[u8])) -> End
         }
     };
     let decoder = Decoder::new(x.digest, x.regex);
+    let budget = x.budget;
     match x.tls {
         None => {
             let mut tcp = tcp;
             if let Some(end) = send(&mut tcp, &x.request, timeout).await {
                 return end;
             }
-            read_plain(&mut tcp, decoder, timeout, tap).await
+            let limit = budget.map(|b| Instant::now() + b);
+            within(limit, read_plain(&mut tcp, decoder, timeout, tap)).await
         }
         Some((config, sni)) => {
             let name = match sni {
@@ -175,8 +180,23 @@ pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut dyn FnMut(&[u8])) -> End
             if let Some(end) = send(&mut tls, &x.request, timeout).await {
                 return end;
             }
-            read_tls(&mut tls, decoder, timeout, tap).await
+            let limit = budget.map(|b| Instant::now() + b);
+            within(limit, read_tls(&mut tls, decoder, timeout, tap)).await
         }
+    }
+}
+
+/// The whole-answer bound (see [`HttpSpec::answer_budget`]).
+async fn within(limit: Option<Instant>, read: impl std::future::Future<Output = Ended>) -> Ended {
+    match limit {
+        None => read.await,
+        Some(at) => match tokio::time::timeout_at(at, read).await {
+            Ok(ended) => ended,
+            Err(_) => fail(
+                "Timeout HTTP read",
+                Some("the answer did not end within max(connect_timeout, delay_loop)".into()),
+            ),
+        },
     }
 }
 
