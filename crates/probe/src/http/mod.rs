@@ -128,7 +128,7 @@ pub async fn run_url(spec: &Spec, http: &HttpSpec, url_index: usize) -> Report {
 }
 
 /// Connects, sends, reads until the end. `tap` sees every byte read.
-pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut dyn FnMut(&[u8])) -> Ended {
+pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut (dyn FnMut(&[u8]) + Send)) -> Ended {
     let timeout = x.conn.connect_timeout;
     let deadline = Instant::now() + timeout;
     let tcp = match conn::connect(x.target, x.conn, deadline).await {
@@ -220,7 +220,7 @@ async fn read_plain<S: AsyncRead + Unpin>(
     s: &mut S,
     mut decoder: Decoder,
     timeout: Duration,
-    tap: &mut dyn FnMut(&[u8]),
+    tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Ended {
     let mut buf = vec![0u8; READ_SIZE];
     let mut first = true;
@@ -248,7 +248,7 @@ async fn read_tls<S: AsyncRead + Unpin>(
     s: &mut S,
     mut decoder: Decoder,
     timeout: Duration,
-    tap: &mut dyn FnMut(&[u8]),
+    tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Ended {
     let mut buf = vec![0u8; READ_SIZE];
     // Until the first bytes: connect_timeout; then one connect_timeout
