@@ -10,6 +10,10 @@ use keepalived_probe::http::regex::UrlRegex;
 use keepalived_probe::http::response::{Decoder, Expect, Feed, HEAD_LIMIT, judge};
 use libfuzzer_sys::fuzz_target;
 
+/// Compiled once: compiling per input would dominate the run.
+static RE: std::sync::LazyLock<Option<UrlRegex>> =
+    std::sync::LazyLock::new(|| UrlRegex::compile("[Oo]K|x{3,}", &[], None, None).ok());
+
 fn decode(data: &[u8], cuts: &[usize], digest: bool, regex: Option<UrlRegex>) -> (keepalived_probe::http::response::Decoded, bool) {
     let mut d = Decoder::new(digest, regex);
     let mut at = 0;
@@ -30,7 +34,7 @@ fuzz_target!(|input: &[u8]| {
     let Some((&seed, data)) = input.split_first() else { return };
     let step = usize::from(seed % 61) + 1;
     let cuts: Vec<usize> = (step..data.len()).step_by(step).collect();
-    let re = UrlRegex::compile("[Oo]K|x{3,}", &[], None, None).ok();
+    let re = RE.clone();
     let (whole, stopped_whole) = decode(data, &[], true, re.clone());
     let (split, stopped_split) = decode(data, &cuts, true, re.clone());
     assert_eq!(stopped_whole, stopped_split);
