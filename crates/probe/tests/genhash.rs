@@ -155,6 +155,11 @@ fn tls_with_and_without_sni() {
     }
     // A server that is not TLS.
     same("garbage", &[], &["-S", "-u", "/", "-t", "2"]);
+    // TLS servers that say nothing, keep the connection open, reset it,
+    // or send no head.
+    for mode in ["silent", "keepopen", "rst", "nostatus", "bighead", "s500"] {
+        same(mode, &["--tls", &c, &k], &["-S", "-u", "/", "-t", "1"]);
+    }
 }
 
 #[test]

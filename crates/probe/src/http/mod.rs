@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | connect (+ TLS handshake) | one connect_timeout for both | `Timeout connecting`, `Connection failed`, `HTTP_CHECK - network unreachable` (sync), `SSL handshake/communication error connecting to` |
 //! | send the request | a fresh connect_timeout | `Cannot send get request to`, `Timeout WEB write` |
-//! | first answer bytes | connect_timeout | `Timeout WEB read` |
+//! | first answer bytes | connect_timeout | `Timeout WEB read` (SSL over TLS 1.3: `Timeout SSL read`) |
 //! | HTTP: each further read | connect_timeout each (a trickling server keeps the check alive, keepalived #1822) | `Timeout HTTP read`, `Read error with` |
 //! | SSL: the rest of the answer | one connect_timeout | `Timeout SSL read` |
 //!
@@ -177,11 +177,17 @@ pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut (dyn FnMut(&[u8]) + Send
                     }
                     Ok(Ok(s)) => s,
                 };
+            // A TLS 1.3 server sends session tickets right after the
+            // handshake, which wakes keepalived's first read: a silent
+            // server then times out in its SSL reader ("Timeout SSL
+            // read"), not in the first wait ("Timeout WEB read").
+            let tickets =
+                tls.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
             if let Some(end) = send(&mut tls, &x.request, timeout).await {
                 return end;
             }
             let limit = budget.map(|b| Instant::now() + b);
-            within(limit, read_tls(&mut tls, decoder, timeout, tap)).await
+            within(limit, read_tls(&mut tls, decoder, timeout, tickets, tap)).await
         }
     }
 }
@@ -248,6 +254,7 @@ async fn read_tls<S: AsyncRead + Unpin>(
     s: &mut S,
     mut decoder: Decoder,
     timeout: Duration,
+    tickets: bool,
     tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Ended {
     let mut buf = vec![0u8; READ_SIZE];
@@ -258,7 +265,7 @@ async fn read_tls<S: AsyncRead + Unpin>(
     let mut head_seen = false;
     loop {
         let n = match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
-            Err(_) if first => return fail("Timeout WEB read", None),
+            Err(_) if first && !tickets => return fail("Timeout WEB read", None),
             Err(_) => return fail("Timeout SSL read", None),
             Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
             // Any TLS or socket error ends the answer, like a close.
