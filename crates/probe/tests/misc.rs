@@ -255,3 +255,34 @@ fn identity_is_argv_user_and_dynamic_not_the_timeout() {
     assert_ne!(a.key(), c.key());
     assert_ne!(a.key(), e.key());
 }
+
+#[test]
+fn an_abandoned_run_stops_its_script() {
+    let d = tempfile::tempdir().expect("tmp");
+    let pidfile = d.path().join("pid");
+    let s = script(
+        d.path(),
+        "long.sh",
+        &format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 1000\n",
+            pidfile.display()
+        ),
+    );
+    let spec = misc(&s.to_string_lossy(), "misc_timeout 100");
+    let rt = runtime();
+    // The engine drops the run (a reload): the future is cancelled.
+    let r =
+        rt.block_on(async { tokio::time::timeout(Duration::from_millis(500), run(&spec)).await });
+    assert!(r.is_err(), "the script cannot have finished");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("pid");
+    // Let tokio's orphan reaper run, then look.
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(300)).await });
+    assert!(
+        !pid_alive(pid),
+        "script {pid} still running after its run was dropped"
+    );
+}
