@@ -187,3 +187,32 @@ fn usage_errors() {
         );
     }
 }
+
+/// The checker's own request (HTTP_GET from a configuration) against the
+/// bytes keepalived's genhash sends for the same settings.
+#[test]
+fn checker_request_bytes_equal_keepalived_s() {
+    for (checker, flags) in [
+        ("url { path /health }", &["-u", "/health"][..]),
+        (
+            "http_protocol 1.1\nvirtualhost www.example.com\nurl { path /h?x=1 }",
+            &["-u", "/h?x=1", "-P", "1.1", "-V", "www.example.com"],
+        ),
+        (
+            "http_protocol 1.0C\nurl { path /\n virtualhost u.example }",
+            &["-u", "/", "-P", "1.0c", "-V", "u.example"],
+        ),
+    ] {
+        let s = Server::start("ok", &[]);
+        let spec = common::spec_from(&common::one_checker(
+            "127.0.0.1",
+            s.port,
+            &format!("HTTP_GET {{\n{checker}\n}}"),
+        ))
+        .expect("spec");
+        let r = runtime().block_on(keepalived_probe::run_url(&spec, 0));
+        assert_eq!(r.verdict, keepalived_probe::Verdict::Success, "{r:?}");
+        let _ = theirs(&args(s.port, flags));
+        assert_eq!(s.request(1), s.request(2), "{checker}");
+    }
+}
