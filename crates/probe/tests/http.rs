@@ -374,10 +374,17 @@ fn ssl_get_status_and_digest() {
 fn ssl_block_client_certificate_and_encrypted_key() {
     let cert = self_signed("client");
     let (c, k) = (cert.cert.to_string_lossy(), cert.key.to_string_lossy());
-    let s = Server::start("ok", &["--tls", &c, &k]);
+    // The server trusts the client's self-signed certificate and records
+    // the CN it was shown.
+    let s = Server::start("ok", &["--tls", &c, &k, "--client-ca", &c]);
     let root = format!("SSL {{\n certificate {c}\n key {k}\n}}");
     let spec = ssl_spec(&ssl_conf(s.port, "", "", &root)).expect("client certificate loads");
     assert_eq!(probe(&spec, 0).verdict, Verdict::Success);
+    assert_eq!(s.peer(1), "client");
+    // Without the SSL block: no client certificate.
+    let spec = ssl_spec(&ssl_conf(s.port, "", "", "")).expect("spec");
+    assert_eq!(probe(&spec, 0).verdict, Verdict::Success);
+    assert_eq!(s.peer(2), "");
     // An encrypted key: a clear error at configuration time.
     let enc = cert.dir.path().join("enc.pem");
     let st = std::process::Command::new("openssl")
