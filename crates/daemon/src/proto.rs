@@ -20,6 +20,9 @@ pub enum ToChild {
     },
     /// Write the dump files for `kind` ("data", "stats", "stats_clear", "json").
     Dump { kind: DumpKind },
+    /// Answer with the engine's live state ([`FromChild::Status`] with the
+    /// same `id`), between two applies.
+    Status { id: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +40,8 @@ pub enum DumpKind {
 pub enum FromChild {
     /// The snapshot `generation` is in force; `summary` says what changed.
     Applied { generation: u64, summary: String },
+    /// The answer to [`ToChild::Status`]: the engine's status model.
+    Status { id: u64, status: serde_json::Value },
 }
 
 pub const MAX_FRAME: usize = 256 << 20;

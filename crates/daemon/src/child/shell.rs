@@ -35,6 +35,12 @@ pub trait Engine {
     /// Writes the dump files of `what`.
     fn dump(&mut self, what: proto::DumpKind) -> impl Future<Output = ()>;
 
+    /// The engine's live state, rendered from its status model (the
+    /// control socket's `status`). Engines without one say so.
+    fn status(&mut self) -> impl Future<Output = serde_json::Value> {
+        std::future::ready(serde_json::json!({"note": "no live status from this child yet"}))
+    }
+
     /// Stops cleanly (a VRRP master hands over, owned state is removed).
     fn stop(&mut self) -> impl Future<Output = ()>;
 
@@ -189,6 +195,18 @@ async fn handle<E: Engine>(
         }
         ToChild::Dump { kind: what } => {
             engine.dump(what).await;
+            None
+        }
+        ToChild::Status { id } => {
+            let status = engine.status().await;
+            let sent = match proto::encode(&FromChild::Status { id, status }) {
+                Ok(bytes) => chan.write_all(bytes.as_slice()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
+                tracing::error!("Cannot answer the supervisor: {e}");
+                return Some(exit::FATAL);
+            }
             None
         }
     }
