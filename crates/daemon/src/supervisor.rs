@@ -80,6 +80,10 @@ struct Running {
     chan: UnixStream,
     framer: Framer,
     acked: u64,
+    /// The last heartbeat (or the first answer); None before the first
+    /// answer (a child decoding a big first snapshot is not watched yet)
+    /// and after a stall was acted on.
+    last_beat: Option<Instant>,
 }
 
 struct Slot {
@@ -234,11 +238,62 @@ impl ErrnoIo for nix::errno::Errno {
     }
 }
 
+/// Half of `WATCHDOG_USEC`, when systemd set it for this process.
+fn systemd_watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Some(pid) = std::env::var("WATCHDOG_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        && pid != std::process::id()
+    {
+        return None;
+    }
+    (usec > 0).then(|| Duration::from_micros(usec / 2))
+}
+
+/// The watchdog's bounds (VRRP child, checker child).
+///
+/// A stalled VRRP master keeps its VIPs while its peer, hearing nothing,
+/// takes over after 3 x advert_int + skew: the stall must be noticed
+/// (and the VIPs removed, as after a crash) within 3 x the smallest
+/// advert_int, so that both never hold them for long. Floor: 1 s, below
+/// which an ordinary scheduling hiccup on a loaded box would be taken
+/// for a stall and a healthy master restarted (a VIP flap). Ceiling 10 s.
+/// The checker has no peer to race: 10 s, and its big applies run on a
+/// worker thread, so its loop (and heartbeat) keeps turning through them.
+/// `KEEPALIVED_RS_STALL_MS` overrides both (tests).
+fn stall_bounds(config: &Config) -> (Duration, Duration) {
+    if let Some(ms) = std::env::var("KEEPALIVED_RS_STALL_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let d = Duration::from_millis(ms.max(100));
+        return (d, d);
+    }
+    let ceiling = Duration::from_secs(10);
+    let vrrp = config
+        .vrrp_instances
+        .iter()
+        .map(|i| i.advert_int.as_duration() * 3)
+        .min()
+        .map_or(ceiling, |d| d.clamp(Duration::from_secs(1), ceiling));
+    (vrrp, ceiling)
+}
+
+/// Four heartbeats per bound: one lost or late is not a stall.
+fn heartbeat_ms(bound: Duration) -> u64 {
+    (bound.as_millis() / 4).max(25) as u64
+}
+
 /// What the supervisor keeps of the running generation: its frames, not
 /// the model (a 10 000-virtual-server model is tens of MB; keepalived's
 /// parent does not hold the configuration either).
 struct Generation {
     number: u64,
+    /// The watchdog's bound per child: no heartbeat for this long means
+    /// its loop has stalled.
+    stall_vrrp: Duration,
+    stall_checker: Duration,
     /// The snapshot frame for the checker child: the whole configuration.
     checker: Vec<u8>,
     /// For the VRRP child: without the virtual servers, which it never
@@ -249,16 +304,26 @@ struct Generation {
 
 impl Generation {
     fn encode(number: u64, mut config: Config) -> io::Result<Self> {
-        let checker = proto::encode_config(number, &config)?;
+        let (stall_vrrp, stall_checker) = stall_bounds(&config);
+        let checker = proto::encode_config(number, &config, heartbeat_ms(stall_checker))?;
         config.virtual_servers = Vec::new();
         config.virtual_server_groups = Vec::new();
-        let vrrp = proto::encode_config(number, &config)?;
+        let vrrp = proto::encode_config(number, &config, heartbeat_ms(stall_vrrp))?;
         Ok(Self {
             number,
+            stall_vrrp,
+            stall_checker,
             checker,
             vrrp,
             child_wait_time: config.root.child_wait_time,
         })
+    }
+
+    fn stall_bound(&self, kind: Kind) -> Duration {
+        match kind {
+            Kind::Vrrp => self.stall_vrrp,
+            Kind::Checker => self.stall_checker,
+        }
     }
 
     fn frame(&self, kind: Kind) -> &[u8] {
@@ -301,6 +366,9 @@ struct Supervisor {
     reload_waiters: Vec<Sender<Answer>>,
     status_queries: Vec<StatusQuery>,
     next_query_id: u64,
+    /// systemd's WatchdogSec, halved; None when not asked for.
+    watchdog_every: Option<Duration>,
+    watchdog_next: Option<Instant>,
 }
 
 /// A `status` request waiting for the children's answers.
@@ -418,6 +486,8 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         reload_waiters: Vec::new(),
         status_queries: Vec::new(),
         next_query_id: 0,
+        watchdog_every: systemd_watchdog_interval(),
+        watchdog_next: None,
     };
     let path = control::socket_path(&s.cli);
     match control::server::Server::start(&path) {
@@ -452,6 +522,7 @@ impl Supervisor {
                 chan: ours,
                 framer: Framer::default(),
                 acked: 0,
+                last_beat: None,
             };
             io::Write::write_all(&mut r.chan, snapshot)?;
             Ok(r)
@@ -761,7 +832,11 @@ impl Supervisor {
                             slot.kind.label()
                         );
                         r.acked = r.acked.max(generation);
+                        // Watched from its first answer on: a child that
+                        // stalls before its first heartbeat is caught too.
+                        r.last_beat.get_or_insert_with(Instant::now);
                     }
+                    Ok(FromChild::Heartbeat) => r.last_beat = Some(Instant::now()),
                     Ok(FromChild::Status { id, status }) => {
                         if let Some(q) = self.status_queries.iter_mut().find(|q| q.id == id)
                             && let Some(a) = q.answers.iter_mut().find(|a| a.0 == slot.kind)
@@ -796,6 +871,16 @@ impl Supervisor {
         }
         for q in &self.status_queries {
             consider(q.deadline);
+        }
+        if self.stopping.is_none() {
+            for s in &self.slots {
+                if let Some(t) = s.running.as_ref().and_then(|r| r.last_beat) {
+                    consider(t + self.current.stall_bound(s.kind));
+                }
+            }
+        }
+        if let Some(t) = self.watchdog_next {
+            consider(t);
         }
         match next {
             None => PollTimeout::NONE,
@@ -897,10 +982,53 @@ impl Supervisor {
                     }
                 }
             }
+            self.check_stalls();
+            self.systemd_watchdog();
             self.reap();
             self.check_ready();
             self.check_reload_done();
             self.finish_status_queries();
+        }
+    }
+
+    /// The watchdog: a child whose loop has not turned within its bound
+    /// is killed; reaping it then does what a crash calls for (VIPs
+    /// removed, respawn with back-off).
+    fn check_stalls(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        for slot in &mut self.slots {
+            let bound = self.current.stall_bound(slot.kind);
+            let Some(r) = &mut slot.running else { continue };
+            let Some(beat) = r.last_beat else { continue };
+            let silent = now.duration_since(beat);
+            if silent <= bound {
+                continue;
+            }
+            let pid = r.child.id();
+            tracing::error!(
+                "{} child process({pid}) stalled: no heartbeat for {} ms (bound {} ms); killing it",
+                slot.kind.label(),
+                silent.as_millis(),
+                bound.as_millis()
+            );
+            r.last_beat = None;
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+    }
+
+    /// `WATCHDOG=1` to systemd at half its `WatchdogSec`, from this loop:
+    /// a supervisor that stops turning is restarted by systemd.
+    fn systemd_watchdog(&mut self) {
+        let Some(every) = self.watchdog_every else {
+            return;
+        };
+        let now = Instant::now();
+        if self.watchdog_next.is_none_or(|t| t <= now) {
+            notify::notify("WATCHDOG=1");
+            self.watchdog_next = Some(now + every);
         }
     }
 

@@ -443,9 +443,14 @@ fn a_killed_vrrp_child_is_cleaned_up_before_the_respawn() {
     let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
     kill(Pid::from_raw(vrrp), Signal::SIGKILL).expect("kill");
     d.wait_log("left 1 virtual address(es): removed", 1);
+    // The supervisor's own line ("pid=", the child says "pid "), twice:
+    // the first start and the respawn.
+    d.wait_log("Starting VRRP child process, pid=", 2);
     let log = d.log();
     let removed = log.find("left 1 virtual address(es)").expect("logged");
-    let respawn = log.rfind("Starting VRRP child process").expect("respawned");
+    let respawn = log
+        .rfind("Starting VRRP child process, pid=")
+        .expect("respawned");
     assert!(removed < respawn, "removed after the respawn: {log}");
     // The new child is master again (alone on the link).
     wait_for("the VIP back on eth0", Duration::from_secs(5), || {
@@ -956,4 +961,58 @@ fn the_control_socket_refuses_bad_clients_without_harm() {
         serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).expect("json");
     assert_eq!(v["daemon"]["children"][0]["restarts"], 0);
     assert!(alive(d.pid));
+}
+
+/// A VRRP child whose loop stops (SIGSTOP) is a stalled master: the
+/// watchdog kills it within its bound, its VIP is removed as after a
+/// crash, and the respawned child is master again.
+#[test]
+fn a_stalled_vrrp_child_is_detected_killed_and_replaced() {
+    let ns = Netns::up("stall");
+    let name = ns.name.clone();
+    let d = Daemon::start_in(
+        Some(ns),
+        MASTER_ON_ETH0,
+        &[],
+        &[("KEEPALIVED_RS_STALL_MS", "1000")],
+    );
+    d.wait_up();
+    wait_for("the VIP on eth0", Duration::from_secs(5), || {
+        has_vip(&name, "192.0.2.101").then_some(())
+    });
+    let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
+    let stopped = Instant::now();
+    kill(Pid::from_raw(vrrp), Signal::SIGSTOP).expect("stop");
+    // The respawned child (state MASTER, advert_int 0.1) takes the VIP
+    // back within milliseconds, so the removal is read from the log.
+    d.wait_log("stalled: no heartbeat", 1);
+    let took = stopped.elapsed();
+    // The bound, plus one heartbeat period of slack.
+    assert!(took < Duration::from_millis(1500), "{took:?}: {}", d.log());
+    d.wait_log("left 1 virtual address(es): removed", 1);
+    wait_for("a new VRRP child", Duration::from_secs(5), || {
+        d.pidfile("vrrp.pid").filter(|p| *p != vrrp)
+    });
+    wait_for("the VIP back on eth0", Duration::from_secs(5), || {
+        has_vip(&name, "192.0.2.101").then_some(())
+    });
+}
+
+/// A child busy in a long apply keeps its heartbeat (the apply waits
+/// without blocking the loop), so it is not taken for stalled.
+#[test]
+fn a_long_apply_is_not_a_stall() {
+    let d = Daemon::start_with(
+        &["--all", "-C"],
+        &[
+            ("KEEPALIVED_RS_STALL_MS", "500"),
+            ("KEEPALIVED_RS_APPLY_DELAY_MS", "2000"),
+        ],
+    );
+    d.wait_up();
+    let checker = d.pidfile("check.pid").expect("checker pid");
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reload finished", 1);
+    assert_eq!(d.pidfile("check.pid"), Some(checker), "{}", d.log());
+    assert!(!d.log().contains("stalled"), "{}", d.log());
 }
