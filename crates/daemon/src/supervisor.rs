@@ -405,6 +405,7 @@ pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
     if let Err(code) = apply_process_options(&cli) {
         return code;
     }
+    crate::unsupported::log(&crate::unsupported::for_command_line(&cli));
     if !cli.dont_fork
         && let Err(e) = nix::unistd::daemon(true, cli.log_console)
     {
