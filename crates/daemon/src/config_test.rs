@@ -48,10 +48,13 @@ pub fn run(cli: &Cli, log: &str) -> u8 {
     let loaded = load(cli);
     let mut diagnostics = loaded.diagnostics.clone();
     let (vrrp, checker) = children(cli);
-    crate::unsupported::add_to(
-        &mut diagnostics,
-        &crate::unsupported::for_children(&loaded.config, vrrp, checker),
-    );
+    let mut notes = crate::unsupported::for_command_line(cli);
+    notes.extend(crate::unsupported::for_children(
+        &loaded.config,
+        vrrp,
+        checker,
+    ));
+    crate::unsupported::add_to(&mut diagnostics, &notes);
     let mut text = String::new();
     for d in diagnostics.iter() {
         text.push_str(&d.to_string());

@@ -552,6 +552,28 @@ fn root(config: &Config, f: &mut Finder) {
     }
 }
 
+/// Command-line options keepalived acts on and we do not.
+pub fn for_command_line(cli: &crate::cli::Cli) -> Vec<Note> {
+    let mut f = Finder::default();
+    if cli.snmp || cli.snmp_agent_socket.is_some() {
+        f.add(
+            Side::Daemon,
+            "-x / --snmp",
+            None,
+            "there is no SNMP agent (see `keepalived-rs status` and the control socket)",
+        );
+    }
+    if cli.address_monitoring {
+        f.add(
+            Side::Daemon,
+            "-a / --address-monitoring",
+            None,
+            "address changes are not logged",
+        );
+    }
+    f.notes
+}
+
 /// The notes for the children that will run: `-P` leaves out the
 /// checker's, `-C` the VRRP child's.
 pub fn for_children(config: &Config, vrrp: bool, checker: bool) -> Vec<Note> {
@@ -661,6 +683,19 @@ mod tests {
             only_check,
             vec!["TCP_CHECK", "enable_snmp_* / enable_traps"]
         );
+    }
+
+    #[test]
+    fn command_line_options_are_noted() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["k", "-x", "-a"]).expect("parses");
+        let k: Vec<_> = for_command_line(&cli)
+            .into_iter()
+            .map(|n| n.keyword)
+            .collect();
+        assert_eq!(k, vec!["-x / --snmp", "-a / --address-monitoring"]);
+        let plain = crate::cli::Cli::try_parse_from(["k"]).expect("parses");
+        assert!(for_command_line(&plain).is_empty());
     }
 
     #[test]
