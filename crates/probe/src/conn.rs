@@ -2,7 +2,9 @@
 //! Opening the probe's TCP connection as keepalived does
 //! (`core/layer4.c: socket_bind_connect`, `socket_state`): SO_MARK,
 //! SO_BINDTODEVICE, bind, then a non-blocking connect bounded by a
-//! deadline.
+//! deadline; and the connected datagram sockets of DNS_CHECK and
+//! UDP_CHECK (`udp_bind_connect`: the same options, then a connect that
+//! completes at once).
 //!
 //! Unlike keepalived 2.2.7 we set no SO_LINGER: its 5 s linger could block
 //! the whole checker on close (keepalived #2271; removed in its HEAD).
@@ -10,8 +12,9 @@
 use std::io;
 use std::net::SocketAddr;
 
+use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 
 use crate::spec::ConnOpts;
@@ -78,12 +81,49 @@ pub async fn connect(
     }
 }
 
+/// A UDP socket connected to `target` with `conn`'s options. With
+/// `recv_err`, IP(V6)_RECVERR is set so that ICMP errors (destination
+/// unreachable) come back as errors of the next receive.
+pub fn connect_udp(
+    target: SocketAddr,
+    conn: &ConnOpts,
+    recv_err: bool,
+) -> Result<UdpSocket, ConnectError> {
+    let socket = Socket::new(
+        Domain::for_address(target),
+        Type::DGRAM.nonblocking().cloexec(),
+        Some(Protocol::UDP),
+    )
+    .map_err(ConnectError::Local)?;
+    if recv_err {
+        let set = if target.is_ipv4() {
+            setsockopt(&socket, sockopt::Ipv4RecvErr, &true)
+        } else {
+            setsockopt(&socket, sockopt::Ipv6RecvErr, &true)
+        };
+        set.map_err(|e| ConnectError::Local(e.into()))?;
+    }
+    options(&socket, conn).map_err(ConnectError::Local)?;
+    match socket.connect(&SockAddr::from(target)) {
+        Ok(()) => {}
+        Err(e) if is_remote_failure(&e) => return Err(ConnectError::Unreachable(e)),
+        Err(e) => return Err(ConnectError::Local(e)),
+    }
+    UdpSocket::from_std(std::net::UdpSocket::from(socket)).map_err(ConnectError::Local)
+}
+
 fn prepare(target: SocketAddr, conn: &ConnOpts) -> io::Result<Socket> {
     let socket = Socket::new(
         Domain::for_address(target),
         Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )?;
+    options(&socket, conn)?;
+    Ok(socket)
+}
+
+/// SO_MARK, SO_BINDTODEVICE and bind, in keepalived's order.
+pub(crate) fn options(socket: &Socket, conn: &ConnOpts) -> io::Result<()> {
     if let Some(mark) = conn.fwmark {
         socket.set_mark(mark)?;
     }
@@ -93,5 +133,5 @@ fn prepare(target: SocketAddr, conn: &ConnOpts) -> io::Result<Socket> {
     if let Some(local) = conn.bind {
         socket.bind(&SockAddr::from(local))?;
     }
-    Ok(socket)
+    Ok(())
 }

@@ -13,11 +13,12 @@
 //! misc_timeout).
 //!
 //! Modules: [`spec`] (resolution and identity), [`conn`] (socket setup and
-//! connect), [`tcp`], [`http`] (request builder, response decoder, regex,
+//! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`http`] (request builder, response decoder, regex,
 //! the I/O shell), [`tls`] (rustls client), [`misc`] (scripts),
 //! [`genhash`] (the `genhash` command).
 
 pub mod conn;
+pub mod dns;
 pub mod genhash;
 pub mod http;
 pub mod misc;
@@ -26,6 +27,7 @@ pub mod spec;
 pub mod tcp;
 pub mod tls;
 
+pub use dns::DnsSpec;
 pub use report::{HttpOutcome, Report, ScriptEnd, Verdict};
 pub use spec::{ConnOpts, HttpSpec, Kind, MiscSpec, ShareKey, Spec, SpecKey, UrlSpec};
 
@@ -48,6 +50,7 @@ pub async fn run_url(spec: &Spec, url_index: usize) -> Report {
         Kind::Tcp => tcp::run(spec).await,
         Kind::Http(h) => http::run_url(spec, h, url_index).await,
         Kind::Misc(m) => misc::run(m).await,
+        Kind::Dns(d) => dns::run(spec, d).await,
     }
 }
 

@@ -22,13 +22,14 @@ use keepalived_config::security::DEFAULT_SCRIPT_USER;
 use keepalived_sys::script::ScriptUser;
 use serde::Serialize;
 
+use crate::dns::DnsSpec;
 use crate::http::regex::UrlRegex;
 use crate::http::request::Protocol;
 
 /// A probe ready to run.
 #[derive(Debug, Clone)]
 pub struct Spec {
-    /// Where TCP, HTTP and SSL probes connect (unused by MISC).
+    /// Where TCP, HTTP, SSL and DNS probes connect (unused by MISC).
     pub target: SocketAddr,
     pub conn: ConnOpts,
     pub kind: Kind,
@@ -54,6 +55,7 @@ pub enum Kind {
     /// HTTP_GET, or SSL_GET when `tls` is set.
     Http(HttpSpec),
     Misc(MiscSpec),
+    Dns(DnsSpec),
 }
 
 /// HTTP_GET / SSL_GET.
@@ -131,6 +133,10 @@ pub enum KeyDetail {
     Http {
         virtualhost: Option<String>,
         urls: Vec<UrlKey>,
+    },
+    Dns {
+        qtype: u16,
+        name: String,
     },
     Misc {
         argv: Vec<String>,
@@ -248,6 +254,22 @@ impl Spec {
                     }),
                 })
             }
+            Checker::DnsCheck(c) => {
+                let question = crate::dns::wire::question_name(c.name.as_deref())?;
+                // Encoded once here so a name that cannot go on the wire
+                // is refused at load, not at every run.
+                let qtype = crate::dns::wire::type_code(c.qtype);
+                crate::dns::wire::query(0, &question, qtype)?;
+                Ok(Spec {
+                    target: target(rs, &c.common)?,
+                    conn: conn_opts(rs, &c.common, connect_timeout)?,
+                    kind: Kind::Dns(DnsSpec {
+                        qtype,
+                        name: c.name.clone().unwrap_or_else(|| ".".into()),
+                        question,
+                    }),
+                })
+            }
             other => Err(format!(
                 "{} is not implemented yet by keepalived-rs; this checker does not run",
                 other.kind()
@@ -293,6 +315,14 @@ impl Spec {
                             regex_max_offset: u.regex.as_ref().and_then(|r| r.max_offset),
                         })
                         .collect(),
+                },
+            },
+            Kind::Dns(d) => SpecKey {
+                kind: "DNS_CHECK",
+                conn,
+                detail: KeyDetail::Dns {
+                    qtype: d.qtype,
+                    name: d.name.clone(),
                 },
             },
             Kind::Misc(m) => SpecKey {

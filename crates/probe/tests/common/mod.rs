@@ -21,9 +21,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(mode: &str, extra: &[&str]) -> Server {
+        Server::start_script("rawhttp.py", mode, extra)
+    }
+
+    /// As [`Server::start`] with another script of tests/servers.
+    pub fn start_script(name: &str, mode: &str, extra: &[&str]) -> Server {
         let capture = tempfile::tempdir().expect("tempdir");
         let portfile = capture.path().join("port");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/rawhttp.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/servers")
+            .join(name);
         let child = Command::new("python3")
             .arg(&script)
             .arg(mode)
@@ -157,6 +164,12 @@ pub fn loopback(port: u16) -> SocketAddr {
 pub fn closed_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
+}
+
+/// A UDP port nothing listens on (bound, then released).
+pub fn closed_udp_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
 }
 
 /// Open file descriptors of this process.
