@@ -13,7 +13,7 @@
 //! misc_timeout).
 //!
 //! Modules: [`spec`] (resolution and identity), [`conn`] (socket setup and
-//! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`http`] (request builder, response decoder, regex,
+//! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`udp`], [`http`] (request builder, response decoder, regex,
 //! the I/O shell), [`tls`] (rustls client), [`misc`] (scripts),
 //! [`genhash`] (the `genhash` command).
 
@@ -26,10 +26,12 @@ pub mod report;
 pub mod spec;
 pub mod tcp;
 pub mod tls;
+pub mod udp;
 
 pub use dns::DnsSpec;
 pub use report::{HttpOutcome, Report, ScriptEnd, Verdict};
 pub use spec::{ConnOpts, HttpSpec, Kind, MiscSpec, ShareKey, Spec, SpecKey, UrlSpec};
+pub use udp::UdpSpec;
 
 /// Runs one probe. For HTTP_GET / SSL_GET this probes the first url; use
 /// [`run_url`] to walk the urls as keepalived does.
@@ -51,6 +53,7 @@ pub async fn run_url(spec: &Spec, url_index: usize) -> Report {
         Kind::Http(h) => http::run_url(spec, h, url_index).await,
         Kind::Misc(m) => misc::run(m).await,
         Kind::Dns(d) => dns::run(spec, d).await,
+        Kind::Udp(u) => udp::run(spec, u).await,
     }
 }
 

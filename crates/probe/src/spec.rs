@@ -25,11 +25,12 @@ use serde::Serialize;
 use crate::dns::DnsSpec;
 use crate::http::regex::UrlRegex;
 use crate::http::request::Protocol;
+use crate::udp::{ReplyRule, UdpSpec};
 
 /// A probe ready to run.
 #[derive(Debug, Clone)]
 pub struct Spec {
-    /// Where TCP, HTTP, SSL and DNS probes connect (unused by MISC).
+    /// Where the network probes connect (unused by MISC).
     pub target: SocketAddr,
     pub conn: ConnOpts,
     pub kind: Kind,
@@ -56,6 +57,7 @@ pub enum Kind {
     Http(HttpSpec),
     Misc(MiscSpec),
     Dns(DnsSpec),
+    Udp(UdpSpec),
 }
 
 /// HTTP_GET / SSL_GET.
@@ -270,6 +272,23 @@ impl Spec {
                     }),
                 })
             }
+            Checker::UdpCheck(c) => {
+                let reply = match &c.require_reply {
+                    None => None,
+                    Some(p) => Some(ReplyRule::new(p, c.min_reply_length, c.max_reply_length)?),
+                };
+                Ok(Spec {
+                    target: target(rs, &c.common)?,
+                    conn: conn_opts(rs, &c.common, connect_timeout)?,
+                    kind: Kind::Udp(UdpSpec {
+                        payload: c
+                            .payload
+                            .clone()
+                            .unwrap_or_else(crate::udp::reply::default_payload),
+                        reply,
+                    }),
+                })
+            }
             other => Err(format!(
                 "{} is not implemented yet by keepalived-rs; this checker does not run",
                 other.kind()
@@ -324,6 +343,13 @@ impl Spec {
                     qtype: d.qtype,
                     name: d.name.clone(),
                 },
+            },
+            // keepalived compares the connection options only: a new
+            // payload or reply rule keeps the checker's state.
+            Kind::Udp(_) => SpecKey {
+                kind: "UDP_CHECK",
+                conn,
+                detail: KeyDetail::None,
             },
             Kind::Misc(m) => SpecKey {
                 kind: "MISC_CHECK",
