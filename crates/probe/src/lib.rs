@@ -13,7 +13,7 @@
 //! misc_timeout).
 //!
 //! Modules: [`spec`] (resolution and identity), [`conn`] (socket setup and
-//! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`udp`], [`http`] (request builder, response decoder, regex,
+//! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`udp`], [`smtp`], [`http`] (request builder, response decoder, regex,
 //! the I/O shell), [`tls`] (rustls client), [`misc`] (scripts),
 //! [`genhash`] (the `genhash` command).
 
@@ -23,6 +23,7 @@ pub mod genhash;
 pub mod http;
 pub mod misc;
 pub mod report;
+pub mod smtp;
 pub mod spec;
 pub mod tcp;
 pub mod tls;
@@ -30,6 +31,7 @@ pub mod udp;
 
 pub use dns::DnsSpec;
 pub use report::{HttpOutcome, Report, ScriptEnd, Verdict};
+pub use smtp::SmtpSpec;
 pub use spec::{ConnOpts, HttpSpec, Kind, MiscSpec, ShareKey, Spec, SpecKey, UrlSpec};
 pub use udp::UdpSpec;
 
@@ -54,6 +56,7 @@ pub async fn run_url(spec: &Spec, url_index: usize) -> Report {
         Kind::Misc(m) => misc::run(m).await,
         Kind::Dns(d) => dns::run(spec, d).await,
         Kind::Udp(u) => udp::run(spec, u).await,
+        Kind::Smtp(m) => smtp::run(spec, m).await,
     }
 }
 

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use keepalived_config::host::{Host, SystemHost};
 use keepalived_config::model::Config;
-use keepalived_config::model::checker::{Checker, CheckerCommon, HttpCheck, HttpProtocol};
+use keepalived_config::model::checker::{
+    Checker, CheckerCommon, HttpCheck, HttpProtocol, SmtpCheck,
+};
 use keepalived_config::model::lvs::{RealServer, VirtualServer};
 use keepalived_config::security::DEFAULT_SCRIPT_USER;
 use keepalived_sys::script::ScriptUser;
@@ -25,6 +27,7 @@ use serde::Serialize;
 use crate::dns::DnsSpec;
 use crate::http::regex::UrlRegex;
 use crate::http::request::Protocol;
+use crate::smtp::SmtpSpec;
 use crate::udp::{ReplyRule, UdpSpec};
 
 /// A probe ready to run.
@@ -58,6 +61,7 @@ pub enum Kind {
     Misc(MiscSpec),
     Dns(DnsSpec),
     Udp(UdpSpec),
+    Smtp(SmtpSpec),
 }
 
 /// HTTP_GET / SSL_GET.
@@ -135,6 +139,9 @@ pub enum KeyDetail {
     Http {
         virtualhost: Option<String>,
         urls: Vec<UrlKey>,
+    },
+    Smtp {
+        helo_name: String,
     },
     Dns {
         qtype: u16,
@@ -289,10 +296,54 @@ impl Spec {
                     }),
                 })
             }
+            Checker::SmtpCheck(c) => {
+                let mut all = smtp_specs(vs, rs, c, connect_timeout)?;
+                if all.is_empty() {
+                    return Err("SMTP_CHECK has no connection".into());
+                }
+                Ok(all.swap_remove(0))
+            }
             other => Err(format!(
                 "{} is not implemented yet by keepalived-rs; this checker does not run",
                 other.kind()
             )),
+        }
+    }
+
+    /// Every checker `checker` stands for: one, except an SMTP_CHECK with
+    /// the deprecated `host { }` blocks, which keepalived turns into one
+    /// checker per host (the first being the block's own connection when
+    /// the block sets any connection keyword or has no host), all with
+    /// the block's timers, retry, alpha and helo_name. The engine must use
+    /// this, not [`Spec::from_config`], to run every host.
+    pub fn from_config_all(
+        config: &Config,
+        vs: &VirtualServer,
+        rs: &RealServer,
+        checker: &Checker,
+    ) -> Result<Vec<Spec>, String> {
+        Spec::from_config_all_on(&SystemHost, config, vs, rs, checker)
+    }
+
+    /// As [`Spec::from_config_all`], with user accounts looked up in
+    /// `host`.
+    pub fn from_config_all_on(
+        host: &dyn Host,
+        config: &Config,
+        vs: &VirtualServer,
+        rs: &RealServer,
+        checker: &Checker,
+    ) -> Result<Vec<Spec>, String> {
+        match checker {
+            Checker::SmtpCheck(c) => {
+                let eff = checker.effective(rs, vs);
+                let connect_timeout = eff
+                    .connect_timeout
+                    .unwrap_or_else(|| rs.effective_connect_timeout(vs))
+                    .as_duration();
+                smtp_specs(vs, rs, c, connect_timeout)
+            }
+            _ => Ok(vec![Spec::from_config_on(host, config, vs, rs, checker)?]),
         }
     }
 
@@ -334,6 +385,13 @@ impl Spec {
                             regex_max_offset: u.regex.as_ref().and_then(|r| r.max_offset),
                         })
                         .collect(),
+                },
+            },
+            Kind::Smtp(m) => SpecKey {
+                kind: "SMTP_CHECK",
+                conn,
+                detail: KeyDetail::Smtp {
+                    helo_name: m.helo_name.clone(),
                 },
             },
             Kind::Dns(d) => SpecKey {
@@ -397,6 +455,54 @@ impl Spec {
             _ => 1,
         }
     }
+}
+
+/// SMTP_CHECK and its `host { }` blocks (`check_smtp.c:
+/// smtp_check_end_handler`). A host's connect_timeout is its own, else the
+/// real server's, else the virtual server's (never the block's).
+fn smtp_specs(
+    vs: &VirtualServer,
+    rs: &RealServer,
+    c: &SmtpCheck,
+    connect_timeout: Duration,
+) -> Result<Vec<Spec>, String> {
+    let helo_name = c
+        .helo_name
+        .clone()
+        .unwrap_or_else(|| crate::smtp::DEFAULT_HELO.into());
+    let own = &c.common;
+    let own_conn = own.connect_ip.is_some()
+        || own.connect_port.is_some()
+        || own.bindto.is_some()
+        || own.bind_port.is_some()
+        || own.bind_if.is_some()
+        || own.fwmark.is_some()
+        || own.connect_timeout.is_some()
+        || c.host.is_empty();
+    let mut conns = Vec::with_capacity(c.host.len() + 1);
+    if own_conn {
+        conns.push((own, connect_timeout));
+    }
+    for h in &c.host {
+        let t = h
+            .connect_timeout
+            .unwrap_or_else(|| rs.effective_connect_timeout(vs))
+            .as_duration();
+        conns.push((h, t));
+    }
+    conns
+        .into_iter()
+        .map(|(common, timeout)| {
+            Ok(Spec {
+                target: target(rs, common)?,
+                conn: conn_opts(rs, common, timeout)?,
+                kind: Kind::Smtp(SmtpSpec {
+                    helo_name: helo_name.clone(),
+                    real_server: SocketAddr::new(rs.ip, rs.port.unwrap_or(0)),
+                }),
+            })
+        })
+        .collect()
 }
 
 fn target(rs: &RealServer, c: &CheckerCommon) -> Result<SocketAddr, String> {
