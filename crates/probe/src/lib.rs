@@ -13,7 +13,7 @@
 //! misc_timeout).
 //!
 //! Modules: [`spec`] (resolution and identity), [`conn`] (socket setup and
-//! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`udp`], [`smtp`], [`http`] (request builder, response decoder, regex,
+//! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`udp`], [`smtp`], [`ping`], [`http`] (request builder, response decoder, regex,
 //! the I/O shell), [`tls`] (rustls client), [`misc`] (scripts),
 //! [`genhash`] (the `genhash` command).
 
@@ -22,6 +22,7 @@ pub mod dns;
 pub mod genhash;
 pub mod http;
 pub mod misc;
+pub mod ping;
 pub mod report;
 pub mod smtp;
 pub mod spec;
@@ -57,6 +58,7 @@ pub async fn run_url(spec: &Spec, url_index: usize) -> Report {
         Kind::Dns(d) => dns::run(spec, d).await,
         Kind::Udp(u) => udp::run(spec, u).await,
         Kind::Smtp(m) => smtp::run(spec, m).await,
+        Kind::Ping => ping::run(spec).await,
     }
 }
 

@@ -62,6 +62,8 @@ pub enum Kind {
     Dns(DnsSpec),
     Udp(UdpSpec),
     Smtp(SmtpSpec),
+    /// PING_CHECK: the target's port is unused.
+    Ping,
 }
 
 /// HTTP_GET / SSL_GET.
@@ -303,6 +305,11 @@ impl Spec {
                 }
                 Ok(all.swap_remove(0))
             }
+            Checker::PingCheck(c) => Ok(Spec {
+                target: target(rs, &c.common)?,
+                conn: conn_opts(rs, &c.common, connect_timeout)?,
+                kind: Kind::Ping,
+            }),
             other => Err(format!(
                 "{} is not implemented yet by keepalived-rs; this checker does not run",
                 other.kind()
@@ -406,6 +413,11 @@ impl Spec {
             // payload or reply rule keeps the checker's state.
             Kind::Udp(_) => SpecKey {
                 kind: "UDP_CHECK",
+                conn,
+                detail: KeyDetail::None,
+            },
+            Kind::Ping => SpecKey {
+                kind: "PING_CHECK",
                 conn,
                 detail: KeyDetail::None,
             },
