@@ -182,6 +182,8 @@ pub struct ShareKey {
     /// Per url: Host header and SNI.
     pub hosts: Vec<(Option<String>, Option<String>)>,
     pub misc_timeout_us: Option<u128>,
+    /// UDP_CHECK's payload and reply rule, which its identity leaves out.
+    pub udp: Option<(Vec<u8>, Option<ReplyRule>)>,
 }
 
 impl Spec {
@@ -454,6 +456,10 @@ impl Spec {
             hosts,
             misc_timeout_us: match &self.kind {
                 Kind::Misc(m) => Some(m.timeout.as_micros()),
+                _ => None,
+            },
+            udp: match &self.kind {
+                Kind::Udp(u) => Some((u.payload.clone(), u.reply.clone())),
                 _ => None,
             },
         }

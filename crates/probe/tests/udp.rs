@@ -135,4 +135,16 @@ fn identity_is_the_connection_options_only() {
         assert_ne!(base.key(), udp(53, other).key(), "{other}");
     }
     assert_eq!(base.key().kind, "UDP_CHECK");
+    // Sharing one run needs the same bytes and the same reading.
+    assert_eq!(
+        base.share_key(),
+        udp(53, "payload 00\ndelay_loop 9").share_key()
+    );
+    for other in [
+        "payload 01",
+        "payload 00\nrequire_reply",
+        "payload 00\nrequire_reply 00",
+    ] {
+        assert_ne!(base.share_key(), udp(53, other).share_key(), "{other}");
+    }
 }

@@ -178,6 +178,9 @@ mod tests {
         let mut garbage = header(9, 0x8180);
         garbage.extend_from_slice(&[0xc0, 0xff, 0xff]);
         assert_eq!(judge(&garbage, 9), Reading::Success);
+        // The rule matters: a full parse refuses both.
+        assert!(Message::from_vec(&header(9, 0x8180)).is_err());
+        assert!(Message::from_vec(&garbage).is_err());
         assert_eq!(judge(&header(9, 0x8185), 9), Reading::Rcode(5));
         assert_eq!(judge(&header(9, 0x8183), 9), Reading::Rcode(3));
         assert_eq!(

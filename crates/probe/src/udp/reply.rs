@@ -17,8 +17,10 @@
 //! whatever `min_reply_length` / `max_reply_length` said. We check them
 //! whenever a reply is required, so those keywords are never ignored.
 
+use serde::Serialize;
+
 /// `require_reply` and the lengths, resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ReplyRule {
     /// Expected bytes, wildcard nibbles zeroed.
     pub data: Vec<u8>,
