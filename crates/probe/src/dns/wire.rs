@@ -145,6 +145,23 @@ mod tests {
     }
 
     #[test]
+    fn service_names_go_as_written() -> Result<(), String> {
+        let q = query(1, &question_name(Some("_sip._udp.example.test"))?, 33)?;
+        assert_eq!(
+            &q[HEADER_LEN..],
+            b"\x04_sip\x04_udp\x07example\x04test\x00\x00\x21\x00\x01"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn non_ascii_names_are_refused() {
+        // keepalived sent the bytes as they were; we refuse them at load.
+        let r = question_name(Some("caf\u{e9}.example.test")).map(|n| n.to_ascii());
+        assert!(r.is_err(), "{r:?}");
+    }
+
+    #[test]
     fn names_that_cannot_be_sent_are_refused() {
         let long = "a".repeat(64);
         assert!(question_name(Some(&long)).is_err());
