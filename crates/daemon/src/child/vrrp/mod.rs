@@ -33,6 +33,7 @@ mod io;
 mod notify;
 mod release;
 mod syncd;
+mod track;
 
 pub use release::release_addresses;
 
