@@ -11,6 +11,7 @@ mod pidfile;
 mod proto;
 mod sigs;
 mod supervisor;
+mod unsupported;
 
 use std::ffi::OsString;
 use std::io::Write;

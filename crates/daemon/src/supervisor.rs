@@ -121,6 +121,12 @@ pub fn load_config(cli: &Cli, reload: bool) -> Result<Config, LoadError> {
     if !acceptable {
         return Err(LoadError::Invalid);
     }
+    let kinds = wanted(cli, &loaded.config);
+    crate::unsupported::log(&crate::unsupported::for_children(
+        &loaded.config,
+        kinds.contains(&Kind::Vrrp),
+        kinds.contains(&Kind::Checker),
+    ));
     // -d: what was understood, at every load (start and reload), as
     // keepalived dumps its configuration data each time it reads it.
     if cli.dump_conf {

@@ -765,3 +765,69 @@ fn two_hundred_reloads_leave_fds_and_memory_flat() {
     assert_eq!(children_of(d.pid).len(), 2, "no child restarted");
     assert_eq!(d.pidfile("vrrp.pid"), Some(pids[1].1));
 }
+
+/// A configuration using keywords nothing acts on yet (see
+/// crates/daemon/src/unsupported.rs): one the VRRP child would act on,
+/// one the checker would.
+const NOT_YET: &str = "\
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    kernel_rx_buf_size 1048576
+    virtual_ipaddress {
+        192.0.2.100/32
+    }
+}
+virtual_server 192.0.2.100 25 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 25 {
+        SMTP_CHECK {
+        }
+    }
+}
+";
+
+/// `-t` names what is not acted on as notes that keep its exit code;
+/// the daemon warns at start, and `-P` names only the VRRP side's.
+#[test]
+fn keywords_not_acted_on_are_named_by_dash_t_and_at_start() {
+    let d = Daemon::start_in(Some(Netns::up("nyet")), NOT_YET, &["-P"], &[]);
+    let out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(d.path("k.conf"))
+        .output()
+        .expect("-t");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The same configuration without those keywords answers the same.
+    let plain = d.path("plain.conf");
+    let without = NOT_YET
+        .replace("    kernel_rx_buf_size 1048576\n", "")
+        .replace("        SMTP_CHECK {\n        }\n", "");
+    fs::write(&plain, without).expect("plain.conf");
+    let plain_out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(&plain)
+        .output()
+        .expect("-t");
+    let plain_stderr = String::from_utf8_lossy(&plain_out.stderr);
+    assert!(!plain_stderr.contains("not supported"), "{plain_stderr}");
+    assert_eq!(out.status.code(), plain_out.status.code(), "{stderr}");
+    for keyword in ["'kernel_rx_buf_size'", "'SMTP_CHECK'"] {
+        assert!(
+            stderr.contains(&format!("{keyword} is not supported by keepalived-rs yet")),
+            "{keyword} missing from -t: {stderr}"
+        );
+    }
+    d.wait_up();
+    d.wait_log(
+        "'kernel_rx_buf_size' is not supported by keepalived-rs yet",
+        1,
+    );
+    assert!(
+        !d.log().contains("SMTP_CHECK"),
+        "-P named the checker's: {}",
+        d.log()
+    );
+}
