@@ -258,19 +258,22 @@ impl ScriptTracker {
         (self.health != before).then_some(self.health)
     }
 
-    /// Takes new parameters on reload. Rise/fall changes keep the health
-    /// and re-seat the counter inside the new bounds, so an unchanged
-    /// script keeps everything and a changed one does not flap.
+    /// Takes new parameters on reload, keeping the health and re-seating
+    /// the counter as keepalived's `clear_diff_script` does: a failed
+    /// script keeps the successes it still needs, a good one the failures
+    /// it can still take, both within the new rise/fall. So a reload
+    /// never dips a priority or flaps a VIP.
     pub fn reconfigure(&mut self, params: ScriptParams) {
-        let rise = params.rise.max(1);
-        let fall = params.fall.max(1);
-        if params.rise != self.params.rise || params.fall != self.params.fall {
-            self.result = match self.health {
-                ScriptHealth::Up => rise + fall - 1,
-                ScriptHealth::Down => 0,
-                ScriptHealth::Pending => rise - 1,
-            };
-        }
+        let (old_rise, old_fall) = (self.params.rise.max(1), self.params.fall.max(1));
+        let (rise, fall) = (params.rise.max(1), params.fall.max(1));
+        let (old_top, top) = (old_rise + old_fall - 1, rise + fall - 1);
+        self.result = match self.health {
+            ScriptHealth::Pending => rise - 1,
+            ScriptHealth::Down if self.result == 0 => 0,
+            ScriptHealth::Down => rise.saturating_sub(old_rise.saturating_sub(self.result)),
+            ScriptHealth::Up if self.result >= old_top => top,
+            ScriptHealth::Up => (rise + self.result.saturating_sub(old_rise)).min(top),
+        };
         if params.interval < self.params.interval {
             // A shorter interval takes effect at once.
             self.next_run = self
@@ -393,6 +396,29 @@ mod tests {
         assert_eq!(parse_file_value(b"2147483648"), Some(2_147_483_648));
         assert_eq!(parse_file_value(b"2147483649"), None);
         assert_eq!(parse_file_value(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn reload_keeps_counts_as_keepalived() {
+        let mut t = tracker(3, 3, false);
+        t.record(true);
+        t.record(false); // one failure taken: result 4 of top 5
+        t.reconfigure(ScriptParams {
+            rise: 2,
+            fall: 5,
+            ..t.params.clone()
+        });
+        // keepalived: rise + (4 - 3) = 3; four more failures to go.
+        assert_eq!(t.health(), ScriptHealth::Up);
+        assert_eq!(t.record(false), None);
+        assert_eq!(t.record(false), Some(ScriptHealth::Down));
+        t.record(true); // one success of rise 2 counted
+        t.reconfigure(ScriptParams {
+            rise: 4,
+            ..t.params.clone()
+        });
+        // keepalived: 4 - (2 - 1) = 3 = rise - 1: still one success short.
+        assert_eq!(t.record(true), Some(ScriptHealth::Up));
     }
 
     #[test]

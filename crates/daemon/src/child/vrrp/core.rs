@@ -18,6 +18,7 @@ use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::files::Files;
 use super::instance::{self, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
@@ -115,6 +116,7 @@ pub struct Core {
     pub(super) insts: Vec<Live>,
     pub(super) node: Node,
     pub(super) scripts: Scripts,
+    files: Files,
     /// Link changes, forwarded by a task that owns the subscription
     /// (None if it could not be made: links are then read at apply only).
     links: Option<mpsc::UnboundedReceiver<LinkEvent>>,
@@ -145,6 +147,7 @@ impl Core {
             insts: Vec::new(),
             node: Node::new(),
             scripts: Scripts::default(),
+            files: Files::default(),
             links: None,
             receivers: Vec::new(),
             rx_start: 0,
@@ -231,6 +234,7 @@ impl Core {
                     self.feed(Event::ScriptResult { script, ok }, now).await;
                 }
                 ev = next_link(&mut self.links) => self.on_link(ev).await,
+                file = self.files.next_changed() => self.on_file(file).await,
                 () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
                 () = sleep_until(retry_at) => {
@@ -285,6 +289,14 @@ impl Core {
             now,
         )
         .await;
+    }
+
+    /// A tracked file changed (or was read for the first time).
+    async fn on_file(&mut self, name: String) {
+        if let Some(value) = self.files.read(&name) {
+            let now = self.now();
+            self.feed(Event::FileValue { file: name, value }, now).await;
+        }
     }
 
     /// Reads the state of every interface the node cares about (at
@@ -437,9 +449,18 @@ impl Core {
         // removes them and every reference to them).
         let scripts = self.scripts.configure(&config);
         let runnable: Vec<String> = self.scripts.configured().cloned().collect();
+        let tracked_files = self.files.configure(&config, first);
         let mut config = (*config).clone();
         config.vrrp_scripts.retain(|s| runnable.contains(&s.name));
+        config
+            .track_files
+            .retain(|f| tracked_files.contains(&f.name));
         let config = Arc::new(config);
+        // Known before any instance starts, so none starts on a wrong
+        // priority or state.
+        for name in tracked_files {
+            self.on_file(name).await;
+        }
         for conf in &config.vrrp_instances {
             match instance::plan(conf, &config) {
                 Ok(p) => plans.push(p),

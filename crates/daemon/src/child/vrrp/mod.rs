@@ -28,6 +28,7 @@
 mod core;
 mod dump;
 mod exec;
+mod files;
 mod instance;
 mod io;
 mod notify;
