@@ -31,20 +31,11 @@ impl Watched {
     }
 }
 
+#[derive(Default)]
 pub struct Files {
     watched: Vec<Watched>,
     task: Option<JoinHandle<()>>,
     changed_rx: Option<mpsc::UnboundedReceiver<String>>,
-}
-
-impl Default for Files {
-    fn default() -> Self {
-        Self {
-            watched: Vec::new(),
-            task: None,
-            changed_rx: None,
-        }
-    }
 }
 
 impl Drop for Files {
