@@ -13,7 +13,7 @@ scenario_begin link-fault "own interface down: FAULT, VIP released, back and pre
 C_VERSION=3 C_ADVERT=0.1
 pair_up "$VIP/$PLEN"
 check_state "lb1 master" holds_for 0.5 a_master "$VIP"
-LINK_SLACK=0.1
+LINK_SLACK=0.25
 
 fault_round() { # what down-cmd up-cmd
     local what=$1 down=$2 up=$3 T limit f b

@@ -22,7 +22,7 @@ A_EXTRA="    track_file {
         tf
     }"
 pair_up_tracked "$VIP/$PLEN"
-WRITE_SLACK=0.1
+WRITE_SLACK=0.25
 
 T=$(now)
 echo 5 >"$TF"

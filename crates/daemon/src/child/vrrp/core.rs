@@ -303,7 +303,12 @@ impl Core {
     /// apply: new instances or tracked interfaces), so the node never
     /// relies on a notification it may have missed.
     async fn read_links(&mut self) {
-        for name in self.node.interfaces() {
+        let names = self.node.interfaces();
+        self.read_links_of(names).await;
+    }
+
+    async fn read_links_of(&mut self, names: Vec<String>) {
+        for name in names {
             let up = match self.nl.interface_by_name(&name).await {
                 Ok(i) => i.up && i.running,
                 Err(NetlinkError::NoSuchInterface(_)) => false,
@@ -605,6 +610,11 @@ impl Core {
             Some(a) => Some(a),
             None => self.resolve_src(ifindex, family, &plan).await,
         };
+        // The node must know the instance's links before it evaluates it,
+        // or it would pass through FAULT (unknown = down) for nothing.
+        let mut links = vec![ifname.clone()];
+        links.extend(plan.spec.track_interface.iter().map(|u| u.name.clone()));
+        self.read_links_of(links).await;
         let now = self.now();
         let mut spec = plan.spec.clone();
         spec.params.src_addr = src;
@@ -624,16 +634,6 @@ impl Core {
             };
             self.feed(gone, now).await;
         }
-        // The node must know the link before it starts the instance.
-        let up = match self.nl.interface_by_name(&ifname).await {
-            Ok(i) => i.up && i.running,
-            Err(_) => false,
-        };
-        let link = Event::Link {
-            interface: ifname.clone(),
-            up,
-        };
-        self.feed(link, now).await;
         self.feed(Event::Startup { instance: idx }, now).await;
         Some(())
     }
