@@ -496,12 +496,6 @@ fn globals(g: &GlobalDefs, f: &mut Finder) {
             "fifo_write_vrrp_states_on_reload",
             "no state lines are written at reload",
         ),
-        (
-            g.vrrp_notify_priority_changes == Some(true),
-            V,
-            "vrrp_notify_priority_changes",
-            "set notify_priority_changes in each instance",
-        ),
     ];
     for (used, side, keyword, effect) in set.iter().copied() {
         if used {
