@@ -27,6 +27,9 @@ use tokio::sync::mpsc;
 /// keepalived's grace between SIGTERM and SIGKILL for a timed-out script.
 const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A start slower than this is logged (it delays adverts).
+const SLOW_SPAWN: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// One finished run: script name, the run's pid, success.
 pub type ScriptDone = (String, u32, bool);
 
@@ -93,6 +96,7 @@ impl Scripts {
         let Some(spec) = self.specs.get(name) else {
             return;
         };
+        let started = std::time::Instant::now();
         let running = match script::spawn(spec) {
             Ok(r) => r,
             Err(ScriptError::Spawn { source, .. })
@@ -115,6 +119,12 @@ impl Scripts {
             Err(e) => return self.failed_to_start(name, &e),
         };
         let pid = running.pid();
+        // fork + exec happen on the protocol's thread (the parent-death
+        // signal is tied to it) and block it until the child has exec'd.
+        let took = started.elapsed();
+        if took > SLOW_SPAWN {
+            tracing::info!("VRRP_Script({name}): starting it held the VRRP loop for {took:?}");
+        }
         self.running.insert(name.to_owned(), pid);
         let tx = self.done_tx.clone();
         let name = name.to_owned();
