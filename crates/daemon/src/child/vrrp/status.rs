@@ -78,7 +78,7 @@ pub fn of(core: &Core) -> VrrpStatus {
                 adverts_sent: live.counters.advert_sent,
                 become_master: live.counters.become_master,
                 release_master: live.counters.release_master,
-                rx: live.counters.rx.clone(),
+                rx: live.counters.rx,
             })
         })
         .collect();
