@@ -129,10 +129,13 @@ wire_adverts() { # [after] [before]
         }' "$WIRE"
 }
 # The nodes that sent a non-zero-priority advert for VRID within the last
-# WINDOW seconds, as "lb1", "lb2" or "lb1 lb2".
+# WINDOW seconds and after WIRE_SINCE (the end of the last fault, set by
+# settle: an advert sent before the fault ended proves nothing about
+# after), as "lb1", "lb2" or "lb1 lb2".
+WIRE_SINCE=0
 wire_masters() { # vrid window
     local since
-    since=$(calc "${EPOCHREALTIME} - $2")
+    since=$(awk -v a="$EPOCHREALTIME" -v w="$2" -v s="$WIRE_SINCE" 'BEGIN { t = a - w; if (s > t) t = s; printf "%.6f", t }')
     tail -n 400 "$WIRE" | awk -v a="$since" -v v="$1" -v ip1="$IP_LB1" -v ip2="$IP_LB2" '
         {
             vrid = prio = ""
@@ -190,6 +193,7 @@ SETTLE_MSG=
 settle() { # bound
     local t0 end hold since="" t
     t0=$(now_us)
+    WIRE_SINCE=$EPOCHREALTIME
     end=$((t0 + $(secs_to_us "$1")))
     hold=$(secs_to_us "$(calc "3 * $ADV")")
     SETTLE_S=-
@@ -295,6 +299,13 @@ ensure_running() {
     done
     RESTARTED=${RESTARTED% }
 }
+
+# ------------------------------------------------------------ self-test -----
+# run --selftest sets MUTATE to a list of deliberate faults in the harness
+# (or in the lab) that named checks must catch; see ../run.
+MUTATE=${MUTATE:-}
+mutated() { [[ " $MUTATE " == *" $1 "* ]]; }
+MUTANT_COUNTER=no_such_counter
 
 # ------------------------------------------------------------ results -------
 # A row's checks: result CHECK VERDICT DETAIL, appended to $RESULTS as

@@ -91,6 +91,11 @@ row_kill() {
             fails_whole=$((fails_whole + 1))
             msg_w+=" #$((i + 1)) $(side_name "$side") $what: $SETTLE_MSG;"
         fi
+        # Mutation "stray" (--selftest): a process left in lb2's namespace.
+        if mutated stray; then
+            ip netns exec "$NS_LB2" sleep 60 &
+            proc_register $! stray
+        fi
         if ! wait_for "$LEAK_S" no_leaks; then
             fails_leak=$((fails_leak + 1))
             msg_l+=" #$((i + 1)) $(side_name "$side") $what: lb1[$(node_leaked A)] lb2[$(node_leaked B)];"

@@ -23,7 +23,8 @@ row_partition() {
         # (lb1 stays master): wait for that split brain (bounded).
         wait_for "$(calc "$MD_B + $(slack_for "$ADV") + 0.5")" ns_has_all "$NS_LB2" "$VIP1" "$VIP2" || true
         sleep "$(rand_between 0 "$(calc "2 * $ADV")")"
-        bridge -n "$NS_BR" link set dev "$port" state 3
+        # Mutation "noheal" (--selftest): the port stays blocked.
+        mutated noheal || bridge -n "$NS_BR" link set dev "$port" state 3
         if settle "$bound"; then
             awk -v a="$SETTLE_S" -v b="$worst" 'BEGIN { exit !(a > b) }' && worst=$SETTLE_S
         else
@@ -38,4 +39,8 @@ row_partition() {
     fi
     if settle_slow 0; then result "v2 instance whole" PASS "$(pair_state)"
     else result "v2 instance whole" FAIL "$(pair_state)"; fi
+    if mutated noheal; then
+        bridge -n "$NS_BR" link set dev p-lb1 state 3
+        bridge -n "$NS_BR" link set dev p-lb2 state 3
+    fi
 }

@@ -59,6 +59,8 @@ row_reload() {
             vips) write_confs "$VIP2B"; want=1 ;;
             broken)
                 broken=$((broken + 1))
+                # Mutation "notbroken" (--selftest): the "broken" one is good.
+                mutated notbroken && continue
                 for s in lb1 lb2; do printf '\nvrrp_instance BROKEN {\n    state BACKUP\n' >>"$RUN_DIR/$s.conf"; done ;;
         esac
         done_a=$(log_count A "$DONE_RE")
