@@ -17,8 +17,12 @@ row_growth() { # before-file after-file
     mutated growth && allow=-1
     while read -r label p0 f0 t0 r0; do
         read -r _ p1 f1 t1 r1 < <(awk -v l="$label" '$1 == l' "$after")
-        if [[ $p0 == - || $p1 != "$p0" || $f1 == - || $r1 == - ]]; then
-            bad+=" $label: replaced ($p0 -> ${p1:--});"
+        if [[ $p0 == - || $p1 == - || $f1 == - || $r1 == - ]]; then
+            bad+=" $label: not running at the second reading (ended in an earlier row);"
+            continue
+        fi
+        if [[ $p1 != "$p0" ]]; then
+            bad+=" $label: replaced (pid $p0 -> $p1);"
             continue
         fi
         detail+=" $label fds $f0->$f1 thr $t0->$t1 rss ${r0}->${r1} kB;"
