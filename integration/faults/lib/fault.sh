@@ -169,7 +169,7 @@ VIP2_SET=("$VIP2")
 pair_state() {
     local out="" v m h
     for v in 51 52 53; do
-        if [[ $v == 53 ]]; then m=$(wire_masters 53 2.5); else m=$(wire_masters $v "$(calc "2.5 * $ADV")"); fi
+        if [[ $v == 53 ]]; then m=$(wire_masters 53 2); else m=$(wire_masters $v "$(calc "2 * $ADV")"); fi
         out+=" $v:${m// /+}"
         [[ -n $m ]] || out+="none"
     done

@@ -43,7 +43,7 @@ row_flap() {
     else
         result "one master after the last flap" FAIL "$SETTLE_MSG"; ok=0
     fi
-    if ((ok)) && wire_masters 51 "$(calc "2.5 * $ADV")" | grep -qx lb1; then
+    if ((ok)) && wire_masters 51 "$(calc "2 * $ADV")" | grep -qx lb1; then
         result "lb1 (priority 150) is master again" PASS "$(pair_state)"
     else
         result "lb1 (priority 150) is master again" FAIL "$(pair_state)"

@@ -71,7 +71,12 @@ row_storm() {
             out=$(ip netns exec "$NS_ATK" python3 "$FAULTS_DIR/storm.py" "$IFACE" "$mac" "$STORM_S" "$classes" "$STORM_RATE" 2>&1) || true
             te=$EPOCHREALTIME
             printf '%s %s %s\n' "$target" "$kind" "$out" >>"$RUN_DIR/storm.log"
-            pps=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pps"])' "$out" 2>/dev/null || echo "?")
+            pps=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pps"])' "$out" 2>/dev/null || echo 0)
+            if ((pps == 0)); then
+                # No storm, no evidence: every check of this storm fails.
+                result "$target $kind: storm sent" FAIL "storm.py: ${out:0:200}"
+                continue
+            fi
             # A state change shows within one master-down of the storm's end.
             sleep "$(calc "$MD_B + $(slack_for "$ADV")")"
             n=$(notify_lines_between "$ts" "$EPOCHREALTIME")
