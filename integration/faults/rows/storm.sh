@@ -45,13 +45,20 @@ counter_delta() { # before after inst:key|key -> after - before (VI_1 by default
         $1 == i && $2 == k { a = $3; f = 1 } END { if (f) print a - b; else print "-" }' "$1" "$2"
 }
 
+# Datagrams the kernel dropped at a side's VRRP raw sockets (receive
+# buffer full): /proc/net/raw's last column, for protocol 112 (0x70).
+raw_drops() { # side
+    ip netns exec "$(side_ns "$1")" cat /proc/net/raw 2>/dev/null |
+        awk 'NR > 1 && $2 ~ /:0070$/ { d += $NF } END { print d + 0 }'
+}
+
 notify_lines_between() { # after before
     awk -v a="$1" -v b="$2" '$1 + 0 > a + 0 && $1 + 0 < b + 0' "$RUN_DIR/notify.log" | wc -l
 }
 
 row_storm() {
     local t0 t1 base target side mac kind classes before after out ts te n p99 nb \
-        pps state_ok drops detail c cnt d missing ref want log0 logn lmax sample
+        pps kd0 state_ok drops detail c cnt d missing ref want log0 logn lmax sample
     # The idle baseline: the master's advert intervals with nothing else on.
     t0=$EPOCHREALTIME
     sleep "$STORM_S"
@@ -67,6 +74,7 @@ row_storm() {
             after=$RUN_DIR/storm-$target-$kind.after
             node_counters "$side" "$before" || true
             log0=$(wc -l <"$RUN_DIR/$(side_name "$side").out")
+            kd0=$(raw_drops "$side")
             ts=$EPOCHREALTIME
             out=$(ip netns exec "$NS_ATK" python3 "$FAULTS_DIR/storm.py" "$IFACE" "$mac" "$STORM_S" "$classes" "$STORM_RATE" 2>&1) || true
             te=$EPOCHREALTIME
@@ -85,7 +93,7 @@ row_storm() {
             [[ $n == 0 && $nb == 0 ]] || state_ok=0
             local smsg=""
             settle "$(calc "$MD_B + $(slack_for "$ADV")")" || { state_ok=0; smsg="; $SETTLE_MSG"; }
-            detail="$pps frames/s for $(calc "$te - $ts") s; $n notify, $nb adverts from lb2; $(pair_state)$smsg"
+            detail="$pps frames/s for $(calc "$te - $ts") s; $n notify, $nb adverts from lb2; kernel dropped $(($(raw_drops "$side") - kd0)) at $(side_name "$side")'s full VRRP socket; $(pair_state)$smsg"
             if ((state_ok)); then result "$target $kind: no state change" PASS "$detail"
             else result "$target $kind: no state change" FAIL "$detail"; fi
             p99=$(advert_intervals "$IP_LB1" 51 "$ts" "$te" | percentile "$PCT")
