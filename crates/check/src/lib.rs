@@ -12,4 +12,6 @@ pub mod expand;
 pub mod globals;
 pub mod health;
 pub mod ids;
+pub mod machine;
 pub mod quorum;
+pub mod time;
