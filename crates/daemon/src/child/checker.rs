@@ -195,7 +195,7 @@ impl Engine for Checker {
             return Ok(format!("{names}; no IPVS work"));
         }
         self.open()?;
-        let desired = desired::desired_table(&config, &AtStart, &mut self.quorum);
+        let desired = desired::desired_table(&config, &AtStart, &self.quorum);
         let mut ops = Vec::new();
         if let Some(t) = globals::lvs_timeouts(&config.global_defs)
             && self.timeouts != Some(t)
