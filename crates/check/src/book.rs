@@ -72,6 +72,17 @@ pub fn of_config(rs: &RealServer, checker: &Checker) -> Identity {
     Identity(format!("{}:{}:{body}", rs.ip, rs.port.unwrap_or(0)))
 }
 
+/// A checker's two names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identified {
+    /// keepalived's reload identity (kept state across a reload).
+    pub identity: Identity,
+    /// Equal for checkers whose runs give the same result (same bytes on
+    /// the wire, same judgement): one run may serve them all. At least as
+    /// strict as `identity`.
+    pub share: Identity,
+}
+
 /// Resolves what a checker is and how it runs; the daemon gives one that
 /// also builds the probe (and refuses kinds it cannot run).
 pub trait Identify {
@@ -81,10 +92,12 @@ pub trait Identify {
         vs: &VirtualServer,
         rs: &RealServer,
         checker: &Checker,
-    ) -> Result<Identity, String>;
+    ) -> Result<Identified, String>;
 }
 
-/// [`of_config`] for every checker.
+/// [`of_config`] for every checker, as reload identity and share key
+/// (good for tests: it ignores what a virtual server adds to a request,
+/// such as its `virtualhost`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConfigIdentity;
 
@@ -95,14 +108,19 @@ impl Identify for ConfigIdentity {
         _vs: &VirtualServer,
         rs: &RealServer,
         checker: &Checker,
-    ) -> Result<Identity, String> {
-        Ok(of_config(rs, checker))
+    ) -> Result<Identified, String> {
+        let identity = of_config(rs, checker);
+        Ok(Identified {
+            share: identity.clone(),
+            identity,
+        })
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct CheckerEntry {
     pub identity: Identity,
+    pub share: Identity,
     pub log: LogContext,
     pub machine: Machine,
     /// Its place in the real server's `checkers` of the configuration.
@@ -279,7 +297,7 @@ fn rs_entry(
     let name = rs_name(vs, rs);
     let mut checkers = Vec::new();
     for (i, c) in rs.checkers.iter().enumerate() {
-        let identity = match b.identify.identify(config, vs, rs, c) {
+        let Identified { identity, share } = match b.identify.identify(config, vs, rs, c) {
             Ok(id) => id,
             Err(why) => {
                 b.refused.push(format!(
@@ -308,6 +326,7 @@ fn rs_entry(
         );
         checkers.push(CheckerEntry {
             identity,
+            share,
             log: log_context(c, b.log_all_failures),
             machine,
             config_index: i,

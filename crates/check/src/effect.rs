@@ -17,11 +17,11 @@ pub enum Level {
     Warn,
 }
 
-/// A probe the child must run: the checker identity names the probe (the
-/// daemon maps it to the probe's spec), `url` the HTTP URL index.
+/// A probe the child must run: the share key names the probe (the daemon
+/// maps it to the probe's spec), `url` the HTTP URL index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Launch {
-    pub identity: crate::book::Identity,
+    pub share: crate::book::Identity,
     pub url: usize,
     /// Reload generation: a result for an older one is dropped.
     pub generation: u64,

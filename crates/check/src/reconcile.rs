@@ -219,7 +219,7 @@ impl Pool {
                 self.arm(who);
                 continue;
             };
-            let key = (entry.identity.clone(), url);
+            let key = (entry.share.clone(), url);
             let last_seen = entry.last_seen;
             let delay_loop = entry.machine.timing().delay_loop;
             if let Some((_, waiters)) = self.share.inflight.get_mut(&key) {
@@ -247,7 +247,7 @@ impl Pool {
             }
             self.share.inflight.insert(key.clone(), (now, vec![who]));
             out.push(Effect::Probe(Launch {
-                identity: key.0,
+                share: key.0,
                 url: key.1,
                 generation: self.generation,
                 started: now,
@@ -270,7 +270,7 @@ impl Pool {
         if launch.generation != self.generation {
             return out;
         }
-        let key = (launch.identity.clone(), launch.url);
+        let key = (launch.share.clone(), launch.url);
         let Some((started, waiters)) = self.share.inflight.remove(&key) else {
             return out;
         };
@@ -832,11 +832,11 @@ impl Pool {
             .collect()
     }
 
-    /// How many checkers share each probe identity (more than one).
-    pub fn shared_identities(&self) -> Vec<(Identity, usize)> {
+    /// How many checkers share each probe (more than one).
+    pub fn shared_probes(&self) -> Vec<(Identity, usize)> {
         let mut n: BTreeMap<&Identity, usize> = BTreeMap::new();
         for (_, c) in self.book.checkers() {
-            *n.entry(&c.identity).or_default() += 1;
+            *n.entry(&c.share).or_default() += 1;
         }
         n.into_iter()
             .filter(|(_, k)| *k > 1)

@@ -127,7 +127,7 @@ impl Harness {
                 }
                 Effect::Probe(launch) => {
                     self.probes += 1;
-                    let o = self.answer(&launch.identity.0);
+                    let o = self.answer(&launch.share.0);
                     let more = self.pool.result(&launch, o, Duration::ZERO, "", self.now);
                     self.process(more);
                 }
