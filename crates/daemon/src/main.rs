@@ -41,12 +41,21 @@ fn main() -> ExitCode {
     if child.is_some() {
         args.remove(1);
     }
-    // keepalived: -T must be the first option and switches to genhash.
-    if args.get(1).is_some_and(|a| a == "-T" || a == "--genhash") {
-        eprintln!(
-            "keepalived-rs: genhash mode arrives with the health checkers; not implemented yet"
-        );
-        return ExitCode::from(exit::FATAL);
+    // keepalived: invoked as `genhash`, or -T as the first option,
+    // switches to genhash before any other parsing.
+    let prog = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if child.is_none()
+        && std::path::Path::new(&prog)
+            .file_name()
+            .is_some_and(|n| n == "genhash")
+    {
+        return ExitCode::from(keepalived_probe::genhash::main(&prog, true, &args[1..]));
+    }
+    if child.is_none() && args.get(1).is_some_and(|a| a == "-T" || a == "--genhash") {
+        return ExitCode::from(keepalived_probe::genhash::main(&prog, false, &args[2..]));
     }
     let cli = match Cli::try_parse_from(cli::normalize_args(args.clone())) {
         Ok(cli) => cli,

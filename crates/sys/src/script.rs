@@ -221,6 +221,12 @@ impl RunningScript {
     }
 }
 
+/// Signals the process group a script led (its pid), e.g. to kill what a
+/// script left running after it exited. ESRCH when the group is empty.
+pub fn signal_process_group(pid: u32, signal: Signal) -> io::Result<()> {
+    signal_group(pid, signal)
+}
+
 fn signal_group(pid: u32, signal: Signal) -> io::Result<()> {
     let pgid = i32::try_from(pid)
         .ok()

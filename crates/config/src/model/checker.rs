@@ -657,8 +657,12 @@ const URL: &Table<Url> = &[
     // can and stay silent about the rest, as it does.
     ("regex", |u, n, r| {
         r.no_block(n);
-        if n.args.len() == 1 {
-            u.regex = n.args.first().map(|t| t.text.to_string());
+        // keepalived reads the pattern with quotes and escapes resolved
+        // (`\\d` is `\d`; a lone `\d` is `d`), and wants one word.
+        if let Ok(words) = crate::script::split_words(n.rest)
+            && let [word] = words.as_slice()
+        {
+            u.regex = Some(String::from_utf8_lossy(word).into_owned());
         }
     }),
     ("regex_no_match", |u, n, r| {

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Health-check probes: the I/O half of keepalived's checkers.
+//!
+//! A [`Spec`] is one checker resolved from the configuration; [`run`] (or
+//! [`run_url`] for HTTP_GET / SSL_GET) makes one probe and returns a
+//! [`Report`]. This crate holds no up/down state and never touches IPVS:
+//! retries, alpha, delay_loop and the order of urls belong to the
+//! per-checker machine in `keepalived-check`, which the daemon feeds with
+//! these reports.
+//!
+//! Everything runs on a tokio current-thread runtime; every I/O step is
+//! bounded by connect_timeout as keepalived 2.2.7 bounds it (MISC: by
+//! misc_timeout).
+//!
+//! Modules: [`spec`] (resolution and identity), [`conn`] (socket setup and
+//! connect), [`tcp`], [`http`] (request builder, response decoder, regex,
+//! the I/O shell), [`tls`] (rustls client), [`misc`] (scripts),
+//! [`genhash`] (the `genhash` command).
+
+pub mod conn;
+pub mod genhash;
+pub mod http;
+pub mod misc;
+pub mod report;
+pub mod spec;
+pub mod tcp;
+pub mod tls;
+
+pub use report::{HttpOutcome, Report, ScriptEnd, Verdict};
+pub use spec::{ConnOpts, HttpSpec, Kind, MiscSpec, ShareKey, Spec, SpecKey, UrlSpec};
+
+/// Runs one probe. For HTTP_GET / SSL_GET this probes the first url; use
+/// [`run_url`] to walk the urls as keepalived does.
+pub async fn run(spec: &Spec) -> Report {
+    run_url(spec, 0).await
+}
+
+/// Runs one probe of url `url_index` (HTTP_GET / SSL_GET; ignored by the
+/// other kinds).
+///
+/// keepalived probes one url per run: the engine starts at 0, moves to
+/// the next url (after delay_loop) when a url passes, stays on a failing
+/// url (retrying after delay_before_retry), and after a failed url
+/// passes again restarts at 0; the checker is up only after a pass over
+/// every url ([`Spec::url_count`]).
+pub async fn run_url(spec: &Spec, url_index: usize) -> Report {
+    match &spec.kind {
+        Kind::Tcp => tcp::run(spec).await,
+        Kind::Http(h) => http::run_url(spec, h, url_index).await,
+        Kind::Misc(m) => misc::run(m).await,
+    }
+}
