@@ -131,22 +131,14 @@ impl Pool {
         };
         pool.index_services();
         for v in 0..pool.book.vss.len() {
-            let w = pool.live_weight(v);
-            let vs = &pool.book.vss[v];
-            let up = next_state(false, w, vs.quorum, vs.hysteresis);
-            pool.quorum.set(&vs.id, up);
-        }
-        if pool.config.global_defs.rs_init_notifies {
-            for v in 0..pool.book.vss.len() {
+            if pool.config.global_defs.rs_init_notifies {
                 for r in 0..pool.book.vss[v].rss.len() {
                     if pool.book.vss[v].rss[r].alive {
                         pool.rs_notifies(v, r, false, &mut out);
                     }
                 }
             }
-        }
-        for v in 0..pool.book.vss.len() {
-            pool.start_quorum_down(v, &mut out);
+            pool.init_quorum(v, &mut out);
         }
         pool.activate_all(&mut out);
         pool.batch = false;
@@ -512,20 +504,39 @@ impl Pool {
         }
     }
 
-    /// A virtual server that starts without quorum and has a sorry server
-    /// (`update_quorum_state(vs, init)`). keepalived prints the threshold
-    /// as `Q-H=<Q+H>`; we print the sum it is.
-    fn start_quorum_down(&mut self, v: usize, out: &mut Vec<Effect>) {
+    /// A virtual server's first quorum state (start, or new on reload).
+    /// keepalived computes it before any real server is alive
+    /// (check_data.c `validate_check_config` -> `set_quorum_states`), so
+    /// every virtual server starts down, then `init_service_vs` ->
+    /// `update_quorum_state(vs, init)` re-evaluates with the servers in:
+    /// enough weight logs `Gained quorum` and fires quorum_up and the
+    /// `VS ... UP` fifo line; too little with a sorry server logs
+    /// `Starting with quorum down`, puts the sorry server in and fires the
+    /// down notifications; too little without one does nothing.
+    /// keepalived prints that threshold as `Q-H=<Q+H>`; we print the sum
+    /// it is.
+    fn init_quorum(&mut self, v: usize, out: &mut Vec<Effect>) {
         let w = self.live_weight(v);
         let vs = &self.book.vss[v];
-        if vs.sorry.is_none() || self.quorum.state(&vs.id, w, vs.quorum, vs.hysteresis) {
+        let (q, h) = (vs.quorum, vs.hysteresis);
+        let id = vs.id.clone();
+        if next_state(false, w, q, h) {
+            self.quorum.set(&id, true);
+            out.push(Effect::info(format!(
+                "Gained quorum {q}+{h}={} <= {w} for VS {}",
+                u64::from(q) + u64::from(h),
+                vs.name
+            )));
+            self.vs_notifies(v, true, false, out);
+            return;
+        }
+        self.quorum.set(&id, false);
+        if vs.sorry.is_none() {
             return;
         }
         out.push(Effect::info(format!(
-            "Starting with quorum down {}+{}={} > {w} for VS {}",
-            vs.quorum,
-            vs.hysteresis,
-            u64::from(vs.quorum) + u64::from(vs.hysteresis),
+            "Starting with quorum down {q}+{h}={} > {w} for VS {}",
+            u64::from(q) + u64::from(h),
             vs.name
         )));
         self.sorry_in(v, out);
@@ -715,11 +726,7 @@ impl Pool {
             self.rs_transition(v, r, true, &mut out);
         }
         for v in new_vs {
-            let w = self.live_weight(v);
-            let vs = &self.book.vss[v];
-            let up = next_state(false, w, vs.quorum, vs.hysteresis);
-            self.quorum.set(&vs.id, up);
-            self.start_quorum_down(v, &mut out);
+            self.init_quorum(v, &mut out);
         }
         for v in kept_vs {
             self.update_quorum(v, &mut out);

@@ -389,6 +389,12 @@ virtual_server 192.0.2.10 80 {
 fn quorum_and_sorry(m: Mutation) -> Result<(), String> {
     let mut h = Harness::new(QUORUM, m);
     let vs = "[192.0.2.10]:tcp:80";
+    // keepalived starts every virtual server without quorum, then gains
+    // it once the servers are in.
+    let r = h.take();
+    has(&r.logs, &format!("Gained quorum 2+0=2 <= 2 for VS {vs}"))?;
+    expect("start scripts", r.scripts, vec!["/bin/qup".to_string()])?;
+    expect("start fifo", r.fifo, vec![format!("VS {vs} UP\n")])?;
     h.set("198.51.100.1", Outcome::Failure);
     h.run_to(1.0);
     let r = h.take();
