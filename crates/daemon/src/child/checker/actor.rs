@@ -488,7 +488,8 @@ impl Actor {
 
     fn dump(&mut self, what: DumpKind) {
         if let Some(c) = &self.config {
-            report::write_dump(what, c, self.generation);
+            let health = self.pool.as_ref().map(Pool::status).unwrap_or_default();
+            report::write_dump(what, c, self.generation, &health);
         }
     }
 
