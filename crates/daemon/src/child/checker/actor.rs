@@ -158,6 +158,9 @@ impl Actor {
                     self.dump(what);
                     let _ = reply.send(());
                 }
+                Wake::Cmd(Some(Cmd::Status { reply })) => {
+                    let _ = reply.send(self.status());
+                }
                 Wake::Cmd(Some(Cmd::Stop { reply })) => {
                     self.stop().await;
                     let _ = reply.send(());
@@ -484,6 +487,26 @@ impl Actor {
             outcome.failed.len(),
             started.elapsed().as_secs_f64() * 1e3
         ))
+    }
+
+    /// The live status: every virtual server, real server and checker
+    /// (machine state, last result and latency), and which probes are
+    /// shared.
+    fn status(&self) -> serde_json::Value {
+        let Some(pool) = self.pool.as_ref() else {
+            return serde_json::json!({"virtual_servers": []});
+        };
+        let shared: Vec<serde_json::Value> = pool
+            .shared_probes()
+            .into_iter()
+            .map(|(probe, checkers)| serde_json::json!({"probe": probe, "checkers": checkers}))
+            .collect();
+        serde_json::json!({
+            "generation": self.generation,
+            "virtual_servers": pool.status(),
+            "shared_probes": shared,
+            "probes_in_flight": self.probes.len(),
+        })
     }
 
     fn dump(&mut self, what: DumpKind) {
