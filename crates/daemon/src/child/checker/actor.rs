@@ -58,7 +58,7 @@ impl Clock {
 /// What woke the actor.
 enum Wake {
     Cmd(Option<Cmd>),
-    Probe(Result<(Launch, Report), tokio::task::JoinError>),
+    Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
     Timer,
 }
 
@@ -82,6 +82,8 @@ pub struct Actor {
     /// Share key -> probe spec, for the current configuration.
     specs: HashMap<Identity, Arc<Spec>>,
     probes: JoinSet<(Launch, Report)>,
+    /// Each probe task's launch, to answer for a task that panicked.
+    launched: HashMap<tokio::task::Id, Launch>,
     notifier: Notifier,
     clock: Clock,
     jitter: Jitter,
@@ -109,6 +111,7 @@ impl Actor {
             syncd: None,
             specs: HashMap::new(),
             probes: JoinSet::new(),
+            launched: HashMap::new(),
             notifier: Notifier::default(),
             clock: Clock {
                 epoch: tokio::time::Instant::now(),
@@ -134,7 +137,7 @@ impl Actor {
             };
             let wake = tokio::select! {
                 cmd = cmds.recv() => Wake::Cmd(cmd),
-                Some(done) = self.probes.join_next() => Wake::Probe(done),
+                Some(done) = self.probes.join_next_with_id() => Wake::Probe(done),
                 () = timer => Wake::Timer,
             };
             match wake {
@@ -166,7 +169,8 @@ impl Actor {
                     let _ = reply.send(());
                     return exit::OK;
                 }
-                Wake::Probe(Ok((launch, report))) => {
+                Wake::Probe(Ok((id, (launch, report)))) => {
+                    self.launched.remove(&id);
                     let now = self.clock.now();
                     if let Some(pool) = self.pool.as_mut() {
                         let out = pool.result(
@@ -180,10 +184,24 @@ impl Actor {
                     }
                 }
                 Wake::Probe(Err(e)) => {
-                    // A probe task panicked or was aborted: its checker
-                    // stays "running" until the next reload. Say so.
-                    if !e.is_cancelled() {
+                    // Aborted by a reload or stop: its result is not
+                    // wanted. Panicked: its checkers get a local error
+                    // (state unchanged, next run a delay_loop later)
+                    // instead of waiting for ever.
+                    let launch = self.launched.remove(&e.id());
+                    if let (false, Some(launch), Some(pool)) =
+                        (e.is_cancelled(), launch, self.pool.as_mut())
+                    {
                         tracing::error!("health check task failed: {e}");
+                        let now = self.clock.now();
+                        let out = pool.result(
+                            &launch,
+                            keepalived_check::machine::Outcome::LocalError,
+                            Duration::ZERO,
+                            "probe task failed",
+                            now,
+                        );
+                        self.execute(out).await;
                     }
                 }
                 Wake::Timer => {
@@ -227,10 +245,12 @@ impl Actor {
             tracing::error!("no probe for {}", launch.share.0);
             return;
         };
-        self.probes.spawn_local(async move {
-            let report = keepalived_probe::run_url(&spec, launch.url).await;
-            (launch, report)
+        let task = launch.clone();
+        let handle = self.probes.spawn_local(async move {
+            let report = keepalived_probe::run_url(&spec, task.url).await;
+            (task, report)
         });
+        self.launched.insert(handle.id(), launch);
     }
 
     /// The ops of a health change. When one fails the kernel is dumped and
@@ -396,6 +416,7 @@ impl Actor {
             Some(pool) => {
                 // keepalived drops every run in flight on reload.
                 self.probes.abort_all();
+                self.launched.clear();
                 pool.reload(Arc::clone(&config), &mut ident, now, &mut draw)
             }
         };
@@ -518,6 +539,7 @@ impl Actor {
 
     async fn stop(&mut self) {
         self.probes.abort_all();
+        self.launched.clear();
         let flush_on_stop = self
             .config
             .as_ref()
