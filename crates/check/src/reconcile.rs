@@ -220,7 +220,7 @@ impl Pool {
                 out.push(Effect::debug(format!(
                     "{} joins a probe in flight ({n} checkers share it): {}",
                     self.checker_label(who),
-                    key.0.0
+                    key.0
                 )));
                 continue;
             }
@@ -232,7 +232,7 @@ impl Pool {
                     "{} reuses the run started {:.3} s ago: {}",
                     self.checker_label(who),
                     (now - r.started).as_secs_f64(),
-                    key.0.0
+                    key.0
                 )));
                 self.feed(who, r.outcome, r.latency, &r.detail, now, &mut out);
                 continue;
@@ -828,7 +828,8 @@ impl Pool {
                                 .iter()
                                 .map(|c| CheckerState {
                                     kind: c.log.kind,
-                                    identity: c.identity.clone(),
+                                    identity: c.identity,
+                                    share: c.share,
                                     state: c.machine.status(),
                                 })
                                 .collect(),

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keepalived_check::book::ConfigIdentity;
+use keepalived_check::book::{ConfigIdentity, Identity};
 use keepalived_check::effect::{Effect, Level};
 use keepalived_check::machine::Outcome;
 use keepalived_check::reconcile::Pool;
@@ -97,12 +97,23 @@ impl Harness {
         }
     }
 
-    fn answer(&self, identity: &str) -> Outcome {
+    /// The world's answer for a probe: its real server's address is
+    /// found through the pool's status (`[addr]:proto:port`).
+    fn answer(&self, share: Identity) -> Outcome {
         if self.mutation == Mutation::AlwaysUp {
             return Outcome::Success;
         }
-        let addr = identity.split(':').next().and_then(|a| a.parse().ok());
-        addr.and_then(|a: IpAddr| self.world.get(&a).copied())
+        let addr = self
+            .pool
+            .status()
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .find(|rs| rs.checkers.iter().any(|c| c.share == share))
+            .and_then(|rs| {
+                let inner = rs.name.strip_prefix('[')?.split(']').next()?;
+                inner.parse::<IpAddr>().ok()
+            });
+        addr.and_then(|a| self.world.get(&a).copied())
             .unwrap_or(Outcome::Success)
     }
 
@@ -127,7 +138,7 @@ impl Harness {
                 }
                 Effect::Probe(launch) => {
                     self.probes += 1;
-                    let o = self.answer(&launch.share.0);
+                    let o = self.answer(launch.share);
                     let more = self.pool.result(&launch, o, Duration::ZERO, "", self.now);
                     self.process(more);
                 }

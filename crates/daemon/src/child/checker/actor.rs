@@ -242,7 +242,7 @@ impl Actor {
 
     fn launch(&mut self, launch: Launch) {
         let Some(spec) = self.specs.get(&launch.share).cloned() else {
-            tracing::error!("no probe for {}", launch.share.0);
+            tracing::error!("no probe for {}", launch.share);
             return;
         };
         let task = launch.clone();

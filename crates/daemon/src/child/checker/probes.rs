@@ -31,13 +31,12 @@ impl Identify for ProbeIdentify {
         checker: &Checker,
     ) -> Result<Identified, String> {
         let spec = Spec::from_config(config, vs, rs, checker)?;
-        let name =
-            |v: Result<String, serde_json::Error>| v.map(Identity).map_err(|e| e.to_string());
+        let name = |v: Result<String, serde_json::Error>| {
+            v.map(|text| Identity::of(&text)).map_err(|e| e.to_string())
+        };
         let identity = name(serde_json::to_string(&spec.key()))?;
         let share = name(serde_json::to_string(&spec.share_key()))?;
-        self.specs
-            .entry(share.clone())
-            .or_insert_with(|| Arc::new(spec));
+        self.specs.entry(share).or_insert_with(|| Arc::new(spec));
         Ok(Identified { identity, share })
     }
 }
