@@ -152,7 +152,7 @@ impl Identify for ConfigIdentity {
     ) -> Result<Identified, String> {
         let identity = of_config(rs, checker);
         Ok(Identified {
-            share: identity.clone(),
+            share: identity,
             identity,
         })
     }

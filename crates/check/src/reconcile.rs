@@ -211,7 +211,7 @@ impl Pool {
                 self.arm(who);
                 continue;
             };
-            let key = (entry.share.clone(), url);
+            let key = (entry.share, url);
             let last_seen = entry.last_seen;
             let delay_loop = entry.machine.timing().delay_loop;
             if let Some((_, waiters)) = self.share.inflight.get_mut(&key) {
@@ -237,7 +237,7 @@ impl Pool {
                 self.feed(who, r.outcome, r.latency, &r.detail, now, &mut out);
                 continue;
             }
-            self.share.inflight.insert(key.clone(), (now, vec![who]));
+            self.share.inflight.insert(key, (now, vec![who]));
             out.push(Effect::Probe(Launch {
                 share: key.0,
                 url: key.1,
@@ -262,7 +262,7 @@ impl Pool {
         if launch.generation != self.generation {
             return out;
         }
-        let key = (launch.share.clone(), launch.url);
+        let key = (launch.share, launch.url);
         let Some((started, waiters)) = self.share.inflight.remove(&key) else {
             return out;
         };
@@ -848,7 +848,7 @@ impl Pool {
         }
         n.into_iter()
             .filter(|(_, k)| *k > 1)
-            .map(|(i, k)| (i.clone(), k))
+            .map(|(i, k)| (*i, k))
             .collect()
     }
 }
