@@ -368,7 +368,7 @@ fn rs_entry(
         checkers.push(CheckerEntry {
             identity,
             share,
-            log: log_context(c, b.log_all_failures),
+            log: log_context(c, b.log_all_failures, eff.retry),
             machine,
             config_index: i,
             last_seen: None,
@@ -399,7 +399,7 @@ pub fn schedule_of(c: &Checker) -> Schedule {
     }
 }
 
-fn log_context(c: &Checker, global_all: bool) -> LogContext {
+fn log_context(c: &Checker, global_all: bool, retry: u32) -> LogContext {
     let kind = match c {
         Checker::TcpCheck(_) => Kind::TcpCheck,
         Checker::HttpGet(_) => Kind::HttpGet,
@@ -430,6 +430,7 @@ fn log_context(c: &Checker, global_all: bool) -> LogContext {
         urls,
         script,
         log_all_failures: global_all || own_all,
+        retry,
     }
 }
 

@@ -49,7 +49,7 @@ use crate::book::{
     VirtualServerState, schedule_of,
 };
 use crate::desired::{live_weight_of, services_of};
-use crate::effect::{Effect, Launch, check_line};
+use crate::effect::{Effect, Launch, check_lines};
 use crate::expand;
 use crate::health::real_weight;
 use crate::ids::VirtualServerId;
@@ -309,9 +309,9 @@ impl Pool {
         let step = entry.machine.finish(outcome, latency, now);
         entry.last_seen = Some(now);
         let alpha = entry.machine.timing().alpha;
-        let line = check_line(&entry.log, step.note, &rs.name, vs_name, detail);
+        let lines = check_lines(&entry.log, step.note, &rs.name, vs_name, detail);
         self.arm(who);
-        out.extend(line.map(Effect::info));
+        out.extend(lines.into_iter().map(Effect::info));
         if step.weight.is_some() && step.change != Some(Change::Down) {
             self.weight_changed(v, r, weight_before, out);
         }

@@ -177,7 +177,7 @@ impl Actor {
                             &launch,
                             probes::outcome(report.verdict),
                             report.elapsed,
-                            &report.detail,
+                            &probes::detail(&report),
                             now,
                         );
                         self.execute(out).await;

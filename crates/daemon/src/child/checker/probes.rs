@@ -13,7 +13,7 @@ use keepalived_check::machine::Outcome;
 use keepalived_config::Config;
 use keepalived_config::model::checker::Checker;
 use keepalived_config::model::lvs::{RealServer, VirtualServer};
-use keepalived_probe::{Spec, Verdict};
+use keepalived_probe::{Report, ScriptEnd, Spec, Verdict};
 
 /// Builds the specs of one configuration.
 #[derive(Default)]
@@ -47,6 +47,18 @@ pub fn outcome(v: Verdict) -> Outcome {
         Verdict::Failure => Outcome::Failure,
         Verdict::LocalError => Outcome::LocalError,
         Verdict::SuccessWithWeight(w) => Outcome::SuccessWithWeight(w),
+    }
+}
+
+/// The probe's words for the pool's log lines: keepalived's word, and for
+/// a script keepalived's reason in parentheses.
+pub fn detail(r: &Report) -> String {
+    match r.script {
+        Some(ScriptEnd::Exited(code)) if code != 0 => {
+            format!("{} (exited with status {code})", r.detail)
+        }
+        Some(ScriptEnd::Signaled(sig)) => format!("{} (due to signal {sig})", r.detail),
+        _ => r.detail.clone(),
     }
 }
 
