@@ -31,9 +31,50 @@ use crate::time::Instant;
 /// probe (keepalived's `compare()`: kind and connection options, never the
 /// timers). The daemon derives it from the probe's spec key; [`of_config`]
 /// is the configuration-only stand-in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Identity(pub String);
+///
+/// Kept as a 128-bit digest of the key's text, not the text: a pool of
+/// 100 000 checkers would otherwise hold two strings of a few hundred
+/// bytes per checker. Two different keys colliding is a 2^-64 event at
+/// that size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Identity(pub u128);
+
+impl Identity {
+    /// The identity of a key's canonical text.
+    pub fn of(text: &str) -> Identity {
+        use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same text gives the same identity
+        // in every process (a reload compares old and new).
+        let half = |salt: u8| {
+            let mut h = std::hash::DefaultHasher::new();
+            salt.hash(&mut h);
+            text.hash(&mut h);
+            h.finish()
+        };
+        Identity((u128::from(half(1)) << 64) | u128::from(half(2)))
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Identity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        u128::from_str_radix(&text, 16)
+            .map(Identity)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 /// The identity of `checker` from the configuration alone: the checker
 /// with its timer keywords (and the options keepalived's `compare()`
@@ -69,7 +110,7 @@ pub fn of_config(rs: &RealServer, checker: &Checker) -> Identity {
     }
     // JSON, not Debug: source locations are not part of it.
     let body = serde_json::to_string(&c).unwrap_or_else(|_| format!("{c:?}"));
-    Identity(format!("{}:{}:{body}", rs.ip, rs.port.unwrap_or(0)))
+    Identity::of(&format!("{}:{}:{body}", rs.ip, rs.port.unwrap_or(0)))
 }
 
 /// A checker's two names.
@@ -111,7 +152,7 @@ impl Identify for ConfigIdentity {
     ) -> Result<Identified, String> {
         let identity = of_config(rs, checker);
         Ok(Identified {
-            share: identity.clone(),
+            share: identity,
             identity,
         })
     }
@@ -327,7 +368,7 @@ fn rs_entry(
         checkers.push(CheckerEntry {
             identity,
             share,
-            log: log_context(c, b.log_all_failures),
+            log: log_context(c, b.log_all_failures, eff.retry),
             machine,
             config_index: i,
             last_seen: None,
@@ -358,7 +399,7 @@ pub fn schedule_of(c: &Checker) -> Schedule {
     }
 }
 
-fn log_context(c: &Checker, global_all: bool) -> LogContext {
+fn log_context(c: &Checker, global_all: bool, retry: u32) -> LogContext {
     let kind = match c {
         Checker::TcpCheck(_) => Kind::TcpCheck,
         Checker::HttpGet(_) => Kind::HttpGet,
@@ -389,6 +430,7 @@ fn log_context(c: &Checker, global_all: bool) -> LogContext {
         urls,
         script,
         log_all_failures: global_all || own_all,
+        retry,
     }
 }
 
@@ -408,6 +450,8 @@ impl HealthView for Book {
 pub struct CheckerState {
     pub kind: Kind,
     pub identity: Identity,
+    /// Checkers with equal share keys share their runs.
+    pub share: Identity,
     #[serde(flatten)]
     pub state: CheckerStatus,
 }

@@ -123,6 +123,12 @@ pub enum Note {
     UrlPassed {
         url: usize,
     },
+    /// HTTP: a full clean pass brought the checker up (or was its first);
+    /// `url_line`: the last URL's own success line comes first (the
+    /// checker was not up).
+    WebSucceeded {
+        url_line: Option<usize>,
+    },
     /// Went down (or the first run failed); `after_retries` is None on a
     /// first run or with retry 0.
     Failed {
@@ -362,15 +368,14 @@ impl Machine {
         let passed = self.url;
         self.url += 1;
         self.retry_it = 0;
-        let mut note = if self.up && self.has_run {
-            Note::Quiet
-        } else {
-            Note::UrlPassed { url: passed }
-        };
+        // check_http.c logs a URL's success only while the checker is
+        // down, whatever has_run says.
+        let url_line = (!self.up).then_some(passed);
+        let mut note = url_line.map_or(Note::Quiet, |url| Note::UrlPassed { url });
         if self.url >= urls && self.failed_url.is_none() {
             // A full clean pass.
             if !self.up || !self.has_run {
-                note = Note::Succeeded;
+                note = Note::WebSucceeded { url_line };
             }
             self.up = true;
             self.has_run = true;

@@ -49,7 +49,7 @@ use crate::book::{
     VirtualServerState, schedule_of,
 };
 use crate::desired::{live_weight_of, services_of};
-use crate::effect::{Effect, Launch, check_line};
+use crate::effect::{Effect, Launch, check_lines};
 use crate::expand;
 use crate::health::real_weight;
 use crate::ids::VirtualServerId;
@@ -131,22 +131,14 @@ impl Pool {
         };
         pool.index_services();
         for v in 0..pool.book.vss.len() {
-            let w = pool.live_weight(v);
-            let vs = &pool.book.vss[v];
-            let up = next_state(false, w, vs.quorum, vs.hysteresis);
-            pool.quorum.set(&vs.id, up);
-        }
-        if pool.config.global_defs.rs_init_notifies {
-            for v in 0..pool.book.vss.len() {
+            if pool.config.global_defs.rs_init_notifies {
                 for r in 0..pool.book.vss[v].rss.len() {
                     if pool.book.vss[v].rss[r].alive {
                         pool.rs_notifies(v, r, false, &mut out);
                     }
                 }
             }
-        }
-        for v in 0..pool.book.vss.len() {
-            pool.start_quorum_down(v, &mut out);
+            pool.init_quorum(v, &mut out);
         }
         pool.activate_all(&mut out);
         pool.batch = false;
@@ -219,7 +211,7 @@ impl Pool {
                 self.arm(who);
                 continue;
             };
-            let key = (entry.share.clone(), url);
+            let key = (entry.share, url);
             let last_seen = entry.last_seen;
             let delay_loop = entry.machine.timing().delay_loop;
             if let Some((_, waiters)) = self.share.inflight.get_mut(&key) {
@@ -228,7 +220,7 @@ impl Pool {
                 out.push(Effect::debug(format!(
                     "{} joins a probe in flight ({n} checkers share it): {}",
                     self.checker_label(who),
-                    key.0.0
+                    key.0
                 )));
                 continue;
             }
@@ -240,12 +232,12 @@ impl Pool {
                     "{} reuses the run started {:.3} s ago: {}",
                     self.checker_label(who),
                     (now - r.started).as_secs_f64(),
-                    key.0.0
+                    key.0
                 )));
                 self.feed(who, r.outcome, r.latency, &r.detail, now, &mut out);
                 continue;
             }
-            self.share.inflight.insert(key.clone(), (now, vec![who]));
+            self.share.inflight.insert(key, (now, vec![who]));
             out.push(Effect::Probe(Launch {
                 share: key.0,
                 url: key.1,
@@ -270,7 +262,7 @@ impl Pool {
         if launch.generation != self.generation {
             return out;
         }
-        let key = (launch.share.clone(), launch.url);
+        let key = (launch.share, launch.url);
         let Some((started, waiters)) = self.share.inflight.remove(&key) else {
             return out;
         };
@@ -317,9 +309,9 @@ impl Pool {
         let step = entry.machine.finish(outcome, latency, now);
         entry.last_seen = Some(now);
         let alpha = entry.machine.timing().alpha;
-        let line = check_line(&entry.log, step.note, &rs.name, vs_name, detail);
+        let lines = check_lines(&entry.log, step.note, &rs.name, vs_name, detail);
         self.arm(who);
-        out.extend(line.map(Effect::info));
+        out.extend(lines.into_iter().map(Effect::info));
         if step.weight.is_some() && step.change != Some(Change::Down) {
             self.weight_changed(v, r, weight_before, out);
         }
@@ -512,20 +504,39 @@ impl Pool {
         }
     }
 
-    /// A virtual server that starts without quorum and has a sorry server
-    /// (`update_quorum_state(vs, init)`). keepalived prints the threshold
-    /// as `Q-H=<Q+H>`; we print the sum it is.
-    fn start_quorum_down(&mut self, v: usize, out: &mut Vec<Effect>) {
+    /// A virtual server's first quorum state (start, or new on reload).
+    /// keepalived computes it before any real server is alive
+    /// (check_data.c `validate_check_config` -> `set_quorum_states`), so
+    /// every virtual server starts down, then `init_service_vs` ->
+    /// `update_quorum_state(vs, init)` re-evaluates with the servers in:
+    /// enough weight logs `Gained quorum` and fires quorum_up and the
+    /// `VS ... UP` fifo line; too little with a sorry server logs
+    /// `Starting with quorum down`, puts the sorry server in and fires the
+    /// down notifications; too little without one does nothing.
+    /// keepalived prints that threshold as `Q-H=<Q+H>`; we print the sum
+    /// it is.
+    fn init_quorum(&mut self, v: usize, out: &mut Vec<Effect>) {
         let w = self.live_weight(v);
         let vs = &self.book.vss[v];
-        if vs.sorry.is_none() || self.quorum.state(&vs.id, w, vs.quorum, vs.hysteresis) {
+        let (q, h) = (vs.quorum, vs.hysteresis);
+        let id = vs.id.clone();
+        if next_state(false, w, q, h) {
+            self.quorum.set(&id, true);
+            out.push(Effect::info(format!(
+                "Gained quorum {q}+{h}={} <= {w} for VS {}",
+                u64::from(q) + u64::from(h),
+                vs.name
+            )));
+            self.vs_notifies(v, true, false, out);
+            return;
+        }
+        self.quorum.set(&id, false);
+        if vs.sorry.is_none() {
             return;
         }
         out.push(Effect::info(format!(
-            "Starting with quorum down {}+{}={} > {w} for VS {}",
-            vs.quorum,
-            vs.hysteresis,
-            u64::from(vs.quorum) + u64::from(vs.hysteresis),
+            "Starting with quorum down {q}+{h}={} > {w} for VS {}",
+            u64::from(q) + u64::from(h),
             vs.name
         )));
         self.sorry_in(v, out);
@@ -715,11 +726,7 @@ impl Pool {
             self.rs_transition(v, r, true, &mut out);
         }
         for v in new_vs {
-            let w = self.live_weight(v);
-            let vs = &self.book.vss[v];
-            let up = next_state(false, w, vs.quorum, vs.hysteresis);
-            self.quorum.set(&vs.id, up);
-            self.start_quorum_down(v, &mut out);
+            self.init_quorum(v, &mut out);
         }
         for v in kept_vs {
             self.update_quorum(v, &mut out);
@@ -821,7 +828,8 @@ impl Pool {
                                 .iter()
                                 .map(|c| CheckerState {
                                     kind: c.log.kind,
-                                    identity: c.identity.clone(),
+                                    identity: c.identity,
+                                    share: c.share,
                                     state: c.machine.status(),
                                 })
                                 .collect(),
@@ -840,7 +848,7 @@ impl Pool {
         }
         n.into_iter()
             .filter(|(_, k)| *k > 1)
-            .map(|(i, k)| (i.clone(), k))
+            .map(|(i, k)| (*i, k))
             .collect()
     }
 }

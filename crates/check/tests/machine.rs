@@ -57,6 +57,7 @@ fn note(n: Note) -> String {
     match n {
         Note::Succeeded => "ok".into(),
         Note::UrlPassed { url } => format!("url{url}-ok"),
+        Note::WebSucceeded { .. } => "ok".into(),
         Note::Failed {
             after_retries: None,
         } => "failed".into(),
@@ -290,7 +291,7 @@ fn rows() -> Vec<Row> {
             t,
             http2,
             &[S, F],
-            &["1 u0 - url0-ok", "11 u1 down failed", "next 21"],
+            &["1 u0 - quiet", "11 u1 down failed", "next 21"],
         ),
         row(
             "http: failed URL remembered, retried every max(dbr, delay_loop), recovery pass",
@@ -298,7 +299,7 @@ fn rows() -> Vec<Row> {
             http2,
             &[S, S, S, F, F, F, F, S, S, S],
             &[
-                "1 u0 - url0-ok",
+                "1 u0 - quiet",
                 "11 u1 first-up ok",
                 "21 u0 - quiet",
                 "31 u1 - retry-1/2",

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keepalived_check::book::ConfigIdentity;
+use keepalived_check::book::{ConfigIdentity, Identity};
 use keepalived_check::effect::{Effect, Level};
 use keepalived_check::machine::Outcome;
 use keepalived_check::reconcile::Pool;
@@ -97,12 +97,23 @@ impl Harness {
         }
     }
 
-    fn answer(&self, identity: &str) -> Outcome {
+    /// The world's answer for a probe: its real server's address is
+    /// found through the pool's status (`[addr]:proto:port`).
+    fn answer(&self, share: Identity) -> Outcome {
         if self.mutation == Mutation::AlwaysUp {
             return Outcome::Success;
         }
-        let addr = identity.split(':').next().and_then(|a| a.parse().ok());
-        addr.and_then(|a: IpAddr| self.world.get(&a).copied())
+        let addr = self
+            .pool
+            .status()
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .find(|rs| rs.checkers.iter().any(|c| c.share == share))
+            .and_then(|rs| {
+                let inner = rs.name.strip_prefix('[')?.split(']').next()?;
+                inner.parse::<IpAddr>().ok()
+            });
+        addr.and_then(|a| self.world.get(&a).copied())
             .unwrap_or(Outcome::Success)
     }
 
@@ -127,7 +138,7 @@ impl Harness {
                 }
                 Effect::Probe(launch) => {
                     self.probes += 1;
-                    let o = self.answer(&launch.share.0);
+                    let o = self.answer(launch.share);
                     let more = self.pool.result(&launch, o, Duration::ZERO, "", self.now);
                     self.process(more);
                 }
@@ -389,6 +400,12 @@ virtual_server 192.0.2.10 80 {
 fn quorum_and_sorry(m: Mutation) -> Result<(), String> {
     let mut h = Harness::new(QUORUM, m);
     let vs = "[192.0.2.10]:tcp:80";
+    // keepalived starts every virtual server without quorum, then gains
+    // it once the servers are in.
+    let r = h.take();
+    has(&r.logs, &format!("Gained quorum 2+0=2 <= 2 for VS {vs}"))?;
+    expect("start scripts", r.scripts, vec!["/bin/qup".to_string()])?;
+    expect("start fifo", r.fifo, vec![format!("VS {vs} UP\n")])?;
     h.set("198.51.100.1", Outcome::Failure);
     h.run_to(1.0);
     let r = h.take();
@@ -588,6 +605,110 @@ fn stop_with_omega(m: Mutation) -> Result<(), String> {
     )
 }
 
+/// alpha with a sorry server: nothing is alive at start, so the virtual
+/// server starts without quorum and the sorry server stands in.
+fn starting_with_quorum_down(m: Mutation) -> Result<(), String> {
+    let text = QUORUM.replace("quorum 2", "quorum 2\n    alpha");
+    let mut h = Harness::new(&text, m);
+    let vs = "[192.0.2.10]:tcp:80";
+    let r = h.take();
+    has(
+        &r.logs,
+        &format!("Starting with quorum down 2+0=2 > 0 for VS {vs}"),
+    )?;
+    expect("start scripts", r.scripts, vec!["/bin/qdown".to_string()])?;
+    expect(
+        "sorry at start",
+        h.dests(),
+        weights(&[("198.51.100.9:80", 1)]),
+    )?;
+    h.run_to(1.0);
+    let r = h.take();
+    has(&r.logs, &format!("Gained quorum 2+0=2 <= 2 for VS {vs}"))?;
+    expect(
+        "pool",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1), ("198.51.100.2:80", 1)]),
+    )?;
+    h.consistent()
+}
+
+/// A reload that changes a down server's checker (another port): the old
+/// checker's failure goes with it and keepalived brings the server up at
+/// once; its new checker then decides.
+fn reload_changed_checker(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(TWO_TCP, m);
+    h.set("198.51.100.2", Outcome::Failure);
+    h.run_to(1.0);
+    expect("rs2 out", h.dests(), weights(&[("198.51.100.1:80", 1)]))?;
+    h.take();
+    let changed = TWO_TCP.replace(
+        "        TCP_CHECK {\n            warmup 0\n",
+        "        TCP_CHECK {\n            connect_port 8080\n            warmup 0\n",
+    );
+    if changed == TWO_TCP {
+        return Err("the test config did not change".into());
+    }
+    h.reload(&changed);
+    let r = h.take();
+    has(
+        &r.logs,
+        "Adding service [198.51.100.2]:tcp:80 to VS [192.0.2.10]:tcp:80",
+    )?;
+    expect("rs2 back at once", h.dests().len(), 2)?;
+    // Still failing: the new checker (one failure is enough) removes it.
+    h.run_to(h.now.as_micros() as f64 / 1e6 + 1.5);
+    expect(
+        "rs2 out again",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1)]),
+    )?;
+    h.consistent()
+}
+
+/// Two blocks on one group: each has its own servers and health, their
+/// destinations merge in the group's service.
+fn group_blocks_apart(m: Mutation) -> Result<(), String> {
+    let text = "
+virtual_server_group G {
+    192.0.2.10 80
+}
+virtual_server group G {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.1 80 {
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+}
+virtual_server group G {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.2 80 {
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+}
+";
+    let mut h = Harness::new(text, m);
+    expect("both", h.dests().len(), 2)?;
+    h.set("198.51.100.1", Outcome::Failure);
+    h.run_to(1.0);
+    let r = h.take();
+    has(
+        &r.logs,
+        "Removing service [198.51.100.1]:tcp:80 from VS [G]:0",
+    )?;
+    expect(
+        "block 1 keeps its server",
+        h.dests(),
+        weights(&[("198.51.100.2:80", 1)]),
+    )?;
+    h.consistent()
+}
+
 type Scenario = fn(Mutation) -> Result<(), String>;
 
 const SCENARIOS: &[(&str, Scenario)] = &[
@@ -599,6 +720,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("reload_keeps_health", reload_keeps_health),
     ("shared_probes", shared_probes),
     ("stop_with_omega", stop_with_omega),
+    ("starting_with_quorum_down", starting_with_quorum_down),
+    ("reload_changed_checker", reload_changed_checker),
+    ("group_blocks_apart", group_blocks_apart),
 ];
 
 #[test]

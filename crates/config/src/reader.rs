@@ -24,6 +24,9 @@ pub struct Reader<'d> {
     pub diags: &'d mut Diagnostics,
     /// Every command read so far (for script security).
     pub commands: Vec<CommandUse>,
+    /// The preference the next rule without one gets: keepalived counts
+    /// down from 16384, one per such rule, across the whole file.
+    pub next_rule_preference: u32,
 }
 
 impl<'d> Reader<'d> {
@@ -31,6 +34,7 @@ impl<'d> Reader<'d> {
         Self {
             diags,
             commands: Vec::new(),
+            next_rule_preference: 16384,
         }
     }
 

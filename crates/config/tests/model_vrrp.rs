@@ -1030,3 +1030,68 @@ fn state_values() {
     expect_diag(&d, Category::Warning, "unknown state 'FOO'", 3, 11);
     assert_eq!(d.config_test_exit_code(), 5);
 }
+
+#[test]
+fn rules_without_preference_count_down_from_16384_across_the_file() {
+    let (c, d) = load(
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.100/32
+    }
+    virtual_rules {
+        from 192.0.2.5 table 100
+        from 192.0.2.6 table 101 preference 300
+    }
+}
+static_rules {
+    from 192.0.2.7 table 102
+}
+",
+    );
+    let i = &c.vrrp_instances[0];
+    let prefs: Vec<_> = i
+        .virtual_rules
+        .iter()
+        .chain(&c.static_rules)
+        .map(|r| r.preference)
+        .collect();
+    assert_eq!(prefs, vec![Some(16384), Some(300), Some(16383)]);
+    expect_diag(&d, Category::Warning, "setting it to 16383", 13, 5);
+}
+
+#[test]
+fn accept_with_vrrp_v2_in_strict_mode_is_reset() {
+    let text = |prio: u8| {
+        format!(
+            "global_defs {{
+    vrrp_strict
+}}
+vrrp_instance VI_1 {{
+    interface eth0
+    virtual_router_id 51
+    priority {prio}
+    version 2
+    accept
+    virtual_ipaddress {{
+        192.0.2.100/32
+    }}
+}}
+"
+        )
+    };
+    let (c, d) = load(&text(100));
+    assert_eq!(c.vrrp_instances[0].accept, Some(false));
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "accept mode for VRRP version 2 does not comply with RFC3768",
+        4,
+        1,
+    );
+    // The address owner keeps it, as keepalived's does.
+    let (c, d) = load(&text(255));
+    assert_eq!(c.vrrp_instances[0].accept, Some(true));
+    assert!(!d.iter().any(|x| x.message.contains("RFC3768")));
+}

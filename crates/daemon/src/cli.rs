@@ -45,6 +45,10 @@ pub struct Cli {
     /// keepalive-rs addition: log as JSON lines (for log shippers).
     #[arg(long = "log-json")]
     pub log_json: bool,
+    /// keepalived-rs addition: where the control socket lives (default:
+    /// beside the parent's pid file, `.sock` for `.pid`).
+    #[arg(long = "control-socket", value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
     #[arg(short = 'u', long = "umask", value_name = "MASK")]
     pub umask: Option<String>,
     #[arg(short = 'X', long = "release-vips")]
@@ -198,6 +202,8 @@ Usage: keepalived-rs [OPTION...]
   -g, --log-file=FILE          Log to FILE
       --flush-log-file         Flush the log file after each message
       --log-json               Log JSON lines (with -l or -g)
+      --control-socket=PATH    Control socket for `keepalived-rs status|reload|stop`
+                                (default: the parent's pid file with .sock for .pid)
   -u, --umask=MASK             umask for file creation (in numeric form)
   -X, --release-vips           Drop VIP on transition from signal.
   -V, --dont-release-vrrp      Don't remove VRRP VIPs and VROUTEs on daemon stop

@@ -36,12 +36,27 @@ pub fn load(cli: &Cli) -> Loaded {
     load_file(&cli.config_file(), &preprocess_options(cli), &SystemHost)
 }
 
+/// Which children `-P` / `-C` leave to run (both without either).
+pub fn children(cli: &Cli) -> (bool, bool) {
+    let only = cli.vrrp || cli.check;
+    (!only || cli.vrrp, !only || cli.check)
+}
+
 /// Runs `-t`: every diagnostic to stderr (or to `log`), keepalived's exit
 /// code; with `-d`, the model as JSON on stdout as well.
 pub fn run(cli: &Cli, log: &str) -> u8 {
     let loaded = load(cli);
+    let mut diagnostics = loaded.diagnostics.clone();
+    let (vrrp, checker) = children(cli);
+    let mut notes = crate::unsupported::for_command_line(cli);
+    notes.extend(crate::unsupported::for_children(
+        &loaded.config,
+        vrrp,
+        checker,
+    ));
+    crate::unsupported::add_to(&mut diagnostics, &notes);
     let mut text = String::new();
-    for d in loaded.diagnostics.iter() {
+    for d in diagnostics.iter() {
         text.push_str(&d.to_string());
         text.push('\n');
     }
@@ -64,7 +79,7 @@ pub fn run(cli: &Cli, log: &str) -> u8 {
     if cli.dump_conf {
         print_json(&loaded);
     }
-    u8::try_from(loaded.diagnostics.config_test_exit_code()).unwrap_or(1)
+    u8::try_from(diagnostics.config_test_exit_code()).unwrap_or(1)
 }
 
 /// The model as pretty JSON on stdout (`-d`).

@@ -4,6 +4,7 @@
 mod child;
 mod cli;
 mod config_test;
+mod control;
 mod dump;
 mod logging;
 mod notify;
@@ -11,6 +12,7 @@ mod pidfile;
 mod proto;
 mod sigs;
 mod supervisor;
+mod unsupported;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -40,6 +42,16 @@ fn main() -> ExitCode {
         .and_then(child::Kind::from_arg);
     if child.is_some() {
         args.remove(1);
+    }
+    // keepalived-rs additions: `status`, `reload`, `stop` talk to a
+    // running daemon over its control socket.
+    if child.is_none()
+        && let Some(cmd) = args
+            .get(1)
+            .and_then(|a| a.to_str())
+            .and_then(control::client::command_of)
+    {
+        return ExitCode::from(control::client::run(cmd, &args));
     }
     // keepalived: invoked as `genhash`, or -T as the first option,
     // switches to genhash before any other parsing.

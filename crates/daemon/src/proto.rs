@@ -17,9 +17,15 @@ pub enum ToChild {
     Config {
         generation: u64,
         config: Box<Config>,
+        /// How often to send [`FromChild::Heartbeat`] (0: never).
+        #[serde(default)]
+        heartbeat_ms: u64,
     },
     /// Write the dump files for `kind` ("data", "stats", "stats_clear", "json").
     Dump { kind: DumpKind },
+    /// Answer with the engine's live state ([`FromChild::Status`] with the
+    /// same `id`), between two applies.
+    Status { id: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +43,10 @@ pub enum DumpKind {
 pub enum FromChild {
     /// The snapshot `generation` is in force; `summary` says what changed.
     Applied { generation: u64, summary: String },
+    /// The answer to [`ToChild::Status`]: the engine's status model.
+    Status { id: u64, status: serde_json::Value },
+    /// The child's event loop is turning (the supervisor's watchdog).
+    Heartbeat,
 }
 
 pub const MAX_FRAME: usize = 256 << 20;
@@ -48,11 +58,16 @@ pub const MAX_FRAME: usize = 256 << 20;
 struct ConfigRef<'a> {
     generation: u64,
     config: &'a Config,
+    heartbeat_ms: u64,
 }
 
-/// The frame of `ToChild::Config { generation, config }`.
-pub fn encode_config(generation: u64, config: &Config) -> io::Result<Vec<u8>> {
-    encode(&ConfigRef { generation, config })
+/// The frame of `ToChild::Config { generation, config, heartbeat_ms }`.
+pub fn encode_config(generation: u64, config: &Config, heartbeat_ms: u64) -> io::Result<Vec<u8>> {
+    encode(&ConfigRef {
+        generation,
+        config,
+        heartbeat_ms,
+    })
 }
 
 pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
@@ -111,15 +126,17 @@ mod tests {
     fn a_borrowed_config_frame_reads_back_as_to_child_config() {
         let mut config = Config::default();
         config.global_defs.router_id = Some("r1".into());
-        let bytes = encode_config(9, &config).expect("encodes");
+        let bytes = encode_config(9, &config, 250).expect("encodes");
         let mut f = Framer::default();
         f.push(&bytes);
         match f.next::<ToChild>() {
             Some(Ok(ToChild::Config {
                 generation,
                 config: back,
+                heartbeat_ms,
             })) => {
                 assert_eq!(generation, 9);
+                assert_eq!(heartbeat_ms, 250);
                 assert_eq!(*back, config);
             }
             other => panic!("not a config frame: {other:?}"),
@@ -131,7 +148,7 @@ mod tests {
         let mut config = Config::default();
         config.global_defs.router_id = Some("x".repeat(1 << 20));
         let mut f = Framer::default();
-        f.push(&encode_config(1, &config).expect("encodes"));
+        f.push(&encode_config(1, &config, 0).expect("encodes"));
         assert!(matches!(f.next::<ToChild>(), Some(Ok(_))));
         assert!(f.buf.capacity() <= KEEP_CAPACITY, "{}", f.buf.capacity());
     }
@@ -141,6 +158,7 @@ mod tests {
         let msg = ToChild::Config {
             generation: 7,
             config: Box::default(),
+            heartbeat_ms: 0,
         };
         let bytes = encode(&msg).expect("encodes");
         let mut f = Framer::default();

@@ -53,6 +53,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use keepalived_config::Config;
@@ -62,6 +63,9 @@ use nix::unistd::Pid;
 
 use crate::child::Kind;
 use crate::cli::Cli;
+use crate::control::server::Pending;
+use crate::control::wire::{Answer, Command as ControlCommand};
+use crate::control::{self};
 use crate::logging::Role;
 use crate::proto::{self, DumpKind, Framer, FromChild, ToChild};
 use crate::sigs::{self, Signals};
@@ -76,6 +80,10 @@ struct Running {
     chan: UnixStream,
     framer: Framer,
     acked: u64,
+    /// The last heartbeat (or the first answer); None before the first
+    /// answer (a child decoding a big first snapshot is not watched yet)
+    /// and after a stall was acted on.
+    last_beat: Option<Instant>,
 }
 
 struct Slot {
@@ -85,14 +93,17 @@ struct Slot {
     respawn_at: Option<Instant>,
     started: Instant,
     quick_deaths: u32,
+    /// How many times it was started (restarts = one less).
+    spawns: u32,
 }
 
 /// The outcome of loading the configuration.
 pub enum LoadError {
     /// The file is missing or unreadable (keepalived's "no config").
     NoConfig,
-    /// The configuration cannot run.
-    Invalid,
+    /// The configuration cannot run (or, on reload, may not replace the
+    /// running one); its diagnostics, as logged.
+    Invalid(Vec<String>),
 }
 
 /// Loads and validates; logs every diagnostic. A reload uses the stricter
@@ -119,8 +130,16 @@ pub fn load_config(cli: &Cli, reload: bool) -> Result<Config, LoadError> {
         loaded.diagnostics.can_start()
     };
     if !acceptable {
-        return Err(LoadError::Invalid);
+        return Err(LoadError::Invalid(
+            loaded.diagnostics.iter().map(ToString::to_string).collect(),
+        ));
     }
+    let kinds = wanted(cli, &loaded.config);
+    crate::unsupported::log(&crate::unsupported::for_children(
+        &loaded.config,
+        kinds.contains(&Kind::Vrrp),
+        kinds.contains(&Kind::Checker),
+    ));
     // -d: what was understood, at every load (start and reload), as
     // keepalived dumps its configuration data each time it reads it.
     if cli.dump_conf {
@@ -219,11 +238,62 @@ impl ErrnoIo for nix::errno::Errno {
     }
 }
 
+/// Half of `WATCHDOG_USEC`, when systemd set it for this process.
+fn systemd_watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Some(pid) = std::env::var("WATCHDOG_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        && pid != std::process::id()
+    {
+        return None;
+    }
+    (usec > 0).then(|| Duration::from_micros(usec / 2))
+}
+
+/// The watchdog's bounds (VRRP child, checker child).
+///
+/// A stalled VRRP master keeps its VIPs while its peer, hearing nothing,
+/// takes over after 3 x advert_int + skew: the stall must be noticed
+/// (and the VIPs removed, as after a crash) within 3 x the smallest
+/// advert_int, so that both never hold them for long. Floor: 1 s, below
+/// which an ordinary scheduling hiccup on a loaded box would be taken
+/// for a stall and a healthy master restarted (a VIP flap). Ceiling 10 s.
+/// The checker has no peer to race: 10 s, and its big applies run on a
+/// worker thread, so its loop (and heartbeat) keeps turning through them.
+/// `KEEPALIVED_RS_STALL_MS` overrides both (tests).
+fn stall_bounds(config: &Config) -> (Duration, Duration) {
+    if let Some(ms) = std::env::var("KEEPALIVED_RS_STALL_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let d = Duration::from_millis(ms.max(100));
+        return (d, d);
+    }
+    let ceiling = Duration::from_secs(10);
+    let vrrp = config
+        .vrrp_instances
+        .iter()
+        .map(|i| i.advert_int.as_duration() * 3)
+        .min()
+        .map_or(ceiling, |d| d.clamp(Duration::from_secs(1), ceiling));
+    (vrrp, ceiling)
+}
+
+/// Four heartbeats per bound: one lost or late is not a stall.
+fn heartbeat_ms(bound: Duration) -> u64 {
+    (bound.as_millis() / 4).max(25) as u64
+}
+
 /// What the supervisor keeps of the running generation: its frames, not
 /// the model (a 10 000-virtual-server model is tens of MB; keepalived's
 /// parent does not hold the configuration either).
 struct Generation {
     number: u64,
+    /// The watchdog's bound per child: no heartbeat for this long means
+    /// its loop has stalled.
+    stall_vrrp: Duration,
+    stall_checker: Duration,
     /// The snapshot frame for the checker child: the whole configuration.
     checker: Vec<u8>,
     /// For the VRRP child: without the virtual servers, which it never
@@ -234,16 +304,26 @@ struct Generation {
 
 impl Generation {
     fn encode(number: u64, mut config: Config) -> io::Result<Self> {
-        let checker = proto::encode_config(number, &config)?;
+        let (stall_vrrp, stall_checker) = stall_bounds(&config);
+        let checker = proto::encode_config(number, &config, heartbeat_ms(stall_checker))?;
         config.virtual_servers = Vec::new();
         config.virtual_server_groups = Vec::new();
-        let vrrp = proto::encode_config(number, &config)?;
+        let vrrp = proto::encode_config(number, &config, heartbeat_ms(stall_vrrp))?;
         Ok(Self {
             number,
+            stall_vrrp,
+            stall_checker,
             checker,
             vrrp,
             child_wait_time: config.root.child_wait_time,
         })
+    }
+
+    fn stall_bound(&self, kind: Kind) -> Duration {
+        match kind {
+            Kind::Vrrp => self.stall_vrrp,
+            Kind::Checker => self.stall_checker,
+        }
     }
 
     fn frame(&self, kind: Kind) -> &[u8] {
@@ -276,7 +356,33 @@ struct Supervisor {
     reloading: Option<(u64, Instant)>,
     reload_queued: bool,
     ready_sent: bool,
+    /// The control socket (None when it could not be opened).
+    control: Option<control::server::Server>,
+    started_at: Instant,
+    reloads_ok: u64,
+    reloads_refused: u64,
+    /// `reload` requests from the control socket, answered when the
+    /// reload under way (or queued) ends.
+    reload_waiters: Vec<Sender<Answer>>,
+    status_queries: Vec<StatusQuery>,
+    next_query_id: u64,
+    /// systemd's WatchdogSec, halved; None when not asked for.
+    watchdog_every: Option<Duration>,
+    watchdog_next: Option<Instant>,
 }
+
+/// A `status` request waiting for the children's answers.
+struct StatusQuery {
+    id: u64,
+    reply: Sender<Answer>,
+    /// Each running child's answer, once in.
+    answers: Vec<(Kind, Option<serde_json::Value>)>,
+    deadline: Instant,
+}
+
+/// How long a `status` waits for a child (one busy applying a big
+/// configuration answers after the apply).
+const STATUS_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Runs the daemon. `args` is the command line as given (for the
 /// children); returns the exit code.
@@ -299,6 +405,7 @@ pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
     if let Err(code) = apply_process_options(&cli) {
         return code;
     }
+    crate::unsupported::log(&crate::unsupported::for_command_line(&cli));
     if !cli.dont_fork
         && let Err(e) = nix::unistd::daemon(true, cli.log_console)
     {
@@ -317,7 +424,7 @@ pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
     let code = match load_config(&cli, false) {
         Ok(config) => supervise(cli.clone(), args, config),
         Err(LoadError::NoConfig) => exit::NO_CONFIG,
-        Err(LoadError::Invalid) => exit::CONFIG,
+        Err(LoadError::Invalid(_)) => exit::CONFIG,
     };
     pidfile::remove_if(&parent_pid_file, me);
     tracing::info!("Stopped Keepalived-rs (exit code {code})");
@@ -351,6 +458,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
             respawn_at: Some(now),
             started: now,
             quick_deaths: 0,
+            spawns: 0,
         })
         .collect();
     let current = match Generation::encode(1, config) {
@@ -372,7 +480,22 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         reloading: None,
         reload_queued: false,
         ready_sent: false,
+        control: None,
+        started_at: Instant::now(),
+        reloads_ok: 0,
+        reloads_refused: 0,
+        reload_waiters: Vec::new(),
+        status_queries: Vec::new(),
+        next_query_id: 0,
+        watchdog_every: systemd_watchdog_interval(),
+        watchdog_next: None,
     };
+    let path = control::socket_path(&s.cli);
+    match control::server::Server::start(&path) {
+        Ok(server) => s.control = Some(server),
+        // The daemon's job does not depend on it.
+        Err(e) => tracing::warn!("Control socket {} not available: {e}", path.display()),
+    }
     s.run_loop(&mut signals)
 }
 
@@ -400,6 +523,7 @@ impl Supervisor {
                 chan: ours,
                 framer: Framer::default(),
                 acked: 0,
+                last_beat: None,
             };
             io::Write::write_all(&mut r.chan, snapshot)?;
             Ok(r)
@@ -412,6 +536,7 @@ impl Supervisor {
                     tracing::error!("Cannot write pid file {}: {e}", slot.pidfile.display());
                 }
                 slot.started = Instant::now();
+                slot.spawns += 1;
                 slot.running = Some(r);
             }
             Err(e) => {
@@ -470,12 +595,28 @@ impl Supervisor {
         tracing::info!("Reloading");
         notify::notify("RELOADING=1");
         match load_config(&self.cli, true) {
-            Err(_) => {
+            Err(e) => {
                 tracing::error!(
                     "Reload aborted: the configuration has errors; generation {} keeps running",
                     self.current.number
                 );
+                self.reloads_refused += 1;
                 notify::notify("READY=1");
+                let diagnostics = match e {
+                    LoadError::Invalid(d) => d,
+                    LoadError::NoConfig => vec![format!(
+                        "Configuration file '{}' cannot be read",
+                        self.cli.config_file().display()
+                    )],
+                };
+                let mut answer = Answer::error(format!(
+                    "the new configuration was refused; generation {} keeps running",
+                    self.current.number
+                ));
+                answer.diagnostics = diagnostics;
+                for w in self.reload_waiters.drain(..) {
+                    let _ = w.send(answer.clone());
+                }
             }
             Ok(config) => {
                 let now_wanted = wanted(&self.cli, &config);
@@ -514,15 +655,28 @@ impl Supervisor {
         if !all && Instant::now() < deadline {
             return;
         }
-        if all {
+        let message = if all {
             tracing::info!("Reload finished: generation {g} is running");
+            format!("generation {g} is running")
         } else {
             tracing::warn!("Reload of generation {g}: not every child answered in time");
-        }
+            format!("generation {g} sent; not every child answered in time")
+        };
+        self.reloads_ok += 1;
         self.reloading = None;
         notify::notify("READY=1");
         if std::mem::take(&mut self.reload_queued) {
+            // Waiters learn the outcome of the reload they queued.
             self.reload();
+            return;
+        }
+        let answer = if all {
+            Answer::ok(serde_json::json!({ "message": message, "generation": g }))
+        } else {
+            Answer::error(message)
+        };
+        for w in self.reload_waiters.drain(..) {
+            let _ = w.send(answer.clone());
         }
     }
 
@@ -679,6 +833,17 @@ impl Supervisor {
                             slot.kind.label()
                         );
                         r.acked = r.acked.max(generation);
+                        // Watched from its first answer on: a child that
+                        // stalls before its first heartbeat is caught too.
+                        r.last_beat.get_or_insert_with(Instant::now);
+                    }
+                    Ok(FromChild::Heartbeat) => r.last_beat = Some(Instant::now()),
+                    Ok(FromChild::Status { id, status }) => {
+                        if let Some(q) = self.status_queries.iter_mut().find(|q| q.id == id)
+                            && let Some(a) = q.answers.iter_mut().find(|a| a.0 == slot.kind)
+                        {
+                            a.1 = Some(status);
+                        }
                     }
                     Err(e) => {
                         tracing::warn!("Bad message from the {} child: {e}", slot.kind.label())
@@ -703,6 +868,19 @@ impl Supervisor {
             consider(t);
         }
         if let Some((_, t)) = self.reloading {
+            consider(t);
+        }
+        for q in &self.status_queries {
+            consider(q.deadline);
+        }
+        if self.stopping.is_none() {
+            for s in &self.slots {
+                if let Some(t) = s.running.as_ref().and_then(|r| r.last_beat) {
+                    consider(t + self.current.stall_bound(s.kind));
+                }
+            }
+        }
+        if let Some(t) = self.watchdog_next {
             consider(t);
         }
         match next {
@@ -742,8 +920,15 @@ impl Supervisor {
                 }
             }
             let timeout = self.next_timeout();
-            let (sig_ready, chan_ready) = {
+            let (sig_ready, control_ready, chan_ready) = {
                 let mut fds = vec![PollFd::new(signals.fd(), PollFlags::POLLIN)];
+                let first_chan = match &self.control {
+                    Some(c) => {
+                        fds.push(PollFd::new(c.wake_fd(), PollFlags::POLLIN));
+                        2
+                    }
+                    None => 1,
+                };
                 let mut index = Vec::new();
                 for s in &self.slots {
                     if let Some(r) = &s.running {
@@ -762,7 +947,8 @@ impl Supervisor {
                 }
                 let ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
                 let sig = ready(&fds[0]);
-                let mut k = 1;
+                let control = first_chan == 2 && ready(&fds[1]);
+                let mut k = first_chan;
                 let chans: Vec<bool> = index
                     .iter()
                     .map(|&has| {
@@ -774,9 +960,12 @@ impl Supervisor {
                         }
                     })
                     .collect();
-                (sig, chans)
+                (sig, control, chans)
             };
             self.read_channels(&chan_ready);
+            if control_ready {
+                self.control_requests();
+            }
             if sig_ready {
                 while let Some(sig) = signals.next() {
                     match sig {
@@ -794,10 +983,160 @@ impl Supervisor {
                     }
                 }
             }
+            self.check_stalls();
+            self.systemd_watchdog();
             self.reap();
             self.check_ready();
             self.check_reload_done();
+            self.finish_status_queries();
         }
+    }
+
+    /// The watchdog: a child whose loop has not turned within its bound
+    /// is killed; reaping it then does what a crash calls for (VIPs
+    /// removed, respawn with back-off).
+    fn check_stalls(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        for slot in &mut self.slots {
+            let bound = self.current.stall_bound(slot.kind);
+            let Some(r) = &mut slot.running else { continue };
+            let Some(beat) = r.last_beat else { continue };
+            let silent = now.duration_since(beat);
+            if silent <= bound {
+                continue;
+            }
+            let pid = r.child.id();
+            tracing::error!(
+                "{} child process({pid}) stalled: no heartbeat for {} ms (bound {} ms); killing it",
+                slot.kind.label(),
+                silent.as_millis(),
+                bound.as_millis()
+            );
+            r.last_beat = None;
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+    }
+
+    /// `WATCHDOG=1` to systemd at half its `WatchdogSec`, from this loop:
+    /// a supervisor that stops turning is restarted by systemd.
+    fn systemd_watchdog(&mut self) {
+        let Some(every) = self.watchdog_every else {
+            return;
+        };
+        let now = Instant::now();
+        if self.watchdog_next.is_none_or(|t| t <= now) {
+            notify::notify("WATCHDOG=1");
+            self.watchdog_next = Some(now + every);
+        }
+    }
+
+    /// Requests from the control socket.
+    fn control_requests(&mut self) {
+        let Some(server) = &mut self.control else {
+            return;
+        };
+        for Pending { cmd, reply } in server.drain() {
+            if self.stopping.is_some() {
+                let _ = reply.send(Answer::error("the daemon is stopping"));
+                continue;
+            }
+            match cmd {
+                ControlCommand::Status => self.start_status_query(reply),
+                ControlCommand::Reload => {
+                    self.reload_waiters.push(reply);
+                    tracing::info!("Reload requested on the control socket");
+                    self.reload();
+                }
+                ControlCommand::Stop => {
+                    tracing::info!("Stop requested on the control socket");
+                    let _ = reply.send(Answer::ok(serde_json::json!({ "message": "stopping" })));
+                    self.begin_stop(self.exit_code);
+                }
+            }
+        }
+    }
+
+    /// Asks every running child for its status; the answer goes out when
+    /// all have answered or [`STATUS_DEADLINE`] has passed.
+    fn start_status_query(&mut self, reply: Sender<Answer>) {
+        self.next_query_id += 1;
+        let id = self.next_query_id;
+        let mut answers = Vec::new();
+        if let Ok(bytes) = proto::encode(&ToChild::Status { id }) {
+            for slot in &mut self.slots {
+                if let Some(r) = &mut slot.running
+                    && io::Write::write_all(&mut r.chan, &bytes).is_ok()
+                {
+                    answers.push((slot.kind, None));
+                }
+            }
+        }
+        self.status_queries.push(StatusQuery {
+            id,
+            reply,
+            answers,
+            deadline: Instant::now() + STATUS_DEADLINE,
+        });
+    }
+
+    fn finish_status_queries(&mut self) {
+        let now = Instant::now();
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.status_queries)
+            .into_iter()
+            .partition(|q| now >= q.deadline || q.answers.iter().all(|a| a.1.is_some()));
+        self.status_queries = waiting;
+        for q in done {
+            let answer = Answer::ok(self.status_of(&q));
+            let _ = q.reply.send(answer);
+        }
+    }
+
+    /// The supervisor's own state and each child's answer.
+    fn status_of(&self, q: &StatusQuery) -> serde_json::Value {
+        let children: Vec<serde_json::Value> = self
+            .slots
+            .iter()
+            .map(|slot| {
+                let running = slot.running.as_ref();
+                let answer = match (running, q.answers.iter().find(|a| a.0 == slot.kind)) {
+                    (None, _) => "not running",
+                    (Some(_), Some((_, Some(_)))) => "ok",
+                    (Some(_), _) => "no answer in time (busy applying a configuration?)",
+                };
+                serde_json::json!({
+                    "kind": match slot.kind { Kind::Vrrp => "vrrp", Kind::Checker => "checker" },
+                    "pid": running.map(|r| r.child.id()),
+                    "restarts": slot.spawns.saturating_sub(1),
+                    "generation": running.map(|r| r.acked).filter(|g| *g > 0),
+                    "answer": answer,
+                })
+            })
+            .collect();
+        let part = |kind: Kind| {
+            q.answers
+                .iter()
+                .find(|a| a.0 == kind)
+                .and_then(|a| a.1.clone())
+                .unwrap_or(serde_json::Value::Null)
+        };
+        serde_json::json!({
+            "daemon": {
+                "version": env!("CARGO_PKG_VERSION"),
+                "pid": std::process::id(),
+                "uptime_s": self.started_at.elapsed().as_secs(),
+                "config_file": self.cli.config_file(),
+                "generation": self.current.number,
+                "reloading": self.reloading.is_some(),
+                "reloads_ok": self.reloads_ok,
+                "reloads_refused": self.reloads_refused,
+                "children": children,
+            },
+            "vrrp": part(Kind::Vrrp),
+            "checker": part(Kind::Checker),
+        })
     }
 }
 

@@ -443,9 +443,14 @@ fn a_killed_vrrp_child_is_cleaned_up_before_the_respawn() {
     let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
     kill(Pid::from_raw(vrrp), Signal::SIGKILL).expect("kill");
     d.wait_log("left 1 virtual address(es): removed", 1);
+    // The supervisor's own line ("pid=", the child says "pid "), twice:
+    // the first start and the respawn.
+    d.wait_log("Starting VRRP child process, pid=", 2);
     let log = d.log();
     let removed = log.find("left 1 virtual address(es)").expect("logged");
-    let respawn = log.rfind("Starting VRRP child process").expect("respawned");
+    let respawn = log
+        .rfind("Starting VRRP child process, pid=")
+        .expect("respawned");
     assert!(removed < respawn, "removed after the respawn: {log}");
     // The new child is master again (alone on the link).
     wait_for("the VIP back on eth0", Duration::from_secs(5), || {
@@ -764,4 +769,250 @@ fn two_hundred_reloads_leave_fds_and_memory_flat() {
     }
     assert_eq!(children_of(d.pid).len(), 2, "no child restarted");
     assert_eq!(d.pidfile("vrrp.pid"), Some(pids[1].1));
+}
+
+/// A configuration using keywords nothing acts on yet (see
+/// crates/daemon/src/unsupported.rs): one the VRRP child would act on,
+/// one the checker would.
+const NOT_YET: &str = "\
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    kernel_rx_buf_size 1048576
+    virtual_ipaddress {
+        192.0.2.100/32
+    }
+}
+virtual_server 192.0.2.100 25 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 25 {
+        SMTP_CHECK {
+        }
+    }
+}
+";
+
+/// `-t` names what is not acted on as notes that keep its exit code;
+/// the daemon warns at start, and `-P` names only the VRRP side's.
+#[test]
+fn keywords_not_acted_on_are_named_by_dash_t_and_at_start() {
+    let d = Daemon::start_in(Some(Netns::up("nyet")), NOT_YET, &["-P"], &[]);
+    let out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(d.path("k.conf"))
+        .output()
+        .expect("-t");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The same configuration without those keywords answers the same.
+    let plain = d.path("plain.conf");
+    let without = NOT_YET
+        .replace("    kernel_rx_buf_size 1048576\n", "")
+        .replace("        SMTP_CHECK {\n        }\n", "");
+    fs::write(&plain, without).expect("plain.conf");
+    let plain_out = Command::new(BIN)
+        .args(["-t", "-f"])
+        .arg(&plain)
+        .output()
+        .expect("-t");
+    let plain_stderr = String::from_utf8_lossy(&plain_out.stderr);
+    assert!(!plain_stderr.contains("not supported"), "{plain_stderr}");
+    assert_eq!(out.status.code(), plain_out.status.code(), "{stderr}");
+    for keyword in ["'kernel_rx_buf_size'", "'SMTP_CHECK'"] {
+        assert!(
+            stderr.contains(&format!("{keyword} is not supported by keepalived-rs yet")),
+            "{keyword} missing from -t: {stderr}"
+        );
+    }
+    d.wait_up();
+    d.wait_log(
+        "'kernel_rx_buf_size' is not supported by keepalived-rs yet",
+        1,
+    );
+    assert!(
+        !d.log().contains("SMTP_CHECK"),
+        "-P named the checker's: {}",
+        d.log()
+    );
+}
+
+/// `keepalived-rs CMD ARGS` against `d`'s control socket.
+fn ctl(d: &Daemon, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--control-socket")
+        .arg(d.path("parent.sock"))
+        .output()
+        .expect("runs")
+}
+
+/// Sends raw bytes to the control socket, returns what comes back.
+fn raw(d: &Daemon, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(d.path("parent.sock")).expect("connects");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = s.write_all(bytes);
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+const ONE_INSTANCE: &str = "\
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+";
+
+#[test]
+fn the_control_socket_answers_status_reload_and_stop() {
+    let mut d = Daemon::start_in(Some(Netns::up("ctl")), ONE_INSTANCE, &["-P"], &[]);
+    d.wait_up();
+    let sock = d.path("parent.sock");
+    let mode = fs::metadata(&sock).expect("socket").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "root only");
+
+    let out = ctl(&d, &["status", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["daemon"]["pid"], d.pid);
+    assert_eq!(v["daemon"]["generation"], 1);
+    let vrrp_pid = d.pidfile("vrrp.pid").expect("vrrp pid");
+    assert_eq!(v["daemon"]["children"][0]["pid"], vrrp_pid);
+    assert_eq!(v["daemon"]["children"][0]["answer"], "ok");
+    assert!(!v["vrrp"].is_null(), "the VRRP child answered: {v}");
+    let text = String::from_utf8_lossy(&ctl(&d, &["status"]).stdout).into_owned();
+    assert!(text.contains(&format!("pid {}", d.pid)), "{text}");
+
+    // A good reload answers once applied; a broken one is refused with
+    // its diagnostics and changes nothing.
+    let out = ctl(&d, &["reload"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("generation 2 is running"));
+    fs::write(
+        d.path("k.conf"),
+        format!("{ONE_INSTANCE}vrrp_instance X {{\n"),
+    )
+    .expect("write");
+    let out = ctl(&d, &["reload"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("refused") && err.contains("Missing '}'"),
+        "{err}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).expect("json");
+    assert_eq!(v["daemon"]["generation"], 2);
+    assert_eq!(v["daemon"]["reloads_refused"], 1);
+
+    let out = ctl(&d, &["stop"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), 0);
+    assert!(!sock.exists(), "the socket is removed on stop");
+}
+
+#[test]
+fn the_control_socket_refuses_bad_clients_without_harm() {
+    let d = Daemon::start_in(Some(Netns::up("ctlbad")), ONE_INSTANCE, &["-P"], &[]);
+    d.wait_up();
+    // Malformed, oversized, unknown version: an error line, then closed.
+    assert!(raw(&d, b"hello\n").contains("not a request"));
+    assert!(raw(&d, &vec![b'x'; 10_000]).contains("longer than"));
+    assert!(raw(&d, b"{\"version\":9,\"cmd\":\"status\"}\n").contains("version 9"));
+    // A slow client that never finishes its line does not hold up others.
+    let slow = std::os::unix::net::UnixStream::connect(d.path("parent.sock")).expect("connects");
+    let started = std::time::Instant::now();
+    let out = ctl(&d, &["status", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(slow);
+    // Not root: refused, even when the file mode would let it in.
+    fs::set_permissions(d.path("parent.sock"), fs::Permissions::from_mode(0o666)).expect("chmod");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            BIN,
+            "status",
+        ])
+        .arg("--control-socket")
+        .arg(d.path("parent.sock"))
+        .output()
+        .expect("setpriv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("only root"), "{err}");
+    // Still serving, same generation, same child.
+    let v: serde_json::Value =
+        serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).expect("json");
+    assert_eq!(v["daemon"]["children"][0]["restarts"], 0);
+    assert!(alive(d.pid));
+}
+
+/// A VRRP child whose loop stops (SIGSTOP) is a stalled master: the
+/// watchdog kills it within its bound, its VIP is removed as after a
+/// crash, and the respawned child is master again.
+#[test]
+fn a_stalled_vrrp_child_is_detected_killed_and_replaced() {
+    let ns = Netns::up("stall");
+    let name = ns.name.clone();
+    let d = Daemon::start_in(
+        Some(ns),
+        MASTER_ON_ETH0,
+        &[],
+        &[("KEEPALIVED_RS_STALL_MS", "1000")],
+    );
+    d.wait_up();
+    wait_for("the VIP on eth0", Duration::from_secs(5), || {
+        has_vip(&name, "192.0.2.101").then_some(())
+    });
+    let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
+    let stopped = Instant::now();
+    kill(Pid::from_raw(vrrp), Signal::SIGSTOP).expect("stop");
+    // The respawned child (state MASTER, advert_int 0.1) takes the VIP
+    // back within milliseconds, so the removal is read from the log.
+    d.wait_log("stalled: no heartbeat", 1);
+    let took = stopped.elapsed();
+    // The bound, plus one heartbeat period of slack.
+    assert!(took < Duration::from_millis(1500), "{took:?}: {}", d.log());
+    d.wait_log("left 1 virtual address(es): removed", 1);
+    wait_for("a new VRRP child", Duration::from_secs(5), || {
+        d.pidfile("vrrp.pid").filter(|p| *p != vrrp)
+    });
+    wait_for("the VIP back on eth0", Duration::from_secs(5), || {
+        has_vip(&name, "192.0.2.101").then_some(())
+    });
+}
+
+/// A child busy in a long apply keeps its heartbeat (the apply waits
+/// without blocking the loop), so it is not taken for stalled.
+#[test]
+fn a_long_apply_is_not_a_stall() {
+    let d = Daemon::start_with(
+        &["--all", "-C"],
+        &[
+            ("KEEPALIVED_RS_STALL_MS", "500"),
+            ("KEEPALIVED_RS_APPLY_DELAY_MS", "2000"),
+        ],
+    );
+    d.wait_up();
+    let checker = d.pidfile("check.pid").expect("checker pid");
+    d.signal(libc::SIGHUP);
+    d.wait_log("Reload finished", 1);
+    assert_eq!(d.pidfile("check.pid"), Some(checker), "{}", d.log());
+    assert!(!d.log().contains("stalled"), "{}", d.log());
 }

@@ -699,10 +699,15 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
         i += step;
     }
     if ru.preference.is_none() {
+        let p = r.next_rule_preference;
+        r.next_rule_preference = p.saturating_sub(1);
         r.warn(
             node.loc(),
-            "rule has no preference specified; keepalived uses 16384, which is probably not what you want",
+            format!(
+                "rule has no preference specified; setting it to {p}, which is probably not what you want"
+            ),
         );
+        ru.preference = Some(p);
     }
     Some(ru)
 }

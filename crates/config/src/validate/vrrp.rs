@@ -326,6 +326,18 @@ fn check_instance(
         }
     }
 
+    if strict && version == 2 && i.accept == Some(true) && i.priority != 255 {
+        // RFC 3768 has no accept mode; keepalived reports it (a general
+        // error for -t) and runs without it.
+        error(
+            diags,
+            &i.at,
+            format!(
+                "({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"
+            ),
+        );
+        i.accept = Some(false);
+    }
     check_authentication(i, version, strict, v6, diags);
     check_advert_int(i, version, diags);
     check_preempt(i, strict, diags);

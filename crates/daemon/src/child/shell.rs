@@ -11,9 +11,12 @@
 use std::future::Future;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use keepalived_config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::Kind;
 use crate::exit;
@@ -34,6 +37,12 @@ pub trait Engine {
 
     /// Writes the dump files of `what`.
     fn dump(&mut self, what: proto::DumpKind) -> impl Future<Output = ()>;
+
+    /// The engine's live state, rendered from its status model (the
+    /// control socket's `status`). Engines without one say so.
+    fn status(&mut self) -> impl Future<Output = serde_json::Value> {
+        std::future::ready(serde_json::json!({"note": "no live status from this child yet"}))
+    }
 
     /// Stops cleanly (a VRRP master hands over, owned state is removed).
     fn stop(&mut self) -> impl Future<Output = ()>;
@@ -83,13 +92,52 @@ pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signa
         .set_nonblocking(true)
         .and_then(|()| tokio::net::UnixStream::from_std(chan))
         .and_then(|c| Ok((c, signals.into_async()?)));
-    let (mut chan, mut signals) = match setup {
+    let (chan, mut signals) = match setup {
         Ok(x) => x,
         Err(e) => {
             tracing::error!("cannot watch the channel and signals: {e}");
             return exit::FATAL;
         }
     };
+    // Answers and heartbeats share the write half; the heartbeat task
+    // runs whenever the loop waits (an apply waiting on its worker
+    // thread included), and stops when the loop stalls: that is what
+    // the supervisor's watchdog looks for.
+    let (mut chan, writer) = chan.into_split();
+    let writer = Arc::new(tokio::sync::Mutex::new(writer));
+    let beat = Arc::new(AtomicU64::new(0));
+    let heartbeat = tokio::spawn(heartbeats(Arc::clone(&writer), Arc::clone(&beat)));
+    let code = serve_loop(kind, &mut engine, &mut chan, &writer, &beat, &mut signals).await;
+    heartbeat.abort();
+    code
+}
+
+/// Sends a heartbeat every `every_ms` (0: none yet) until aborted.
+async fn heartbeats(writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>, every_ms: Arc<AtomicU64>) {
+    let Ok(frame) = proto::encode(&FromChild::Heartbeat) else {
+        return;
+    };
+    loop {
+        let ms = every_ms.load(Ordering::Relaxed);
+        if ms == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if writer.lock().await.write_all(&frame).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn serve_loop<E: Engine>(
+    kind: Kind,
+    engine: &mut E,
+    chan: &mut OwnedReadHalf,
+    writer: &tokio::sync::Mutex<OwnedWriteHalf>,
+    beat: &AtomicU64,
+    signals: &mut tokio::io::unix::AsyncFd<Signals>,
+) -> u8 {
     let hooks = Hooks::from_env(kind);
     let mut framer = proto::Framer::default();
     let mut buf = vec![0u8; 64 << 10];
@@ -137,7 +185,10 @@ pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signa
                             return exit::FATAL;
                         }
                     };
-                    if let Some(code) = handle(&hooks, &mut engine, &mut chan, msg).await {
+                    if let ToChild::Config { heartbeat_ms, .. } = &msg {
+                        beat.store(*heartbeat_ms, Ordering::Relaxed);
+                    }
+                    if let Some(code) = handle(&hooks, engine, writer, msg).await {
                         return code;
                     }
                 }
@@ -154,11 +205,13 @@ pub async fn serve<E: Engine>(kind: Kind, mut engine: E, chan: UnixStream, signa
 async fn handle<E: Engine>(
     hooks: &Hooks,
     engine: &mut E,
-    chan: &mut tokio::net::UnixStream,
+    writer: &tokio::sync::Mutex<OwnedWriteHalf>,
     msg: ToChild,
 ) -> Option<u8> {
     match msg {
-        ToChild::Config { generation, config } => {
+        ToChild::Config {
+            generation, config, ..
+        } => {
             if let Some(d) = hooks.apply_delay {
                 tokio::time::sleep(d).await;
             }
@@ -174,7 +227,7 @@ async fn handle<E: Engine>(
                 summary,
             });
             let sent = match ack {
-                Ok(bytes) => chan.write_all(bytes.as_slice()).await,
+                Ok(bytes) => writer.lock().await.write_all(bytes.as_slice()).await,
                 Err(e) => Err(e),
             };
             if let Err(e) = sent {
@@ -189,6 +242,18 @@ async fn handle<E: Engine>(
         }
         ToChild::Dump { kind: what } => {
             engine.dump(what).await;
+            None
+        }
+        ToChild::Status { id } => {
+            let status = engine.status().await;
+            let sent = match proto::encode(&FromChild::Status { id, status }) {
+                Ok(bytes) => writer.lock().await.write_all(bytes.as_slice()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
+                tracing::error!("Cannot answer the supervisor: {e}");
+                return Some(exit::FATAL);
+            }
             None
         }
     }

@@ -58,7 +58,7 @@ impl Clock {
 /// What woke the actor.
 enum Wake {
     Cmd(Option<Cmd>),
-    Probe(Result<(Launch, Report), tokio::task::JoinError>),
+    Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
     Timer,
 }
 
@@ -82,6 +82,8 @@ pub struct Actor {
     /// Share key -> probe spec, for the current configuration.
     specs: HashMap<Identity, Arc<Spec>>,
     probes: JoinSet<(Launch, Report)>,
+    /// Each probe task's launch, to answer for a task that panicked.
+    launched: HashMap<tokio::task::Id, Launch>,
     notifier: Notifier,
     clock: Clock,
     jitter: Jitter,
@@ -109,6 +111,7 @@ impl Actor {
             syncd: None,
             specs: HashMap::new(),
             probes: JoinSet::new(),
+            launched: HashMap::new(),
             notifier: Notifier::default(),
             clock: Clock {
                 epoch: tokio::time::Instant::now(),
@@ -134,7 +137,7 @@ impl Actor {
             };
             let wake = tokio::select! {
                 cmd = cmds.recv() => Wake::Cmd(cmd),
-                Some(done) = self.probes.join_next() => Wake::Probe(done),
+                Some(done) = self.probes.join_next_with_id() => Wake::Probe(done),
                 () = timer => Wake::Timer,
             };
             match wake {
@@ -158,29 +161,47 @@ impl Actor {
                     self.dump(what);
                     let _ = reply.send(());
                 }
+                Wake::Cmd(Some(Cmd::Status { reply })) => {
+                    let _ = reply.send(self.status());
+                }
                 Wake::Cmd(Some(Cmd::Stop { reply })) => {
                     self.stop().await;
                     let _ = reply.send(());
                     return exit::OK;
                 }
-                Wake::Probe(Ok((launch, report))) => {
+                Wake::Probe(Ok((id, (launch, report)))) => {
+                    self.launched.remove(&id);
                     let now = self.clock.now();
                     if let Some(pool) = self.pool.as_mut() {
                         let out = pool.result(
                             &launch,
                             probes::outcome(report.verdict),
                             report.elapsed,
-                            &report.detail,
+                            &probes::detail(&report),
                             now,
                         );
                         self.execute(out).await;
                     }
                 }
                 Wake::Probe(Err(e)) => {
-                    // A probe task panicked or was aborted: its checker
-                    // stays "running" until the next reload. Say so.
-                    if !e.is_cancelled() {
+                    // Aborted by a reload or stop: its result is not
+                    // wanted. Panicked: its checkers get a local error
+                    // (state unchanged, next run a delay_loop later)
+                    // instead of waiting for ever.
+                    let launch = self.launched.remove(&e.id());
+                    if let (false, Some(launch), Some(pool)) =
+                        (e.is_cancelled(), launch, self.pool.as_mut())
+                    {
                         tracing::error!("health check task failed: {e}");
+                        let now = self.clock.now();
+                        let out = pool.result(
+                            &launch,
+                            keepalived_check::machine::Outcome::LocalError,
+                            Duration::ZERO,
+                            "probe task failed",
+                            now,
+                        );
+                        self.execute(out).await;
                     }
                 }
                 Wake::Timer => {
@@ -221,13 +242,15 @@ impl Actor {
 
     fn launch(&mut self, launch: Launch) {
         let Some(spec) = self.specs.get(&launch.share).cloned() else {
-            tracing::error!("no probe for {}", launch.share.0);
+            tracing::error!("no probe for {}", launch.share);
             return;
         };
-        self.probes.spawn_local(async move {
-            let report = keepalived_probe::run_url(&spec, launch.url).await;
-            (launch, report)
+        let task = launch.clone();
+        let handle = self.probes.spawn_local(async move {
+            let report = keepalived_probe::run_url(&spec, task.url).await;
+            (task, report)
         });
+        self.launched.insert(handle.id(), launch);
     }
 
     /// The ops of a health change. When one fails the kernel is dumped and
@@ -393,6 +416,7 @@ impl Actor {
             Some(pool) => {
                 // keepalived drops every run in flight on reload.
                 self.probes.abort_all();
+                self.launched.clear();
                 pool.reload(Arc::clone(&config), &mut ident, now, &mut draw)
             }
         };
@@ -486,14 +510,36 @@ impl Actor {
         ))
     }
 
+    /// The live status: every virtual server, real server and checker
+    /// (machine state, last result and latency), and which probes are
+    /// shared.
+    fn status(&self) -> serde_json::Value {
+        let Some(pool) = self.pool.as_ref() else {
+            return serde_json::json!({"virtual_servers": []});
+        };
+        let shared: Vec<serde_json::Value> = pool
+            .shared_probes()
+            .into_iter()
+            .map(|(probe, checkers)| serde_json::json!({"probe": probe, "checkers": checkers}))
+            .collect();
+        serde_json::json!({
+            "generation": self.generation,
+            "virtual_servers": pool.status(),
+            "shared_probes": shared,
+            "probes_in_flight": self.probes.len(),
+        })
+    }
+
     fn dump(&mut self, what: DumpKind) {
         if let Some(c) = &self.config {
-            report::write_dump(what, c, self.generation);
+            let health = self.pool.as_ref().map(Pool::status).unwrap_or_default();
+            report::write_dump(what, c, self.generation, &health);
         }
     }
 
     async fn stop(&mut self) {
         self.probes.abort_all();
+        self.launched.clear();
         let flush_on_stop = self
             .config
             .as_ref()

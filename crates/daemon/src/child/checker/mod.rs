@@ -48,6 +48,9 @@ enum Cmd {
         what: DumpKind,
         reply: oneshot::Sender<()>,
     },
+    Status {
+        reply: oneshot::Sender<serde_json::Value>,
+    },
     Stop {
         reply: oneshot::Sender<()>,
     },
@@ -108,6 +111,19 @@ impl Engine for Checker {
         if tx.send(Cmd::Dump { what, reply }).await.is_ok() {
             let _ = answer.await;
         }
+    }
+
+    async fn status(&mut self) -> serde_json::Value {
+        let Some(tx) = self.cmds.clone() else {
+            return serde_json::json!({"virtual_servers": []});
+        };
+        let (reply, answer) = oneshot::channel();
+        if tx.send(Cmd::Status { reply }).await.is_err() {
+            return serde_json::json!({"error": "the health checker is gone"});
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| serde_json::json!({"error": "the health checker is gone"}))
     }
 
     async fn stop(&mut self) {

@@ -13,7 +13,7 @@ use keepalived_check::machine::Outcome;
 use keepalived_config::Config;
 use keepalived_config::model::checker::Checker;
 use keepalived_config::model::lvs::{RealServer, VirtualServer};
-use keepalived_probe::{Spec, Verdict};
+use keepalived_probe::{Report, ScriptEnd, Spec, Verdict};
 
 /// Builds the specs of one configuration.
 #[derive(Default)]
@@ -31,13 +31,12 @@ impl Identify for ProbeIdentify {
         checker: &Checker,
     ) -> Result<Identified, String> {
         let spec = Spec::from_config(config, vs, rs, checker)?;
-        let name =
-            |v: Result<String, serde_json::Error>| v.map(Identity).map_err(|e| e.to_string());
+        let name = |v: Result<String, serde_json::Error>| {
+            v.map(|text| Identity::of(&text)).map_err(|e| e.to_string())
+        };
         let identity = name(serde_json::to_string(&spec.key()))?;
         let share = name(serde_json::to_string(&spec.share_key()))?;
-        self.specs
-            .entry(share.clone())
-            .or_insert_with(|| Arc::new(spec));
+        self.specs.entry(share).or_insert_with(|| Arc::new(spec));
         Ok(Identified { identity, share })
     }
 }
@@ -48,6 +47,18 @@ pub fn outcome(v: Verdict) -> Outcome {
         Verdict::Failure => Outcome::Failure,
         Verdict::LocalError => Outcome::LocalError,
         Verdict::SuccessWithWeight(w) => Outcome::SuccessWithWeight(w),
+    }
+}
+
+/// The probe's words for the pool's log lines: keepalived's word, and for
+/// a script keepalived's reason in parentheses.
+pub fn detail(r: &Report) -> String {
+    match r.script {
+        Some(ScriptEnd::Exited(code)) if code != 0 => {
+            format!("{} (exited with status {code})", r.detail)
+        }
+        Some(ScriptEnd::Signaled(sig)) => format!("{} (due to signal {sig})", r.detail),
+        _ => r.detail.clone(),
     }
 }
 

@@ -502,6 +502,11 @@ impl Core {
     }
 
     async fn resolve_src(&self, ifindex: u32, family: Family, plan: &Plan) -> Option<IpAddr> {
+        // `unicast_src_ip` / `mcast_src_ip` name the source outright, as
+        // keepalived uses its configured saddr whatever the link holds.
+        if let Some(src) = plan.identity.unicast_src {
+            return Some(src);
+        }
         let ours: Vec<IpAddr> = plan.vips.iter().map(|v| v.address).collect();
         io::primary_address(&self.nl, ifindex, family, &ours)
             .await

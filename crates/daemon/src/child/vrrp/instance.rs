@@ -163,7 +163,9 @@ pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
         family,
         interface,
         unicast_peers: peers,
-        unicast_src: conf.unicast_src_ip,
+        // keepalived reads `mcast_src_ip` with the same handler as
+        // `unicast_src_ip`: both name the advert source.
+        unicast_src: conf.unicast_src_ip.or(conf.mcast_src_ip),
     };
     Ok(Plan {
         conf: conf.clone(),

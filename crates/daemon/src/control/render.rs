@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The status as a person reads it at a glance, rendered from the JSON
+//! the daemon answers (the same that `status --json` prints): nothing
+//! here knows an engine's internals, and a field an older daemon does not
+//! send shows as `-`.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+fn s(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "-".into(),
+        Some(Value::String(x)) => x.clone(),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(x) => x.to_string(),
+    }
+}
+
+fn list(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => a.iter().map(|x| s(Some(x))).collect::<Vec<_>>().join(", "),
+        _ => "-".into(),
+    }
+}
+
+fn duration(v: Option<&Value>) -> String {
+    let Some(secs) = v.and_then(Value::as_f64) else {
+        return "-".into();
+    };
+    let secs = secs.max(0.0) as u64;
+    match secs {
+        0..=119 => format!("{secs}s"),
+        120..=7199 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, (secs / 60) % 60),
+    }
+}
+
+/// The whole status.
+pub fn status(v: &Value) -> String {
+    let mut out = String::new();
+    daemon(&mut out, v.get("daemon"));
+    if let Some(vrrp) = v.get("vrrp").filter(|x| !x.is_null()) {
+        instances(&mut out, vrrp);
+    }
+    if let Some(checker) = v.get("checker").filter(|x| !x.is_null()) {
+        virtual_servers(&mut out, checker);
+    }
+    out
+}
+
+fn daemon(out: &mut String, d: Option<&Value>) {
+    let Some(d) = d else { return };
+    let _ = writeln!(
+        out,
+        "keepalived-rs {} pid {} up {}  config {} (generation {})  reloads: {} ok, {} refused",
+        s(d.get("version")),
+        s(d.get("pid")),
+        duration(d.get("uptime_s")),
+        s(d.get("config_file")),
+        s(d.get("generation")),
+        s(d.get("reloads_ok")),
+        s(d.get("reloads_refused")),
+    );
+    for c in d
+        .get("children")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(
+            out,
+            "  {:<12} pid {:<8} restarts {:<3} generation {}{}",
+            s(c.get("kind")),
+            s(c.get("pid")),
+            s(c.get("restarts")),
+            s(c.get("generation")),
+            match c.get("answer").and_then(Value::as_str) {
+                Some(a) if a != "ok" => format!("  ({a})"),
+                _ => String::new(),
+            }
+        );
+    }
+}
+
+fn instances(out: &mut String, vrrp: &Value) {
+    let Some(list_) = vrrp.get("instances").and_then(Value::as_array) else {
+        let _ = writeln!(out, "\nVRRP: {}", s(vrrp.get("note")));
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\n{:<16} {:<7} {:>4} {:<10} {:>8}  {:<10} VIPS",
+        "INSTANCE", "STATE", "VRID", "INTERFACE", "PRIORITY", "SINCE"
+    );
+    for i in list_ {
+        let prio = format!(
+            "{}/{}",
+            s(i.get("effective_priority")),
+            s(i.get("base_priority"))
+        );
+        let _ = writeln!(
+            out,
+            "{:<16} {:<7} {:>4} {:<10} {:>8}  {:<10} {}",
+            s(i.get("name")),
+            s(i.get("state")),
+            s(i.get("vrid")),
+            s(i.get("interface")),
+            prio,
+            duration(i.get("state_since_s")),
+            list(i.get("vips")),
+        );
+        if let Some(why) = i
+            .get("fault_reasons")
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+        {
+            let _ = writeln!(out, "    fault: {}", list(Some(&Value::Array(why.clone()))));
+        }
+        for t in i
+            .get("tracked")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let _ = writeln!(
+                out,
+                "    {} {}: {} (weight {})",
+                s(t.get("kind")),
+                s(t.get("name")),
+                s(t.get("state")),
+                s(t.get("weight")),
+            );
+        }
+    }
+}
+
+fn virtual_servers(out: &mut String, checker: &Value) {
+    let Some(vss) = checker.get("virtual_servers").and_then(Value::as_array) else {
+        let _ = writeln!(out, "\nHealth checks: {}", s(checker.get("note")));
+        return;
+    };
+    for vs in vss {
+        let _ = writeln!(
+            out,
+            "\nVS {}  quorum {}  alive {}/{}",
+            s(vs.get("name")),
+            match vs.get("quorum_up").and_then(Value::as_bool) {
+                Some(true) => "up",
+                Some(false) => "DOWN",
+                None => "-",
+            },
+            s(vs.get("alive")),
+            s(vs.get("real_server_count")),
+        );
+        for rs in vs
+            .get("real_servers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let _ = writeln!(
+                out,
+                "  {:<28} {:<5} weight {:<5} {}",
+                s(rs.get("name")),
+                match rs.get("alive").and_then(Value::as_bool) {
+                    Some(true) => "up",
+                    Some(false) => "DOWN",
+                    None => "-",
+                },
+                s(rs.get("weight")),
+                rs.get("checkers")
+                    .and_then(Value::as_array)
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| {
+                                format!(
+                                    "{} {} {}",
+                                    s(c.get("kind")),
+                                    s(c.get("last_result")),
+                                    c.get("latency_ms")
+                                        .and_then(Value::as_f64)
+                                        .map(|ms| format!("{ms:.1}ms"))
+                                        .unwrap_or_default()
+                                )
+                                .trim_end()
+                                .to_string()
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// The result of `reload` / `stop`.
+pub fn outcome(v: &Value) -> String {
+    s(v.get("message").or(Some(v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_status_reads_at_a_glance_and_tolerates_missing_fields() {
+        let v = json!({
+            "daemon": {"version": "0.1.0", "pid": 42, "uptime_s": 3725, "config_file": "/etc/k.conf",
+                       "generation": 3, "reloads_ok": 2, "reloads_refused": 1,
+                       "children": [{"kind": "vrrp", "pid": 43, "restarts": 0, "generation": 3, "answer": "ok"},
+                                    {"kind": "checker", "pid": null, "restarts": 2, "generation": null, "answer": "not running"}]},
+            "vrrp": {"instances": [{"name": "VI_1", "state": "MASTER", "vrid": 51, "interface": "eth0",
+                                    "base_priority": 150, "effective_priority": 130, "state_since_s": 12,
+                                    "vips": ["192.0.2.100/24"],
+                                    "tracked": [{"kind": "script", "name": "chk_haproxy", "state": "failed", "weight": -20}]}]},
+            "checker": {"virtual_servers": [{"name": "[192.0.2.100]:tcp:80", "quorum_up": true, "alive": 1,
+                        "real_server_count": 2,
+                        "real_servers": [{"name": "[198.51.100.1]:tcp:80", "alive": true, "weight": 1,
+                                          "checkers": [{"kind": "TCP_CHECK", "last_result": "success", "latency_ms": 0.42}]},
+                                         {"name": "[198.51.100.2]:tcp:80", "alive": false}]}]}
+        });
+        let text = status(&v);
+        for want in [
+            "pid 42 up 62m05s",
+            "reloads: 2 ok, 1 refused",
+            "(not running)",
+            "VI_1             MASTER    51 eth0        130/150  12s        192.0.2.100/24",
+            "script chk_haproxy: failed (weight -20)",
+            "VS [192.0.2.100]:tcp:80  quorum up  alive 1/2",
+            "TCP_CHECK success 0.4ms",
+            "[198.51.100.2]:tcp:80        DOWN  weight -",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The control socket's language: one JSON object per line each way.
+//!
+//! A request names its protocol version and a command; the answer carries
+//! the same version, `ok`, and either a result or an error a person can
+//! read. Requests are read with a size cap and a deadline by the server
+//! ([`super::server`]); this module only says what a line means.
+//!
+//! ```text
+//! -> {"version":1,"cmd":"status"}
+//! <- {"version":1,"ok":true,"result":{"daemon":{...},"vrrp":{...},"checker":{...}}}
+//! -> {"version":1,"cmd":"reload"}
+//! <- {"version":1,"ok":false,"error":"the new configuration was refused","diagnostics":[...]}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this daemon speaks.
+pub const VERSION: u32 = 1;
+
+/// The longest request line accepted (requests are tiny; anything longer
+/// is a mistake or an attack).
+pub const MAX_REQUEST: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Live state of the supervisor and of each child.
+    Status,
+    /// Re-read the configuration (as SIGHUP) and answer with the outcome.
+    Reload,
+    /// Stop the daemon (as SIGTERM).
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub version: u32,
+    pub cmd: Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub version: u32,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// For a refused reload: what was wrong with the configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<String>,
+}
+
+impl Answer {
+    pub fn ok(result: serde_json::Value) -> Self {
+        Self {
+            version: VERSION,
+            ok: true,
+            result: Some(result),
+            error: None,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            version: VERSION,
+            ok: false,
+            result: None,
+            error: Some(message.into()),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The answer as one line, newline included.
+    pub fn to_line(&self) -> String {
+        let mut s = serde_json::to_string(self).unwrap_or_else(|e| {
+            format!("{{\"version\":{VERSION},\"ok\":false,\"error\":\"{e}\"}}")
+        });
+        s.push('\n');
+        s
+    }
+}
+
+/// Why a request line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadRequest {
+    TooLong,
+    NotJson(String),
+    Version(u32),
+}
+
+impl std::fmt::Display for BadRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadRequest::TooLong => write!(f, "request longer than {MAX_REQUEST} bytes"),
+            BadRequest::NotJson(e) => write!(f, "not a request: {e}"),
+            BadRequest::Version(v) => {
+                write!(
+                    f,
+                    "protocol version {v} not spoken (this daemon speaks {VERSION})"
+                )
+            }
+        }
+    }
+}
+
+/// Reads one request line (without its newline).
+pub fn parse_request(line: &[u8]) -> Result<Request, BadRequest> {
+    if line.len() > MAX_REQUEST {
+        return Err(BadRequest::TooLong);
+    }
+    let req: Request =
+        serde_json::from_slice(line).map_err(|e| BadRequest::NotJson(e.to_string()))?;
+    if req.version != VERSION {
+        return Err(BadRequest::Version(req.version));
+    }
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_request_reads_back() {
+        let line = br#"{"version":1,"cmd":"status"}"#;
+        assert_eq!(
+            parse_request(line),
+            Ok(Request {
+                version: 1,
+                cmd: Command::Status
+            })
+        );
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        assert!(matches!(
+            parse_request(b"status"),
+            Err(BadRequest::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_request(br#"{"version":1,"cmd":"format_disk"}"#),
+            Err(BadRequest::NotJson(_))
+        ));
+        assert_eq!(
+            parse_request(br#"{"version":2,"cmd":"status"}"#),
+            Err(BadRequest::Version(2))
+        );
+        assert_eq!(
+            parse_request(&vec![b' '; MAX_REQUEST + 1]),
+            Err(BadRequest::TooLong)
+        );
+    }
+
+    #[test]
+    fn answers_are_one_line_each() {
+        let a = Answer::ok(serde_json::json!({"x": "a\nb"}));
+        let line = a.to_line();
+        assert_eq!(line.matches('\n').count(), 1);
+        let back: Answer = serde_json::from_str(line.trim_end()).expect("json");
+        assert_eq!(back, a);
+        let e = Answer::error("nope").to_line();
+        assert!(e.contains("\"ok\":false") && e.contains("nope"), "{e}");
+    }
+}

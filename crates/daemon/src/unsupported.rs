@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! What a configuration asks for that keepalived-rs accepts but does not
+//! act on yet.
+//!
+//! keepalived would act on every one of these keywords. A user who swaps
+//! the binary must not trust a check, a tracker or a route that is never
+//! run, so each keyword in use is named once: as a note by `-t` (category
+//! Info, so a configuration keepalived calls clean still answers 0) and
+//! as a warning in the log when the daemon starts or reloads.
+//!
+//! This is a table of what is missing, not of what exists: when a
+//! feature becomes real, its row goes. Rows are grouped by the child that
+//! would act on them, so that `-P` or `-C` name only their own.
+
+use std::collections::BTreeMap;
+
+use keepalived_config::Config;
+use keepalived_config::diag::{Category, Diagnostics, Loc};
+use keepalived_config::model::checker::Checker;
+use keepalived_config::model::global::GlobalDefs;
+use keepalived_config::model::lvs::VirtualServer;
+
+/// The child that would act on a keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Side {
+    Vrrp,
+    Checker,
+    /// The supervisor or both children (process settings, email, SNMP).
+    Daemon,
+}
+
+/// One keyword in use that nothing acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub keyword: &'static str,
+    pub side: Side,
+    /// How many times the configuration uses it.
+    pub uses: usize,
+    /// Its first use, where the model kept the place.
+    pub first: Option<Loc>,
+    /// What does not happen because of it, in the user's terms.
+    pub effect: &'static str,
+}
+
+impl Note {
+    pub fn message(&self) -> String {
+        let times = if self.uses > 1 {
+            format!(" ({} uses)", self.uses)
+        } else {
+            String::new()
+        };
+        format!(
+            "'{}'{times} is not supported by keepalived-rs yet: {}",
+            self.keyword, self.effect
+        )
+    }
+}
+
+/// Collects uses, one entry per keyword, in the order first seen.
+#[derive(Default)]
+struct Finder {
+    notes: Vec<Note>,
+    index: BTreeMap<&'static str, usize>,
+}
+
+impl Finder {
+    fn add(&mut self, side: Side, keyword: &'static str, at: Option<&Loc>, effect: &'static str) {
+        if let Some(&i) = self.index.get(keyword) {
+            if let Some(n) = self.notes.get_mut(i) {
+                n.uses += 1;
+                if n.first.is_none() {
+                    n.first = at.cloned();
+                }
+            }
+            return;
+        }
+        self.index.insert(keyword, self.notes.len());
+        self.notes.push(Note {
+            keyword,
+            side,
+            uses: 1,
+            first: at.cloned(),
+            effect,
+        });
+    }
+
+    /// `count` uses at once (a list keyword), placed at `at`.
+    fn add_n(
+        &mut self,
+        side: Side,
+        keyword: &'static str,
+        count: usize,
+        at: Option<&Loc>,
+        effect: &'static str,
+    ) {
+        for _ in 0..count {
+            self.add(side, keyword, at, effect);
+        }
+    }
+}
+
+const TRACK: &str = "nothing is tracked and the priority never changes because of it";
+
+/// Every keyword of `config` that keepalived acts on and we do not.
+pub fn find(config: &Config) -> Vec<Note> {
+    let mut f = Finder::default();
+    vrrp(config, &mut f);
+    checker(config, &mut f);
+    globals(&config.global_defs, &mut f);
+    root(config, &mut f);
+    f.notes
+}
+
+fn vrrp(config: &Config, f: &mut Finder) {
+    use Side::Vrrp as V;
+    for s in &config.vrrp_scripts {
+        f.add(V, "vrrp_script", s.at.0.as_ref(), "the script is never run");
+    }
+    for p in &config.track_processes {
+        f.add(V, "vrrp_track_process", p.at.0.as_ref(), TRACK);
+    }
+    for t in &config.track_files {
+        f.add(V, "vrrp_track_file", t.at.0.as_ref(), TRACK);
+    }
+    for g in &config.track_groups {
+        f.add(V, "track_group", g.at.0.as_ref(), "it has no effect");
+    }
+    for g in &config.sync_groups {
+        f.add(
+            V,
+            "vrrp_sync_group",
+            g.at.0.as_ref(),
+            "its instances move independently and group notify scripts are never run",
+        );
+    }
+    for i in &config.vrrp_instances {
+        let at = i.at.0.as_ref();
+        for (keyword, refs) in [
+            ("track_script", &i.track_script),
+            ("track_interface", &i.track_interface),
+            ("track_file", &i.track_file),
+            ("track_process", &i.track_process),
+            ("track_bfd", &i.track_bfd),
+        ] {
+            for r in refs {
+                f.add(V, keyword, r.at.0.as_ref().or(at), TRACK);
+            }
+        }
+        let unused: [(bool, &'static str, &'static str); 12] = [
+            (
+                i.use_vmac.is_some(),
+                "use_vmac",
+                "no macvlan is created; adverts and GARPs use the interface's own MAC",
+            ),
+            (i.use_vmac_addr, "use_vmac_addr", "no macvlan is created"),
+            (i.vmac_xmit_base, "vmac_xmit_base", "no macvlan is created"),
+            (
+                i.use_ipvlan.is_some(),
+                "use_ipvlan",
+                "no ipvlan is created; adverts use the interface itself",
+            ),
+            (
+                !i.virtual_routes.is_empty(),
+                "virtual_routes",
+                "the routes are never added",
+            ),
+            (
+                !i.virtual_rules.is_empty(),
+                "virtual_rules",
+                "the rules are never added",
+            ),
+            (
+                i.track_src_ip,
+                "track_src_ip",
+                "losing the source address does not put the instance in FAULT",
+            ),
+            (
+                i.unicast_fault_no_peer,
+                "unicast_fault_no_peer",
+                "an instance without unicast peers does not go to FAULT",
+            ),
+            (
+                i.vrf.is_some(),
+                "vrf",
+                "the instance does not follow the VRF",
+            ),
+            (
+                i.notify_deleted.is_some(),
+                "notify_deleted",
+                "the script is never run",
+            ),
+            (
+                i.promote_secondaries,
+                "promote_secondaries",
+                "the interface's promote_secondaries setting is left as it is",
+            ),
+            (
+                i.kernel_rx_buf_size.is_some(),
+                "kernel_rx_buf_size",
+                "the receive buffer keeps the kernel's default size",
+            ),
+        ];
+        for (used, keyword, effect) in unused {
+            if used {
+                f.add(V, keyword, at, effect);
+            }
+        }
+        if i.lvs_sync_daemon_interface.is_some() {
+            f.add(
+                V,
+                "lvs_sync_daemon_interface",
+                at,
+                "no sync daemon is started; use global lvs_sync_daemon",
+            );
+        }
+        if i.smtp_alert == Some(true) {
+            f.add(V, "smtp_alert", at, "no email is sent");
+        }
+    }
+    let statics = [
+        (
+            config.static_ipaddress.len(),
+            "static_ipaddress",
+            "the addresses are never added",
+        ),
+        (
+            config.static_routes.len(),
+            "static_routes",
+            "the routes are never added",
+        ),
+        (
+            config.static_rules.len(),
+            "static_rules",
+            "the rules are never added",
+        ),
+    ];
+    for (n, keyword, effect) in statics {
+        f.add_n(V, keyword, n, None, effect);
+    }
+    for g in &config.garp_groups {
+        f.add(
+            V,
+            "garp_group",
+            g.at.0.as_ref(),
+            "its GARP intervals are not applied",
+        );
+    }
+    for l in &config.linkbeat_interfaces {
+        f.add(
+            V,
+            "linkbeat_interfaces",
+            l.at.0.as_ref(),
+            "it has no effect",
+        );
+    }
+    for d in &config.interface_up_down_delays {
+        f.add(
+            V,
+            "interface_up_down_delays",
+            d.at.0.as_ref(),
+            "link changes are not tracked, so there is nothing to delay",
+        );
+    }
+    for b in &config.bfd_instances {
+        f.add(
+            V,
+            "bfd_instance",
+            b.at.0.as_ref(),
+            "keepalived-rs runs no BFD process",
+        );
+    }
+}
+
+fn checker(config: &Config, f: &mut Finder) {
+    use Side::Checker as C;
+    for vs in &config.virtual_servers {
+        vs_keywords(vs, f);
+        for rs in &vs.real_servers {
+            let at = rs.loc.as_ref().or(vs.loc.as_ref());
+            for c in &rs.checkers {
+                match c {
+                    // Run by the checker child (crates/probe + check).
+                    Checker::TcpCheck(_) | Checker::MiscCheck(_) => {}
+                    Checker::HttpGet(h) | Checker::SslGet(h) => {
+                        if h.fast_recovery {
+                            f.add(
+                                C,
+                                "fast_recovery",
+                                at,
+                                "URLs of a server that is not up are checked one per delay_loop, \
+                                 not chained without delay",
+                            );
+                        }
+                    }
+                    _ => f.add(
+                        C,
+                        c.kind(),
+                        at,
+                        "no health check runs: the real server stays in IPVS whatever its health",
+                    ),
+                }
+            }
+            if rs.smtp_alert == Some(true) {
+                f.add(C, "smtp_alert", at, "no email is sent");
+            }
+        }
+    }
+}
+
+fn vs_keywords(vs: &VirtualServer, f: &mut Finder) {
+    use Side::Checker as C;
+    let at = vs.loc.as_ref();
+    if vs.ha_suspend {
+        f.add(
+            C,
+            "ha_suspend",
+            at,
+            "checks are not suspended while the address is absent",
+        );
+    }
+    if vs.smtp_alert == Some(true) {
+        f.add(C, "smtp_alert", at, "no email is sent");
+    }
+}
+
+fn globals(g: &GlobalDefs, f: &mut Finder) {
+    use Side::{Checker as C, Daemon as D, Vrrp as V};
+    let d = GlobalDefs::default();
+    let set: &[(bool, Side, &'static str, &'static str)] = &[
+        (
+            !g.notification_email.is_empty() || g.smtp_server.is_some(),
+            D,
+            "notification_email / smtp_server",
+            "no email is ever sent",
+        ),
+        (
+            g.startup_script.is_some(),
+            D,
+            "startup_script",
+            "the script is never run",
+        ),
+        (
+            g.shutdown_script.is_some(),
+            D,
+            "shutdown_script",
+            "the script is never run",
+        ),
+        (
+            g.notify_fifo_script.is_some(),
+            D,
+            "notify_fifo_script",
+            "the script is never started (the FIFO itself is written)",
+        ),
+        (
+            g.vrrp_notify_fifo_script.is_some(),
+            V,
+            "vrrp_notify_fifo_script",
+            "the script is never started (the FIFO itself is written)",
+        ),
+        (
+            g.lvs_notify_fifo_script.is_some(),
+            C,
+            "lvs_notify_fifo_script",
+            "the script is never started",
+        ),
+        (
+            g.vrrp_garp_extra_if.is_some(),
+            V,
+            "vrrp_garp_extra_if",
+            "no GARP is sent on other interfaces",
+        ),
+        (
+            g.vmac_prefix.is_some() || g.vmac_addr_prefix.is_some(),
+            V,
+            "vmac_prefix / vmac_addr_prefix",
+            "no macvlan is created",
+        ),
+        (
+            g.dynamic_interfaces,
+            V,
+            "dynamic_interfaces",
+            "an instance whose interface is missing at start does not wait for it",
+        ),
+        (
+            g.default_interface.is_some(),
+            V,
+            "default_interface",
+            "instances without an interface do not get this one",
+        ),
+        (
+            g.vrrp_iptables.is_some() || g.nftables.is_some(),
+            V,
+            "vrrp_iptables / nftables",
+            "no firewall rules are added for VIPs",
+        ),
+        (
+            g.nftables_ipvs.is_some(),
+            C,
+            "nftables_ipvs",
+            "no firewall rules are added for virtual servers",
+        ),
+        (
+            g.max_auto_priority.is_some() || g.min_auto_priority_delay.is_some(),
+            D,
+            "max_auto_priority / min_auto_priority_delay",
+            "the processes keep their normal scheduling",
+        ),
+        (
+            g.vrrp_priority.is_some()
+                || g.vrrp_rt_priority.is_some()
+                || g.vrrp_no_swap
+                || g.vrrp_cpu_affinity.is_some()
+                || g.vrrp_rlimit_rttime.is_some(),
+            V,
+            "vrrp_priority / vrrp_rt_priority / vrrp_no_swap / vrrp_cpu_affinity / vrrp_rlimit_rttime",
+            "the VRRP child keeps its normal scheduling and memory",
+        ),
+        (
+            g.checker_priority.is_some()
+                || g.checker_rt_priority.is_some()
+                || g.checker_no_swap
+                || g.checker_cpu_affinity.is_some()
+                || g.checker_rlimit_rttime.is_some(),
+            C,
+            "checker_priority / checker_rt_priority / checker_no_swap / checker_cpu_affinity / checker_rlimit_rttime",
+            "the checker child keeps its normal scheduling and memory",
+        ),
+        (
+            g.process_names
+                || g.process_name.is_some()
+                || g.vrrp_process_name.is_some()
+                || g.checker_process_name.is_some(),
+            D,
+            "process_names",
+            "the processes keep the binary's name",
+        ),
+        (
+            g.snmp_socket.is_some()
+                || g.enable_traps
+                || g.enable_snmp_vrrp
+                || g.enable_snmp_checker
+                || g.enable_snmp_rfc
+                || g.enable_snmp_rfcv2
+                || g.enable_snmp_rfcv3,
+            D,
+            "enable_snmp_* / enable_traps",
+            "there is no SNMP agent",
+        ),
+        (g.enable_dbus, V, "enable_dbus", "there is no D-Bus service"),
+        (
+            g.reload_time_file.is_some() || g.reload_file.is_some() || g.reload_repeat,
+            D,
+            "reload_time_file / reload_file / reload_repeat",
+            "no timed reload happens",
+        ),
+        (
+            g.config_save_dir.is_some() || g.reload_check_config.is_some(),
+            D,
+            "config_save_dir / reload_check_config",
+            "it has no effect (a reload is always checked first and kept only when valid)",
+        ),
+        (
+            g.fifo_write_vrrp_states_on_reload,
+            V,
+            "fifo_write_vrrp_states_on_reload",
+            "no state lines are written at reload",
+        ),
+        (
+            g.vrrp_notify_priority_changes == Some(true),
+            V,
+            "vrrp_notify_priority_changes",
+            "set notify_priority_changes in each instance",
+        ),
+    ];
+    for (used, side, keyword, effect) in set.iter().copied() {
+        if used {
+            f.add(side, keyword, None, effect);
+        }
+    }
+    // Buffer sizes and other tuning: the kernel's defaults serve.
+    let tuning = g.vrrp_rx_bufs_policy != d.vrrp_rx_bufs_policy
+        || g.vrrp_rx_bufs_multiplier != d.vrrp_rx_bufs_multiplier
+        || g.vrrp_netlink_cmd_rcv_bufs.is_some()
+        || g.vrrp_netlink_monitor_rcv_bufs.is_some()
+        || g.lvs_netlink_cmd_rcv_bufs.is_some()
+        || g.lvs_netlink_monitor_rcv_bufs.is_some()
+        || g.process_monitor_rcv_bufs.is_some()
+        || g.disable_local_igmp;
+    if tuning {
+        f.add(
+            D,
+            "receive buffer sizes / disable_local_igmp",
+            None,
+            "the kernel's defaults are kept",
+        );
+    }
+}
+
+fn root(config: &Config, f: &mut Finder) {
+    use Side::Daemon as D;
+    let r = &config.root;
+    if r.net_namespace.is_some() || r.net_namespace_ipvs.is_some() {
+        f.add(
+            D,
+            "net_namespace",
+            None,
+            "the daemon runs in the namespace it was started in",
+        );
+    }
+    if r.use_pid_dir {
+        f.add(D, "use_pid_dir", None, "pid files keep their usual place");
+    }
+}
+
+/// Command-line options keepalived acts on and we do not.
+pub fn for_command_line(cli: &crate::cli::Cli) -> Vec<Note> {
+    let mut f = Finder::default();
+    if cli.snmp || cli.snmp_agent_socket.is_some() {
+        f.add(
+            Side::Daemon,
+            "-x / --snmp",
+            None,
+            "there is no SNMP agent (see `keepalived-rs status` and the control socket)",
+        );
+    }
+    if cli.address_monitoring {
+        f.add(
+            Side::Daemon,
+            "-a / --address-monitoring",
+            None,
+            "address changes are not logged",
+        );
+    }
+    f.notes
+}
+
+/// The notes for the children that will run: `-P` leaves out the
+/// checker's, `-C` the VRRP child's.
+pub fn for_children(config: &Config, vrrp: bool, checker: bool) -> Vec<Note> {
+    find(config)
+        .into_iter()
+        .filter(|n| match n.side {
+            Side::Vrrp => vrrp,
+            Side::Checker => checker,
+            Side::Daemon => true,
+        })
+        .collect()
+}
+
+/// As `-t` reports them: Info diagnostics, which never change its exit
+/// code.
+pub fn add_to(diags: &mut Diagnostics, notes: &[Note]) {
+    for n in notes {
+        diags.report(Category::Info, n.first.clone(), n.message());
+    }
+}
+
+/// As the daemon logs them at start or reload: one warning each.
+pub fn log(notes: &[Note]) {
+    for n in notes {
+        match &n.first {
+            Some(at) => tracing::warn!("({at}) {}", n.message()),
+            None => tracing::warn!("{}", n.message()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use keepalived_config::preprocess::Options;
+    use keepalived_config::{SystemHost, load_str};
+
+    use super::*;
+
+    fn notes(text: &str) -> Vec<Note> {
+        let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
+        find(&loaded.config)
+    }
+
+    fn keywords(text: &str) -> Vec<&'static str> {
+        notes(text).into_iter().map(|n| n.keyword).collect()
+    }
+
+    #[test]
+    fn a_plain_pair_has_nothing_to_note() {
+        let k = keywords(
+            "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n priority 100\n \
+             virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n",
+        );
+        assert_eq!(k, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn tracking_is_named_once_per_keyword_with_its_count_and_place() {
+        let n = notes(
+            "vrrp_script chk {\n script \"/bin/true\"\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
+             track_script {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
+             vrrp_instance VI_2 {\n interface lo\n virtual_router_id 52\n \
+             track_script {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n",
+        );
+        let k: Vec<_> = n.iter().map(|n| n.keyword).collect();
+        assert_eq!(k, vec!["vrrp_script", "track_script"]);
+        let track = &n[1];
+        assert_eq!(track.uses, 2);
+        assert!(track.first.is_some(), "{track:?}");
+        assert!(track.message().contains("(2 uses)"), "{}", track.message());
+    }
+
+    #[test]
+    fn checkers_are_named_by_kind() {
+        let k = keywords(
+            "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+             real_server 192.0.2.20 80 {\n  TCP_CHECK {\n   connect_timeout 3\n  }\n \
+             notify_down /bin/true\n }\n \
+             real_server 192.0.2.21 80 {\n  DNS_CHECK {\n  }\n  HTTP_GET {\n   url {\n    path /\n   }\n   fast_recovery\n  }\n }\n}\n",
+        );
+        // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK and notify_* run.
+        assert_eq!(k, vec!["DNS_CHECK", "fast_recovery"]);
+    }
+
+    #[test]
+    fn each_child_names_only_its_own() {
+        let text = "global_defs {\n enable_traps\n}\n\
+             vrrp_script chk {\n script \"/bin/true\"\n}\n\
+             virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+             real_server 192.0.2.20 80 {\n  UDP_CHECK {\n  }\n }\n}\n";
+        let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
+        let only_vrrp: Vec<_> = for_children(&loaded.config, true, false)
+            .into_iter()
+            .map(|n| n.keyword)
+            .collect();
+        assert_eq!(
+            only_vrrp,
+            vec!["vrrp_script", "enable_snmp_* / enable_traps"]
+        );
+        let only_check: Vec<_> = for_children(&loaded.config, false, true)
+            .into_iter()
+            .map(|n| n.keyword)
+            .collect();
+        assert_eq!(
+            only_check,
+            vec!["UDP_CHECK", "enable_snmp_* / enable_traps"]
+        );
+    }
+
+    #[test]
+    fn command_line_options_are_noted() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["k", "-x", "-a"]).expect("parses");
+        let k: Vec<_> = for_command_line(&cli)
+            .into_iter()
+            .map(|n| n.keyword)
+            .collect();
+        assert_eq!(k, vec!["-x / --snmp", "-a / --address-monitoring"]);
+        let plain = crate::cli::Cli::try_parse_from(["k"]).expect("parses");
+        assert!(for_command_line(&plain).is_empty());
+    }
+
+    #[test]
+    fn notes_do_not_change_the_config_test_exit_code() {
+        let text = "vrrp_script chk {\n script \"/bin/true\"\n}\n";
+        let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
+        let before = loaded.diagnostics.config_test_exit_code();
+        let mut diags = loaded.diagnostics.clone();
+        add_to(&mut diags, &find(&loaded.config));
+        assert!(diags.len() > loaded.diagnostics.len());
+        assert_eq!(diags.config_test_exit_code(), before);
+    }
+}
