@@ -6,12 +6,16 @@
 #   vrrp_decode  the VRRP receive path (decode_v4 / decode_v6, validation,
 #                counters, re-encoding); seeds: adverts captured from
 #                keepalived 2.2.7 (fuzz/seeds/vrrp_decode)
+#   http_response  the HTTP_GET / SSL_GET answer decoder (head, status,
+#                Content-Length, MD5, regex; split into reads at random
+#                points); seeds: fuzz/seeds/http_response
 # Fails if the fuzzer finds a crash, a timeout or a memory blow-up.
 #
 #   integration/fuzz.sh [SECONDS] [TARGET|all]
 #
 # `all` (the default) runs every target within SECONDS in total: two thirds
-# for config, whose input space is far larger, one third for vrrp_decode.
+# for config, whose input space is far larger, the rest shared by
+# vrrp_decode and http_response.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
@@ -49,11 +53,15 @@ case "$TARGET" in
   all)
     CONFIG_SECS=$(( SECS * 2 / 3 ))
     (( CONFIG_SECS >= 1 )) || CONFIG_SECS=1
-    VRRP_SECS=$(( SECS - CONFIG_SECS ))
+    VRRP_SECS=$(( (SECS - CONFIG_SECS) / 2 ))
     (( VRRP_SECS >= 1 )) || VRRP_SECS=1
+    HTTP_SECS=$(( SECS - CONFIG_SECS - VRRP_SECS ))
+    (( HTTP_SECS >= 1 )) || HTTP_SECS=1
     run config "$CONFIG_SECS"
     cd "$ROOT"
-    run vrrp_decode "$VRRP_SECS" ;;
+    run vrrp_decode "$VRRP_SECS"
+    cd "$ROOT"
+    run http_response "$HTTP_SECS" ;;
   *)
     run "$TARGET" "$SECS" ;;
 esac

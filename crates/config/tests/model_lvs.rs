@@ -1195,3 +1195,32 @@ bind_if eth0
     assert_eq!(d.config_test_exit_code(), 5);
     assert_eq!(cfg.virtual_servers[0].real_servers[0].checkers.len(), 1);
 }
+
+#[test]
+fn url_regex_is_read_with_quotes_and_escapes_resolved() {
+    // keepalived reads the pattern as one quoted, escaped word: `\\d` in
+    // the file is `\d` in the pattern, a lone `\d` is `d`.
+    let (c, d) = checkers(
+        "HTTP_GET {
+url {
+path /a
+regex \"a\\\\d+ b\"
+}
+url {
+path /b
+regex x\\y\\x41
+}
+url {
+path /c
+regex two words
+}
+}",
+    );
+    assert_clean(&d);
+    let Checker::HttpGet(h) = &c[0] else {
+        panic!("{c:?}")
+    };
+    assert_eq!(h.url[0].regex.as_deref(), Some("a\\d+ b"));
+    assert_eq!(h.url[1].regex.as_deref(), Some("xyA"));
+    assert_eq!(h.url[2].regex, None);
+}

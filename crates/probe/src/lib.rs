@@ -50,3 +50,38 @@ pub async fn run_url(spec: &Spec, url_index: usize) -> Report {
         Kind::Misc(m) => misc::run(m).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The engine spawns probes as tasks: their futures must be Send.
+    #[test]
+    fn probe_futures_are_send() {
+        fn is_send<T: Send>(_: &T) {}
+        let spec = crate::Spec {
+            target: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
+            conn: crate::ConnOpts {
+                bind: None,
+                bind_if: None,
+                fwmark: None,
+                connect_timeout: std::time::Duration::from_secs(1),
+            },
+            kind: crate::Kind::Tcp,
+        };
+        let fut = crate::run_url(&spec, 0);
+        is_send(&fut);
+        let args = crate::genhash::Args {
+            server: std::net::IpAddr::from([127, 0, 0, 1]),
+            port: 1,
+            url: "/".into(),
+            ssl: false,
+            sni: false,
+            vhost: None,
+            protocol: crate::http::request::Protocol::Http10,
+            fwmark: 0,
+            timeout_us: 1,
+            verbose: false,
+        };
+        let g = crate::genhash::fetch(&args);
+        is_send(&g);
+    }
+}

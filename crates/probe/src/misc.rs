@@ -8,6 +8,8 @@
 //!   whatever weight an earlier run gave (no weight drift, keepalived
 //!   #2720: the engine drops the dynamic weight on any failure).
 //! - stdin, stdout and stderr are /dev/null: output never accumulates.
+//! - A run whose future is dropped (reload, shutdown) stops its script:
+//!   SIGTERM to the group, SIGKILL 2 s later; tokio reaps the child.
 //! - Where we differ on purpose: a script that cannot be started (missing,
 //!   not executable) is a local error (state unchanged) instead of
 //!   keepalived's silent success; and whatever the script left running
@@ -25,6 +27,31 @@ use crate::spec::MiscSpec;
 
 /// keepalived's delay between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// Stops a script whose run is abandoned (the future dropped at a reload
+/// or shutdown), as keepalived SIGTERMs running MISC scripts then: SIGTERM
+/// to its process group now, SIGKILL 2 s later.
+struct StopOnDrop {
+    pid: u32,
+    armed: bool,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let pid = self.pid;
+        let _ = script::signal_process_group(pid, Signal::SIGTERM);
+        // No runtime can be relied on inside drop: a short-lived thread.
+        let _ = std::thread::Builder::new()
+            .name("misc-stop".into())
+            .spawn(move || {
+                std::thread::sleep(KILL_GRACE);
+                let _ = script::signal_process_group(pid, Signal::SIGKILL);
+            });
+    }
+}
 
 pub async fn run(m: &MiscSpec) -> Report {
     let start = Instant::now();
@@ -53,7 +80,9 @@ pub async fn run(m: &MiscSpec) -> Report {
         }
     };
     let pid = running.pid();
+    let mut guard = StopOnDrop { pid, armed: true };
     let outcome = running.wait().await;
+    guard.armed = false;
     // Leftovers of the script's process group (a daemon it forked).
     if let Err(e) = script::signal_process_group(pid, Signal::SIGKILL)
         && e.raw_os_error() != Some(libc::ESRCH)

@@ -374,10 +374,17 @@ fn ssl_get_status_and_digest() {
 fn ssl_block_client_certificate_and_encrypted_key() {
     let cert = self_signed("client");
     let (c, k) = (cert.cert.to_string_lossy(), cert.key.to_string_lossy());
-    let s = Server::start("ok", &["--tls", &c, &k]);
+    // The server trusts the client's self-signed certificate and records
+    // the CN it was shown.
+    let s = Server::start("ok", &["--tls", &c, &k, "--client-ca", &c]);
     let root = format!("SSL {{\n certificate {c}\n key {k}\n}}");
     let spec = ssl_spec(&ssl_conf(s.port, "", "", &root)).expect("client certificate loads");
     assert_eq!(probe(&spec, 0).verdict, Verdict::Success);
+    assert_eq!(s.peer(1), "client");
+    // Without the SSL block: no client certificate.
+    let spec = ssl_spec(&ssl_conf(s.port, "", "", "")).expect("spec");
+    assert_eq!(probe(&spec, 0).verdict, Verdict::Success);
+    assert_eq!(s.peer(2), "");
     // An encrypted key: a clear error at configuration time.
     let enc = cert.dir.path().join("enc.pem");
     let st = std::process::Command::new("openssl")
@@ -401,4 +408,71 @@ fn checkers_not_built_yet_are_refused_with_a_reason() {
     let err = spec_from(&one_checker("127.0.0.1", 53, "DNS_CHECK {\n type A\n}"))
         .expect_err("DNS not built");
     assert!(err.contains("DNS_CHECK"), "{err}");
+}
+
+#[test]
+fn identity_follows_keepalived_s_compare_and_sharing_is_stricter() {
+    let k = |checker: &str| {
+        spec_from(&one_checker(
+            "127.0.0.1",
+            80,
+            &format!("HTTP_GET {{\n{checker}\n}}"),
+        ))
+        .expect("spec")
+    };
+    let base = k("url { path /a }");
+    // Timers, http_protocol and fast_recovery are not part of identity.
+    let same = k("delay_loop 9\nretry 4\nhttp_protocol 1.1\nfast_recovery\nurl { path /a }");
+    assert_eq!(base.key(), same.key());
+    // ...but http_protocol changes the bytes sent: not shareable.
+    assert_ne!(base.share_key(), same.share_key());
+    assert_eq!(
+        base.share_key(),
+        k("delay_loop 9\nurl { path /a }").share_key()
+    );
+    for other in [
+        "url { path /b }",
+        "url { path /a }\nurl { path /b }",
+        "url { path /a\n status_code 200 }",
+        "url { path /a\n digest 5d41402abc4b2a76b9719d911017c592 }",
+        "url { path /a\n virtualhost x }",
+        "virtualhost x\nurl { path /a }",
+        "url { path /a\n regex x }",
+        "connect_timeout 2\nurl { path /a }",
+        "connect_port 81\nurl { path /a }",
+    ] {
+        assert_ne!(base.key(), k(other).key(), "{other}");
+    }
+    // SSL_GET is another kind.
+    let ssl = spec_from(&one_checker(
+        "127.0.0.1",
+        80,
+        "SSL_GET {\nurl { path /a }\n}",
+    ))
+    .expect("spec");
+    assert_ne!(base.key(), ssl.key());
+}
+
+#[test]
+fn link_local_target_needs_bind_if() {
+    let conf = |extra: &str| {
+        format!(
+            "virtual_server 2001:db8::10 80 {{\n protocol TCP\n real_server fe80::1 80 {{\n HTTP_GET {{\n{extra}\nurl {{ path / }}\n }}\n }}\n}}\n"
+        )
+    };
+    // The reader already drops such a checker, with keepalived's message;
+    // the spec refuses it too, should a caller build one by hand.
+    let (config, diags) = common::config_from(&conf(""));
+    assert!(diags.contains("has no bind_if"), "{diags}");
+    let vs = &config.virtual_servers[0];
+    let mut rs = vs.real_servers[0].clone();
+    let (with_if, _) = common::config_from(&conf("bind_if lo"));
+    rs.checkers = with_if.virtual_servers[0].real_servers[0].checkers.clone();
+    if let Some(keepalived_config::model::checker::Checker::HttpGet(h)) = rs.checkers.first_mut() {
+        h.common.bind_if = None;
+    }
+    let err = keepalived_probe::Spec::from_config(&config, vs, &rs, &rs.checkers[0])
+        .expect_err("needs bind_if");
+    assert!(err.contains("requires a bind_if"), "{err}");
+    assert!(spec_from(&conf("bind_if lo")).is_ok());
 }

@@ -186,4 +186,33 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn data_file_lists_each_checker_in_keepalived_layout() {
+        use keepalived_check::book::ConfigIdentity;
+        use keepalived_check::reconcile::Pool;
+        use keepalived_check::time::Instant;
+        let text = "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+                    real_server 198.51.100.1 80 {\n  TCP_CHECK {\n   retry 2\n  }\n }\n}\n";
+        let loaded = keepalived_config::load_str(
+            std::path::Path::new("t.conf"),
+            text,
+            &keepalived_config::preprocess::Options::default(),
+            &keepalived_config::host::FakeHost::with_interfaces(&["eth0"]),
+        );
+        let config = std::sync::Arc::new(loaded.config);
+        let mut jitter = |_| std::time::Duration::ZERO;
+        let (pool, _) = Pool::start(
+            config.clone(),
+            &mut ConfigIdentity,
+            Instant::ZERO,
+            &mut jitter,
+        );
+        let out = data_text(&config, 1, &pool.status());
+        let want = " [192.0.2.10]:tcp:80 -> [198.51.100.1]:tcp:80\n   Keepalive method = TCP_CHECK\n   \
+                    Enabled = yes\n   Up = yes\n   Has run = no\n   Current weight = 0\n   \
+                    Alpha = no\n   Delay loop = 60000000 us\n   Warmup = 60000000 us\n   \
+                    Retries = 2\n   Delay before retry = 1000000 us\n   Retries iterations = 2\n";
+        assert!(out.contains(want), "{out}");
+    }
 }

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | connect (+ TLS handshake) | one connect_timeout for both | `Timeout connecting`, `Connection failed`, `HTTP_CHECK - network unreachable` (sync), `SSL handshake/communication error connecting to` |
 //! | send the request | a fresh connect_timeout | `Cannot send get request to`, `Timeout WEB write` |
-//! | first answer bytes | connect_timeout | `Timeout WEB read` |
+//! | first answer bytes | connect_timeout | `Timeout WEB read` (SSL over TLS 1.3: `Timeout SSL read`) |
 //! | HTTP: each further read | connect_timeout each (a trickling server keeps the check alive, keepalived #1822) | `Timeout HTTP read`, `Read error with` |
 //! | SSL: the rest of the answer | one connect_timeout | `Timeout SSL read` |
 //!
@@ -128,7 +128,7 @@ pub async fn run_url(spec: &Spec, http: &HttpSpec, url_index: usize) -> Report {
 }
 
 /// Connects, sends, reads until the end. `tap` sees every byte read.
-pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut dyn FnMut(&[u8])) -> Ended {
+pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut (dyn FnMut(&[u8]) + Send)) -> Ended {
     let timeout = x.conn.connect_timeout;
     let deadline = Instant::now() + timeout;
     let tcp = match conn::connect(x.target, x.conn, deadline).await {
@@ -177,11 +177,17 @@ pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut dyn FnMut(&[u8])) -> End
                     }
                     Ok(Ok(s)) => s,
                 };
+            // A TLS 1.3 server sends session tickets right after the
+            // handshake, which wakes keepalived's first read: a silent
+            // server then times out in its SSL reader ("Timeout SSL
+            // read"), not in the first wait ("Timeout WEB read").
+            let tickets =
+                tls.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
             if let Some(end) = send(&mut tls, &x.request, timeout).await {
                 return end;
             }
             let limit = budget.map(|b| Instant::now() + b);
-            within(limit, read_tls(&mut tls, decoder, timeout, tap)).await
+            within(limit, read_tls(&mut tls, decoder, timeout, tickets, tap)).await
         }
     }
 }
@@ -220,7 +226,7 @@ async fn read_plain<S: AsyncRead + Unpin>(
     s: &mut S,
     mut decoder: Decoder,
     timeout: Duration,
-    tap: &mut dyn FnMut(&[u8]),
+    tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Ended {
     let mut buf = vec![0u8; READ_SIZE];
     let mut first = true;
@@ -248,7 +254,8 @@ async fn read_tls<S: AsyncRead + Unpin>(
     s: &mut S,
     mut decoder: Decoder,
     timeout: Duration,
-    tap: &mut dyn FnMut(&[u8]),
+    tickets: bool,
+    tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Ended {
     let mut buf = vec![0u8; READ_SIZE];
     // Until the first bytes: connect_timeout; then one connect_timeout
@@ -258,7 +265,7 @@ async fn read_tls<S: AsyncRead + Unpin>(
     let mut head_seen = false;
     loop {
         let n = match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
-            Err(_) if first => return fail("Timeout WEB read", None),
+            Err(_) if first && !tickets => return fail("Timeout WEB read", None),
             Err(_) => return fail("Timeout SSL read", None),
             Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
             // Any TLS or socket error ends the answer, like a close.

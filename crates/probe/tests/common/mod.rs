@@ -58,6 +58,13 @@ impl Server {
         std::fs::read(p).expect("capture")
     }
 
+    /// The client certificate's CN on TLS connection `n` ("" when none).
+    pub fn peer(&self, n: usize) -> String {
+        let p = self.capture.path().join(format!("{n}.peer"));
+        wait_for(&p);
+        std::fs::read_to_string(p).expect("capture")
+    }
+
     /// The SNI of TLS connection `n` ("" when none).
     pub fn sni(&self, n: usize) -> String {
         let p = self.capture.path().join(format!("{n}.sni"));

@@ -8,7 +8,9 @@ answer, and records what each client sent.
 Listens on 127.0.0.1 (or ::1) on a free port, writes the port to PORTFILE,
 and for connection N writes the request bytes (up to the blank line) to
 CAPTUREDIR/N.req and, with --tls, the SNI the client sent (empty when none)
-to CAPTUREDIR/N.sni. Runs until killed.
+to CAPTUREDIR/N.sni. With --client-ca CAFILE the server asks for a client
+certificate (optional) and writes its subject CN (empty when none) to
+CAPTUREDIR/N.peer. Runs until killed.
 """
 import os
 import socket
@@ -92,6 +94,14 @@ def serve(mode, conn, n, capdir, sni):
         if sni is not None:
             with open(os.path.join(capdir, "%d.sni" % n), "w") as f:
                 f.write(sni[0] or "")
+            peer = conn.getpeercert() or {}
+            cn = ""
+            for rdn in peer.get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        cn = v
+            with open(os.path.join(capdir, "%d.peer" % n), "w") as f:
+                f.write(cn)
         answer(mode, conn)
     except (OSError, ssl.SSLError):
         pass
@@ -112,6 +122,9 @@ def main():
         i = rest.index("--tls")
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(rest[i + 1], rest[i + 2])
+        if "--client-ca" in rest:
+            ctx.verify_mode = ssl.CERT_OPTIONAL
+            ctx.load_verify_locations(rest[rest.index("--client-ca") + 1])
     srv = socket.socket(family, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((host, 0))
