@@ -28,11 +28,13 @@
 mod core;
 mod dump;
 mod exec;
+mod files;
 mod instance;
 mod io;
 mod notify;
 mod release;
 mod syncd;
+mod track;
 
 pub use release::release_addresses;
 
