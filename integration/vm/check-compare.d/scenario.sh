@@ -4,10 +4,11 @@
 # boots it): IMPL=ka runs real keepalived -C, IMPL=rs runs keepalived-rs -C
 # ($KALRS), on /payload/cc/check.conf, against real servers inside the VM,
 # and drives the same timeline for both. At each checkpoint it writes
-# /payload/out/NN-NAME/{ipvs,notify,fifo,daemon}: `ipvsadm -Sn` sorted, the
+# /payload/out/NN-NAME/{ipvs,notify,fifo,daemon,log}: `ipvsadm -Sn` sorted, the
 # notify_up/notify_down/quorum_up/quorum_down calls and the lvs_notify_fifo
 # lines since the previous checkpoint (sorted: the scripts run concurrently),
-# and whether the daemon still runs. The host compares the two runs.
+# whether the daemon still runs, and (log) the checker's log lines since the
+# previous checkpoint, without timestamps, sorted. The host compares them.
 #
 # A checkpoint is taken once the action's effect has settled: wait for the
 # observed state (table + notify + fifo) to differ from the state before the
@@ -134,7 +135,16 @@ settle() {
 	done
 	SETTLE_MS=$((($(now) - t0) / 1000))
 }
-N=0 NOTIFY_SEEN=0 FIFO_SEEN=0
+N=0 NOTIFY_SEEN=0 FIFO_SEEN=0 LOG_SEEN=0
+# The checker's log lines users grep (keepalived-checkers.md sections 4, 5,
+# 7, 8, 10), without the timestamp either daemon puts first, sorted (checks
+# of different servers run concurrently).
+checker_lines() {
+	sed -E -e 's/^[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} [0-9]{4}: //' \
+		-e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z +[A-Z]+ //' |
+		grep -E '^(TCP connection to |TCP_CHECK on service |HTTP status code |MD5 digest |Regex match |Remote Web server |HTTP_CHECK on service |SSL_CHECK |Misc check for |Adding service |Removing service |Enabling service |Disabling service |Gained quorum |Lost quorum |Starting with quorum |(Adding|Removing|Enabling|Disabling) sorry server |(Adding|Removing) alive servers |Changing weight |service .* no longer exist|Shutting down service |(\(inhibited\) )?Shutting down|Connection failed server |Error connecting server |Timeout |Read, no data|SSL handshake|Cannot send get request|Removing Virtual Server|Activating healthchecker )' |
+		sort
+}
 record() { # NAME: one checkpoint
 	N=$((N + 1))
 	local dir
@@ -146,6 +156,10 @@ record() { # NAME: one checkpoint
 	tail -n +$((FIFO_SEEN + 1)) "$CC/fifo.log" | sort >"$dir/fifo"
 	FIFO_SEEN=$((FIFO_SEEN + $(wc -l <"$dir/fifo")))
 	if kill -0 "$DPID" 2>/dev/null; then echo running; else echo exited; fi >"$dir/daemon"
+	local lines
+	lines=$(wc -l <"$OUT/daemon.log")
+	sed -n "$((LOG_SEEN + 1)),${lines}p" "$OUT/daemon.log" | checker_lines >"$dir/log"
+	LOG_SEEN=$lines
 	echo "checkpoint $(basename "$dir"): settled after ${SETTLE_MS} ms," \
 		"$(wc -l <"$dir/ipvs") table lines, $(wc -l <"$dir/notify") notify, $(wc -l <"$dir/fifo") fifo"
 }
