@@ -12,8 +12,10 @@
 pub mod config;
 pub mod core;
 pub mod event;
+pub mod status;
 pub mod track;
 
 pub use self::core::Node;
 pub use event::{Effect, Event, FaultCause, InstanceSpec};
+pub use status::{InstanceStatus, TrackedStatus};
 pub use track::{ScriptHealth, ScriptParams, ScriptTracker, TrackUse, Verdict};
