@@ -56,8 +56,7 @@ ipvsadm -C || die "no IPVS in this kernel"
 # ---- real servers -----------------------------------------------------
 declare -A SERVER
 listening() { # PORT: wait (at most 5 s) until something listens on it
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		ss -Hltn "sport = :$1" | grep -q . && return 0
 		sleep 0.05
 	done
@@ -82,8 +81,7 @@ tls_up() { # PORT: openssl s_server -WWW serving /cc/www/31
 server_down() { # PORT: the listener is gone (connections are refused)
 	kill "${SERVER[$1]}" 2>/dev/null
 	wait "${SERVER[$1]}" 2>/dev/null
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		ss -Hltn "sport = :$1" | grep -q . || return 0
 		sleep 0.05
 	done
@@ -190,9 +188,8 @@ reload() {
 	kill -HUP "$DPID"
 }
 stop_daemon() {
-	local i
 	kill -TERM "$DPID" 2>/dev/null
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		kill -0 "$DPID" 2>/dev/null || break
 		sleep 0.05
 	done
