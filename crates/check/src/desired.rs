@@ -40,24 +40,35 @@ use crate::health::{HealthView, alive_at_start, real_weight};
 use crate::ids::{RealServerId, VirtualServerId};
 use crate::quorum::QuorumBook;
 
-/// The table for `config` under `health`, updating each virtual server's
-/// quorum state in `quorum` (pass the same book on every call; a fresh one
-/// at start-up).
-pub fn desired_table(config: &Config, health: &dyn HealthView, quorum: &mut QuorumBook) -> Table {
+/// The table for `config` under `health` and the quorum states of
+/// `quorum` (a virtual server the book has not seen starts as keepalived's
+/// `set_quorum_states` says). Pure: the same inputs give the same table.
+pub fn desired_table(config: &Config, health: &dyn HealthView, quorum: &QuorumBook) -> Table {
+    let ids = VirtualServerId::all(config);
+    let all: Vec<usize> = (0..config.virtual_servers.len()).collect();
+    services_of(config, &ids, &all, health, quorum)
+}
+
+/// The merged services of the virtual servers at `indices` (in
+/// configuration order), `ids` being [`VirtualServerId::all`] of `config`.
+pub fn services_of(
+    config: &Config,
+    ids: &[VirtualServerId],
+    indices: &[usize],
+    health: &dyn HealthView,
+    quorum: &QuorumBook,
+) -> Table {
     let mut table = Table::default();
     // Where each service sits in `table`: a linear search per service was
     // quadratic (50 M comparisons at 10 000 services).
     let mut index: HashMap<ServiceKey, usize> = HashMap::new();
-    for vs in &config.virtual_servers {
-        let id = VirtualServerId::of(vs);
-        let members = members(vs, &id, health);
-        let weight_sum: u64 = members
-            .iter()
-            .filter(|m| m.alive)
-            .map(|m| u64::from(m.weight))
-            .sum();
-        let quorum_up = quorum.update(&id, weight_sum, vs.quorum, vs.hysteresis);
-        let sorry_mode = !quorum_up && vs.sorry_server.as_ref().is_some_and(|s| s.ip.is_some());
+    for &i in indices {
+        let (Some(vs), Some(id)) = (config.virtual_servers.get(i), ids.get(i)) else {
+            continue;
+        };
+        let members = members(vs, id, health);
+        let up = quorum.state(id, live_weight(&members), vs.quorum, vs.hysteresis);
+        let sorry_mode = !up && vs.sorry_server.as_ref().is_some_and(|s| s.ip.is_some());
         for exp in expand::services(config, vs) {
             let dests = service_dests(vs, &exp, &members, sorry_mode);
             merge(&mut table, &mut index, exp, dests);
@@ -66,10 +77,46 @@ pub fn desired_table(config: &Config, health: &dyn HealthView, quorum: &mut Quor
     table
 }
 
+/// The sum of the clamped weights of the alive real servers of `vs`
+/// (keepalived's `weigh_live_realservers`).
+pub fn live_weight_of(vs: &VirtualServer, id: &VirtualServerId, health: &dyn HealthView) -> u64 {
+    live_weight(&members(vs, id, health))
+}
+
+fn live_weight(members: &[Member<'_>]) -> u64 {
+    members
+        .iter()
+        .filter(|m| m.alive)
+        .map(|m| u64::from(m.weight))
+        .sum()
+}
+
+/// Moves every virtual server's quorum state as the live weights under
+/// `health` say (with hysteresis); returns the indices of those whose
+/// state changed. The only place outside the reconciler that writes the
+/// book.
+pub fn evaluate_quorum(
+    config: &Config,
+    health: &dyn HealthView,
+    quorum: &mut QuorumBook,
+) -> Vec<usize> {
+    let ids = VirtualServerId::all(config);
+    let mut changed = Vec::new();
+    for (i, (vs, id)) in config.virtual_servers.iter().zip(&ids).enumerate() {
+        let w = live_weight_of(vs, id, health);
+        let before = quorum.get(id);
+        let after = quorum.update(id, w, vs.quorum, vs.hysteresis);
+        if before.is_some_and(|b| b != after) {
+            changed.push(i);
+        }
+    }
+    changed
+}
+
 /// The table keepalived programs at start-up: no verdicts yet, a fresh
 /// quorum book.
 pub fn startup_table(config: &Config) -> Table {
-    desired_table(config, &crate::health::AtStart, &mut QuorumBook::new())
+    desired_table(config, &crate::health::AtStart, &QuorumBook::new())
 }
 
 /// A real server with its verdict resolved.

@@ -30,11 +30,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use keepalived_config::model::Config;
 use keepalived_config::model::lvs::{
-    IpFamily, LvsMethod, RealServer, SorryServer, VirtualServer, VirtualServerKey, VsgEntry,
+    IpFamily, LvsMethod, Protocol as CfgProtocol, RealServer, SorryServer, VirtualServer,
+    VirtualServerKey, VsgEntry,
 };
-use keepalived_ipvs::model::{Family, Service, ServiceKey, svc_flags};
-
-use crate::ids::protocol_of;
+use keepalived_ipvs::model::{Family, Protocol, Service, ServiceKey, svc_flags};
 
 /// Where a service came from, which decides real server ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,4 +290,13 @@ pub fn rs_port(rs: &RealServer) -> u16 {
 
 pub fn sorry_port(s: &SorryServer) -> u16 {
     s.port.unwrap_or(0)
+}
+
+/// The kernel's protocol for the configuration's.
+pub fn protocol_of(p: CfgProtocol) -> Protocol {
+    match p {
+        CfgProtocol::Tcp => Protocol::Tcp,
+        CfgProtocol::Udp => Protocol::Udp,
+        CfgProtocol::Sctp => Protocol::Sctp,
+    }
 }

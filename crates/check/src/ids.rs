@@ -4,10 +4,15 @@
 //! keepalived/check/ipwrapper.c): what the health checks report on and
 //! what quorum state is kept under.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
-use keepalived_config::model::lvs::{Protocol as CfgProtocol, VirtualServer, VirtualServerKey};
+use keepalived_config::model::Config;
+use keepalived_config::model::lvs::{LvsMethod, RealServer, VirtualServer, VirtualServerKey};
 use keepalived_ipvs::model::{Family, Protocol};
+
+pub use crate::expand::protocol_of;
+use crate::expand::{Origin, dest_port};
 
 /// A `virtual_server` block.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,16 +26,37 @@ pub enum VirtualServerId {
     /// `virtual_server fwmark N`; None when no family could be worked out
     /// (keepalived then uses IPv4).
     Fwmark { family: Option<Family>, mark: u32 },
-    /// `virtual_server group NAME`; the protocol tells two blocks on the
-    /// same group apart (None for a fwmark-only group).
-    Group {
-        name: String,
-        protocol: Option<Protocol>,
-    },
+    /// `virtual_server group NAME`, the `ordinal`-th (from 0) of the
+    /// blocks using that group: keepalived tells two blocks on one group
+    /// apart by that ordinal, whatever their protocols (ipwrapper.c
+    /// `link_vsg_to_vs` overwrites the port with it, `vs_iseq` compares it).
+    Group { name: String, ordinal: u32 },
 }
 
 impl VirtualServerId {
-    pub fn of(vs: &VirtualServer) -> Self {
+    /// The identity of every `virtual_server` of `config`, in order.
+    pub fn all(config: &Config) -> Vec<VirtualServerId> {
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        config
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                let ordinal = match &vs.key {
+                    VirtualServerKey::Group(name) => {
+                        let n = seen.entry(name.as_str()).or_insert(0);
+                        *n += 1;
+                        *n - 1
+                    }
+                    _ => 0,
+                };
+                VirtualServerId::of(vs, ordinal)
+            })
+            .collect()
+    }
+
+    /// The identity of `vs`; `ordinal` only matters for a group (see
+    /// [`VirtualServerId::all`]).
+    pub fn of(vs: &VirtualServer, ordinal: u32) -> Self {
         let protocol = vs.effective_protocol().map(protocol_of);
         match &vs.key {
             VirtualServerKey::Addr { ip, port } => VirtualServerId::Addr {
@@ -44,12 +70,14 @@ impl VirtualServerId {
             },
             VirtualServerKey::Group(name) => VirtualServerId::Group {
                 name: name.clone(),
-                protocol,
+                ordinal,
             },
         }
     }
 }
 
+/// keepalived's name for a virtual server in logs and fifo lines
+/// (check_data.c `format_vs`): `[10.0.0.1]:tcp:80`, `FWM 5`, `[NAME]:1`.
 impl std::fmt::Display for VirtualServerId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -57,11 +85,51 @@ impl std::fmt::Display for VirtualServerId {
                 protocol,
                 addr,
                 port,
-            } => write!(f, "{protocol:?} [{addr}]:{port}"),
+            } => write!(f, "[{addr}]:{}:{port}", protocol_name(Some(*protocol))),
             VirtualServerId::Fwmark { mark, .. } => write!(f, "FWM {mark}"),
-            VirtualServerId::Group { name, .. } => write!(f, "group {name}"),
+            VirtualServerId::Group { name, ordinal } => write!(f, "[{name}]:{ordinal}"),
         }
     }
+}
+
+/// The protocol as keepalived's `inet_sockaddrtotrio` writes it.
+pub fn protocol_name(p: Option<Protocol>) -> &'static str {
+    match p {
+        Some(Protocol::Tcp) => "tcp",
+        Some(Protocol::Udp) => "udp",
+        Some(Protocol::Sctp) => "sctp",
+        None => "none",
+    }
+}
+
+/// keepalived's name for a real (or sorry) server of `vs` (check_data.c
+/// `format_rs`): `[addr]:proto:port`, the protocol the virtual server's
+/// (`none` for fwmark), the port after keepalived's fix-ups (a NAT server
+/// without a port takes the virtual server's; DR and TUN take the
+/// service's).
+pub fn server_name(vs: &VirtualServer, addr: IpAddr, own_port: u16, method: LvsMethod) -> String {
+    let (origin, svc_port) = match &vs.key {
+        VirtualServerKey::Addr { port, .. } => (Origin::Addr, *port),
+        VirtualServerKey::Fwmark(_) => (Origin::Fwmark, 0),
+        VirtualServerKey::Group(_) => (Origin::GroupAddr, 0),
+    };
+    let port = match (method, origin) {
+        // A fwmark NAT server keeps the port it was given.
+        (LvsMethod::Nat, Origin::Fwmark) => own_port,
+        _ => dest_port(method, own_port, origin, svc_port),
+    };
+    let proto = vs.effective_protocol().map(protocol_of);
+    format!("[{addr}]:{}:{port}", protocol_name(proto))
+}
+
+/// [`server_name`] of a real server.
+pub fn rs_name(vs: &VirtualServer, rs: &RealServer) -> String {
+    server_name(
+        vs,
+        rs.ip,
+        rs.port.unwrap_or(0),
+        rs.effective_lvs_method(vs).method,
+    )
 }
 
 /// A `real_server` of a virtual server: its address and the port written
@@ -72,12 +140,4 @@ pub struct RealServerId {
     pub vs: VirtualServerId,
     pub addr: IpAddr,
     pub port: u16,
-}
-
-pub fn protocol_of(p: CfgProtocol) -> Protocol {
-    match p {
-        CfgProtocol::Tcp => Protocol::Tcp,
-        CfgProtocol::Udp => Protocol::Udp,
-        CfgProtocol::Sctp => Protocol::Sctp,
-    }
 }

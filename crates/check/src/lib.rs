@@ -7,9 +7,14 @@
 //! a [`health::HealthView`] into the table the planner reconciles the
 //! kernel with.
 
+pub mod book;
 pub mod desired;
+pub mod effect;
 pub mod expand;
 pub mod globals;
 pub mod health;
 pub mod ids;
+pub mod machine;
 pub mod quorum;
+pub mod reconcile;
+pub mod time;

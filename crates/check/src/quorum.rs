@@ -6,7 +6,9 @@
 //! servers. Down -> up when the sum reaches `quorum + hysteresis`; up ->
 //! down when it falls below `quorum - hysteresis`, or to 0. Because the
 //! state depends on its past, it lives in a [`QuorumBook`] the caller keeps
-//! between calls of `desired_table`.
+//! between calls of `desired_table`, which only reads it: the health book's
+//! reconciler moves it (and logs and notifies each move), and prunes it on
+//! reload with [`QuorumBook::retain`].
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,31 @@ pub struct QuorumBook {
 impl QuorumBook {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The recorded state, or for a virtual server not seen yet the one it
+    /// starts in (keepalived's `set_quorum_states`: up when the live
+    /// weight reaches `quorum + hysteresis`). Reads only.
+    pub fn state(
+        &self,
+        vs: &VirtualServerId,
+        weight_sum: u64,
+        quorum: u32,
+        hysteresis: u32,
+    ) -> bool {
+        self.up
+            .get(vs)
+            .copied()
+            .unwrap_or_else(|| next_state(false, weight_sum, quorum, hysteresis))
+    }
+
+    /// The recorded state, if any.
+    pub fn get(&self, vs: &VirtualServerId) -> Option<bool> {
+        self.up.get(vs).copied()
+    }
+
+    pub fn set(&mut self, vs: &VirtualServerId, up: bool) {
+        self.up.insert(vs.clone(), up);
     }
 
     /// The state after seeing `weight_sum`, recorded.

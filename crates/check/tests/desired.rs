@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
-use keepalived_check::desired::{desired_table, startup_table};
+use keepalived_check::desired::{desired_table, evaluate_quorum, startup_table};
 use keepalived_check::globals::{lvs_timeouts, sync_daemon_spec};
 use keepalived_check::health::HealthView;
 use keepalived_check::ids::RealServerId;
@@ -70,6 +70,16 @@ impl HealthView for Verdicts {
     fn weight(&self, rs: &RealServerId) -> Option<i64> {
         self.1.get(&rs.addr).copied()
     }
+}
+
+/// The table after the quorum states moved as `health` says (what the
+/// reconciler does after each verdict).
+fn reevaluated(c: &Config, health: &dyn HealthView, book: &mut QuorumBook) -> Table {
+    evaluate_quorum(c, health, book);
+    let first = desired_table(c, health, book);
+    // Computing the table never moves anything.
+    assert_eq!(first, desired_table(c, health, book));
+    first
 }
 
 fn down(addrs: &[&str]) -> Verdicts {
@@ -401,7 +411,7 @@ fn failures_remove_or_inhibit_and_weights_follow_checks() {
     let mut book = QuorumBook::new();
     let mut h = down(&["198.51.100.1", "198.51.100.2"]);
     h.1.insert(ip("198.51.100.3"), 100);
-    let t = desired_table(&c, &h, &mut book);
+    let t = reevaluated(&c, &h, &mut book);
     assert_eq!(
         weights(&t, &tcp("192.0.2.10", 80)),
         BTreeMap::from([
@@ -411,13 +421,13 @@ fn failures_remove_or_inhibit_and_weights_follow_checks() {
     );
     // A negative dynamic weight is 0, a huge one INT_MAX.
     h.1.insert(ip("198.51.100.3"), -7);
-    let t = desired_table(&c, &h, &mut book);
+    let t = reevaluated(&c, &h, &mut book);
     assert_eq!(
         weights(&t, &tcp("192.0.2.10", 80))[&(ip("198.51.100.3"), 80)],
         0
     );
     h.1.insert(ip("198.51.100.3"), i64::MAX);
-    let t = desired_table(&c, &h, &mut book);
+    let t = reevaluated(&c, &h, &mut book);
     assert_eq!(
         weights(&t, &tcp("192.0.2.10", 80))[&(ip("198.51.100.3"), 80)],
         i32::MAX as u32
@@ -446,11 +456,11 @@ fn quorum_with_hysteresis_and_sorry_server() {
     let mut book = QuorumBook::new();
 
     // Start: 6 >= 4 + 1, quorum up.
-    let t = desired_table(&c, &down(&[]), &mut book);
+    let t = reevaluated(&c, &down(&[]), &mut book);
     assert_eq!(weights(&t, &key).len(), 3);
 
     // 4 alive: not below 4 - 1, still up.
-    let t = desired_table(&c, &down(&["198.51.100.1"]), &mut book);
+    let t = reevaluated(&c, &down(&["198.51.100.1"]), &mut book);
     assert_eq!(
         weights(&t, &key),
         BTreeMap::from([((ip("198.51.100.2"), 80), 2), ((ip("198.51.100.3"), 80), 2)])
@@ -459,21 +469,21 @@ fn quorum_with_hysteresis_and_sorry_server() {
     // 2 alive: below 3, lost: sorry server in, inhibited server at 0,
     // the other alive one out.
     let h = down(&["198.51.100.1", "198.51.100.2"]);
-    let t = desired_table(&c, &h, &mut book);
+    let t = reevaluated(&c, &h, &mut book);
     assert_eq!(
         weights(&t, &key),
         BTreeMap::from([((ip("198.51.100.3"), 80), 0), sorry])
     );
 
     // 4 alive again: not yet 4 + 1, still down.
-    let t = desired_table(&c, &down(&["198.51.100.1"]), &mut book);
+    let t = reevaluated(&c, &down(&["198.51.100.1"]), &mut book);
     assert_eq!(
         weights(&t, &key),
         BTreeMap::from([((ip("198.51.100.3"), 80), 0), sorry])
     );
 
     // 6: regained; sorry server out.
-    let t = desired_table(&c, &down(&[]), &mut book);
+    let t = reevaluated(&c, &down(&[]), &mut book);
     assert_eq!(weights(&t, &key).len(), 3);
     assert!(!weights(&t, &key).contains_key(&sorry.0));
 }
@@ -519,7 +529,7 @@ fn sorry_server_inhibit_waits_at_weight_zero() {
         BTreeMap::from([((ip("198.51.100.1"), 80), 1), ((ip("203.0.113.9"), 80), 0)])
     );
     let mut book = QuorumBook::new();
-    let t = desired_table(&c, &down(&["198.51.100.1"]), &mut book);
+    let t = reevaluated(&c, &down(&["198.51.100.1"]), &mut book);
     assert_eq!(
         weights(&t, &key),
         BTreeMap::from([((ip("203.0.113.9"), 80), 1)])
@@ -605,4 +615,58 @@ fn ipvsadm_save_rendering() {
          -A -f 3 -6 -s rr\n\
          -a -f 3 -6 -r [2001:db8::1]:0 -g -w 1\n"
     );
+}
+
+#[test]
+fn two_blocks_on_one_group_are_told_apart_by_ordinal() {
+    use keepalived_check::ids::VirtualServerId;
+    let c = load(
+        "virtual_server_group G {
+            192.0.2.10 80
+        }
+        virtual_server fwmark 7 {
+            protocol TCP
+            real_server 198.51.100.9 80 { }
+        }
+        virtual_server group G {
+            protocol TCP
+            real_server 198.51.100.1 80 { }
+        }
+        virtual_server group G {
+            protocol TCP
+            real_server 198.51.100.2 80 { }
+        }",
+    );
+    let ids = VirtualServerId::all(&c);
+    let names: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    assert_eq!(names, ["FWM 7", "[G]:0", "[G]:1"]);
+    assert_ne!(ids[1], ids[2], "same name and protocol, different blocks");
+}
+
+#[test]
+fn keepalived_names_for_servers() {
+    use keepalived_check::ids::{VirtualServerId, rs_name};
+    let c = load(
+        "virtual_server 192.0.2.10 80 {
+            protocol TCP
+            real_server 198.51.100.1 { }
+            real_server 198.51.100.2 8080 {
+                lvs_method DR
+            }
+        }
+        virtual_server fwmark 5 {
+            protocol TCP
+            real_server 198.51.100.1 80 { }
+        }",
+    );
+    let vs = &c.virtual_servers[0];
+    assert_eq!(
+        VirtualServerId::all(&c)[0].to_string(),
+        "[192.0.2.10]:tcp:80"
+    );
+    assert_eq!(rs_name(vs, &vs.real_servers[0]), "[198.51.100.1]:tcp:80");
+    // DR takes the service's port.
+    assert_eq!(rs_name(vs, &vs.real_servers[1]), "[198.51.100.2]:tcp:80");
+    let fw = &c.virtual_servers[1];
+    assert_eq!(rs_name(fw, &fw.real_servers[0]), "[198.51.100.1]:none:80");
 }

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use keepalived_config::Config;
 use keepalived_config::diag::{Category, Diagnostics, Loc};
+use keepalived_config::model::checker::Checker;
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::lvs::VirtualServer;
 
@@ -268,67 +269,44 @@ fn checker(config: &Config, f: &mut Finder) {
         for rs in &vs.real_servers {
             let at = rs.loc.as_ref().or(vs.loc.as_ref());
             for c in &rs.checkers {
-                f.add(
-                    C,
-                    c.kind(),
-                    at,
-                    "no health check runs: the real server stays in IPVS whatever its health",
-                );
-            }
-            if rs.notify_up.is_some() {
-                f.add(C, "notify_up", at, "the script is never run");
-            }
-            if rs.notify_down.is_some() {
-                f.add(C, "notify_down", at, "the script is never run");
+                match c {
+                    // Run by the checker child (crates/probe + check).
+                    Checker::TcpCheck(_) | Checker::MiscCheck(_) => {}
+                    Checker::HttpGet(h) | Checker::SslGet(h) => {
+                        if h.fast_recovery {
+                            f.add(
+                                C,
+                                "fast_recovery",
+                                at,
+                                "URLs of a server that is not up are checked one per delay_loop, \
+                                 not chained without delay",
+                            );
+                        }
+                    }
+                    _ => f.add(
+                        C,
+                        c.kind(),
+                        at,
+                        "no health check runs: the real server stays in IPVS whatever its health",
+                    ),
+                }
             }
             if rs.smtp_alert == Some(true) {
                 f.add(C, "smtp_alert", at, "no email is sent");
             }
         }
     }
-    if config.ssl.is_some() {
-        f.add(
-            C,
-            "SSL",
-            None,
-            "SSL_GET checks do not run, so the client certificate is never used",
-        );
-    }
 }
 
 fn vs_keywords(vs: &VirtualServer, f: &mut Finder) {
     use Side::Checker as C;
     let at = vs.loc.as_ref();
-    if vs.quorum_up.is_some() {
-        f.add(
-            C,
-            "quorum_up",
-            at,
-            "the script is never run (without health checks quorum never changes)",
-        );
-    }
-    if vs.quorum_down.is_some() {
-        f.add(
-            C,
-            "quorum_down",
-            at,
-            "the script is never run (without health checks quorum never changes)",
-        );
-    }
     if vs.ha_suspend {
         f.add(
             C,
             "ha_suspend",
             at,
             "checks are not suspended while the address is absent",
-        );
-    }
-    if vs.omega {
-        f.add(
-            C,
-            "omega",
-            at,
-            "no notify_down / quorum_down scripts run at shutdown",
         );
     }
     if vs.smtp_alert == Some(true) {
@@ -371,28 +349,10 @@ fn globals(g: &GlobalDefs, f: &mut Finder) {
             "the script is never started (the FIFO itself is written)",
         ),
         (
-            g.lvs_notify_fifo.is_some(),
-            C,
-            "lvs_notify_fifo",
-            "nothing is written to it",
-        ),
-        (
             g.lvs_notify_fifo_script.is_some(),
             C,
             "lvs_notify_fifo_script",
             "the script is never started",
-        ),
-        (
-            g.rs_init_notifies,
-            C,
-            "rs_init_notifies",
-            "no notify is sent at start",
-        ),
-        (
-            g.checker_log_all_failures,
-            C,
-            "checker_log_all_failures",
-            "no health check runs",
         ),
         (
             g.vrrp_garp_extra_if.is_some(),
@@ -640,9 +600,10 @@ mod tests {
             "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
              real_server 192.0.2.20 80 {\n  TCP_CHECK {\n   connect_timeout 3\n  }\n \
              notify_down /bin/true\n }\n \
-             real_server 192.0.2.21 80 {\n  HTTP_GET {\n   url {\n    path /\n   }\n  }\n }\n}\n",
+             real_server 192.0.2.21 80 {\n  DNS_CHECK {\n  }\n  HTTP_GET {\n   url {\n    path /\n   }\n   fast_recovery\n  }\n }\n}\n",
         );
-        assert_eq!(k, vec!["TCP_CHECK", "notify_down", "HTTP_GET"]);
+        // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK and notify_* run.
+        assert_eq!(k, vec!["DNS_CHECK", "fast_recovery"]);
     }
 
     #[test]
@@ -650,7 +611,7 @@ mod tests {
         let text = "global_defs {\n enable_traps\n}\n\
              vrrp_track_process chk {\n process haproxy\n}\n\
              virtual_server 192.0.2.10 80 {\n protocol TCP\n \
-             real_server 192.0.2.20 80 {\n  TCP_CHECK {\n  }\n }\n}\n";
+             real_server 192.0.2.20 80 {\n  UDP_CHECK {\n  }\n }\n}\n";
         let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
         let only_vrrp: Vec<_> = for_children(&loaded.config, true, false)
             .into_iter()
@@ -666,7 +627,7 @@ mod tests {
             .collect();
         assert_eq!(
             only_check,
-            vec!["TCP_CHECK", "enable_snmp_* / enable_traps"]
+            vec!["UDP_CHECK", "enable_snmp_* / enable_traps"]
         );
     }
 

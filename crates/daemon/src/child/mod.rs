@@ -22,6 +22,7 @@ use crate::sigs::{self, Signals};
 
 mod checker;
 pub mod report;
+mod script;
 mod shell;
 mod vrrp;
 
@@ -124,7 +125,10 @@ pub fn run(cli: &Cli, kind: Kind) -> u8 {
     match kind {
         Kind::Checker => {
             let engine = checker::Checker::new(cli.dont_release_ipvs);
-            runtime.block_on(shell::serve(kind, engine, chan, signals))
+            // Probes (HTTP body hashing, TLS) are not Send: the actor and
+            // its probe tasks live on a LocalSet on the one thread.
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&runtime, shell::serve(kind, engine, chan, signals))
         }
         Kind::Vrrp => {
             let engine = vrrp::VrrpEngine::new(vrrp::Options {

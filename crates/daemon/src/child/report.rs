@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use keepalived_check::book::{CheckerState, VirtualServerState};
 use keepalived_config::Config;
 
 use crate::dump;
@@ -76,8 +77,10 @@ impl Diff {
     }
 }
 
-/// The text of keepalived_check.data.
-pub fn data_text(config: &Config, generation: u64) -> String {
+/// The text of keepalived_check.data: the configuration's outline, then
+/// every checker's live state in keepalived's layout (check_api.c
+/// `dump_checker`), rendered from the pool's status model.
+pub fn data_text(config: &Config, generation: u64, health: &[VirtualServerState]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "------< Global definitions >------");
     let _ = writeln!(
@@ -91,14 +94,41 @@ pub fn data_text(config: &Config, generation: u64) -> String {
         let _ = writeln!(s, " VIP = {}", v.key);
         let _ = writeln!(s, "   Real servers = {}", v.real_servers.len());
     }
+    let _ = writeln!(s, "------< Health checkers >------");
+    for vs in health {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                checker_text(&mut s, &vs.name, &rs.name, c);
+            }
+        }
+    }
     s
+}
+
+fn checker_text(s: &mut String, vs: &str, rs: &str, c: &CheckerState) {
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let st = &c.state;
+    let _ = writeln!(s, " {vs} -> {rs}");
+    let _ = writeln!(s, "   Keepalive method = {}", c.kind.label());
+    let _ = writeln!(s, "   Enabled = {}", yes(st.enabled));
+    let _ = writeln!(s, "   Up = {}", yes(st.up));
+    let _ = writeln!(s, "   Has run = {}", yes(st.has_run));
+    let _ = writeln!(s, "   Current weight = {}", st.cur_weight);
+    let _ = writeln!(s, "   Alpha = {}", yes(st.alpha));
+    let _ = writeln!(s, "   Delay loop = {} us", st.delay_loop_us);
+    let _ = writeln!(s, "   Warmup = {} us", st.warmup_us);
+    let _ = writeln!(s, "   Retries = {}", st.retry);
+    if st.retry > 0 {
+        let _ = writeln!(s, "   Delay before retry = {} us", st.delay_before_retry_us);
+        let _ = writeln!(s, "   Retries iterations = {}", st.retry_it);
+    }
 }
 
 /// The checker's dumps: USR1's data file; it has no stats or JSON dump
 /// (keepalived's checker has none either).
-pub fn write_dump(what: DumpKind, config: &Config, generation: u64) {
+pub fn write_dump(what: DumpKind, config: &Config, generation: u64, health: &[VirtualServerState]) {
     if what == DumpKind::Data {
-        dump::write_logged(dump::CHECK_DATA, &data_text(config, generation));
+        dump::write_logged(dump::CHECK_DATA, &data_text(config, generation, health));
     }
 }
 
@@ -149,11 +179,40 @@ mod tests {
 
     #[test]
     fn data_dump_lists_the_virtual_servers() {
-        let text = data_text(&with(vec![vs(7, false)]), 3);
+        let text = data_text(&with(vec![vs(7, false)]), 3, &[]);
         assert!(text.contains(" Configuration generation = 3\n"), "{text}");
         assert!(
             text.contains(" VIP = FWM 7\n   Real servers = 0\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn data_file_lists_each_checker_in_keepalived_layout() {
+        use keepalived_check::book::ConfigIdentity;
+        use keepalived_check::reconcile::Pool;
+        use keepalived_check::time::Instant;
+        let text = "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+                    real_server 198.51.100.1 80 {\n  TCP_CHECK {\n   retry 2\n  }\n }\n}\n";
+        let loaded = keepalived_config::load_str(
+            std::path::Path::new("t.conf"),
+            text,
+            &keepalived_config::preprocess::Options::default(),
+            &keepalived_config::host::FakeHost::with_interfaces(&["eth0"]),
+        );
+        let config = std::sync::Arc::new(loaded.config);
+        let mut jitter = |_| std::time::Duration::ZERO;
+        let (pool, _) = Pool::start(
+            config.clone(),
+            &mut ConfigIdentity,
+            Instant::ZERO,
+            &mut jitter,
+        );
+        let out = data_text(&config, 1, &pool.status());
+        let want = " [192.0.2.10]:tcp:80 -> [198.51.100.1]:tcp:80\n   Keepalive method = TCP_CHECK\n   \
+                    Enabled = yes\n   Up = yes\n   Has run = no\n   Current weight = 0\n   \
+                    Alpha = no\n   Delay loop = 60000000 us\n   Warmup = 60000000 us\n   \
+                    Retries = 2\n   Delay before retry = 1000000 us\n   Retries iterations = 2\n";
+        assert!(out.contains(want), "{out}");
     }
 }

@@ -16,11 +16,11 @@ use std::path::Path;
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::VrrpInstance;
-use keepalived_config::types::Command;
 use keepalived_sys::fifo::{FifoWrite, NotifyFifo};
-use keepalived_sys::script::{self, ScriptError, ScriptSpec};
 use keepalived_vrrp::fsm::State;
 use tokio::task::JoinHandle;
+
+use crate::child::script::spawn;
 
 /// keepalived's word for a state in notify arguments and FIFO lines.
 pub fn state_word(s: State) -> &'static str {
@@ -137,40 +137,4 @@ impl Notifier {
             }
         }
     }
-}
-
-/// Starts `cmd` with `extra` appended; a file the kernel cannot execute
-/// directly (no shebang) runs through `/bin/sh -c`, like keepalived.
-fn spawn(cmd: &Command, extra: &[String]) -> Option<JoinHandle<()>> {
-    let argv: Vec<&str> = cmd
-        .argv
-        .iter()
-        .map(String::as_str)
-        .chain(extra.iter().map(String::as_str))
-        .collect();
-    let prog = argv.first()?.to_string();
-    let running = match script::spawn(&ScriptSpec::new(argv.iter().copied())) {
-        Ok(r) => r,
-        Err(ScriptError::Spawn { source, .. }) if source.raw_os_error() == Some(libc::ENOEXEC) => {
-            let line = argv.join(" ");
-            match script::spawn(&ScriptSpec::new(["/bin/sh", "-c", line.as_str()])) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!("Cannot run {line}: {e}");
-                    return None;
-                }
-            }
-        }
-        Err(e) => {
-            tracing::warn!("Cannot run {prog}: {e}");
-            return None;
-        }
-    };
-    Some(tokio::spawn(async move {
-        match running.wait().await {
-            Ok(o) if !o.success() => tracing::debug!("{prog} ended with {o:?}"),
-            Ok(_) => {}
-            Err(e) => tracing::debug!("{prog}: {e}"),
-        }
-    }))
 }

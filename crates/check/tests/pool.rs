@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The health book and reconciler on a virtual clock: backends go down and
+//! come back in a scripted world, probes are answered at once, IPVS ops
+//! are applied to an in-memory kernel table, and each scenario checks the
+//! table, keepalived's log lines, the notify scripts and the fifo lines
+//! (reference keepalived-checkers.md §4, §5, §7, §8).
+//!
+//! Every scenario is a function returning `Err` on the first broken
+//! expectation, so `mutations_are_caught` can run them with the harness
+//! broken on purpose and show that they notice.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keepalived_check::book::{ConfigIdentity, Identity};
+use keepalived_check::effect::{Effect, Level};
+use keepalived_check::machine::Outcome;
+use keepalived_check::reconcile::Pool;
+use keepalived_check::time::Instant;
+use keepalived_config::host::FakeHost;
+use keepalived_config::model::Config;
+use keepalived_config::preprocess::Options;
+use keepalived_ipvs::model::{Op, Table};
+
+fn load(text: &str) -> Config {
+    let loaded = keepalived_config::load_str(
+        Path::new("t.conf"),
+        text,
+        &Options::default(),
+        &FakeHost::with_interfaces(&["eth0"]),
+    );
+    assert!(
+        !loaded.diagnostics.has_fatal(),
+        "config rejected: {:?}",
+        loaded.diagnostics.iter().collect::<Vec<_>>()
+    );
+    loaded.config
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mutation {
+    None,
+    /// IPVS ops are lost on the way to the kernel.
+    LoseOps,
+    /// Every probe succeeds, whatever the world says.
+    AlwaysUp,
+    /// Fifo lines are lost.
+    LoseFifo,
+}
+
+struct Harness {
+    pool: Pool,
+    now: Instant,
+    kernel: Table,
+    /// Backends by address: None = answering, Some(o) = this outcome.
+    world: HashMap<IpAddr, Outcome>,
+    logs: Vec<String>,
+    debug: Vec<String>,
+    scripts: Vec<String>,
+    fifo: Vec<String>,
+    ops: Vec<Op>,
+    probes: usize,
+    mutation: Mutation,
+}
+
+impl Harness {
+    fn new(text: &str, mutation: Mutation) -> Harness {
+        let config = Arc::new(load(text));
+        let mut jitter = |_w: Duration| Duration::ZERO;
+        let (mut pool, effects) =
+            Pool::start(config, &mut ConfigIdentity, Instant::ZERO, &mut jitter);
+        let table = pool.desired();
+        pool.set_programmed(table.clone());
+        let mut h = Harness {
+            pool,
+            now: Instant::ZERO,
+            kernel: table,
+            world: HashMap::new(),
+            logs: Vec::new(),
+            debug: Vec::new(),
+            scripts: Vec::new(),
+            fifo: Vec::new(),
+            ops: Vec::new(),
+            probes: 0,
+            mutation,
+        };
+        h.process(effects);
+        h
+    }
+
+    fn set(&mut self, addr: &str, o: Outcome) {
+        if let Ok(a) = addr.parse() {
+            self.world.insert(a, o);
+        }
+    }
+
+    /// The world's answer for a probe: its real server's address is
+    /// found through the pool's status (`[addr]:proto:port`).
+    fn answer(&self, share: Identity) -> Outcome {
+        if self.mutation == Mutation::AlwaysUp {
+            return Outcome::Success;
+        }
+        let addr = self
+            .pool
+            .status()
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .find(|rs| rs.checkers.iter().any(|c| c.share == share))
+            .and_then(|rs| {
+                let inner = rs.name.strip_prefix('[')?.split(']').next()?;
+                inner.parse::<IpAddr>().ok()
+            });
+        addr.and_then(|a| self.world.get(&a).copied())
+            .unwrap_or(Outcome::Success)
+    }
+
+    fn process(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Log { level, line } => match level {
+                    Level::Debug => self.debug.push(line),
+                    _ => self.logs.push(line),
+                },
+                Effect::Ipvs(op) => {
+                    if self.mutation != Mutation::LoseOps {
+                        apply(&mut self.kernel, &op);
+                    }
+                    self.ops.push(op);
+                }
+                Effect::Script { command, .. } => self.scripts.push(command.argv.join(" ")),
+                Effect::Fifo(line) => {
+                    if self.mutation != Mutation::LoseFifo {
+                        self.fifo.push(line);
+                    }
+                }
+                Effect::Probe(launch) => {
+                    self.probes += 1;
+                    let o = self.answer(launch.share);
+                    let more = self.pool.result(&launch, o, Duration::ZERO, "", self.now);
+                    self.process(more);
+                }
+            }
+        }
+    }
+
+    /// Runs the clock to `secs`.
+    fn run_to(&mut self, secs: f64) {
+        let end = Instant::from_secs_f64(secs);
+        while let Some(at) = self.pool.next_deadline() {
+            if at > end {
+                break;
+            }
+            self.now = at;
+            let effects = self.pool.poll(at);
+            self.process(effects);
+        }
+        self.now = end;
+    }
+
+    fn reload(&mut self, text: &str) {
+        let config = Arc::new(load(text));
+        let mut jitter = |_w: Duration| Duration::ZERO;
+        let effects = self
+            .pool
+            .reload(config, &mut ConfigIdentity, self.now, &mut jitter);
+        self.process(effects);
+        // The child plans the whole desired table against the kernel.
+        let desired = self.pool.desired();
+        let current = self.kernel.clone();
+        let ops = keepalived_ipvs::planner::plan(
+            &desired,
+            &current,
+            &keepalived_ipvs::planner::Owned::of(&current),
+            Default::default(),
+        );
+        self.process(ops.into_iter().map(Effect::Ipvs).collect());
+        self.pool.set_programmed(desired);
+    }
+
+    fn take(&mut self) -> Record {
+        Record {
+            logs: std::mem::take(&mut self.logs),
+            scripts: std::mem::take(&mut self.scripts),
+            fifo: std::mem::take(&mut self.fifo),
+            ops: std::mem::take(&mut self.ops),
+        }
+    }
+
+    /// (real server address, port) -> weight of every destination of the
+    /// first service.
+    fn dests(&self) -> BTreeMap<String, u32> {
+        self.kernel
+            .services
+            .first()
+            .map(|s| {
+                s.dests
+                    .iter()
+                    .map(|d| (format!("{}:{}", d.key.addr, d.key.port), d.weight))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The kernel table equals what the book wants.
+    fn consistent(&self) -> Result<(), String> {
+        let mut want = self.pool.desired();
+        let mut have = self.kernel.clone();
+        for t in [&mut want, &mut have] {
+            t.services.sort_by_key(|s| s.service.key);
+            for s in &mut t.services {
+                s.dests.sort_by_key(|d| d.key);
+            }
+        }
+        if want != have {
+            return Err(format!("kernel {have:?} != desired {want:?}"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Record {
+    logs: Vec<String>,
+    scripts: Vec<String>,
+    fifo: Vec<String>,
+    ops: Vec<Op>,
+}
+
+fn apply(t: &mut Table, op: &Op) {
+    match op {
+        Op::AddDest(k, d) | Op::SetDest(k, d) => {
+            if let Some(s) = t.services.iter_mut().find(|s| s.service.key == *k) {
+                s.dests.retain(|x| x.key != d.key);
+                s.dests.push(d.clone());
+            }
+        }
+        Op::DelDest(k, dk) => {
+            if let Some(s) = t.services.iter_mut().find(|s| s.service.key == *k) {
+                s.dests.retain(|x| x.key != *dk);
+            }
+        }
+        Op::AddService(s) => t.services.push(keepalived_ipvs::model::ServiceEntry {
+            service: s.clone(),
+            dests: Vec::new(),
+        }),
+        Op::DelService(k) => t.services.retain(|s| s.service.key != *k),
+        _ => {}
+    }
+}
+
+fn expect<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
+    }
+}
+
+fn has(lines: &[String], needle: &str) -> Result<(), String> {
+    if lines.iter().any(|l| l == needle) {
+        Ok(())
+    } else {
+        Err(format!("no line {needle:?} in {lines:#?}"))
+    }
+}
+
+fn weights(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
+    pairs.iter().map(|(k, w)| (k.to_string(), *w)).collect()
+}
+
+const TWO_TCP: &str = "
+global_defs {
+    lvs_notify_fifo /tmp/engine-test-fifo
+}
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.1 80 {
+        notify_up \"/bin/up one\"
+        notify_down \"/bin/down one\"
+        TCP_CHECK {
+            retry 2
+            delay_before_retry 3
+            warmup 0
+        }
+    }
+    real_server 198.51.100.2 80 {
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+}
+";
+
+// ===== scenarios =====
+
+/// A real server leaves after retry+1 failures and returns after one
+/// success, with keepalived's lines, scripts and fifo lines.
+fn leaves_and_returns(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(TWO_TCP, m);
+    let rs1 = "[198.51.100.1]:tcp:80";
+    let vs = "[192.0.2.10]:tcp:80";
+    has(
+        &h.logs,
+        &format!("Activating healthchecker for service {rs1} for VS {vs}"),
+    )?;
+    h.run_to(5.0);
+    expect(
+        "start",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1), ("198.51.100.2:80", 1)]),
+    )?;
+    h.take();
+    h.set("198.51.100.1", Outcome::Failure);
+    // Runs at 11 (retry 1), 14 (retry 2), 17 (down).
+    h.run_to(16.0);
+    expect("still in during retries", h.dests().len(), 2)?;
+    h.run_to(17.0);
+    let r = h.take();
+    expect(
+        "after the third failure",
+        h.dests(),
+        weights(&[("198.51.100.2:80", 1)]),
+    )?;
+    has(
+        &r.logs,
+        &format!("TCP_CHECK on service {rs1} failed after 2 retries."),
+    )?;
+    has(&r.logs, &format!("Removing service {rs1} from VS {vs}"))?;
+    expect("scripts", r.scripts, vec!["/bin/down one".to_string()])?;
+    expect("fifo", r.fifo, vec![format!("RS {rs1} {vs} DOWN\n")])?;
+    expect("one op", r.ops.len(), 1)?;
+    h.set("198.51.100.1", Outcome::Success);
+    h.run_to(27.0);
+    let r = h.take();
+    has(&r.logs, &format!("TCP connection to {rs1} success."))?;
+    has(&r.logs, &format!("Adding service {rs1} to VS {vs}"))?;
+    expect("scripts", r.scripts, vec!["/bin/up one".to_string()])?;
+    expect("fifo", r.fifo, vec![format!("RS {rs1} {vs} UP\n")])?;
+    expect("back", h.dests().len(), 2)?;
+    h.consistent()
+}
+
+/// inhibit_on_failure: weight 0 instead of removal.
+fn inhibit(m: Mutation) -> Result<(), String> {
+    let text = TWO_TCP.replace("delay_loop 10", "delay_loop 10\n    inhibit_on_failure");
+    let mut h = Harness::new(&text, m);
+    h.set("198.51.100.2", Outcome::Failure);
+    h.run_to(1.0);
+    let r = h.take();
+    has(
+        &r.logs,
+        "Disabling service [198.51.100.2]:tcp:80 of VS [192.0.2.10]:tcp:80",
+    )?;
+    expect(
+        "weight 0",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1), ("198.51.100.2:80", 0)]),
+    )?;
+    h.set("198.51.100.2", Outcome::Success);
+    h.run_to(11.0);
+    has(
+        &h.take().logs,
+        "Enabling service [198.51.100.2]:tcp:80 of VS [192.0.2.10]:tcp:80",
+    )?;
+    expect(
+        "weight back",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1), ("198.51.100.2:80", 1)]),
+    )?;
+    h.consistent()
+}
+
+const QUORUM: &str = "
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    delay_loop 10
+    quorum 2
+    quorum_up \"/bin/qup\"
+    quorum_down \"/bin/qdown\"
+    sorry_server 198.51.100.9 80
+    real_server 198.51.100.1 80 {
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+    real_server 198.51.100.2 80 {
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+}
+";
+
+/// Quorum lost: the sorry server replaces the pool; regained: the pool
+/// comes back.
+fn quorum_and_sorry(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(QUORUM, m);
+    let vs = "[192.0.2.10]:tcp:80";
+    // keepalived starts every virtual server without quorum, then gains
+    // it once the servers are in.
+    let r = h.take();
+    has(&r.logs, &format!("Gained quorum 2+0=2 <= 2 for VS {vs}"))?;
+    expect("start scripts", r.scripts, vec!["/bin/qup".to_string()])?;
+    expect("start fifo", r.fifo, vec![format!("VS {vs} UP\n")])?;
+    h.set("198.51.100.1", Outcome::Failure);
+    h.run_to(1.0);
+    let r = h.take();
+    has(&r.logs, &format!("Lost quorum 2-0=2 > 1 for VS {vs}"))?;
+    has(
+        &r.logs,
+        &format!("Adding sorry server [198.51.100.9]:tcp:80 to VS {vs}"),
+    )?;
+    has(
+        &r.logs,
+        &format!("Removing alive servers from the pool for VS {vs}"),
+    )?;
+    expect("sorry only", h.dests(), weights(&[("198.51.100.9:80", 1)]))?;
+    expect("scripts", r.scripts, vec!["/bin/qdown".to_string()])?;
+    expect(
+        "fifo",
+        r.fifo,
+        vec![
+            format!("RS [198.51.100.1]:tcp:80 {vs} DOWN\n"),
+            format!("VS {vs} DOWN\n"),
+        ],
+    )?;
+    h.set("198.51.100.1", Outcome::Success);
+    h.run_to(11.0);
+    let r = h.take();
+    has(&r.logs, &format!("Gained quorum 2+0=2 <= 2 for VS {vs}"))?;
+    has(
+        &r.logs,
+        &format!("Removing sorry server [198.51.100.9]:tcp:80 from VS {vs}"),
+    )?;
+    expect(
+        "pool back",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1), ("198.51.100.2:80", 1)]),
+    )?;
+    expect("scripts", r.scripts, vec!["/bin/qup".to_string()])?;
+    h.consistent()
+}
+
+/// alpha: out until the first success; a first failure announces down.
+fn alpha(m: Mutation) -> Result<(), String> {
+    let text = TWO_TCP.replace("delay_loop 10", "delay_loop 10\n    alpha");
+    let mut h = Harness::new(&text, m);
+    expect("nobody at start", h.dests().len(), 0)?;
+    h.set("198.51.100.1", Outcome::Failure);
+    h.run_to(1.0);
+    let r = h.take();
+    expect("only rs2", h.dests(), weights(&[("198.51.100.2:80", 1)]))?;
+    has(
+        &r.logs,
+        "Adding service [198.51.100.2]:tcp:80 to VS [192.0.2.10]:tcp:80",
+    )?;
+    // keepalived announces the alpha server's first failure.
+    expect("scripts", r.scripts, vec!["/bin/down one".to_string()])?;
+    h.consistent()
+}
+
+/// misc_dynamic: the exit status sets the weight, one SET_DEST.
+fn dynamic_weight(m: Mutation) -> Result<(), String> {
+    let text = "
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.1 80 {
+        weight 3
+        MISC_CHECK {
+            misc_path \"/bin/check\"
+            misc_dynamic
+            warmup 0
+        }
+    }
+}
+";
+    let mut h = Harness::new(text, m);
+    h.set("198.51.100.1", Outcome::SuccessWithWeight(7));
+    h.run_to(1.0);
+    let r = h.take();
+    has(
+        &r.logs,
+        "Changing weight from 3 to 7 for active service [198.51.100.1]:tcp:80 of VS [192.0.2.10]:tcp:80",
+    )?;
+    expect("one op", r.ops.len(), 1)?;
+    expect("weight", h.dests(), weights(&[("198.51.100.1:80", 7)]))?;
+    h.consistent()
+}
+
+/// Reload: a timer edit keeps health (a down server stays down, nothing
+/// re-sent); a removed server is announced down and removed.
+fn reload_keeps_health(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(TWO_TCP, m);
+    h.set("198.51.100.2", Outcome::Failure);
+    h.run_to(1.0);
+    expect("rs2 out", h.dests(), weights(&[("198.51.100.1:80", 1)]))?;
+    h.take();
+    h.reload(&TWO_TCP.replace("delay_loop 10", "delay_loop 20"));
+    let r = h.take();
+    expect("no op for a timer edit", r.ops, vec![])?;
+    expect(
+        "rs2 still out",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1)]),
+    )?;
+    has(
+        &r.logs,
+        "Activating healthchecker for service [198.51.100.2]:tcp:80 for VS [192.0.2.10]:tcp:80",
+    )?;
+    // Removing real server 1: announced down, then deleted.
+    let i = TWO_TCP.find("    real_server 198.51.100.1").unwrap_or(0);
+    let j = TWO_TCP.find("    real_server 198.51.100.2").unwrap_or(0);
+    let without = format!("{}{}", &TWO_TCP[..i], &TWO_TCP[j..]);
+    h.reload(&without);
+    let r = h.take();
+    has(&r.logs, "service [198.51.100.1]:tcp:80 no longer exist")?;
+    has(
+        &r.logs,
+        "Removing service [198.51.100.1]:tcp:80 from VS [192.0.2.10]:tcp:80",
+    )?;
+    expect("scripts", r.scripts, vec!["/bin/down one".to_string()])?;
+    expect("empty", h.dests().len(), 0)?;
+    h.set("198.51.100.2", Outcome::Success);
+    h.run_to(40.0);
+    expect(
+        "rs2 back after its check",
+        h.dests(),
+        weights(&[("198.51.100.2:80", 1)]),
+    )?;
+    h.consistent()
+}
+
+/// Two virtual servers checking the same target share one probe; each
+/// keeps its own verdict.
+fn shared_probes(m: Mutation) -> Result<(), String> {
+    let block = |port: u16| {
+        format!(
+            "virtual_server 192.0.2.10 {port} {{
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.1 8080 {{
+        TCP_CHECK {{
+            warmup 0
+        }}
+    }}
+}}
+"
+        )
+    };
+    let text = format!("{}{}{}", block(80), block(81), block(82));
+    let mut h = Harness::new(&text, m);
+    h.run_to(35.0);
+    // Four periods (1, 11, 21, 31), one probe each for three checkers.
+    expect("probes", h.probes, 4)?;
+    if !h
+        .debug
+        .iter()
+        .any(|l| l.contains("joins a probe in flight") || l.contains("reuses"))
+    {
+        return Err(format!("no sharing line in {:?}", h.debug));
+    }
+    h.set("198.51.100.1", Outcome::Failure);
+    // retry 1 (TCP_CHECK's default): down at the second failure, 1 s on.
+    h.run_to(41.0);
+    let first = h.take();
+    expect("none down at the first failure", first.ops.len(), 0)?;
+    h.run_to(42.0);
+    let r = h.take();
+    let removed = r
+        .logs
+        .iter()
+        .filter(|l| l.starts_with("Removing service"))
+        .count();
+    expect("each virtual server removes its server", removed, 3)?;
+    Ok(())
+}
+
+/// Stop: every server gets a line; omega adds the down notifications.
+fn stop_with_omega(m: Mutation) -> Result<(), String> {
+    let text = QUORUM.replace("quorum 2", "quorum 1\n    omega");
+    let mut h = Harness::new(&text, m);
+    h.run_to(2.0);
+    h.take();
+    let effects = h.pool.stop(false);
+    h.process(effects);
+    let r = h.take();
+    has(
+        &r.logs,
+        "Shutting down service [198.51.100.1]:tcp:80 from VS [192.0.2.10]:tcp:80",
+    )?;
+    expect("scripts", r.scripts, vec!["/bin/qdown".to_string()])?;
+    expect(
+        "fifo",
+        r.fifo,
+        vec![
+            "RS [198.51.100.1]:tcp:80 [192.0.2.10]:tcp:80 DOWN\n".to_string(),
+            "RS [198.51.100.2]:tcp:80 [192.0.2.10]:tcp:80 DOWN\n".to_string(),
+            "VS [192.0.2.10]:tcp:80 DOWN\n".to_string(),
+        ],
+    )
+}
+
+/// alpha with a sorry server: nothing is alive at start, so the virtual
+/// server starts without quorum and the sorry server stands in.
+fn starting_with_quorum_down(m: Mutation) -> Result<(), String> {
+    let text = QUORUM.replace("quorum 2", "quorum 2\n    alpha");
+    let mut h = Harness::new(&text, m);
+    let vs = "[192.0.2.10]:tcp:80";
+    let r = h.take();
+    has(
+        &r.logs,
+        &format!("Starting with quorum down 2+0=2 > 0 for VS {vs}"),
+    )?;
+    expect("start scripts", r.scripts, vec!["/bin/qdown".to_string()])?;
+    expect(
+        "sorry at start",
+        h.dests(),
+        weights(&[("198.51.100.9:80", 1)]),
+    )?;
+    h.run_to(1.0);
+    let r = h.take();
+    has(&r.logs, &format!("Gained quorum 2+0=2 <= 2 for VS {vs}"))?;
+    expect(
+        "pool",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1), ("198.51.100.2:80", 1)]),
+    )?;
+    h.consistent()
+}
+
+/// A reload that changes a down server's checker (another port): the old
+/// checker's failure goes with it and keepalived brings the server up at
+/// once; its new checker then decides.
+fn reload_changed_checker(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(TWO_TCP, m);
+    h.set("198.51.100.2", Outcome::Failure);
+    h.run_to(1.0);
+    expect("rs2 out", h.dests(), weights(&[("198.51.100.1:80", 1)]))?;
+    h.take();
+    let changed = TWO_TCP.replace(
+        "        TCP_CHECK {\n            warmup 0\n",
+        "        TCP_CHECK {\n            connect_port 8080\n            warmup 0\n",
+    );
+    if changed == TWO_TCP {
+        return Err("the test config did not change".into());
+    }
+    h.reload(&changed);
+    let r = h.take();
+    has(
+        &r.logs,
+        "Adding service [198.51.100.2]:tcp:80 to VS [192.0.2.10]:tcp:80",
+    )?;
+    expect("rs2 back at once", h.dests().len(), 2)?;
+    // Still failing: the new checker (one failure is enough) removes it.
+    h.run_to(h.now.as_micros() as f64 / 1e6 + 1.5);
+    expect(
+        "rs2 out again",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 1)]),
+    )?;
+    h.consistent()
+}
+
+/// Two blocks on one group: each has its own servers and health, their
+/// destinations merge in the group's service.
+fn group_blocks_apart(m: Mutation) -> Result<(), String> {
+    let text = "
+virtual_server_group G {
+    192.0.2.10 80
+}
+virtual_server group G {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.1 80 {
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+}
+virtual_server group G {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.2 80 {
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+}
+";
+    let mut h = Harness::new(text, m);
+    expect("both", h.dests().len(), 2)?;
+    h.set("198.51.100.1", Outcome::Failure);
+    h.run_to(1.0);
+    let r = h.take();
+    has(
+        &r.logs,
+        "Removing service [198.51.100.1]:tcp:80 from VS [G]:0",
+    )?;
+    expect(
+        "block 1 keeps its server",
+        h.dests(),
+        weights(&[("198.51.100.2:80", 1)]),
+    )?;
+    h.consistent()
+}
+
+type Scenario = fn(Mutation) -> Result<(), String>;
+
+const SCENARIOS: &[(&str, Scenario)] = &[
+    ("leaves_and_returns", leaves_and_returns),
+    ("inhibit", inhibit),
+    ("quorum_and_sorry", quorum_and_sorry),
+    ("alpha", alpha),
+    ("dynamic_weight", dynamic_weight),
+    ("reload_keeps_health", reload_keeps_health),
+    ("shared_probes", shared_probes),
+    ("stop_with_omega", stop_with_omega),
+    ("starting_with_quorum_down", starting_with_quorum_down),
+    ("reload_changed_checker", reload_changed_checker),
+    ("group_blocks_apart", group_blocks_apart),
+];
+
+#[test]
+fn scenarios() {
+    let errors: Vec<String> = SCENARIOS
+        .iter()
+        .filter_map(|(name, f)| f(Mutation::None).err().map(|e| format!("{name}: {e}")))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n\n"));
+}
+
+#[test]
+fn mutations_are_caught() {
+    for m in [Mutation::LoseOps, Mutation::AlwaysUp, Mutation::LoseFifo] {
+        let caught = SCENARIOS.iter().filter(|(_, f)| f(m).is_err()).count();
+        assert!(caught > 0, "{m:?} went unnoticed");
+    }
+}
+
+#[test]
+fn desired_is_pure() {
+    let mut h = Harness::new(QUORUM, Mutation::None);
+    h.set("198.51.100.1", Outcome::Failure);
+    h.run_to(1.0);
+    let a = h.pool.desired();
+    assert_eq!(a, h.pool.desired());
+    let json = serde_json::to_string(&h.pool.status()).unwrap_or_default();
+    assert!(json.contains("\"sorry_active\":true"), "{json}");
+}

@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The checker child's actor: the health pool, the probes in flight, the
+//! IPVS client and the notifiers, driven by commands, probe reports and
+//! the pool's deadlines (see the module above for the task picture).
+//!
+//! IPVS. At start the kernel is dumped once: entries we would add that are
+//! already there are adopted (a restart with `-I` rebuilds nothing), and
+//! `lvs_flush` starts from an empty table. After that everything is planned
+//! against what we last programmed (the pool's belief), not against a
+//! fresh dump: a reload costs only the ops of its diff, a health change
+//! only the ops of its virtual server. Every op that fails is logged with
+//! the service or destination it concerns; the others still happen, and
+//! the kernel is dumped again and the whole table planned once more
+//! against it, so that what failed is retried.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keepalived_check::book::Identity;
+use keepalived_check::effect::{Effect, Launch};
+use keepalived_check::globals::{self, SyncDaemonSpec};
+use keepalived_check::reconcile::Pool;
+use keepalived_check::time::Instant as CheckInstant;
+use keepalived_config::Config;
+use keepalived_ipvs::client::Ipvs;
+use keepalived_ipvs::error::{Applied, OpError};
+use keepalived_ipvs::model::{Op, SyncState, Table, Timeouts};
+use keepalived_ipvs::planner::{self, Owned, PlanOptions};
+use keepalived_probe::{Report, Spec};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::Cmd;
+use super::effects::{self, Notifier};
+use super::probes::{self, Jitter, ProbeIdentify};
+use crate::child::report;
+use crate::exit;
+use crate::proto::DumpKind;
+
+/// The pool's clock: microseconds since the actor started.
+struct Clock {
+    epoch: tokio::time::Instant,
+}
+
+impl Clock {
+    fn now(&self) -> CheckInstant {
+        CheckInstant::from_micros(
+            u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX),
+        )
+    }
+
+    fn at(&self, t: CheckInstant) -> tokio::time::Instant {
+        self.epoch + Duration::from_micros(t.as_micros())
+    }
+}
+
+/// What woke the actor.
+enum Wake {
+    Cmd(Option<Cmd>),
+    Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
+    Timer,
+}
+
+pub struct Actor {
+    /// `-I`: leave the table as it is on stop.
+    keep_on_stop: bool,
+    ipvs: Option<Ipvs>,
+    config: Option<Arc<Config>>,
+    generation: u64,
+    /// The health of every checker, real and virtual server, and what we
+    /// believe the kernel holds of ours (its services are the ones we own,
+    /// see the planner's ownership rule).
+    pool: Option<Pool>,
+    /// An op failed: the belief may be wrong, dump before the next plan.
+    resync: bool,
+    timeouts: Option<Timeouts>,
+    /// `lvs_sync_daemon` naming no VRRP instance: keepalived's checker
+    /// then runs a master and a backup daemon together (with a named
+    /// instance the VRRP child runs it). The settings last started.
+    syncd: Option<SyncDaemonSpec>,
+    /// Share key -> probe spec, for the current configuration.
+    specs: HashMap<Identity, Arc<Spec>>,
+    probes: JoinSet<(Launch, Report)>,
+    /// Each probe task's launch, to answer for a task that panicked.
+    launched: HashMap<tokio::task::Id, Launch>,
+    notifier: Notifier,
+    clock: Clock,
+    jitter: Jitter,
+}
+
+/// How one batch went, for the log and the summary.
+#[derive(Debug, Default)]
+struct Outcome {
+    done: usize,
+    already: usize,
+    /// The ops that failed (or whose fate is unknown).
+    failed: Vec<Op>,
+}
+
+impl Actor {
+    pub fn new(keep_on_stop: bool) -> Self {
+        Actor {
+            keep_on_stop,
+            ipvs: None,
+            config: None,
+            generation: 0,
+            pool: None,
+            resync: false,
+            timeouts: None,
+            syncd: None,
+            specs: HashMap::new(),
+            probes: JoinSet::new(),
+            launched: HashMap::new(),
+            notifier: Notifier::default(),
+            clock: Clock {
+                epoch: tokio::time::Instant::now(),
+            },
+            jitter: Jitter::new(),
+        }
+    }
+
+    /// Serves commands, probe reports and deadlines until told to stop
+    /// (or the shell is gone); returns the child's exit code.
+    pub async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) -> u8 {
+        loop {
+            let wake_at = self
+                .pool
+                .as_mut()
+                .and_then(Pool::next_deadline)
+                .map(|d| self.clock.at(d));
+            let timer = async {
+                match wake_at {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let wake = tokio::select! {
+                cmd = cmds.recv() => Wake::Cmd(cmd),
+                Some(done) = self.probes.join_next_with_id() => Wake::Probe(done),
+                () = timer => Wake::Timer,
+            };
+            match wake {
+                Wake::Cmd(None) => {
+                    self.stop().await;
+                    return exit::OK;
+                }
+                Wake::Cmd(Some(Cmd::Apply {
+                    config,
+                    generation,
+                    reply,
+                })) => {
+                    let result = self.apply(config, generation).await;
+                    let fatal = result.as_ref().err().copied();
+                    let _ = reply.send(result);
+                    if let Some(code) = fatal {
+                        return code;
+                    }
+                }
+                Wake::Cmd(Some(Cmd::Dump { what, reply })) => {
+                    self.dump(what);
+                    let _ = reply.send(());
+                }
+                Wake::Cmd(Some(Cmd::Status { reply })) => {
+                    let _ = reply.send(self.status());
+                }
+                Wake::Cmd(Some(Cmd::Stop { reply })) => {
+                    self.stop().await;
+                    let _ = reply.send(());
+                    return exit::OK;
+                }
+                Wake::Probe(Ok((id, (launch, report)))) => {
+                    self.launched.remove(&id);
+                    let now = self.clock.now();
+                    if let Some(pool) = self.pool.as_mut() {
+                        let out = pool.result(
+                            &launch,
+                            probes::outcome(report.verdict),
+                            report.elapsed,
+                            &probes::detail(&report),
+                            now,
+                        );
+                        self.execute(out).await;
+                    }
+                }
+                Wake::Probe(Err(e)) => {
+                    // Aborted by a reload or stop: its result is not
+                    // wanted. Panicked: its checkers get a local error
+                    // (state unchanged, next run a delay_loop later)
+                    // instead of waiting for ever.
+                    let launch = self.launched.remove(&e.id());
+                    if let (false, Some(launch), Some(pool)) =
+                        (e.is_cancelled(), launch, self.pool.as_mut())
+                    {
+                        tracing::error!("health check task failed: {e}");
+                        let now = self.clock.now();
+                        let out = pool.result(
+                            &launch,
+                            keepalived_check::machine::Outcome::LocalError,
+                            Duration::ZERO,
+                            "probe task failed",
+                            now,
+                        );
+                        self.execute(out).await;
+                    }
+                }
+                Wake::Timer => {
+                    let now = self.clock.now();
+                    if let Some(pool) = self.pool.as_mut() {
+                        let out = pool.poll(now);
+                        self.execute(out).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out what the pool returned, in order; consecutive IPVS ops
+    /// go as one batch.
+    async fn execute(&mut self, out: Vec<Effect>) {
+        let mut batch: Vec<Op> = Vec::new();
+        for e in out {
+            if let Effect::Ipvs(op) = e {
+                batch.push(op);
+                continue;
+            }
+            if !batch.is_empty() {
+                self.health_ops(std::mem::take(&mut batch)).await;
+            }
+            match e {
+                Effect::Ipvs(_) => {}
+                Effect::Log { level, line } => effects::log(level, &line),
+                Effect::Script { command, stopping } => self.notifier.script(&command, stopping),
+                Effect::Fifo(line) => self.notifier.fifo(&line),
+                Effect::Probe(launch) => self.launch(launch),
+            }
+        }
+        if !batch.is_empty() {
+            self.health_ops(batch).await;
+        }
+    }
+
+    fn launch(&mut self, launch: Launch) {
+        let Some(spec) = self.specs.get(&launch.share).cloned() else {
+            tracing::error!("no probe for {}", launch.share);
+            return;
+        };
+        let task = launch.clone();
+        let handle = self.probes.spawn_local(async move {
+            let report = keepalived_probe::run_url(&spec, task.url).await;
+            (task, report)
+        });
+        self.launched.insert(handle.id(), launch);
+    }
+
+    /// The ops of a health change. When one fails the kernel is dumped and
+    /// the whole table planned against it once more.
+    async fn health_ops(&mut self, ops: Vec<Op>) {
+        if self.open().is_err() {
+            return;
+        }
+        let outcome = self.run_ops(ops).await;
+        if outcome.failed.is_empty() {
+            return;
+        }
+        let Some(pool) = self.pool.as_ref() else {
+            return;
+        };
+        let desired = pool.desired();
+        let owned = Owned::of(&pool.programmed());
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            return;
+        };
+        let current = match ipvs.dump() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("IPVS: cannot read the kernel's table: {e}");
+                self.resync = true;
+                return;
+            }
+        };
+        let ops = planner::plan(&desired, &current, &owned, PlanOptions::default());
+        let again = self.run_ops(ops).await;
+        self.resync = !again.failed.is_empty();
+        let believed = believed(desired, &current, &again.failed);
+        if let Some(pool) = self.pool.as_mut() {
+            pool.set_programmed(believed);
+        }
+    }
+
+    /// Runs `ops` on a blocking thread (a big batch must not stall the
+    /// runtime) and logs each failure.
+    async fn run_ops(&mut self, ops: Vec<Op>) -> Outcome {
+        let mut outcome = Outcome::default();
+        if ops.is_empty() {
+            return outcome;
+        }
+        let Some(ipvs) = self.ipvs.take() else {
+            outcome.failed = ops;
+            return outcome;
+        };
+        let ops = Arc::new(ops);
+        let batch = Arc::clone(&ops);
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut ipvs = ipvs;
+            let results = ipvs.apply(&batch);
+            (ipvs, results)
+        })
+        .await;
+        // The worker is done with its copy of the Arc either way.
+        let ops = Arc::try_unwrap(ops).unwrap_or_else(|shared| (*shared).clone());
+        let (ipvs, results) = match joined {
+            Ok(x) => x,
+            Err(e) => {
+                // The fate of every op is unknown, and the socket is gone
+                // (the next apply opens a new one).
+                tracing::error!("IPVS worker failed: {e}");
+                outcome.failed = ops;
+                return outcome;
+            }
+        };
+        self.ipvs = Some(ipvs);
+        for (r, op) in results.into_iter().zip(ops) {
+            match r {
+                Ok(Applied::Done) => outcome.done += 1,
+                Ok(Applied::AlreadyThere | Applied::AlreadyGone) => outcome.already += 1,
+                Err(e) => {
+                    log_failure(&e);
+                    outcome.failed.push(op);
+                }
+            }
+        }
+        outcome
+    }
+
+    fn open(&mut self) -> Result<(), u8> {
+        if self.ipvs.is_some() {
+            return Ok(());
+        }
+        match Ipvs::open() {
+            Ok(i) => {
+                self.ipvs = Some(i);
+                Ok(())
+            }
+            Err(e) => {
+                // keepalived's checker exits FATAL (1) here.
+                tracing::error!("IPVS: Can't initialize ipvs: {e}");
+                Err(exit::FATAL)
+            }
+        }
+    }
+}
+
+/// What we own after a batch: the desired table, plus every service
+/// whose deletion failed (as `current` had it), so that it stays ours and
+/// the next plan or the stop deletes it again. Other failures (an add, a
+/// change) need no entry here: the dump the failure triggers shows the
+/// next plan what is missing.
+fn believed(desired: Table, current: &Table, failed: &[Op]) -> Table {
+    let mut table = desired;
+    for op in failed {
+        if let Op::DelService(key) = op
+            && table.services.iter().all(|e| e.service.key != *key)
+            && let Some(e) = current.services.iter().find(|e| e.service.key == *key)
+        {
+            table.services.push(e.clone());
+        }
+    }
+    table
+}
+
+fn log_failure(e: &OpError) {
+    tracing::error!("IPVS: {e}");
+}
+
+fn is_empty(config: &Config) -> bool {
+    config.virtual_servers.is_empty()
+        && globals::lvs_timeouts(&config.global_defs).is_none()
+        && !config.global_defs.lvs_flush
+        && checker_syncd(config).is_none()
+}
+
+/// The sync daemon settings this child runs: `lvs_sync_daemon` naming no
+/// VRRP instance.
+fn checker_syncd(config: &Config) -> Option<SyncDaemonSpec> {
+    globals::sync_daemon_spec(&config.global_defs).filter(|s| s.instance.is_none())
+}
+
+fn stop_syncd() -> [Op; 2] {
+    [
+        Op::StopDaemon(SyncState::Master),
+        Op::StopDaemon(SyncState::Backup),
+    ]
+}
+
+impl Actor {
+    async fn apply(&mut self, config: Arc<Config>, generation: u64) -> Result<String, u8> {
+        let started = Instant::now();
+        let first = self.config.is_none();
+        let names = match &self.config {
+            None => report::diff(&Config::default(), &config),
+            Some(old) => report::diff(old, &config),
+        }
+        .summary("virtual servers");
+        // The health pool: started, or migrated by checker identity.
+        let now = self.clock.now();
+        let mut ident = ProbeIdentify::default();
+        let jitter = &mut self.jitter;
+        let mut draw = |w: Duration| jitter.draw(w);
+        let announced = match self.pool.as_mut() {
+            None => {
+                let (pool, out) = Pool::start(Arc::clone(&config), &mut ident, now, &mut draw);
+                self.pool = Some(pool);
+                out
+            }
+            Some(pool) => {
+                // keepalived drops every run in flight on reload.
+                self.probes.abort_all();
+                self.launched.clear();
+                pool.reload(Arc::clone(&config), &mut ident, now, &mut draw)
+            }
+        };
+        self.specs = ident.specs;
+        self.notifier.reconfigure(&config.global_defs);
+        let Some(pool) = self.pool.as_ref() else {
+            return Err(exit::FATAL);
+        };
+        let shared = pool.shared_probes();
+        if !shared.is_empty() {
+            let checkers: usize = shared.iter().map(|(_, n)| n).sum();
+            tracing::debug!(
+                "{checkers} checkers run {} shared probes (identical target and request)",
+                shared.len()
+            );
+        }
+        let programmed = pool.programmed();
+        let desired = pool.desired();
+        // Nothing to program and nothing programmed: no need for IPVS (a
+        // kernel without it is fine then, as for `--all` with no LVS).
+        if is_empty(&config) && programmed.services.is_empty() && self.ipvs.is_none() {
+            self.config = Some(config);
+            self.generation = generation;
+            self.execute(announced).await;
+            return Ok(format!("{names}; no IPVS work"));
+        }
+        self.open()?;
+        let mut ops = Vec::new();
+        if let Some(t) = globals::lvs_timeouts(&config.global_defs)
+            && self.timeouts != Some(t)
+        {
+            ops.push(Op::SetTimeouts(t));
+            self.timeouts = Some(t);
+        }
+        let syncd = checker_syncd(&config);
+        if (first && syncd.is_some()) || syncd != self.syncd {
+            // Stopped first: changed settings, or (at start) whatever a
+            // killed predecessor left running.
+            ops.extend(stop_syncd());
+            if let Some(spec) = &syncd {
+                ops.extend(
+                    [SyncState::Master, SyncState::Backup]
+                        .map(|state| Op::StartDaemon(spec.daemon(state, 0))),
+                );
+            }
+            self.syncd = syncd;
+        }
+        // Ours: what we programmed (the planner only deletes services we
+        // own that are no longer wanted).
+        let owned = Owned::of(&programmed);
+        let current = if first || self.resync {
+            let Some(ipvs) = self.ipvs.as_mut() else {
+                return Err(exit::FATAL);
+            };
+            match ipvs.dump() {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!("IPVS: cannot read the kernel's table: {e}");
+                    return Err(exit::FATAL);
+                }
+            }
+        } else {
+            programmed
+        };
+        let opts = PlanOptions {
+            flush: first && config.global_defs.lvs_flush,
+        };
+        ops.extend(planner::plan(&desired, &current, &owned, opts));
+        let count = ops.len();
+        let outcome = self.run_ops(ops).await;
+        self.resync = !outcome.failed.is_empty();
+        if let Some(pool) = self.pool.as_mut() {
+            pool.set_programmed(believed(desired, &current, &outcome.failed));
+        }
+        if outcome
+            .failed
+            .iter()
+            .any(|op| matches!(op, Op::SetTimeouts(_) | Op::Flush))
+        {
+            self.timeouts = None;
+        }
+        self.config = Some(config);
+        self.generation = generation;
+        self.execute(announced).await;
+        Ok(format!(
+            "{names}; {count} IPVS ops ({} done, {} already so, {} failed) in {:.1} ms",
+            outcome.done,
+            outcome.already,
+            outcome.failed.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        ))
+    }
+
+    /// The live status: every virtual server, real server and checker
+    /// (machine state, last result and latency), and which probes are
+    /// shared.
+    fn status(&self) -> serde_json::Value {
+        let Some(pool) = self.pool.as_ref() else {
+            return serde_json::json!({"virtual_servers": []});
+        };
+        let shared: Vec<serde_json::Value> = pool
+            .shared_probes()
+            .into_iter()
+            .map(|(probe, checkers)| serde_json::json!({"probe": probe, "checkers": checkers}))
+            .collect();
+        serde_json::json!({
+            "generation": self.generation,
+            "virtual_servers": pool.status(),
+            "shared_probes": shared,
+            "probes_in_flight": self.probes.len(),
+        })
+    }
+
+    fn dump(&mut self, what: DumpKind) {
+        if let Some(c) = &self.config {
+            let health = self.pool.as_ref().map(Pool::status).unwrap_or_default();
+            report::write_dump(what, c, self.generation, &health);
+        }
+    }
+
+    async fn stop(&mut self) {
+        self.probes.abort_all();
+        self.launched.clear();
+        let flush_on_stop = self
+            .config
+            .as_ref()
+            .and_then(|c| c.global_defs.lvs_flush_on_stop.as_deref())
+            .is_some();
+        if let Some(pool) = self.pool.as_mut() {
+            let out = pool.stop(flush_on_stop);
+            self.execute(out).await;
+        }
+        self.remove_table().await;
+        self.notifier.wait_stopping().await;
+    }
+
+    async fn remove_table(&mut self) {
+        // Like keepalived, whatever -I says: the daemons are ours.
+        if self.ipvs.is_some() && self.syncd.take().is_some() {
+            let outcome = self.run_ops(stop_syncd().to_vec()).await;
+            if outcome.failed.is_empty() {
+                tracing::info!("IPVS: sync daemons stopped");
+            }
+        }
+        if self.ipvs.is_none() || self.keep_on_stop {
+            if self.keep_on_stop {
+                tracing::info!("IPVS: leaving the table in place (-I)");
+            }
+            return;
+        }
+        let started = Instant::now();
+        let flush = self
+            .config
+            .as_ref()
+            .is_some_and(|c| c.global_defs.lvs_flush_on_stop.as_deref() == Some("ALL"));
+        let ops: Vec<Op> = if flush {
+            vec![Op::Flush]
+        } else {
+            // Deleting a service takes its destinations with it.
+            self.pool
+                .as_ref()
+                .map(Pool::programmed)
+                .unwrap_or_default()
+                .services
+                .iter()
+                .map(|e| Op::DelService(e.service.key))
+                .collect()
+        };
+        let count = ops.len();
+        let outcome = self.run_ops(ops).await;
+        tracing::info!(
+            "IPVS: removed what we own: {count} ops ({} failed) in {:.1} ms",
+            outcome.failed.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keepalived_ipvs::model::{Family, Service, ServiceEntry, ServiceKey};
+
+    use super::*;
+
+    fn entry(mark: u32) -> ServiceEntry {
+        ServiceEntry {
+            service: Service {
+                key: ServiceKey::Fwmark {
+                    family: Family::Inet,
+                    mark,
+                },
+                scheduler: "rr".to_owned(),
+                flags: 0,
+                timeout: 0,
+                netmask: u32::MAX,
+                pe_name: None,
+            },
+            dests: Vec::new(),
+        }
+    }
+
+    fn table(marks: &[u32]) -> Table {
+        Table {
+            services: marks.iter().map(|m| entry(*m)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_service_whose_deletion_failed_stays_ours() {
+        let desired = table(&[1]);
+        let current = table(&[1, 2, 3]);
+        let failed = vec![
+            Op::DelService(entry(2).service.key),
+            // A failed add is not believed away: the next plan dumps.
+            Op::AddService(entry(1).service),
+        ];
+        let got = believed(desired, &current, &failed);
+        assert_eq!(got, table(&[1, 2]));
+        // Planned again against a dump that still holds it, it is deleted.
+        let ops = planner::plan(
+            &table(&[1]),
+            &current,
+            &Owned::of(&got),
+            PlanOptions::default(),
+        );
+        assert_eq!(ops, vec![Op::DelService(entry(2).service.key)]);
+    }
+
+    #[test]
+    fn without_failures_the_belief_is_the_desired_table() {
+        let got = believed(table(&[1, 4]), &table(&[1, 2]), &[]);
+        assert_eq!(got, table(&[1, 4]));
+    }
+}
