@@ -113,14 +113,8 @@ pub fn find(config: &Config) -> Vec<Note> {
 
 fn vrrp(config: &Config, f: &mut Finder) {
     use Side::Vrrp as V;
-    for s in &config.vrrp_scripts {
-        f.add(V, "vrrp_script", s.at.0.as_ref(), "the script is never run");
-    }
     for p in &config.track_processes {
         f.add(V, "vrrp_track_process", p.at.0.as_ref(), TRACK);
-    }
-    for t in &config.track_files {
-        f.add(V, "vrrp_track_file", t.at.0.as_ref(), TRACK);
     }
     for g in &config.track_groups {
         f.add(V, "track_group", g.at.0.as_ref(), "it has no effect");
@@ -136,9 +130,6 @@ fn vrrp(config: &Config, f: &mut Finder) {
     for i in &config.vrrp_instances {
         let at = i.at.0.as_ref();
         for (keyword, refs) in [
-            ("track_script", &i.track_script),
-            ("track_interface", &i.track_interface),
-            ("track_file", &i.track_file),
             ("track_process", &i.track_process),
             ("track_bfd", &i.track_bfd),
         ] {
@@ -258,7 +249,7 @@ fn vrrp(config: &Config, f: &mut Finder) {
             V,
             "interface_up_down_delays",
             d.at.0.as_ref(),
-            "link changes are not tracked, so there is nothing to delay",
+            "link changes take effect at once, without the delay",
         );
     }
     for b in &config.bfd_instances {
@@ -465,12 +456,6 @@ fn globals(g: &GlobalDefs, f: &mut Finder) {
             "fifo_write_vrrp_states_on_reload",
             "no state lines are written at reload",
         ),
-        (
-            g.vrrp_notify_priority_changes == Some(true),
-            V,
-            "vrrp_notify_priority_changes",
-            "set notify_priority_changes in each instance",
-        ),
     ];
     for (used, side, keyword, effect) in set.iter().copied() {
         if used {
@@ -595,14 +580,14 @@ mod tests {
     #[test]
     fn tracking_is_named_once_per_keyword_with_its_count_and_place() {
         let n = notes(
-            "vrrp_script chk {\n script \"/bin/true\"\n}\n\
+            "vrrp_track_process chk {\n process haproxy\n}\n\
              vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
-             track_script {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
+             track_process {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
              vrrp_instance VI_2 {\n interface lo\n virtual_router_id 52\n \
-             track_script {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n",
+             track_process {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n",
         );
         let k: Vec<_> = n.iter().map(|n| n.keyword).collect();
-        assert_eq!(k, vec!["vrrp_script", "track_script"]);
+        assert_eq!(k, vec!["vrrp_track_process", "track_process"]);
         let track = &n[1];
         assert_eq!(track.uses, 2);
         assert!(track.first.is_some(), "{track:?}");
@@ -624,7 +609,7 @@ mod tests {
     #[test]
     fn each_child_names_only_its_own() {
         let text = "global_defs {\n enable_traps\n}\n\
-             vrrp_script chk {\n script \"/bin/true\"\n}\n\
+             vrrp_track_process chk {\n process haproxy\n}\n\
              virtual_server 192.0.2.10 80 {\n protocol TCP\n \
              real_server 192.0.2.20 80 {\n  UDP_CHECK {\n  }\n }\n}\n";
         let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
@@ -634,7 +619,7 @@ mod tests {
             .collect();
         assert_eq!(
             only_vrrp,
-            vec!["vrrp_script", "enable_snmp_* / enable_traps"]
+            vec!["vrrp_track_process", "enable_snmp_* / enable_traps"]
         );
         let only_check: Vec<_> = for_children(&loaded.config, false, true)
             .into_iter()
@@ -661,7 +646,7 @@ mod tests {
 
     #[test]
     fn notes_do_not_change_the_config_test_exit_code() {
-        let text = "vrrp_script chk {\n script \"/bin/true\"\n}\n";
+        let text = "vrrp_track_process chk {\n process haproxy\n}\n";
         let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
         let before = loaded.diagnostics.config_test_exit_code();
         let mut diags = loaded.diagnostics.clone();

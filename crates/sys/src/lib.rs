@@ -22,6 +22,7 @@ pub mod addr;
 mod direct;
 pub mod fifo;
 pub mod garp;
+pub mod inotify;
 pub mod link;
 pub mod mem;
 pub mod netlink;

@@ -16,7 +16,9 @@
 //! * the inherited environment (keepalived does not clear it), minus
 //!   `IFS`, `LD_PRELOAD` and `LD_LIBRARY_PATH` (newer keepalived drops
 //!   these too), plus any variables the caller adds;
-//! * stdin, stdout and stderr on /dev/null.
+//! * stdin, stdout and stderr on /dev/null;
+//! * no signal blocked (the daemon blocks the ones it reads from a
+//!   signalfd; keepalived also resets the mask before exec).
 //!
 //! On timeout the group gets SIGTERM, then SIGKILL after `kill_grace`
 //! (keepalived: 2 s for track scripts), and the result is
@@ -157,10 +159,20 @@ fn pre_exec(cmd: &mut std::process::Command, user: Option<ScriptUser>) {
         )
     });
     // SAFETY: the closure runs in the forked child before exec. It only
-    // makes raw syscalls (setgroups, setgid, setuid, prctl) through nix
-    // wrappers that do not allocate: the vectors were built before fork.
+    // makes raw syscalls (sigprocmask, setgroups, setgid, setuid, prctl)
+    // through nix wrappers that do not allocate: the vectors and the
+    // empty signal set were built before fork.
+    let unblocked = nix::sys::signal::SigSet::empty();
     unsafe {
         cmd.pre_exec(move || {
+            // The daemon blocks SIGTERM & co. for its signalfd, and a
+            // blocked mask survives exec: a script would then ignore the
+            // SIGTERM of its timeout (and everyone else's).
+            nix::sys::signal::pthread_sigmask(
+                nix::sys::signal::SigmaskHow::SIG_SETMASK,
+                Some(&unblocked),
+                None,
+            )?;
             if let Some((groups, gid, uid)) = &gids {
                 nix::unistd::setgroups(groups)?;
                 nix::unistd::setgid(*gid)?;

@@ -166,3 +166,28 @@ fn user_switch_is_observed() {
         "65534 65534 65534"
     );
 }
+
+/// The daemon blocks SIGTERM (it reads it from a signalfd) and a blocked
+/// mask survives exec: the script must still die of the timeout's
+/// SIGTERM, not wait for the SIGKILL after the grace period.
+#[test]
+fn timeout_sigterm_reaches_a_script_started_with_sigterm_blocked() {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let mut blocked = SigSet::empty();
+    blocked.add(Signal::SIGTERM);
+    let mut old = SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&blocked), Some(&mut old)).unwrap();
+    let mut spec = ScriptSpec::new(["/bin/sleep", "100"]);
+    spec.timeout = Some(Duration::from_millis(300));
+    spec.kill_grace = Duration::from_secs(5);
+    let rt = rt();
+    let started = Instant::now();
+    let outcome = rt.block_on(run(&spec)).unwrap();
+    let took = started.elapsed();
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None).unwrap();
+    assert_eq!(outcome, ScriptOutcome::TimedOut);
+    assert!(
+        took < Duration::from_secs(2),
+        "SIGTERM was not delivered: the run ended after {took:?} (grace 5 s)"
+    );
+}

@@ -15,6 +15,8 @@
 #   C_PREEMPT_DELAY  preempt_delay value (empty: none)
 #   C_NOTIFY         1: notify hooks that append to $RUN_DIR/notify.log  default 1
 #   C_EXTRA          raw lines appended inside the instance
+#   C_ROOT           raw top-level lines after global_defs (vrrp_script,
+#                    track_file blocks ...)
 #
 # The notify hook is copied into $RUN_DIR (root-owned, 0755) because
 # keepalived's enable_script_security refuses a script below any directory
@@ -36,6 +38,7 @@ global_defs {
     enable_script_security
 }
 EOF
+    [[ -z ${C_ROOT:-} ]] || printf '%s\n' "$C_ROOT"
 }
 
 conf_instance() { # node name vrid prio vip/plen...

@@ -246,3 +246,61 @@ pair_steady_checks() { # dst
 adv_src() { # side
     if [[ ${VIP_ADDRS[0]} == *:* ]]; then linklocal_of "$(side_ns "$1")"; else side_ip "$1"; fi
 }
+
+# ------------------------------------------------------------ tracking ------
+# As pair_up, with $A_ROOT (top-level lines: vrrp_script, track_file ...)
+# and $A_EXTRA (lines inside the instance: track_*) in lb1's config only:
+# the tracking scenarios make side A react to the world, B stays plain.
+pair_up_tracked() { # vip/plen...
+    local v
+    VIP_ADDRS=()
+    for v in "$@"; do VIP_ADDRS+=("${v%/*}"); done
+    { C_ROOT=${A_ROOT:-} conf_global lb1; C_EXTRA=${A_EXTRA:-} conf_instance lb1 VI_1 $VRID $PRIO_A "$@"; } >"$RUN_DIR/lb1.conf"
+    { C_ROOT='' conf_global lb2; C_EXTRA='' conf_instance lb2 VI_1 $VRID $PRIO_B "$@"; } >"$RUN_DIR/lb2.conf"
+    pair_timers
+    T0=$(now)
+    peer_start A "$RUN_DIR/lb1.conf"
+    peer_start B "$RUN_DIR/lb2.conf"
+    pair_wait_a_master "election: VIP on lb1 only" "$T0"
+}
+
+# After something made A lose its role at T: B must hold the VIPs within
+# LIMIT s, not before LOW s (so a rise/fall count really counted). Sets
+# T_MOVED.
+expect_b_takes_over() { # label since low limit
+    local label=$1 since=$2 low=$3 limit=$4 d
+    if wait_for "$(calc "$limit + 1")" b_master "${VIP_ADDRS[@]}"; then
+        T_MOVED=$(now)
+        d=$(delta "$T_MOVED" "$since")
+        check "$label" "after $d s (allowed [$low, $limit]); $(show_addrs)" eval "ge '$d' '$low' && le '$d' '$limit'"
+    else
+        T_MOVED=$(now)
+        fail "$label" "not within $(calc "$limit + 1") s: $(show_addrs)"
+    fi
+}
+# The same for A taking the VIPs back (preempting).
+expect_a_takes_back() { # label since low limit
+    local label=$1 since=$2 low=$3 limit=$4 d
+    if wait_for "$(calc "$limit + 1")" a_master "${VIP_ADDRS[@]}"; then
+        T_MOVED=$(now)
+        d=$(delta "$T_MOVED" "$since")
+        check "$label" "after $d s (allowed [$low, $limit]); $(show_addrs)" eval "ge '$d' '$low' && le '$d' '$limit'"
+    else
+        T_MOVED=$(now)
+        fail "$label" "not within $(calc "$limit + 1") s: $(show_addrs)"
+    fi
+}
+# Processes in a namespace whose command line matches an extended regex
+# (zombies included, shown with their state).
+ns_procs_matching() { # ns regex
+    local p
+    for p in $(ip netns pids "$1" 2>/dev/null); do
+        ps -o pid=,stat=,args= -p "$p" 2>/dev/null || true
+    done | grep -E -- "$2" || true
+}
+ns_zombies() { # ns -> zombie processes in it
+    local p
+    for p in $(ip netns pids "$1" 2>/dev/null); do
+        ps -o pid=,stat=,args= -p "$p" 2>/dev/null || true
+    done | awk '$2 ~ /^Z/' || true
+}

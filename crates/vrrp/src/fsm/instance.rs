@@ -473,12 +473,17 @@ impl Instance {
         let old_down = self.master_down();
         self.effective_priority = new;
         let new_down = self.master_down();
-        if self.state == State::Backup && new > old {
-            // A higher priority has a shorter skew: bring the running
-            // master-down deadline forward by the difference.
-            self.sands = self
-                .sands
-                .map(|t| t.saturating_sub(old_down.saturating_sub(new_down)));
+        if self.state == State::Backup {
+            // The skew follows the priority: move the running master-down
+            // deadline by the difference, earlier for a higher priority,
+            // later for a lower one (keepalived 2.2.7 does both).
+            self.sands = self.sands.map(|t| {
+                if new_down < old_down {
+                    t.saturating_sub(old_down - new_down)
+                } else {
+                    t + (new_down - old_down)
+                }
+            });
         }
         out.push(Action::PriorityChanged {
             from: old,

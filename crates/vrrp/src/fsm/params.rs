@@ -25,6 +25,7 @@ pub enum InitialState {
 
 /// The gratuitous ARP / NA schedule (inventory §C.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GarpParams {
     /// Delay of the second burst after becoming master; zero = none.
     pub master_delay: Duration,
@@ -54,7 +55,10 @@ impl Default for GarpParams {
     }
 }
 
+/// Missing fields take keepalived's defaults when deserialized (so a
+/// scenario names only what it needs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InstanceParams {
     pub name: String,
     pub vrid: u8,

@@ -8,19 +8,23 @@ use std::time::Duration;
 
 use keepalived_config::Config;
 use keepalived_config::model::global::GlobalDefs;
-use keepalived_sys::netlink::Netlink;
+use keepalived_sys::link::{LinkEvent, LinkEvents};
+use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::timer::{self, PreciseTimer};
 use keepalived_sys::vrrp_socket::SocketError;
-use keepalived_vrrp::fsm::{self, Input, RxAdvert, State};
+use keepalived_vrrp::fsm::{self, RxAdvert, State};
+use keepalived_vrrp::node::{Event, Node};
 use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::files::Files;
 use super::instance::{self, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
 use super::syncd::Syncd;
-use super::{Cmd, Options, dump};
+use super::track::Scripts;
+use super::{Cmd, Options, dump, status};
 use crate::exit;
 
 /// Instances due within this much of the earliest deadline are handled
@@ -107,7 +111,15 @@ pub struct Core {
     base: Duration,
     /// Protocol deadlines wait on this, not on tokio's millisecond wheel.
     timer: PreciseTimer,
+    /// The shell's half of each instance; the node holds the other half
+    /// (state machine, tracking, fault causes) at the same index.
     pub(super) insts: Vec<Live>,
+    pub(super) node: Node,
+    pub(super) scripts: Scripts,
+    files: Files,
+    /// Link changes, forwarded by a task that owns the subscription
+    /// (None if it could not be made: links are then read at apply only).
+    links: Option<mpsc::UnboundedReceiver<LinkEvent>>,
     /// A handful at most (one per interface, family and group).
     receivers: Vec<Reader>,
     /// Where the next scan of the receivers starts.
@@ -133,6 +145,10 @@ impl Core {
             base: timer::monotonic_now(),
             timer: PreciseTimer::new().map_err(|e| format!("cannot create a timerfd: {e}"))?,
             insts: Vec::new(),
+            node: Node::new(),
+            scripts: Scripts::default(),
+            files: Files::default(),
+            links: None,
             receivers: Vec::new(),
             rx_start: 0,
             notifier: Notifier::default(),
@@ -161,12 +177,7 @@ impl Core {
         // the retry for ever.
         let mut retry_at: Option<tokio::time::Instant> = None;
         loop {
-            let deadline = self
-                .insts
-                .iter()
-                .filter_map(|i| i.fsm.next_deadline())
-                .min()
-                .map(|t| self.to_monotonic(t));
+            let deadline = self.node.next_deadline().map(|t| self.to_monotonic(t));
             retry_at = if self.insts.iter().any(|i| i.src.is_none()) {
                 retry_at.or_else(|| Some(tokio::time::Instant::now() + ADDRESS_RETRY))
             } else {
@@ -195,6 +206,11 @@ impl Core {
                         dump::write(&mut self, what);
                         let _ = reply.send(());
                     }
+                    Some(Cmd::Status { reply }) => {
+                        let v = serde_json::to_value(status::of(&self))
+                            .unwrap_or_else(|e| serde_json::json!({ "note": e.to_string() }));
+                        let _ = reply.send(v);
+                    }
                     Some(Cmd::Stop { reply }) => {
                         self.stop().await;
                         let _ = reply.send(());
@@ -217,6 +233,13 @@ impl Core {
                         self.on_datagram(key, d).await;
                     }
                 }
+                done = self.scripts.next_done() => {
+                    let (script, _pid, ok) = done;
+                    let now = self.now();
+                    self.feed(Event::ScriptResult { script, ok }, now).await;
+                }
+                ev = next_link(&mut self.links) => self.on_link(ev).await,
+                file = self.files.next_changed() => self.on_file(file).await,
                 () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
                 () = sleep_until(retry_at) => {
@@ -229,28 +252,86 @@ impl Core {
 
     async fn on_timer(&mut self) {
         let now = self.now();
-        let horizon = now + BATCH;
-        for idx in 0..self.insts.len() {
-            let Some(due) = self.insts.get(idx).and_then(|i| i.fsm.next_deadline()) else {
-                continue;
-            };
-            if due > horizon {
-                continue;
+        // Whatever is due a few hundred µs from now fires with its own
+        // deadline as "now": early by at most BATCH.
+        let effects = self.node.fire_timers(now, now + BATCH);
+        self.execute(effects, true).await;
+    }
+
+    /// Feeds one event to the node and executes what it returns.
+    pub(super) async fn feed(&mut self, event: Event, now: fsm::Instant) {
+        let effects = self.node.handle(event, now);
+        self.execute(effects, true).await;
+    }
+
+    /// A link changed: the node hears it by name (IFF_UP and
+    /// IFF_RUNNING both needed, as keepalived's IF_FLAGS_UP).
+    async fn on_link(&mut self, ev: Option<LinkEvent>) {
+        let Some(ev) = ev else {
+            tracing::warn!("link notifications ended; link changes are no longer seen");
+            self.links = None;
+            return;
+        };
+        let (state, up) = match ev {
+            LinkEvent::Changed(s) => {
+                let up = s.up && s.running;
+                (s, up)
             }
-            // An instance due a few hundred µs from now fires with its
-            // own deadline as "now": early by at most BATCH.
-            let at = due.max(now);
-            self.step(idx, Input::Timer, at).await;
+            LinkEvent::Removed(s) => (s, false),
+        };
+        let Some(name) = state.name else {
+            return;
+        };
+        if !self.node.interfaces().contains(&name) {
+            return;
+        }
+        let now = self.now();
+        self.feed(
+            Event::Link {
+                interface: name,
+                up,
+            },
+            now,
+        )
+        .await;
+    }
+
+    /// A tracked file changed (or was read for the first time).
+    async fn on_file(&mut self, name: String) {
+        if let Some(value) = self.files.read(&name) {
+            let now = self.now();
+            self.feed(Event::FileValue { file: name, value }, now).await;
         }
     }
 
-    /// Feeds one input to instance `idx` and executes what it returns.
-    pub(super) async fn step(&mut self, idx: usize, input: Input, now: fsm::Instant) {
-        let actions = match self.insts.get_mut(idx) {
-            Some(i) => i.fsm.handle(input, now),
-            None => return,
-        };
-        self.execute(idx, actions, true).await;
+    /// Reads the state of every interface the node cares about (at
+    /// apply: new instances or tracked interfaces), so the node never
+    /// relies on a notification it may have missed.
+    async fn read_links(&mut self) {
+        let names = self.node.interfaces();
+        self.read_links_of(names).await;
+    }
+
+    async fn read_links_of(&mut self, names: Vec<String>) {
+        for name in names {
+            let up = match self.nl.interface_by_name(&name).await {
+                Ok(i) => i.up && i.running,
+                Err(NetlinkError::NoSuchInterface(_)) => false,
+                Err(e) => {
+                    tracing::warn!("cannot read the state of {name}: {e}");
+                    continue;
+                }
+            };
+            let now = self.now();
+            self.feed(
+                Event::Link {
+                    interface: name,
+                    up,
+                },
+                now,
+            )
+            .await;
+        }
     }
 
     async fn on_datagram(
@@ -288,11 +369,12 @@ impl Core {
             return;
         };
         let now = self.now();
+        let following = self.node.instance(idx).is_some_and(|f| {
+            f.state() == State::Backup && f.last_master().map(|(a, _)| a) == Some(rx.src)
+        });
         let Some(inst) = self.insts.get_mut(idx) else {
             return;
         };
-        let following = inst.fsm.state() == State::Backup
-            && inst.fsm.last_master().map(|(a, _)| a) == Some(rx.src);
         inst.expect.check_addresses = !(inst.skip_check_adv_addr && following);
         let outcome = packet::validate(&rx, &inst.expect);
         inst.counters.rx.record(&outcome);
@@ -330,7 +412,14 @@ impl Core {
             priority: acc.advert.priority,
             max_advert_int_cs: acc.advert.max_advert_int_cs,
         };
-        self.step(idx, Input::Advert(adv), now).await;
+        self.feed(
+            Event::Advert {
+                instance: idx,
+                advert: adv,
+            },
+            now,
+        )
+        .await;
     }
 
     /// Whether a drop may be logged now (at most one line per
@@ -366,8 +455,24 @@ impl Core {
         self.syncd.configure(&config.global_defs);
         let mut plans = Vec::new();
         let mut skipped = 0usize;
+        // Scripts security disabled are not tracked at all (keepalived
+        // removes them and every reference to them).
+        let scripts = self.scripts.configure(&config);
+        let runnable: Vec<String> = self.scripts.configured().cloned().collect();
+        let tracked_files = self.files.configure(&config, first);
+        let mut config = (*config).clone();
+        config.vrrp_scripts.retain(|s| runnable.contains(&s.name));
+        config
+            .track_files
+            .retain(|f| tracked_files.contains(&f.name));
+        let config = Arc::new(config);
+        // Known before any instance starts, so none starts on a wrong
+        // priority or state.
+        for name in tracked_files {
+            self.on_file(name).await;
+        }
         for conf in &config.vrrp_instances {
-            match instance::plan(conf, &config.global_defs) {
+            match instance::plan(conf, &config) {
                 Ok(p) => plans.push(p),
                 Err(e) => {
                     tracing::error!("{e}; instance not started");
@@ -391,10 +496,13 @@ impl Core {
                 continue;
             }
             let now = self.now();
-            self.step(idx, Input::Shutdown, now).await;
+            self.feed(Event::Shutdown { instance: idx }, now).await;
             self.insts.remove(idx);
+            self.node.remove_instance(idx);
             stopped += 1;
         }
+        // Same-named scripts keep their results and rise/fall counts.
+        self.node.configure_scripts(scripts, self.now());
         for plan in plans {
             if let Some(pos) = self.insts.iter().position(|l| l.identity == plan.identity) {
                 self.reload_one(pos, plan).await;
@@ -405,9 +513,30 @@ impl Core {
                 skipped += 1;
             }
         }
+        if self.links.is_none() {
+            match LinkEvents::subscribe() {
+                Ok(mut l) => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    tokio::spawn(async move {
+                        while let Some(ev) = l.next().await {
+                            if tx.send(ev).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    self.links = Some(rx);
+                }
+                Err(e) => tracing::warn!("cannot subscribe to link changes: {e}"),
+            }
+        }
+        self.read_links().await;
+        // Tracking uses may have changed with the reload.
+        let now = self.now();
+        let effects = self.node.refresh(now);
+        self.execute(effects, true).await;
         self.ensure_receivers();
         self.close_unused_sockets();
-        self.syncd.refresh(&self.insts);
+        self.syncd.refresh(&self.insts, &self.node);
         self.globals = Some(config.global_defs.clone());
         self.generation = generation;
         let summary = if first {
@@ -424,8 +553,8 @@ impl Core {
         let Some(live) = self.insts.get_mut(pos) else {
             return;
         };
-        let (gone, new, actions) = live.reload(plan);
-        let master = live.fsm.state() == State::Master;
+        let (gone, new, spec) = live.reload(plan);
+        let master = self.node.instance(pos).map(|f| f.state()) == Some(State::Master);
         let ifindex = live.ifindex;
         let name = live.conf.name.clone();
         for (v, res) in gone.iter().zip(self.del_vips(ifindex, &gone).await) {
@@ -440,7 +569,9 @@ impl Core {
                 }
             }
         }
-        self.execute(pos, actions, true).await;
+        let now = self.now();
+        let effects = self.node.reload_instance(pos, spec, now);
+        self.execute(effects, true).await;
     }
 
     /// Starts one new instance; None when its interface cannot be used.
@@ -484,10 +615,17 @@ impl Core {
             Some(a) => Some(a),
             None => self.resolve_src(ifindex, family, &plan).await,
         };
+        // The node must know the instance's links before it evaluates it,
+        // or it would pass through FAULT (unknown = down) for nothing.
+        let mut links = vec![ifname.clone()];
+        links.extend(plan.spec.track_interface.iter().map(|u| u.name.clone()));
+        self.read_links_of(links).await;
         let now = self.now();
-        let live = Live::new(plan, ifindex, src, now);
+        let mut spec = plan.spec.clone();
+        spec.params.src_addr = src;
+        let live = Live::new(plan, ifindex, src);
         self.insts.push(live);
-        let idx = self.insts.len() - 1;
+        let idx = self.node.add_instance(spec, now);
         // Looked up now, so that the first takeover sends its GARP right
         // after its VIPs instead of asking the kernel for the MAC first.
         let _ = self.garp_out(idx).await;
@@ -495,9 +633,13 @@ impl Core {
             tracing::warn!(
                 "({name}) no usable {family} address on {ifname}: FAULT until one appears"
             );
-            self.step(idx, Input::FaultSet, now).await;
+            let gone = Event::SourceAddress {
+                instance: idx,
+                present: false,
+            };
+            self.feed(gone, now).await;
         }
-        self.step(idx, Input::Startup, now).await;
+        self.feed(Event::Startup { instance: idx }, now).await;
         Some(())
     }
 
@@ -538,11 +680,17 @@ impl Core {
             tracing::info!("({}) using source address {src}", live.conf.name);
             live.src = Some(src);
             live.sender = None;
-            let mut params = live.fsm.params().clone();
-            params.src_addr = Some(src);
-            let mut actions = live.fsm.handle(Input::Reload(Box::new(params)), now);
-            actions.extend(live.fsm.handle(Input::FaultCleared, now));
-            self.execute(idx, actions, true).await;
+            let Some(mut spec) = self.node.spec(idx).cloned() else {
+                continue;
+            };
+            spec.params.src_addr = Some(src);
+            let mut effects = self.node.reload_instance(idx, spec, now);
+            let back = Event::SourceAddress {
+                instance: idx,
+                present: true,
+            };
+            effects.extend(self.node.handle(back, now));
+            self.execute(effects, true).await;
         }
     }
 
@@ -592,14 +740,9 @@ impl Core {
 
     pub(super) async fn stop(&mut self) {
         let now = self.now();
-        for idx in 0..self.insts.len() {
-            let actions = match self.insts.get_mut(idx) {
-                Some(i) => i.fsm.handle(Input::Shutdown, now),
-                None => continue,
-            };
-            self.execute(idx, actions, !self.options.dont_release_vrrp)
-                .await;
-        }
+        self.scripts.kill_all();
+        let effects = self.node.handle(Event::ShutdownAll, now);
+        self.execute(effects, !self.options.dont_release_vrrp).await;
         self.syncd.settle().await;
         let scripts = std::mem::take(&mut self.stop_scripts);
         if !scripts.is_empty() {
@@ -613,6 +756,7 @@ impl Core {
             }
         }
         self.insts.clear();
+        self.node = Node::new();
         self.receivers.clear();
     }
 }
@@ -626,6 +770,13 @@ async fn precise_sleep(timer: &PreciseTimer, deadline: Option<Duration>) {
         // rather than spin.
         tracing::warn!("timerfd: {e}");
         tokio::time::sleep(at.saturating_sub(timer::monotonic_now())).await;
+    }
+}
+
+async fn next_link(links: &mut Option<mpsc::UnboundedReceiver<LinkEvent>>) -> Option<LinkEvent> {
+    match links {
+        Some(l) => l.recv().await,
+        None => std::future::pending().await,
     }
 }
 

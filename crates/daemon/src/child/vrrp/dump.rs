@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use keepalived_vrrp::fsm::State;
+use keepalived_vrrp::fsm::{Instance, State};
+use keepalived_vrrp::node::InstanceSpec;
 use serde_json::json;
 
 use super::core::Core;
@@ -36,10 +37,13 @@ fn data_text(core: &Core) -> String {
     let _ = writeln!(s, " Router ID = {router_id}");
     let _ = writeln!(s, " Configuration generation = {}", core.generation);
     let _ = writeln!(s, "------< VRRP Topology >------");
-    for i in &core.insts {
+    for (idx, i) in core.insts.iter().enumerate() {
+        let Some(f) = core.node.instance(idx) else {
+            continue;
+        };
         let _ = writeln!(s, " VRRP Instance = {}", i.conf.name);
-        let _ = writeln!(s, "   State = {}", state_word(i.fsm.state()));
-        if let Some((addr, prio)) = i.fsm.last_master() {
+        let _ = writeln!(s, "   State = {}", state_word(f.state()));
+        if let Some((addr, prio)) = f.last_master() {
             let _ = writeln!(s, "   Master router = {addr}");
             let _ = writeln!(s, "   Master priority = {prio}");
         }
@@ -48,13 +52,42 @@ fn data_text(core: &Core) -> String {
             let _ = writeln!(s, "   Using src_ip = {src}");
         }
         let _ = writeln!(s, "   Virtual Router ID = {}", i.identity.vrid);
-        let _ = writeln!(s, "   Priority = {}", i.fsm.params().priority);
-        let _ = writeln!(s, "   Effective priority = {}", i.fsm.effective_priority());
+        let _ = writeln!(s, "   Priority = {}", f.params().priority);
+        let _ = writeln!(s, "   Effective priority = {}", f.effective_priority());
         let _ = writeln!(
             s,
             "   Advert interval = {} milli-sec",
-            i.fsm.params().advert_int.as_millis()
+            f.params().advert_int.as_millis()
         );
+        if let Some(spec) = core.node.spec(idx) {
+            if !spec.track_script.is_empty() {
+                let _ = writeln!(s, "   Tracked scripts = {}", spec.track_script.len());
+                for u in &spec.track_script {
+                    let health = core
+                        .node
+                        .scripts()
+                        .find(|t| t.params.name == u.name)
+                        .map(|t| t.health());
+                    let _ = writeln!(
+                        s,
+                        "     {} weight {}{} ({health:?})",
+                        u.name,
+                        u.weight,
+                        if u.reverse { " reverse" } else { "" }
+                    );
+                }
+            }
+            if !spec.track_interface.is_empty() {
+                let _ = writeln!(s, "   Tracked interfaces = {}", spec.track_interface.len());
+                for u in &spec.track_interface {
+                    let _ = writeln!(s, "     {} weight {}", u.name, u.weight);
+                }
+            }
+        }
+        let causes = core.node.fault_causes(idx);
+        if !causes.is_empty() {
+            let _ = writeln!(s, "   Fault causes = {causes:?}");
+        }
         let _ = writeln!(s, "   Virtual IP = {}", i.vips.len());
         for v in &i.vips {
             let _ = writeln!(
@@ -109,7 +142,23 @@ fn stats_text(core: &Core) -> String {
     s
 }
 
-fn instance_json(i: &Live) -> serde_json::Value {
+fn instance_json(i: &Live, f: &Instance, spec: Option<&InstanceSpec>) -> serde_json::Value {
+    let track_script: Vec<_> = spec
+        .map(|s| {
+            s.track_script
+                .iter()
+                .map(|u| json!({"name": u.name, "weight": u.weight}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let track_ifp: Vec<_> = spec
+        .map(|s| {
+            s.track_interface
+                .iter()
+                .map(|u| json!({"name": u.name, "weight": u.weight}))
+                .collect()
+        })
+        .unwrap_or_default();
     let c = &i.counters;
     let r = &c.rx;
     let vips: Vec<String> = i
@@ -129,18 +178,18 @@ fn instance_json(i: &Live) -> serde_json::Value {
             "iname": i.conf.name,
             "ifp_ifname": i.ifname(),
             "vrid": i.identity.vrid,
-            "state": state_number(i.fsm.state()),
-            "base_priority": i.fsm.params().priority,
-            "effective_priority": i.fsm.effective_priority(),
-            "adver_int": i.fsm.params().advert_int.as_secs_f64(),
-            "master_adver_int": i.fsm.master_adver_int().as_secs_f64(),
+            "state": state_number(f.state()),
+            "base_priority": f.params().priority,
+            "effective_priority": f.effective_priority(),
+            "adver_int": f.params().advert_int.as_secs_f64(),
+            "master_adver_int": f.master_adver_int().as_secs_f64(),
             "saddr": i.src.map(|a| a.to_string()).unwrap_or_default(),
-            "master_saddr": i.fsm.last_master().map(|(a, _)| a.to_string()).unwrap_or_default(),
-            "master_priority": i.fsm.last_master().map_or(0, |(_, p)| p),
+            "master_saddr": f.last_master().map(|(a, _)| a.to_string()).unwrap_or_default(),
+            "master_priority": f.last_master().map_or(0, |(_, p)| p),
             "vips": vips,
             "evips": evips,
-            "track_script": [],
-            "track_ifp": [],
+            "track_script": track_script,
+            "track_ifp": track_ifp,
         },
         "stats": {
             "advert_rcvd": r.advertisement_rcvd,
@@ -168,7 +217,15 @@ fn instance_json(i: &Live) -> serde_json::Value {
 }
 
 fn json_text(core: &Core) -> String {
-    let arr: Vec<_> = core.insts.iter().map(instance_json).collect();
+    let arr: Vec<_> = core
+        .insts
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, i)| {
+            let f = core.node.instance(idx)?;
+            Some(instance_json(i, f, core.node.spec(idx)))
+        })
+        .collect();
     serde_json::Value::Array(arr).to_string()
 }
 

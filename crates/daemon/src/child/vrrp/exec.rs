@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use keepalived_sys::netlink::NetlinkError;
 use keepalived_vrrp::fsm::{Action, GarpReason, State};
+use keepalived_vrrp::node::{Effect, FaultCause, ScriptHealth};
 use keepalived_vrrp::packet;
 
 use super::core::Core;
@@ -16,10 +17,35 @@ use super::io::{self, VipSpec, VrrpSender};
 use super::notify::state_word;
 
 impl Core {
-    /// `release`: whether DelVips really removes (false on stop with
-    /// `-V`, so the addresses survive us).
-    pub(super) async fn execute(&mut self, idx: usize, actions: Vec<Action>, release: bool) {
-        for action in actions {
+    /// Carries out the node's effects in order. `release`: whether
+    /// DelVips really removes (false on stop with `-V`, so the addresses
+    /// survive us).
+    pub(super) async fn execute(&mut self, effects: Vec<Effect>, release: bool) {
+        for effect in effects {
+            match effect {
+                Effect::Instance { instance, action } => {
+                    self.execute_action(instance, action, release).await;
+                }
+                Effect::RunScript { script } => self.scripts.start(&script),
+                Effect::ScriptHealth { script, health } => {
+                    let word = match health {
+                        ScriptHealth::Up => "succeeded",
+                        ScriptHealth::Down => "failed",
+                        ScriptHealth::Pending => "pending",
+                    };
+                    tracing::info!("VRRP_Script({script}) {word}");
+                }
+                Effect::FaultCauses { instance, causes } => {
+                    if let Some(i) = self.insts.get(instance) {
+                        log_causes(&i.conf.name, &causes);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn execute_action(&mut self, idx: usize, action: Action, release: bool) {
+        {
             match action {
                 Action::SendAdvert { priority } => self.send_advert(idx, priority).await,
                 Action::AddVips => self.set_vips(idx, true).await,
@@ -34,7 +60,9 @@ impl Core {
                         tracing::info!(
                             "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
                             i.conf.name,
-                            i.fsm.effective_priority()
+                            self.node
+                                .instance(idx)
+                                .map_or(0, |f| f.effective_priority())
                         );
                         self.notifier.master_rx_lower(&i.conf, priority);
                     }
@@ -262,4 +290,24 @@ impl Core {
     ) -> Vec<Result<bool, NetlinkError>> {
         io::del_vips(&self.nl, ifindex, vips).await
     }
+}
+
+/// keepalived's log lines for entering and leaving FAULT on tracking.
+fn log_causes(name: &str, causes: &[FaultCause]) {
+    if causes.is_empty() {
+        tracing::info!("({name}) no fault cause left");
+        return;
+    }
+    let why: Vec<String> = causes
+        .iter()
+        .map(|c| match c {
+            FaultCause::NoSourceAddress => "no source address".to_owned(),
+            FaultCause::InterfaceDown(i) => format!("interface {i} down"),
+            FaultCause::TrackedInterface(i) => format!("tracked interface {i}"),
+            FaultCause::Script(s) => format!("script {s}"),
+            FaultCause::ScriptPending(s) => format!("script {s} has no result yet"),
+            FaultCause::File(f) => format!("tracked file {f}"),
+        })
+        .collect();
+    tracing::info!("({name}) fault: {}", why.join(", "));
 }

@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use keepalived_config::model::global::GlobalDefs;
+use keepalived_config::Config;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
-use keepalived_vrrp::fsm::{self, Instance, InstanceParams};
+use keepalived_vrrp::node::InstanceSpec;
 use keepalived_vrrp::packet::{
     Advert, Auth, DropReason, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum,
     UnicastPeer, Version,
@@ -38,10 +38,11 @@ pub struct Counters {
     pub pri_zero_sent: u64,
 }
 
+/// The shell's side of one instance; its state machine, tracking and
+/// fault causes live in the node (`Core::node`, same index).
 pub struct Live {
     pub conf: VrrpInstance,
     pub identity: Identity,
-    pub fsm: Instance,
     pub expect: RxExpect,
     pub ifindex: u32,
     /// Advert source: configured, else the interface's primary address.
@@ -70,7 +71,9 @@ pub struct Live {
 pub struct Plan {
     pub conf: VrrpInstance,
     pub identity: Identity,
-    pub params: InstanceParams,
+    /// What the node tracks for it (the state machine's parameters
+    /// included).
+    pub spec: InstanceSpec,
     pub expect: RxExpect,
     pub vips: Vec<VipSpec>,
     pub group: IpAddr,
@@ -99,8 +102,11 @@ fn vip_spec(a: &keepalived_config::model::addr::IpAddress) -> VipSpec {
     }
 }
 
-pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
-    let params = InstanceParams::from_config(conf, g).map_err(|e| e.to_string())?;
+pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
+    let g = &config.global_defs;
+    let spec =
+        keepalived_vrrp::node::config::instance_spec(conf, config).map_err(|e| e.to_string())?;
+    let params = spec.params.clone();
     let interface = conf
         .interface
         .clone()
@@ -178,7 +184,7 @@ pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
             auth,
             addresses: advert_addrs,
         },
-        params,
+        spec,
         expect,
         vips,
         group,
@@ -189,11 +195,9 @@ pub fn plan(conf: &VrrpInstance, g: &GlobalDefs) -> Result<Plan, String> {
 }
 
 impl Live {
-    pub fn new(plan: Plan, ifindex: u32, src: Option<IpAddr>, now: fsm::Instant) -> Self {
-        let mut params = plan.params;
-        params.src_addr = src;
+    /// The instance's shell part; `plan.spec` goes to the node.
+    pub fn new(plan: Plan, ifindex: u32, src: Option<IpAddr>) -> Self {
         Self {
-            fsm: Instance::new(params, now),
             conf: plan.conf,
             identity: plan.identity,
             expect: plan.expect,
@@ -211,9 +215,10 @@ impl Live {
     }
 
     /// Takes a reloaded plan of the same identity; returns the VIPs that
-    /// left the configuration (to remove if we hold them) and those that
-    /// joined (to add if we are master).
-    pub fn reload(&mut self, plan: Plan) -> (Vec<VipSpec>, Vec<VipSpec>, Vec<fsm::Action>) {
+    /// left the configuration (to remove if we hold them), those that
+    /// joined (to add if we are master) and the node's new spec (with our
+    /// source address).
+    pub fn reload(&mut self, plan: Plan) -> (Vec<VipSpec>, Vec<VipSpec>, InstanceSpec) {
         let gone: Vec<VipSpec> = self
             .vips
             .iter()
@@ -226,8 +231,8 @@ impl Live {
             .filter(|v| !self.vips.contains(v))
             .cloned()
             .collect();
-        let mut params = plan.params;
-        params.src_addr = self.src;
+        let mut spec = plan.spec;
+        spec.params.src_addr = self.src;
         let checksum = self.expect.unicast_checksum;
         self.conf = plan.conf;
         self.expect = plan.expect;
@@ -242,15 +247,7 @@ impl Live {
         self.advert = plan.advert;
         self.skip_check_adv_addr = plan.skip_check_adv_addr;
         self.garp = None;
-        let actions = self
-            .fsm
-            .handle(fsm::Input::Reload(Box::new(params)), self.now_hint());
-        (gone, new, actions)
-    }
-
-    /// Reload does not read the clock; any value will do.
-    fn now_hint(&self) -> fsm::Instant {
-        fsm::Instant::ZERO
+        (gone, new, spec)
     }
 
     /// Where adverts go: every unicast peer, else the group.
@@ -328,8 +325,12 @@ mod tests {
             "virtual_router_id": 51,
         }))
         .unwrap();
-        let plan = plan(&conf, &GlobalDefs::default()).unwrap();
-        Live::new(plan, 2, None, fsm::Instant::ZERO)
+        let config = Config {
+            vrrp_instances: vec![conf.clone()],
+            ..Config::default()
+        };
+        let plan = plan(&conf, &config).unwrap();
+        Live::new(plan, 2, None)
     }
 
     #[test]

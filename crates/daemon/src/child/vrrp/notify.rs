@@ -36,12 +36,16 @@ pub fn state_word(s: State) -> &'static str {
 #[derive(Debug, Default)]
 pub struct Notifier {
     fifos: Vec<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`: the default of each instance's
+    /// `notify_priority_changes`.
+    priority_changes: bool,
 }
 
 impl Notifier {
     /// Opens the configured FIFOs; ones already open stay open (a reader
     /// keeps its pipe across a reload), ones no longer configured close.
     pub fn reconfigure(&mut self, g: &GlobalDefs) {
+        self.priority_changes = g.vrrp_notify_priority_changes.unwrap_or(false);
         let mut paths: Vec<&str> = [&g.notify_fifo, &g.vrrp_notify_fifo]
             .into_iter()
             .flatten()
@@ -110,7 +114,7 @@ impl Notifier {
 
     /// The effective priority changed (`notify_priority_changes`).
     pub fn priority_changed(&mut self, i: &VrrpInstance, state: State, priority: u8) {
-        if i.notify_priority_changes != Some(true) {
+        if !i.notify_priority_changes.unwrap_or(self.priority_changes) {
             return;
         }
         let what = match state {

@@ -27,6 +27,7 @@ use keepalived_config::model::global::GlobalDefs;
 use keepalived_ipvs::client::Ipvs;
 use keepalived_ipvs::model::{Op, SyncDaemon, SyncState};
 use keepalived_vrrp::fsm::State;
+use keepalived_vrrp::node::Node;
 use tokio::sync::oneshot;
 
 use super::instance::Live;
@@ -89,7 +90,7 @@ impl Syncd {
 
     /// After an apply: the daemons the tracked instance's current state
     /// calls for (changed settings restart them).
-    pub fn refresh(&mut self, insts: &[Live]) {
+    pub fn refresh(&mut self, insts: &[Live], node: &Node) {
         let Some(spec) = &self.spec else {
             self.want(Vec::new());
             return;
@@ -101,8 +102,9 @@ impl Syncd {
             self.want(Vec::new());
             return;
         };
-        match insts.iter().find(|i| i.conf.name == name) {
-            Some(i) => self.follow(&name, i.identity.vrid, i.fsm.state()),
+        let found = insts.iter().position(|i| i.conf.name == name);
+        match found.and_then(|idx| Some((insts.get(idx)?, node.instance(idx)?))) {
+            Some((i, f)) => self.follow(&name, i.identity.vrid, f.state()),
             None => {
                 tracing::warn!(
                     "Unable to find vrrp instance {name} for lvs_syncd - clearing lvs_syncd config"

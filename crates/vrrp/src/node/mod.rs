@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The VRRP node: every instance and tracked object of one VRRP
+//! process, sans-IO (shared/DESIGN.md "The VRRP node").
+//!
+//! The shell feeds [`Node::handle`] with [`Event`]s (decoded adverts,
+//! link changes, script results, file values, timers) and the current
+//! [`crate::fsm::Instant`], carries out the returned [`Effect`]s in
+//! order, and sends [`Event::Timer`] when [`Node::next_deadline`] is
+//! reached. Fault causes and effective priorities are decided here,
+//! never in the shell.
+
+pub mod config;
+pub mod core;
+pub mod event;
+pub mod status;
+pub mod track;
+
+pub use self::core::Node;
+pub use event::{Effect, Event, FaultCause, InstanceSpec};
+pub use status::{InstanceStatus, TrackedStatus};
+pub use track::{ScriptHealth, ScriptParams, ScriptTracker, TrackUse, Verdict};
