@@ -107,7 +107,7 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogContext {
     pub kind: Kind,
-    /// HTTP: the URL paths; MISC: argv[0] in `script`.
+    /// HTTP: the URL paths (`script`: MISC's program, `argv[0]`).
     pub urls: Vec<String>,
     pub script: String,
     pub log_all_failures: bool,

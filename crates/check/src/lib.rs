@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
-//! Health checkers and the per-checker up/down machine, and the IPVS table
-//! the configuration and the checkers' verdicts call for.
+//! The pure side of the health checks: no sockets, no processes, no
+//! clock of its own (the probes that do the I/O are `keepalived-probe`;
+//! the checker child runs both).
 //!
-//! The checkers themselves land with the health-check issue; what is here
-//! is the pure side: [`desired::desired_table`] turns the configuration and
-//! a [`health::HealthView`] into the table the planner reconciles the
-//! kernel with.
+//! * [`machine`]: one checker's up/down machine (delay_loop, retry,
+//!   delay_before_retry, warmup, alpha, keepalived's cold-start rule),
+//!   driven by (probe outcome, now);
+//! * [`book`]: every virtual server, real server and checker, with the
+//!   real server's state as the AND of its checkers and its weight;
+//! * [`reconcile`]: the pool: probe results in, IPVS ops, notifications
+//!   and keepalived's log lines ([`effect`]) out, for the virtual servers
+//!   they concern; reload migration by checker identity; shared probes;
+//! * [`desired`], [`expand`], [`quorum`], [`health`], [`ids`]: the IPVS
+//!   table the configuration and the verdicts call for (pure: a second
+//!   computation gives the same table), which the planner reconciles the
+//!   kernel with.
 
 pub mod book;
 pub mod desired;
