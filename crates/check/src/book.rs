@@ -412,9 +412,24 @@ fn log_context(c: &Checker, global_all: bool, retry: u32) -> LogContext {
         Checker::FileCheck(_) => Kind::FileCheck,
         Checker::BfdCheck(_) => Kind::BfdCheck,
     };
-    let urls = match c {
-        Checker::HttpGet(h) | Checker::SslGet(h) => h.url.iter().map(|u| u.path.clone()).collect(),
-        _ => Vec::new(),
+    let (urls, url_success) = match c {
+        Checker::HttpGet(h) | Checker::SslGet(h) => (
+            h.url.iter().map(|u| u.path.clone()).collect(),
+            h.url
+                .iter()
+                .map(|u| {
+                    if u.digest.is_some() {
+                        "MD5 digest"
+                    } else if u.regex.is_some() {
+                        "Regex match"
+                    } else {
+                        "HTTP status code"
+                    }
+                    .to_string()
+                })
+                .collect(),
+        ),
+        _ => (Vec::new(), Vec::new()),
     };
     let script = match c {
         Checker::MiscCheck(m) => m
@@ -428,6 +443,7 @@ fn log_context(c: &Checker, global_all: bool, retry: u32) -> LogContext {
     LogContext {
         kind,
         urls,
+        url_success,
         script,
         log_all_failures: global_all || own_all,
         retry,

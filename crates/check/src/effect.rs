@@ -109,6 +109,12 @@ pub struct LogContext {
     pub kind: Kind,
     /// HTTP: the URL paths (`script`: MISC's program, `argv[0]`).
     pub urls: Vec<String>,
+    /// HTTP: what each URL's success line names, as check_http.c
+    /// `http_handle_response` picks it: `MD5 digest` when the URL has a
+    /// digest, else `Regex match` when it has a regex, else `HTTP status
+    /// code`. Missing entries read as the last.
+    #[serde(default)]
+    pub url_success: Vec<String>,
     pub script: String,
     pub log_all_failures: bool,
     /// The checker's `retry` (MISC lines name it).
@@ -125,7 +131,11 @@ pub struct LogContext {
 pub fn check_lines(ctx: &LogContext, note: Note, rs: &str, vs: &str, detail: &str) -> Vec<String> {
     let url_line = |url: usize| {
         let path = ctx.urls.get(url).map_or("", String::as_str);
-        format!("HTTP status code success to {rs} url({path})")
+        let what = ctx
+            .url_success
+            .get(url)
+            .map_or("HTTP status code", String::as_str);
+        format!("{what} success to {rs} url({path})")
     };
     match note {
         Note::WebSucceeded { url_line: line } => line
@@ -135,6 +145,23 @@ pub fn check_lines(ctx: &LogContext, note: Note, rs: &str, vs: &str, detail: &st
             .collect(),
         Note::UrlPassed { url } if matches!(ctx.kind, Kind::HttpGet | Kind::SslGet) => {
             vec![url_line(url)]
+        }
+        // With log_all_failures keepalived logs the reason of every failed
+        // run of TCP and HTTP checkers, the one that takes the checker
+        // down (or fails its first run) included, before the verdict line
+        // (check_tcp.c `tcp_check_thread`, check_http.c `timeout_epilog`).
+        Note::Failed { .. }
+            if ctx.log_all_failures
+                && matches!(ctx.kind, Kind::TcpCheck | Kind::HttpGet | Kind::SslGet) =>
+        {
+            let reason = Note::Retrying {
+                attempt: 1,
+                of: ctx.retry,
+            };
+            check_line(ctx, reason, rs, vs, detail)
+                .into_iter()
+                .chain(check_line(ctx, note, rs, vs, detail))
+                .collect()
         }
         _ => check_line(ctx, note, rs, vs, detail).into_iter().collect(),
     }
@@ -206,6 +233,7 @@ mod tests {
 
     fn ctx(kind: Kind, retry: u32) -> LogContext {
         LogContext {
+            url_success: Vec::new(),
             kind,
             urls: vec!["/a".into(), "/b".into()],
             script: "/bin/chk".into(),
@@ -256,6 +284,54 @@ mod tests {
             [format!(
                 "Misc check for [{RS} VS {VS}] by [/bin/chk] failed with retry disabled."
             )]
+        );
+    }
+
+    #[test]
+    fn with_log_all_failures_the_failure_that_downs_a_checker_says_why() {
+        let down = Note::Failed {
+            after_retries: Some(1),
+        };
+        assert_eq!(
+            check_lines(&ctx(Kind::TcpCheck, 1), down, RS, VS, "failed"),
+            [
+                format!("TCP connection to {RS} failed."),
+                format!("TCP_CHECK on service {RS} failed after 1 retries."),
+            ]
+        );
+        let first = Note::Failed {
+            after_retries: None,
+        };
+        assert_eq!(
+            check_lines(&ctx(Kind::HttpGet, 1), first, RS, VS, "MD5 digest error to"),
+            [
+                format!("MD5 digest error to server {RS}."),
+                format!("HTTP_CHECK on service {RS} failed."),
+            ]
+        );
+        let quiet = LogContext {
+            log_all_failures: false,
+            ..ctx(Kind::TcpCheck, 1)
+        };
+        assert_eq!(
+            check_lines(&quiet, down, RS, VS, "failed"),
+            [format!("TCP_CHECK on service {RS} failed after 1 retries.")]
+        );
+    }
+
+    #[test]
+    fn a_url_success_names_its_last_test() {
+        let http = LogContext {
+            url_success: vec!["MD5 digest".into(), "Regex match".into()],
+            ..ctx(Kind::HttpGet, 1)
+        };
+        assert_eq!(
+            check_lines(&http, Note::UrlPassed { url: 0 }, RS, VS, "success"),
+            [format!("MD5 digest success to {RS} url(/a)")]
+        );
+        assert_eq!(
+            check_lines(&http, Note::UrlPassed { url: 1 }, RS, VS, "success"),
+            [format!("Regex match success to {RS} url(/b)")]
         );
     }
 

@@ -395,6 +395,11 @@ impl Machine {
         let t = self.timing;
         self.retry_it = self.retry_it.saturating_add(1);
         let mut note = if self.up {
+            // check_http.c marks the checker as having run at a failure it
+            // retries: its final line then says "after N retries".
+            if self.retry_it <= t.retry {
+                self.has_run = true;
+            }
             Note::Retrying {
                 attempt: self.retry_it,
                 of: t.retry,
