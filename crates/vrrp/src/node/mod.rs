@@ -12,8 +12,9 @@
 pub mod config;
 pub mod core;
 pub mod event;
+mod sync;
 pub mod track;
 
 pub use self::core::Node;
-pub use event::{Effect, Event, FaultCause, InstanceSpec};
+pub use event::{Effect, Event, FaultCause, InstanceSpec, SyncGroupSpec};
 pub use track::{ScriptHealth, ScriptParams, ScriptTracker, TrackUse, Verdict};
