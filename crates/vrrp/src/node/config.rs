@@ -80,13 +80,15 @@ pub fn instance_spec(i: &VrrpInstance, cfg: &Config) -> Result<InstanceSpec, Par
 
 /// keepalived's rules for a sync group member (`vrrp_complete_instance`,
 /// `sync_group_tracking_init`): without `sync_group_tracking_weight` its
+/// (or the deprecated `global_tracking`) its
 /// own weighted tracking is not allowed (an interface's weight becomes
 /// 0, a weighted script is dropped, a file's default weight 1 becomes 0
 /// and another weight drops it), so any failure faults the group; the
 /// group's own tracked objects apply to every member with their weights,
 /// cleared when a member is an address owner.
 fn in_sync_group(spec: &mut InstanceSpec, g: &SyncGroup, cfg: &Config) {
-    if !g.sync_group_tracking_weight {
+    // `global_tracking` (deprecated) is keepalived's old name for it.
+    if !(g.sync_group_tracking_weight || g.global_tracking) {
         for u in &mut spec.track_interface {
             u.weight = 0;
         }

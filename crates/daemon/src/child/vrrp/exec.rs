@@ -85,7 +85,11 @@ impl Core {
                             "({}) Changing effective priority from {from} to {to}",
                             i.conf.name
                         );
-                        self.notifier.priority_changed(&i.conf, state, to);
+                        let group = self
+                            .sync_groups
+                            .iter()
+                            .find(|g| g.group.contains(&i.conf.name));
+                        self.notifier.priority_changed(&i.conf, group, state, to);
                     }
                 }
             }

@@ -142,9 +142,17 @@ impl Notifier {
         ));
     }
 
-    /// The effective priority changed (`notify_priority_changes`).
-    pub fn priority_changed(&mut self, i: &VrrpInstance, state: State, priority: u8) {
-        if !i.notify_priority_changes.unwrap_or(self.priority_changes) {
+    /// The effective priority changed (`notify_priority_changes`; a sync
+    /// group's sets it for every member).
+    pub fn priority_changed(
+        &mut self,
+        i: &VrrpInstance,
+        group: Option<&SyncGroup>,
+        state: State,
+        priority: u8,
+    ) {
+        let by_group = group.is_some_and(|g| g.notify_priority_changes);
+        if !by_group && !i.notify_priority_changes.unwrap_or(self.priority_changes) {
             return;
         }
         let what = match state {
