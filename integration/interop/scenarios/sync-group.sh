@@ -4,8 +4,9 @@
 # vrrp_sync_group: on each side, VI_1 (eth0, vrid 51, 192.0.2.100) and VI_2
 # (eth1, a second bridge, vrid 52, 198.51.100.100) in sync group G with
 # group notify hooks and a vrrp_notify_fifo. VRRPv3, advert_int 0.1.
-# 1. Election: lb1 holds both VIPs; lb1's FIFO ends with both instances
-#    MASTER then `GROUP "G" MASTER 0`.
+# 1. Election: lb1 holds both VIPs. lb1's FIFO: the group's script (below)
+#    holds both members silently until its first result, then VI_2 and
+#    VI_1 BACKUP, `GROUP "G" BACKUP 0`; both MASTER, `GROUP "G" MASTER 0`.
 # 2. lb1's eth1 goes down (VI_2's own link): VI_2 FAULT takes VI_1 to
 #    FAULT too, so lb2 takes over both VIPs although lb1's eth0 is fine.
 #    lb1: notify_fault G, notify GROUP G FAULT 0, FIFO VI_2 FAULT, VI_1
@@ -13,6 +14,11 @@
 #    two instances' MASTER lines.
 # 3. eth1 up: lb1 leaves FAULT (GROUP G BACKUP) and takes both back; lb2
 #    reports GROUP G BACKUP.
+# 4. The group's own track_script (weight 0, interval 1, fall 1) fails on
+#    lb1: the group is FAULT and lb2 takes both; it succeeds again: lb1
+#    takes both back.
+# 5. SIGTERM of lb1: its FIFO ends with both instances' STOP lines, then
+#    `GROUP "G" STOP 0`; notify_stop G runs.
 # shellcheck source=../lib/scenario.sh
 source "$(dirname "$0")/../lib/scenario.sh"
 scenario_begin sync-group "vrrp_sync_group: one member's link fails, both instances move; group notify and FIFO lines"
@@ -21,9 +27,17 @@ VRID2=52
 VIP_L2=198.51.100.100
 lab_second_link
 
+INTERVAL=1
 group_conf() { # node
     local hook="$RUN_DIR/notify-hook $RUN_DIR/notify.log $1"
     cat <<EOF
+
+vrrp_script chk_g {
+    script "/usr/bin/test -e $RUN_DIR/ok-$1"
+    interval $INTERVAL
+    fall 1
+    rise 1
+}
 
 vrrp_sync_group G {
     group {
@@ -35,6 +49,9 @@ vrrp_sync_group G {
     notify_fault "$hook notify_fault G"
     notify_stop "$hook notify_stop G"
     notify "$hook notify"
+    track_script {
+        chk_g
+    }
 }
 EOF
 }
@@ -53,6 +70,7 @@ fifo_reader() { # node
     disown "$pid"
     proc_register "$pid" "fifo-$1"
 }
+touch "$RUN_DIR/ok-lb1" "$RUN_DIR/ok-lb2"
 write_conf lb1 "$PRIO_A" >"$RUN_DIR/lb1.conf"
 write_conf lb2 "$PRIO_B" >"$RUN_DIR/lb2.conf"
 fifo_reader lb1
@@ -108,10 +126,15 @@ limit=$(calc "${START_ALLOW_S:-1} + $MD_A + $(slack_for "$ADV")")
 check_both "election: both VIPs on lb1 only" wait_for "$limit" a_both
 check_both "lb1 stays master of both" holds_for 0.5 a_both
 check_group_notify "lb1 group master" "$T0" lb1 MASTER
+# The group's weight-0 script holds every member silently in FAULT until
+# its first result; then both members BACKUP and the group after them.
 got=$(head -n 3 "$RUN_DIR/lb1.fifo.log" | paste -sd'|' -)
-check "lb1 FIFO at start: GROUP BACKUP before the instances" "$got" \
-    test "$got" == "GROUP \"G\" BACKUP 0|INSTANCE \"VI_1\" BACKUP $PRIO_A|INSTANCE \"VI_2\" BACKUP $PRIO_A"
-check_fifo_states "lb1 FIFO: both MASTER, then GROUP MASTER" lb1 4 MASTER "$PRIO_A"
+want="INSTANCE \"VI_2\" BACKUP $PRIO_A|INSTANCE \"VI_1\" BACKUP $PRIO_A|GROUP \"G\" BACKUP 0"
+check "lb1 FIFO at start: both BACKUP (after the script's first result), then GROUP BACKUP" "$got" test "$got" == "$want"
+got=$(sed -n 4,6p "$RUN_DIR/lb1.fifo.log" | paste -sd'|' -)
+check "lb1 FIFO: both MASTER, then GROUP MASTER" "$got" \
+    test "$got" == "INSTANCE \"VI_1\" MASTER $PRIO_A|INSTANCE \"VI_2\" MASTER $PRIO_A|GROUP \"G\" MASTER 0" \
+    -o "$got" == "INSTANCE \"VI_2\" MASTER $PRIO_A|INSTANCE \"VI_1\" MASTER $PRIO_A|GROUP \"G\" MASTER 0"
 LINK_SLACK=0.25
 
 from1=$(($(fifo_lines lb1) + 1))
@@ -136,4 +159,29 @@ check_both "lb1 eth1 up: lb1 takes both VIPs back" wait_for "$limit" a_both
 check_group_notify "lb1 group leaves fault" "$T" lb1 BACKUP
 check_group_notify "lb2 group backup" "$T" lb2 BACKUP
 check_fifo_states "lb2 FIFO: both BACKUP, then GROUP BACKUP" lb2 "$from2" BACKUP "$PRIO_B"
+
+RUN_SLACK=0.3
+from1=$(($(fifo_lines lb1) + 1))
+rm -f "$RUN_DIR/ok-lb1"
+T=$(now)
+limit=$(calc "$INTERVAL + $MD_B + $(slack_for "$ADV") + $RUN_SLACK")
+check_both "group track_script fails on lb1: lb2 takes both VIPs" wait_for "$limit" b_both
+check_group_notify "lb1 group fault (script)" "$T" lb1 FAULT
+got=$(fifo_since lb1 "$from1")
+check "lb1 FIFO: VI_1 FAULT, VI_2 FAULT (the script's order), GROUP FAULT" "$got" \
+    test "$got" == "INSTANCE \"VI_1\" FAULT $PRIO_A|INSTANCE \"VI_2\" FAULT $PRIO_A|GROUP \"G\" FAULT 0"
+touch "$RUN_DIR/ok-lb1"
+T=$(now)
+limit=$(calc "$INTERVAL + $MD_A + $(slack_for "$ADV") + $RUN_SLACK")
+check_both "group track_script succeeds again: lb1 takes both back" wait_for "$limit" a_both
+
+from1=$(($(fifo_lines lb1) + 1))
+T=$(now)
+peer_term A
+wait_for 2 eval "[[ \$(fifo_since lb1 $from1) == *GROUP* ]]" || true
+got=$(fifo_since lb1 "$from1")
+check "lb1 FIFO at stop: both STOP, then GROUP STOP" "$got" \
+    test "$got" == "INSTANCE \"VI_1\" STOP $PRIO_A|INSTANCE \"VI_2\" STOP $PRIO_A|GROUP \"G\" STOP 0"
+s1=$(group_notify "$T" lb1 specific STOP)
+check "lb1 stop: notify_stop G" "${s1:+at +$(delta "$s1" "$T") s}" test -n "$s1"
 scenario_end

@@ -17,7 +17,10 @@
 //!   starts in FAULT (a member has a fault), MASTER (every member is an
 //!   address owner configured MASTER: then no MASTER notification is
 //!   ever sent, as in keepalived) or BACKUP;
-//! * at start, a member put in FAULT by its group only is not notified.
+//! * at start, a member put in FAULT by its group only is not notified;
+//!   while a member waits for a weight-0 script's first result, the
+//!   group is not notified either (it reports BACKUP after the members
+//!   once the results are in).
 //!
 //! `nopreempt`, `preempt_delay` and priority-0 adverts act on each
 //! member's own timer; the group only gates and propagates the result.
@@ -27,12 +30,16 @@ use crate::fsm::params::InitialState;
 use crate::fsm::priority::PRIO_OWNER;
 use crate::fsm::time::Instant;
 use crate::node::core::{Node, push_actions};
-use crate::node::event::{Effect, SyncGroupSpec};
+use crate::node::event::{Effect, FaultCause, SyncGroupSpec};
 
 pub(super) struct Group {
     pub(super) spec: SyncGroupSpec,
-    /// INIT until a member starts.
+    /// INIT until a member starts, and after that while a member waits
+    /// for a weight-0 script's first result (keepalived's
+    /// `num_member_init`: no group notification until it has one).
     pub(super) state: State,
+    /// A member has started.
+    started: bool,
 }
 
 impl Node {
@@ -44,12 +51,19 @@ impl Node {
     pub fn configure_groups(&mut self, groups: Vec<SyncGroupSpec>) {
         let old = std::mem::take(&mut self.groups);
         for spec in groups {
-            let kept = old.iter().find(|g| g.spec == spec).map(|g| g.state);
+            let kept = old
+                .iter()
+                .find(|g| g.spec == spec)
+                .map(|g| (g.state, g.started));
             let mut g = Group {
                 spec,
                 state: State::Init,
+                started: false,
             };
-            g.state = kept.unwrap_or_else(|| self.derived_state(&g));
+            (g.state, g.started) = kept.unwrap_or_else(|| {
+                let state = self.derived_state(&g);
+                (state, state != State::Init)
+            });
             self.groups.push(g);
         }
     }
@@ -123,8 +137,13 @@ impl Node {
         };
         let members = self.members_of(g);
         let live = |i: &usize| self.members.get(*i);
-        if g.state == State::Init {
-            let fault = members
+        if !g.started {
+            let fault = members.iter().filter_map(live).any(|m| {
+                m.causes
+                    .iter()
+                    .any(|c| !matches!(c, FaultCause::ScriptPending(_)))
+            });
+            let pending = members
                 .iter()
                 .filter_map(live)
                 .any(|m| !m.causes.is_empty());
@@ -132,8 +151,13 @@ impl Node {
                 m.spec.params.priority == PRIO_OWNER
                     && m.spec.params.initial_state == InitialState::Master
             });
+            if let Some(g) = self.groups.get_mut(gi) {
+                g.started = true;
+            }
             if fault {
                 self.set_group(gi, State::Fault, out);
+            } else if pending {
+                // Silent until the scripts' first results, as keepalived.
             } else if owners {
                 // keepalived sends no group notification here, and none
                 // later: the group is MASTER already when members are.
@@ -151,7 +175,8 @@ impl Node {
         if state != State::Master {
             m.fsm.hold_owner_start();
         }
-        if state == State::Fault && m.causes.is_empty() {
+        let held = state == State::Fault || state == State::Init;
+        if held && m.causes.is_empty() {
             // Silently in INIT; Startup then enters FAULT.
             m.fsm.handle(Input::FaultSet, Instant::ZERO);
             return true;
@@ -243,8 +268,21 @@ impl Node {
         let Some(g) = self.groups.get(gi) else {
             return;
         };
+        let not_started = self
+            .members
+            .get(idx)
+            .is_none_or(|m| m.fsm.state() == State::Init);
+        if matches!(input, Input::FaultSet) && not_started {
+            // Its Startup decides (the group's first start reads every
+            // member's causes; a weight-0 script's pending first result
+            // is no group FAULT).
+            if let Some(m) = self.members.get_mut(idx) {
+                m.fsm.handle(Input::FaultSet, now);
+            }
+            return;
+        }
         let members = self.members_of(g);
-        let started = g.state != State::Init;
+        let started = g.started;
         let any_fault = members
             .iter()
             .any(|&i| self.members.get(i).is_some_and(|m| !m.causes.is_empty()));
@@ -278,7 +316,7 @@ impl Node {
     /// `notify_shutdown`).
     pub(super) fn groups_stopped(&mut self, out: &mut Vec<Effect>) {
         for gi in 0..self.groups.len() {
-            if self.groups.get(gi).is_some_and(|g| g.state != State::Init) {
+            if self.groups.get(gi).is_some_and(|g| g.started) {
                 self.set_group(gi, State::Stop, out);
             }
         }
