@@ -886,9 +886,20 @@ fn the_control_socket_answers_status_reload_and_stop() {
     let vrrp_pid = d.pidfile("vrrp.pid").expect("vrrp pid");
     assert_eq!(v["daemon"]["children"][0]["pid"], vrrp_pid);
     assert_eq!(v["daemon"]["children"][0]["answer"], "ok");
-    assert!(!v["vrrp"].is_null(), "the VRRP child answered: {v}");
+    let inst = &v["vrrp"]["instances"][0];
+    assert_eq!(inst["name"], "VI_1", "{v}");
+    assert_eq!(inst["vrid"], 51);
+    assert_eq!(inst["base_priority"], 150);
+    assert_eq!(inst["vips"][0], "192.0.2.100/24");
+    // Alone on its link it becomes master, and the status follows.
+    wait_for("status MASTER", Duration::from_secs(8), || {
+        let v: serde_json::Value =
+            serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).ok()?;
+        (v["vrrp"]["instances"][0]["state"] == "MASTER").then_some(())
+    });
     let text = String::from_utf8_lossy(&ctl(&d, &["status"]).stdout).into_owned();
     assert!(text.contains(&format!("pid {}", d.pid)), "{text}");
+    assert!(text.contains("VI_1") && text.contains("MASTER"), "{text}");
 
     // A good reload answers once applied; a broken one is refused with
     // its diagnostics and changes nothing.

@@ -182,6 +182,11 @@ impl Node {
         v
     }
 
+    /// The last state reported for link `name` (None: none yet).
+    pub fn link_state(&self, name: &str) -> Option<bool> {
+        self.links.get(name).copied()
+    }
+
     /// The last value of a tracked file (0 until one was read).
     pub fn file_value(&self, name: &str) -> i64 {
         self.files.get(name).copied().unwrap_or(0)

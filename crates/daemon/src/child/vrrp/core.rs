@@ -25,7 +25,7 @@ use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
 use super::syncd::Syncd;
 use super::track::Scripts;
-use super::{Cmd, Options, dump};
+use super::{Cmd, Options, dump, status};
 use crate::exit;
 
 /// Instances due within this much of the earliest deadline are handled
@@ -209,6 +209,11 @@ impl Core {
                     Some(Cmd::Dump { what, reply }) => {
                         dump::write(&mut self, what);
                         let _ = reply.send(());
+                    }
+                    Some(Cmd::Status { reply }) => {
+                        let v = serde_json::to_value(status::of(&self))
+                            .unwrap_or_else(|e| serde_json::json!({ "note": e.to_string() }));
+                        let _ = reply.send(v);
                     }
                     Some(Cmd::Stop { reply }) => {
                         self.stop().await;

@@ -33,6 +33,7 @@ mod instance;
 mod io;
 mod notify;
 mod release;
+mod status;
 mod syncd;
 mod track;
 
@@ -63,6 +64,9 @@ enum Cmd {
     },
     Stop {
         reply: oneshot::Sender<()>,
+    },
+    Status {
+        reply: oneshot::Sender<serde_json::Value>,
     },
 }
 
@@ -130,6 +134,19 @@ impl Engine for VrrpEngine {
         if tx.send(Cmd::Dump { what, reply }).await.is_ok() {
             let _ = answer.await;
         }
+    }
+
+    async fn status(&mut self) -> serde_json::Value {
+        let Some(tx) = self.cmds.clone() else {
+            return serde_json::json!({ "note": "no configuration applied yet" });
+        };
+        let (reply, answer) = oneshot::channel();
+        if tx.send(Cmd::Status { reply }).await.is_err() {
+            return serde_json::json!({ "note": "the VRRP core has ended" });
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| serde_json::json!({ "note": "the VRRP core has ended" }))
     }
 
     async fn stop(&mut self) {

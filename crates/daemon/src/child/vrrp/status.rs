@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The VRRP child's live status (the control socket's `vrrp` part): the
+//! node's view of each instance plus what only the shell knows (its
+//! link, addresses and counters). Serialized as it is; the client's
+//! renderer reads the field names.
+
+use serde::Serialize;
+
+use keepalived_vrrp::node::{FaultCause, TrackedStatus};
+use keepalived_vrrp::packet::RxStats;
+
+use super::core::Core;
+use super::notify::state_word;
+
+#[derive(Debug, Serialize)]
+pub struct VrrpStatus {
+    pub generation: u64,
+    pub instances: Vec<InstanceStatus>,
+    /// Datagrams no instance claimed (unknown VRID, undecodable).
+    pub unclaimed_datagrams: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub state: &'static str,
+    pub vrid: u8,
+    pub interface: String,
+    pub family: String,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    pub fault_reasons: Vec<String>,
+    pub vips: Vec<String>,
+    pub source: Option<String>,
+    pub last_master: Option<String>,
+    pub tracked: Vec<TrackedStatus>,
+    pub adverts_sent: u64,
+    pub become_master: u64,
+    pub release_master: u64,
+    pub rx: RxStats,
+}
+
+fn reason(c: &FaultCause) -> String {
+    match c {
+        FaultCause::NoSourceAddress => "no source address".into(),
+        FaultCause::InterfaceDown(i) => format!("interface {i} down"),
+        FaultCause::TrackedInterface(i) => format!("tracked interface {i}"),
+        FaultCause::Script(s) => format!("script {s} failed"),
+        FaultCause::ScriptPending(s) => format!("script {s} has no result yet"),
+        FaultCause::File(f) => format!("track file {f}"),
+    }
+}
+
+pub fn of(core: &Core) -> VrrpStatus {
+    let instances = core
+        .insts
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, live)| {
+            let node = core.node.instance_status(idx)?;
+            Some(InstanceStatus {
+                name: live.conf.name.clone(),
+                state: state_word(node.state),
+                vrid: live.identity.vrid,
+                interface: live.identity.interface.clone(),
+                family: format!("{:?}", live.identity.family),
+                base_priority: node.base_priority,
+                effective_priority: node.effective_priority,
+                fault_reasons: node.fault_causes.iter().map(reason).collect(),
+                vips: live
+                    .vips
+                    .iter()
+                    .map(|v| format!("{}/{}", v.address, v.prefix_len))
+                    .collect(),
+                source: live.src.map(|a| a.to_string()),
+                last_master: node.last_master.map(|(a, p)| format!("{a} (priority {p})")),
+                tracked: node.tracked,
+                adverts_sent: live.counters.advert_sent,
+                become_master: live.counters.become_master,
+                release_master: live.counters.release_master,
+                rx: live.counters.rx,
+            })
+        })
+        .collect();
+    VrrpStatus {
+        generation: core.generation,
+        instances,
+        unclaimed_datagrams: core.unclaimed,
+    }
+}
