@@ -76,6 +76,12 @@ impl Node {
             .map(|g| g.state)
     }
 
+    /// Every sync group with its state (INIT: no member started yet, or
+    /// one waits for a script's first result).
+    pub fn sync_groups(&self) -> impl Iterator<Item = (&SyncGroupSpec, State)> {
+        self.groups.iter().map(|g| (&g.spec, g.state))
+    }
+
     fn derived_state(&self, g: &Group) -> State {
         let states: Vec<State> = self
             .members_of(g)
