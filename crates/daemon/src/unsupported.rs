@@ -120,12 +120,18 @@ fn vrrp(config: &Config, f: &mut Finder) {
         f.add(V, "track_group", g.at.0.as_ref(), "it has no effect");
     }
     for g in &config.sync_groups {
-        f.add(
-            V,
-            "vrrp_sync_group",
-            g.at.0.as_ref(),
-            "its instances move independently and group notify scripts are never run",
-        );
+        let at = g.at.0.as_ref();
+        for (keyword, refs) in [
+            ("track_process", &g.track_process),
+            ("track_bfd", &g.track_bfd),
+        ] {
+            for r in refs {
+                f.add(V, keyword, r.at.0.as_ref().or(at), TRACK);
+            }
+        }
+        if g.smtp_alert {
+            f.add(V, "smtp_alert", at, "no email is sent");
+        }
     }
     for i in &config.vrrp_instances {
         let at = i.at.0.as_ref();

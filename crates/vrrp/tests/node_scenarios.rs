@@ -6,7 +6,8 @@
 //! effects of both must equal `effects` exactly.
 //!
 //! ```text
-//! {"setup": {"instances": [InstanceSpec...], "scripts": [ScriptParams...]}}
+//! {"setup": {"instances": [InstanceSpec...], "scripts": [ScriptParams...],
+//!            "groups": [SyncGroupSpec...]}}
 //! {"at_us": 0, "event": Event, "effects": [Effect...]}
 //! {"at_us": 5000000, "effects": [...]}                 (timers only)
 //! {"at_us": 6000000, "reload": {setup}, "effects": [...]}
@@ -21,7 +22,7 @@
 use std::path::{Path, PathBuf};
 
 use keepalived_vrrp::fsm::Instant;
-use keepalived_vrrp::node::{Effect, Event, InstanceSpec, Node, ScriptParams};
+use keepalived_vrrp::node::{Effect, Event, InstanceSpec, Node, ScriptParams, SyncGroupSpec};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -30,6 +31,8 @@ struct Setup {
     instances: Vec<InstanceSpec>,
     #[serde(default)]
     scripts: Vec<ScriptParams>,
+    #[serde(default)]
+    groups: Vec<SyncGroupSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +61,7 @@ fn run(lines: &[Value], bless: bool) -> Result<(), String> {
         .map_err(|e| format!("setup: {e}"))?;
     let mut node = Node::new();
     node.configure_scripts(setup.scripts.clone(), Instant::ZERO);
+    node.configure_groups(setup.groups.clone());
     for spec in setup.instances {
         node.add_instance(spec, Instant::ZERO);
     }
@@ -78,6 +82,7 @@ fn run(lines: &[Value], bless: bool) -> Result<(), String> {
         clock = until;
         if let Some(reload) = step.reload {
             node.configure_scripts(reload.scripts, clock);
+            node.configure_groups(reload.groups);
             for (idx, spec) in reload.instances.into_iter().enumerate() {
                 got.extend(node.reload_instance(idx, spec, clock));
             }

@@ -121,6 +121,28 @@ lab_up() {
         wait_for 3 lab_has_linklocal "$ns" || die "$ns: no IPv6 link-local address on $IFACE"
     done
 }
+# A second link for the scenarios that need two (sync groups): br1 in the
+# bridge namespace with eth1 of lb1 (198.51.100.1/24) and lb2
+# (198.51.100.2/24), built like br0 (no MAC learning, IPv4 only). The
+# client is not on it, so nothing on it is captured.
+IFACE2=eth1
+IP2_LB1=198.51.100.1
+IP2_LB2=198.51.100.2
+lab_second_link() {
+    local ns port ip
+    ip -n "$NS_BR" link add br1 type bridge stp_state 0 mcast_snooping 0 forward_delay 0
+    ip -n "$NS_BR" link set br1 up
+    for ns in "$NS_LB1" "$NS_LB2"; do
+        if [[ $ns == "$NS_LB1" ]]; then port=p2-lb1 ip=$IP2_LB1; else port=p2-lb2 ip=$IP2_LB2; fi
+        ip -n "$NS_BR" link add "$port" type veth peer name "$IFACE2" netns "$ns"
+        ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$IFACE2.disable_ipv6=1" >/dev/null
+        ip -n "$ns" addr add "$ip/$PLEN" dev "$IFACE2"
+        ip -n "$ns" link set "$IFACE2" up
+        ip -n "$NS_BR" link set "$port" master br1
+        ip -n "$NS_BR" link set "$port" type bridge_slave learning off flood on mcast_flood on
+        ip -n "$NS_BR" link set "$port" up
+    done
+}
 lab_has_linklocal() { ip -n "$1" -6 -o addr show dev "$IFACE" scope link 2>/dev/null | grep -q fe80; }
 linklocal_of() { ip -n "$1" -6 -o addr show dev "$IFACE" scope link | awk '{ sub(/\/.*/, "", $4); print $4; exit }'; }
 

@@ -60,6 +60,17 @@ pub enum Input {
     /// Reload with new parameters for the same instance identity: the
     /// state and running timers are kept.
     Reload(Box<InstanceParams>),
+    /// Sync group: this backup's master-down timer ran out but another
+    /// member does not want MASTER yet, so it stays BACKUP, remembers
+    /// that it wants MASTER and waits another master-down interval
+    /// (keepalived `vrrp_sync_can_goto_master`).
+    HoldBackup,
+    /// Sync group: another member became MASTER; a backup follows at
+    /// once (keepalived `vrrp_sync_master`).
+    SyncMaster,
+    /// Sync group: another member went from MASTER to BACKUP; a master
+    /// follows, without a priority-0 advert (keepalived `vrrp_sync_backup`).
+    SyncBackup,
 }
 
 /// Why a burst of gratuitous ARPs / unsolicited NAs is sent.

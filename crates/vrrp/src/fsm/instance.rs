@@ -51,6 +51,13 @@ pub struct Instance {
     delayed_start: Instant,
     /// The last master we accepted (address, priority), for status.
     master: Option<(IpAddr, u8)>,
+    /// keepalived's `wantstate == MASTER` while BACKUP: configured
+    /// `state MASTER`, or held in BACKUP by a sync group after its
+    /// master-down timer ran out.
+    wants_master: bool,
+    /// Sync group whose state is not MASTER: an owner configured MASTER
+    /// starts as BACKUP like any configured MASTER.
+    no_owner_start: bool,
 }
 
 // ===== impl Instance =====
@@ -73,7 +80,28 @@ impl Instance {
             garp_lower_prio_delayed: None,
             garp_refresh_at: None,
             master: None,
+            wants_master: false,
+            no_owner_start: false,
         }
+    }
+
+    /// Whether a sync group would count this instance as wanting MASTER
+    /// (keepalived's `wantstate`).
+    pub fn wants_master(&self) -> bool {
+        self.state == State::Master || (self.state == State::Backup && self.wants_master)
+    }
+
+    /// Whether the next [`Input::Timer`] at `now` would take this backup
+    /// to MASTER.
+    pub fn master_down_due(&self, now: Instant) -> bool {
+        self.state == State::Backup && self.sands.is_some_and(|t| t <= now)
+    }
+
+    /// Before `Startup`: the instance's sync group does not start as
+    /// MASTER, so an owner configured MASTER waits one interval as
+    /// BACKUP like any configured MASTER (keepalived `vrrp_init_state`).
+    pub fn hold_owner_start(&mut self) {
+        self.no_owner_start = true;
     }
 
     pub fn state(&self) -> State {
@@ -132,6 +160,22 @@ impl Instance {
             Input::FaultCleared => self.fault_cleared(now, out),
             Input::PriorityChange { priority } => self.priority_change(priority, out),
             Input::Reload(params) => self.reload(*params, out),
+            Input::HoldBackup => {
+                if self.state == State::Backup {
+                    self.wants_master = true;
+                    self.sands = Some(now + self.master_down());
+                }
+            }
+            Input::SyncMaster => {
+                if self.state == State::Backup {
+                    self.become_master(now, out);
+                }
+            }
+            Input::SyncBackup => {
+                if self.state == State::Master {
+                    self.leave_master(State::Backup, now, out);
+                }
+            }
         }
     }
 
@@ -210,7 +254,8 @@ impl Instance {
             return;
         }
         let wants_master = self.params.initial_state == InitialState::Master;
-        if wants_master && self.is_owner() {
+        self.wants_master = wants_master;
+        if wants_master && self.is_owner() && !self.no_owner_start {
             // keepalived times out of BACKUP after 1 µs without a BACKUP
             // notification; we go straight to MASTER (after the startup
             // delay, which keepalived honours too).
@@ -305,6 +350,7 @@ impl Instance {
         self.garp_delayed = None;
         self.garp_lower_prio_delayed = None;
         self.garp_refresh_at = None;
+        self.wants_master = false;
         self.changed(to, out);
         self.sands = match to {
             State::Backup => {
@@ -342,6 +388,9 @@ impl Instance {
             self.master_adver_int = CENTISECOND * u32::from(adv.max_advert_int_cs);
         }
         self.master = Some((adv.src, adv.priority));
+        // Held in BACKUP by a sync group, we wanted MASTER; a master's
+        // advert makes us want BACKUP again.
+        self.wants_master = false;
         if !self.params.preempt_delay.is_zero() {
             if adv.priority >= self.effective_priority {
                 self.preempt_time = None;
@@ -432,6 +481,7 @@ impl Instance {
             return;
         }
         self.fault = true;
+        self.wants_master = false;
         match self.state {
             State::Master => self.leave_master(State::Fault, now, out),
             State::Backup => {
@@ -455,6 +505,7 @@ impl Instance {
         }
         self.master_adver_int = self.params.advert_int;
         self.preempt_time = None;
+        self.wants_master = false;
         let wait = self.master_down();
         self.sands = Some(self.backup_deadline(now, wait));
         self.changed(State::Backup, out);

@@ -6,11 +6,13 @@
 use std::time::Duration;
 
 use keepalived_config::Config;
+use keepalived_config::model::sync_group::SyncGroup;
 use keepalived_config::model::track::TrackRef;
 use keepalived_config::model::vrrp::VrrpInstance;
 
 use crate::fsm::params::{InstanceParams, ParamsError};
-use crate::node::event::InstanceSpec;
+use crate::fsm::priority::PRIO_OWNER;
+use crate::node::event::{InstanceSpec, SyncGroupSpec};
 use crate::node::track::{ScriptParams, TrackUse};
 
 /// keepalived turns a weight of ±254 into ±253 ("cannot be +/-254").
@@ -62,14 +64,82 @@ pub fn instance_spec(i: &VrrpInstance, cfg: &Config) -> Result<InstanceSpec, Par
             Some(use_of(r, f.weight, f.weight_reverse))
         })
         .collect();
-    Ok(InstanceSpec {
+    let mut spec = InstanceSpec {
         params,
         interface: i.interface.clone().unwrap_or_default(),
         dont_track_primary: i.dont_track_primary,
         track_interface,
         track_script,
         track_file,
-    })
+    };
+    if let Some(g) = cfg.sync_groups.iter().find(|g| g.group.contains(&i.name)) {
+        in_sync_group(&mut spec, g, cfg);
+    }
+    Ok(spec)
+}
+
+/// keepalived's rules for a sync group member (`vrrp_complete_instance`,
+/// `sync_group_tracking_init`): without `sync_group_tracking_weight` its
+/// (or the deprecated `global_tracking`) its
+/// own weighted tracking is not allowed (an interface's weight becomes
+/// 0, a weighted script is dropped, a file's default weight 1 becomes 0
+/// and another weight drops it), so any failure faults the group; the
+/// group's own tracked objects apply to every member with their weights,
+/// cleared when a member is an address owner.
+fn in_sync_group(spec: &mut InstanceSpec, g: &SyncGroup, cfg: &Config) {
+    // `global_tracking` (deprecated) is keepalived's old name for it.
+    if !(g.sync_group_tracking_weight || g.global_tracking) {
+        for u in &mut spec.track_interface {
+            u.weight = 0;
+        }
+        spec.track_script.retain(|u| u.weight == 0);
+        spec.track_file.retain_mut(|u| match u.weight {
+            1 => {
+                u.weight = 0;
+                true
+            }
+            w => w == 0,
+        });
+    }
+    let owner_member = cfg
+        .vrrp_instances
+        .iter()
+        .filter(|i| g.group.contains(&i.name))
+        .any(|i| i.priority == PRIO_OWNER);
+    let weight = |w: i32| if owner_member { 0 } else { clamp_weight(w) };
+    for r in &g.track_interface {
+        let mut u = use_of(r, 0, false);
+        u.weight = weight(u.weight);
+        spec.track_interface.push(u);
+    }
+    for r in &g.track_script {
+        if let Some(s) = cfg.vrrp_scripts.iter().find(|s| s.name == r.name) {
+            let mut u = use_of(r, s.weight, s.weight_reverse);
+            u.weight = weight(u.weight);
+            spec.track_script.push(u);
+        }
+    }
+    for r in &g.track_file {
+        if let Some(f) = cfg.track_files.iter().find(|f| f.name == r.name) {
+            let mut u = use_of(r, f.weight, f.weight_reverse);
+            if owner_member {
+                u.weight = 0;
+            }
+            spec.track_file.push(u);
+        }
+    }
+}
+
+/// The sync groups as the node sees them (validation already dropped
+/// unknown and duplicate members and empty groups).
+pub fn sync_groups(cfg: &Config) -> Vec<SyncGroupSpec> {
+    cfg.sync_groups
+        .iter()
+        .map(|g| SyncGroupSpec {
+            name: g.name.clone(),
+            members: g.group.clone(),
+        })
+        .collect()
 }
 
 /// The scripts some instance tracks (keepalived drops unused ones).
@@ -77,9 +147,9 @@ pub fn scripts(cfg: &Config) -> Vec<ScriptParams> {
     cfg.vrrp_scripts
         .iter()
         .filter(|s| {
-            cfg.vrrp_instances
-                .iter()
-                .any(|i| i.track_script.iter().any(|r| r.name == s.name))
+            let used = |refs: &[TrackRef]| refs.iter().any(|r| r.name == s.name);
+            cfg.vrrp_instances.iter().any(|i| used(&i.track_script))
+                || cfg.sync_groups.iter().any(|g| used(&g.track_script))
         })
         .map(|s| ScriptParams {
             name: s.name.clone(),

@@ -27,23 +27,25 @@
 
 use std::collections::BTreeMap;
 
-use crate::fsm::event::{Action, Input};
+use crate::fsm::event::{Action, Input, State};
 use crate::fsm::instance::Instance;
 use crate::fsm::priority;
 use crate::fsm::time::Instant;
 use crate::node::event::{Effect, Event, FaultCause, InstanceSpec};
+use crate::node::sync::Group;
 use crate::node::track::{self, ScriptParams, ScriptTracker, Verdict};
 
-struct Member {
-    spec: InstanceSpec,
-    fsm: Instance,
+pub(super) struct Member {
+    pub(super) spec: InstanceSpec,
+    pub(super) fsm: Instance,
     src_present: bool,
-    causes: Vec<FaultCause>,
+    pub(super) causes: Vec<FaultCause>,
 }
 
 #[derive(Default)]
 pub struct Node {
-    members: Vec<Member>,
+    pub(super) members: Vec<Member>,
+    pub(super) groups: Vec<Group>,
     scripts: BTreeMap<String, ScriptTracker>,
     /// Last reported state per interface name.
     links: BTreeMap<String, bool>,
@@ -203,6 +205,7 @@ impl Node {
         match event {
             Event::Startup { instance } => {
                 self.evaluate(instance, now, &mut out);
+                let silent_group_fault = self.group_startup(instance, &mut out);
                 let Some(m) = self.members.get_mut(instance) else {
                     return out;
                 };
@@ -211,11 +214,11 @@ impl Node {
                     && m.causes
                         .iter()
                         .all(|c| matches!(c, FaultCause::ScriptPending(_)));
-                if only_pending {
+                if only_pending || silent_group_fault {
                     // keepalived enters this FAULT silently (see the top).
                     actions.retain(|a| !matches!(a, Action::StateChanged { .. }));
                 }
-                push_actions(instance, actions, &mut out);
+                self.push_member(instance, actions, now, &mut out);
             }
             Event::Advert { instance, advert } => {
                 self.step(instance, Input::Advert(advert), now, &mut out);
@@ -249,6 +252,7 @@ impl Node {
                 for idx in 0..self.members.len() {
                     self.step(idx, Input::Shutdown, now, &mut out);
                 }
+                self.groups_stopped(&mut out);
             }
         }
         out
@@ -277,7 +281,13 @@ impl Node {
                 continue;
             };
             if due <= horizon {
-                self.step(idx, Input::Timer, due.max(now), out);
+                let at = due.max(now);
+                let input = if self.sync_holds_backup(idx, at) {
+                    Input::HoldBackup
+                } else {
+                    Input::Timer
+                };
+                self.step(idx, input, at, out);
             }
         }
     }
@@ -285,7 +295,7 @@ impl Node {
     fn step(&mut self, idx: usize, input: Input, now: Instant, out: &mut Vec<Effect>) {
         if let Some(m) = self.members.get_mut(idx) {
             let actions = m.fsm.handle(input, now);
-            push_actions(idx, actions, out);
+            self.push_member(idx, actions, now, out);
         }
     }
 
@@ -302,6 +312,7 @@ impl Node {
             return;
         };
         let (causes, adjust) = self.assess(m);
+        let grouped = self.group_of(idx).is_some();
         let Some(m) = self.members.get_mut(idx) else {
             return;
         };
@@ -326,8 +337,38 @@ impl Node {
             (true, true) => Input::FaultCleared,
             _ => return,
         };
+        if grouped {
+            self.sync_fault_change(idx, input, now, out);
+            return;
+        }
         let actions = m.fsm.handle(input, now);
         push_actions(idx, actions, out);
+    }
+
+    /// Pushes member `idx`'s actions, then makes its sync group follow a
+    /// change to MASTER or from MASTER to BACKUP.
+    pub(super) fn push_member(
+        &mut self,
+        idx: usize,
+        actions: Vec<Action>,
+        now: Instant,
+        out: &mut Vec<Effect>,
+    ) {
+        let moved: Vec<(State, State)> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::StateChanged { from, to, .. } => Some((*from, *to)),
+                _ => None,
+            })
+            .collect();
+        push_actions(idx, actions, out);
+        for (from, to) in moved {
+            match (from, to) {
+                (_, State::Master) => self.sync_master(idx, now, out),
+                (State::Master, State::Backup) => self.sync_backup(idx, now, out),
+                _ => {}
+            }
+        }
     }
 
     fn link_up(&self, name: &str) -> bool {
@@ -378,7 +419,7 @@ impl Node {
     }
 }
 
-fn push_actions(instance: usize, actions: Vec<Action>, out: &mut Vec<Effect>) {
+pub(super) fn push_actions(instance: usize, actions: Vec<Action>, out: &mut Vec<Effect>) {
     out.extend(
         actions
             .into_iter()

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fsm::event::{Action, RxAdvert};
+use crate::fsm::event::{Action, RxAdvert, State};
 use crate::fsm::params::InstanceParams;
 use crate::node::track::{ScriptHealth, TrackUse};
 
@@ -23,6 +23,14 @@ pub struct InstanceSpec {
     pub track_script: Vec<TrackUse>,
     #[serde(default)]
     pub track_file: Vec<TrackUse>,
+}
+
+/// A `vrrp_sync_group`: instances (by name, in the configured order)
+/// that change state together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroupSpec {
+    pub name: String,
+    pub members: Vec<String>,
 }
 
 /// An input to the node.
@@ -73,6 +81,11 @@ pub enum Effect {
         instance: usize,
         causes: Vec<FaultCause>,
     },
+    /// A sync group entered `state`, after its members moved: the shell
+    /// runs the group's `notify_<state>`, then its `notify` with
+    /// `GROUP <name> <STATE> 0`, then writes the FIFO line
+    /// `GROUP "<name>" <STATE> 0`.
+    Group { group: String, state: State },
 }
 
 /// Why an instance is FAULT.

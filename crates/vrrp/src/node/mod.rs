@@ -13,9 +13,10 @@ pub mod config;
 pub mod core;
 pub mod event;
 pub mod status;
+mod sync;
 pub mod track;
 
 pub use self::core::Node;
-pub use event::{Effect, Event, FaultCause, InstanceSpec};
+pub use event::{Effect, Event, FaultCause, InstanceSpec, SyncGroupSpec};
 pub use status::{InstanceStatus, TrackedStatus};
 pub use track::{ScriptHealth, ScriptParams, ScriptTracker, TrackUse, Verdict};

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use keepalived_config::Config;
 use keepalived_config::model::global::GlobalDefs;
+use keepalived_config::model::sync_group::SyncGroup;
 use keepalived_sys::link::{LinkEvent, LinkEvents};
 use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::timer::{self, PreciseTimer};
@@ -135,6 +136,8 @@ pub struct Core {
     pub(super) unclaimed: u64,
     last_drop_log: Option<tokio::time::Instant>,
     pub(super) syncd: Syncd,
+    /// The running generation's sync groups, for their notify hooks.
+    pub(super) sync_groups: Vec<SyncGroup>,
 }
 
 impl Core {
@@ -158,6 +161,7 @@ impl Core {
             unclaimed: 0,
             last_drop_log: None,
             syncd: Syncd::default(),
+            sync_groups: Vec::new(),
         })
     }
 
@@ -503,6 +507,10 @@ impl Core {
         }
         // Same-named scripts keep their results and rise/fall counts.
         self.node.configure_scripts(scripts, self.now());
+        // Before any member starts: the first decides the group's state.
+        self.node
+            .configure_groups(keepalived_vrrp::node::config::sync_groups(&config));
+        self.sync_groups = config.sync_groups.clone();
         for plan in plans {
             if let Some(pos) = self.insts.iter().position(|l| l.identity == plan.identity) {
                 self.reload_one(pos, plan).await;

@@ -40,6 +40,18 @@ impl Core {
                         log_causes(&i.conf.name, &causes);
                     }
                 }
+                Effect::Group { group, state } => {
+                    tracing::info!(
+                        "VRRP_Group({group}) Syncing instances to {} state",
+                        state_word(state)
+                    );
+                    if let Some(g) = self.sync_groups.iter().find(|g| g.name == group) {
+                        let started = self.notifier.group_changed(g, state);
+                        if state == State::Stop {
+                            self.stop_scripts.extend(started);
+                        }
+                    }
+                }
             }
         }
     }
@@ -73,7 +85,11 @@ impl Core {
                             "({}) Changing effective priority from {from} to {to}",
                             i.conf.name
                         );
-                        self.notifier.priority_changed(&i.conf, state, to);
+                        let group = self
+                            .sync_groups
+                            .iter()
+                            .find(|g| g.group.contains(&i.conf.name));
+                        self.notifier.priority_changed(&i.conf, group, state, to);
                     }
                 }
             }

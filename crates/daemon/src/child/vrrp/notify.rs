@@ -15,6 +15,7 @@
 use std::path::Path;
 
 use keepalived_config::model::global::GlobalDefs;
+use keepalived_config::model::sync_group::SyncGroup;
 use keepalived_config::model::vrrp::VrrpInstance;
 use keepalived_sys::fifo::{FifoWrite, NotifyFifo};
 use keepalived_vrrp::fsm::State;
@@ -101,6 +102,35 @@ impl Notifier {
         started
     }
 
+    /// A sync group entered `to`: its `notify_<state>`, then `notify`
+    /// with `GROUP <name> <STATE> 0`, then the FIFO line (a group's
+    /// priority is always 0 for keepalived).
+    pub fn group_changed(&mut self, g: &SyncGroup, to: State) -> Vec<JoinHandle<()>> {
+        let specific = match to {
+            State::Master => g.notify_master.as_ref(),
+            State::Backup => g.notify_backup.as_ref(),
+            State::Fault => g.notify_fault.as_ref(),
+            State::Stop => g.notify_stop.as_ref(),
+            State::Init => return Vec::new(),
+        };
+        let word = state_word(to);
+        let mut started = Vec::new();
+        if let Some(cmd) = specific {
+            started.extend(spawn(cmd, &[]));
+        }
+        if let Some(cmd) = &g.notify {
+            let extra = [
+                "GROUP".to_owned(),
+                g.name.clone(),
+                word.to_owned(),
+                "0".to_owned(),
+            ];
+            started.extend(spawn(cmd, &extra));
+        }
+        self.fifo(&format!("GROUP \"{}\" {word} 0\n", g.name));
+        started
+    }
+
     /// As master, a lower-priority advert arrived.
     pub fn master_rx_lower(&mut self, i: &VrrpInstance, priority: u8) {
         if let Some(cmd) = &i.notify_master_rx_lower_pri {
@@ -112,9 +142,17 @@ impl Notifier {
         ));
     }
 
-    /// The effective priority changed (`notify_priority_changes`).
-    pub fn priority_changed(&mut self, i: &VrrpInstance, state: State, priority: u8) {
-        if !i.notify_priority_changes.unwrap_or(self.priority_changes) {
+    /// The effective priority changed (`notify_priority_changes`; a sync
+    /// group's sets it for every member).
+    pub fn priority_changed(
+        &mut self,
+        i: &VrrpInstance,
+        group: Option<&SyncGroup>,
+        state: State,
+        priority: u8,
+    ) {
+        let by_group = group.is_some_and(|g| g.notify_priority_changes);
+        if !by_group && !i.notify_priority_changes.unwrap_or(self.priority_changes) {
             return;
         }
         let what = match state {

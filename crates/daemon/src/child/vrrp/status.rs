@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use keepalived_vrrp::fsm::State;
 use keepalived_vrrp::node::{FaultCause, TrackedStatus};
 use keepalived_vrrp::packet::RxStats;
 
@@ -16,8 +17,16 @@ use super::notify::state_word;
 pub struct VrrpStatus {
     pub generation: u64,
     pub instances: Vec<InstanceStatus>,
+    pub sync_groups: Vec<SyncGroupStatus>,
     /// Datagrams no instance claimed (unknown VRID, undecodable).
     pub unclaimed_datagrams: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncGroupStatus {
+    pub name: String,
+    pub state: &'static str,
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,6 +67,17 @@ pub fn of(core: &Core) -> VrrpStatus {
         .enumerate()
         .filter_map(|(idx, live)| {
             let node = core.node.instance_status(idx)?;
+            let mut fault_reasons: Vec<String> = node.fault_causes.iter().map(reason).collect();
+            if node.state == State::Fault && fault_reasons.is_empty() {
+                // FAULT for another member of its sync group.
+                if let Some((g, _)) = core
+                    .node
+                    .sync_groups()
+                    .find(|(g, _)| g.members.contains(&live.conf.name))
+                {
+                    fault_reasons.push(format!("sync group {}", g.name));
+                }
+            }
             Some(InstanceStatus {
                 name: live.conf.name.clone(),
                 state: state_word(node.state),
@@ -66,7 +86,7 @@ pub fn of(core: &Core) -> VrrpStatus {
                 family: format!("{:?}", live.identity.family),
                 base_priority: node.base_priority,
                 effective_priority: node.effective_priority,
-                fault_reasons: node.fault_causes.iter().map(reason).collect(),
+                fault_reasons,
                 vips: live
                     .vips
                     .iter()
@@ -82,9 +102,19 @@ pub fn of(core: &Core) -> VrrpStatus {
             })
         })
         .collect();
+    let sync_groups = core
+        .node
+        .sync_groups()
+        .map(|(g, state)| SyncGroupStatus {
+            name: g.name.clone(),
+            state: state_word(state),
+            members: g.members.clone(),
+        })
+        .collect();
     VrrpStatus {
         generation: core.generation,
         instances,
+        sync_groups,
         unclaimed_datagrams: core.unclaimed,
     }
 }
