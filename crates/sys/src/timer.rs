@@ -131,18 +131,41 @@ mod tests {
     fn fires_at_the_deadline_not_a_millisecond_tick_later() {
         rt().block_on(async {
             let t = PreciseTimer::new().unwrap();
-            let mut late = Vec::new();
             for i in 0..20u64 {
                 // Deadlines off the millisecond grid on purpose.
                 let deadline = monotonic_now() + Duration::from_micros(2_300 + 37 * i);
+                // Poll once so the timer is armed, then ask the kernel what
+                // it holds: the exact deadline, not one rounded up to a
+                // millisecond tick as tokio's wheel would. This is what
+                // makes the wake-up precise; how soon the scheduler then
+                // runs us depends on the machine's load, which a unit test
+                // must not assert on (the failover benchmarks measure it).
+                tokio::select! {
+                    biased;
+                    _ = t.sleep_until(deadline) => panic!("fired before its deadline"),
+                    () = tokio::task::yield_now() => {}
+                }
+                let after = monotonic_now();
+                let Some(Expiration::OneShot(left)) = t.fd.get_ref().0.get().unwrap() else {
+                    panic!("timer not armed");
+                };
+                let left = Duration::from(left);
+                let read_at = monotonic_now();
+                // The kernel read `left` between `after` and `read_at`.
+                assert!(
+                    left <= deadline.saturating_sub(after) + Duration::from_micros(1),
+                    "armed {left:?} ahead, deadline {:?} ahead",
+                    deadline.saturating_sub(after)
+                );
+                assert!(
+                    left + Duration::from_micros(1) >= deadline.saturating_sub(read_at),
+                    "armed {left:?} ahead, deadline {:?} ahead",
+                    deadline.saturating_sub(read_at)
+                );
                 t.sleep_until(deadline).await.unwrap();
                 let now = monotonic_now();
                 assert!(now >= deadline, "fired early by {:?}", deadline - now);
-                late.push(now - deadline);
             }
-            late.sort();
-            // The median wake-up is well under tokio's 1 ms granularity.
-            assert!(late[10] < Duration::from_micros(500), "late by {late:?}");
         });
     }
 
