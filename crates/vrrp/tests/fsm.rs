@@ -715,3 +715,51 @@ fn inputs_and_actions_are_serde_data() {
     assert_eq!(back, actions);
     assert!(s.contains(r#""to":"MASTER""#), "{s}");
 }
+
+/// A flood of lower-priority adverts (replays, or a peer that cannot hear
+/// us) is answered once, at its start, not once per packet: the master's
+/// own advert schedule and the notify scripts stay as they were. A new
+/// stream after three quiet advert intervals is answered again.
+#[test]
+fn a_master_answers_a_stream_of_lower_priority_adverts_once() {
+    let answered = |from: u8| {
+        vec![
+            advert(100),
+            garp(5, GarpReason::LowerPriority),
+            Action::MasterRxLowerPriority {
+                from: IpAddr::V4(Ipv4Addr::new(192, 0, 2, from)),
+                priority: 50,
+            },
+        ]
+    };
+    let mut i = Instance::new(params(100), Instant::ZERO);
+    for (now, input) in master_steps() {
+        i.handle(input, now);
+    }
+    assert_eq!(i.state(), State::Master);
+    let t = at_ms(4000);
+    assert_eq!(i.handle(adv(20, 50), t), answered(20));
+    // Answering restarted the advert timer.
+    assert_eq!(i.next_deadline(), Some(at_ms(5000)));
+    // The stream goes on: nothing sent, nothing run, timer untouched.
+    for ms in [1, 10, 500, 999] {
+        let now = t + Duration::from_millis(ms);
+        assert_eq!(i.handle(adv(21, 50), now), vec![], "at +{ms} ms");
+        assert_eq!(i.next_deadline(), Some(at_ms(5000)), "at +{ms} ms");
+    }
+    // Periodic adverts go on as if nothing had been received.
+    assert_eq!(i.handle(Input::Timer, at_ms(5000)), vec![advert(100)]);
+    assert_eq!(i.next_deadline(), Some(at_ms(6000)));
+    // Still one stream while gaps stay under three intervals.
+    for ms in [5_500, 8_000, 10_999] {
+        assert_eq!(i.handle(adv(20, 50), at_ms(ms)), vec![], "at {ms} ms");
+    }
+    // Three quiet intervals: a new stream, answered again.
+    assert_eq!(i.handle(adv(20, 50), at_ms(14_000)), answered(20));
+    // A higher priority still wins at once, inside a stream.
+    let out = i.handle(adv(20, 200), at_ms(14_001));
+    assert_eq!(
+        out,
+        vec![Action::DelVips, changed(State::Master, State::Backup, 100)]
+    );
+}

@@ -58,6 +58,13 @@ pub struct Instance {
     /// Sync group whose state is not MASTER: an owner configured MASTER
     /// starts as BACKUP like any configured MASTER.
     no_owner_start: bool,
+    /// When this master last received a lower-priority advert. keepalived
+    /// answers every one, so a flood of replayed lower-priority adverts
+    /// comes back as a flood of our own adverts, GARPs and notify
+    /// scripts; we answer the first one after a quiet spell of three
+    /// advert intervals, which is the one that can make a lower master
+    /// yield sooner than our next periodic advert would.
+    lower_prio_seen: Option<Instant>,
 }
 
 // ===== impl Instance =====
@@ -82,6 +89,7 @@ impl Instance {
             master: None,
             wants_master: false,
             no_owner_start: false,
+            lower_prio_seen: None,
         }
     }
 
@@ -323,6 +331,7 @@ impl Instance {
     /// the advert goes first so the old master drops the VIPs before our
     /// GARPs, then addresses, GARP burst, notifications.
     fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.lower_prio_seen = None;
         self.master_adver_int = self.params.advert_int;
         self.master = None;
         out.push(Action::SendAdvert {
@@ -423,6 +432,15 @@ impl Instance {
         }
         let ours = self.effective_priority;
         if adv.priority < ours || (adv.priority == ours && addr == Ordering::Less) {
+            let quiet = self.params.advert_int * 3;
+            let seen = self.lower_prio_seen.replace(now);
+            if seen.is_some_and(|t| now < t + quiet) {
+                // Part of a stream already answered: a lower master that
+                // can hear us has yielded to the answer or to our
+                // periodic adverts; one that cannot gains nothing from
+                // more, and replays must not be amplified.
+                return;
+            }
             if !self.params.lower_prio_no_advert {
                 out.push(Action::SendAdvert { priority: ours });
             }
