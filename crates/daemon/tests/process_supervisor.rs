@@ -947,7 +947,17 @@ fn the_control_socket_refuses_bad_clients_without_harm() {
         "{:?}",
         started.elapsed()
     );
-    drop(slow);
+    // It is closed at the server's read deadline, and told why.
+    {
+        use std::io::{Read, Write};
+        let mut slow = slow;
+        slow.write_all(b"{\"version\":").expect("half a request");
+        slow.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut told = String::new();
+        let _ = slow.read_to_string(&mut told);
+        assert!(told.contains("no complete request line"), "{told:?}");
+    }
     // Not root: refused, even when the file mode would let it in.
     fs::set_permissions(d.path("parent.sock"), fs::Permissions::from_mode(0o666)).expect("chmod");
     let out = Command::new("setpriv")

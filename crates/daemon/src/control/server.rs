@@ -162,8 +162,8 @@ fn serve_client(mut conn: UnixStream, tx: &Sender<Pending>, wake: &UnixStream) {
 }
 
 /// The next line (without its newline); None at the end of the stream;
-/// Err(Some) for a line too long, Err(None) for a read error or the
-/// deadline.
+/// Err(Some) for a line too long or the deadline, Err(None) for a read
+/// error.
 fn next_line(
     conn: &mut UnixStream,
     pending: &mut Vec<u8>,
@@ -182,6 +182,16 @@ fn next_line(
             Ok(0) => return Ok(None),
             Ok(n) => pending.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Said, not just closed: a client starved by a loaded machine
+            // then reports why instead of "closed the connection".
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Some(wire::BadRequest::Slow(READ_DEADLINE)));
+            }
             Err(_) => return Err(None),
         }
     }

@@ -87,6 +87,8 @@ impl Answer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadRequest {
     TooLong,
+    /// No complete line before the server's read deadline.
+    Slow(std::time::Duration),
     NotJson(String),
     Version(u32),
 }
@@ -95,6 +97,11 @@ impl std::fmt::Display for BadRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BadRequest::TooLong => write!(f, "request longer than {MAX_REQUEST} bytes"),
+            BadRequest::Slow(d) => write!(
+                f,
+                "no complete request line within {} s; closing",
+                d.as_secs()
+            ),
             BadRequest::NotJson(e) => write!(f, "not a request: {e}"),
             BadRequest::Version(v) => {
                 write!(
