@@ -902,6 +902,9 @@ impl Supervisor {
                 }
             }
             if self.stopping.is_some() && self.slots.iter().all(|s| s.running.is_none()) {
+                if let Some(server) = &self.control {
+                    server.settle(Duration::from_secs(1));
+                }
                 return self.exit_code;
             }
             if let Some(deadline) = self.stopping

@@ -45,6 +45,8 @@ pub struct Server {
     path: PathBuf,
     wake: UnixStream,
     requests: Receiver<Pending>,
+    /// Requests taken from a client whose answer is not written yet.
+    unanswered: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -64,14 +66,28 @@ impl Server {
         let (wake_rx, wake_tx) = UnixStream::pair()?;
         wake_rx.set_nonblocking(true)?;
         let (tx, rx) = mpsc::channel();
+        let unanswered = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&unanswered);
         std::thread::Builder::new()
             .name("control".into())
-            .spawn(move || accept_loop(listener, tx, wake_tx))?;
+            .spawn(move || accept_loop(listener, tx, wake_tx, count))?;
         Ok(Self {
             path: path.to_path_buf(),
             wake: wake_rx,
             requests: rx,
+            unanswered,
         })
+    }
+
+    /// Waits, at most `bound`, for the answers already given to the
+    /// client threads to be written: the daemon exits right after
+    /// answering `stop`, and a thread still waiting for the CPU would
+    /// otherwise leave its client with a closed connection.
+    pub fn settle(&self, bound: Duration) {
+        let until = std::time::Instant::now() + bound;
+        while self.unanswered.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Readable when requests are waiting.
@@ -93,7 +109,12 @@ impl Drop for Server {
     }
 }
 
-fn accept_loop(listener: UnixListener, tx: Sender<Pending>, wake: UnixStream) {
+fn accept_loop(
+    listener: UnixListener,
+    tx: Sender<Pending>,
+    wake: UnixStream,
+    unanswered: Arc<AtomicUsize>,
+) {
     let active = Arc::new(AtomicUsize::new(0));
     let wake = Arc::new(wake);
     for conn in listener.incoming() {
@@ -117,10 +138,11 @@ fn accept_loop(listener: UnixListener, tx: Sender<Pending>, wake: UnixStream) {
             continue;
         }
         let (tx, wake, active) = (tx.clone(), Arc::clone(&wake), Arc::clone(&active));
+        let unanswered = Arc::clone(&unanswered);
         let spawned = std::thread::Builder::new()
             .name("control-client".into())
             .spawn(move || {
-                serve_client(conn, &tx, &wake);
+                serve_client(conn, &tx, &wake, &unanswered);
                 active.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
@@ -136,7 +158,12 @@ fn peer_is_root(conn: &UnixStream) -> bool {
 
 /// Requests on one connection, one line each, until the client closes,
 /// goes quiet for [`READ_DEADLINE`], or sends something unreadable.
-fn serve_client(mut conn: UnixStream, tx: &Sender<Pending>, wake: &UnixStream) {
+fn serve_client(
+    mut conn: UnixStream,
+    tx: &Sender<Pending>,
+    wake: &UnixStream,
+    unanswered: &AtomicUsize,
+) {
     let _ = conn.set_read_timeout(Some(READ_DEADLINE));
     let mut pending = Vec::new();
     loop {
@@ -150,12 +177,15 @@ fn serve_client(mut conn: UnixStream, tx: &Sender<Pending>, wake: &UnixStream) {
                 return;
             }
         };
+        unanswered.fetch_add(1, Ordering::SeqCst);
         let (answer, go_on) = match wire::parse_request(&line) {
             // Nothing after an unreadable request can be trusted.
             Err(e) => (Answer::error(e.to_string()), false),
             Ok(req) => (ask_supervisor(req.cmd, tx, wake), true),
         };
-        if conn.write_all(answer.to_line().as_bytes()).is_err() || !go_on {
+        let written = conn.write_all(answer.to_line().as_bytes());
+        unanswered.fetch_sub(1, Ordering::SeqCst);
+        if written.is_err() || !go_on {
             return;
         }
     }
