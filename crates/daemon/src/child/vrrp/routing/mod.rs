@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Routes, rules and static addresses: `virtual_routes`,
+//! `virtual_rules` (installed with an instance's VIPs when it becomes
+//! MASTER, removed when it leaves MASTER) and `static_ipaddress`,
+//! `static_routes`, `static_rules` (installed at start, kept for the
+//! life of the daemon, removed on stop).
+//!
+//! Order, as keepalived: addresses first, then routes (a route may name
+//! a VIP as its source), then rules; removal in the reverse order.
+//!
+//! A reload touches only what changed: an entry equal in the old and the
+//! new configuration stays in the kernel untouched; a removed one is
+//! deleted; a new one is added (for an instance, only while it is
+//! MASTER).
+
+pub mod spec;
+mod statics;
+
+use keepalived_config::model::vrrp::VrrpInstance;
+use keepalived_sys::netlink::{Netlink, NetlinkError};
+use keepalived_sys::route::{RouteDelOutcome, RouteGone, RouteSpec};
+use keepalived_sys::rule::{RuleDelOutcome, RuleGone};
+
+pub use spec::{RoutePlan, RulePlan};
+pub use statics::Statics;
+
+/// Routes and rules of one owner (an instance, or the static blocks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    pub routes: Vec<RoutePlan>,
+    pub rules: Vec<RulePlan>,
+}
+
+/// Table names beyond the built-in ones, from iproute2's files.
+pub fn system_table(name: &str) -> Option<u32> {
+    ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .find_map(|text| spec::parse_rt_tables(&text, name))
+}
+
+impl Routing {
+    /// From configured routes and rules; an entry the kernel could not
+    /// be asked for is logged for `who` and left out.
+    pub fn plan(
+        routes: &[keepalived_config::model::addr::Route],
+        rules: &[keepalived_config::model::addr::Rule],
+        who: &str,
+    ) -> Self {
+        let mut out = Self::default();
+        for r in routes {
+            match spec::route_plan(r, &system_table) {
+                Ok(p) => out.routes.push(p),
+                Err(e) => tracing::error!("({who}) route not installed: {e}"),
+            }
+        }
+        for r in rules {
+            match spec::rule_plan(r, &system_table) {
+                Ok(p) => out.rules.push(p),
+                Err(e) => tracing::error!("({who}) rule not installed: {e}"),
+            }
+        }
+        out
+    }
+
+    /// An instance's `virtual_routes` and `virtual_rules`.
+    pub fn of_instance(conf: &VrrpInstance) -> Self {
+        Self::plan(&conf.virtual_routes, &conf.virtual_rules, &conf.name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.rules.is_empty()
+    }
+
+    /// What `self` has that `new` does not (to remove) and what `new`
+    /// has that `self` does not (to add).
+    pub fn diff(&self, new: &Self) -> (Self, Self) {
+        let gone = Self {
+            routes: missing(&self.routes, &new.routes),
+            rules: missing(&self.rules, &new.rules),
+        };
+        let added = Self {
+            routes: missing(&new.routes, &self.routes),
+            rules: missing(&new.rules, &self.rules),
+        };
+        (gone, added)
+    }
+
+    /// Installs routes, then rules; failures are logged for `who`.
+    pub async fn install(&self, nl: &Netlink, who: &str) {
+        for r in &self.routes {
+            add_route(nl, r, who).await;
+        }
+        for r in &self.rules {
+            add_rule(nl, &r.spec, who).await;
+        }
+    }
+
+    /// Removes rules, then routes.
+    pub async fn remove(&self, nl: &Netlink, who: &str) {
+        for r in &self.rules {
+            match nl.del_rule(&r.spec).await {
+                Ok(RuleDelOutcome::Removed | RuleDelOutcome::NotPresent) => {}
+                Err(e) => tracing::warn!("({who}) cannot remove rule {}: {e}", r.spec.priority),
+            }
+        }
+        for r in &self.routes {
+            let spec = match resolve(nl, r).await {
+                Ok(s) => s,
+                // The interface is gone: so is the route.
+                Err(NetlinkError::NoSuchInterface(_)) => continue,
+                Err(e) => {
+                    tracing::warn!("({who}) cannot remove route {}: {e}", show(&r.spec));
+                    continue;
+                }
+            };
+            match nl.del_route(&spec).await {
+                Ok(RouteDelOutcome::Removed | RouteDelOutcome::NotPresent) => {}
+                Err(e) => tracing::warn!("({who}) cannot remove route {}: {e}", show(&r.spec)),
+            }
+        }
+    }
+
+    /// The tracked route this deletion removed, by index.
+    pub fn route_gone(&self, gone: &RouteGone) -> Option<usize> {
+        self.routes.iter().position(|r| gone.matches(&r.spec))
+    }
+
+    /// The rule this deletion removed, by index.
+    pub fn rule_gone(&self, gone: &RuleGone) -> Option<usize> {
+        self.rules.iter().position(|r| gone.matches(&r.spec))
+    }
+}
+
+fn missing<T: PartialEq + Clone>(from: &[T], other: &[T]) -> Vec<T> {
+    from.iter()
+        .filter(|x| !other.contains(x))
+        .cloned()
+        .collect()
+}
+
+/// `203.0.113.0/25 table 100`, for the log.
+pub fn show(s: &RouteSpec) -> String {
+    format!("{}/{} table {}", s.dst, s.dst_len, s.table)
+}
+
+/// The route with its interfaces looked up now.
+async fn resolve(nl: &Netlink, r: &RoutePlan) -> Result<RouteSpec, NetlinkError> {
+    let mut spec = r.spec.clone();
+    if let Some(dev) = &r.dev {
+        spec.oif = Some(nl.interface_by_name(dev).await?.index);
+    }
+    for (hop, dev) in spec.nexthops.iter_mut().zip(&r.hop_devs) {
+        if let Some(dev) = dev {
+            hop.oif = Some(nl.interface_by_name(dev).await?.index);
+        }
+    }
+    Ok(spec)
+}
+
+pub async fn add_route(nl: &Netlink, r: &RoutePlan, who: &str) {
+    let res = match resolve(nl, r).await {
+        Ok(spec) => nl.add_route(&spec).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = res {
+        tracing::warn!("({who}) cannot add route {}: {e}", show(&r.spec));
+    }
+}
+
+pub async fn add_rule(nl: &Netlink, spec: &keepalived_sys::rule::RuleSpec, who: &str) {
+    if let Err(e) = nl.add_rule(spec).await {
+        tracing::warn!("({who}) cannot add rule {}: {e}", spec.priority);
+    }
+}
