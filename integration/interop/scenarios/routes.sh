@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+# shellcheck source-path=SCRIPTDIR
+# virtual_routes / virtual_rules follow MASTER; static_routes /
+# static_rules stay for the daemon's life; a deleted VIP. Both sides carry
+# the same blocks; A also tracks trk0 (weight -60) so that it can be made
+# BACKUP while it keeps running. VRRPv3, advert_int 0.1.
+# 1. From start, both sides have the static route and rule (B never was
+#    MASTER); after the election only lb1 has the virtual routes (table
+#    100, protocol 18 "keepalived") and rules (preferences 200, 201).
+# 2. trk0 down: lb2 takes over; the virtual routes and rules are on lb2
+#    and gone from lb1; the static ones stay on both. trk0 up: back on lb1.
+# 3. The static route deleted on lb2 by hand: put back (both
+#    implementations do).
+# 4. The VIP deleted on lb1 (MASTER) by hand. keepalived-rs: put back,
+#    lb1 stays MASTER (no notify, lb2 never holds it), and so is a deleted
+#    virtual route. keepalived 2.2.7 (known behaviour, docs/compatibility.md):
+#    lb1 goes BACKUP (notify BACKUP), then MASTER again, the VIP back on lb1.
+# shellcheck source=../lib/scenario.sh
+source "$(dirname "$0")/../lib/scenario.sh"
+scenario_begin routes "virtual_routes/rules follow MASTER, static ones stay, a deleted VIP"
+C_VERSION=3 C_ADVERT=0.1
+WEIGHT=-60
+ip -n "$NS_LB1" link add trk0 type veth peer name trk0p
+ip -n "$NS_LB1" link set trk0 up
+ip -n "$NS_LB1" link set trk0p up
+
+STATIC_ROUTE=198.51.100.64/26
+STATIC="static_routes {
+    $STATIC_ROUTE via 192.0.2.254 dev $IFACE
+}
+static_rules {
+    from $STATIC_ROUTE table 101 preference 301
+}"
+VROUTE1=203.0.113.0/25
+VROUTE2=203.0.113.128/25
+VIRTUAL="    virtual_routes {
+        $VROUTE1 via 192.0.2.254 dev $IFACE table 100
+        blackhole $VROUTE2 table 100 no_track
+    }
+    virtual_rules {
+        from $VIP table 100 preference 200
+        to 203.0.113.0/24 table 100 preference 201
+    }"
+TRACK="    track_interface {
+        trk0 weight $WEIGHT
+    }"
+VIP_ADDRS=("$VIP")
+{ C_ROOT=$STATIC conf_global lb1; C_EXTRA="$VIRTUAL
+$TRACK" conf_instance lb1 VI_1 $VRID $PRIO_A "$VIP/$PLEN"; } >"$RUN_DIR/lb1.conf"
+{ C_ROOT=$STATIC conf_global lb2; C_EXTRA=$VIRTUAL conf_instance lb2 VI_1 $VRID $PRIO_B "$VIP/$PLEN"; } >"$RUN_DIR/lb2.conf"
+
+# Protocol 18 is how keepalived (and we) mark its routes.
+vroute() { ip -n "$1" route show table 100 proto 18 2>/dev/null | grep -q -- "$2"; }
+rule_pref() { [[ -n $(ip -n "$1" rule show pref "$2" 2>/dev/null) ]]; }
+virtual_on() { vroute "$1" "^$VROUTE1 via" && vroute "$1" "blackhole $VROUTE2" && rule_pref "$1" 200 && rule_pref "$1" 201; }
+virtual_off() { ! vroute "$1" "$VROUTE1" && ! vroute "$1" "$VROUTE2" && ! rule_pref "$1" 200 && ! rule_pref "$1" 201; }
+static_on() { ip -n "$1" route show "$STATIC_ROUTE" proto 18 | grep -q via && rule_pref "$1" 301; }
+on_a_only() { virtual_on "$NS_LB1" && virtual_off "$NS_LB2"; }
+on_b_only() { virtual_on "$NS_LB2" && virtual_off "$NS_LB1"; }
+show_routing() {
+    local ns n
+    for ns in "$NS_LB1" "$NS_LB2"; do
+        n=${ns##*-}
+        printf '%s[table100: %s | rules: %s | static: %s] ' "$n" \
+            "$(ip -n "$ns" route show table 100 2>/dev/null | paste -sd, -)" \
+            "$(ip -n "$ns" rule show | awk '$1 ~ /^(200|201|301):/' | paste -sd, -)" \
+            "$(ip -n "$ns" route show "$STATIC_ROUTE" | paste -sd, -)"
+    done
+}
+check_routing() { # name cmd...
+    local name=$1 rc=0
+    shift
+    "$@" || rc=$?
+    if ((rc == 0)); then pass "$name" "$(show_routing)"; else fail "$name" "$(show_routing)"; fi
+}
+
+pair_timers
+T0=$(now)
+peer_start A "$RUN_DIR/lb1.conf"
+peer_start B "$RUN_DIR/lb2.conf"
+# B is still BACKUP here and stays so: its static entries come from start.
+check_routing "static route and rule on lb2 from start" wait_for 1 static_on "$NS_LB2"
+pair_wait_a_master "election: VIP on lb1 only" "$T0"
+check_routing "virtual routes and rules on lb1 only (proto 18)" wait_for 0.5 on_a_only
+check_routing "static route and rule on lb1 too" static_on "$NS_LB1"
+
+LINK_SLACK=0.25
+T=$(now)
+ip -n "$NS_LB1" link set trk0 down
+limit=$(calc "$ADV + $MD_B + $(slack_for "$ADV") + $LINK_SLACK")
+expect_b_takes_over "trk0 down: lb2 takes over" "$T" 0 "$limit"
+check_routing "virtual routes and rules moved to lb2, gone from lb1" wait_for 0.5 on_b_only
+check_routing "static ones stay on both" eval 'static_on "$NS_LB1" && static_on "$NS_LB2"'
+T=$(now)
+ip -n "$NS_LB1" link set trk0 up
+limit=$(calc "$MD_A + $(slack_for "$ADV") + $LINK_SLACK")
+expect_a_takes_back "trk0 up: lb1 preempts" "$T" 0 "$limit"
+check_routing "virtual routes and rules back on lb1 only" wait_for 0.5 on_a_only
+
+ip -n "$NS_LB2" route del "$STATIC_ROUTE" via 192.0.2.254 dev "$IFACE"
+check_routing "static route deleted on lb2: put back" wait_for 1 static_on "$NS_LB2"
+
+T=$(now)
+ip -n "$NS_LB1" addr del "$VIP/$PLEN" dev "$IFACE"
+case $IMPL_A in
+    rs)
+        check_state "VIP deleted on lb1: put back, lb1 stays master" wait_for 0.5 a_master "$VIP"
+        check_state "lb2 never takes it (no flap)" holds_for 1 a_master "$VIP"
+        n=$(awk -v a="$T" '$1 + 0 > a + 0' "$RUN_DIR/notify.log" | paste -sd';' -)
+        check "no notify after the deletion" "${n:-none}" test -z "$n"
+        if grep -q "was deleted while MASTER; putting it back" "$RUN_DIR/lb1.out"; then
+            pass "lb1 logged the deletion" "$(grep -m1 'was deleted while MASTER' "$RUN_DIR/lb1.out")"
+        else
+            fail "lb1 logged the deletion" "no 'was deleted while MASTER' line in lb1.out"
+        fi
+        ip -n "$NS_LB1" route del "$VROUTE1" table 100
+        check_routing "virtual route deleted on lb1: put back" wait_for 0.5 on_a_only
+        ;;
+    ka)
+        # keepalived 2.2.7's known answer: BACKUP (priority 0), then MASTER
+        # again; not ours (docs/compatibility.md).
+        check_state "VIP deleted on lb1: back on lb1 after keepalived's flap" wait_for 3 a_master "$VIP"
+        b=$(notify_first "$T" lb1 BACKUP)
+        check "keepalived: lb1 notify BACKUP after the deletion (the flap)" "${b:+at +$(delta "$b" "$T") s}" test -n "$b"
+        check_routing "virtual routes and rules back on lb1 only" wait_for 1 on_a_only
+        ;;
+    *) note "VIP deletion: no expectation for IMPL_A=$IMPL_A; skipped" ;;
+esac
+scenario_end
