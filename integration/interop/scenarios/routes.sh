@@ -16,6 +16,11 @@
 #    lb1 stays MASTER (no notify, lb2 never holds it), and so is a deleted
 #    virtual route. keepalived 2.2.7 (known behaviour, docs/compatibility.md):
 #    lb1 goes BACKUP (notify BACKUP), then MASTER again, the VIP back on lb1.
+# 5. SIGHUP of lb1 with one virtual route and one rule replaced and a
+#    static route added: the new ones appear, the removed ones go, the
+#    unchanged route is never deleted (`ip monitor`); ours does not touch
+#    it at all (keepalived replaces it, which the monitor shows as an
+#    update).
 # shellcheck source=../lib/scenario.sh
 source "$(dirname "$0")/../lib/scenario.sh"
 scenario_begin routes "virtual_routes/rules follow MASTER, static ones stay, a deleted VIP"
@@ -127,4 +132,35 @@ case $IMPL_A in
         ;;
     *) note "VIP deletion: no expectation for IMPL_A=$IMPL_A; skipped" ;;
 esac
+
+VROUTE3=198.51.100.0/26
+STATIC_ROUTE2=198.51.100.128/26
+sed -e "s|blackhole $VROUTE2 table 100 no_track|$VROUTE3 dev $IFACE table 100|" \
+    -e "s|to 203.0.113.0/24 table 100 preference 201|to $VROUTE3 table 100 preference 202|" \
+    -e "s|^    $STATIC_ROUTE via 192.0.2.254 dev $IFACE\$|&\\n    $STATIC_ROUTE2 via 192.0.2.254 dev $IFACE|" \
+    "$RUN_DIR/lb1.conf" >"$RUN_DIR/lb1-reload.conf"
+cp "$RUN_DIR/lb1-reload.conf" "$RUN_DIR/lb1.conf"
+reloaded() {
+    vroute "$NS_LB1" "^$VROUTE1 via" && ! vroute "$NS_LB1" "$VROUTE2" && vroute "$NS_LB1" "^$VROUTE3 dev" &&
+        rule_pref "$NS_LB1" 200 && ! rule_pref "$NS_LB1" 201 && rule_pref "$NS_LB1" 202 &&
+        ip -n "$NS_LB1" route show "$STATIC_ROUTE2" proto 18 | grep -q via
+}
+ip -n "$NS_LB1" monitor route rule >"$RUN_DIR/monitor.txt" 2>&1 &
+MON=$!
+sleep 0.2
+kill -HUP "${PEER_PID[A]}"
+check_routing "SIGHUP of lb1: new route, rule and static route in, removed ones out" wait_for 3 reloaded
+sleep 0.3
+kill "$MON" 2>/dev/null || true
+wait "$MON" 2>/dev/null || true
+# The monitor saw the removed route go: it would see the kept one too.
+g=$(grep -E "^Deleted blackhole $VROUTE2 " "$RUN_DIR/monitor.txt" || true)
+check "ip monitor saw the removed route deleted" "${g:-nothing}" test -n "$g"
+d=$(grep -E "^Deleted $VROUTE1 " "$RUN_DIR/monitor.txt" || true)
+check "the unchanged virtual route was never deleted" "${d:-no deletion}" test -z "$d"
+if [[ $IMPL_A == rs ]]; then
+    t=$(grep -F "$VROUTE1" "$RUN_DIR/monitor.txt" | paste -sd';' - || true)
+    check "ours did not touch the unchanged virtual route" "${t:-untouched}" test -z "$t"
+fi
+check_state "the reload kept the VIP on lb1" a_master "$VIP"
 scenario_end
