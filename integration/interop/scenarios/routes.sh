@@ -10,8 +10,8 @@
 #    100, protocol 18 "keepalived") and rules (preferences 200, 201).
 # 2. trk0 down: lb2 takes over; the virtual routes and rules are on lb2
 #    and gone from lb1; the static ones stay on both. trk0 up: back on lb1.
-# 3. The static route deleted on lb2 by hand: put back (both
-#    implementations do).
+# 3. The static route and the static address deleted on lb2 by hand: put
+#    back (both implementations do).
 # 4. The VIP deleted on lb1 (MASTER) by hand. keepalived-rs: put back,
 #    lb1 stays MASTER (no notify, lb2 never holds it), and so is a deleted
 #    virtual route. keepalived 2.2.7 (known behaviour, docs/compatibility.md):
@@ -21,6 +21,7 @@
 #    unchanged route is never deleted (`ip monitor`); ours does not touch
 #    it at all (keepalived replaces it, which the monitor shows as an
 #    update).
+# 6. SIGTERM of lb2: its static address, route and rule are gone.
 # shellcheck source=../lib/scenario.sh
 source "$(dirname "$0")/../lib/scenario.sh"
 scenario_begin routes "virtual_routes/rules follow MASTER, static ones stay, a deleted VIP"
@@ -31,7 +32,11 @@ ip -n "$NS_LB1" link set trk0 up
 ip -n "$NS_LB1" link set trk0p up
 
 STATIC_ROUTE=198.51.100.64/26
-STATIC="static_routes {
+STATIC_ADDR=203.0.113.250
+STATIC="static_ipaddress {
+    $STATIC_ADDR/32 dev $IFACE
+}
+static_routes {
     $STATIC_ROUTE via 192.0.2.254 dev $IFACE
 }
 static_rules {
@@ -60,7 +65,8 @@ vroute() { ip -n "$1" route show table 100 proto 18 2>/dev/null | grep -q -- "$2
 rule_pref() { [[ -n $(ip -n "$1" rule show pref "$2" 2>/dev/null) ]]; }
 virtual_on() { vroute "$1" "^$VROUTE1 via" && vroute "$1" "blackhole $VROUTE2" && rule_pref "$1" 200 && rule_pref "$1" 201; }
 virtual_off() { ! vroute "$1" "$VROUTE1" && ! vroute "$1" "$VROUTE2" && ! rule_pref "$1" 200 && ! rule_pref "$1" 201; }
-static_on() { ip -n "$1" route show "$STATIC_ROUTE" proto 18 | grep -q via && rule_pref "$1" 301; }
+static_on() { ip -n "$1" route show "$STATIC_ROUTE" proto 18 | grep -q via && rule_pref "$1" 301 && ns_has_addr "$1" "$STATIC_ADDR"; }
+static_off() { [[ -z $(ip -n "$1" route show "$STATIC_ROUTE") ]] && ! rule_pref "$1" 301 && ! ns_has_addr "$1" "$STATIC_ADDR"; }
 on_a_only() { virtual_on "$NS_LB1" && virtual_off "$NS_LB2"; }
 on_b_only() { virtual_on "$NS_LB2" && virtual_off "$NS_LB1"; }
 show_routing() {
@@ -105,6 +111,8 @@ check_routing "virtual routes and rules back on lb1 only" wait_for 0.5 on_a_only
 
 ip -n "$NS_LB2" route del "$STATIC_ROUTE" via 192.0.2.254 dev "$IFACE"
 check_routing "static route deleted on lb2: put back" wait_for 1 static_on "$NS_LB2"
+ip -n "$NS_LB2" addr del "$STATIC_ADDR/32" dev "$IFACE"
+check_routing "static address deleted on lb2: put back" wait_for 1 static_on "$NS_LB2"
 
 T=$(now)
 ip -n "$NS_LB1" addr del "$VIP/$PLEN" dev "$IFACE"
@@ -163,4 +171,7 @@ if [[ $IMPL_A == rs ]]; then
     check "ours did not touch the unchanged virtual route" "${t:-untouched}" test -z "$t"
 fi
 check_state "the reload kept the VIP on lb1" a_master "$VIP"
+
+peer_term B 5
+check_routing "lb2 stopped: its static address, route and rule are gone" static_off "$NS_LB2"
 scenario_end

@@ -796,9 +796,8 @@ impl Core {
         self.execute(effects, !self.options.dont_release_vrrp).await;
         // Our own removals must not be answered.
         self.deletions = None;
-        if !self.options.dont_release_vrrp {
-            std::mem::take(&mut self.statics).remove(&self.nl).await;
-        }
+        // keepalived clears them even with -V (which keeps only the VIPs).
+        std::mem::take(&mut self.statics).remove(&self.nl).await;
         self.syncd.settle().await;
         let scripts = std::mem::take(&mut self.stop_scripts);
         if !scripts.is_empty() {
