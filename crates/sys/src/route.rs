@@ -337,7 +337,7 @@ pub struct RouteGone {
 }
 
 impl RouteGone {
-    pub(crate) fn from_message(msg: &RouteMessage) -> Option<Self> {
+    pub fn from_message(msg: &RouteMessage) -> Option<Self> {
         let mut dst = None;
         let mut table = u32::from(msg.header.table);
         let mut metric = None;

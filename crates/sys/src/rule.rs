@@ -244,7 +244,7 @@ pub struct RuleGone {
 }
 
 impl RuleGone {
-    pub(crate) fn from_message(msg: &RuleMessage) -> Option<Self> {
+    pub fn from_message(msg: &RuleMessage) -> Option<Self> {
         let ipv6 = match msg.header.family {
             AddressFamily::Inet => false,
             AddressFamily::Inet6 => true,

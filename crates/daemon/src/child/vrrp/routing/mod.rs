@@ -173,3 +173,64 @@ pub async fn add_rule(nl: &Netlink, spec: &keepalived_sys::rule::RuleSpec, who: 
         tracing::warn!("({who}) cannot add rule {}: {e}", spec.priority);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use keepalived_sys::rule::{Action, RuleSpec};
+
+    use super::*;
+
+    fn route(dst: &str, table: u32) -> RoutePlan {
+        let mut spec = RouteSpec::new(dst.parse().unwrap(), 24);
+        spec.table = table;
+        RoutePlan {
+            spec,
+            dev: Some("eth0".into()),
+            hop_devs: Vec::new(),
+            tracked: true,
+        }
+    }
+
+    fn rule(pref: u32) -> RulePlan {
+        RulePlan {
+            spec: RuleSpec::new(false, Action::Table(100), pref),
+            tracked: true,
+        }
+    }
+
+    #[test]
+    fn a_reload_diff_names_only_what_changed() {
+        let old = Routing {
+            routes: vec![route("203.0.113.0", 100), route("198.51.100.0", 100)],
+            rules: vec![rule(200), rule(201)],
+        };
+        let mut changed = route("198.51.100.0", 100);
+        changed.tracked = false;
+        let new = Routing {
+            routes: vec![route("203.0.113.0", 100), changed.clone()],
+            rules: vec![rule(200), rule(202)],
+        };
+        let (gone, added) = old.diff(&new);
+        assert_eq!(gone.routes, vec![route("198.51.100.0", 100)]);
+        assert_eq!(added.routes, vec![changed]);
+        assert_eq!(gone.rules, vec![rule(201)]);
+        assert_eq!(added.rules, vec![rule(202)]);
+        let (gone, added) = new.diff(&new.clone());
+        assert!(gone.is_empty() && added.is_empty(), "same config: nothing");
+    }
+
+    #[test]
+    fn deletions_find_our_entry() {
+        let r = Routing {
+            routes: vec![route("203.0.113.0", 100)],
+            rules: vec![rule(200)],
+        };
+        let mut other = route("203.0.113.0", 101).spec;
+        other.oif = Some(2);
+        let msg_of =
+            |s: &RouteSpec| keepalived_sys::route::RouteGone::from_message(&s.message()).unwrap();
+        assert_eq!(r.route_gone(&msg_of(&r.routes[0].spec)), Some(0));
+        assert_eq!(r.route_gone(&msg_of(&other)), None, "another table");
+    }
+}
