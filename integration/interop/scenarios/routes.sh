@@ -13,8 +13,9 @@
 # 3. The static route and the static address deleted on lb2 by hand: put
 #    back (both implementations do).
 # 4. The VIP deleted on lb1 (MASTER) by hand. keepalived-rs: put back,
-#    lb1 stays MASTER (no notify, lb2 never holds it), and so is a deleted
-#    virtual route. keepalived 2.2.7 (known behaviour, docs/compatibility.md):
+#    lb1 stays MASTER (no notify, lb2 never holds it), with the virtual
+#    route that used it as its source (the kernel drops that one with the
+#    VIP), and so is a deleted virtual route. keepalived 2.2.7 (known behaviour, docs/compatibility.md):
 #    lb1 goes BACKUP (notify BACKUP), then MASTER again, the VIP back on lb1.
 # 5. SIGHUP of lb1 with one virtual route and one rule replaced and a
 #    static route added: the new ones appear, the removed ones go, the
@@ -44,9 +45,13 @@ static_rules {
 }"
 VROUTE1=203.0.113.0/25
 VROUTE2=203.0.113.128/25
+# In table main with the VIP as its source: the kernel drops it, silently,
+# with the VIP (it keeps such a route in another table).
+VROUTE4=198.51.100.192/26
 VIRTUAL="    virtual_routes {
         $VROUTE1 via 192.0.2.254 dev $IFACE table 100
         blackhole $VROUTE2 table 100 no_track
+        $VROUTE4 src $VIP via 192.0.2.254 dev $IFACE
     }
     virtual_rules {
         from $VIP table 100 preference 200
@@ -62,9 +67,10 @@ $TRACK" conf_instance lb1 VI_1 $VRID $PRIO_A "$VIP/$PLEN"; } >"$RUN_DIR/lb1.conf
 
 # Protocol 18 is how keepalived (and we) mark its routes.
 vroute() { ip -n "$1" route show table 100 proto 18 2>/dev/null | grep -q -- "$2"; }
+src_route() { ip -n "$1" route show "$VROUTE4" proto 18 2>/dev/null | grep -q "src $VIP"; }
 rule_pref() { [[ -n $(ip -n "$1" rule show pref "$2" 2>/dev/null) ]]; }
-virtual_on() { vroute "$1" "^$VROUTE1 via" && vroute "$1" "blackhole $VROUTE2" && rule_pref "$1" 200 && rule_pref "$1" 201; }
-virtual_off() { ! vroute "$1" "$VROUTE1" && ! vroute "$1" "$VROUTE2" && ! rule_pref "$1" 200 && ! rule_pref "$1" 201; }
+virtual_on() { vroute "$1" "^$VROUTE1 via" && vroute "$1" "blackhole $VROUTE2" && src_route "$1" && rule_pref "$1" 200 && rule_pref "$1" 201; }
+virtual_off() { ! vroute "$1" "$VROUTE1" && ! vroute "$1" "$VROUTE2" && ! src_route "$1" && ! rule_pref "$1" 200 && ! rule_pref "$1" 201; }
 static_on() { ip -n "$1" route show "$STATIC_ROUTE" proto 18 | grep -q via && rule_pref "$1" 301 && ns_has_addr "$1" "$STATIC_ADDR"; }
 static_off() { [[ -z $(ip -n "$1" route show "$STATIC_ROUTE") ]] && ! rule_pref "$1" 301 && ! ns_has_addr "$1" "$STATIC_ADDR"; }
 on_a_only() { virtual_on "$NS_LB1" && virtual_off "$NS_LB2"; }
@@ -73,8 +79,9 @@ show_routing() {
     local ns n
     for ns in "$NS_LB1" "$NS_LB2"; do
         n=${ns##*-}
-        printf '%s[table100: %s | rules: %s | static: %s] ' "$n" \
+        printf '%s[table100: %s | %s | rules: %s | static: %s] ' "$n" \
             "$(ip -n "$ns" route show table 100 2>/dev/null | paste -sd, -)" \
+            "$(ip -n "$ns" route show "$VROUTE4" | paste -sd, -)" \
             "$(ip -n "$ns" rule show | awk '$1 ~ /^(200|201|301):/' | paste -sd, -)" \
             "$(ip -n "$ns" route show "$STATIC_ROUTE" | paste -sd, -)"
     done
@@ -119,6 +126,7 @@ ip -n "$NS_LB1" addr del "$VIP/$PLEN" dev "$IFACE"
 case $IMPL_A in
     rs)
         check_state "VIP deleted on lb1: put back, lb1 stays master" wait_for 0.5 a_master "$VIP"
+        check_routing "the route with the VIP as source is back too" wait_for 0.5 on_a_only
         check_state "lb2 never takes it (no flap)" holds_for 1 a_master "$VIP"
         n=$(awk -v a="$T" '$1 + 0 > a + 0' "$RUN_DIR/notify.log" | paste -sd';' -)
         check "no notify after the deletion" "${n:-none}" test -z "$n"

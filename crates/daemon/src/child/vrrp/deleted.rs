@@ -109,6 +109,13 @@ impl Core {
                 if let Err(e) = self.add_vip(ifindex, &v).await {
                     tracing::warn!("({name}) cannot put back {}: {e}", v.address);
                 }
+                // The kernel drops the routes that used the address as
+                // their source without a word: install the instance's
+                // routes and rules again (those still there are left as
+                // they are).
+                if let Some(r) = self.insts.get(idx).map(|i| i.routing.clone()) {
+                    r.install(&self.nl, &name).await;
+                }
             }
             Owned::Route(k) => {
                 let Some(r) = i.routing.routes.get(k).cloned() else {

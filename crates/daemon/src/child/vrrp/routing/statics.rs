@@ -135,6 +135,8 @@ impl Statics {
             if on_it {
                 tracing::info!("(static) address {} was deleted; putting it back", a.conf);
                 add_address(nl, a).await;
+                // Routes using it as their source went with it, silently.
+                self.routing.install(nl, WHO).await;
             }
         }
     }
