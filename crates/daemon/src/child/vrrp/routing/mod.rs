@@ -132,6 +132,58 @@ impl Routing {
     }
 }
 
+impl RoutePlan {
+    /// `203.0.113.0/25 via 192.0.2.254 dev eth0 table 100`, for the
+    /// status view and the dumps.
+    pub fn describe(&self) -> String {
+        let s = &self.spec;
+        let mut out = format!("{}/{}", s.dst, s.dst_len);
+        if let Some(v) = s.via {
+            out += &format!(" via {v}");
+        }
+        if let Some(d) = &self.dev {
+            out += &format!(" dev {d}");
+        }
+        if let Some(p) = s.pref_src {
+            out += &format!(" src {p}");
+        }
+        out += &format!(" table {} proto {}", s.table, s.protocol);
+        if let Some(m) = s.metric {
+            out += &format!(" metric {m}");
+        }
+        if !self.tracked {
+            out += " no_track";
+        }
+        out
+    }
+}
+
+impl RulePlan {
+    /// `pref 200 from 192.0.2.100/32 table 100`.
+    pub fn describe(&self) -> String {
+        let s = &self.spec;
+        let mut out = format!("pref {}", s.priority);
+        if s.invert {
+            out += " not";
+        }
+        if let Some((a, l)) = s.from {
+            out += &format!(" from {a}/{l}");
+        }
+        if let Some((a, l)) = s.to {
+            out += &format!(" to {a}/{l}");
+        }
+        out += &match s.action {
+            keepalived_sys::rule::Action::Table(t) => format!(" table {t}"),
+            keepalived_sys::rule::Action::Goto(p) => format!(" goto {p}"),
+            other => format!(" {}", format!("{other:?}").to_lowercase()),
+        };
+        if !self.tracked {
+            out += " no_track";
+        }
+        out
+    }
+}
+
 fn missing<T: PartialEq + Clone>(from: &[T], other: &[T]) -> Vec<T> {
     from.iter()
         .filter(|x| !other.contains(x))
@@ -218,6 +270,25 @@ mod tests {
         assert_eq!(added.rules, vec![rule(202)]);
         let (gone, added) = new.diff(&new.clone());
         assert!(gone.is_empty() && added.is_empty(), "same config: nothing");
+    }
+
+    #[test]
+    fn entries_describe_themselves_for_status_and_dumps() {
+        let mut r = route("203.0.113.0", 100);
+        r.spec.via = Some("192.0.2.254".parse().unwrap());
+        assert_eq!(
+            r.describe(),
+            "203.0.113.0/24 via 192.0.2.254 dev eth0 table 100 proto 18"
+        );
+        let mut ru = rule(200);
+        ru.spec.from = Some(("192.0.2.100".parse().unwrap(), 32));
+        ru.tracked = false;
+        assert_eq!(
+            ru.describe(),
+            "pref 200 from 192.0.2.100/32 table 100 no_track"
+        );
+        ru.spec.action = Action::Blackhole;
+        assert!(ru.describe().contains(" blackhole"));
     }
 
     #[test]
