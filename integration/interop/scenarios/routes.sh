@@ -3,8 +3,9 @@
 # shellcheck source-path=SCRIPTDIR
 # virtual_routes / virtual_rules follow MASTER; static_routes /
 # static_rules stay for the daemon's life; a deleted VIP. Both sides carry
-# the same blocks; A also tracks trk0 (weight -60) so that it can be made
-# BACKUP while it keeps running. VRRPv3, advert_int 0.1.
+# the same blocks (an IPv6 route and an excluded VIP among them); A also
+# tracks trk0 (weight -60) so that it can be made BACKUP while it keeps
+# running. VRRPv3, advert_int 0.1.
 # 1. From start, both sides have the static route and rule (B never was
 #    MASTER); after the election only lb1 has the virtual routes (table
 #    100, protocol 18 "keepalived") and rules (preferences 200, 201).
@@ -48,10 +49,16 @@ VROUTE2=203.0.113.128/25
 # In table main with the VIP as its source: the kernel drops it, silently,
 # with the VIP (it keeps such a route in another table).
 VROUTE4=198.51.100.192/26
+VROUTE6=2001:db8:2::/48
+EVIP=192.0.2.150
 VIRTUAL="    virtual_routes {
         $VROUTE1 via 192.0.2.254 dev $IFACE table 100
         blackhole $VROUTE2 table 100 no_track
         $VROUTE4 src $VIP via 192.0.2.254 dev $IFACE
+        $VROUTE6 via 2001:db8:0:1::fe dev $IFACE table 100
+    }
+    virtual_ipaddress_excluded {
+        $EVIP/$PLEN dev $IFACE
     }
     virtual_rules {
         from $VIP table 100 preference 200
@@ -68,9 +75,10 @@ $TRACK" conf_instance lb1 VI_1 $VRID $PRIO_A "$VIP/$PLEN"; } >"$RUN_DIR/lb1.conf
 # Protocol 18 is how keepalived (and we) mark its routes.
 vroute() { ip -n "$1" route show table 100 proto 18 2>/dev/null | grep -q -- "$2"; }
 src_route() { ip -n "$1" route show "$VROUTE4" proto 18 2>/dev/null | grep -q "src $VIP"; }
+v6route() { ip -n "$1" -6 route show table 100 proto 18 2>/dev/null | grep -q "^$VROUTE6 via"; }
 rule_pref() { [[ -n $(ip -n "$1" rule show pref "$2" 2>/dev/null) ]]; }
-virtual_on() { vroute "$1" "^$VROUTE1 via" && vroute "$1" "blackhole $VROUTE2" && src_route "$1" && rule_pref "$1" 200 && rule_pref "$1" 201; }
-virtual_off() { ! vroute "$1" "$VROUTE1" && ! vroute "$1" "$VROUTE2" && ! src_route "$1" && ! rule_pref "$1" 200 && ! rule_pref "$1" 201; }
+virtual_on() { vroute "$1" "^$VROUTE1 via" && vroute "$1" "blackhole $VROUTE2" && src_route "$1" && v6route "$1" && ns_has_addr "$1" "$EVIP" && rule_pref "$1" 200 && rule_pref "$1" 201; }
+virtual_off() { ! vroute "$1" "$VROUTE1" && ! vroute "$1" "$VROUTE2" && ! src_route "$1" && ! v6route "$1" && ! ns_has_addr "$1" "$EVIP" && ! rule_pref "$1" 200 && ! rule_pref "$1" 201; }
 static_on() { ip -n "$1" route show "$STATIC_ROUTE" proto 18 | grep -q via && rule_pref "$1" 301 && ns_has_addr "$1" "$STATIC_ADDR"; }
 static_off() { [[ -z $(ip -n "$1" route show "$STATIC_ROUTE") ]] && ! rule_pref "$1" 301 && ! ns_has_addr "$1" "$STATIC_ADDR"; }
 on_a_only() { virtual_on "$NS_LB1" && virtual_off "$NS_LB2"; }
