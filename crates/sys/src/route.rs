@@ -376,8 +376,14 @@ impl RouteGone {
             && self.table == spec.table
             && self.protocol == spec.protocol
             && self.tos == spec.tos
-            && self.metric.unwrap_or(0) == spec.metric.unwrap_or(0)
+            && self.metric.unwrap_or(0) == spec.metric.unwrap_or(default_metric(spec.dst))
     }
+}
+
+/// The metric the kernel gives a route added without one: 0 for IPv4,
+/// IP6_RT_PRIO_USER (1024) for IPv6.
+fn default_metric(dst: IpAddr) -> u32 {
+    if dst.is_ipv6() { 1024 } else { 0 }
 }
 
 #[cfg(test)]
@@ -455,6 +461,12 @@ mod tests {
         msg.attributes
             .retain(|a| !matches!(a, RouteAttribute::Destination(_)));
         assert!(RouteGone::from_message(&msg).unwrap().matches(&default));
+        // IPv6: the kernel reports its default metric 1024.
+        let v6 = RouteSpec::new("2001:db8:2::".parse().unwrap(), 48);
+        let mut reported = v6.clone();
+        reported.metric = Some(1024);
+        let gone = RouteGone::from_message(&reported.message()).unwrap();
+        assert!(gone.matches(&v6));
     }
 
     #[test]

@@ -237,15 +237,51 @@ fn deletions_of_addresses_routes_and_rules_are_announced() {
                 "100",
             ]);
             sh(&["ip", "-n", &ns, "rule", "del", "pref", "200"]);
+            sh(&[
+                "ip",
+                "-n",
+                &ns,
+                "-6",
+                "route",
+                "add",
+                "2001:db8:2::/48",
+                "via",
+                "2001:db8::fe",
+                "dev",
+                "va",
+                "table",
+                "100",
+                "proto",
+                "18",
+            ]);
+            sh(&[
+                "ip",
+                "-n",
+                &ns,
+                "-6",
+                "route",
+                "del",
+                "2001:db8:2::/48",
+                "table",
+                "100",
+            ]);
         });
-        while seen.len() < 3 {
+        let v6: RouteSpec = {
+            let mut r = RouteSpec::new("2001:db8:2::".parse().unwrap(), 48);
+            r.table = 100;
+            r
+        };
+        while seen.len() < 4 {
             match tokio::time::timeout(Duration::from_secs(5), d.next()).await {
                 Ok(Some(Deleted::Address(a))) if a.addr.to_string() == "192.0.2.100" => {
                     seen.push(format!("addr {}/{}", a.addr, a.prefix_len));
                 }
                 Ok(Some(Deleted::Route(r))) if r.table == 100 => {
+                    // The kernel's key finds our spec (IPv6: its default
+                    // metric 1024 on a route added without one).
+                    let ours = r.dst.is_ipv4() || r.matches(&v6);
                     seen.push(format!(
-                        "route {}/{} proto {}",
+                        "route {}/{} proto {} ours {ours}",
                         r.dst, r.dst_len, r.protocol
                     ));
                 }
@@ -267,8 +303,9 @@ fn deletions_of_addresses_routes_and_rules_are_announced() {
         seen,
         vec![
             "addr 192.0.2.100/24".to_owned(),
-            "route 203.0.113.0/24 proto 18".to_owned(),
+            "route 203.0.113.0/24 proto 18 ours true".to_owned(),
             "rule 200 table 100 proto Some(18)".to_owned(),
+            "route 2001:db8:2::/48 proto 18 ours true".to_owned(),
         ]
     );
     drop(lab);
