@@ -106,9 +106,9 @@ T0=$(now)
 peer_start A "$RUN_DIR/lb1.conf"
 peer_start B "$RUN_DIR/lb2.conf"
 # B is still BACKUP here and stays so: its static entries come from start.
-check_routing "static route and rule on lb2 from start" wait_for 1 static_on "$NS_LB2"
+check_routing "static route and rule on lb2 from start" wait_for 3 static_on "$NS_LB2"
 pair_wait_a_master "election: VIP on lb1 only" "$T0"
-check_routing "virtual routes and rules on lb1 only (proto 18)" wait_for 0.5 on_a_only
+check_routing "virtual routes and rules on lb1 only (proto 18)" wait_for 1.5 on_a_only
 check_routing "static route and rule on lb1 too" static_on "$NS_LB1"
 if [[ $IMPL_A == rs ]]; then
     st=$("$KALRS_BIN" status --json --control-socket "$RUN_DIR/lb1.sock" 2>&1 || true)
@@ -121,25 +121,25 @@ T=$(now)
 ip -n "$NS_LB1" link set trk0 down
 limit=$(calc "$ADV + $MD_B + $(slack_for "$ADV") + $LINK_SLACK")
 expect_b_takes_over "trk0 down: lb2 takes over" "$T" 0 "$limit"
-check_routing "virtual routes and rules moved to lb2, gone from lb1" wait_for 0.5 on_b_only
+check_routing "virtual routes and rules moved to lb2, gone from lb1" wait_for 1.5 on_b_only
 check_routing "static ones stay on both" eval 'static_on "$NS_LB1" && static_on "$NS_LB2"'
 T=$(now)
 ip -n "$NS_LB1" link set trk0 up
 limit=$(calc "$MD_A + $(slack_for "$ADV") + $LINK_SLACK")
 expect_a_takes_back "trk0 up: lb1 preempts" "$T" 0 "$limit"
-check_routing "virtual routes and rules back on lb1 only" wait_for 0.5 on_a_only
+check_routing "virtual routes and rules back on lb1 only" wait_for 1.5 on_a_only
 
 ip -n "$NS_LB2" route del "$STATIC_ROUTE" via 192.0.2.254 dev "$IFACE"
-check_routing "static route deleted on lb2: put back" wait_for 1 static_on "$NS_LB2"
+check_routing "static route deleted on lb2: put back" wait_for 2 static_on "$NS_LB2"
 ip -n "$NS_LB2" addr del "$STATIC_ADDR/32" dev "$IFACE"
-check_routing "static address deleted on lb2: put back" wait_for 1 static_on "$NS_LB2"
+check_routing "static address deleted on lb2: put back" wait_for 2 static_on "$NS_LB2"
 
 T=$(now)
 ip -n "$NS_LB1" addr del "$VIP/$PLEN" dev "$IFACE"
 case $IMPL_A in
     rs)
-        check_state "VIP deleted on lb1: put back, lb1 stays master" wait_for 0.5 a_master "$VIP"
-        check_routing "the route with the VIP as source is back too" wait_for 0.5 on_a_only
+        check_state "VIP deleted on lb1: put back, lb1 stays master" wait_for 1.5 a_master "$VIP"
+        check_routing "the route with the VIP as source is back too" wait_for 1.5 on_a_only
         check_state "lb2 never takes it (no flap)" holds_for 1 a_master "$VIP"
         n=$(awk -v a="$T" '$1 + 0 > a + 0' "$RUN_DIR/notify.log" | paste -sd';' -)
         check "no notify after the deletion" "${n:-none}" test -z "$n"
@@ -149,7 +149,7 @@ case $IMPL_A in
             fail "lb1 logged the deletion" "no 'was deleted while MASTER' line in lb1.out"
         fi
         ip -n "$NS_LB1" route del "$VROUTE1" table 100
-        check_routing "virtual route deleted on lb1: put back" wait_for 0.5 on_a_only
+        check_routing "virtual route deleted on lb1: put back" wait_for 1.5 on_a_only
         ;;
     ka)
         # keepalived 2.2.7's known answer: BACKUP (priority 0), then MASTER
@@ -157,7 +157,7 @@ case $IMPL_A in
         check_state "VIP deleted on lb1: back on lb1 after keepalived's flap" wait_for 3 a_master "$VIP"
         b=$(notify_first "$T" lb1 BACKUP)
         check "keepalived: lb1 notify BACKUP after the deletion (the flap)" "${b:+at +$(delta "$b" "$T") s}" test -n "$b"
-        check_routing "virtual routes and rules back on lb1 only" wait_for 1 on_a_only
+        check_routing "virtual routes and rules back on lb1 only" wait_for 2 on_a_only
         ;;
     *) note "VIP deletion: no expectation for IMPL_A=$IMPL_A; skipped" ;;
 esac
