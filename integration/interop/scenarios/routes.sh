@@ -11,7 +11,9 @@
 #    100, protocol 18 "keepalived") and rules (preferences 200, 201).
 # 2. trk0 down: lb2 takes over; the virtual routes and rules are on lb2
 #    and gone from lb1; the static ones stay on both. trk0 up: back on lb1.
-# 3. The static route and the static address deleted on lb2 by hand: put
+# 3. lb1 has a static address on trk1 with `track_group TG` (VI_1): trk1
+#    loses its carrier: lb1 FAULT, lb2 takes over; back: lb1 preempts.
+#    The static route and the static address deleted on lb2 by hand: put
 #    back (both implementations do).
 # 4. The VIP deleted on lb1 (MASTER) by hand. keepalived-rs: put back,
 #    lb1 stays MASTER (no notify, lb2 never holds it), with the virtual
@@ -29,12 +31,15 @@ source "$(dirname "$0")/../lib/scenario.sh"
 scenario_begin routes "virtual_routes/rules follow MASTER, static ones stay, a deleted VIP"
 C_VERSION=3 C_ADVERT=0.1
 WEIGHT=-60
-ip -n "$NS_LB1" link add trk0 type veth peer name trk0p
-ip -n "$NS_LB1" link set trk0 up
-ip -n "$NS_LB1" link set trk0p up
+for l in trk0 trk1; do
+    ip -n "$NS_LB1" link add "$l" type veth peer name "${l}p"
+    ip -n "$NS_LB1" link set "$l" up
+    ip -n "$NS_LB1" link set "${l}p" up
+done
 
 STATIC_ROUTE=198.51.100.64/26
 STATIC_ADDR=203.0.113.250
+STATIC_ADDR2=203.0.113.251
 STATIC="static_ipaddress {
     $STATIC_ADDR/32 dev $IFACE
 }
@@ -68,18 +73,30 @@ TRACK="    track_interface {
         trk0 weight $WEIGHT
     }"
 VIP_ADDRS=("$VIP")
-{ C_ROOT=$STATIC conf_global lb1; C_EXTRA="$VIRTUAL
+# lb1 only: a static address on trk1 in track group TG of VI_1.
+TRACK_GROUP="track_group TG {
+    group {
+        VI_1
+    }
+}
+static_ipaddress {
+    $STATIC_ADDR2/32 dev trk1 track_group TG
+}"
+{ C_ROOT="$TRACK_GROUP
+$STATIC" conf_global lb1; C_EXTRA="$VIRTUAL
 $TRACK" conf_instance lb1 VI_1 $VRID $PRIO_A "$VIP/$PLEN"; } >"$RUN_DIR/lb1.conf"
 { C_ROOT=$STATIC conf_global lb2; C_EXTRA=$VIRTUAL conf_instance lb2 VI_1 $VRID $PRIO_B "$VIP/$PLEN"; } >"$RUN_DIR/lb2.conf"
 
-# Protocol 18 is how keepalived (and we) mark its routes.
-vroute() { ip -n "$1" route show table 100 proto 18 2>/dev/null | grep -q -- "$2"; }
-src_route() { ip -n "$1" route show "$VROUTE4" proto 18 2>/dev/null | grep -q "src $VIP"; }
-v6route() { ip -n "$1" -6 route show table 100 proto 18 2>/dev/null | grep -q "^$VROUTE6 via"; }
+# Protocol 18 is how keepalived (and we) mark its routes. No `grep -q` after
+# a pipe: it may close the pipe early, and with pipefail ip's SIGPIPE
+# turns a match into a failure.
+vroute() { ip -n "$1" route show table 100 proto 18 2>/dev/null | grep -- "$2" >/dev/null; }
+src_route() { ip -n "$1" route show "$VROUTE4" proto 18 2>/dev/null | grep "src $VIP" >/dev/null; }
+v6route() { ip -n "$1" -6 route show table 100 proto 18 2>/dev/null | grep "^$VROUTE6 via" >/dev/null; }
 rule_pref() { [[ -n $(ip -n "$1" rule show pref "$2" 2>/dev/null) ]]; }
 virtual_on() { vroute "$1" "^$VROUTE1 via" && vroute "$1" "blackhole $VROUTE2" && src_route "$1" && v6route "$1" && ns_has_addr "$1" "$EVIP" && rule_pref "$1" 200 && rule_pref "$1" 201; }
 virtual_off() { ! vroute "$1" "$VROUTE1" && ! vroute "$1" "$VROUTE2" && ! src_route "$1" && ! v6route "$1" && ! ns_has_addr "$1" "$EVIP" && ! rule_pref "$1" 200 && ! rule_pref "$1" 201; }
-static_on() { ip -n "$1" route show "$STATIC_ROUTE" proto 18 | grep -q via && rule_pref "$1" 301 && ns_has_addr "$1" "$STATIC_ADDR"; }
+static_on() { ip -n "$1" route show "$STATIC_ROUTE" proto 18 | grep via >/dev/null && rule_pref "$1" 301 && ns_has_addr "$1" "$STATIC_ADDR"; }
 static_off() { [[ -z $(ip -n "$1" route show "$STATIC_ROUTE") ]] && ! rule_pref "$1" 301 && ! ns_has_addr "$1" "$STATIC_ADDR"; }
 on_a_only() { virtual_on "$NS_LB1" && virtual_off "$NS_LB2"; }
 on_b_only() { virtual_on "$NS_LB2" && virtual_off "$NS_LB1"; }
@@ -129,6 +146,20 @@ limit=$(calc "$MD_A + $(slack_for "$ADV") + $LINK_SLACK")
 expect_a_takes_back "trk0 up: lb1 preempts" "$T" 0 "$limit"
 check_routing "virtual routes and rules back on lb1 only" wait_for 1.5 on_a_only
 
+T=$(now)
+ip -n "$NS_LB1" link set trk1p down
+limit=$(calc "$MD_B + $(slack_for "$ADV") + $LINK_SLACK")
+expect_b_takes_over "trk1 (track_group of a static address) loses its carrier: lb1 FAULT, lb2 takes over" "$T" 0 "$limit"
+f=$(notify_first "$T" lb1 FAULT)
+check "notify: lb1 FAULT" "${f:+at +$(delta "$f" "$T") s}" test -n "$f"
+on_trk1() { ip -n "$NS_LB1" -o addr show dev trk1 | grep -F "$STATIC_ADDR2/32" >/dev/null; }
+check "the static address stays on trk1" "$(ip -n "$NS_LB1" -br addr show dev trk1)" on_trk1
+T=$(now)
+ip -n "$NS_LB1" link set trk1p up
+limit=$(calc "$MD_A + $(slack_for "$ADV") + $LINK_SLACK")
+expect_a_takes_back "trk1 carrier back: lb1 leaves FAULT and preempts" "$T" 0 "$limit"
+check_routing "virtual routes and rules on lb1 only again" wait_for 1.5 on_a_only
+
 ip -n "$NS_LB2" route del "$STATIC_ROUTE" via 192.0.2.254 dev "$IFACE"
 check_routing "static route deleted on lb2: put back" wait_for 2 static_on "$NS_LB2"
 ip -n "$NS_LB2" addr del "$STATIC_ADDR/32" dev "$IFACE"
@@ -172,7 +203,7 @@ cp "$RUN_DIR/lb1-reload.conf" "$RUN_DIR/lb1.conf"
 reloaded() {
     vroute "$NS_LB1" "^$VROUTE1 via" && ! vroute "$NS_LB1" "$VROUTE2" && vroute "$NS_LB1" "^$VROUTE3 dev" &&
         rule_pref "$NS_LB1" 200 && ! rule_pref "$NS_LB1" 201 && rule_pref "$NS_LB1" 202 &&
-        ip -n "$NS_LB1" route show "$STATIC_ROUTE2" proto 18 | grep -q via
+        ip -n "$NS_LB1" route show "$STATIC_ROUTE2" proto 18 | grep via >/dev/null
 }
 ip -n "$NS_LB1" monitor route rule >"$RUN_DIR/monitor.txt" 2>&1 &
 MON=$!
