@@ -9,6 +9,7 @@
 
 use keepalived_sys::addr::AddrInfo;
 use keepalived_sys::deletions::{Deleted, Deletions};
+use keepalived_sys::route::PROTO_KEEPALIVED;
 use keepalived_vrrp::node::{Event, Owned};
 use tokio::sync::mpsc;
 
@@ -27,6 +28,9 @@ impl Core {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(async move {
                     while let Some(ev) = d.next().await {
+                        if !may_be_ours(&ev) {
+                            continue;
+                        }
                         if tx.send(ev).is_err() {
                             break;
                         }
@@ -163,6 +167,17 @@ impl Core {
     }
 }
 
+/// Only tracked routes and rules are answered, and those always carry
+/// protocol 18: a router with a full BGP table withdraws thousands of
+/// other routes a second, which must not reach the core.
+fn may_be_ours(d: &Deleted) -> bool {
+    match d {
+        Deleted::Address(_) => true,
+        Deleted::Route(r) => r.protocol == PROTO_KEEPALIVED,
+        Deleted::Rule(r) => r.protocol.is_none_or(|p| p == PROTO_KEEPALIVED),
+    }
+}
+
 /// Whether `a` is one of instance `i`'s VIPs (and tracked: not
 /// `no_track`). A VIP with its own `dev` is matched by address only.
 fn vip_of(i: &super::instance::Live, a: &AddrInfo) -> Option<bool> {
@@ -180,4 +195,27 @@ fn vip_of(i: &super::instance::Live, a: &AddrInfo) -> Option<bool> {
         .chain(&i.conf.virtual_ipaddress_excluded)
         .any(|c| c.address == a.addr && c.no_track);
     Some(!no_track)
+}
+
+#[cfg(test)]
+mod tests {
+    use keepalived_sys::route::RouteGone;
+
+    use super::*;
+
+    #[test]
+    fn only_protocol_18_routes_reach_the_core() {
+        let gone = |protocol| {
+            Deleted::Route(RouteGone {
+                dst: std::net::IpAddr::from([203, 0, 113, 0]),
+                dst_len: 24,
+                table: 254,
+                protocol,
+                tos: 0,
+                metric: None,
+            })
+        };
+        assert!(may_be_ours(&gone(18)));
+        assert!(!may_be_ours(&gone(186)), "a BGP route");
+    }
 }
