@@ -196,18 +196,29 @@ pub fn show(s: &RouteSpec) -> String {
     format!("{}/{} table {}", s.dst, s.dst_len, s.table)
 }
 
-/// The route with its interfaces looked up now.
+/// The route with its interfaces looked up now (an interface may have
+/// been recreated with another index since the last time).
 async fn resolve(nl: &Netlink, r: &RoutePlan) -> Result<RouteSpec, NetlinkError> {
     let mut spec = r.spec.clone();
     if let Some(dev) = &r.dev {
-        spec.oif = Some(nl.interface_by_name(dev).await?.index);
+        spec.oif = Some(index_of(nl, dev).await?);
     }
     for (hop, dev) in spec.nexthops.iter_mut().zip(&r.hop_devs) {
         if let Some(dev) = dev {
-            hop.oif = Some(nl.interface_by_name(dev).await?.index);
+            hop.oif = Some(index_of(nl, dev).await?);
         }
     }
     Ok(spec)
+}
+
+/// One ioctl, not a netlink dump of the link and its addresses: routes
+/// are installed on the takeover path, before the GARP burst.
+async fn index_of(nl: &Netlink, name: &str) -> Result<u32, NetlinkError> {
+    match nix::net::if_::if_nametoindex(name) {
+        Ok(i) => Ok(i),
+        // The slow path says precisely why (no such interface, ...).
+        Err(_) => Ok(nl.interface_by_name(name).await?.index),
+    }
 }
 
 pub async fn add_route(nl: &Netlink, r: &RoutePlan, who: &str) {
