@@ -296,6 +296,9 @@ impl Core {
         let Some(name) = state.name else {
             return;
         };
+        if up {
+            self.statics.interface_up(&self.nl, &name).await;
+        }
         if !self.node.interfaces().contains(&name) {
             return;
         }

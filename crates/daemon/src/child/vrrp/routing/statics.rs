@@ -119,6 +119,35 @@ impl Statics {
         *self = new;
     }
 
+    /// Interface `name` is up (and running): the kernel dropped the
+    /// routes through it when it went down (and IPv6 addresses with
+    /// them), so the tracked static addresses and routes on it are
+    /// installed again, as keepalived's `interface_up` does. Rules do
+    /// not go with an interface.
+    pub async fn interface_up(&self, nl: &Netlink, name: &str) {
+        let addrs: Vec<&StaticAddr> = self
+            .addresses
+            .iter()
+            .filter(|a| !a.conf.no_track && a.dev == name)
+            .collect();
+        let routes: Vec<_> = self
+            .routing
+            .routes
+            .iter()
+            .filter(|r| r.tracked && r.dev.as_deref() == Some(name))
+            .collect();
+        if addrs.is_empty() && routes.is_empty() {
+            return;
+        }
+        tracing::info!("(static) {name} is up: installing its static addresses and routes again");
+        for a in addrs {
+            add_address(nl, a).await;
+        }
+        for r in routes {
+            add_route(nl, r, WHO).await;
+        }
+    }
+
     /// A deleted address: put back if it is a tracked static one.
     pub async fn address_deleted(&self, nl: &Netlink, gone: &AddrInfo) {
         for a in &self.addresses {
