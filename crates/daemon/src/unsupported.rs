@@ -83,20 +83,6 @@ impl Finder {
             effect,
         });
     }
-
-    /// `count` uses at once (a list keyword), placed at `at`.
-    fn add_n(
-        &mut self,
-        side: Side,
-        keyword: &'static str,
-        count: usize,
-        at: Option<&Loc>,
-        effect: &'static str,
-    ) {
-        for _ in 0..count {
-            self.add(side, keyword, at, effect);
-        }
-    }
 }
 
 const TRACK: &str = "nothing is tracked and the priority never changes because of it";
@@ -115,9 +101,6 @@ fn vrrp(config: &Config, f: &mut Finder) {
     use Side::Vrrp as V;
     for p in &config.track_processes {
         f.add(V, "vrrp_track_process", p.at.0.as_ref(), TRACK);
-    }
-    for g in &config.track_groups {
-        f.add(V, "track_group", g.at.0.as_ref(), "it has no effect");
     }
     for g in &config.sync_groups {
         let at = g.at.0.as_ref();
@@ -143,7 +126,7 @@ fn vrrp(config: &Config, f: &mut Finder) {
                 f.add(V, keyword, r.at.0.as_ref().or(at), TRACK);
             }
         }
-        let unused: [(bool, &'static str, &'static str); 12] = [
+        let unused: [(bool, &'static str, &'static str); 10] = [
             (
                 i.use_vmac.is_some(),
                 "use_vmac",
@@ -155,16 +138,6 @@ fn vrrp(config: &Config, f: &mut Finder) {
                 i.use_ipvlan.is_some(),
                 "use_ipvlan",
                 "no ipvlan is created; adverts use the interface itself",
-            ),
-            (
-                !i.virtual_routes.is_empty(),
-                "virtual_routes",
-                "the routes are never added",
-            ),
-            (
-                !i.virtual_rules.is_empty(),
-                "virtual_rules",
-                "the rules are never added",
             ),
             (
                 i.track_src_ip,
@@ -213,26 +186,6 @@ fn vrrp(config: &Config, f: &mut Finder) {
         if i.smtp_alert == Some(true) {
             f.add(V, "smtp_alert", at, "no email is sent");
         }
-    }
-    let statics = [
-        (
-            config.static_ipaddress.len(),
-            "static_ipaddress",
-            "the addresses are never added",
-        ),
-        (
-            config.static_routes.len(),
-            "static_routes",
-            "the routes are never added",
-        ),
-        (
-            config.static_rules.len(),
-            "static_rules",
-            "the rules are never added",
-        ),
-    ];
-    for (n, keyword, effect) in statics {
-        f.add_n(V, keyword, n, None, effect);
     }
     for g in &config.garp_groups {
         f.add(
@@ -579,6 +532,22 @@ mod tests {
         let k = keywords(
             "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n priority 100\n \
              virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n",
+        );
+        assert_eq!(k, Vec::<&str>::new());
+    }
+
+    #[test]
+    fn routes_rules_and_static_blocks_are_acted_on() {
+        let k = keywords(
+            "track_group TG {\n group {\n  VI_1\n }\n}\n\
+             static_ipaddress {\n 192.0.2.60/24 dev lo track_group TG\n}\n\
+             static_routes {\n 203.0.113.0/24 dev lo\n}\n\
+             static_rules {\n from 192.0.2.60 table 100 preference 100\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
+             virtual_ipaddress {\n  192.0.2.1/24\n }\n \
+             virtual_ipaddress_excluded {\n  192.0.2.2/24\n }\n \
+             virtual_routes {\n  198.51.100.0/24 dev lo table 100\n }\n \
+             virtual_rules {\n  to 198.51.100.0/24 table 100 preference 101\n }\n}\n",
         );
         assert_eq!(k, Vec::<&str>::new());
     }

@@ -9,6 +9,10 @@
 //!   sender per (interface, family).
 //! * [`link`]: interface lookup and link up/down events (rtnetlink).
 //! * [`addr`]: idempotent address add/remove/list (rtnetlink).
+//! * [`route`], [`rule`]: idempotent route and policy rule add/remove
+//!   (rtnetlink), with keepalived's route protocol.
+//! * [`deletions`]: the kernel's notices of deleted addresses, routes and
+//!   rules (to put ours back).
 //! * [`garp`]: gratuitous ARP and unsolicited neighbour advertisement
 //!   frames (pure builders) and the AF_PACKET socket that sends them.
 //! * [`script`]: notify/track script execution with user switch, own
@@ -19,6 +23,7 @@
 //! * [`timer`]: a microsecond-precise one-shot timer (timerfd).
 
 pub mod addr;
+pub mod deletions;
 mod direct;
 pub mod fifo;
 pub mod garp;
@@ -26,6 +31,8 @@ pub mod inotify;
 pub mod link;
 pub mod mem;
 pub mod netlink;
+pub mod route;
+pub mod rule;
 pub mod script;
 mod sockopt;
 pub mod timer;

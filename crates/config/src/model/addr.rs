@@ -591,6 +591,9 @@ pub struct Rule {
     pub to: Option<Prefix>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub not: bool,
+    /// `inet6` written: an IPv6 rule even without an address selector.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub inet6: bool,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub table: Option<String>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
@@ -684,7 +687,11 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
                 ru.action = Some(w.to_string());
                 step = 1;
             }
-            "inet" | "inet6" => step = 1,
+            "inet" => step = 1,
+            "inet6" => {
+                ru.inet6 = true;
+                step = 1;
+            }
             _ if RULE_VALUE_OPTS.contains(&w) => {
                 if let Some(v) = value(r, t, next) {
                     ru.options.push((w.to_string(), v));

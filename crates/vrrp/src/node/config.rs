@@ -75,6 +75,8 @@ pub fn instance_spec(i: &VrrpInstance, cfg: &Config) -> Result<InstanceSpec, Par
     if let Some(g) = cfg.sync_groups.iter().find(|g| g.group.contains(&i.name)) {
         in_sync_group(&mut spec, g, cfg);
     }
+    spec.track_interface
+        .extend(crate::node::static_track::uses(&i.name, cfg));
     Ok(spec)
 }
 

@@ -247,6 +247,11 @@ impl Node {
                     self.evaluate_all(now, &mut out);
                 }
             }
+            Event::Deleted {
+                instance,
+                what,
+                tracked,
+            } => self.owned_deleted(instance, what, tracked, &mut out),
             Event::Shutdown { instance } => self.step(instance, Input::Shutdown, now, &mut out),
             Event::ShutdownAll => {
                 for idx in 0..self.members.len() {

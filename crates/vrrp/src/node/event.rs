@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fsm::event::{Action, RxAdvert, State};
 use crate::fsm::params::InstanceParams;
+use crate::node::owned::Owned;
 use crate::node::track::{ScriptHealth, TrackUse};
 
 /// Everything the node needs to know about one `vrrp_instance`.
@@ -55,6 +56,14 @@ pub enum Event {
     ScriptResult { script: String, ok: bool },
     /// A tracked file was (re)read and holds this value.
     FileValue { file: String, value: i64 },
+    /// Someone else deleted `what` of `instance` from the kernel;
+    /// `tracked` is false for a `no_track` object.
+    Deleted {
+        instance: usize,
+        what: Owned,
+        #[serde(default = "yes")]
+        tracked: bool,
+    },
     /// Stop `instance` (deleted by a reload).
     Shutdown { instance: usize },
     /// Stop every instance (the process is exiting).
@@ -86,6 +95,13 @@ pub enum Effect {
     /// `GROUP <name> <STATE> 0`, then writes the FIFO line
     /// `GROUP "<name>" <STATE> 0`.
     Group { group: String, state: State },
+    /// Put back `what` of a MASTER `instance`, deleted by someone else;
+    /// nothing else changes (see [`crate::node::owned`]).
+    Restore { instance: usize, what: Owned },
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Why an instance is FAULT.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use keepalived_config::Config;
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::sync_group::SyncGroup;
+use keepalived_sys::deletions::Deleted;
 use keepalived_sys::link::{LinkEvent, LinkEvents};
 use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::timer::{self, PreciseTimer};
@@ -23,6 +24,7 @@ use super::files::Files;
 use super::instance::{self, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
+use super::routing::Statics;
 use super::syncd::Syncd;
 use super::track::Scripts;
 use super::{Cmd, Options, dump, status};
@@ -121,6 +123,11 @@ pub struct Core {
     /// Link changes, forwarded by a task that owns the subscription
     /// (None if it could not be made: links are then read at apply only).
     links: Option<mpsc::UnboundedReceiver<LinkEvent>>,
+    /// Address, route and rule deletions, forwarded by a task that owns
+    /// the subscription (None: not subscribed).
+    pub(super) deletions: Option<mpsc::UnboundedReceiver<Deleted>>,
+    /// `static_ipaddress`, `static_routes`, `static_rules` as installed.
+    pub(super) statics: Statics,
     /// A handful at most (one per interface, family and group).
     receivers: Vec<Reader>,
     /// Where the next scan of the receivers starts.
@@ -152,6 +159,8 @@ impl Core {
             scripts: Scripts::default(),
             files: Files::default(),
             links: None,
+            deletions: None,
+            statics: Statics::default(),
             receivers: Vec::new(),
             rx_start: 0,
             notifier: Notifier::default(),
@@ -243,6 +252,7 @@ impl Core {
                     self.feed(Event::ScriptResult { script, ok }, now).await;
                 }
                 ev = next_link(&mut self.links) => self.on_link(ev).await,
+                d = next_of(&mut self.deletions) => self.on_deleted(d).await,
                 file = self.files.next_changed() => self.on_file(file).await,
                 () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
@@ -286,6 +296,9 @@ impl Core {
         let Some(name) = state.name else {
             return;
         };
+        if up {
+            self.statics.interface_up(&self.nl, &name).await;
+        }
         if !self.node.interfaces().contains(&name) {
             return;
         }
@@ -470,6 +483,26 @@ impl Core {
             .track_files
             .retain(|f| tracked_files.contains(&f.name));
         let config = Arc::new(config);
+        // Static addresses, routes and rules: before any instance, so a
+        // virtual route may use them; a reload changes only what changed.
+        let statics = Statics::plan(&config);
+        if first && !statics.is_empty() {
+            tracing::info!(
+                "installing {} static address(es), {} static route(s), {} static rule(s)",
+                statics.addresses.len(),
+                statics.routing.routes.len(),
+                statics.routing.rules.len()
+            );
+        }
+        if first {
+            statics.install(&self.nl).await;
+            self.statics = statics;
+        } else {
+            self.statics.reload(statics, &self.nl).await;
+        }
+        // Before any instance can become MASTER: a VIP deleted from then
+        // on is seen.
+        self.watch_deletions();
         // Known before any instance starts, so none starts on a wrong
         // priority or state.
         for name in tracked_files {
@@ -557,10 +590,13 @@ impl Core {
         Ok(summary)
     }
 
-    async fn reload_one(&mut self, pos: usize, plan: Plan) {
+    async fn reload_one(&mut self, pos: usize, mut plan: Plan) {
         let Some(live) = self.insts.get_mut(pos) else {
             return;
         };
+        let routing = std::mem::take(&mut plan.routing);
+        let (routes_gone, routes_new) = live.routing.diff(&routing);
+        live.routing = routing;
         let (gone, new, spec) = live.reload(plan);
         let master = self.node.instance(pos).map(|f| f.state()) == Some(State::Master);
         let ifindex = live.ifindex;
@@ -576,6 +612,13 @@ impl Core {
                     tracing::warn!("({name}) cannot add {}: {e}", v.address);
                 }
             }
+        }
+        // Unchanged routes and rules stay as they are; removed ones go
+        // (they may be ours from an earlier MASTER spell), new ones come
+        // only while MASTER.
+        routes_gone.remove(&self.nl, &name).await;
+        if master {
+            routes_new.install(&self.nl, &name).await;
         }
         let now = self.now();
         let effects = self.node.reload_instance(pos, spec, now);
@@ -613,6 +656,9 @@ impl Core {
                 Err(e) => tracing::warn!("({name}) cannot check for stale {}: {e}", v.address),
             }
         }
+        // Its virtual routes and rules too (they carry our protocol, so
+        // nobody else's route is touched).
+        plan.routing.remove(&self.nl, &name).await;
         let family = plan.identity.family;
         let listen = instance::listen(&plan.conf, plan.group);
         if !self.ensure_receiver((ifindex, family, listen), &ifname, &name) {
@@ -751,6 +797,10 @@ impl Core {
         self.scripts.kill_all();
         let effects = self.node.handle(Event::ShutdownAll, now);
         self.execute(effects, !self.options.dont_release_vrrp).await;
+        // Our own removals must not be answered.
+        self.deletions = None;
+        // keepalived clears them even with -V (which keeps only the VIPs).
+        std::mem::take(&mut self.statics).remove(&self.nl).await;
         self.syncd.settle().await;
         let scripts = std::mem::take(&mut self.stop_scripts);
         if !scripts.is_empty() {
@@ -784,6 +834,13 @@ async fn precise_sleep(timer: &PreciseTimer, deadline: Option<Duration>) {
 async fn next_link(links: &mut Option<mpsc::UnboundedReceiver<LinkEvent>>) -> Option<LinkEvent> {
     match links {
         Some(l) => l.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_of<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(r) => r.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -98,6 +98,31 @@ fn data_text(core: &Core) -> String {
                 v.dev.as_deref().unwrap_or(i.ifname())
             );
         }
+        if !i.routing.routes.is_empty() {
+            let _ = writeln!(s, "   Virtual Routes = {}", i.routing.routes.len());
+            for r in &i.routing.routes {
+                let _ = writeln!(s, "     {}", r.describe());
+            }
+        }
+        if !i.routing.rules.is_empty() {
+            let _ = writeln!(s, "   Virtual Rules = {}", i.routing.rules.len());
+            for r in &i.routing.rules {
+                let _ = writeln!(s, "     {}", r.describe());
+            }
+        }
+    }
+    let st = &core.statics;
+    if !st.is_empty() {
+        let _ = writeln!(s, "------< Static addresses, routes and rules >------");
+        for a in &st.addresses {
+            let _ = writeln!(s, " {} dev {}", a.conf, a.dev);
+        }
+        for r in &st.routing.routes {
+            let _ = writeln!(s, " {}", r.describe());
+        }
+        for r in &st.routing.rules {
+            let _ = writeln!(s, " {}", r.describe());
+        }
     }
     s
 }

@@ -40,6 +40,7 @@ impl Core {
                         log_causes(&i.conf.name, &causes);
                     }
                 }
+                Effect::Restore { instance, what } => self.restore(instance, what).await,
                 Effect::Group { group, state } => {
                     tracing::info!(
                         "VRRP_Group({group}) Syncing instances to {} state",
@@ -60,8 +61,14 @@ impl Core {
         {
             match action {
                 Action::SendAdvert { priority } => self.send_advert(idx, priority).await,
-                Action::AddVips => self.set_vips(idx, true).await,
-                Action::DelVips if release => self.set_vips(idx, false).await,
+                Action::AddVips => {
+                    self.set_vips(idx, true).await;
+                    self.set_routing(idx, true).await;
+                }
+                Action::DelVips if release => {
+                    self.set_routing(idx, false).await;
+                    self.set_vips(idx, false).await;
+                }
                 Action::DelVips => {}
                 Action::SendGarp { rounds, reason } => self.send_garp(idx, rounds, reason).await,
                 Action::StateChanged { from, to, priority } => {

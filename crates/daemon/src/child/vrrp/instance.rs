@@ -15,6 +15,7 @@ use keepalived_vrrp::packet::{
 
 use super::core::ReceiverKey;
 use super::io::{self, Listen, VipSpec, VrrpSender};
+use super::routing::Routing;
 
 /// What makes two configurations "the same instance" across a reload:
 /// when it is unchanged the instance keeps its state (inventory §C.9).
@@ -49,6 +50,8 @@ pub struct Live {
     pub src: Option<IpAddr>,
     /// `virtual_ipaddress` then `virtual_ipaddress_excluded`.
     pub vips: Vec<VipSpec>,
+    /// `virtual_routes` and `virtual_rules`, installed with the VIPs.
+    pub routing: Routing,
     /// Where multicast adverts go.
     pub group: IpAddr,
     /// Our adverts' template (priority set per send).
@@ -76,6 +79,7 @@ pub struct Plan {
     pub spec: InstanceSpec,
     pub expect: RxExpect,
     pub vips: Vec<VipSpec>,
+    pub routing: Routing,
     pub group: IpAddr,
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
@@ -187,6 +191,7 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         spec,
         expect,
         vips,
+        routing: Routing::of_instance(conf),
         group,
         skip_check_adv_addr: conf
             .skip_check_adv_addr
@@ -204,6 +209,7 @@ impl Live {
             ifindex,
             src,
             vips: plan.vips,
+            routing: plan.routing,
             group: plan.group,
             advert: plan.advert,
             skip_check_adv_addr: plan.skip_check_adv_addr,

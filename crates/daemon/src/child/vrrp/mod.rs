@@ -26,6 +26,7 @@
 //! but not waited for; FIFO lines are written in transition order.
 
 mod core;
+mod deleted;
 mod dump;
 mod exec;
 mod files;
@@ -33,6 +34,7 @@ mod instance;
 mod io;
 mod notify;
 mod release;
+mod routing;
 mod status;
 mod syncd;
 mod track;

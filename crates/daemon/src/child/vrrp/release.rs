@@ -7,13 +7,15 @@
 //! claim the VIP. The supervisor calls [`release_addresses`] as soon as
 //! it reaps such a child, before any respawn (which may be delayed by
 //! back-off) and before exiting under `-R`. A respawned child also sweeps
-//! its VIPs at start; both are idempotent.
+//! its VIPs at start; both are idempotent. The instances' virtual
+//! routes and rules go the same way.
 
 use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
 
 use super::instance::vip_specs;
 use super::io;
+use super::routing::Routing;
 
 /// Removes every VIP (and excluded VIP) of every instance in `config`
 /// from its link. Returns how many addresses were removed; failures are
@@ -63,6 +65,10 @@ async fn release(config: &Config) -> usize {
                 Err(e) => tracing::warn!("({}) cannot remove {}: {e}", inst.name, v.address),
             }
         }
+        // Its virtual routes and rules went with MASTER too. Static ones
+        // stay: they belong to the daemon, which lives on, and the
+        // respawned child finds them in place.
+        Routing::of_instance(inst).remove(&nl, &inst.name).await;
     }
     removed
 }

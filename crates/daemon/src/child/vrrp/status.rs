@@ -40,6 +40,9 @@ pub struct InstanceStatus {
     pub effective_priority: u8,
     pub fault_reasons: Vec<String>,
     pub vips: Vec<String>,
+    /// `virtual_routes` / `virtual_rules` as installed while MASTER.
+    pub virtual_routes: Vec<String>,
+    pub virtual_rules: Vec<String>,
     pub source: Option<String>,
     pub last_master: Option<String>,
     pub tracked: Vec<TrackedStatus>,
@@ -92,6 +95,8 @@ pub fn of(core: &Core) -> VrrpStatus {
                     .iter()
                     .map(|v| format!("{}/{}", v.address, v.prefix_len))
                     .collect(),
+                virtual_routes: live.routing.routes.iter().map(|r| r.describe()).collect(),
+                virtual_rules: live.routing.rules.iter().map(|r| r.describe()).collect(),
                 source: live.src.map(|a| a.to_string()),
                 last_master: node.last_master.map(|(a, p)| format!("{a} (priority {p})")),
                 tracked: node.tracked,

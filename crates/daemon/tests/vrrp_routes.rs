@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Routes, rules and static entries of the VRRP child, in a network
+//! namespace, one lone instance (it becomes MASTER alone): the static
+//! route from start, the virtual route and rule with MASTER, a VIP
+//! deleted by hand put back, everything ours gone after SIGTERM.
+//! Needs root; fails (never skips) without it. The same against real
+//! keepalived: integration/interop/scenarios/routes.sh.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::fs;
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use support::Netns;
+
+const CONF: &str = "\
+global_defs {
+    router_id routes
+}
+static_routes {
+    198.51.100.64/26 via 192.0.2.254 dev eth0
+}
+static_rules {
+    from 198.51.100.64/26 table 101 preference 301
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    version 3
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    virtual_routes {
+        203.0.113.0/25 via 192.0.2.254 dev eth0 table 100
+    }
+    virtual_rules {
+        from 192.0.2.100 table 100 preference 200
+    }
+}
+";
+
+fn ip(ns: &str, args: &[&str]) -> String {
+    let out = Command::new("ip")
+        .args(["-n", ns])
+        .args(args)
+        .output()
+        .expect("run ip");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        sleep(Duration::from_millis(20));
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+#[test]
+fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
+    let ns = Netns::up("rt");
+    let n = ns.name.clone();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let conf = dir.path().join("k.conf");
+    fs::write(&conf, CONF).expect("write the config");
+    let log = fs::File::create(dir.path().join("out.log")).expect("log file");
+    let mut daemon = Command::new("ip")
+        .args(["netns", "exec", &n])
+        .arg(support::binary())
+        .args(["-P", "-n", "-l", "-D", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path().join("k.pid"))
+        .arg("-r")
+        .arg(dir.path().join("v.pid"))
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start keepalived-rs");
+    let logged = || fs::read_to_string(dir.path().join("out.log")).unwrap_or_default();
+
+    let static_route =
+        || ip(&n, &["route", "show", "198.51.100.64/26", "proto", "18"]).contains("via");
+    let static_rule = || !ip(&n, &["rule", "show", "pref", "301"]).is_empty();
+    let vip = || ip(&n, &["-o", "addr", "show", "dev", "eth0"]).contains("192.0.2.100/24");
+    let virtual_route =
+        || ip(&n, &["route", "show", "table", "100", "proto", "18"]).contains("203.0.113.0/25 via");
+    let virtual_rule = || !ip(&n, &["rule", "show", "pref", "200"]).is_empty();
+
+    wait_for("static route and rule", Duration::from_secs(5), || {
+        static_route() && static_rule()
+    });
+    wait_for(
+        "MASTER: VIP, virtual route and rule",
+        Duration::from_secs(5),
+        || vip() && virtual_route() && virtual_rule(),
+    );
+
+    ip(&n, &["addr", "del", "192.0.2.100/24", "dev", "eth0"]);
+    wait_for("the VIP put back", Duration::from_secs(2), vip);
+    wait_for("the put-back logged", Duration::from_secs(2), || {
+        logged()
+            .contains("virtual address 192.0.2.100/24 was deleted while MASTER; putting it back")
+    });
+    // BACKUP once at start, MASTER once: no flap after the deletion.
+    let l = logged();
+    assert_eq!(l.matches("Entering BACKUP STATE").count(), 1, "{l}");
+    assert_eq!(l.matches("Entering MASTER STATE").count(), 1, "{l}");
+
+    ip(&n, &["route", "del", "198.51.100.64/26"]);
+    wait_for(
+        "the static route put back",
+        Duration::from_secs(2),
+        static_route,
+    );
+
+    let pid = i32::try_from(daemon.id()).expect("a pid");
+    kill(Pid::from_raw(pid), Signal::SIGTERM).expect("SIGTERM");
+    let end = Instant::now() + Duration::from_secs(10);
+    while daemon.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < end, "no exit after SIGTERM: {}", logged());
+        sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !vip() && !virtual_route() && !virtual_rule(),
+        "VRRP entries left: {}",
+        logged()
+    );
+    assert!(
+        !static_route() && !static_rule(),
+        "static entries left: {}",
+        logged()
+    );
+}
