@@ -1026,8 +1026,11 @@ fn a_long_apply_is_not_a_stall() {
     let d = Daemon::start_with(
         &["--all", "-C"],
         &[
-            ("KEEPALIVED_RS_STALL_MS", "500"),
-            ("KEEPALIVED_RS_APPLY_DELAY_MS", "2000"),
+            // A bound far above a loaded machine's scheduling gaps (a
+            // 500 ms bound was once missed under load average 14), and an
+            // apply more than three bounds long.
+            ("KEEPALIVED_RS_STALL_MS", "1500"),
+            ("KEEPALIVED_RS_APPLY_DELAY_MS", "5000"),
         ],
     );
     d.wait_up();
