@@ -49,6 +49,11 @@ pub struct Cli {
     /// beside the parent's pid file, `.sock` for `.pid`).
     #[arg(long = "control-socket", value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
+    /// keepalived-rs addition: serve Prometheus metrics over HTTP at
+    /// ADDR:PORT (`/metrics`). Off unless given here or as `metrics_listen`
+    /// in global_defs.
+    #[arg(long = "metrics", value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
     #[arg(short = 'u', long = "umask", value_name = "MASK")]
     pub umask: Option<String>,
     #[arg(short = 'X', long = "release-vips")]
