@@ -209,6 +209,7 @@ Usage: keepalived-rs [OPTION...]
       --log-json               Log JSON lines (with -l or -g)
       --control-socket=PATH    Control socket for `keepalived-rs status|reload|stop`
                                 (default: the parent's pid file with .sock for .pid)
+      --metrics=ADDR:PORT      Serve Prometheus metrics at http://ADDR:PORT/metrics
   -u, --umask=MASK             umask for file creation (in numeric form)
   -X, --release-vips           Drop VIP on transition from signal.
   -V, --dont-release-vrrp      Don't remove VRRP VIPs and VROUTEs on daemon stop
