@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::core::Core;
 use super::instance::Live;
 use super::ka_json;
-use super::ka_stats::KaStats;
+use super::ka_stats::{Extras, KaStats};
 use super::notify::state_word;
 use crate::dump;
 use crate::proto::DumpKind;
@@ -116,7 +116,10 @@ fn json_text(core: &Core) -> String {
                 i,
                 f,
                 core.node.spec(idx),
-                shown_stats(i),
+                ka_json::Stats {
+                    keepalived: shown_stats(i),
+                    ours: Extras::since(&i.counters, &i.stats_base),
+                },
                 &cx,
             ))
         })

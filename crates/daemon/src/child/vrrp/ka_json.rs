@@ -24,7 +24,7 @@ use keepalived_vrrp::packet::Version;
 use serde::Serialize;
 
 use super::instance::Live;
-use super::ka_stats::KaStats;
+use super::ka_stats::{Extras, KaStats};
 
 /// keepalived's numeric states.
 pub fn state_number(s: State) -> u8 {
@@ -40,7 +40,16 @@ pub fn state_number(s: State) -> u8 {
 #[derive(Serialize)]
 pub struct KaInstance {
     data: KaData,
-    stats: KaStats,
+    stats: Stats,
+}
+
+/// keepalived's counters, then ours (docs/compatibility.md item 36).
+#[derive(Serialize)]
+pub struct Stats {
+    #[serde(flatten)]
+    pub keepalived: KaStats,
+    #[serde(flatten)]
+    pub ours: Extras,
 }
 
 /// Field order is keepalived's (`vrrp_json_data_dump`).
@@ -116,7 +125,7 @@ pub fn instance(
     i: &Live,
     f: &Instance,
     spec: Option<&InstanceSpec>,
-    stats: KaStats,
+    stats: Stats,
     cx: &Context<'_>,
 ) -> KaInstance {
     let c = &i.conf;

@@ -119,6 +119,41 @@ impl KaStats {
     }
 }
 
+/// The drop reasons we count beyond keepalived's, written after its keys
+/// in keepalived.json's `stats` (readers of keepalived's file ignore
+/// them; the fault matrix's storm row reads them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Extras {
+    pub checksum_err: u64,
+    pub version_err: u64,
+    pub vrid_err: u64,
+    pub unicast_src_err: u64,
+    pub malformed: u64,
+}
+
+impl Extras {
+    /// Since the last STATS_CLEAR (`base`), like [`KaStats::since`].
+    pub fn since(c: &Counters, base: &Counters) -> Self {
+        let (r, b) = (&c.rx, &base.rx);
+        let all = [
+            (r.checksum_errors, b.checksum_errors),
+            (r.version_errors, b.version_errors),
+            (r.vrid_errors, b.vrid_errors),
+            (r.unicast_source_errors, b.unicast_source_errors),
+            (r.malformed, b.malformed),
+        ];
+        let cleared = all.iter().all(|(now, then)| now >= then);
+        let v = all.map(|(now, then)| if cleared { now - then } else { now });
+        Self {
+            checksum_err: v[0],
+            version_err: v[1],
+            vrid_err: v[2],
+            unicast_src_err: v[3],
+            malformed: v[4],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
