@@ -220,10 +220,10 @@ fn scrapes_at_10_per_second_stay_monotonic_and_pass_promtool() {
     sleep(Duration::from_millis(1500));
     run(&["kill", "-HUP", &pid.to_string()]);
     sleep(Duration::from_millis(1000));
+    // Left broken: the daemon keeps its running configuration, and a
+    // restore could race the supervisor's reading of the file.
     fs::write(lab.path("ours.conf"), "vrrp_instance VI_1 {\n").expect("break the file");
     run(&["kill", "-HUP", &pid.to_string()]);
-    sleep(Duration::from_millis(300));
-    fs::write(lab.path("ours.conf"), conf(150, 100, true)).expect("restore the file");
     let scraped = scraper.wait_with_output().expect("the scraper");
     let log = fs::read_to_string(lab.path("ours.log")).unwrap_or_default();
     assert!(
