@@ -2,11 +2,12 @@
 //! The Prometheus endpoint on a running daemon: ours in one namespace
 //! (VI_1 master at 150, VI_2 backup under the peer's 200), real
 //! keepalived as the peer in another. Scraped at 10/s for 5 s while
-//! three idle clients hold connections open and the daemon is reloaded
-//! (once with the same file, once with a broken one): every scrape
-//! answers, every counter is monotonic, the reloads are counted,
-//! `promtool check metrics` accepts the text, and a client asking for
-//! OpenMetrics gets it.
+//! three idle clients hold connections open, STATS_CLEAR is sent and
+//! the daemon is reloaded (once with the same file, once with a broken
+//! one): every scrape answers, every counter is monotonic, the reloads
+//! are counted, `promtool check metrics` accepts the text, and a client
+//! asking for OpenMetrics gets it. Then the VRRP child is killed: its
+//! restart is counted.
 //!
 //! Needs root, iproute2, python3, `keepalived` and `promtool` (Debian
 //! package `prometheus`) in PATH; fails (never skips) without them.
@@ -215,11 +216,22 @@ fn scrapes_at_10_per_second_stay_monotonic_and_pass_promtool() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the scraper");
-    // A reload with the same file, then one with a broken file, both
-    // while the scrapes go on.
-    sleep(Duration::from_millis(1500));
+    // STATS_CLEAR, a reload with the same file, then one with a broken
+    // file, each between two scrapes: none may take a counter back.
+    let after_scrape = |n: usize| {
+        let f = out.join(format!("scrape-{n}.txt"));
+        let until = Instant::now() + Duration::from_secs(20);
+        while !f.exists() {
+            assert!(Instant::now() < until, "scrape {n} never came");
+            sleep(Duration::from_millis(10));
+        }
+    };
+    after_scrape(5);
+    let clear = run(&[OURS, "--signum=STATS_CLEAR"]);
+    run(&["kill", &format!("-{}", clear.trim()), &pid.to_string()]);
+    after_scrape(15);
     run(&["kill", "-HUP", &pid.to_string()]);
-    sleep(Duration::from_millis(1000));
+    after_scrape(25);
     // Left broken: the daemon keeps its running configuration, and a
     // restore could race the supervisor's reading of the file.
     fs::write(lab.path("ours.conf"), "vrrp_instance VI_1 {\n").expect("break the file");
