@@ -135,7 +135,10 @@ pub fn instance(
         .strict_mode
         .unwrap_or_else(|| g.is_some_and(|g| g.vrrp_strict));
     let v2 = p.version == Version::V2;
-    let accept = c.accept.unwrap_or(p.priority == 255 || !strict) && !(strict && v2);
+    let owner = p.priority == 255;
+    // keepalived's defaults and its strict-mode reset for VRRPv2, which
+    // spares the address owner.
+    let accept = c.accept.unwrap_or(owner || !strict) && !(strict && v2 && !owner);
     let smtp_alert = c
         .smtp_alert
         .or_else(|| g.and_then(|g| g.smtp_alert_vrrp))
