@@ -33,7 +33,11 @@ pub fn start(addr: SocketAddr, asker: Asker) -> io::Result<SocketAddr> {
 fn accept_loop(listener: &TcpListener, asker: &Asker) {
     let active = Arc::new(AtomicUsize::new(0));
     for conn in listener.incoming() {
-        let Ok(mut conn) = conn else { continue };
+        let Ok(mut conn) = conn else {
+            // Out of descriptors and the like: do not spin on it.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
         if active.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
             active.fetch_sub(1, Ordering::SeqCst);
             let _ = conn.set_write_timeout(Some(DEADLINE));
