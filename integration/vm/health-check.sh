@@ -197,12 +197,19 @@ run() {
 	chmod 644 "$WORK/dyn"
 	echo two >"$WORK/www2/index.html"
 	conf 1 >"$WORK/$impl.conf"
-	"$bin" -C -n -l -D -f "$WORK/$impl.conf" -p "$WORK/$impl.pid" -c "$WORK/$impl.c.pid" \
+	# keepalived-rs also serves its metrics (docs/metrics.md), scraped at
+	# some checkpoints.
+	local metrics=
+	[ "$impl" = rs ] && metrics="--metrics 127.0.0.1:9650"
+	# shellcheck disable=SC2086
+	"$bin" -C -n -l -D -f "$WORK/$impl.conf" -p "$WORK/$impl.pid" -c "$WORK/$impl.c.pid" $metrics \
 		>"$WORK/$impl.log" 2>&1 &
 	local daemon=$!
 	step() { # NAME PATTERN PRESENT
 		settle "$2" "$3" || echo "    ($impl: $1 did not settle)"
 		ipvsadm -Sn >"$WORK/$impl.$1"
+		[ -z "$metrics" ] || busybox wget -q -O "$WORK/$impl.metrics.$1" http://127.0.0.1:9650/metrics ||
+			echo "    ($impl: no metrics at $1)"
 	}
 	settle "198.51.100.3:80" 1
 	sleep 3 # every checker has run (first run at 1 s)
@@ -276,6 +283,29 @@ else
 	bad "lvs_notify_fifo lines differ"
 	diff "$WORK/ka.fifo" "$WORK/rs.fifo" | sed 's/^/    /'
 fi
+# The metrics follow the same checkpoints (keepalived-rs only).
+metric() { # FILE REGEX: the value of the first series matching REGEX
+	grep -E "^$2 " "$1" 2>/dev/null | head -n1 | awk '{ print $2 }'
+}
+m=$WORK/rs.metrics
+v=$(metric "$m.tcp-down" 'keepalived_real_server_up\{.*198\.51\.100\.1\]:tcp:80.*\}')
+[ "$v" = 0 ] && ok "metrics: real_server_up 0 for the dead TCP backend" ||
+	bad "metrics: real_server_up for the dead TCP backend is '${v:-missing}', not 0"
+v=$(metric "$m.tcp-up" 'keepalived_real_server_up\{.*198\.51\.100\.1\]:tcp:80.*\}')
+[ "$v" = 1 ] && ok "metrics: real_server_up 1 when it is back" ||
+	bad "metrics: real_server_up when it is back is '${v:-missing}', not 1"
+v=$(metric "$m.tcp-up" 'keepalived_real_server_check_failures_total\{.*198\.51\.100\.1\]:tcp:80.*\}')
+[ "${v:-0}" -gt 0 ] 2>/dev/null && ok "metrics: its failed checks counted ($v)" ||
+	bad "metrics: its failed checks are '${v:-missing}'"
+v=$(metric "$m.tcp-up" 'keepalived_check_duration_seconds_count\{.*\}')
+[ "${v:-0}" -gt 0 ] 2>/dev/null && ok "metrics: check latency histogram filled ($v)" ||
+	bad "metrics: check latency histogram count is '${v:-missing}'"
+v=$(metric "$m.tcp-up" 'keepalived_ipvs_operations_total\{result="applied"\}')
+[ "${v:-0}" -gt 0 ] 2>/dev/null && ok "metrics: IPVS operations counted ($v)" ||
+	bad "metrics: IPVS operations applied is '${v:-missing}'"
+v=$(metric "$m.back" 'keepalived_reloads_total\{result="ok"\}')
+[ "$v" = 1 ] && ok "metrics: the reload counted" || bad "metrics: reloads ok is '${v:-missing}', not 1"
+
 # The checker lines users grep, in order, without timestamps.
 checker_lines() {
 	grep -oE "(TCP connection to|TCP_CHECK on service|HTTP_CHECK on service|HTTP status code success to|Remote Web server|Misc check for|Removing service|Adding service|Enabling service|Disabling service|Changing weight|Gained quorum|Lost quorum|Adding sorry server|Removing sorry server|Adding alive servers|Removing alive servers).*" "$1"

@@ -26,4 +26,5 @@ pub mod ids;
 pub mod machine;
 pub mod quorum;
 pub mod reconcile;
+pub mod runs;
 pub mod time;

@@ -184,6 +184,9 @@ pub struct CheckerStatus {
     pub running: bool,
     pub next_run: Option<Instant>,
     pub last: Option<LastRun>,
+    /// Runs, failures and latencies since the checker was created.
+    #[serde(default)]
+    pub runs: crate::runs::RunStats,
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +207,7 @@ pub struct Machine {
     running: bool,
     last_start: Instant,
     last: Option<LastRun>,
+    runs: crate::runs::RunStats,
 }
 
 // ===== impl Machine =====
@@ -235,6 +239,7 @@ impl Machine {
             running: false,
             last_start: now,
             last: None,
+            runs: crate::runs::RunStats::default(),
         }
     }
 
@@ -290,6 +295,11 @@ impl Machine {
     /// Feeds the outcome of the run [`Machine::start`] began.
     pub fn finish(&mut self, outcome: Outcome, latency: Duration, now: Instant) -> Step {
         self.running = false;
+        match outcome {
+            Outcome::LocalError => self.runs.local_errors += 1,
+            Outcome::Failure => self.runs.record(true, latency),
+            Outcome::Success | Outcome::SuccessWithWeight(_) => self.runs.record(false, latency),
+        }
         self.last = Some(LastRun {
             outcome,
             finished: now,
@@ -526,6 +536,7 @@ impl Machine {
             running: self.running,
             next_run: self.next_deadline(),
             last: self.last,
+            runs: self.runs,
         }
     }
 }

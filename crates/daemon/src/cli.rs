@@ -49,6 +49,11 @@ pub struct Cli {
     /// beside the parent's pid file, `.sock` for `.pid`).
     #[arg(long = "control-socket", value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
+    /// keepalived-rs addition: serve Prometheus metrics over HTTP at
+    /// ADDR:PORT (`/metrics`). Off unless given here or as `metrics_listen`
+    /// in global_defs.
+    #[arg(long = "metrics", value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
     #[arg(short = 'u', long = "umask", value_name = "MASK")]
     pub umask: Option<String>,
     #[arg(short = 'X', long = "release-vips")]
@@ -204,6 +209,7 @@ Usage: keepalived-rs [OPTION...]
       --log-json               Log JSON lines (with -l or -g)
       --control-socket=PATH    Control socket for `keepalived-rs status|reload|stop`
                                 (default: the parent's pid file with .sock for .pid)
+      --metrics=ADDR:PORT      Serve Prometheus metrics at http://ADDR:PORT/metrics
   -u, --umask=MASK             umask for file creation (in numeric form)
   -X, --release-vips           Drop VIP on transition from signal.
   -V, --dont-release-vrrp      Don't remove VRRP VIPs and VROUTEs on daemon stop

@@ -7,6 +7,7 @@ mod config_test;
 mod control;
 mod dump;
 mod logging;
+mod metrics;
 mod notify;
 mod pidfile;
 mod proto;

@@ -431,6 +431,28 @@ pub fn run(cli: Cli, args: Vec<std::ffi::OsString>) -> u8 {
     code
 }
 
+/// The Prometheus endpoint, when asked for (`--metrics` wins over
+/// `metrics_listen`); it asks through the control socket's queue, so
+/// without that socket there is none.
+fn start_metrics(
+    cli: &Cli,
+    from_config: Option<std::net::SocketAddr>,
+    control: Option<&control::server::Server>,
+) {
+    let wanted = cli.metrics.or(from_config);
+    let Some(addr) = wanted else {
+        return;
+    };
+    let Some(server) = control else {
+        tracing::error!("Metrics on {addr} not served: they need the control socket");
+        return;
+    };
+    match crate::metrics::http::start(addr, server.asker()) {
+        Ok(bound) => tracing::info!("Serving metrics on http://{bound}/metrics"),
+        Err(e) => tracing::error!("Cannot serve metrics on {addr}: {e}"),
+    }
+}
+
 fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
     // The parent also reaps its children.
     let mut wanted_signals = sigs::handled().to_vec();
@@ -461,6 +483,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
             spawns: 0,
         })
         .collect();
+    let metrics_listen = config.global_defs.metrics_listen;
     let current = match Generation::encode(1, config) {
         Ok(g) => g,
         Err(e) => {
@@ -496,6 +519,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         // The daemon's job does not depend on it.
         Err(e) => tracing::warn!("Control socket {} not available: {e}", path.display()),
     }
+    start_metrics(&s.cli, metrics_listen, s.control.as_ref());
     s.run_loop(&mut signals)
 }
 

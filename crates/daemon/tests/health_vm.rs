@@ -7,7 +7,9 @@
 //! server down, a misc_dynamic weight reaches IPVS, quorum is lost and
 //! regained with a sorry server and inhibit_on_failure, and at every
 //! checkpoint the table, the notify script calls, the fifo lines and the
-//! checker log lines equal keepalived's. The checks are in
+//! checker log lines equal keepalived's; our Prometheus metrics
+//! (real server up, failed checks, latency histogram, IPVS ops, reloads)
+//! follow the same checkpoints. The checks are in
 //! integration/vm/health-check.sh (one boot).
 
 mod support;

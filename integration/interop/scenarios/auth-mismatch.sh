@@ -11,8 +11,9 @@
 #          (default: keepalived's "invalid passwd" or "authentication
 #          fail|error|mismatch")
 #   none   not checked (printed as a NOTE, counts neither way)
-# Defaults: ka=stats+log, rs=none (our counters are not wired yet: set
-# AUTH_DROP_CHECK_rs=stats once they are). advert_int 1 (v2 needs seconds).
+# Defaults: ka=stats+log, rs=stats (our keepalived.stats has keepalived's
+# layout and counters; our drop log line is not keepalived's words).
+# advert_int 1 (v2 needs seconds).
 # shellcheck source=../lib/scenario.sh
 source "$(dirname "$0")/../lib/scenario.sh"
 scenario_begin auth-mismatch "VRRPv2 auth PASS mismatch: adverts rejected, both become master"
@@ -46,7 +47,7 @@ check "lb1's adverts carry simple-text auth (type 1)" "auth type ${auth:--}" tes
 drop_checks() { # impl of B
     local how var="AUTH_DROP_CHECK_$1" stats n
     how=${!var:-}
-    [[ -n $how ]] || case $1 in ka) how="stats log" ;; *) how=none ;; esac
+    [[ -n $how ]] || case $1 in ka) how="stats log" ;; rs) how=stats ;; *) how=none ;; esac
     if [[ $how == none ]]; then
         note "drop evidence on lb2 ($1) not checked (set $var=stats|log)"
         return 0

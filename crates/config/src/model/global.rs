@@ -201,6 +201,10 @@ pub struct GlobalDefs {
     pub lvs_timeouts: Option<LvsTimeouts>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_flush: bool,
+    /// keepalived-rs extension: `metrics_listen ADDR:PORT` serves
+    /// Prometheus metrics there (the `--metrics` flag wins).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// `lvs_flush_on_stop [VS]`: None = off, "ALL" or "VS".
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub lvs_flush_on_stop: Option<String>,
@@ -363,6 +367,7 @@ impl Default for GlobalDefs {
             vrrp_higher_prio_send_advert: None,
             vrrp_version: 2,
             vrrp_mcast_group4: None,
+            metrics_listen: None,
             vrrp_mcast_group6: None,
             vrrp_startup_delay: None,
             vrrp_rx_bufs_policy: None,
@@ -861,6 +866,18 @@ fn read_default_interface(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) 
     }
 }
 
+fn read_metrics_listen(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
+    r.no_block(n);
+    match n.args.first().map(|t| t.text.parse()) {
+        Some(Ok(a)) => g.metrics_listen = Some(a),
+        Some(Err(_)) => r.error(
+            n.loc(),
+            "metrics_listen needs ADDR:PORT (IPv6 as [ADDR]:PORT); ignored",
+        ),
+        None => r.error(n.loc(), "metrics_listen needs ADDR:PORT; ignored"),
+    }
+}
+
 fn read_router_id(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
     match n.args.first() {
@@ -871,6 +888,7 @@ fn read_router_id(g: &mut GlobalDefs, n: &Node<'_>, r: &mut Reader<'_>) {
 
 const GLOBAL: &Table<GlobalDefs> = &[
     ("router_id", read_router_id),
+    ("metrics_listen", read_metrics_listen),
     ("notification_email", read_emails),
     string!("notification_email_from", notification_email_from),
     ("smtp_server", read_smtp_server),

@@ -47,6 +47,24 @@ pub struct Server {
     requests: Receiver<Pending>,
     /// Requests taken from a client whose answer is not written yet.
     unanswered: Arc<AtomicUsize>,
+    /// What [`Server::asker`] hands out: the same way in as a client's.
+    tx: Sender<Pending>,
+    wake_tx: Arc<UnixStream>,
+}
+
+/// Asks the supervisor as a control-socket client does, from another
+/// thread (the metrics endpoint): the request waits in the same queue and
+/// the supervisor's loop answers it between two of its own turns.
+#[derive(Clone)]
+pub struct Asker {
+    tx: Sender<Pending>,
+    wake: Arc<UnixStream>,
+}
+
+impl Asker {
+    pub fn ask(&self, cmd: Command) -> Answer {
+        ask_supervisor(cmd, &self.tx, &self.wake)
+    }
 }
 
 impl Server {
@@ -68,15 +86,26 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         let unanswered = Arc::new(AtomicUsize::new(0));
         let count = Arc::clone(&unanswered);
+        let wake_tx = Arc::new(wake_tx);
+        let (accept_tx, accept_wake) = (tx.clone(), Arc::clone(&wake_tx));
         std::thread::Builder::new()
             .name("control".into())
-            .spawn(move || accept_loop(listener, tx, wake_tx, count))?;
+            .spawn(move || accept_loop(listener, accept_tx, accept_wake, count))?;
         Ok(Self {
             path: path.to_path_buf(),
             wake: wake_rx,
             requests: rx,
             unanswered,
+            tx,
+            wake_tx,
         })
+    }
+
+    pub fn asker(&self) -> Asker {
+        Asker {
+            tx: self.tx.clone(),
+            wake: Arc::clone(&self.wake_tx),
+        }
     }
 
     /// Waits, at most `bound`, for the answers already given to the
@@ -112,11 +141,10 @@ impl Drop for Server {
 fn accept_loop(
     listener: UnixListener,
     tx: Sender<Pending>,
-    wake: UnixStream,
+    wake: Arc<UnixStream>,
     unanswered: Arc<AtomicUsize>,
 ) {
     let active = Arc::new(AtomicUsize::new(0));
-    let wake = Arc::new(wake);
     for conn in listener.incoming() {
         let Ok(mut conn) = conn else { continue };
         let _ = conn.set_write_timeout(Some(WRITE_DEADLINE));

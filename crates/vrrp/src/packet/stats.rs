@@ -14,6 +14,7 @@ use crate::packet::drop::DropReason;
 use crate::packet::validate::Accepted;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RxStats {
     /// Adverts that passed checks 0-10 (keepalived `advert_rcvd`), whether
     /// or not the address checks after that passed.

@@ -87,6 +87,8 @@ pub struct Actor {
     notifier: Notifier,
     clock: Clock,
     jitter: Jitter,
+    /// IPVS ops since the child started: (applied or already so, failed).
+    ipvs_ops: (u64, u64),
 }
 
 /// How one batch went, for the log and the summary.
@@ -117,6 +119,7 @@ impl Actor {
                 epoch: tokio::time::Instant::now(),
             },
             jitter: Jitter::new(),
+            ipvs_ops: (0, 0),
         }
     }
 
@@ -291,6 +294,13 @@ impl Actor {
     /// Runs `ops` on a blocking thread (a big batch must not stall the
     /// runtime) and logs each failure.
     async fn run_ops(&mut self, ops: Vec<Op>) -> Outcome {
+        let outcome = self.apply_ops(ops).await;
+        self.ipvs_ops.0 += (outcome.done + outcome.already) as u64;
+        self.ipvs_ops.1 += outcome.failed.len() as u64;
+        outcome
+    }
+
+    async fn apply_ops(&mut self, ops: Vec<Op>) -> Outcome {
         let mut outcome = Outcome::default();
         if ops.is_empty() {
             return outcome;
@@ -515,7 +525,10 @@ impl Actor {
     /// shared.
     fn status(&self) -> serde_json::Value {
         let Some(pool) = self.pool.as_ref() else {
-            return serde_json::json!({"virtual_servers": []});
+            return serde_json::json!({
+                "virtual_servers": [],
+                "ipvs_ops": {"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1},
+            });
         };
         let shared: Vec<serde_json::Value> = pool
             .shared_probes()
@@ -527,6 +540,7 @@ impl Actor {
             "virtual_servers": pool.status(),
             "shared_probes": shared,
             "probes_in_flight": self.probes.len(),
+            "ipvs_ops": {"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1},
         })
     }
 

@@ -5,26 +5,13 @@
 
 use std::fmt::Write as _;
 
-use keepalived_vrrp::fsm::{Instance, State};
-use keepalived_vrrp::node::InstanceSpec;
-use serde_json::json;
-
 use super::core::Core;
 use super::instance::Live;
+use super::ka_json;
+use super::ka_stats::{Extras, KaStats};
 use super::notify::state_word;
 use crate::dump;
 use crate::proto::DumpKind;
-
-/// keepalived's numeric states in keepalived.json.
-fn state_number(s: State) -> u8 {
-    match s {
-        State::Init => 0,
-        State::Backup => 1,
-        State::Master => 2,
-        State::Fault => 3,
-        State::Stop => 98,
-    }
-}
 
 fn data_text(core: &Core) -> String {
     let mut s = String::new();
@@ -127,131 +114,42 @@ fn data_text(core: &Core) -> String {
     s
 }
 
-fn stats_text(core: &Core) -> String {
-    let mut s = String::new();
-    for i in &core.insts {
-        let c = &i.counters;
-        let r = &c.rx;
-        let _ = writeln!(s, "VRRP Instance: {}", i.conf.name);
-        let _ = writeln!(
-            s,
-            "  Advertisements:\n    Received: {}\n    Sent: {}",
-            r.advertisement_rcvd, c.advert_sent
-        );
-        let _ = writeln!(
-            s,
-            "  Became master: {}\n  Released master: {}",
-            c.become_master, c.release_master
-        );
-        let _ = writeln!(
-            s,
-            "  Packet Errors:\n    Length: {}\n    TTL: {}\n    Invalid Type: {}\n    \
-             Advertisement Interval: {}\n    Address List: {}",
-            r.packet_length_errors,
-            r.ip_ttl_errors,
-            r.invalid_type_pkts_rcvd,
-            r.interval_errors,
-            r.address_list_errors
-        );
-        let _ = writeln!(
-            s,
-            "  Authentication Errors:\n    Invalid Type: {}\n    Type Mismatch: {}\n    Failure: {}",
-            r.invalid_auth_type, r.auth_type_mismatch, r.auth_failures
-        );
-        let _ = writeln!(
-            s,
-            "  Priority Zero:\n    Received: {}\n    Sent: {}",
-            r.priority_zero_pkts_rcvd, c.pri_zero_sent
-        );
-    }
-    s
+fn shown_stats(i: &Live) -> KaStats {
+    KaStats::of(&i.counters).since(&KaStats::of(&i.stats_base))
 }
 
-fn instance_json(i: &Live, f: &Instance, spec: Option<&InstanceSpec>) -> serde_json::Value {
-    let track_script: Vec<_> = spec
-        .map(|s| {
-            s.track_script
-                .iter()
-                .map(|u| json!({"name": u.name, "weight": u.weight}))
-                .collect()
-        })
-        .unwrap_or_default();
-    let track_ifp: Vec<_> = spec
-        .map(|s| {
-            s.track_interface
-                .iter()
-                .map(|u| json!({"name": u.name, "weight": u.weight}))
-                .collect()
-        })
-        .unwrap_or_default();
-    let c = &i.counters;
-    let r = &c.rx;
-    let vips: Vec<String> = i
-        .conf
-        .virtual_ipaddress
+fn stats_text(core: &Core) -> String {
+    core.insts
         .iter()
-        .map(|a| format!("{}/{}", a.address, a.prefix_len))
-        .collect();
-    let evips: Vec<String> = i
-        .conf
-        .virtual_ipaddress_excluded
-        .iter()
-        .map(|a| format!("{}/{}", a.address, a.prefix_len))
-        .collect();
-    json!({
-        "data": {
-            "iname": i.conf.name,
-            "ifp_ifname": i.ifname(),
-            "vrid": i.identity.vrid,
-            "state": state_number(f.state()),
-            "base_priority": f.params().priority,
-            "effective_priority": f.effective_priority(),
-            "adver_int": f.params().advert_int.as_secs_f64(),
-            "master_adver_int": f.master_adver_int().as_secs_f64(),
-            "saddr": i.src.map(|a| a.to_string()).unwrap_or_default(),
-            "master_saddr": f.last_master().map(|(a, _)| a.to_string()).unwrap_or_default(),
-            "master_priority": f.last_master().map_or(0, |(_, p)| p),
-            "vips": vips,
-            "evips": evips,
-            "track_script": track_script,
-            "track_ifp": track_ifp,
-        },
-        "stats": {
-            "advert_rcvd": r.advertisement_rcvd,
-            "advert_sent": c.advert_sent,
-            "become_master": c.become_master,
-            "release_master": c.release_master,
-            "packet_len_err": r.packet_length_errors,
-            "advert_interval_err": r.interval_errors,
-            "ip_ttl_err": r.ip_ttl_errors,
-            "invalid_type_rcvd": r.invalid_type_pkts_rcvd,
-            "addr_list_err": r.address_list_errors,
-            "invalid_authtype": r.invalid_auth_type,
-            "authtype_mismatch": r.auth_type_mismatch,
-            "auth_failure": r.auth_failures,
-            "pri_zero_rcvd": r.priority_zero_pkts_rcvd,
-            "pri_zero_sent": c.pri_zero_sent,
-            // Beyond keepalived: the other drop reasons we count.
-            "checksum_err": r.checksum_errors,
-            "version_err": r.version_errors,
-            "vrid_err": r.vrid_errors,
-            "unicast_src_err": r.unicast_source_errors,
-            "malformed": r.malformed,
-        },
-    })
+        .map(|i| shown_stats(i).text(&i.conf.name))
+        .collect()
 }
 
 fn json_text(core: &Core) -> String {
+    let argv = |name: &str| core.scripts.argv(name);
+    let cx = ka_json::Context {
+        globals: core.globals.as_ref(),
+        script_argv: &argv,
+    };
     let arr: Vec<_> = core
         .insts
         .iter()
         .enumerate()
         .filter_map(|(idx, i)| {
             let f = core.node.instance(idx)?;
-            Some(instance_json(i, f, core.node.spec(idx)))
+            Some(ka_json::instance(
+                i,
+                f,
+                core.node.spec(idx),
+                ka_json::Stats {
+                    keepalived: shown_stats(i),
+                    ours: Extras::since(&i.counters, &i.stats_base),
+                },
+                &cx,
+            ))
         })
         .collect();
-    serde_json::Value::Array(arr).to_string()
+    serde_json::to_string(&arr).unwrap_or_else(|_| "[]".into())
 }
 
 pub(super) fn write(core: &mut Core, what: DumpKind) {
@@ -261,7 +159,7 @@ pub(super) fn write(core: &mut Core, what: DumpKind) {
         DumpKind::StatsClear => {
             dump::write_logged(dump::STATS, &stats_text(core));
             for i in &mut core.insts {
-                i.counters = Default::default();
+                i.stats_base = i.counters.clone();
             }
         }
         DumpKind::Json => dump::write_logged(dump::JSON, &json_text(core)),

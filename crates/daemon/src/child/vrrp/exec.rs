@@ -107,6 +107,8 @@ impl Core {
         let Some(i) = self.insts.get_mut(idx) else {
             return;
         };
+        i.counters.transitions += 1;
+        i.counters.last_transition = Some(std::time::SystemTime::now());
         if to == State::Master {
             i.counters.become_master += 1;
         }

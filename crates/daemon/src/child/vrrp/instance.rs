@@ -37,6 +37,11 @@ pub struct Counters {
     pub become_master: u64,
     pub release_master: u64,
     pub pri_zero_sent: u64,
+    /// Every state change, the first BACKUP at start included (metrics).
+    pub transitions: u64,
+    /// When the last state change happened (keepalived.json's
+    /// `last_transition`); None before the first.
+    pub last_transition: Option<std::time::SystemTime>,
 }
 
 /// The shell's side of one instance; its state machine, tracking and
@@ -61,6 +66,9 @@ pub struct Live {
     /// advert whose list agrees, so each new disagreement is warned once.
     last_mismatch: Option<DropReason>,
     pub counters: Counters,
+    /// The counters at the last STATS_CLEAR: the dumps show what came
+    /// after it, the counters themselves stay monotonic for metrics.
+    pub stats_base: Counters,
     /// GARP/NA: the link's MAC and an AF_PACKET sender, kept from the
     /// first takeover on so that the next one sends its first round at
     /// once (a reload forgets them).
@@ -215,6 +223,7 @@ impl Live {
             skip_check_adv_addr: plan.skip_check_adv_addr,
             last_mismatch: None,
             counters: Counters::default(),
+            stats_base: Counters::default(),
             garp: None,
             sender: None,
         }

@@ -32,6 +32,8 @@ mod exec;
 mod files;
 mod instance;
 mod io;
+mod ka_json;
+mod ka_stats;
 mod notify;
 mod release;
 mod routing;

@@ -49,6 +49,9 @@ pub struct InstanceStatus {
     pub adverts_sent: u64,
     pub become_master: u64,
     pub release_master: u64,
+    pub pri_zero_sent: u64,
+    /// Every state change since the instance was created.
+    pub transitions: u64,
     pub rx: RxStats,
 }
 
@@ -103,6 +106,8 @@ pub fn of(core: &Core) -> VrrpStatus {
                 adverts_sent: live.counters.advert_sent,
                 become_master: live.counters.become_master,
                 release_master: live.counters.release_master,
+                pri_zero_sent: live.counters.pri_zero_sent,
+                transitions: live.counters.transitions,
                 rx: live.counters.rx,
             })
         })

@@ -84,6 +84,11 @@ impl Scripts {
         out
     }
 
+    /// The argv a script runs with (keepalived.json names scripts so).
+    pub fn argv(&self, name: &str) -> Option<Vec<std::ffi::OsString>> {
+        self.specs.get(name).map(|s| s.argv.clone())
+    }
+
     /// Names of the scripts the node may be told to run.
     pub fn configured(&self) -> impl Iterator<Item = &String> {
         self.specs.keys()
