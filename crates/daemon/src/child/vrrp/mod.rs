@@ -28,7 +28,6 @@
 mod core;
 mod dump;
 mod exec;
-mod files;
 mod instance;
 mod io;
 mod notify;
