@@ -18,7 +18,7 @@
 //! A local error prints the probe's own rescheduling line. `detail` is
 //! the probe's word: the reason text for DNS and SMTP, `failed` /
 //! `reply data mismatch` for UDP, `timeout` or keepalived's own line for
-//! the problem (`send ICMP packet fail - errno 101`, which PING logs at
+//! the problem (`send ICMP packet fail`, which PING logs at
 //! every run whatever the state) for PING.
 
 use crate::effect::{Kind, LogContext};
@@ -202,7 +202,7 @@ mod tests {
         );
         // A send that failed: keepalived's own line, at every run, and
         // no reason line.
-        let send = "send ICMP packet fail - errno 101";
+        let send = "send ICMPv6 packet fail - errno 101";
         assert_eq!(
             lines(Kind::PingCheck, true, DOWN, true, send),
             [

@@ -12,8 +12,8 @@
 //! [`Report::detail`]: `success` (keepalived: `ICMP connection to <RS>
 //! success.`), `timeout` (`ICMP connection to address <RS> timeout.`),
 //! or for the other failures the line keepalived always logs for them
-//! (check_ping.c `ping_it`, `recv_it`): `send ICMP packet fail - errno N`
-//! (`ICMPv6`; no route: the socket's connect, which looks the route up,
+//! (check_ping.c `ping_it`, `recv_it`): `send ICMP packet fail`
+//! (`send ICMPv6 packet fail - errno N`; no route: the socket's connect, which looks the route up,
 //! counts as the send), `recv ICMP packet error` (an ICMP error),
 //! `Error, got short ICMP packet, N bytes`, `Got ICMP packet with type
 //! 0xN`; `failed` when a socket option could not be set.
@@ -78,14 +78,17 @@ pub async fn run(spec: &Spec) -> Report {
     // kernel chose at bind; 0 here leaves it alone.
     let to = std::net::SocketAddr::new(spec.target.ip(), 0);
     let v = if v6 { "v6" } else { "" };
+    // keepalived 2.2.7 names the errno for ICMPv6 only.
     let send_failed = |e: std::io::Error| {
-        let errno = e.raw_os_error().unwrap_or(0);
-        Report::new(
-            Verdict::Failure,
-            start.elapsed(),
-            format!("send ICMP{v} packet fail - errno {errno}"),
-        )
-        .with_cause(e)
+        let detail = if v6 {
+            format!(
+                "send ICMPv6 packet fail - errno {}",
+                e.raw_os_error().unwrap_or(0)
+            )
+        } else {
+            "send ICMP packet fail".to_string()
+        };
+        Report::new(Verdict::Failure, start.elapsed(), detail).with_cause(e)
     };
     if let Err(e) = socket.connect(&SockAddr::from(to)) {
         return send_failed(e);

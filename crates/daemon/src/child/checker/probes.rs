@@ -165,3 +165,78 @@ impl Jitter {
         Duration::from_micros(x.wrapping_mul(0x2545_F491_4F6C_DD1D) % (us + 1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use keepalived_config::host::SystemHost;
+    use keepalived_config::preprocess::Options;
+
+    use super::*;
+
+    fn identify_each(text: &str) -> (ProbeIdentify, Vec<Result<Vec<Identified>, String>>) {
+        let loaded = keepalived_config::load_str(
+            Path::new("t.conf"),
+            text,
+            &Options::default(),
+            &SystemHost,
+        );
+        let config = loaded.config;
+        let mut ident = ProbeIdentify::default();
+        let mut out = Vec::new();
+        for vs in &config.virtual_servers {
+            for rs in &vs.real_servers {
+                for c in &rs.checkers {
+                    out.push(ident.identify_all(&config, vs, rs, c));
+                }
+            }
+        }
+        (ident, out)
+    }
+
+    #[test]
+    fn every_kind_but_bfd_gets_a_checker_and_smtp_hosts_one_each() {
+        let text = "bfd_instance b1 {\n neighbor_ip 198.51.100.1\n}\n\
+            virtual_server 192.0.2.10 53 {\n protocol UDP\n \
+            real_server 198.51.100.1 53 {\n  DNS_CHECK {\n  }\n  UDP_CHECK {\n  }\n  \
+            PING_CHECK {\n  }\n  BFD_CHECK {\n   name b1\n  }\n  \
+            SMTP_CHECK {\n   host {\n    connect_port 25\n   }\n   host {\n    connect_port 26\n   }\n  }\n }\n}\n";
+        let (ident, got) = identify_each(text);
+        let counts: Vec<usize> = got
+            .iter()
+            .map(|r| r.as_ref().map_or(usize::MAX, Vec::len))
+            .collect();
+        // DNS, UDP, PING: one each; BFD: none; SMTP: one per host.
+        assert_eq!(counts, vec![1, 1, 1, 0, 2]);
+        let smtp = got[4].as_ref().map(Vec::as_slice).unwrap_or_default();
+        assert_ne!(smtp[0].identity, smtp[1].identity);
+        // Every identified probe has its spec.
+        for ids in got.iter().flatten() {
+            for i in ids {
+                assert!(ident.specs.contains_key(&i.share), "{i:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_check_reads_its_track_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tf");
+        std::fs::write(&path, "0x10\n").expect("write");
+        let text = format!(
+            "track_file tf {{\n file {}\n weight 2\n}}\n\
+             virtual_server 192.0.2.10 80 {{\n protocol TCP\n \
+             real_server 198.51.100.1 80 {{\n  FILE_CHECK {{\n   track_file tf\n  }}\n }}\n}}\n",
+            path.display()
+        );
+        let (mut ident, got) = identify_each(&text);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].as_ref().is_ok_and(|v| v.len() == 1), "{got:?}");
+        assert!(ident.specs.is_empty(), "a FILE_CHECK runs no probe");
+        assert_eq!(ident.file_value("tf"), 16);
+        std::fs::remove_file(&path).expect("rm");
+        assert_eq!(ident.file_value("tf"), 0, "a missing file reads 0");
+        assert_eq!(ident.file_value("other"), 0);
+    }
+}
