@@ -409,6 +409,16 @@ fn file_checks(config: &Config) -> BTreeSet<String> {
         .collect()
 }
 
+/// The SMTP_CHECKs that have `host { }` blocks.
+fn smtp_host_blocks(config: &Config) -> impl Iterator<Item = &Checker> {
+    config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .filter(|c| matches!(c, Checker::SmtpCheck(s) if !s.host.is_empty()))
+}
+
 fn uses_ping(config: &Config) -> bool {
     config
         .virtual_servers
@@ -447,6 +457,13 @@ impl Actor {
             Some(old) => report::diff(old, &config),
         }
         .summary("virtual servers");
+        // check_smtp.c `smtp_check_end_handler`, at every read of the
+        // configuration; each host still becomes a checker.
+        for _ in smtp_host_blocks(&config) {
+            tracing::info!(
+                "The SMTP_CHECK host block is deprecated. Please define additional checkers."
+            );
+        }
         // Before the pool reads them: init_file, and the watch.
         let followed = file_checks(&config);
         self.files
