@@ -15,7 +15,8 @@
 //! check_smtp.c `smtp_final`.) UDP and PING print their failure reason
 //! before the verdict line when the checker was up, the failure that
 //! takes it down included; DNS and SMTP print the reason as the verdict.
-//! A local error prints the probe's own rescheduling line. `detail` is
+//! A local error prints the probe's own rescheduling line (DNS's with
+//! its `DNS_CHECK (<RS>)` prefix). `detail` is
 //! the probe's word: the reason text for DNS and SMTP, `failed` /
 //! `reply data mismatch` for UDP, `timeout` or keepalived's own line for
 //! the problem (`send ICMP packet fail`, which PING logs at
@@ -99,7 +100,8 @@ pub fn probe_lines(
                 let suffix = after_retries.map_or(String::new(), |n| format!(" after {n} retries"));
                 vec![format!("DNS_CHECK ({rs}) {detail}{suffix}")]
             }
-            Note::LocalError => vec![detail.to_string()],
+            // check_dns.c `dns_connect_thread` says it with its prefix.
+            Note::LocalError => vec![format!("DNS_CHECK ({rs}) {detail}")],
             _ => Vec::new(),
         },
         Kind::SmtpCheck => match note {
@@ -252,6 +254,18 @@ mod tests {
             [format!("DNS_CHECK ({RS}) read timeout from socket")]
         );
         assert!(lines(Kind::DnsCheck, false, RETRY, true, "x").is_empty());
+        assert_eq!(
+            lines(
+                Kind::DnsCheck,
+                false,
+                Note::LocalError,
+                true,
+                "UDP socket bind failed. Rescheduling."
+            ),
+            [format!(
+                "DNS_CHECK ({RS}) UDP socket bind failed. Rescheduling."
+            )]
+        );
     }
 
     #[test]
