@@ -384,6 +384,79 @@ fn file_check(m: Mutation) -> Result<(), String> {
     h.consistent()
 }
 
+/// ConfigIdentity, with track files holding the given values.
+struct Files(HashMap<String, i64>);
+
+impl keepalived_check::book::Identify for Files {
+    fn identify(
+        &mut self,
+        config: &Config,
+        vs: &keepalived_config::model::lvs::VirtualServer,
+        rs: &keepalived_config::model::lvs::RealServer,
+        checker: &keepalived_config::model::checker::Checker,
+    ) -> Result<keepalived_check::book::Identified, String> {
+        ConfigIdentity.identify(config, vs, rs, checker)
+    }
+
+    fn file_value(&mut self, name: &str) -> i64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// A reload reads every track file anew (keepalived has no identity for
+/// FILE_CHECK): a value that is a fault now takes a kept real server
+/// out, one that is no longer a fault brings it back.
+fn file_check_on_reload(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(FILES, m);
+    let rs1 = "[198.51.100.1]:tcp:80";
+    let vs = "[192.0.2.10]:tcp:80";
+    let out = h.pool.file_changed("f1", 1);
+    h.process(out);
+    expect(
+        "value 1",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 3), ("198.51.100.2:80", 1)]),
+    )?;
+    h.take();
+    let reload = |h: &mut Harness, value: i64| {
+        let config = Arc::new(load(FILES));
+        let mut jitter = |_w: Duration| Duration::ZERO;
+        let mut files = Files(HashMap::from([("f1".to_string(), value)]));
+        let effects = h.pool.reload(config, &mut files, h.now, &mut jitter);
+        h.process(effects);
+        let desired = h.pool.desired();
+        let current = h.kernel.clone();
+        let ops = keepalived_ipvs::planner::plan(
+            &desired,
+            &current,
+            &keepalived_ipvs::planner::Owned::of(&current),
+            Default::default(),
+        );
+        h.process(ops.into_iter().map(Effect::Ipvs).collect());
+        h.pool.set_programmed(desired);
+    };
+    // The file now holds a fault for rs1 (-2^30 x 2).
+    reload(&mut h, -(1 << 30));
+    let r = h.take();
+    // rs2 (reverse, weight 0) is up for any non-zero value.
+    expect(
+        "fault read on reload",
+        h.dests(),
+        weights(&[("198.51.100.2:80", 1)]),
+    )?;
+    has(&r.logs, &format!("Removing service {rs1} from VS {vs}"))?;
+    expect("down script", r.scripts, vec!["/bin/down one".to_string()])?;
+    reload(&mut h, 2);
+    let r = h.take();
+    expect(
+        "read again",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 5), ("198.51.100.2:80", 1)]),
+    )?;
+    expect("up script", r.scripts, vec!["/bin/up one".to_string()])?;
+    h.consistent()
+}
+
 const SMTP: &str = "
 virtual_server 192.0.2.10 25 {
     protocol TCP
@@ -845,6 +918,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("reload_changed_checker", reload_changed_checker),
     ("group_blocks_apart", group_blocks_apart),
     ("file_check", file_check),
+    ("file_check_on_reload", file_check_on_reload),
     ("smtp_cold_start", smtp_cold_start),
 ];
 
