@@ -24,7 +24,7 @@ use crate::effect::{Kind, LogContext};
 use crate::expand;
 use crate::health::HealthView;
 use crate::ids::{RealServerId, VirtualServerId, rs_name, server_name};
-use crate::machine::{CheckerStatus, Machine, Schedule, Start, Timing};
+use crate::machine::{CheckerStatus, Machine, Schedule, Start, Timing, file_status};
 use crate::time::Instant;
 
 /// A checker's identity: two checkers with equal identities run the same
@@ -134,6 +134,34 @@ pub trait Identify {
         rs: &RealServer,
         checker: &Checker,
     ) -> Result<Identified, String>;
+
+    /// Every checker `checker` stands for: one, except an SMTP_CHECK with
+    /// the deprecated `host { }` blocks, which keepalived turns into one
+    /// checker per host.
+    fn identify_all(
+        &mut self,
+        config: &Config,
+        vs: &VirtualServer,
+        rs: &RealServer,
+        checker: &Checker,
+    ) -> Result<Vec<Identified>, String> {
+        self.identify(config, vs, rs, checker).map(|i| vec![i])
+    }
+
+    /// The value in track file `name` now (FILE_CHECK), read as
+    /// keepalived reads it; a file that is missing or unreadable reads 0.
+    fn file_value(&mut self, _name: &str) -> i64 {
+        0
+    }
+}
+
+/// A FILE_CHECK's view of its track file: the checker's `weight` (else
+/// the track file's) and `reverse`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileUse {
+    pub name: String,
+    pub weight: i32,
+    pub reverse: bool,
 }
 
 /// [`of_config`] for every checker, as reload identity and share key
@@ -168,6 +196,8 @@ pub struct CheckerEntry {
     pub config_index: usize,
     /// When this checker last took a result (a shared one included).
     pub last_seen: Option<Instant>,
+    /// FILE_CHECK: the file it follows (it never runs a probe).
+    pub file: Option<FileUse>,
 }
 
 #[derive(Debug, Clone)]
@@ -338,8 +368,8 @@ fn rs_entry(
     let name = rs_name(vs, rs);
     let mut checkers = Vec::new();
     for (i, c) in rs.checkers.iter().enumerate() {
-        let Identified { identity, share } = match b.identify.identify(config, vs, rs, c) {
-            Ok(id) => id,
+        let all = match b.identify.identify_all(config, vs, rs, c) {
+            Ok(all) => all,
             Err(why) => {
                 b.refused.push(format!(
                     "{} of service {name} of VS {vs_id} cannot run and is left out: {why}",
@@ -356,23 +386,33 @@ fn rs_entry(
             warmup: eff.warmup.as_duration(),
             alpha: eff.alpha,
         };
-        let jitter = (b.jitter)(timing.warmup);
-        let machine = Machine::new(
-            timing,
-            schedule_of(c),
-            rs.effective_weight(vs),
-            b.start,
-            b.now,
-            jitter,
-        );
-        checkers.push(CheckerEntry {
-            identity,
-            share,
-            log: log_context(c, b.log_all_failures, eff.retry),
-            machine,
-            config_index: i,
-            last_seen: None,
-        });
+        let file = file_use(config, c);
+        for Identified { identity, share } in all {
+            let jitter = (b.jitter)(timing.warmup);
+            let mut machine = Machine::new(
+                timing,
+                schedule_of(c),
+                rs.effective_weight(vs),
+                b.start,
+                b.now,
+                jitter,
+            );
+            if let Some(f) = &file {
+                // keepalived reads every track file before the first
+                // table is programmed (check_daemon.c `start_check`).
+                let value = b.identify.file_value(&f.name);
+                machine.set_file_status(file_status(value, f.weight, f.reverse));
+            }
+            checkers.push(CheckerEntry {
+                identity,
+                share,
+                log: log_context(c, b.log_all_failures, eff.retry),
+                machine,
+                config_index: i,
+                last_seen: None,
+                file: file.clone(),
+            });
+        }
     }
     let alive = checkers.iter().all(|c| c.machine.is_up());
     RsEntry {
@@ -395,8 +435,31 @@ pub fn schedule_of(c: &Checker) -> Schedule {
     match c {
         Checker::HttpGet(h) | Checker::SslGet(h) => Schedule::Http { urls: h.url.len() },
         Checker::MiscCheck(_) => Schedule::Misc,
+        Checker::DnsCheck(_) => Schedule::Dns,
+        Checker::SmtpCheck(_) => Schedule::Smtp,
+        Checker::FileCheck(_) => Schedule::Passive,
         _ => Schedule::Plain,
     }
+}
+
+/// FILE_CHECK's track file, with the checker's weight or else the track
+/// file's (check_file.c `file_end_handler`: a FILE_CHECK without its own
+/// `weight` takes the track file's weight and `reverse`).
+fn file_use(config: &Config, c: &Checker) -> Option<FileUse> {
+    let Checker::FileCheck(f) = c else {
+        return None;
+    };
+    let tf = config.track_files.iter().find(|t| t.name == f.track_file);
+    let (weight, reverse) = match (f.weight, tf) {
+        (Some(w), _) => (w, f.reverse),
+        (None, Some(t)) => (t.weight, t.weight_reverse),
+        (None, None) => (0, false),
+    };
+    Some(FileUse {
+        name: f.track_file.clone(),
+        weight,
+        reverse,
+    })
 }
 
 fn log_context(c: &Checker, global_all: bool, retry: u32) -> LogContext {

@@ -8,6 +8,7 @@
 //!   driven by (probe outcome, now);
 //! * [`book`]: every virtual server, real server and checker, with the
 //!   real server's state as the AND of its checkers and its weight;
+//! * [`lines`]: the per-run log lines of DNS, SMTP, UDP and PING;
 //! * [`reconcile`]: the pool: probe results in, IPVS ops, notifications
 //!   and keepalived's log lines ([`effect`]) out, for the virtual servers
 //!   they concern; reload migration by checker identity; shared probes;
@@ -23,6 +24,7 @@ pub mod expand;
 pub mod globals;
 pub mod health;
 pub mod ids;
+pub mod lines;
 pub mod machine;
 pub mod quorum;
 pub mod reconcile;

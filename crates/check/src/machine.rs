@@ -52,13 +52,26 @@ pub const FIRST_RUN: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
-    /// TCP, UDP, PING, DNS, SMTP: a down checker is probed every
-    /// `delay_loop`.
+    /// TCP, UDP, PING: a down checker is probed every `delay_loop`.
     Plain,
+    /// DNS_CHECK: as [`Schedule::Plain`], but its final failure line
+    /// counts the retries whenever the checker has run, `retry 0`
+    /// included (check_dns.c `dns_final`: ` after 0 retries`).
+    Dns,
+    /// SMTP_CHECK (check_smtp.c `smtp_final`, `smtp_start_check_thread`):
+    /// every cycle that starts after a `delay_loop` (the first one too)
+    /// resets the retries, so keepalived's cold-start "one failure is
+    /// enough" never applies and a checker falls at its (retry+1)-th
+    /// failure even at start; a down checker replays the whole retry
+    /// cycle, silently, every `delay_loop`.
+    Smtp,
     /// HTTP_GET / SSL_GET with this many URLs (at least 1).
     Http { urls: usize },
     /// MISC_CHECK: runs count from the previous start.
     Misc,
+    /// FILE_CHECK: never runs; its state follows a tracked file
+    /// ([`Machine::set_file_status`]).
+    Passive,
 }
 
 /// A checker's timing with everything inherited resolved.
@@ -208,6 +221,8 @@ pub struct Machine {
     last_start: Instant,
     last: Option<LastRun>,
     runs: crate::runs::RunStats,
+    /// SMTP: the next run begins a cycle (it follows a `delay_loop`).
+    cycle_start: bool,
 }
 
 // ===== impl Machine =====
@@ -224,12 +239,16 @@ impl Machine {
         jitter: Duration,
     ) -> Self {
         let cold = start == Start::Cold;
+        // keepalived clears alpha on a FILE_CHECK and counts it as run:
+        // its file was read before anything else (check_file.c
+        // `add_rs_to_track_files`).
+        let passive = schedule == Schedule::Passive;
         Machine {
             timing,
             schedule: sane(schedule),
             base_weight,
-            up: !(cold && timing.alpha),
-            has_run: false,
+            up: passive || !(cold && timing.alpha),
+            has_run: passive,
             enabled: true,
             retry_it: if cold { timing.retry } else { 0 },
             url: 0,
@@ -240,6 +259,7 @@ impl Machine {
             last_start: now,
             last: None,
             runs: crate::runs::RunStats::default(),
+            cycle_start: true,
         }
     }
 
@@ -268,7 +288,7 @@ impl Machine {
     /// When [`Machine::start`] should be called next; None while a run is
     /// in flight.
     pub fn next_deadline(&self) -> Option<Instant> {
-        (!self.running).then_some(self.next_run)
+        (!self.running && self.schedule != Schedule::Passive).then_some(self.next_run)
     }
 
     /// Starts a run if one is due: returns the URL index to probe (0 for
@@ -278,9 +298,16 @@ impl Machine {
         if self.running || now < self.next_run {
             return None;
         }
+        if self.schedule == Schedule::Passive {
+            return None;
+        }
         if !self.enabled {
             self.next_run = now + self.timing.delay_loop;
+            self.cycle_start = true;
             return None;
+        }
+        if self.schedule == Schedule::Smtp && self.cycle_start {
+            self.retry_it = 0;
         }
         self.running = true;
         self.last_start = now;
@@ -310,6 +337,7 @@ impl Machine {
         let step = match outcome {
             Outcome::LocalError => {
                 self.next_run = self.after(now, self.timing.delay_loop);
+                self.cycle_start = true;
                 return Step {
                     change: None,
                     weight: None,
@@ -320,7 +348,11 @@ impl Machine {
                 let weight = self.set_success_weight(outcome);
                 let note = match self.schedule {
                     Schedule::Http { urls } => self.http_success(urls),
-                    Schedule::Plain | Schedule::Misc => {
+                    Schedule::Plain
+                    | Schedule::Dns
+                    | Schedule::Smtp
+                    | Schedule::Misc
+                    | Schedule::Passive => {
                         self.retry_it = 0;
                         let note = if !self.up || !self.has_run {
                             Note::Succeeded
@@ -334,6 +366,7 @@ impl Machine {
                 };
                 let delay = self.timing.delay_loop;
                 self.next_run = self.after(now, delay);
+                self.cycle_start = true;
                 Step {
                     change: None,
                     weight,
@@ -342,12 +375,18 @@ impl Machine {
             }
             Outcome::Failure => match self.schedule {
                 Schedule::Http { .. } => self.http_failure(now),
-                Schedule::Plain | Schedule::Misc => self.plain_failure(now),
+                Schedule::Smtp => self.smtp_failure(now),
+                Schedule::Plain | Schedule::Dns | Schedule::Misc | Schedule::Passive => {
+                    self.plain_failure(now)
+                }
             },
         };
+        // A retried failure is not a verdict: keepalived marks the
+        // checker as run then, but calls no state handler, so no notify.
+        let verdict = !matches!(step.note, Note::Retrying { .. });
         let change = if self.up != was_up {
             Some(if self.up { Change::Up } else { Change::Down })
-        } else if !had_run && self.has_run {
+        } else if !had_run && self.has_run && verdict {
             Some(Change::FirstResult { up: self.up })
         } else {
             None
@@ -445,13 +484,20 @@ impl Machine {
         let (note, delay) = if self.up || !self.has_run {
             if self.retry_it < t.retry {
                 self.retry_it += 1;
+                // check_tcp.c `tcp_epilog` (UDP, PING, DNS alike) marks
+                // the checker as run at a retried failure too: its final
+                // line then counts the retries. MISC does not.
+                if self.schedule != Schedule::Misc {
+                    self.has_run = true;
+                }
                 let note = Note::Retrying {
                     attempt: self.retry_it,
                     of: t.retry,
                 };
                 (note, t.delay_before_retry)
             } else {
-                let after_retries = (self.has_run && t.retry > 0).then_some(t.retry);
+                let counted = t.retry > 0 || self.schedule == Schedule::Dns;
+                let after_retries = (self.has_run && counted).then_some(t.retry);
                 self.retry_it = 0;
                 self.up = false;
                 self.has_run = true;
@@ -470,6 +516,58 @@ impl Machine {
             weight,
             note,
         }
+    }
+
+    /// check_smtp.c `smtp_final`: a failure is retried while retries are
+    /// left, whatever the state (silently while down); the last one takes
+    /// an up (or never run) checker down. keepalived logs the failure's
+    /// reason (not a verdict line) on the last try, or on every try with
+    /// `log_all_failures`, while the checker is up or has not run.
+    fn smtp_failure(&mut self, now: Instant) -> Step {
+        let t = self.timing;
+        let counts = self.up || !self.has_run;
+        let last = self.retry_it >= t.retry;
+        let mut note = match (counts, last) {
+            (false, _) => Note::StillDown,
+            (true, true) => Note::Failed {
+                after_retries: None,
+            },
+            (true, false) => Note::Retrying {
+                attempt: self.retry_it + 1,
+                of: t.retry,
+            },
+        };
+        self.retry_it = self.retry_it.saturating_add(1);
+        if self.retry_it <= t.retry {
+            self.next_run = now + t.delay_before_retry;
+            self.cycle_start = false;
+        } else {
+            if counts {
+                self.up = false;
+                self.has_run = true;
+            } else {
+                note = Note::StillDown;
+            }
+            self.next_run = now + t.delay_loop;
+            self.cycle_start = true;
+        }
+        Step {
+            change: None,
+            weight: None,
+            note,
+        }
+    }
+
+    /// FILE_CHECK: the tracked file's status through this checker (see
+    /// [`file_status`]): `None` is a fault (down, no dynamic weight),
+    /// `Some(w)` up with `w` added to the real server's weight. Returns
+    /// the change, as [`Machine::finish`] would.
+    pub fn set_file_status(&mut self, status: Option<i64>) -> Option<Change> {
+        let was_up = self.up;
+        self.up = status.is_some();
+        self.cur_weight = status.unwrap_or(0);
+        self.has_run = true;
+        (was_up != self.up).then_some(if self.up { Change::Up } else { Change::Down })
     }
 
     /// A reload kept this checker (same identity): it keeps its state
@@ -496,6 +594,7 @@ impl Machine {
         self.timing = timing;
         self.schedule = schedule;
         self.running = false;
+        self.cycle_start = true;
         self.next_run = now + FIRST_RUN + jitter.min(timing.warmup);
     }
 
@@ -539,6 +638,27 @@ impl Machine {
             runs: self.runs,
         }
     }
+}
+
+/// keepalived's `IPVS_WEIGHT_FAULT` (`INT_MIN`): a FILE_CHECK status at
+/// or below it is a fault.
+pub const FILE_FAULT: i64 = i32::MIN as i64;
+
+/// A tracked file's status through one FILE_CHECK (trackers/track_file.c
+/// `update_track_file_status`): with weight 0, a non-zero value is a
+/// fault (a zero one with `reverse`); otherwise value × weight, negated
+/// by `reverse`, kept within `i32`, a fault at `i32::MIN`. `None` = fault,
+/// `Some(w)` = up, with `w` added to the real server's weight.
+pub fn file_status(value: i64, weight: i32, reverse: bool) -> Option<i64> {
+    if weight == 0 {
+        return ((value != 0) == reverse).then_some(0);
+    }
+    let mult: i64 = if reverse { -1 } else { 1 };
+    let status = value
+        .saturating_mul(i64::from(weight))
+        .saturating_mul(mult)
+        .clamp(FILE_FAULT, i64::from(i32::MAX));
+    (status > FILE_FAULT).then_some(status)
 }
 
 /// An HTTP checker has at least one URL (the configuration drops one

@@ -328,6 +328,81 @@ fn rows() -> Vec<Row> {
                 "next 57",
             ],
         ),
+        // §10.4: SMTP resets its retries at every cycle: even at a cold
+        // start it falls at the (retry+1)-th failure; while down it
+        // replays the retry cycle silently every delay_loop.
+        row(
+            "smtp: cold start needs retry+1 failures",
+            t,
+            Schedule::Smtp,
+            &[F, F, F, F, F, F, S],
+            &[
+                "1 u0 - retry-1/2",
+                "4 u0 - retry-2/2",
+                "7 u0 down failed",
+                "17 u0 - still-down",
+                "20 u0 - still-down",
+                "23 u0 - still-down",
+                "33 u0 up ok",
+                "next 43",
+            ],
+        ),
+        row(
+            "smtp: alpha first verdict after the retries",
+            alpha,
+            Schedule::Smtp,
+            &[F, F, F],
+            &[
+                "1 u0 - retry-1/2",
+                "4 u0 - retry-2/2",
+                "7 u0 first-down failed",
+                "next 17",
+            ],
+        ),
+        row(
+            "smtp: a success in the retries ends the cycle",
+            t,
+            Schedule::Smtp,
+            &[S, F, S, F, F, F],
+            &[
+                "1 u0 first-up ok",
+                "11 u0 - retry-1/2",
+                "14 u0 - quiet",
+                "24 u0 - retry-1/2",
+                "27 u0 - retry-2/2",
+                "30 u0 down failed",
+                "next 40",
+            ],
+        ),
+        // §10.5: DNS counts its retries on the final line, retry 0 too.
+        row(
+            "dns: falls after retries",
+            t,
+            Schedule::Dns,
+            &[S, F, F, F, F],
+            &[
+                "1 u0 first-up ok",
+                "11 u0 - retry-1/2",
+                "14 u0 - retry-2/2",
+                "17 u0 down failed-after-2",
+                "27 u0 - still-down",
+                "next 37",
+            ],
+        ),
+        row(
+            "dns: retry 0 still says after 0 retries",
+            retry0,
+            Schedule::Dns,
+            &[S, F],
+            &["1 u0 first-up ok", "11 u0 down failed-after-0", "next 21"],
+        ),
+        row(
+            "file: never runs",
+            t,
+            Schedule::Passive,
+            &[S],
+            &["no deadline"],
+        ),
         // §10.3: MISC runs count from the previous start, also while retrying.
         Row {
             latency: 0.5,
@@ -526,4 +601,44 @@ fn status_is_serde() {
     let json = serde_json::to_string(&m.status()).unwrap_or_default();
     assert!(json.contains("\"retry_it\":2"), "{json}");
     assert!(json.contains("\"url\":0"), "{json}");
+}
+
+#[test]
+fn file_status_as_track_file_computes_it() {
+    use keepalived_check::machine::file_status;
+    // Weight 0: any non-zero value is a fault; reversed, zero is.
+    assert_eq!(file_status(0, 0, false), Some(0));
+    assert_eq!(file_status(3, 0, false), None);
+    assert_eq!(file_status(0, 0, true), None);
+    assert_eq!(file_status(-1, 0, true), Some(0));
+    // Weight W: value x W, negated by reverse; i32::MIN or below is a fault.
+    assert_eq!(file_status(5, 2, false), Some(10));
+    assert_eq!(file_status(5, 2, true), Some(-10));
+    assert_eq!(file_status(i64::from(i32::MIN), 1, false), None);
+    assert_eq!(
+        file_status(i64::from(i32::MIN) + 1, 1, false),
+        Some(i64::from(i32::MIN) + 1)
+    );
+    assert_eq!(file_status(1 << 40, 1, false), Some(i64::from(i32::MAX)));
+    assert_eq!(file_status(-(1 << 40), 1, true), Some(i64::from(i32::MAX)));
+    assert_eq!(file_status(1 << 40, 1, true), None);
+}
+
+#[test]
+fn a_file_checker_follows_its_status() {
+    let mut m = Machine::new(
+        timing(),
+        Schedule::Passive,
+        1,
+        Start::Cold,
+        Instant::ZERO,
+        Duration::ZERO,
+    );
+    assert!(m.is_up() && m.has_run());
+    assert_eq!(m.set_file_status(Some(4)), None);
+    assert_eq!(m.cur_weight(), 4);
+    assert_eq!(m.set_file_status(None), Some(Change::Down));
+    assert_eq!(m.cur_weight(), 0);
+    assert_eq!(m.set_file_status(Some(0)), Some(Change::Up));
+    assert_eq!(m.start(Instant::from_micros(100_000_000)), None);
 }

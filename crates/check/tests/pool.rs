@@ -297,6 +297,200 @@ virtual_server 192.0.2.10 80 {
 
 // ===== scenarios =====
 
+const FILES: &str = "
+track_file f1 {
+    file /nonexistent/f1
+    weight 2
+}
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.1 80 {
+        weight 1
+        notify_up \"/bin/up one\"
+        notify_down \"/bin/down one\"
+        FILE_CHECK {
+            track_file f1
+        }
+    }
+    real_server 198.51.100.2 80 {
+        weight 1
+        FILE_CHECK {
+            track_file f1
+            weight 0 reverse
+        }
+    }
+}
+";
+
+/// FILE_CHECK: a track file's value moves the weight of one real server
+/// (track file weight 2) and the state of another (weight 0, reverse:
+/// zero is a fault); neither is announced or probed.
+fn file_check(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(FILES, m);
+    let rs1 = "[198.51.100.1]:tcp:80";
+    let rs2 = "[198.51.100.2]:tcp:80";
+    let vs = "[192.0.2.10]:tcp:80";
+    // The file reads 0 at start: rs2 (reverse, weight 0) is down.
+    expect("start", h.dests(), weights(&[("198.51.100.1:80", 1)]))?;
+    if h.logs
+        .iter()
+        .any(|l| l.starts_with("Activating healthchecker"))
+    {
+        return Err(format!("a FILE_CHECK was announced: {:#?}", h.logs));
+    }
+    h.run_to(30.0);
+    expect("never probed", h.probes, 0)?;
+    h.take();
+    let out = h.pool.file_changed("f1", 3);
+    h.process(out);
+    let r = h.take();
+    expect(
+        "value 3",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 7), ("198.51.100.2:80", 1)]),
+    )?;
+    has(
+        &r.logs,
+        &format!("Changing weight from 1 to 7 for active service {rs1} of VS {vs}"),
+    )?;
+    has(&r.logs, &format!("Adding service {rs2} to VS {vs}"))?;
+    expect("fifo", r.fifo, vec![format!("RS {rs2} {vs} UP\n")])?;
+    // -1 x 2 takes 2 off the configured weight: below 0 is weight 0.
+    let out = h.pool.file_changed("f1", -1);
+    h.process(out);
+    expect(
+        "value -1",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 0), ("198.51.100.2:80", 1)]),
+    )?;
+    // A fault through weight 2: rs1 leaves, with its notify.
+    let out = h.pool.file_changed("f1", -(1 << 30));
+    h.process(out);
+    let r = h.take();
+    expect("fault", h.dests(), weights(&[("198.51.100.2:80", 1)]))?;
+    has(&r.logs, &format!("Removing service {rs1} from VS {vs}"))?;
+    expect("down script", r.scripts, vec!["/bin/down one".to_string()])?;
+    let out = h.pool.file_changed("f1", 0);
+    h.process(out);
+    let r = h.take();
+    expect("back to 0", h.dests(), weights(&[("198.51.100.1:80", 1)]))?;
+    expect("up script", r.scripts, vec!["/bin/up one".to_string()])?;
+    expect(
+        "tracked",
+        h.pool.tracked_files().into_iter().collect::<Vec<_>>(),
+        vec!["f1".to_string()],
+    )?;
+    h.consistent()
+}
+
+/// ConfigIdentity, with track files holding the given values.
+struct Files(HashMap<String, i64>);
+
+impl keepalived_check::book::Identify for Files {
+    fn identify(
+        &mut self,
+        config: &Config,
+        vs: &keepalived_config::model::lvs::VirtualServer,
+        rs: &keepalived_config::model::lvs::RealServer,
+        checker: &keepalived_config::model::checker::Checker,
+    ) -> Result<keepalived_check::book::Identified, String> {
+        ConfigIdentity.identify(config, vs, rs, checker)
+    }
+
+    fn file_value(&mut self, name: &str) -> i64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// A reload reads every track file anew (keepalived has no identity for
+/// FILE_CHECK): a value that is a fault now takes a kept real server
+/// out, one that is no longer a fault brings it back.
+fn file_check_on_reload(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(FILES, m);
+    let rs1 = "[198.51.100.1]:tcp:80";
+    let vs = "[192.0.2.10]:tcp:80";
+    let out = h.pool.file_changed("f1", 1);
+    h.process(out);
+    expect(
+        "value 1",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 3), ("198.51.100.2:80", 1)]),
+    )?;
+    h.take();
+    let reload = |h: &mut Harness, value: i64| {
+        let config = Arc::new(load(FILES));
+        let mut jitter = |_w: Duration| Duration::ZERO;
+        let mut files = Files(HashMap::from([("f1".to_string(), value)]));
+        let effects = h.pool.reload(config, &mut files, h.now, &mut jitter);
+        h.process(effects);
+        let desired = h.pool.desired();
+        let current = h.kernel.clone();
+        let ops = keepalived_ipvs::planner::plan(
+            &desired,
+            &current,
+            &keepalived_ipvs::planner::Owned::of(&current),
+            Default::default(),
+        );
+        h.process(ops.into_iter().map(Effect::Ipvs).collect());
+        h.pool.set_programmed(desired);
+    };
+    // The file now holds a fault for rs1 (-2^30 x 2).
+    reload(&mut h, -(1 << 30));
+    let r = h.take();
+    // rs2 (reverse, weight 0) is up for any non-zero value.
+    expect(
+        "fault read on reload",
+        h.dests(),
+        weights(&[("198.51.100.2:80", 1)]),
+    )?;
+    has(&r.logs, &format!("Removing service {rs1} from VS {vs}"))?;
+    expect("down script", r.scripts, vec!["/bin/down one".to_string()])?;
+    reload(&mut h, 2);
+    let r = h.take();
+    expect(
+        "read again",
+        h.dests(),
+        weights(&[("198.51.100.1:80", 5), ("198.51.100.2:80", 1)]),
+    )?;
+    expect("up script", r.scripts, vec!["/bin/up one".to_string()])?;
+    h.consistent()
+}
+
+const SMTP: &str = "
+virtual_server 192.0.2.10 25 {
+    protocol TCP
+    delay_loop 10
+    real_server 198.51.100.1 25 {
+        SMTP_CHECK {
+            retry 2
+            delay_before_retry 3
+            warmup 0
+        }
+    }
+}
+";
+
+/// SMTP_CHECK resets its retries at every cycle: even at a cold start
+/// the server stays in for retry+1 failures.
+fn smtp_cold_start(m: Mutation) -> Result<(), String> {
+    let mut h = Harness::new(SMTP, m);
+    h.set("198.51.100.1", Outcome::Failure);
+    h.run_to(6.0);
+    expect("in during the retries", h.dests().len(), 1)?;
+    h.run_to(7.0);
+    expect("out after the third failure", h.dests().len(), 0)?;
+    h.set("198.51.100.1", Outcome::Success);
+    h.run_to(17.0);
+    let r = h.take();
+    expect("back", h.dests().len(), 1)?;
+    has(
+        &r.logs,
+        "Remote SMTP server [198.51.100.1]:tcp:25 succeed on service.",
+    )?;
+    h.consistent()
+}
+
 /// A real server leaves after retry+1 failures and returns after one
 /// success, with keepalived's lines, scripts and fifo lines.
 fn leaves_and_returns(m: Mutation) -> Result<(), String> {
@@ -723,6 +917,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("starting_with_quorum_down", starting_with_quorum_down),
     ("reload_changed_checker", reload_changed_checker),
     ("group_blocks_apart", group_blocks_apart),
+    ("file_check", file_check),
+    ("file_check_on_reload", file_check_on_reload),
+    ("smtp_cold_start", smtp_cold_start),
 ];
 
 #[test]

@@ -229,8 +229,6 @@ fn checker(config: &Config, f: &mut Finder) {
             let at = rs.loc.as_ref().or(vs.loc.as_ref());
             for c in &rs.checkers {
                 match c {
-                    // Run by the checker child (crates/probe + check).
-                    Checker::TcpCheck(_) | Checker::MiscCheck(_) => {}
                     Checker::HttpGet(h) | Checker::SslGet(h) => {
                         if h.fast_recovery {
                             f.add(
@@ -242,12 +240,21 @@ fn checker(config: &Config, f: &mut Finder) {
                             );
                         }
                     }
-                    _ => f.add(
+                    Checker::BfdCheck(_) => f.add(
                         C,
-                        c.kind(),
+                        "BFD_CHECK",
                         at,
-                        "no health check runs: the real server stays in IPVS whatever its health",
+                        "keepalived-rs runs no BFD process: the checker is left out and its \
+                         real server counts only its other checkers",
                     ),
+                    // Run by the checker child (crates/probe + check).
+                    Checker::TcpCheck(_)
+                    | Checker::MiscCheck(_)
+                    | Checker::SmtpCheck(_)
+                    | Checker::DnsCheck(_)
+                    | Checker::UdpCheck(_)
+                    | Checker::PingCheck(_)
+                    | Checker::FileCheck(_) => {}
                 }
             }
             if rs.smtp_alert == Some(true) {
@@ -575,18 +582,28 @@ mod tests {
             "virtual_server 192.0.2.10 80 {\n protocol TCP\n \
              real_server 192.0.2.20 80 {\n  TCP_CHECK {\n   connect_timeout 3\n  }\n \
              notify_down /bin/true\n }\n \
-             real_server 192.0.2.21 80 {\n  DNS_CHECK {\n  }\n  HTTP_GET {\n   url {\n    path /\n   }\n   fast_recovery\n  }\n }\n}\n",
+             real_server 192.0.2.21 80 {\n  DNS_CHECK {\n  }\n  SMTP_CHECK {\n  }\n  \
+             UDP_CHECK {\n  }\n  PING_CHECK {\n  }\n  \
+             HTTP_GET {\n   url {\n    path /\n   }\n   fast_recovery\n  }\n }\n}\n",
         );
-        // TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK and notify_* run.
-        assert_eq!(k, vec!["DNS_CHECK", "fast_recovery"]);
+        // Every checker kind but BFD_CHECK runs, and notify_* too.
+        assert_eq!(k, vec!["fast_recovery"]);
+        let k = keywords(
+            "bfd_instance b1 {\n neighbor_ip 198.51.100.1\n}\n\
+             virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+             real_server 192.0.2.20 80 {\n  BFD_CHECK {\n   name b1\n  }\n }\n \
+             real_server 192.0.2.21 80 {\n  BFD_CHECK {\n   name b1\n  }\n }\n}\n",
+        );
+        assert_eq!(k, vec!["bfd_instance", "BFD_CHECK"]);
     }
 
     #[test]
     fn each_child_names_only_its_own() {
         let text = "global_defs {\n enable_traps\n}\n\
              vrrp_track_process chk {\n process haproxy\n}\n\
+             bfd_instance b1 {\n neighbor_ip 198.51.100.1\n}\n\
              virtual_server 192.0.2.10 80 {\n protocol TCP\n \
-             real_server 192.0.2.20 80 {\n  UDP_CHECK {\n  }\n }\n}\n";
+             real_server 192.0.2.20 80 {\n  BFD_CHECK {\n   name b1\n  }\n }\n}\n";
         let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
         let only_vrrp: Vec<_> = for_children(&loaded.config, true, false)
             .into_iter()
@@ -594,7 +611,11 @@ mod tests {
             .collect();
         assert_eq!(
             only_vrrp,
-            vec!["vrrp_track_process", "enable_snmp_* / enable_traps"]
+            vec![
+                "vrrp_track_process",
+                "bfd_instance",
+                "enable_snmp_* / enable_traps"
+            ]
         );
         let only_check: Vec<_> = for_children(&loaded.config, false, true)
             .into_iter()
@@ -602,7 +623,7 @@ mod tests {
             .collect();
         assert_eq!(
             only_check,
-            vec!["UDP_CHECK", "enable_snmp_* / enable_traps"]
+            vec!["BFD_CHECK", "enable_snmp_* / enable_traps"]
         );
     }
 

@@ -448,7 +448,7 @@ fn diff(path: &str, ka: &Value, rs: &Value, out: &mut Vec<String>) {
 }
 
 /// Drop reasons we count beyond keepalived's, after its keys in `stats`
-/// (docs/compatibility.md item 36).
+/// (docs/compatibility.md item 40).
 const OUR_EXTRA_STATS: [&str; 5] = [
     "checksum_err",
     "version_err",
@@ -457,7 +457,7 @@ const OUR_EXTRA_STATS: [&str; 5] = [
     "malformed",
 ];
 
-/// The differences docs/compatibility.md lists (item 36), each as
+/// The differences docs/compatibility.md lists (item 40), each as
 /// narrow as it can be so that nothing else hides behind it.
 fn known_difference(path: &str, ka: &Value, rs: &Value) -> bool {
     // keepalived adds an IPv6 /128 VIP without preferred_lft as

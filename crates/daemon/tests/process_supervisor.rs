@@ -775,6 +775,9 @@ fn two_hundred_reloads_leave_fds_and_memory_flat() {
 /// crates/daemon/src/unsupported.rs): one the VRRP child would act on,
 /// one the checker would.
 const NOT_YET: &str = "\
+bfd_instance B1 {
+    neighbor_ip 198.51.100.1
+}
 vrrp_instance VI_1 {
     interface lo
     virtual_router_id 51
@@ -788,7 +791,8 @@ virtual_server 192.0.2.100 25 {
     lb_kind NAT
     protocol TCP
     real_server 198.51.100.1 25 {
-        SMTP_CHECK {
+        BFD_CHECK {
+            name B1
         }
     }
 }
@@ -809,7 +813,8 @@ fn keywords_not_acted_on_are_named_by_dash_t_and_at_start() {
     let plain = d.path("plain.conf");
     let without = NOT_YET
         .replace("    kernel_rx_buf_size 1048576\n", "")
-        .replace("        SMTP_CHECK {\n        }\n", "");
+        .replace("bfd_instance B1 {\n    neighbor_ip 198.51.100.1\n}\n", "")
+        .replace("        BFD_CHECK {\n            name B1\n        }\n", "");
     fs::write(&plain, without).expect("plain.conf");
     let plain_out = Command::new(BIN)
         .args(["-t", "-f"])
@@ -819,7 +824,7 @@ fn keywords_not_acted_on_are_named_by_dash_t_and_at_start() {
     let plain_stderr = String::from_utf8_lossy(&plain_out.stderr);
     assert!(!plain_stderr.contains("not supported"), "{plain_stderr}");
     assert_eq!(out.status.code(), plain_out.status.code(), "{stderr}");
-    for keyword in ["'kernel_rx_buf_size'", "'SMTP_CHECK'"] {
+    for keyword in ["'kernel_rx_buf_size'", "'BFD_CHECK'"] {
         assert!(
             stderr.contains(&format!("{keyword} is not supported by keepalived-rs yet")),
             "{keyword} missing from -t: {stderr}"
@@ -831,7 +836,7 @@ fn keywords_not_acted_on_are_named_by_dash_t_and_at_start() {
         1,
     );
     assert!(
-        !d.log().contains("SMTP_CHECK"),
+        !d.log().contains("BFD_CHECK"),
         "-P named the checker's: {}",
         d.log()
     );

@@ -47,9 +47,11 @@ chmod 666 "$CC/notify.log" # the scripts run as keepalived_script
 mkfifo "$CC/lvs.fifo" || die "mkfifo"
 
 ip link set lo up
-for a in 11 12 13 14 15 21 22 31 41 51 52 59 61; do
+for a in 11 12 13 14 15 21 22 31 41 51 52 59 61 71 72 81 91 95 96; do
 	ip addr add "198.51.100.$a/32" dev lo || die "cannot add 198.51.100.$a"
 done
+ip addr add 2001:db8::91/128 dev lo || die "cannot add 2001:db8::91"
+command -v dnsmasq >/dev/null || die "no dnsmasq in the VM (run-in-vm --bin /usr/sbin/dnsmasq)"
 modprobe ip_vs 2>/dev/null
 ipvsadm -C || die "no IPVS in this kernel"
 
@@ -78,6 +80,46 @@ tls_up() { # PORT: openssl s_server -WWW serving /cc/www/31
 	SERVER[$1]=$!
 	listening "$1"
 }
+smtp_up() { # PORT: smtp-serve.sh per connection
+	busybox nc -ll -p "$1" -e "$CC/smtp-serve.sh" </dev/null >/dev/null 2>&1 &
+	SERVER[$1]=$!
+	listening "$1"
+}
+# One dnsmasq answers DNS on 198.51.100.71 and .81, port 53 (A records for
+# example.test only, nothing forwarded).
+dns_up() {
+	dnsmasq -k --conf-file=/dev/null --listen-address=198.51.100.71,198.51.100.81 \
+		--bind-interfaces --port=53 --no-resolv --no-hosts --address=/example.test/192.0.2.99 \
+		--user=root --group=root --pid-file= </dev/null >/dev/null 2>&1 &
+	SERVER[53]=$!
+	for _ in $(seq 100); do
+		[ "$(ss -Hlun 'sport = :53' | wc -l)" -ge 2 ] && return 0
+		sleep 0.05
+	done
+	die "dnsmasq does not listen"
+}
+dns_down() {
+	kill "${SERVER[53]}" 2>/dev/null
+	wait "${SERVER[53]}" 2>/dev/null
+	for _ in $(seq 100); do
+		ss -Hlun 'sport = :53' | grep -q . || return 0
+		sleep 0.05
+	done
+	die "dnsmasq still listening"
+}
+# The DNS, UDP, SMTP and PING targets all go away, or all come back.
+udp_family_down() {
+	dns_down
+	server_down 2525
+	ip addr del 198.51.100.91/32 dev lo || die "cannot remove 198.51.100.91"
+	ip addr del 2001:db8::91/128 dev lo || die "cannot remove 2001:db8::91"
+}
+udp_family_up() {
+	dns_up
+	smtp_up 2525
+	ip addr add 198.51.100.91/32 dev lo || die "cannot add 198.51.100.91"
+	ip addr add 2001:db8::91/128 dev lo || die "cannot add 2001:db8::91"
+}
 server_down() { # PORT: the listener is gone (connections are refused)
 	kill "${SERVER[$1]}" 2>/dev/null
 	wait "${SERVER[$1]}" 2>/dev/null
@@ -92,10 +134,13 @@ printf 'page-ok' >"$CC/www/22/page"
 printf 'ok' >"$CC/www/21/health"
 printf 'tls-ok\n' >"$CC/www/31/index.html"
 echo 0 >"$CC/state/misc41"
+echo 0 >"$CC/state/tf1"
 for p in 8011 8012 8014 8015 8051 8052 8059 8061; do tcp_up $p; done
 http_up 8021 21
 http_up 8022 22
 tls_up 8031
+smtp_up 2525
+dns_up
 
 # The fifo's lines, as the daemon writes them (it holds the fifo open
 # read-write, so cat sees EOF only when the daemon is gone).
@@ -136,11 +181,13 @@ settle() {
 N=0 NOTIFY_SEEN=0 FIFO_SEEN=0 LOG_SEEN=0
 # The checker's log lines users grep (keepalived-checkers.md sections 4, 5,
 # 7, 8, 10), without the timestamp either daemon puts first, sorted (checks
-# of different servers run concurrently).
+# of different servers run concurrently). Not PING's `send ICMP packet
+# fail`: logged at every run, also while down, so how many fall in a
+# checkpoint depends on how long it took to settle.
 checker_lines() {
 	sed -E -e 's/^[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} [0-9]{4}: //' \
 		-e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z +[A-Z]+ //' |
-		grep -E '^(TCP connection to |TCP_CHECK on service |HTTP status code |MD5 digest |Regex match |Remote Web server |HTTP_CHECK on service |SSL_CHECK |Misc check for |Adding service |Removing service |Enabling service |Disabling service |Gained quorum |Lost quorum |Starting with quorum |(Adding|Removing|Enabling|Disabling) sorry server |(Adding|Removing) alive servers |Changing weight |service .* no longer exist|Shutting down service |(\(inhibited\) )?Shutting down|Connection failed server |Error connecting server |Timeout |Read, no data|SSL handshake|Cannot send get request|Removing Virtual Server|Activating healthchecker )' |
+		grep -E '^(TCP connection to |TCP_CHECK on service |HTTP status code |MD5 digest |Regex match |Remote Web server |HTTP_CHECK on service |SSL_CHECK |Misc check for |Adding service |Removing service |Enabling service |Disabling service |Gained quorum |Lost quorum |Starting with quorum |(Adding|Removing|Enabling|Disabling) sorry server |(Adding|Removing) alive servers |Changing weight |service .* no longer exist|Shutting down service |(\(inhibited\) )?Shutting down|Connection failed server |Error connecting server |Timeout |Read, no data|SSL handshake|Cannot send get request|Removing Virtual Server|Activating healthchecker |UDP connection to |UDP_CHECK on service |UDP check to |ICMP connection to |ICMP CHECK on service |DNS_CHECK |SMTP_CHECK |Remote SMTP server )' |
 		sort
 }
 record() { # NAME: one checkpoint
@@ -217,5 +264,9 @@ step tcp-down-before-reload "$QUIET" server_down 8011
 # changed checker's failure ~2 s later; a longer quiet window takes both.
 step reload-one-checker-changed $((QUIET + 2)) reload
 step tcp-back-after-reload "$QUIET" tcp_up 8011
+step dns-udp-smtp-ping-targets-gone "$QUIET" udp_family_down
+step dns-udp-smtp-ping-targets-back "$QUIET" udp_family_up
+step track-file-3 "$QUIET" write "$CC/state/tf1" 3
+step track-file-0 "$QUIET" write "$CC/state/tf1" 0
 step stop 2 stop_daemon
 echo "scenario $IMPL: $N checkpoints in $((($(now) - T0) / 1000)) ms"

@@ -75,6 +75,7 @@ impl Pool {
 
         // Kept and new virtual servers.
         let mut bring_up = Vec::new();
+        let mut bring_down = Vec::new();
         let mut new_vs = Vec::new();
         let mut kept_vs = Vec::new();
         for (nv, vs) in book.vss.iter_mut().enumerate() {
@@ -105,6 +106,15 @@ impl Pool {
                 if rs.failed_checkers() == 0 && !rs.alive {
                     bring_up.push((nv, nr));
                 }
+                // A track file read anew may hold a fault now
+                // (check_file.c `set_track_file_checkers_down` on reload).
+                let file_down = rs
+                    .checkers
+                    .iter()
+                    .any(|c| c.file.is_some() && !c.machine.is_up());
+                if file_down && rs.alive {
+                    bring_down.push((nv, nr));
+                }
                 let (was, is) = (
                     real_weight(old.effective_weight()),
                     real_weight(rs.effective_weight()),
@@ -130,6 +140,9 @@ impl Pool {
         self.share = Share::default();
         for (v, r) in bring_up {
             self.rs_transition(v, r, true, &mut out);
+        }
+        for (v, r) in bring_down {
+            self.rs_transition(v, r, false, &mut out);
         }
         for v in new_vs {
             self.init_quorum(v, &mut out);
@@ -229,6 +242,10 @@ fn migrate_rs(
             .find(|r| r.ip == rs.id.addr && expand::rs_port(r) == rs.id.port)
     });
     for c in &mut rs.checkers {
+        // keepalived has no identity for FILE_CHECK: it is read anew.
+        if c.file.is_some() {
+            continue;
+        }
         let Some(i) = old
             .checkers
             .iter()

@@ -53,7 +53,8 @@ use crate::effect::{Effect, Launch, check_lines};
 use crate::expand;
 use crate::health::real_weight;
 use crate::ids::VirtualServerId;
-use crate::machine::{Change, Outcome, Start};
+use crate::lines::probe_lines;
+use crate::machine::{Change, Outcome, Start, file_status};
 use crate::quorum::{QuorumBook, next_state};
 use crate::time::Instant;
 
@@ -306,10 +307,12 @@ impl Pool {
         if !entry.machine.is_running() {
             return;
         }
+        let was_up = entry.machine.is_up();
         let step = entry.machine.finish(outcome, latency, now);
         entry.last_seen = Some(now);
         let alpha = entry.machine.timing().alpha;
-        let lines = check_lines(&entry.log, step.note, &rs.name, vs_name, detail);
+        let lines = probe_lines(&entry.log, step.note, was_up, &rs.name, vs_name, detail)
+            .unwrap_or_else(|| check_lines(&entry.log, step.note, &rs.name, vs_name, detail));
         self.arm(who);
         out.extend(lines.into_iter().map(Effect::info));
         if step.weight.is_some() && step.change != Some(Change::Down) {
@@ -329,6 +332,61 @@ impl Pool {
             }
             _ => {}
         }
+    }
+
+    /// Track file `name` now holds `value` (an inotify event, re-read):
+    /// every FILE_CHECK following it moves as keepalived's
+    /// `process_update_checker_track_file_status` moves it. A fault takes
+    /// the checker down (its dynamic weight dropped); leaving a fault
+    /// brings it up with its weight; otherwise the real server's weight
+    /// changes (`Changing weight ...`).
+    pub fn file_changed(&mut self, name: &str, value: i64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let users: Vec<CheckerRef> = self
+            .book
+            .checkers()
+            .filter(|(_, c)| c.file.as_ref().is_some_and(|f| f.name == name))
+            .map(|(at, _)| at)
+            .collect();
+        for who in users {
+            let (v, r) = (who.vs as usize, who.rs as usize);
+            let Some(rs) = self.book.vss.get_mut(v).and_then(|vs| vs.rss.get_mut(r)) else {
+                continue;
+            };
+            let weight_before = rs.effective_weight();
+            let Some(entry) = rs.checkers.get_mut(who.ck as usize) else {
+                continue;
+            };
+            let Some(f) = entry.file.as_ref() else {
+                continue;
+            };
+            let status = file_status(value, f.weight, f.reverse);
+            let before = entry.machine.is_up().then_some(entry.machine.cur_weight());
+            if before == status {
+                continue;
+            }
+            let change = entry.machine.set_file_status(status);
+            let rs = &self.book.vss[v].rss[r];
+            match change {
+                Some(Change::Down) if rs.failed_checkers() == 1 => {
+                    self.rs_transition(v, r, false, &mut out);
+                }
+                Some(Change::Up) if rs.failed_checkers() == 0 => {
+                    self.rs_transition(v, r, true, &mut out);
+                }
+                Some(_) => {}
+                None => self.weight_changed(v, r, weight_before, &mut out),
+            }
+        }
+        out
+    }
+
+    /// The names of the track files FILE_CHECKs follow.
+    pub fn tracked_files(&self) -> BTreeSet<String> {
+        self.book
+            .checkers()
+            .filter_map(|(_, c)| c.file.as_ref().map(|f| f.name.clone()))
+            .collect()
     }
 
     fn arm(&mut self, who: CheckerRef) {
@@ -547,7 +605,9 @@ impl Pool {
     fn activate_all(&mut self, out: &mut Vec<Effect>) {
         for vs in &self.book.vss {
             for rs in &vs.rss {
-                for _ in &rs.checkers {
+                // A FILE_CHECK is not a checker keepalived launches: it
+                // is not announced.
+                for _ in rs.checkers.iter().filter(|c| c.file.is_none()) {
                     out.push(Effect::info(format!(
                         "Activating healthchecker for service {} for VS {}",
                         rs.name, vs.name

@@ -24,6 +24,7 @@ mod checker;
 pub mod report;
 mod script;
 mod shell;
+mod track_files;
 mod vrrp;
 
 pub use vrrp::release_addresses as release_vrrp_addresses;

@@ -10,10 +10,13 @@
 //! socket. Rescheduling.` (`ICMPv6 ...`), with the cause.
 //!
 //! [`Report::detail`]: `success` (keepalived: `ICMP connection to <RS>
-//! success.`), `timeout` (`ICMP connection to address <RS> timeout.`) or
-//! `failed` (`ICMP connection to <RS> of <VS> failed.`): a send or receive
-//! error (no route, an ICMP error), a short datagram or one that is not an
-//! echo reply.
+//! success.`), `timeout` (`ICMP connection to address <RS> timeout.`),
+//! or for the other failures the line keepalived always logs for them
+//! (check_ping.c `ping_it`, `recv_it`): `send ICMP packet fail`
+//! (`send ICMPv6 packet fail - errno N`; no route: the socket's connect, which looks the route up,
+//! counts as the send), `recv ICMP packet error` (an ICMP error),
+//! `Error, got short ICMP packet, N bytes`, `Got ICMP packet with type
+//! 0xN`; `failed` when a socket option could not be set.
 //!
 //! Where we differ on purpose: `bindto`, `bind_if` and `fwmark` are
 //! honoured (keepalived 2.2.7 ignored them; its HEAD honours bindto and
@@ -74,8 +77,21 @@ pub async fn run(spec: &Spec) -> Report {
     // The port of an ICMP socket address is the echo identifier, which the
     // kernel chose at bind; 0 here leaves it alone.
     let to = std::net::SocketAddr::new(spec.target.ip(), 0);
+    let v = if v6 { "v6" } else { "" };
+    // keepalived 2.2.7 names the errno for ICMPv6 only.
+    let send_failed = |e: std::io::Error| {
+        let detail = if v6 {
+            format!(
+                "send ICMPv6 packet fail - errno {}",
+                e.raw_os_error().unwrap_or(0)
+            )
+        } else {
+            "send ICMP packet fail".to_string()
+        };
+        Report::new(Verdict::Failure, start.elapsed(), detail).with_cause(e)
+    };
     if let Err(e) = socket.connect(&SockAddr::from(to)) {
-        return failed(e.to_string());
+        return send_failed(e);
     }
     let socket = match UdpSocket::from_std(std::net::UdpSocket::from(socket)) {
         Ok(s) => s,
@@ -84,17 +100,27 @@ pub async fn run(spec: &Spec) -> Report {
     let request = echo::request(v6, SEQ.fetch_add(1, Ordering::Relaxed));
     match tokio::time::timeout_at(deadline, socket.send(&request)).await {
         Err(_) => return Report::new(Verdict::Failure, start.elapsed(), "timeout"),
-        Ok(Err(e)) => return failed(e.to_string()),
+        Ok(Err(e)) => return send_failed(e),
         Ok(Ok(_)) => {}
     }
     let mut buf = [0u8; echo::HEADER_LEN + echo::PAYLOAD_LEN];
     match tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
         Err(_) => Report::new(Verdict::Failure, start.elapsed(), "timeout"),
-        Ok(Err(e)) => failed(e.to_string()),
-        Ok(Ok(n)) => match echo::judge(v6, &buf[..n]) {
-            echo::Reading::Reply => Report::new(Verdict::Success, start.elapsed(), "success"),
-            echo::Reading::Short(n) => failed(format!("short ICMP packet, {n} bytes")),
-            echo::Reading::OtherType(t) => failed(format!("ICMP packet with type {t:#x}")),
-        },
+        Ok(Err(e)) => Report::new(
+            Verdict::Failure,
+            start.elapsed(),
+            format!("recv ICMP{v} packet error"),
+        )
+        .with_cause(e),
+        Ok(Ok(n)) => {
+            let said = |d: String| Report::new(Verdict::Failure, start.elapsed(), d);
+            match echo::judge(v6, &buf[..n]) {
+                echo::Reading::Reply => Report::new(Verdict::Success, start.elapsed(), "success"),
+                echo::Reading::Short(n) => {
+                    said(format!("Error, got short ICMP{v} packet, {n} bytes"))
+                }
+                echo::Reading::OtherType(t) => said(format!("Got ICMP{v} packet with type {t:#x}")),
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@
 //! the kernel is dumped again and the whole table planned once more
 //! against it, so that what failed is retried.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::reconcile::Pool;
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_config::Config;
+use keepalived_config::model::checker::Checker;
 use keepalived_ipvs::client::Ipvs;
 use keepalived_ipvs::error::{Applied, OpError};
 use keepalived_ipvs::model::{Op, SyncState, Table, Timeouts};
@@ -33,8 +34,10 @@ use tokio::task::JoinSet;
 
 use super::Cmd;
 use super::effects::{self, Notifier};
+use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
 use crate::child::report;
+use crate::child::track_files::Files;
 use crate::exit;
 use crate::proto::DumpKind;
 
@@ -58,6 +61,8 @@ impl Clock {
 /// What woke the actor.
 enum Wake {
     Cmd(Option<Cmd>),
+    /// A track file a FILE_CHECK follows changed.
+    File(String),
     Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
     Timer,
 }
@@ -89,6 +94,11 @@ pub struct Actor {
     jitter: Jitter,
     /// IPVS ops since the child started: (applied or already so, failed).
     ipvs_ops: (u64, u64),
+    /// The track files FILE_CHECKs follow (shared with the VRRP child's
+    /// track_file watching).
+    files: Files,
+    /// `ping_group_range` as found before we widened it for PING_CHECK.
+    ping_range: Option<(u32, u32)>,
 }
 
 /// How one batch went, for the log and the summary.
@@ -120,6 +130,8 @@ impl Actor {
             },
             jitter: Jitter::new(),
             ipvs_ops: (0, 0),
+            files: Files::default(),
+            ping_range: None,
         }
     }
 
@@ -141,6 +153,7 @@ impl Actor {
             let wake = tokio::select! {
                 cmd = cmds.recv() => Wake::Cmd(cmd),
                 Some(done) = self.probes.join_next_with_id() => Wake::Probe(done),
+                name = self.files.next_changed() => Wake::File(name),
                 () = timer => Wake::Timer,
             };
             match wake {
@@ -204,6 +217,15 @@ impl Actor {
                             "probe task failed",
                             now,
                         );
+                        self.execute(out).await;
+                    }
+                }
+                Wake::File(name) => {
+                    // Out of range: logged by the read, the last value
+                    // stays (keepalived).
+                    if let (Some(value), Some(pool)) = (self.files.read(&name), self.pool.as_mut())
+                    {
+                        let out = pool.file_changed(&name, value);
                         self.execute(out).await;
                     }
                 }
@@ -383,6 +405,39 @@ fn log_failure(e: &OpError) {
     tracing::error!("IPVS: {e}");
 }
 
+/// The track files some FILE_CHECK follows.
+fn file_checks(config: &Config) -> BTreeSet<String> {
+    config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .filter_map(|c| match c {
+            Checker::FileCheck(f) => Some(f.track_file.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The SMTP_CHECKs that have `host { }` blocks.
+fn smtp_host_blocks(config: &Config) -> impl Iterator<Item = &Checker> {
+    config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .filter(|c| matches!(c, Checker::SmtpCheck(s) if !s.host.is_empty()))
+}
+
+fn uses_ping(config: &Config) -> bool {
+    config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .any(|c| matches!(c, Checker::PingCheck(_)))
+}
+
 fn is_empty(config: &Config) -> bool {
     config.virtual_servers.is_empty()
         && globals::lvs_timeouts(&config.global_defs).is_none()
@@ -412,6 +467,20 @@ impl Actor {
             Some(old) => report::diff(old, &config),
         }
         .summary("virtual servers");
+        // check_smtp.c `smtp_check_end_handler`, at every read of the
+        // configuration; each host still becomes a checker.
+        for _ in smtp_host_blocks(&config) {
+            tracing::info!(
+                "The SMTP_CHECK host block is deprecated. Please define additional checkers."
+            );
+        }
+        // Before the pool reads them: init_file, and the watch.
+        let followed = file_checks(&config);
+        self.files
+            .configure(&config, first, |f| followed.contains(&f.name));
+        if self.ping_range.is_none() && uses_ping(&config) {
+            self.ping_range = ping::widen_group_range();
+        }
         // The health pool: started, or migrated by checker identity.
         let now = self.clock.now();
         let mut ident = ProbeIdentify::default();
@@ -565,6 +634,9 @@ impl Actor {
         }
         self.remove_table().await;
         self.notifier.wait_stopping().await;
+        if let Some(old) = self.ping_range.take() {
+            ping::restore_group_range(old);
+        }
     }
 
     async fn remove_table(&mut self) {

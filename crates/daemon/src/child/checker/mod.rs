@@ -6,7 +6,9 @@
 //!
 //! ```text
 //!   shell::serve ──Cmd (apply / dump / stop, each with a reply)──▶ actor
-//!   probe tasks (one per launched probe: TCP, HTTP/SSL, MISC) ──Report──▶ actor
+//!   probe tasks (one per launched probe: TCP, HTTP/SSL, MISC, DNS, SMTP,
+//!     UDP, PING) ──Report──▶ actor
+//!   the track files FILE_CHECKs follow (inotify) ──name──▶ actor
 //!   IPVS batches (a blocking thread each, awaited by the actor)
 //!   notify script reapers (one per started script)
 //! ```
@@ -22,6 +24,7 @@
 
 mod actor;
 mod effects;
+mod ping;
 mod probes;
 
 use std::sync::Arc;

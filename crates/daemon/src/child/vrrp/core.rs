@@ -20,7 +20,6 @@ use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::files::Files;
 use super::instance::{self, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
@@ -28,6 +27,7 @@ use super::routing::Statics;
 use super::syncd::Syncd;
 use super::track::Scripts;
 use super::{Cmd, Options, dump, status};
+use crate::child::track_files::Files;
 use crate::exit;
 
 /// Instances due within this much of the earliest deadline are handled
@@ -476,7 +476,12 @@ impl Core {
         // removes them and every reference to them).
         let scripts = self.scripts.configure(&config);
         let runnable: Vec<String> = self.scripts.configured().cloned().collect();
-        let tracked_files = self.files.configure(&config, first);
+        let tracked_files = self.files.configure(&config, first, |f| {
+            config
+                .vrrp_instances
+                .iter()
+                .any(|i| i.track_file.iter().any(|r| r.name == f.name))
+        });
         let mut config = (*config).clone();
         config.vrrp_scripts.retain(|s| runnable.contains(&s.name));
         config

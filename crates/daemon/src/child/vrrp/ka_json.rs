@@ -43,7 +43,7 @@ pub struct KaInstance {
     stats: Stats,
 }
 
-/// keepalived's counters, then ours (docs/compatibility.md item 36).
+/// keepalived's counters, then ours (docs/compatibility.md item 40).
 #[derive(Serialize)]
 pub struct Stats {
     #[serde(flatten)]

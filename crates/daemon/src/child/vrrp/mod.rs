@@ -29,7 +29,6 @@ mod core;
 mod deleted;
 mod dump;
 mod exec;
-mod files;
 mod instance;
 mod io;
 mod ka_json;

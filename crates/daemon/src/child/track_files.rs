@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
-//! The I/O side of `track_file`: `init_file`, the first read, and an
-//! inotify watch on each file's directory (keepalived watches
-//! IN_CLOSE_WRITE, IN_DELETE and IN_MOVE there, so a file written in
-//! place, replaced by a rename or removed is seen at once). What a value
-//! means is the node's business.
+//! The I/O side of `track_file`, for both children (the VRRP child's
+//! `track_file` on instances and sync groups, the checker's FILE_CHECK):
+//! `init_file`, the reads, and an inotify watch on each file's directory
+//! (keepalived watches IN_CLOSE_WRITE, IN_DELETE and IN_MOVE there, so a
+//! file written in place, replaced by a rename or removed is seen at
+//! once). What a value means is the VRRP node's or the health pool's
+//! business.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -47,22 +49,21 @@ impl Drop for Files {
 }
 
 impl Files {
-    /// Takes the track files some instance uses; `first`: the first
+    /// Takes the track files `used` says are in use; `first`: the first
     /// configuration (init_file ... overwrite does not rewrite a file on
     /// reload, as keepalived). Returns the names that can be tracked (a
     /// file whose directory does not exist cannot: keepalived removes
     /// it).
-    pub fn configure(&mut self, config: &Config, first: bool) -> Vec<String> {
+    pub fn configure(
+        &mut self,
+        config: &Config,
+        first: bool,
+        used: impl Fn(&TrackFile) -> bool,
+    ) -> Vec<String> {
         if let Some(t) = self.task.take() {
             t.abort();
         }
         self.changed_rx = None;
-        let used = |f: &TrackFile| {
-            config
-                .vrrp_instances
-                .iter()
-                .any(|i| i.track_file.iter().any(|r| r.name == f.name))
-        };
         let mut watched = Vec::new();
         for f in config.track_files.iter().filter(|f| used(f)) {
             let Some(path) = f.file.as_deref().map(Path::new) else {
@@ -99,24 +100,7 @@ impl Files {
     /// the last value stays).
     pub fn read(&self, name: &str) -> Option<i64> {
         let w = self.watched.iter().find(|w| w.name == name)?;
-        let path = w.path();
-        let mut buf = [0u8; 127];
-        let len = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&path)
-            .and_then(|mut f| f.read(&mut buf))
-            .unwrap_or(0);
-        let bytes = buf.get(..len).unwrap_or_default();
-        let v = parse_file_value(bytes);
-        if v.is_none() {
-            tracing::info!(
-                "Invalid number {:?} read from {} - ignoring",
-                String::from_utf8_lossy(bytes).trim(),
-                path.display()
-            );
-        }
-        v
+        read_value(&w.path())
     }
 
     /// The name of the next track file that changed (pends for ever when
@@ -134,6 +118,27 @@ impl Files {
             None => std::future::pending().await,
         }
     }
+}
+
+/// The value in the file at `path`, as [`Files::read`] reads it.
+pub fn read_value(path: &Path) -> Option<i64> {
+    let mut buf = [0u8; 127];
+    let len = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .and_then(|mut f| f.read(&mut buf))
+        .unwrap_or(0);
+    let bytes = buf.get(..len).unwrap_or_default();
+    let v = parse_file_value(bytes);
+    if v.is_none() {
+        tracing::info!(
+            "Invalid number {:?} read from {} - ignoring",
+            String::from_utf8_lossy(bytes).trim(),
+            path.display()
+        );
+    }
+    v
 }
 
 /// keepalived's `init_file [VALUE] [overwrite]`: create the file with
