@@ -8,6 +8,8 @@
 //! * [`vrrp_socket`]: raw IP protocol 112 sockets, one receiver and one
 //!   sender per (interface, family).
 //! * [`link`]: interface lookup and link up/down events (rtnetlink).
+//! * [`macvlan`]: VMAC links (create, inspect, up, delete).
+//! * [`sysctl`]: numeric values under /proc/sys.
 //! * [`addr`]: idempotent address add/remove/list (rtnetlink).
 //! * [`garp`]: gratuitous ARP and unsolicited neighbour advertisement
 //!   frames (pure builders) and the AF_PACKET socket that sends them.
@@ -24,9 +26,11 @@ pub mod fifo;
 pub mod garp;
 pub mod inotify;
 pub mod link;
+pub mod macvlan;
 pub mod mem;
 pub mod netlink;
 pub mod script;
 mod sockopt;
+pub mod sysctl;
 pub mod timer;
 pub mod vrrp_socket;

@@ -15,8 +15,10 @@ pub mod event;
 pub mod status;
 mod sync;
 pub mod track;
+pub mod vmac;
 
 pub use self::core::Node;
 pub use event::{Effect, Event, FaultCause, InstanceSpec, SyncGroupSpec};
 pub use status::{InstanceStatus, TrackedStatus};
 pub use track::{ScriptHealth, ScriptParams, ScriptTracker, TrackUse, Verdict};
+pub use vmac::VmacSpec;

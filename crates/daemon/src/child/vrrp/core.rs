@@ -20,11 +20,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::files::Files;
-use super::instance::{self, Live, Plan};
+use super::instance::{self, AdvertLink, Links, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
 use super::syncd::Syncd;
 use super::track::Scripts;
+use super::vmac::Vmacs;
 use super::{Cmd, Options, dump, status};
 use crate::exit;
 
@@ -138,6 +139,8 @@ pub struct Core {
     pub(super) syncd: Syncd,
     /// The running generation's sync groups, for their notify hooks.
     pub(super) sync_groups: Vec<SyncGroup>,
+    /// Sysctls the VMACs changed, to put back.
+    pub(super) vmacs: Vmacs,
 }
 
 impl Core {
@@ -162,6 +165,7 @@ impl Core {
             last_drop_log: None,
             syncd: Syncd::default(),
             sync_groups: Vec::new(),
+            vmacs: Vmacs::default(),
         })
     }
 
@@ -366,7 +370,7 @@ impl Core {
         let Some(idx) = self
             .insts
             .iter()
-            .position(|i| (i.ifindex, i.family()) == key && i.identity.vrid == vrid)
+            .position(|i| (i.advert_link.index, i.family()) == key && i.identity.vrid == vrid)
         else {
             self.unclaimed += 1;
             self.log_drop(&DropReason::UnknownVrid { vrid });
@@ -501,8 +505,11 @@ impl Core {
             }
             let now = self.now();
             self.feed(Event::Shutdown { instance: idx }, now).await;
-            self.insts.remove(idx);
+            let gone = self.insts.remove(idx);
             self.node.remove_instance(idx);
+            if let Some(v) = &gone.vmac {
+                self.vmac_down(&gone.conf.name, v).await;
+            }
             stopped += 1;
         }
         // Same-named scripts keep their results and rise/fall counts.
@@ -597,6 +604,29 @@ impl Core {
                 return None;
             }
         };
+        let base = ifindex;
+        let mut advert = AdvertLink {
+            index: ifindex,
+            name: ifname.clone(),
+        };
+        let ifindex = match plan.vmac.clone() {
+            None => ifindex,
+            Some(v) => match self.vmac_up(&name, &v, base, plan.conf.src_ip()).await {
+                Ok(index) => {
+                    if !v.xmit_base {
+                        advert = AdvertLink {
+                            index,
+                            name: v.name.clone(),
+                        };
+                    }
+                    index
+                }
+                Err(e) => {
+                    tracing::error!("({name}) {e}; instance not started");
+                    return None;
+                }
+            },
+        };
         // A predecessor killed without cleanup may have left our VIPs:
         // we start as BACKUP, so we must not hold them.
         for (v, res) in plan
@@ -615,13 +645,16 @@ impl Core {
         }
         let family = plan.identity.family;
         let listen = instance::listen(&plan.conf, plan.group);
-        if !self.ensure_receiver((ifindex, family, listen), &ifname, &name) {
+        if !self.ensure_receiver((advert.index, family, listen), &advert.name, &name) {
+            if let Some(v) = &plan.vmac {
+                self.vmac_down(&name, v).await;
+            }
             return None;
         }
         let configured = plan.conf.src_ip();
         let src = match configured {
             Some(a) => Some(a),
-            None => self.resolve_src(ifindex, family, &plan).await,
+            None => self.resolve_src(base, family, &plan).await,
         };
         // The node must know the instance's links before it evaluates it,
         // or it would pass through FAULT (unknown = down) for nothing.
@@ -631,7 +664,12 @@ impl Core {
         let now = self.now();
         let mut spec = plan.spec.clone();
         spec.params.src_addr = src;
-        let live = Live::new(plan, ifindex, src);
+        let links = Links {
+            vips: ifindex,
+            base,
+            advert,
+        };
+        let live = Live::new(plan, links, src);
         self.insts.push(live);
         let idx = self.node.add_instance(spec, now);
         // Looked up now, so that the first takeover sends its GARP right
@@ -673,7 +711,7 @@ impl Core {
                 continue;
             }
             let ours = live.vip_addresses();
-            let (ifindex, family) = (live.ifindex, live.family());
+            let (ifindex, family) = (live.base_ifindex, live.family());
             let found = io::primary_address(&self.nl, ifindex, family, &ours)
                 .await
                 .ok()
@@ -709,8 +747,11 @@ impl Core {
             let Some(i) = self.insts.get(idx) else {
                 continue;
             };
-            let (rkey, ifname, name) =
-                (i.receiver_key(), i.ifname().to_owned(), i.conf.name.clone());
+            let (rkey, ifname, name) = (
+                i.receiver_key(),
+                i.advert_link.name.clone(),
+                i.conf.name.clone(),
+            );
             self.ensure_receiver(rkey, &ifname, &name);
         }
     }
@@ -752,6 +793,18 @@ impl Core {
         let effects = self.node.handle(Event::ShutdownAll, now);
         self.execute(effects, !self.options.dont_release_vrrp).await;
         self.syncd.settle().await;
+        // With -V the VIPs stay, and so must the links they are on.
+        if !self.options.dont_release_vrrp {
+            let vmacs: Vec<(String, _)> = self
+                .insts
+                .iter()
+                .filter_map(|i| Some((i.conf.name.clone(), i.vmac.clone()?)))
+                .collect();
+            for (name, v) in vmacs {
+                self.vmac_down(&name, &v).await;
+            }
+            self.vmacs.release_all();
+        }
         let scripts = std::mem::take(&mut self.stop_scripts);
         if !scripts.is_empty() {
             let all = async {

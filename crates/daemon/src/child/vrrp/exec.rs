@@ -204,11 +204,13 @@ impl Core {
         if let Some(s) = &i.sender {
             return Some(s.clone());
         }
-        let key = (i.ifindex, src, i.unicast_ttl());
+        let key = (i.advert_link.index, src, i.unicast_ttl());
         let shared = self.insts.iter().find_map(|o| {
             o.sender
                 .as_ref()
-                .filter(|_| (o.ifindex, o.src, o.unicast_ttl()) == (key.0, Some(key.1), key.2))
+                .filter(|_| {
+                    (o.advert_link.index, o.src, o.unicast_ttl()) == (key.0, Some(key.1), key.2)
+                })
                 .cloned()
         });
         let i = self.insts.get_mut(idx)?;
@@ -216,7 +218,8 @@ impl Core {
             i.sender = Some(s.clone());
             return Some(s);
         }
-        match VrrpSender::open(i.ifname(), i.ifindex, src, i.unicast_ttl()) {
+        let link = i.advert_link.clone();
+        match VrrpSender::open(&link.name, link.index, src, i.unicast_ttl()) {
             Ok(s) => {
                 let s = Arc::new(s);
                 i.sender = Some(s.clone());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use keepalived_config::Config;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
-use keepalived_vrrp::node::InstanceSpec;
+use keepalived_vrrp::node::{InstanceSpec, VmacSpec};
 use keepalived_vrrp::packet::{
     Advert, Auth, DropReason, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum,
     UnicastPeer, Version,
@@ -26,6 +26,10 @@ pub struct Identity {
     pub interface: String,
     pub unicast_peers: Vec<IpAddr>,
     pub unicast_src: Option<IpAddr>,
+    /// The VMAC's name and MAC: another VMAC is another instance (its
+    /// VIPs move to another link). `vmac_xmit_base` is not part of it:
+    /// as keepalived, a reload switches the advert link in place.
+    pub vmac: Option<(String, [u8; 6])>,
 }
 
 /// Counters beyond what the receive path counts (keepalived's names).
@@ -44,7 +48,15 @@ pub struct Live {
     pub conf: VrrpInstance,
     pub identity: Identity,
     pub expect: RxExpect,
+    /// Where the VIPs without a `dev` go and GARPs leave from: the VMAC
+    /// when there is one, else the configured interface.
     pub ifindex: u32,
+    /// The configured interface (the advert source is read there).
+    pub base_ifindex: u32,
+    /// Where adverts are sent and received: the VMAC unless
+    /// `vmac_xmit_base`, else the configured interface.
+    pub advert_link: AdvertLink,
+    pub vmac: Option<VmacSpec>,
     /// Advert source: configured, else the interface's primary address.
     pub src: Option<IpAddr>,
     /// `virtual_ipaddress` then `virtual_ipaddress_excluded`.
@@ -67,6 +79,20 @@ pub struct Live {
     pub sender: Option<Arc<VrrpSender>>,
 }
 
+/// The links of a running instance (see [`Live`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    pub vips: u32,
+    pub base: u32,
+    pub advert: AdvertLink,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvertLink {
+    pub index: u32,
+    pub name: String,
+}
+
 /// The parts of an instance derived from configuration alone.
 pub struct Plan {
     pub conf: VrrpInstance,
@@ -79,6 +105,7 @@ pub struct Plan {
     pub group: IpAddr,
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
+    pub vmac: Option<VmacSpec>,
 }
 
 /// `virtual_ipaddress` then `virtual_ipaddress_excluded`, as installed.
@@ -123,7 +150,11 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         .map(|a| a.address)
         .filter(|a| Family::of(*a) == family)
         .collect();
-    let vips = vip_specs(conf);
+    let vmac = VmacSpec::of(conf, g, params.vrid, family);
+    let mut vips = vip_specs(conf);
+    if let Some(v) = &vmac {
+        on_vmac(&mut vips, v);
+    }
     let auth = match (&conf.authentication, version) {
         (Some(a), Version::V2) if a.auth_type == Some(ConfAuthType::Pass) => {
             Auth::pass(a.auth_pass.as_deref().unwrap_or_default().as_bytes())
@@ -172,6 +203,7 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         // keepalived reads `mcast_src_ip` with the same handler as
         // `unicast_src_ip`: both name the advert source.
         unicast_src: conf.unicast_src_ip.or(conf.mcast_src_ip),
+        vmac: vmac.as_ref().map(|v| (v.name.clone(), v.mac)),
     };
     Ok(Plan {
         conf: conf.clone(),
@@ -187,6 +219,7 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         spec,
         expect,
         vips,
+        vmac,
         group,
         skip_check_adv_addr: conf
             .skip_check_adv_addr
@@ -194,14 +227,35 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
     })
 }
 
+/// keepalived puts the VIPs of the instance's family that name no other
+/// link on the VMAC (`dev` None); one of the other family stays on the
+/// configured interface, so it gets that `dev` explicitly.
+fn on_vmac(vips: &mut [VipSpec], v: &VmacSpec) {
+    for vip in vips {
+        let same_family = Family::of(vip.address) == v.family;
+        let on_base = vip.dev.as_deref().is_none_or(|d| d == v.base);
+        if !on_base {
+            continue;
+        }
+        vip.dev = if same_family {
+            None
+        } else {
+            Some(v.base.clone())
+        };
+    }
+}
+
 impl Live {
     /// The instance's shell part; `plan.spec` goes to the node.
-    pub fn new(plan: Plan, ifindex: u32, src: Option<IpAddr>) -> Self {
+    pub fn new(plan: Plan, links: Links, src: Option<IpAddr>) -> Self {
         Self {
             conf: plan.conf,
             identity: plan.identity,
             expect: plan.expect,
-            ifindex,
+            ifindex: links.vips,
+            base_ifindex: links.base,
+            advert_link: links.advert,
+            vmac: plan.vmac,
             src,
             vips: plan.vips,
             group: plan.group,
@@ -247,6 +301,25 @@ impl Live {
         self.advert = plan.advert;
         self.skip_check_adv_addr = plan.skip_check_adv_addr;
         self.garp = None;
+        if let (Some(old), Some(new)) = (&self.vmac, &plan.vmac)
+            && old.xmit_base != new.xmit_base
+        {
+            self.advert_link = if new.xmit_base {
+                AdvertLink {
+                    index: self.base_ifindex,
+                    name: new.base.clone(),
+                }
+            } else {
+                AdvertLink {
+                    index: self.ifindex,
+                    name: new.name.clone(),
+                }
+            };
+            // Another link: another socket (the receiver follows in
+            // `ensure_receivers`).
+            self.sender = None;
+        }
+        self.vmac = plan.vmac;
         (gone, new, spec)
     }
 
@@ -292,7 +365,11 @@ impl Live {
 
     /// The receiver this instance's adverts arrive on.
     pub fn receiver_key(&self) -> ReceiverKey {
-        (self.ifindex, self.family(), listen(&self.conf, self.group))
+        (
+            self.advert_link.index,
+            self.family(),
+            listen(&self.conf, self.group),
+        )
     }
 
     /// The advert TTL / hop limit to unicast peers (`unicast_ttl`).
@@ -330,7 +407,44 @@ mod tests {
             ..Config::default()
         };
         let plan = plan(&conf, &config).unwrap();
-        Live::new(plan, 2, None)
+        let links = Links {
+            vips: 2,
+            base: 2,
+            advert: AdvertLink {
+                index: 2,
+                name: "veth0".into(),
+            },
+        };
+        Live::new(plan, links, None)
+    }
+
+    #[test]
+    fn vmac_takes_the_vips_of_its_family_that_name_no_other_link() {
+        let conf: VrrpInstance = serde_json::from_value(serde_json::json!({
+            "name": "VI_1",
+            "interface": "eth0",
+            "virtual_router_id": 51,
+            "use_vmac": {},
+            "virtual_ipaddress": [
+                {"address": "192.0.2.100", "prefix_len": 32},
+                {"address": "192.0.2.101", "prefix_len": 32, "dev": "eth0"},
+                {"address": "192.0.2.102", "prefix_len": 32, "dev": "eth1"},
+            ],
+            "virtual_ipaddress_excluded": [
+                {"address": "2001:db8::1", "prefix_len": 64},
+            ],
+        }))
+        .unwrap();
+        let config = Config {
+            vrrp_instances: vec![conf.clone()],
+            ..Config::default()
+        };
+        let p = plan(&conf, &config).unwrap();
+        let devs: Vec<Option<&str>> = p.vips.iter().map(|v| v.dev.as_deref()).collect();
+        assert_eq!(devs, [None, None, Some("eth1"), Some("eth0")]);
+        let v = p.vmac.unwrap();
+        assert_eq!(v.name, "vrrp.51");
+        assert_eq!(p.identity.vmac, Some((v.name, v.mac)));
     }
 
     #[test]

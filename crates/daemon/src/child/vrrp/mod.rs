@@ -36,6 +36,7 @@ mod release;
 mod status;
 mod syncd;
 mod track;
+mod vmac;
 
 pub use release::release_addresses;
 
