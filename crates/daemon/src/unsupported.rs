@@ -113,21 +113,13 @@ pub fn find(config: &Config) -> Vec<Note> {
 
 fn vrrp(config: &Config, f: &mut Finder) {
     use Side::Vrrp as V;
-    for p in &config.track_processes {
-        f.add(V, "vrrp_track_process", p.at.0.as_ref(), TRACK);
-    }
     for g in &config.track_groups {
         f.add(V, "track_group", g.at.0.as_ref(), "it has no effect");
     }
     for g in &config.sync_groups {
         let at = g.at.0.as_ref();
-        for (keyword, refs) in [
-            ("track_process", &g.track_process),
-            ("track_bfd", &g.track_bfd),
-        ] {
-            for r in refs {
-                f.add(V, keyword, r.at.0.as_ref().or(at), TRACK);
-            }
+        for r in &g.track_bfd {
+            f.add(V, "track_bfd", r.at.0.as_ref().or(at), TRACK);
         }
         if g.smtp_alert {
             f.add(V, "smtp_alert", at, "no email is sent");
@@ -135,13 +127,8 @@ fn vrrp(config: &Config, f: &mut Finder) {
     }
     for i in &config.vrrp_instances {
         let at = i.at.0.as_ref();
-        for (keyword, refs) in [
-            ("track_process", &i.track_process),
-            ("track_bfd", &i.track_bfd),
-        ] {
-            for r in refs {
-                f.add(V, keyword, r.at.0.as_ref().or(at), TRACK);
-            }
+        for r in &i.track_bfd {
+            f.add(V, "track_bfd", r.at.0.as_ref().or(at), TRACK);
         }
         let unused: [(bool, &'static str, &'static str); 10] = [
             (
@@ -608,15 +595,15 @@ mod tests {
     #[test]
     fn tracking_is_named_once_per_keyword_with_its_count_and_place() {
         let n = notes(
-            "vrrp_track_process chk {\n process haproxy\n}\n\
+            "bfd_instance chk {\n neighbor_ip 192.0.2.9\n}\n\
              vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
-             track_process {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
+             track_bfd {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
              vrrp_instance VI_2 {\n interface lo\n virtual_router_id 52\n \
-             track_process {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n",
+             track_bfd {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n",
         );
         let k: Vec<_> = n.iter().map(|n| n.keyword).collect();
-        assert_eq!(k, vec!["vrrp_track_process", "track_process"]);
-        let track = &n[1];
+        assert_eq!(k, vec!["track_bfd", "bfd_instance"]);
+        let track = &n[0];
         assert_eq!(track.uses, 2);
         assert!(track.first.is_some(), "{track:?}");
         assert!(track.message().contains("(2 uses)"), "{}", track.message());
@@ -637,7 +624,7 @@ mod tests {
     #[test]
     fn each_child_names_only_its_own() {
         let text = "global_defs {\n enable_traps\n}\n\
-             vrrp_track_process chk {\n process haproxy\n}\n\
+             garp_group {\n garp_interval 1\n interface lo\n}\n\
              virtual_server 192.0.2.10 80 {\n protocol TCP\n \
              real_server 192.0.2.20 80 {\n  UDP_CHECK {\n  }\n }\n}\n";
         let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
@@ -647,7 +634,7 @@ mod tests {
             .collect();
         assert_eq!(
             only_vrrp,
-            vec!["vrrp_track_process", "enable_snmp_* / enable_traps"]
+            vec!["garp_group", "enable_snmp_* / enable_traps"]
         );
         let only_check: Vec<_> = for_children(&loaded.config, false, true)
             .into_iter()
@@ -674,7 +661,7 @@ mod tests {
 
     #[test]
     fn notes_do_not_change_the_config_test_exit_code() {
-        let text = "vrrp_track_process chk {\n process haproxy\n}\n";
+        let text = "garp_group {\n garp_interval 1\n interface lo\n}\n";
         let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
         let before = loaded.diagnostics.config_test_exit_code();
         let mut diags = loaded.diagnostics.clone();

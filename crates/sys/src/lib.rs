@@ -9,6 +9,7 @@
 //!   sender per (interface, family).
 //! * [`link`]: interface lookup and link up/down events (rtnetlink).
 //! * [`macvlan`]: VMAC links (create, inspect, up, delete).
+//! * [`proc_events`]: process events (proc connector) and /proc reads.
 //! * [`sysctl`]: numeric values under /proc/sys.
 //! * [`addr`]: idempotent address add/remove/list (rtnetlink).
 //! * [`garp`]: gratuitous ARP and unsolicited neighbour advertisement
@@ -29,6 +30,7 @@ pub mod link;
 pub mod macvlan;
 pub mod mem;
 pub mod netlink;
+pub mod proc_events;
 pub mod script;
 mod sockopt;
 pub mod sysctl;

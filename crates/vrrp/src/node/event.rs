@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fsm::event::{Action, RxAdvert, State};
 use crate::fsm::params::InstanceParams;
+use crate::node::process::CountCause;
 use crate::node::track::{ScriptHealth, TrackUse};
 
 /// Everything the node needs to know about one `vrrp_instance`.
@@ -23,6 +24,8 @@ pub struct InstanceSpec {
     pub track_script: Vec<TrackUse>,
     #[serde(default)]
     pub track_file: Vec<TrackUse>,
+    #[serde(default)]
+    pub track_process: Vec<TrackUse>,
 }
 
 /// A `vrrp_sync_group`: instances (by name, in the configured order)
@@ -55,6 +58,12 @@ pub enum Event {
     ScriptResult { script: String, ok: bool },
     /// A tracked file was (re)read and holds this value.
     FileValue { file: String, value: i64 },
+    /// A `vrrp_track_process` now counts `count` matching processes.
+    ProcessCount {
+        process: String,
+        count: u32,
+        cause: CountCause,
+    },
     /// Stop `instance` (deleted by a reload).
     Shutdown { instance: usize },
     /// Stop every instance (the process is exiting).
@@ -105,4 +114,7 @@ pub enum FaultCause {
     /// A tracked file's weighted value is at or below -254 (non-zero
     /// with weight 0).
     File(String),
+    /// A weight-0 tracked process is out of its quorum (in it, with
+    /// `reverse`).
+    Process(String),
 }

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod core;
 pub mod event;
+pub mod process;
 pub mod status;
 mod sync;
 pub mod track;

@@ -23,6 +23,7 @@ use super::files::Files;
 use super::instance::{self, AdvertLink, Links, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
+use super::processes::Processes;
 use super::syncd::Syncd;
 use super::track::Scripts;
 use super::vmac::Vmacs;
@@ -141,6 +142,7 @@ pub struct Core {
     pub(super) sync_groups: Vec<SyncGroup>,
     /// Sysctls the VMACs changed, to put back.
     pub(super) vmacs: Vmacs,
+    processes: Processes,
 }
 
 impl Core {
@@ -166,6 +168,7 @@ impl Core {
             syncd: Syncd::default(),
             sync_groups: Vec::new(),
             vmacs: Vmacs::default(),
+            processes: Processes::default(),
         })
     }
 
@@ -248,6 +251,12 @@ impl Core {
                 }
                 ev = next_link(&mut self.links) => self.on_link(ev).await,
                 file = self.files.next_changed() => self.on_file(file).await,
+                batch = self.processes.next() => {
+                    let now = self.now();
+                    for ev in self.processes.on_batch(batch) {
+                        self.feed(ev, now).await;
+                    }
+                }
                 () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
                 () = sleep_until(retry_at) => {
@@ -478,6 +487,12 @@ impl Core {
         // priority or state.
         for name in tracked_files {
             self.on_file(name).await;
+        }
+        let processes = keepalived_vrrp::node::config::processes(&config);
+        self.node.configure_processes(processes.clone());
+        let now = self.now();
+        for ev in self.processes.configure(processes) {
+            self.feed(ev, now).await;
         }
         for conf in &config.vrrp_instances {
             match instance::plan(conf, &config) {

@@ -326,6 +326,7 @@ fn log_causes(name: &str, causes: &[FaultCause]) {
             FaultCause::Script(s) => format!("script {s}"),
             FaultCause::ScriptPending(s) => format!("script {s} has no result yet"),
             FaultCause::File(f) => format!("tracked file {f}"),
+            FaultCause::Process(p) => format!("tracked process {p}"),
         })
         .collect();
     tracing::info!("({name}) fault: {}", why.join(", "));

@@ -9,6 +9,7 @@
 //!   script reaper (one per started notify script)
 //!   rtnetlink connection driver (keepalived-sys)
 //!   GARP/NA burst (one per takeover)
+//!   process events (proc connector; only with vrrp_track_process) ──▶ Core task
 //!   IPVS sync-daemon worker (an OS thread; only with lvs_sync_daemon)
 //! ```
 //!
@@ -32,6 +33,7 @@ mod files;
 mod instance;
 mod io;
 mod notify;
+mod processes;
 mod release;
 mod status;
 mod syncd;
