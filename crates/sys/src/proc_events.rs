@@ -6,6 +6,7 @@
 //! socket is created by a short-lived thread that enters
 //! `/proc/1/ns/net` first (a namespace change is per thread, so the rest
 //! of the process stays where it is); the socket keeps that namespace.
+//! A thread of its own reads the socket and /proc (see [`ProcUpdate`]).
 //! Process ids are those of the caller's pid namespace, which must be the
 //! initial one too (it is, under `ip netns exec`).
 
@@ -13,10 +14,14 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use nix::sched::CloneFlags;
 use nix::sys::socket::MsgFlags;
 use rtnetlink::sys::{Socket, SocketAddr};
-use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
 
 const NETLINK_CONNECTOR: isize = 11;
 const CN_IDX_PROC: u32 = 1;
@@ -122,13 +127,31 @@ fn listen_message() -> Vec<u8> {
     m
 }
 
-/// A live subscription to process events.
-pub struct ProcEvents {
-    socket: AsyncFd<Socket>,
-    buf: Vec<u8>,
+/// What the reader thread hands over: an event with the /proc reads it
+/// needs already done, so that no caller ever waits on /proc (reading a
+/// process's command line takes its memory map lock, which a busy
+/// process can hold for a long time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcUpdate {
+    Fork {
+        parent: u32,
+        child: u32,
+    },
+    /// After an exec: what the process is now (None: gone already).
+    Exec {
+        pid: u32,
+        info: Option<ProcInfo>,
+    },
+    Comm {
+        pid: u32,
+        comm: String,
+    },
+    Exit {
+        pid: u32,
+    },
 }
 
-/// Why [`ProcEvents::next`] failed.
+/// Why the subscription failed or faltered.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcEventsError {
     /// The kernel dropped events (ENOBUFS): counts must be rebuilt from
@@ -139,46 +162,71 @@ pub enum ProcEventsError {
     Io(#[from] io::Error),
 }
 
-impl ProcEvents {
-    /// Subscribes (root only). Must be called inside a tokio runtime.
-    pub fn subscribe() -> io::Result<Self> {
-        let socket = std::thread::spawn(open_in_initial_netns)
-            .join()
-            .map_err(|_| io::Error::other("the proc connector thread panicked"))??;
-        socket.set_non_blocking(true)?;
-        // Bursts of forks (a busy build) must not overflow it easily.
-        let _ = socket.set_rx_buf_sz(1024 * 1024);
-        let sent = socket.send(&listen_message(), 0)?;
-        if sent != NLMSG_HDR + CN_MSG + 4 {
-            return Err(io::Error::other("short proc connector subscription"));
-        }
-        Ok(Self {
-            socket: register(socket)?,
-            buf: vec![0; 16 * 1024],
-        })
-    }
+pub type ProcBatch = Result<Vec<ProcUpdate>, ProcEventsError>;
 
-    /// The next datagram's events (possibly none).
-    pub async fn next(&mut self) -> Result<Vec<ProcEvent>, ProcEventsError> {
-        loop {
-            let mut guard = self.socket.readable().await?;
-            let fd = guard.get_inner().as_raw_fd();
-            match nix::sys::socket::recv(fd, &mut self.buf, MsgFlags::empty()) {
-                Ok(n) => return Ok(decode(self.buf.get(..n).unwrap_or_default())),
-                Err(nix::errno::Errno::EAGAIN) => guard.clear_ready(),
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(nix::errno::Errno::ENOBUFS) => return Err(ProcEventsError::Lost),
-                Err(e) => return Err(ProcEventsError::Io(e.into())),
+/// How often the reader looks whether anyone still listens.
+const RECV_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Subscribes (root only) and starts the reader thread; its batches
+/// arrive on the returned channel until it is dropped. `want_cmdline`
+/// says whether an exec'd process's command line is read too.
+pub fn subscribe(want_cmdline: Arc<AtomicBool>) -> io::Result<mpsc::UnboundedReceiver<ProcBatch>> {
+    let socket = std::thread::spawn(open_in_initial_netns)
+        .join()
+        .map_err(|_| io::Error::other("the proc connector thread panicked"))??;
+    // Bursts of forks (a busy build) must not overflow it easily.
+    let _ = socket.set_rx_buf_sz(1024 * 1024);
+    nix::sys::socket::setsockopt(
+        &socket,
+        nix::sys::socket::sockopt::ReceiveTimeout,
+        &nix::sys::time::TimeVal::new(i64::try_from(RECV_TIMEOUT.as_secs()).unwrap_or(1), 0),
+    )
+    .map_err(io::Error::from)?;
+    let sent = socket.send(&listen_message(), 0)?;
+    if sent != NLMSG_HDR + CN_MSG + 4 {
+        return Err(io::Error::other("short proc connector subscription"));
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::Builder::new()
+        .name("proc-events".into())
+        .spawn(move || read_loop(&socket, &tx, &want_cmdline))?;
+    Ok(rx)
+}
+
+fn read_loop(socket: &Socket, tx: &mpsc::UnboundedSender<ProcBatch>, want: &AtomicBool) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let batch = match nix::sys::socket::recv(socket.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(n) => Ok(decode(buf.get(..n).unwrap_or_default())
+                .into_iter()
+                .map(|e| resolve(e, want.load(Ordering::Relaxed)))
+                .collect()),
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => {
+                if tx.is_closed() {
+                    return;
+                }
+                continue;
             }
+            Err(nix::errno::Errno::ENOBUFS) => Err(ProcEventsError::Lost),
+            Err(e) => Err(ProcEventsError::Io(e.into())),
+        };
+        let fatal = matches!(batch, Err(ProcEventsError::Io(_)));
+        if tx.send(batch).is_err() || fatal {
+            return;
         }
     }
 }
 
-#[allow(unsafe_code)]
-fn register(socket: Socket) -> io::Result<AsyncFd<Socket>> {
-    // SAFETY: `Socket` owns its descriptor; it stays open, with the same
-    // number, until the AsyncFd (which never gives it away) drops it.
-    unsafe { AsyncFd::register(socket) }.map_err(|e| e.into_parts().1)
+fn resolve(e: ProcEvent, want_cmdline: bool) -> ProcUpdate {
+    match e {
+        ProcEvent::Fork { parent, child } => ProcUpdate::Fork { parent, child },
+        ProcEvent::Exec { pid } => ProcUpdate::Exec {
+            pid,
+            info: read_process(pid, want_cmdline),
+        },
+        ProcEvent::Comm { pid, comm } => ProcUpdate::Comm { pid, comm },
+        ProcEvent::Exit { pid } => ProcUpdate::Exit { pid },
+    }
 }
 
 /// The initial network namespace's inode number (the kernel's

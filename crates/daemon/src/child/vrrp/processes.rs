@@ -9,13 +9,13 @@
 //! nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use keepalived_sys::proc_events::{self, ProcEvent, ProcEvents, ProcEventsError};
+use keepalived_sys::proc_events::{self, ProcBatch, ProcEventsError, ProcUpdate};
 use keepalived_vrrp::node::Event;
 use keepalived_vrrp::node::process::{CountCause, ProcessParams};
 use tokio::sync::mpsc;
-
-type Batch = Result<Vec<ProcEvent>, ProcEventsError>;
 
 #[derive(Default)]
 pub struct Processes {
@@ -23,7 +23,9 @@ pub struct Processes {
     pids: HashMap<u32, BTreeSet<String>>,
     /// The last count given to the node, per tracked process.
     reported: BTreeMap<String, u32>,
-    events: Option<mpsc::UnboundedReceiver<Batch>>,
+    events: Option<mpsc::UnboundedReceiver<ProcBatch>>,
+    /// Tells the reader thread whether to read command lines.
+    want_cmdline: Arc<AtomicBool>,
 }
 
 impl Processes {
@@ -39,6 +41,8 @@ impl Processes {
             self.pids.clear();
             return Vec::new();
         }
+        self.want_cmdline
+            .store(self.wants_cmdline(), Ordering::Relaxed);
         if self.events.is_none() {
             self.subscribe();
         }
@@ -46,20 +50,8 @@ impl Processes {
     }
 
     fn subscribe(&mut self) {
-        match ProcEvents::subscribe() {
-            Ok(mut ev) => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(async move {
-                    loop {
-                        let batch = ev.next().await;
-                        let fatal = matches!(batch, Err(ProcEventsError::Io(_)));
-                        if tx.send(batch).is_err() || fatal {
-                            break;
-                        }
-                    }
-                });
-                self.events = Some(rx);
-            }
+        match proc_events::subscribe(self.want_cmdline.clone()) {
+            Ok(rx) => self.events = Some(rx),
             Err(e) => tracing::error!(
                 "cannot subscribe to process events (proc connector): {e}; \
                  tracked processes keep the counts of the last /proc scan"
@@ -96,7 +88,7 @@ impl Processes {
 
     /// The next batch of process events; pending for ever without a
     /// subscription.
-    pub async fn next(&mut self) -> Option<Batch> {
+    pub async fn next(&mut self) -> Option<ProcBatch> {
         match &mut self.events {
             Some(rx) => rx.recv().await,
             None => std::future::pending().await,
@@ -104,7 +96,7 @@ impl Processes {
     }
 
     /// One batch of events: the counts that changed.
-    pub fn on_batch(&mut self, batch: Option<Batch>) -> Vec<Event> {
+    pub fn on_batch(&mut self, batch: Option<ProcBatch>) -> Vec<Event> {
         match batch {
             None => {
                 tracing::warn!(
@@ -132,26 +124,26 @@ impl Processes {
         }
     }
 
-    fn on_event(&mut self, ev: ProcEvent) -> Vec<Event> {
+    fn on_event(&mut self, ev: ProcUpdate) -> Vec<Event> {
         let (touched, cause): (BTreeSet<String>, CountCause) = match ev {
-            ProcEvent::Fork { parent, child } => {
+            ProcUpdate::Fork { parent, child } => {
                 let Some(names) = self.pids.get(&parent).cloned() else {
                     return Vec::new();
                 };
                 self.pids.insert(child, names.clone());
                 (names, CountCause::Fork)
             }
-            ProcEvent::Exit { pid } => match self.pids.remove(&pid) {
+            ProcUpdate::Exit { pid } => match self.pids.remove(&pid) {
                 Some(names) => (names, CountCause::Exit),
                 None => return Vec::new(),
             },
-            ProcEvent::Exec { pid } => {
-                let now = proc_events::read_process(pid, self.wants_cmdline())
+            ProcUpdate::Exec { pid, info } => {
+                let now = info
                     .map(|p| self.names_of(&p.comm, &p.cmdline))
                     .unwrap_or_default();
                 (self.replace(pid, now), CountCause::Exec)
             }
-            ProcEvent::Comm { pid, comm } => {
+            ProcUpdate::Comm { pid, comm } => {
                 // Only name matches can change; command-line ones stay.
                 let mut now: BTreeSet<String> = self
                     .params
