@@ -121,6 +121,17 @@ fn counts_move_the_priority_after_the_delay_and_weight_0_faults() {
     assert!(node.fault_causes(i).is_empty());
     assert_eq!(node.instance(i).map(|f| f.effective_priority()), Some(150));
 
+    let status = node.instance_status(i).expect("status");
+    let web = status
+        .tracked
+        .iter()
+        .find(|t| t.name == "web")
+        .expect("web");
+    assert_eq!(
+        (web.kind, web.state.as_str()),
+        ("process", "up (1 running)")
+    );
+
     // web exits: nothing before terminate_delay, then 150 - 60.
     let out = node.handle(count("web", 0, CountCause::Exit), ms(1000));
     assert!(priority_changes(&out).is_empty(), "{out:?}");
