@@ -47,7 +47,25 @@ fn data_text(core: &Core) -> String {
             let _ = writeln!(s, "   Master router = {addr}");
             let _ = writeln!(s, "   Master priority = {prio}");
         }
-        let _ = writeln!(s, "   Interface = {}", i.ifname());
+        match &i.vmac {
+            Some(v) => {
+                let _ = writeln!(
+                    s,
+                    "   Use VMAC, i/f name {}, is_up = true, xmit_base = {}",
+                    v.name, v.xmit_base
+                );
+                let _ = writeln!(
+                    s,
+                    "   Interface = {}, vmac on {}{}",
+                    v.name,
+                    v.base,
+                    if v.xmit_base { ", xmit base i/f" } else { "" }
+                );
+            }
+            None => {
+                let _ = writeln!(s, "   Interface = {}", i.ifname());
+            }
+        }
         if let Some(src) = i.src {
             let _ = writeln!(s, "   Using src_ip = {src}");
         }
@@ -176,7 +194,9 @@ fn instance_json(i: &Live, f: &Instance, spec: Option<&InstanceSpec>) -> serde_j
     json!({
         "data": {
             "iname": i.conf.name,
-            "ifp_ifname": i.ifname(),
+            // keepalived's ifp is the VMAC when there is one.
+            "ifp_ifname": i.vmac.as_ref().map_or(i.ifname(), |v| v.name.as_str()),
+            "vmac_ifname": i.vmac.as_ref().map_or("", |v| v.name.as_str()),
             "vrid": i.identity.vrid,
             "state": state_number(f.state()),
             "base_priority": f.params().priority,
