@@ -130,12 +130,7 @@ fn vrrp(config: &Config, f: &mut Finder) {
         for r in &i.track_bfd {
             f.add(V, "track_bfd", r.at.0.as_ref().or(at), TRACK);
         }
-        let unused: [(bool, &'static str, &'static str); 10] = [
-            (
-                i.use_vmac_addr,
-                "use_vmac_addr",
-                "no macvlan is created for VIPs on other interfaces or of the other family",
-            ),
+        let unused: [(bool, &'static str, &'static str); 9] = [
             (
                 i.use_ipvlan.is_some(),
                 "use_ipvlan",
@@ -182,30 +177,6 @@ fn vrrp(config: &Config, f: &mut Finder) {
                 "the receive buffer keeps the kernel's default size",
             ),
         ];
-        // A VIP's own `use_vmac` asks for a macvlan on its interface; on
-        // the instance's own VMAC it is there anyway.
-        let family_v6 = i.is_ipv6();
-        let own_vmac = |a: &keepalived_config::model::addr::IpAddress| {
-            i.use_vmac.is_some()
-                && a.address.is_ipv6() == family_v6
-                && a.dev
-                    .as_deref()
-                    .is_none_or(|d| Some(d) == i.interface.as_deref())
-        };
-        for a in i
-            .virtual_ipaddress
-            .iter()
-            .chain(&i.virtual_ipaddress_excluded)
-        {
-            if a.use_vmac && !own_vmac(a) {
-                f.add(
-                    V,
-                    "use_vmac (on an address)",
-                    at,
-                    "the address goes on its interface, not on a macvlan",
-                );
-            }
-        }
         for (used, keyword, effect) in unused {
             if used {
                 f.add(V, keyword, at, effect);
@@ -374,12 +345,6 @@ fn globals(g: &GlobalDefs, f: &mut Finder) {
             V,
             "vrrp_garp_extra_if",
             "no GARP is sent on other interfaces",
-        ),
-        (
-            g.vmac_addr_prefix.is_some(),
-            V,
-            "vmac_addr_prefix",
-            "no macvlan is created for VIPs on other interfaces (use_vmac_addr)",
         ),
         (
             g.dynamic_interfaces,

@@ -28,7 +28,7 @@
 //! puts arp_ignore/arp_filter back whatever changed them since).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::VrrpInstance;
@@ -104,6 +104,94 @@ impl VmacSpec {
     pub fn needs_rp_filter_cleared(&self) -> bool {
         self.family == Family::Ipv4
     }
+}
+
+/// The macvlans keepalived makes for addresses that do not go on the
+/// instance's own VMAC (`use_vmac_addr`, or `use_vmac` on the address):
+/// one per (link, family), on the address's `dev` (the instance's
+/// interface when it names none), with the family's virtual MAC (or the
+/// configured one), named `<vmac_addr_prefix>.<vrid>` (else
+/// `vmac_prefix`, else `vrrp`), the next free variant when that is taken
+/// (see [`free_name`]). Returns each macvlan with the addresses it
+/// carries.
+pub fn addr_vmacs(
+    i: &VrrpInstance,
+    g: &GlobalDefs,
+    vrid: u8,
+    family: Family,
+    own: Option<&VmacSpec>,
+) -> Vec<(VmacSpec, Vec<IpAddr>)> {
+    let Some(iface) = i.interface.as_deref() else {
+        return Vec::new();
+    };
+    let prefix = g
+        .vmac_addr_prefix
+        .as_deref()
+        .or(g.vmac_prefix.as_deref())
+        .unwrap_or("vrrp");
+    let mac = i
+        .use_vmac
+        .as_ref()
+        .and_then(|v| v.mac.as_deref())
+        .and_then(parse_mac);
+    let mut taken: Vec<String> = own.map(|v| v.name.clone()).into_iter().collect();
+    let mut out: Vec<(VmacSpec, Vec<IpAddr>)> = Vec::new();
+    for a in i
+        .virtual_ipaddress
+        .iter()
+        .chain(&i.virtual_ipaddress_excluded)
+    {
+        let fam = Family::of(a.address);
+        let on_own_link = a.dev.as_deref().is_none_or(|d| d == iface);
+        let needs = if on_own_link {
+            // On the instance's own VMAC already, or on its interface.
+            !(own.is_some() && fam == family) && (a.use_vmac || (i.use_vmac_addr && fam != family))
+        } else {
+            a.use_vmac || i.use_vmac_addr
+        };
+        if !needs {
+            continue;
+        }
+        let base = a.dev.clone().unwrap_or_else(|| iface.to_owned());
+        if let Some((_, addrs)) = out
+            .iter_mut()
+            .find(|(v, _)| v.base == base && v.family == fam)
+        {
+            addrs.push(a.address);
+            continue;
+        }
+        let name = free_name(prefix, vrid, fam, &taken);
+        taken.push(name.clone());
+        out.push((
+            VmacSpec {
+                name,
+                mac: mac.unwrap_or_else(|| virtual_mac(fam, vrid)),
+                base,
+                family: fam,
+                xmit_base: false,
+            },
+            vec![a.address],
+        ));
+    }
+    out
+}
+
+/// keepalived's `create_vmac_name`: `<prefix>.<vrid>`, else
+/// `<prefix><n>.<vrid>` with n = 1, 2, ... (IPv6 tries 6 first, then 1,
+/// 2, ... without 6), the first not in `taken`.
+pub fn free_name(prefix: &str, vrid: u8, family: Family, taken: &[String]) -> String {
+    let first = default_name(prefix, vrid);
+    if !taken.contains(&first) {
+        return first;
+    }
+    let numbers: Box<dyn Iterator<Item = u32>> = match family {
+        Family::Ipv4 => Box::new(1..),
+        Family::Ipv6 => Box::new(std::iter::once(6).chain((1..).filter(|n| *n != 6))),
+    };
+    numbers
+        .map(|n| default_name(&format!("{prefix}{n}"), vrid))
+        .find(|name| !taken.contains(name))
+        .unwrap_or(first)
 }
 
 /// `<prefix>.<vrid>`, the prefix cut so that the name fits IFNAMSIZ.
@@ -403,6 +491,72 @@ mod tests {
         l.set("a", p, 2, 1);
         assert_eq!(l.release_all().len(), 1);
         assert!(l.release_all().is_empty());
+    }
+
+    #[test]
+    fn addr_vmacs_for_other_links_and_the_other_family() {
+        let mut i: VrrpInstance = serde_json::from_value(serde_json::json!({
+            "name": "VI_1",
+            "interface": "eth0",
+            "virtual_router_id": 51,
+            "use_vmac_addr": true,
+            "virtual_ipaddress": [
+                {"address": "192.0.2.100", "prefix_len": 32},
+                {"address": "198.51.100.100", "prefix_len": 24, "dev": "eth1"},
+                {"address": "198.51.100.101", "prefix_len": 24, "dev": "eth1"},
+            ],
+            "virtual_ipaddress_excluded": [
+                {"address": "2001:db8::1", "prefix_len": 64},
+            ],
+        }))
+        .unwrap();
+        let g = GlobalDefs::default();
+        let got = addr_vmacs(&i, &g, 51, Family::Ipv4, None);
+        let short: Vec<(&str, &str, [u8; 6], usize)> = got
+            .iter()
+            .map(|(v, a)| (v.name.as_str(), v.base.as_str(), v.mac, a.len()))
+            .collect();
+        assert_eq!(
+            short,
+            [
+                ("vrrp.51", "eth1", [0, 0, 0x5e, 0, 1, 51], 2),
+                ("vrrp6.51", "eth0", [0, 0, 0x5e, 0, 2, 51], 1),
+            ]
+        );
+        // With the instance's own VMAC its name is taken; same-family
+        // addresses on its link go on it, not on an address VMAC.
+        i.use_vmac = Some(Vmac::default());
+        let own = VmacSpec::of(&i, &g, 51, Family::Ipv4).unwrap();
+        let names: Vec<String> = addr_vmacs(&i, &g, 51, Family::Ipv4, Some(&own))
+            .into_iter()
+            .map(|(v, _)| v.name)
+            .collect();
+        assert_eq!(names, ["vrrp1.51", "vrrp6.51"]);
+        i.use_vmac_addr = false;
+        assert!(addr_vmacs(&i, &g, 51, Family::Ipv4, Some(&own)).is_empty());
+    }
+
+    #[test]
+    fn free_names_follow_keepalived_s_order() {
+        let taken = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(free_name("vrrp", 7, Family::Ipv4, &[]), "vrrp.7");
+        assert_eq!(
+            free_name("vrrp", 7, Family::Ipv4, &taken(&["vrrp.7", "vrrp1.7"])),
+            "vrrp2.7"
+        );
+        assert_eq!(
+            free_name("vrrp", 7, Family::Ipv6, &taken(&["vrrp.7"])),
+            "vrrp6.7"
+        );
+        assert_eq!(
+            free_name(
+                "vrrp",
+                7,
+                Family::Ipv6,
+                &taken(&["vrrp.7", "vrrp6.7", "vrrp1.7"])
+            ),
+            "vrrp2.7"
+        );
     }
 
     #[test]

@@ -522,7 +522,7 @@ impl Core {
             self.feed(Event::Shutdown { instance: idx }, now).await;
             let gone = self.insts.remove(idx);
             self.node.remove_instance(idx);
-            if let Some(v) = &gone.vmac {
+            for v in gone.vmac.iter().chain(&gone.addr_vmacs) {
                 self.vmac_down(&gone.conf.name, v).await;
             }
             stopped += 1;
@@ -642,6 +642,20 @@ impl Core {
                 }
             },
         };
+        // Address VMACs: a failure leaves their VIPs unplaceable (logged
+        // when added), not the instance stopped.
+        for v in &plan.addr_vmacs {
+            let base = match io::link_index(&self.nl, &v.base).await {
+                Ok(Some(b)) => b,
+                _ => {
+                    tracing::error!("({name}) no interface {} for VMAC {}", v.base, v.name);
+                    continue;
+                }
+            };
+            if let Err(e) = self.vmac_up(&name, v, base, None).await {
+                tracing::error!("({name}) {e}");
+            }
+        }
         // A predecessor killed without cleanup may have left our VIPs:
         // we start as BACKUP, so we must not hold them.
         for (v, res) in plan
@@ -813,7 +827,13 @@ impl Core {
             let vmacs: Vec<(String, _)> = self
                 .insts
                 .iter()
-                .filter_map(|i| Some((i.conf.name.clone(), i.vmac.clone()?)))
+                .flat_map(|i| {
+                    i.vmac
+                        .iter()
+                        .chain(&i.addr_vmacs)
+                        .map(|v| (i.conf.name.clone(), v.clone()))
+                        .collect::<Vec<_>>()
+                })
                 .collect();
             for (name, v) in vmacs {
                 self.vmac_down(&name, &v).await;

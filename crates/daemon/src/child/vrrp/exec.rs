@@ -128,13 +128,16 @@ impl Core {
         let (name, ifname) = (i.conf.name.clone(), i.ifname().to_owned());
         // VIPs on another `dev` are announced there by their own link's
         // MAC only with garp_extra_if (not implemented): the instance's
-        // link carries the ones without a dev.
+        // link (its VMAC, if any) carries the ones without a dev; those
+        // on address VMACs get their own bursts.
+        let own_link = i.vmac.is_none();
         let vips: Vec<IpAddr> = i
             .vips
             .iter()
-            .filter(|v| v.dev.as_deref().is_none_or(|d| d == ifname))
+            .filter(|v| v.dev.as_deref().is_none_or(|d| own_link && d == ifname))
             .map(|v| v.address)
             .collect();
+        self.garp_addr_vmacs(idx, rounds).await;
         let Some(out) = self.garp_out(idx).await else {
             return;
         };

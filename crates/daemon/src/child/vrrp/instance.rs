@@ -30,6 +30,8 @@ pub struct Identity {
     /// VIPs move to another link). `vmac_xmit_base` is not part of it:
     /// as keepalived, a reload switches the advert link in place.
     pub vmac: Option<(String, [u8; 6])>,
+    /// The address VMACs (`use_vmac_addr`): names, links and MACs.
+    pub addr_vmacs: Vec<(String, String, [u8; 6])>,
 }
 
 /// Counters beyond what the receive path counts (keepalived's names).
@@ -57,6 +59,7 @@ pub struct Live {
     /// `vmac_xmit_base`, else the configured interface.
     pub advert_link: AdvertLink,
     pub vmac: Option<VmacSpec>,
+    pub addr_vmacs: Vec<VmacSpec>,
     /// Advert source: configured, else the interface's primary address.
     pub src: Option<IpAddr>,
     /// `virtual_ipaddress` then `virtual_ipaddress_excluded`.
@@ -106,6 +109,7 @@ pub struct Plan {
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
     pub vmac: Option<VmacSpec>,
+    pub addr_vmacs: Vec<VmacSpec>,
 }
 
 /// `virtual_ipaddress` then `virtual_ipaddress_excluded`, as installed.
@@ -155,6 +159,14 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
     if let Some(v) = &vmac {
         on_vmac(&mut vips, v);
     }
+    let addr_vmacs =
+        keepalived_vrrp::node::vmac::addr_vmacs(conf, g, params.vrid, family, vmac.as_ref());
+    for (v, addrs) in &addr_vmacs {
+        for vip in vips.iter_mut().filter(|vip| addrs.contains(&vip.address)) {
+            vip.dev = Some(v.name.clone());
+        }
+    }
+    let addr_vmacs: Vec<VmacSpec> = addr_vmacs.into_iter().map(|(v, _)| v).collect();
     let auth = match (&conf.authentication, version) {
         (Some(a), Version::V2) if a.auth_type == Some(ConfAuthType::Pass) => {
             Auth::pass(a.auth_pass.as_deref().unwrap_or_default().as_bytes())
@@ -204,6 +216,10 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         // `unicast_src_ip`: both name the advert source.
         unicast_src: conf.unicast_src_ip.or(conf.mcast_src_ip),
         vmac: vmac.as_ref().map(|v| (v.name.clone(), v.mac)),
+        addr_vmacs: addr_vmacs
+            .iter()
+            .map(|v| (v.name.clone(), v.base.clone(), v.mac))
+            .collect(),
     };
     Ok(Plan {
         conf: conf.clone(),
@@ -220,6 +236,7 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         expect,
         vips,
         vmac,
+        addr_vmacs,
         group,
         skip_check_adv_addr: conf
             .skip_check_adv_addr
@@ -256,6 +273,7 @@ impl Live {
             base_ifindex: links.base,
             advert_link: links.advert,
             vmac: plan.vmac,
+            addr_vmacs: plan.addr_vmacs,
             src,
             vips: plan.vips,
             group: plan.group,

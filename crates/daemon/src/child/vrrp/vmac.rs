@@ -206,6 +206,58 @@ impl Core {
         }
     }
 
+    /// GARP/NA for the VIPs on instance `idx`'s address VMACs, from each
+    /// VMAC's own MAC.
+    pub(super) async fn garp_addr_vmacs(&mut self, idx: usize, rounds: u32) {
+        let Some(i) = self.insts.get(idx) else {
+            return;
+        };
+        let name = i.conf.name.clone();
+        let jobs: Vec<(String, Vec<IpAddr>)> = i
+            .addr_vmacs
+            .iter()
+            .map(|v| {
+                let vips = i
+                    .vips
+                    .iter()
+                    .filter(|a| a.dev.as_deref() == Some(v.name.as_str()))
+                    .map(|a| a.address)
+                    .collect();
+                (v.name.clone(), vips)
+            })
+            .collect();
+        for (link, vips) in jobs {
+            let Ok(Some(index)) = super::io::link_index(&self.nl, &link).await else {
+                continue;
+            };
+            let Ok(Some(mac)) = super::io::link_mac(&self.nl, index).await else {
+                continue;
+            };
+            let out = match super::io::GarpOut::open(index, mac) {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!("({name}) cannot open a GARP sender on {link}: {e}");
+                    continue;
+                }
+            };
+            let g = self.globals.as_ref();
+            let interval = |t: Option<keepalived_config::types::Timer>| {
+                std::time::Duration::from_micros(t.map_or(0, |t| t.as_micros()))
+            };
+            super::io::GarpBurst {
+                out,
+                ifname: link.clone(),
+                vips,
+                rounds,
+                interval4: interval(g.and_then(|g| g.vrrp_garp_interval)),
+                interval6: interval(g.and_then(|g| g.vrrp_gna_interval)),
+            }
+            .send()
+            .await;
+            tracing::info!("({name}) Sent gratuitous ARPs on {link} ({rounds} rounds)");
+        }
+    }
+
     /// Removes instance `inst`'s macvlan and puts back the base
     /// interface's sysctls if no other VMAC needs them.
     pub(super) async fn vmac_down(&mut self, inst: &str, spec: &VmacSpec) {
