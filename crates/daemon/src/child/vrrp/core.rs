@@ -503,6 +503,7 @@ impl Core {
                 }
             }
         }
+        instance::unique_vmac_names(&mut plans, &config.global_defs);
         let mut kept = 0usize;
         let mut started = 0usize;
         let mut stopped = 0usize;

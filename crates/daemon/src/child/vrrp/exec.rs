@@ -137,6 +137,8 @@ impl Core {
             .filter(|v| v.dev.as_deref().is_none_or(|d| own_link && d == ifname))
             .map(|v| v.address)
             .collect();
+        // The link the frames leave from: the VMAC when there is one.
+        let link = i.vmac.as_ref().map_or(ifname.clone(), |v| v.name.clone());
         self.garp_addr_vmacs(idx, rounds).await;
         let Some(out) = self.garp_out(idx).await else {
             return;
@@ -147,14 +149,14 @@ impl Core {
         };
         let burst = io::GarpBurst {
             out,
-            ifname: ifname.clone(),
+            ifname: link.clone(),
             vips,
             rounds,
             interval4: interval(g.and_then(|g| g.vrrp_garp_interval)),
             interval6: interval(g.and_then(|g| g.vrrp_gna_interval)),
         };
         burst.send().await;
-        tracing::info!("({name}) Sent gratuitous ARPs on {ifname} ({reason:?}, {rounds} rounds)");
+        tracing::info!("({name}) Sent gratuitous ARPs on {link} ({reason:?}, {rounds} rounds)");
     }
 
     /// The instance's GARP sender and MAC, looked up on first use.

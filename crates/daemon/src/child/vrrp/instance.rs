@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use keepalived_config::Config;
+use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
+use keepalived_vrrp::node::vmac::free_name;
 use keepalived_vrrp::node::{InstanceSpec, VmacSpec};
 use keepalived_vrrp::packet::{
     Advert, Auth, DropReason, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum,
@@ -244,6 +246,50 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
     })
 }
 
+/// keepalived names VMACs in configuration order: a generated name an
+/// earlier VMAC already has (an IPv4 and an IPv6 instance with the same
+/// VRID both default to `vrrp.<VRID>`) moves on to the next free one
+/// (`vrrp6.<VRID>` for IPv6, see [`free_name`]). Configured names are
+/// kept as they are.
+pub fn unique_vmac_names(plans: &mut [Plan], g: &GlobalDefs) {
+    let own_prefix = g.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let addr_prefix = g.vmac_addr_prefix.as_deref().unwrap_or(own_prefix);
+    let mut taken: Vec<String> = Vec::new();
+    for p in plans.iter_mut() {
+        let named = p.conf.use_vmac.as_ref().is_some_and(|v| v.name.is_some());
+        if let Some(v) = &mut p.vmac {
+            if !named && taken.contains(&v.name) {
+                v.name = free_name(own_prefix, p.identity.vrid, v.family, &taken);
+                p.identity.vmac = Some((v.name.clone(), v.mac));
+            }
+            taken.push(v.name.clone());
+        }
+        let mut renamed = false;
+        for v in &mut p.addr_vmacs {
+            if taken.contains(&v.name) {
+                let new = free_name(addr_prefix, p.identity.vrid, v.family, &taken);
+                for vip in p
+                    .vips
+                    .iter_mut()
+                    .filter(|vip| vip.dev.as_deref() == Some(&v.name))
+                {
+                    vip.dev = Some(new.clone());
+                }
+                v.name = new;
+                renamed = true;
+            }
+            taken.push(v.name.clone());
+        }
+        if renamed {
+            p.identity.addr_vmacs = p
+                .addr_vmacs
+                .iter()
+                .map(|v| (v.name.clone(), v.base.clone(), v.mac))
+                .collect();
+        }
+    }
+}
+
 /// keepalived puts the VIPs of the instance's family that name no other
 /// link on the VMAC (`dev` None); one of the other family stays on the
 /// configured interface, so it gets that `dev` explicitly.
@@ -434,6 +480,36 @@ mod tests {
             },
         };
         Live::new(plan, links, None)
+    }
+
+    #[test]
+    fn dual_stack_instances_with_one_vrid_get_vrrp_and_vrrp6() {
+        let inst = |name: &str, vip: &str| -> VrrpInstance {
+            serde_json::from_value(serde_json::json!({
+                "name": name,
+                "interface": "eth0",
+                "virtual_router_id": 51,
+                "use_vmac": {},
+                "virtual_ipaddress": [{"address": vip, "prefix_len": 64}],
+            }))
+            .unwrap()
+        };
+        let (v4, v6) = (inst("VI_4", "192.0.2.1"), inst("VI_6", "2001:db8::1"));
+        let config = Config {
+            vrrp_instances: vec![v4.clone(), v6.clone()],
+            ..Config::default()
+        };
+        let mut plans = vec![plan(&v4, &config).unwrap(), plan(&v6, &config).unwrap()];
+        unique_vmac_names(&mut plans, &config.global_defs);
+        let names: Vec<&str> = plans
+            .iter()
+            .filter_map(|p| p.vmac.as_ref().map(|v| v.name.as_str()))
+            .collect();
+        assert_eq!(names, ["vrrp.51", "vrrp6.51"]);
+        assert_eq!(
+            plans[1].identity.vmac.as_ref().map(|(n, _)| n.as_str()),
+            Some("vrrp6.51")
+        );
     }
 
     #[test]
