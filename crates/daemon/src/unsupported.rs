@@ -99,18 +99,10 @@ pub fn find(config: &Config) -> Vec<Note> {
 
 fn vrrp(config: &Config, f: &mut Finder) {
     use Side::Vrrp as V;
-    for p in &config.track_processes {
-        f.add(V, "vrrp_track_process", p.at.0.as_ref(), TRACK);
-    }
     for g in &config.sync_groups {
         let at = g.at.0.as_ref();
-        for (keyword, refs) in [
-            ("track_process", &g.track_process),
-            ("track_bfd", &g.track_bfd),
-        ] {
-            for r in refs {
-                f.add(V, keyword, r.at.0.as_ref().or(at), TRACK);
-            }
+        for r in &g.track_bfd {
+            f.add(V, "track_bfd", r.at.0.as_ref().or(at), TRACK);
         }
         if g.smtp_alert {
             f.add(V, "smtp_alert", at, "no email is sent");
@@ -118,22 +110,10 @@ fn vrrp(config: &Config, f: &mut Finder) {
     }
     for i in &config.vrrp_instances {
         let at = i.at.0.as_ref();
-        for (keyword, refs) in [
-            ("track_process", &i.track_process),
-            ("track_bfd", &i.track_bfd),
-        ] {
-            for r in refs {
-                f.add(V, keyword, r.at.0.as_ref().or(at), TRACK);
-            }
+        for r in &i.track_bfd {
+            f.add(V, "track_bfd", r.at.0.as_ref().or(at), TRACK);
         }
-        let unused: [(bool, &'static str, &'static str); 10] = [
-            (
-                i.use_vmac.is_some(),
-                "use_vmac",
-                "no macvlan is created; adverts and GARPs use the interface's own MAC",
-            ),
-            (i.use_vmac_addr, "use_vmac_addr", "no macvlan is created"),
-            (i.vmac_xmit_base, "vmac_xmit_base", "no macvlan is created"),
+        let unused: [(bool, &'static str, &'static str); 7] = [
             (
                 i.use_ipvlan.is_some(),
                 "use_ipvlan",
@@ -325,12 +305,6 @@ fn globals(g: &GlobalDefs, f: &mut Finder) {
             V,
             "vrrp_garp_extra_if",
             "no GARP is sent on other interfaces",
-        ),
-        (
-            g.vmac_prefix.is_some() || g.vmac_addr_prefix.is_some(),
-            V,
-            "vmac_prefix / vmac_addr_prefix",
-            "no macvlan is created",
         ),
         (
             g.dynamic_interfaces,
@@ -562,15 +536,15 @@ mod tests {
     #[test]
     fn tracking_is_named_once_per_keyword_with_its_count_and_place() {
         let n = notes(
-            "vrrp_track_process chk {\n process haproxy\n}\n\
+            "bfd_instance chk {\n neighbor_ip 192.0.2.9\n}\n\
              vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
-             track_process {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
+             track_bfd {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.1/24\n }\n}\n\
              vrrp_instance VI_2 {\n interface lo\n virtual_router_id 52\n \
-             track_process {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n",
+             track_bfd {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.2/24\n }\n}\n",
         );
         let k: Vec<_> = n.iter().map(|n| n.keyword).collect();
-        assert_eq!(k, vec!["vrrp_track_process", "track_process"]);
-        let track = &n[1];
+        assert_eq!(k, vec!["track_bfd", "bfd_instance"]);
+        let track = &n[0];
         assert_eq!(track.uses, 2);
         assert!(track.first.is_some(), "{track:?}");
         assert!(track.message().contains("(2 uses)"), "{}", track.message());
@@ -600,7 +574,7 @@ mod tests {
     #[test]
     fn each_child_names_only_its_own() {
         let text = "global_defs {\n enable_traps\n}\n\
-             vrrp_track_process chk {\n process haproxy\n}\n\
+             garp_group {\n garp_interval 1\n interface lo\n}\n\
              bfd_instance b1 {\n neighbor_ip 198.51.100.1\n}\n\
              virtual_server 192.0.2.10 80 {\n protocol TCP\n \
              real_server 192.0.2.20 80 {\n  BFD_CHECK {\n   name b1\n  }\n }\n}\n";
@@ -611,11 +585,7 @@ mod tests {
             .collect();
         assert_eq!(
             only_vrrp,
-            vec![
-                "vrrp_track_process",
-                "bfd_instance",
-                "enable_snmp_* / enable_traps"
-            ]
+            vec!["garp_group", "bfd_instance", "enable_snmp_* / enable_traps"]
         );
         let only_check: Vec<_> = for_children(&loaded.config, false, true)
             .into_iter()
@@ -642,7 +612,7 @@ mod tests {
 
     #[test]
     fn notes_do_not_change_the_config_test_exit_code() {
-        let text = "vrrp_track_process chk {\n process haproxy\n}\n";
+        let text = "garp_group {\n garp_interval 1\n interface lo\n}\n";
         let loaded = load_str(Path::new("t.conf"), text, &Options::default(), &SystemHost);
         let before = loaded.diagnostics.config_test_exit_code();
         let mut diags = loaded.diagnostics.clone();

@@ -8,6 +8,9 @@
 //! * [`vrrp_socket`]: raw IP protocol 112 sockets, one receiver and one
 //!   sender per (interface, family).
 //! * [`link`]: interface lookup and link up/down events (rtnetlink).
+//! * [`macvlan`]: VMAC links (create, inspect, up, delete).
+//! * [`proc_events`]: process events (proc connector) and /proc reads.
+//! * [`sysctl`]: numeric values under /proc/sys.
 //! * [`addr`]: idempotent address add/remove/list (rtnetlink).
 //! * [`route`], [`rule`]: idempotent route and policy rule add/remove
 //!   (rtnetlink), with keepalived's route protocol.
@@ -29,11 +32,14 @@ pub mod fifo;
 pub mod garp;
 pub mod inotify;
 pub mod link;
+pub mod macvlan;
 pub mod mem;
 pub mod netlink;
+pub mod proc_events;
 pub mod route;
 pub mod rule;
 pub mod script;
 mod sockopt;
+pub mod sysctl;
 pub mod timer;
 pub mod vrrp_socket;

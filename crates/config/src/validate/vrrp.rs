@@ -251,10 +251,13 @@ fn check_instance(
     );
     check_refs(&name, "bfd", &mut i.track_bfd, &names.bfds, diags);
 
-    // Address family: the first VIP decides; others must match.
+    // Address family: the first VIP decides; other VIPs must match.
+    // Excluded addresses may be of either family (keepalived's
+    // `alloc_vrrp_evip` takes them as they come).
     let v6 = i.is_ipv6();
     let fam = |a: &IpAddress| a.address.is_ipv6() == v6;
-    for list in [&mut i.virtual_ipaddress, &mut i.virtual_ipaddress_excluded] {
+    {
+        let list = &mut i.virtual_ipaddress;
         list.retain(|a| {
             if fam(a) {
                 return true;

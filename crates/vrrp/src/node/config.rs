@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use keepalived_config::Config;
 use keepalived_config::model::sync_group::SyncGroup;
-use keepalived_config::model::track::TrackRef;
+use keepalived_config::model::track::{ParamMatch as ConfParamMatch, TrackRef};
 use keepalived_config::model::vrrp::VrrpInstance;
+use keepalived_config::types::Timer;
 
 use crate::fsm::params::{InstanceParams, ParamsError};
 use crate::fsm::priority::PRIO_OWNER;
 use crate::node::event::{InstanceSpec, SyncGroupSpec};
+use crate::node::process::{ParamMatch, ProcessParams};
 use crate::node::track::{ScriptParams, TrackUse};
 
 /// keepalived turns a weight of ±254 into ±253 ("cannot be +/-254").
@@ -64,6 +66,16 @@ pub fn instance_spec(i: &VrrpInstance, cfg: &Config) -> Result<InstanceSpec, Par
             Some(use_of(r, f.weight, f.weight_reverse))
         })
         .collect();
+    let track_process = i
+        .track_process
+        .iter()
+        .filter_map(|r| {
+            let p = cfg.track_processes.iter().find(|p| p.name == r.name)?;
+            let mut u = use_of(r, p.weight, p.weight_reverse);
+            u.weight = clamp_weight(u.weight);
+            Some(u)
+        })
+        .collect();
     let mut spec = InstanceSpec {
         params,
         interface: i.interface.clone().unwrap_or_default(),
@@ -71,6 +83,7 @@ pub fn instance_spec(i: &VrrpInstance, cfg: &Config) -> Result<InstanceSpec, Par
         track_interface,
         track_script,
         track_file,
+        track_process,
     };
     if let Some(g) = cfg.sync_groups.iter().find(|g| g.group.contains(&i.name)) {
         in_sync_group(&mut spec, g, cfg);
@@ -95,6 +108,7 @@ fn in_sync_group(spec: &mut InstanceSpec, g: &SyncGroup, cfg: &Config) {
             u.weight = 0;
         }
         spec.track_script.retain(|u| u.weight == 0);
+        spec.track_process.retain(|u| u.weight == 0);
         spec.track_file.retain_mut(|u| match u.weight {
             1 => {
                 u.weight = 0;
@@ -119,6 +133,13 @@ fn in_sync_group(spec: &mut InstanceSpec, g: &SyncGroup, cfg: &Config) {
             let mut u = use_of(r, s.weight, s.weight_reverse);
             u.weight = weight(u.weight);
             spec.track_script.push(u);
+        }
+    }
+    for r in &g.track_process {
+        if let Some(p) = cfg.track_processes.iter().find(|p| p.name == r.name) {
+            let mut u = use_of(r, p.weight, p.weight_reverse);
+            u.weight = weight(u.weight);
+            spec.track_process.push(u);
         }
     }
     for r in &g.track_file {
@@ -159,6 +180,46 @@ pub fn scripts(cfg: &Config) -> Vec<ScriptParams> {
             rise: s.rise.max(1),
             fall: s.fall.max(1),
             init_fail: s.init_fail,
+        })
+        .collect()
+}
+
+/// The tracked processes some instance or group uses, with keepalived's
+/// defaults: parameters, `param_match` or `full_command` compare the
+/// command line (exactly unless `param_match` says otherwise);
+/// `quorum_max 0` means the process must not run at all; `delay` sets
+/// both delays.
+pub fn processes(cfg: &Config) -> Vec<ProcessParams> {
+    cfg.track_processes
+        .iter()
+        .filter(|p| {
+            let used = |refs: &[TrackRef]| refs.iter().any(|r| r.name == p.name);
+            cfg.vrrp_instances.iter().any(|i| used(&i.track_process))
+                || cfg.sync_groups.iter().any(|g| used(&g.track_process))
+        })
+        .filter_map(|p| {
+            let (path, params) = p.process.split_first()?;
+            let param_match = match p.param_match {
+                ConfParamMatch::Initial => ParamMatch::Initial,
+                ConfParamMatch::Partial => ParamMatch::Partial,
+                ConfParamMatch::Full if params.is_empty() => ParamMatch::None,
+                ConfParamMatch::Full => ParamMatch::Exact,
+            };
+            let full_command = p.full_command || param_match != ParamMatch::None;
+            let quorum_max = p.quorum_max.unwrap_or(u32::MAX);
+            let quorum = if quorum_max == 0 { 0 } else { p.quorum };
+            let micros = |t: Option<Timer>| Duration::from_micros(t.map_or(0, |t| t.as_micros()));
+            Some(ProcessParams {
+                name: p.name.clone(),
+                path: path.clone(),
+                params: params.to_vec(),
+                param_match,
+                full_command,
+                quorum,
+                quorum_max,
+                fork_delay: micros(p.fork_delay.or(p.delay)),
+                terminate_delay: micros(p.terminate_delay.or(p.delay)),
+            })
         })
         .collect()
 }

@@ -32,6 +32,7 @@ use crate::fsm::instance::Instance;
 use crate::fsm::priority;
 use crate::fsm::time::Instant;
 use crate::node::event::{Effect, Event, FaultCause, InstanceSpec};
+use crate::node::process::{ProcessParams, ProcessTracker};
 use crate::node::sync::Group;
 use crate::node::track::{self, ScriptParams, ScriptTracker, Verdict};
 
@@ -51,6 +52,7 @@ pub struct Node {
     links: BTreeMap<String, bool>,
     /// Last value per track file name (0 until read, as keepalived).
     files: BTreeMap<String, i64>,
+    processes: BTreeMap<String, ProcessTracker>,
 }
 
 // ===== impl Node =====
@@ -114,6 +116,27 @@ impl Node {
             };
             self.scripts.insert(t.params.name.clone(), t);
         }
+    }
+
+    /// Sets the tracked processes (at start and on reload). One of the
+    /// same name keeps its count and status; the shell rescans /proc
+    /// after this and reports every count.
+    pub fn configure_processes(&mut self, processes: Vec<ProcessParams>) {
+        let mut old = std::mem::take(&mut self.processes);
+        for p in processes {
+            let t = match old.remove(&p.name) {
+                Some(mut t) => {
+                    t.reconfigure(p);
+                    t
+                }
+                None => ProcessTracker::new(p),
+            };
+            self.processes.insert(t.params.name.clone(), t);
+        }
+    }
+
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessTracker> {
+        self.processes.values()
     }
 
     /// Re-evaluates every instance (after a reload changed what they
@@ -196,7 +219,11 @@ impl Node {
     pub fn next_deadline(&self) -> Option<Instant> {
         let instances = self.members.iter().filter_map(|m| m.fsm.next_deadline());
         let scripts = self.scripts.values().map(ScriptTracker::next_run);
-        instances.chain(scripts).min()
+        let processes = self
+            .processes
+            .values()
+            .filter_map(ProcessTracker::next_deadline);
+        instances.chain(scripts).chain(processes).min()
     }
 
     /// Feeds one event at time `now`; returns the effects in order.
@@ -252,6 +279,19 @@ impl Node {
                 what,
                 tracked,
             } => self.owned_deleted(instance, what, tracked, &mut out),
+            Event::ProcessCount {
+                process,
+                count,
+                cause,
+            } => {
+                let changed = self
+                    .processes
+                    .get_mut(&process)
+                    .is_some_and(|t| t.set_count(count, cause, now));
+                if changed {
+                    self.evaluate_all(now, &mut out);
+                }
+            }
             Event::Shutdown { instance } => self.step(instance, Input::Shutdown, now, &mut out),
             Event::ShutdownAll => {
                 for idx in 0..self.members.len() {
@@ -273,6 +313,17 @@ impl Node {
     }
 
     fn fire_due(&mut self, now: Instant, horizon: Instant, out: &mut Vec<Effect>) {
+        let mut process_changed = false;
+        for t in self.processes.values_mut() {
+            if let Some(due) = t.next_deadline()
+                && due <= horizon
+            {
+                process_changed |= t.fire(due.max(now));
+            }
+        }
+        if process_changed {
+            self.evaluate_all(now, out);
+        }
         for (name, t) in &mut self.scripts {
             let due = t.next_run();
             if due <= horizon && t.due(due.max(now)) {
@@ -415,6 +466,13 @@ impl Node {
         for u in &m.spec.track_file {
             let v = track::file_verdict(u, self.file_value(&u.name));
             apply(v, FaultCause::File(u.name.clone()), &mut causes);
+        }
+        for u in &m.spec.track_process {
+            // A process the configuration dropped is not tracked at all.
+            if let Some(t) = self.processes.get(&u.name) {
+                let cause = FaultCause::Process(u.name.clone());
+                apply(t.verdict(u), cause, &mut causes);
+            }
         }
         causes.sort();
         causes.dedup();

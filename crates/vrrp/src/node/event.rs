@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::fsm::event::{Action, RxAdvert, State};
 use crate::fsm::params::InstanceParams;
 use crate::node::owned::Owned;
+use crate::node::process::CountCause;
 use crate::node::track::{ScriptHealth, TrackUse};
 
 /// Everything the node needs to know about one `vrrp_instance`.
@@ -24,6 +25,8 @@ pub struct InstanceSpec {
     pub track_script: Vec<TrackUse>,
     #[serde(default)]
     pub track_file: Vec<TrackUse>,
+    #[serde(default)]
+    pub track_process: Vec<TrackUse>,
 }
 
 /// A `vrrp_sync_group`: instances (by name, in the configured order)
@@ -63,6 +66,12 @@ pub enum Event {
         what: Owned,
         #[serde(default = "yes")]
         tracked: bool,
+    },
+    /// A `vrrp_track_process` now counts `count` matching processes.
+    ProcessCount {
+        process: String,
+        count: u32,
+        cause: CountCause,
     },
     /// Stop `instance` (deleted by a reload).
     Shutdown { instance: usize },
@@ -121,4 +130,7 @@ pub enum FaultCause {
     /// A tracked file's weighted value is at or below -254 (non-zero
     /// with weight 0).
     File(String),
+    /// A weight-0 tracked process is out of its quorum (in it, with
+    /// `reverse`).
+    Process(String),
 }

@@ -13,13 +13,16 @@ pub mod config;
 pub mod core;
 pub mod event;
 pub mod owned;
+pub mod process;
 pub mod static_track;
 pub mod status;
 mod sync;
 pub mod track;
+pub mod vmac;
 
 pub use self::core::Node;
 pub use event::{Effect, Event, FaultCause, InstanceSpec, SyncGroupSpec};
 pub use owned::Owned;
 pub use status::{InstanceStatus, TrackedStatus};
 pub use track::{ScriptHealth, ScriptParams, ScriptTracker, TrackUse, Verdict};
+pub use vmac::VmacSpec;

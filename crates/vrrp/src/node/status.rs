@@ -31,13 +31,14 @@ pub struct InstanceStatus {
 /// One tracked object as this instance uses it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackedStatus {
-    /// `script`, `interface` or `file`.
+    /// `script`, `interface`, `file` or `process`.
     pub kind: &'static str,
     pub name: String,
     /// The weight this instance gives it (0: FAULT when it fails).
     pub weight: i32,
     pub reverse: bool,
-    /// `up` / `down` / `pending` (scripts and links), or a file's value.
+    /// `up` / `down` / `pending` (scripts and links), a file's value, or
+    /// a process's `up|down (N running)`.
     pub state: String,
 }
 
@@ -87,6 +88,23 @@ impl Node {
                 weight: u.weight,
                 reverse: u.reverse,
                 state: self.file_value(&u.name).to_string(),
+            });
+        }
+        for u in &spec.track_process {
+            let state = match self.processes().find(|t| t.params.name == u.name) {
+                Some(t) if t.known => {
+                    let word = if t.up { "up" } else { "down" };
+                    format!("{word} ({} running)", t.count)
+                }
+                Some(_) => "unknown".into(),
+                None => "not tracked".into(),
+            };
+            tracked.push(TrackedStatus {
+                kind: "process",
+                name: u.name.clone(),
+                weight: u.weight,
+                reverse: u.reverse,
+                state,
             });
         }
         Some(InstanceStatus {

@@ -20,12 +20,14 @@ use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::instance::{self, Live, Plan};
+use super::instance::{self, AdvertLink, Links, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
+use super::processes::Processes;
 use super::routing::Statics;
 use super::syncd::Syncd;
 use super::track::Scripts;
+use super::vmac::Vmacs;
 use super::{Cmd, Options, dump, status};
 use crate::child::track_files::Files;
 use crate::exit;
@@ -145,6 +147,9 @@ pub struct Core {
     pub(super) syncd: Syncd,
     /// The running generation's sync groups, for their notify hooks.
     pub(super) sync_groups: Vec<SyncGroup>,
+    /// Sysctls the VMACs changed, to put back.
+    pub(super) vmacs: Vmacs,
+    processes: Processes,
 }
 
 impl Core {
@@ -171,6 +176,8 @@ impl Core {
             last_drop_log: None,
             syncd: Syncd::default(),
             sync_groups: Vec::new(),
+            vmacs: Vmacs::default(),
+            processes: Processes::default(),
         })
     }
 
@@ -254,6 +261,12 @@ impl Core {
                 ev = next_link(&mut self.links) => self.on_link(ev).await,
                 d = next_of(&mut self.deletions) => self.on_deleted(d).await,
                 file = self.files.next_changed() => self.on_file(file).await,
+                batch = self.processes.next() => {
+                    let now = self.now();
+                    for ev in self.processes.on_batch(batch) {
+                        self.feed(ev, now).await;
+                    }
+                }
                 () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
                 () = sleep_until(retry_at) => {
@@ -379,7 +392,7 @@ impl Core {
         let Some(idx) = self
             .insts
             .iter()
-            .position(|i| (i.ifindex, i.family()) == key && i.identity.vrid == vrid)
+            .position(|i| (i.advert_link.index, i.family()) == key && i.identity.vrid == vrid)
         else {
             self.unclaimed += 1;
             self.log_drop(&DropReason::UnknownVrid { vrid });
@@ -513,6 +526,12 @@ impl Core {
         for name in tracked_files {
             self.on_file(name).await;
         }
+        let processes = keepalived_vrrp::node::config::processes(&config);
+        self.node.configure_processes(processes.clone());
+        let now = self.now();
+        for ev in self.processes.configure(processes) {
+            self.feed(ev, now).await;
+        }
         for conf in &config.vrrp_instances {
             match instance::plan(conf, &config) {
                 Ok(p) => plans.push(p),
@@ -522,6 +541,7 @@ impl Core {
                 }
             }
         }
+        instance::unique_vmac_names(&mut plans, &config.global_defs);
         let mut kept = 0usize;
         let mut started = 0usize;
         let mut stopped = 0usize;
@@ -539,8 +559,11 @@ impl Core {
             }
             let now = self.now();
             self.feed(Event::Shutdown { instance: idx }, now).await;
-            self.insts.remove(idx);
+            let gone = self.insts.remove(idx);
             self.node.remove_instance(idx);
+            for v in gone.vmac.iter().chain(&gone.addr_vmacs) {
+                self.vmac_down(&gone.conf.name, v).await;
+            }
             stopped += 1;
         }
         // Same-named scripts keep their results and rise/fall counts.
@@ -645,6 +668,43 @@ impl Core {
                 return None;
             }
         };
+        let base = ifindex;
+        let mut advert = AdvertLink {
+            index: ifindex,
+            name: ifname.clone(),
+        };
+        let ifindex = match plan.vmac.clone() {
+            None => ifindex,
+            Some(v) => match self.vmac_up(&name, &v, base, plan.conf.src_ip()).await {
+                Ok(index) => {
+                    if !v.xmit_base {
+                        advert = AdvertLink {
+                            index,
+                            name: v.name.clone(),
+                        };
+                    }
+                    index
+                }
+                Err(e) => {
+                    tracing::error!("({name}) {e}; instance not started");
+                    return None;
+                }
+            },
+        };
+        // Address VMACs: a failure leaves their VIPs unplaceable (logged
+        // when added), not the instance stopped.
+        for v in &plan.addr_vmacs {
+            let base = match io::link_index(&self.nl, &v.base).await {
+                Ok(Some(b)) => b,
+                _ => {
+                    tracing::error!("({name}) no interface {} for VMAC {}", v.base, v.name);
+                    continue;
+                }
+            };
+            if let Err(e) = self.vmac_up(&name, v, base, None).await {
+                tracing::error!("({name}) {e}");
+            }
+        }
         // A predecessor killed without cleanup may have left our VIPs:
         // we start as BACKUP, so we must not hold them.
         for (v, res) in plan
@@ -666,13 +726,16 @@ impl Core {
         plan.routing.remove(&self.nl, &name).await;
         let family = plan.identity.family;
         let listen = instance::listen(&plan.conf, plan.group);
-        if !self.ensure_receiver((ifindex, family, listen), &ifname, &name) {
+        if !self.ensure_receiver((advert.index, family, listen), &advert.name, &name) {
+            if let Some(v) = &plan.vmac {
+                self.vmac_down(&name, v).await;
+            }
             return None;
         }
         let configured = plan.conf.src_ip();
         let src = match configured {
             Some(a) => Some(a),
-            None => self.resolve_src(ifindex, family, &plan).await,
+            None => self.resolve_src(base, family, &plan).await,
         };
         // The node must know the instance's links before it evaluates it,
         // or it would pass through FAULT (unknown = down) for nothing.
@@ -682,7 +745,12 @@ impl Core {
         let now = self.now();
         let mut spec = plan.spec.clone();
         spec.params.src_addr = src;
-        let live = Live::new(plan, ifindex, src);
+        let links = Links {
+            vips: ifindex,
+            base,
+            advert,
+        };
+        let live = Live::new(plan, links, src);
         self.insts.push(live);
         let idx = self.node.add_instance(spec, now);
         // Looked up now, so that the first takeover sends its GARP right
@@ -724,7 +792,7 @@ impl Core {
                 continue;
             }
             let ours = live.vip_addresses();
-            let (ifindex, family) = (live.ifindex, live.family());
+            let (ifindex, family) = (live.base_ifindex, live.family());
             let found = io::primary_address(&self.nl, ifindex, family, &ours)
                 .await
                 .ok()
@@ -760,8 +828,11 @@ impl Core {
             let Some(i) = self.insts.get(idx) else {
                 continue;
             };
-            let (rkey, ifname, name) =
-                (i.receiver_key(), i.ifname().to_owned(), i.conf.name.clone());
+            let (rkey, ifname, name) = (
+                i.receiver_key(),
+                i.advert_link.name.clone(),
+                i.conf.name.clone(),
+            );
             self.ensure_receiver(rkey, &ifname, &name);
         }
     }
@@ -807,6 +878,24 @@ impl Core {
         // keepalived clears them even with -V (which keeps only the VIPs).
         std::mem::take(&mut self.statics).remove(&self.nl).await;
         self.syncd.settle().await;
+        // With -V the VIPs stay, and so must the links they are on.
+        if !self.options.dont_release_vrrp {
+            let vmacs: Vec<(String, _)> = self
+                .insts
+                .iter()
+                .flat_map(|i| {
+                    i.vmac
+                        .iter()
+                        .chain(&i.addr_vmacs)
+                        .map(|v| (i.conf.name.clone(), v.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for (name, v) in vmacs {
+                self.vmac_down(&name, &v).await;
+            }
+            self.vmacs.release_all();
+        }
         let scripts = std::mem::take(&mut self.stop_scripts);
         if !scripts.is_empty() {
             let all = async {

@@ -34,7 +34,25 @@ fn data_text(core: &Core) -> String {
             let _ = writeln!(s, "   Master router = {addr}");
             let _ = writeln!(s, "   Master priority = {prio}");
         }
-        let _ = writeln!(s, "   Interface = {}", i.ifname());
+        match &i.vmac {
+            Some(v) => {
+                let _ = writeln!(
+                    s,
+                    "   Use VMAC, i/f name {}, is_up = true, xmit_base = {}",
+                    v.name, v.xmit_base
+                );
+                let _ = writeln!(
+                    s,
+                    "   Interface = {}, vmac on {}{}",
+                    v.name,
+                    v.base,
+                    if v.xmit_base { ", xmit base i/f" } else { "" }
+                );
+            }
+            None => {
+                let _ = writeln!(s, "   Interface = {}", i.ifname());
+            }
+        }
         if let Some(src) = i.src {
             let _ = writeln!(s, "   Using src_ip = {src}");
         }

@@ -137,13 +137,18 @@ impl Core {
         let (name, ifname) = (i.conf.name.clone(), i.ifname().to_owned());
         // VIPs on another `dev` are announced there by their own link's
         // MAC only with garp_extra_if (not implemented): the instance's
-        // link carries the ones without a dev.
+        // link (its VMAC, if any) carries the ones without a dev; those
+        // on address VMACs get their own bursts.
+        let own_link = i.vmac.is_none();
         let vips: Vec<IpAddr> = i
             .vips
             .iter()
-            .filter(|v| v.dev.as_deref().is_none_or(|d| d == ifname))
+            .filter(|v| v.dev.as_deref().is_none_or(|d| own_link && d == ifname))
             .map(|v| v.address)
             .collect();
+        // The link the frames leave from: the VMAC when there is one.
+        let link = i.vmac.as_ref().map_or(ifname.clone(), |v| v.name.clone());
+        self.garp_addr_vmacs(idx, rounds).await;
         let Some(out) = self.garp_out(idx).await else {
             return;
         };
@@ -153,14 +158,14 @@ impl Core {
         };
         let burst = io::GarpBurst {
             out,
-            ifname: ifname.clone(),
+            ifname: link.clone(),
             vips,
             rounds,
             interval4: interval(g.and_then(|g| g.vrrp_garp_interval)),
             interval6: interval(g.and_then(|g| g.vrrp_gna_interval)),
         };
         burst.send().await;
-        tracing::info!("({name}) Sent gratuitous ARPs on {ifname} ({reason:?}, {rounds} rounds)");
+        tracing::info!("({name}) Sent gratuitous ARPs on {link} ({reason:?}, {rounds} rounds)");
     }
 
     /// The instance's GARP sender and MAC, looked up on first use.
@@ -213,11 +218,13 @@ impl Core {
         if let Some(s) = &i.sender {
             return Some(s.clone());
         }
-        let key = (i.ifindex, src, i.unicast_ttl());
+        let key = (i.advert_link.index, src, i.unicast_ttl());
         let shared = self.insts.iter().find_map(|o| {
             o.sender
                 .as_ref()
-                .filter(|_| (o.ifindex, o.src, o.unicast_ttl()) == (key.0, Some(key.1), key.2))
+                .filter(|_| {
+                    (o.advert_link.index, o.src, o.unicast_ttl()) == (key.0, Some(key.1), key.2)
+                })
                 .cloned()
         });
         let i = self.insts.get_mut(idx)?;
@@ -225,7 +232,8 @@ impl Core {
             i.sender = Some(s.clone());
             return Some(s);
         }
-        match VrrpSender::open(i.ifname(), i.ifindex, src, i.unicast_ttl()) {
+        let link = i.advert_link.clone();
+        match VrrpSender::open(&link.name, link.index, src, i.unicast_ttl()) {
             Ok(s) => {
                 let s = Arc::new(s);
                 i.sender = Some(s.clone());
@@ -332,6 +340,7 @@ fn log_causes(name: &str, causes: &[FaultCause]) {
             FaultCause::Script(s) => format!("script {s}"),
             FaultCause::ScriptPending(s) => format!("script {s} has no result yet"),
             FaultCause::File(f) => format!("tracked file {f}"),
+            FaultCause::Process(p) => format!("tracked process {p}"),
         })
         .collect();
     tracing::info!("({name}) fault: {}", why.join(", "));

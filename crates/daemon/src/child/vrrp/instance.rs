@@ -6,8 +6,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use keepalived_config::Config;
+use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::vrrp::{AuthType as ConfAuthType, VrrpInstance};
-use keepalived_vrrp::node::InstanceSpec;
+use keepalived_vrrp::node::vmac::free_name;
+use keepalived_vrrp::node::{InstanceSpec, VmacSpec};
 use keepalived_vrrp::packet::{
     Advert, Auth, DropReason, Family, MCAST_GROUP4, RxExpect, RxStats, UnicastChecksum,
     UnicastPeer, Version,
@@ -27,6 +29,12 @@ pub struct Identity {
     pub interface: String,
     pub unicast_peers: Vec<IpAddr>,
     pub unicast_src: Option<IpAddr>,
+    /// The VMAC's name and MAC: another VMAC is another instance (its
+    /// VIPs move to another link). `vmac_xmit_base` is not part of it:
+    /// as keepalived, a reload switches the advert link in place.
+    pub vmac: Option<(String, [u8; 6])>,
+    /// The address VMACs (`use_vmac_addr`): names, links and MACs.
+    pub addr_vmacs: Vec<(String, String, [u8; 6])>,
 }
 
 /// Counters beyond what the receive path counts (keepalived's names).
@@ -50,7 +58,16 @@ pub struct Live {
     pub conf: VrrpInstance,
     pub identity: Identity,
     pub expect: RxExpect,
+    /// Where the VIPs without a `dev` go and GARPs leave from: the VMAC
+    /// when there is one, else the configured interface.
     pub ifindex: u32,
+    /// The configured interface (the advert source is read there).
+    pub base_ifindex: u32,
+    /// Where adverts are sent and received: the VMAC unless
+    /// `vmac_xmit_base`, else the configured interface.
+    pub advert_link: AdvertLink,
+    pub vmac: Option<VmacSpec>,
+    pub addr_vmacs: Vec<VmacSpec>,
     /// Advert source: configured, else the interface's primary address.
     pub src: Option<IpAddr>,
     /// `virtual_ipaddress` then `virtual_ipaddress_excluded`.
@@ -78,6 +95,20 @@ pub struct Live {
     pub sender: Option<Arc<VrrpSender>>,
 }
 
+/// The links of a running instance (see [`Live`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    pub vips: u32,
+    pub base: u32,
+    pub advert: AdvertLink,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvertLink {
+    pub index: u32,
+    pub name: String,
+}
+
 /// The parts of an instance derived from configuration alone.
 pub struct Plan {
     pub conf: VrrpInstance,
@@ -91,6 +122,8 @@ pub struct Plan {
     pub group: IpAddr,
     pub advert: Advert,
     pub skip_check_adv_addr: bool,
+    pub vmac: Option<VmacSpec>,
+    pub addr_vmacs: Vec<VmacSpec>,
 }
 
 /// `virtual_ipaddress` then `virtual_ipaddress_excluded`, as installed.
@@ -135,7 +168,19 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         .map(|a| a.address)
         .filter(|a| Family::of(*a) == family)
         .collect();
-    let vips = vip_specs(conf);
+    let vmac = VmacSpec::of(conf, g, params.vrid, family);
+    let mut vips = vip_specs(conf);
+    if let Some(v) = &vmac {
+        on_vmac(&mut vips, v);
+    }
+    let addr_vmacs =
+        keepalived_vrrp::node::vmac::addr_vmacs(conf, g, params.vrid, family, vmac.as_ref());
+    for (v, addrs) in &addr_vmacs {
+        for vip in vips.iter_mut().filter(|vip| addrs.contains(&vip.address)) {
+            vip.dev = Some(v.name.clone());
+        }
+    }
+    let addr_vmacs: Vec<VmacSpec> = addr_vmacs.into_iter().map(|(v, _)| v).collect();
     let auth = match (&conf.authentication, version) {
         (Some(a), Version::V2) if a.auth_type == Some(ConfAuthType::Pass) => {
             Auth::pass(a.auth_pass.as_deref().unwrap_or_default().as_bytes())
@@ -184,6 +229,11 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         // keepalived reads `mcast_src_ip` with the same handler as
         // `unicast_src_ip`: both name the advert source.
         unicast_src: conf.unicast_src_ip.or(conf.mcast_src_ip),
+        vmac: vmac.as_ref().map(|v| (v.name.clone(), v.mac)),
+        addr_vmacs: addr_vmacs
+            .iter()
+            .map(|v| (v.name.clone(), v.base.clone(), v.mac))
+            .collect(),
     };
     Ok(Plan {
         conf: conf.clone(),
@@ -200,6 +250,8 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
         expect,
         vips,
         routing: Routing::of_instance(conf),
+        vmac,
+        addr_vmacs,
         group,
         skip_check_adv_addr: conf
             .skip_check_adv_addr
@@ -207,14 +259,80 @@ pub fn plan(conf: &VrrpInstance, config: &Config) -> Result<Plan, String> {
     })
 }
 
+/// keepalived names VMACs in configuration order: a generated name an
+/// earlier VMAC already has (an IPv4 and an IPv6 instance with the same
+/// VRID both default to `vrrp.<VRID>`) moves on to the next free one
+/// (`vrrp6.<VRID>` for IPv6, see [`free_name`]). Configured names are
+/// kept as they are.
+pub fn unique_vmac_names(plans: &mut [Plan], g: &GlobalDefs) {
+    let own_prefix = g.vmac_prefix.as_deref().unwrap_or("vrrp");
+    let addr_prefix = g.vmac_addr_prefix.as_deref().unwrap_or(own_prefix);
+    let mut taken: Vec<String> = Vec::new();
+    for p in plans.iter_mut() {
+        let named = p.conf.use_vmac.as_ref().is_some_and(|v| v.name.is_some());
+        if let Some(v) = &mut p.vmac {
+            if !named && taken.contains(&v.name) {
+                v.name = free_name(own_prefix, p.identity.vrid, v.family, &taken);
+                p.identity.vmac = Some((v.name.clone(), v.mac));
+            }
+            taken.push(v.name.clone());
+        }
+        let mut renamed = false;
+        for v in &mut p.addr_vmacs {
+            if taken.contains(&v.name) {
+                let new = free_name(addr_prefix, p.identity.vrid, v.family, &taken);
+                for vip in p
+                    .vips
+                    .iter_mut()
+                    .filter(|vip| vip.dev.as_deref() == Some(&v.name))
+                {
+                    vip.dev = Some(new.clone());
+                }
+                v.name = new;
+                renamed = true;
+            }
+            taken.push(v.name.clone());
+        }
+        if renamed {
+            p.identity.addr_vmacs = p
+                .addr_vmacs
+                .iter()
+                .map(|v| (v.name.clone(), v.base.clone(), v.mac))
+                .collect();
+        }
+    }
+}
+
+/// keepalived puts the VIPs of the instance's family that name no other
+/// link on the VMAC (`dev` None); one of the other family stays on the
+/// configured interface, so it gets that `dev` explicitly.
+fn on_vmac(vips: &mut [VipSpec], v: &VmacSpec) {
+    for vip in vips {
+        let same_family = Family::of(vip.address) == v.family;
+        let on_base = vip.dev.as_deref().is_none_or(|d| d == v.base);
+        if !on_base {
+            continue;
+        }
+        vip.dev = if same_family {
+            None
+        } else {
+            Some(v.base.clone())
+        };
+    }
+}
+
 impl Live {
     /// The instance's shell part; `plan.spec` goes to the node.
-    pub fn new(plan: Plan, ifindex: u32, src: Option<IpAddr>) -> Self {
+    pub fn new(plan: Plan, links: Links, src: Option<IpAddr>) -> Self {
         Self {
             conf: plan.conf,
             identity: plan.identity,
             expect: plan.expect,
-            ifindex,
+            ifindex: links.vips,
+            base_ifindex: links.base,
+            advert_link: links.advert,
+            vmac: plan.vmac,
+            addr_vmacs: plan.addr_vmacs,
             src,
             vips: plan.vips,
             routing: plan.routing,
@@ -262,6 +380,25 @@ impl Live {
         self.advert = plan.advert;
         self.skip_check_adv_addr = plan.skip_check_adv_addr;
         self.garp = None;
+        if let (Some(old), Some(new)) = (&self.vmac, &plan.vmac)
+            && old.xmit_base != new.xmit_base
+        {
+            self.advert_link = if new.xmit_base {
+                AdvertLink {
+                    index: self.base_ifindex,
+                    name: new.base.clone(),
+                }
+            } else {
+                AdvertLink {
+                    index: self.ifindex,
+                    name: new.name.clone(),
+                }
+            };
+            // Another link: another socket (the receiver follows in
+            // `ensure_receivers`).
+            self.sender = None;
+        }
+        self.vmac = plan.vmac;
         (gone, new, spec)
     }
 
@@ -307,7 +444,11 @@ impl Live {
 
     /// The receiver this instance's adverts arrive on.
     pub fn receiver_key(&self) -> ReceiverKey {
-        (self.ifindex, self.family(), listen(&self.conf, self.group))
+        (
+            self.advert_link.index,
+            self.family(),
+            listen(&self.conf, self.group),
+        )
     }
 
     /// The advert TTL / hop limit to unicast peers (`unicast_ttl`).
@@ -345,7 +486,74 @@ mod tests {
             ..Config::default()
         };
         let plan = plan(&conf, &config).unwrap();
-        Live::new(plan, 2, None)
+        let links = Links {
+            vips: 2,
+            base: 2,
+            advert: AdvertLink {
+                index: 2,
+                name: "veth0".into(),
+            },
+        };
+        Live::new(plan, links, None)
+    }
+
+    #[test]
+    fn dual_stack_instances_with_one_vrid_get_vrrp_and_vrrp6() {
+        let inst = |name: &str, vip: &str| -> VrrpInstance {
+            serde_json::from_value(serde_json::json!({
+                "name": name,
+                "interface": "eth0",
+                "virtual_router_id": 51,
+                "use_vmac": {},
+                "virtual_ipaddress": [{"address": vip, "prefix_len": 64}],
+            }))
+            .unwrap()
+        };
+        let (v4, v6) = (inst("VI_4", "192.0.2.1"), inst("VI_6", "2001:db8::1"));
+        let config = Config {
+            vrrp_instances: vec![v4.clone(), v6.clone()],
+            ..Config::default()
+        };
+        let mut plans = vec![plan(&v4, &config).unwrap(), plan(&v6, &config).unwrap()];
+        unique_vmac_names(&mut plans, &config.global_defs);
+        let names: Vec<&str> = plans
+            .iter()
+            .filter_map(|p| p.vmac.as_ref().map(|v| v.name.as_str()))
+            .collect();
+        assert_eq!(names, ["vrrp.51", "vrrp6.51"]);
+        assert_eq!(
+            plans[1].identity.vmac.as_ref().map(|(n, _)| n.as_str()),
+            Some("vrrp6.51")
+        );
+    }
+
+    #[test]
+    fn vmac_takes_the_vips_of_its_family_that_name_no_other_link() {
+        let conf: VrrpInstance = serde_json::from_value(serde_json::json!({
+            "name": "VI_1",
+            "interface": "eth0",
+            "virtual_router_id": 51,
+            "use_vmac": {},
+            "virtual_ipaddress": [
+                {"address": "192.0.2.100", "prefix_len": 32},
+                {"address": "192.0.2.101", "prefix_len": 32, "dev": "eth0"},
+                {"address": "192.0.2.102", "prefix_len": 32, "dev": "eth1"},
+            ],
+            "virtual_ipaddress_excluded": [
+                {"address": "2001:db8::1", "prefix_len": 64},
+            ],
+        }))
+        .unwrap();
+        let config = Config {
+            vrrp_instances: vec![conf.clone()],
+            ..Config::default()
+        };
+        let p = plan(&conf, &config).unwrap();
+        let devs: Vec<Option<&str>> = p.vips.iter().map(|v| v.dev.as_deref()).collect();
+        assert_eq!(devs, [None, None, Some("eth1"), Some("eth0")]);
+        let v = p.vmac.unwrap();
+        assert_eq!(v.name, "vrrp.51");
+        assert_eq!(p.identity.vmac, Some((v.name, v.mac)));
     }
 
     #[test]

@@ -194,9 +194,12 @@ pub fn instance(
         dont_track_primary: c.dont_track_primary.into(),
         skip_check_adv_addr: i.skip_check_adv_addr.into(),
         strict_mode: strict.into(),
-        // VMAC links are not made yet: no instance has one.
-        vmac_ifname: String::new(),
-        ifp_ifname: i.ifname().to_owned(),
+        vmac_ifname: i.vmac.as_ref().map_or_else(String::new, |v| v.name.clone()),
+        // keepalived's ifp is the VMAC when there is one.
+        ifp_ifname: i
+            .vmac
+            .as_ref()
+            .map_or_else(|| i.ifname().to_owned(), |v| v.name.clone()),
         master_priority: if f.state() == State::Backup {
             f.last_master().map_or(0, |(_, p)| p)
         } else {

@@ -9,6 +9,7 @@
 //!   script reaper (one per started notify script)
 //!   rtnetlink connection driver (keepalived-sys)
 //!   GARP/NA burst (one per takeover)
+//!   process events (proc connector; only with vrrp_track_process) ──▶ Core task
 //!   IPVS sync-daemon worker (an OS thread; only with lvs_sync_daemon)
 //! ```
 //!
@@ -34,11 +35,13 @@ mod io;
 mod ka_json;
 mod ka_stats;
 mod notify;
+mod processes;
 mod release;
 mod routing;
 mod status;
 mod syncd;
 mod track;
+mod vmac;
 
 pub use release::release_addresses;
 

@@ -13,7 +13,7 @@
 use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
 
-use super::instance::vip_specs;
+use super::instance::{plan, vip_specs};
 use super::io;
 use super::routing::Routing;
 
@@ -47,10 +47,18 @@ async fn release(config: &Config) -> usize {
         let Some(ifname) = inst.interface.as_deref() else {
             continue;
         };
-        let Ok(Some(ifindex)) = io::link_index(&nl, ifname).await else {
+        // With use_vmac the VIPs without a dev are on the macvlan (left in
+        // place: the respawned child adopts it).
+        let (link, specs) = match plan(inst, config) {
+            Ok(p) => match p.vmac {
+                Some(v) => (v.name, p.vips),
+                None => (ifname.to_owned(), p.vips),
+            },
+            Err(_) => (ifname.to_owned(), vip_specs(inst)),
+        };
+        let Ok(Some(ifindex)) = io::link_index(&nl, &link).await else {
             continue;
         };
-        let specs = vip_specs(inst);
         for (v, res) in specs.iter().zip(io::del_vips(&nl, ifindex, &specs).await) {
             match res {
                 Ok(true) => {

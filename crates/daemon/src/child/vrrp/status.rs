@@ -63,6 +63,7 @@ fn reason(c: &FaultCause) -> String {
         FaultCause::Script(s) => format!("script {s} failed"),
         FaultCause::ScriptPending(s) => format!("script {s} has no result yet"),
         FaultCause::File(f) => format!("track file {f}"),
+        FaultCause::Process(p) => format!("tracked process {p} out of quorum"),
     }
 }
 
