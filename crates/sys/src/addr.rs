@@ -191,7 +191,7 @@ impl AddrInfo {
         self.flags & libc::IFA_F_NODAD != 0
     }
 
-    fn from_message(msg: &AddressMessage) -> Option<Self> {
+    pub(crate) fn from_message(msg: &AddressMessage) -> Option<Self> {
         let mut local = None;
         let mut address = None;
         let mut broadcast = None;

@@ -9,6 +9,8 @@
 //!   sender per (interface, family).
 //! * [`link`]: interface lookup and link up/down events (rtnetlink).
 //! * [`addr`]: idempotent address add/remove/list (rtnetlink).
+//! * [`addr_events`]: every address change of the namespace, and the
+//!   full list (the checker child's `ha_suspend`).
 //! * [`garp`]: gratuitous ARP and unsolicited neighbour advertisement
 //!   frames (pure builders) and the AF_PACKET socket that sends them.
 //! * [`script`]: notify/track script execution with user switch, own
@@ -19,6 +21,7 @@
 //! * [`timer`]: a microsecond-precise one-shot timer (timerfd).
 
 pub mod addr;
+pub mod addr_events;
 mod direct;
 pub mod fifo;
 pub mod garp;

@@ -21,6 +21,7 @@ use keepalived_check::book::Identity;
 use keepalived_check::effect::{Effect, Launch};
 use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::reconcile::Pool;
+use keepalived_check::suspend::LocalAddrs;
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_config::Config;
 use keepalived_ipvs::client::Ipvs;
@@ -28,6 +29,7 @@ use keepalived_ipvs::error::{Applied, OpError};
 use keepalived_ipvs::model::{Op, SyncState, Table, Timeouts};
 use keepalived_ipvs::planner::{self, Owned, PlanOptions};
 use keepalived_probe::{Report, Spec};
+use keepalived_sys::addr_events::{AddrEvent, AddrEvents};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -60,6 +62,7 @@ enum Wake {
     Cmd(Option<Cmd>),
     Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
     Timer,
+    Addr(Option<AddrEvent>),
 }
 
 pub struct Actor {
@@ -87,6 +90,13 @@ pub struct Actor {
     notifier: Notifier,
     clock: Clock,
     jitter: Jitter,
+    /// `KEEPALIVED_RS_IPVS_DRY=1`: every IPVS op succeeds without a
+    /// kernel, so the checker can be profiled (callgrind, heaptrack) on a
+    /// host without IPVS. Not for production: the table is not touched.
+    dry: bool,
+    /// The namespace's address changes, followed once a virtual server
+    /// uses `ha_suspend` (keepalived opens its netlink socket then).
+    addr_events: Option<AddrEvents>,
 }
 
 /// How one batch went, for the log and the summary.
@@ -117,6 +127,8 @@ impl Actor {
                 epoch: tokio::time::Instant::now(),
             },
             jitter: Jitter::new(),
+            dry: std::env::var_os("KEEPALIVED_RS_IPVS_DRY").is_some_and(|v| v == "1"),
+            addr_events: None,
         }
     }
 
@@ -139,6 +151,7 @@ impl Actor {
                 cmd = cmds.recv() => Wake::Cmd(cmd),
                 Some(done) = self.probes.join_next_with_id() => Wake::Probe(done),
                 () = timer => Wake::Timer,
+                ev = next_addr(&mut self.addr_events) => Wake::Addr(ev),
             };
             match wake {
                 Wake::Cmd(None) => {
@@ -203,6 +216,16 @@ impl Actor {
                         );
                         self.execute(out).await;
                     }
+                }
+                Wake::Addr(Some(ev)) => {
+                    if let Some(pool) = self.pool.as_mut() {
+                        let out = pool.address(ev.info.addr, ev.info.ifindex, ev.present);
+                        self.execute(out).await;
+                    }
+                }
+                Wake::Addr(None) => {
+                    tracing::error!("ha_suspend: the address notifications ended");
+                    self.addr_events = None;
                 }
                 Wake::Timer => {
                     let now = self.clock.now();
@@ -295,6 +318,10 @@ impl Actor {
         if ops.is_empty() {
             return outcome;
         }
+        if self.dry {
+            outcome.done = ops.len();
+            return outcome;
+        }
         let Some(ipvs) = self.ipvs.take() else {
             outcome.failed = ops;
             return outcome;
@@ -334,7 +361,7 @@ impl Actor {
     }
 
     fn open(&mut self) -> Result<(), u8> {
-        if self.ipvs.is_some() {
+        if self.ipvs.is_some() || self.dry {
             return Ok(());
         }
         match Ipvs::open() {
@@ -367,6 +394,43 @@ fn believed(desired: Table, current: &Table, failed: &[Op]) -> Table {
         }
     }
     table
+}
+
+/// The next address event, or never without a subscription.
+async fn next_addr(events: &mut Option<AddrEvents>) -> Option<AddrEvent> {
+    match events {
+        Some(e) => e.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Actor {
+    /// Subscribes to address changes, then lists the addresses (in that
+    /// order, so none is missed). Failing, ha_suspend sees no address and
+    /// its checkers stay suspended, which the log says.
+    async fn follow_addresses(&mut self) -> LocalAddrs {
+        let mut local = LocalAddrs::new();
+        match AddrEvents::subscribe() {
+            Ok(e) => self.addr_events = Some(e),
+            Err(e) => {
+                tracing::error!("ha_suspend: cannot follow address changes: {e}");
+                return local;
+            }
+        }
+        let listed = match keepalived_sys::netlink::Netlink::new() {
+            Ok(nl) => nl.all_addresses().await,
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(addrs) => {
+                for a in addrs {
+                    local.update(a.addr, a.ifindex, true);
+                }
+            }
+            Err(e) => tracing::error!("ha_suspend: cannot list the addresses: {e}"),
+        }
+        local
+    }
 }
 
 fn log_failure(e: &OpError) {
@@ -403,13 +467,24 @@ impl Actor {
         }
         .summary("virtual servers");
         // The health pool: started, or migrated by checker identity.
+        let mut local = LocalAddrs::new();
+        if self.addr_events.is_none() && config.virtual_servers.iter().any(|v| v.ha_suspend) {
+            local = self.follow_addresses().await;
+            if let Some(pool) = self.pool.as_mut() {
+                // The old configuration has no ha_suspend: no lines.
+                for (addr, ifindex) in local.pairs() {
+                    pool.address(addr, ifindex, true);
+                }
+            }
+        }
         let now = self.clock.now();
         let mut ident = ProbeIdentify::default();
         let jitter = &mut self.jitter;
         let mut draw = |w: Duration| jitter.draw(w);
         let announced = match self.pool.as_mut() {
             None => {
-                let (pool, out) = Pool::start(Arc::clone(&config), &mut ident, now, &mut draw);
+                let (pool, out) =
+                    Pool::start_with(Arc::clone(&config), &mut ident, now, &mut draw, local);
                 self.pool = Some(pool);
                 out
             }
@@ -467,7 +542,9 @@ impl Actor {
         // Ours: what we programmed (the planner only deletes services we
         // own that are no longer wanted).
         let owned = Owned::of(&programmed);
-        let current = if first || self.resync {
+        let current = if self.dry {
+            programmed
+        } else if first || self.resync {
             let Some(ipvs) = self.ipvs.as_mut() else {
                 return Err(exit::FATAL);
             };
