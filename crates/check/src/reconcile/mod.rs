@@ -72,6 +72,26 @@ struct Recent {
 struct Share {
     inflight: HashMap<(Identity, usize), (Instant, Vec<CheckerRef>)>,
     recent: HashMap<(Identity, usize), Recent>,
+    /// The share keys more than one checker has: only their runs are
+    /// kept in `recent` (a run nobody else can take would cost a map
+    /// entry and a string per checker for nothing).
+    shared: BTreeSet<Identity>,
+}
+
+impl Share {
+    fn of(book: &Book) -> Share {
+        let mut seen = BTreeSet::new();
+        let mut shared = BTreeSet::new();
+        for (_, c) in book.checkers() {
+            if !seen.insert(c.share) {
+                shared.insert(c.share);
+            }
+        }
+        Share {
+            shared,
+            ..Share::default()
+        }
+    }
 }
 
 pub struct Pool {
@@ -152,6 +172,7 @@ impl Pool {
             watched: Vec::new(),
         };
         pool.index_services();
+        pool.share = Share::of(&pool.book);
         for v in 0..pool.book.vss.len() {
             if pool.config.global_defs.rs_init_notifies {
                 for r in 0..pool.book.vss[v].rss.len() {
@@ -288,15 +309,17 @@ impl Pool {
         let Some((started, waiters)) = self.share.inflight.remove(&key) else {
             return out;
         };
-        self.share.recent.insert(
-            key,
-            Recent {
-                started,
-                outcome,
-                latency,
-                detail: detail.to_string(),
-            },
-        );
+        if self.share.shared.contains(&key.0) {
+            self.share.recent.insert(
+                key,
+                Recent {
+                    started,
+                    outcome,
+                    latency,
+                    detail: detail.to_string(),
+                },
+            );
+        }
         for who in waiters {
             self.feed(who, outcome, latency, detail, now, &mut out);
         }

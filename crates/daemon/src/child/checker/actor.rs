@@ -135,22 +135,32 @@ impl Actor {
     /// Serves commands, probe reports and deadlines until told to stop
     /// (or the shell is gone); returns the child's exit code.
     pub async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) -> u8 {
+        // One timer, moved only when the pool's next deadline moves: most
+        // wake-ups (a probe's result) leave it where it was, and a new
+        // sleep each time would register and drop a timer entry each time.
+        let timer = tokio::time::sleep_until(self.clock.epoch);
+        tokio::pin!(timer);
+        let mut armed: Option<tokio::time::Instant> = None;
         loop {
             let wake_at = self
                 .pool
                 .as_mut()
                 .and_then(Pool::next_deadline)
                 .map(|d| self.clock.at(d));
-            let timer = async {
-                match wake_at {
-                    Some(t) => tokio::time::sleep_until(t).await,
-                    None => std::future::pending().await,
+            if wake_at != armed {
+                if let Some(t) = wake_at {
+                    timer.as_mut().reset(t);
                 }
-            };
+                armed = wake_at;
+            }
             let wake = tokio::select! {
                 cmd = cmds.recv() => Wake::Cmd(cmd),
                 Some(done) = self.probes.join_next_with_id() => Wake::Probe(done),
-                () = timer => Wake::Timer,
+                () = &mut timer, if armed.is_some() => {
+                    // Fired: re-armed at the next deadline, whatever it is.
+                    armed = None;
+                    Wake::Timer
+                }
                 ev = next_addr(&mut self.addr_events) => Wake::Addr(ev),
             };
             match wake {
