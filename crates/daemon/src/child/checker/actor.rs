@@ -87,6 +87,8 @@ pub struct Actor {
     probes: JoinSet<(Launch, Report)>,
     /// Each probe task's launch, to answer for a task that panicked.
     launched: HashMap<tokio::task::Id, Launch>,
+    /// The most probes in flight since the heap was last trimmed.
+    burst: usize,
     notifier: Notifier,
     clock: Clock,
     jitter: Jitter,
@@ -122,6 +124,7 @@ impl Actor {
             specs: HashMap::new(),
             probes: JoinSet::new(),
             launched: HashMap::new(),
+            burst: 0,
             notifier: Notifier::default(),
             clock: Clock {
                 epoch: tokio::time::Instant::now(),
@@ -194,6 +197,7 @@ impl Actor {
                 }
                 Wake::Probe(Ok((id, (launch, report)))) => {
                     self.launched.remove(&id);
+                    self.after_burst();
                     let now = self.clock.now();
                     if let Some(pool) = self.pool.as_mut() {
                         let out = pool.result(
@@ -273,6 +277,20 @@ impl Actor {
         }
     }
 
+    /// Gives the heap a burst of probes left behind back to the system.
+    /// When many checkers fall due together (the first round after a slow
+    /// start, a stall), thousands of probe tasks live at once; freed, their
+    /// memory sits between long-lived allocations and glibc keeps it.
+    /// Trimmed once the burst is over, it costs one heap walk per burst.
+    fn after_burst(&mut self) {
+        const BIG: usize = 256;
+        let now = self.launched.len();
+        if self.burst >= BIG && now <= self.burst / 8 {
+            keepalived_sys::mem::release_freed_memory();
+            self.burst = now;
+        }
+    }
+
     fn launch(&mut self, launch: Launch) {
         let Some(spec) = self.specs.get(&launch.share).cloned() else {
             tracing::error!("no probe for {}", launch.share);
@@ -284,6 +302,7 @@ impl Actor {
             (task, report)
         });
         self.launched.insert(handle.id(), launch);
+        self.burst = self.burst.max(self.launched.len());
     }
 
     /// The ops of a health change. When one fails the kernel is dumped and
