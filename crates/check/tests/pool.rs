@@ -769,6 +769,13 @@ fn ha_suspend(m: Mutation) -> Result<(), String> {
     )?;
     let probes = h.probes;
     h.set("198.51.100.1", Outcome::Success);
+    h.run_to(60.0);
+    // A reload announces the checkers from the addresses known now.
+    h.reload(&text);
+    has(
+        &h.take().logs,
+        &format!("Deactivating healthchecker for service {rs1} for VS {vs}"),
+    )?;
     h.run_to(100.0);
     expect("no probe while suspended", h.probes, probes)?;
     expect("frozen down", h.dests().len(), 1)?;
