@@ -8,6 +8,8 @@
 #   env: SERVICES=1000 RS=10 KIND=tcp|http SHARED=1 DELAY_LOOP=10
 #        WINDOW=30 IMPLS="ka rs" SMP=2 MEM=2048
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
+#        VM_ENV="NAME=VAL ..." (more environment for both daemons in the VM,
+#        e.g. MALLOC_ARENA_MAX=1 to try an allocator setting)
 #
 # SERVICES x RS real servers, one checker each, backends on the VM's lo
 # (tcp_sink: accepts, answers HTTP when KIND=http, counts). Prints per
@@ -35,11 +37,13 @@ python3 "$REPO/integration/bench/gen-check-config.py" --services "${SERVICES:-10
 	"${shared[@]}" --out "$WORK"
 cp "$REPO/integration/vm/check-cost.sh" "$TARGET/release/examples/tcp_sink" "$WORK/"
 echo "# check-cost: $(grep -E '^(SERVICES|RS|KIND|DELAY_LOOP|SINK_PORTS)=' "$WORK/bench.env" | tr '\n' ' ')window ${WINDOW:-30} s; impls: $IMPLS"
+vm_env=()
+for kv in ${VM_ENV:-}; do vm_env+=(--env "$kv"); done
 for impl in $IMPLS; do
 	"$REPO/integration/vm/run-in-vm" --quiet --payload "$WORK" --timeout 900 \
-		--smp "${SMP:-2}" --mem "${MEM:-2048}" --modules "ip_vs ip_vs_rr" \
+		--smp "${SMP:-2}" --mem "${MEM:-2048}" --modules "ip_vs ip_vs_rr" "${vm_env[@]}" \
 		--env "KALRS=$KALRS_BIN" --env "IMPL=$impl" --env "WINDOW=${WINDOW:-30}" --bin "$KALRS_BIN" \
-		"$WORK/check-cost.sh" | tee "$WORK/vm-$impl.log" | grep -E '^(FAIL|RESULT|DONE)' || true
+		"$WORK/check-cost.sh" | tee "$WORK/vm-$impl.log" | grep -E '^(FAIL|RESULT|DONE|INFO)' || true
 	grep -q '^DONE' "$WORK/vm-$impl.log" ||
 		{ echo "check-cost bench: the VM run for $impl did not finish" >&2; tail -30 "$WORK/vm-$impl.log" >&2; exit 1; }
 done

@@ -116,6 +116,14 @@ result checks "$((c1 - c0))"
 result expected_checks "$(awk -v n="$CHECKS" -v d="$DELAY_LOOP" -v w="$WINDOW" 'BEGIN { printf "%d", n * w / d }')"
 result window_cfg "$WINDOW"
 result check_pss_kb "$(pss_kb "$PID")"
+# Where the Pss is, per process and mapping (heap, anonymous, the binary):
+# "INFO" lines, for the reader, not the report.
+for p in $(tree "$PID"); do
+	awk -v p="$p" '/^[0-9a-f]+-[0-9a-f]+ / { n = $6; if (n == "") n = "[anon]" }
+		/^Pss:/ { s[n] += $2 } END { for (n in s) if (s[n] >= 256) printf "INFO %s pss_kb %d %s\n", p, s[n], n }' \
+		"/proc/$p/smaps" 2>/dev/null
+	echo "INFO $p threads $(ls /proc/$p/task 2>/dev/null | wc -l) cmd $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40)"
+done
 result alive_at_end "$(in_table)"
 result clk_tck "$(getconf CLK_TCK 2>/dev/null || echo 100)"
 stop

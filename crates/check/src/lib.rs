@@ -12,6 +12,8 @@
 //! * [`reconcile`]: the pool: probe results in, IPVS ops, notifications
 //!   and keepalived's log lines ([`effect`]) out, for the virtual servers
 //!   they concern; reload migration by checker identity; shared probes;
+//! * [`suspend`]: `ha_suspend`, checkers that run only while their
+//!   virtual server's address is local;
 //! * [`desired`], [`expand`], [`quorum`], [`health`], [`ids`]: the IPVS
 //!   table the configuration and the verdicts call for (pure: a second
 //!   computation gives the same table), which the planner reconciles the
@@ -29,4 +31,5 @@ pub mod machine;
 pub mod quorum;
 pub mod reconcile;
 pub mod runs;
+pub mod suspend;
 pub mod time;

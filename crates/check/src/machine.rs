@@ -275,6 +275,10 @@ impl Machine {
         self.running
     }
 
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn timing(&self) -> Timing {
         self.timing
     }

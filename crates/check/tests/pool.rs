@@ -49,6 +49,8 @@ enum Mutation {
     AlwaysUp,
     /// Fifo lines are lost.
     LoseFifo,
+    /// Address events never reach the pool.
+    LoseAddresses,
 }
 
 struct Harness {
@@ -158,6 +160,18 @@ impl Harness {
             self.process(effects);
         }
         self.now = end;
+    }
+
+    /// An address came to (`present`) or left interface `ifindex`.
+    fn address(&mut self, addr: &str, ifindex: u32, present: bool) {
+        let Ok(a) = addr.parse() else {
+            return;
+        };
+        if self.mutation == Mutation::LoseAddresses {
+            return;
+        }
+        let effects = self.pool.address(a, ifindex, present);
+        self.process(effects);
     }
 
     fn reload(&mut self, text: &str) {
@@ -905,6 +919,66 @@ virtual_server group G {
 
 type Scenario = fn(Mutation) -> Result<(), String>;
 
+/// ha_suspend: the checkers run only while the virtual server's address
+/// is on some interface; a suspended checker freezes its real server.
+fn ha_suspend(m: Mutation) -> Result<(), String> {
+    let text = TWO_TCP.replace("delay_loop 10", "delay_loop 10\n    ha_suspend");
+    let mut h = Harness::new(&text, m);
+    let rs1 = "[198.51.100.1]:tcp:80";
+    let vs = "[192.0.2.10]:tcp:80";
+    has(
+        &h.logs,
+        &format!("Deactivating healthchecker for service {rs1} for VS {vs}"),
+    )?;
+    h.take();
+    h.set("198.51.100.1", Outcome::Failure);
+    h.run_to(30.0);
+    expect("no probe while the address is absent", h.probes, 0)?;
+    expect("real servers as at start", h.dests().len(), 2)?;
+    // The VRRP instance becomes MASTER: its address arrives.
+    h.address("192.0.2.10", 2, true);
+    let r = h.take();
+    has(
+        &r.logs,
+        &format!("Activating healthchecker for service {rs1} for VS {vs}"),
+    )?;
+    h.run_to(45.0);
+    let r = h.take();
+    has(&r.logs, &format!("Removing service {rs1} from VS {vs}"))?;
+    expect("down after its cold-start failure", h.dests().len(), 1)?;
+    // Also on a second interface, then gone from the first: still local.
+    h.address("192.0.2.10", 3, true);
+    h.address("192.0.2.10", 2, false);
+    expect(
+        "no line while one copy is left",
+        h.take().logs,
+        Vec::<String>::new(),
+    )?;
+    // Gone from every interface: suspended, the real server frozen down.
+    h.address("192.0.2.10", 3, false);
+    let r = h.take();
+    has(
+        &r.logs,
+        &format!("Suspending healthchecker for service {rs1} for VS {vs}"),
+    )?;
+    let probes = h.probes;
+    h.set("198.51.100.1", Outcome::Success);
+    h.run_to(60.0);
+    // A reload announces the checkers from the addresses known now.
+    h.reload(&text);
+    has(
+        &h.take().logs,
+        &format!("Deactivating healthchecker for service {rs1} for VS {vs}"),
+    )?;
+    h.run_to(100.0);
+    expect("no probe while suspended", h.probes, probes)?;
+    expect("frozen down", h.dests().len(), 1)?;
+    h.address("192.0.2.10", 2, true);
+    h.run_to(120.0);
+    expect("back once the address is", h.dests().len(), 2)?;
+    h.consistent()
+}
+
 const SCENARIOS: &[(&str, Scenario)] = &[
     ("leaves_and_returns", leaves_and_returns),
     ("inhibit", inhibit),
@@ -920,6 +994,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("file_check", file_check),
     ("file_check_on_reload", file_check_on_reload),
     ("smtp_cold_start", smtp_cold_start),
+    ("ha_suspend", ha_suspend),
 ];
 
 #[test]
@@ -933,7 +1008,12 @@ fn scenarios() {
 
 #[test]
 fn mutations_are_caught() {
-    for m in [Mutation::LoseOps, Mutation::AlwaysUp, Mutation::LoseFifo] {
+    for m in [
+        Mutation::LoseOps,
+        Mutation::AlwaysUp,
+        Mutation::LoseFifo,
+        Mutation::LoseAddresses,
+    ] {
         let caught = SCENARIOS.iter().filter(|(_, f)| f(m).is_err()).count();
         assert!(caught > 0, "{m:?} went unnoticed");
     }

@@ -247,14 +247,6 @@ fn checker(config: &Config, f: &mut Finder) {
 fn vs_keywords(vs: &VirtualServer, f: &mut Finder) {
     use Side::Checker as C;
     let at = vs.loc.as_ref();
-    if vs.ha_suspend {
-        f.add(
-            C,
-            "ha_suspend",
-            at,
-            "checks are not suspended while the address is absent",
-        );
-    }
     if vs.smtp_alert == Some(true) {
         f.add(C, "smtp_alert", at, "no email is sent");
     }

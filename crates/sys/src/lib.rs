@@ -16,6 +16,8 @@
 //!   (rtnetlink), with keepalived's route protocol.
 //! * [`deletions`]: the kernel's notices of deleted addresses, routes and
 //!   rules (to put ours back).
+//! * [`addr_events`]: every address change of the namespace, and the
+//!   full list (the checker child's `ha_suspend`).
 //! * [`garp`]: gratuitous ARP and unsolicited neighbour advertisement
 //!   frames (pure builders) and the AF_PACKET socket that sends them.
 //! * [`script`]: notify/track script execution with user switch, own
@@ -26,6 +28,7 @@
 //! * [`timer`]: a microsecond-precise one-shot timer (timerfd).
 
 pub mod addr;
+pub mod addr_events;
 pub mod deletions;
 mod direct;
 pub mod fifo;

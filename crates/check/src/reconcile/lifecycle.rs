@@ -137,7 +137,7 @@ impl Pool {
         self.config = config;
         self.index_services();
         self.generation += 1;
-        self.share = Share::default();
+        self.share = Share::of(&self.book);
         for (v, r) in bring_up {
             self.rs_transition(v, r, true, &mut out);
         }

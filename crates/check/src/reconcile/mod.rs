@@ -40,6 +40,7 @@ mod status;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +57,7 @@ use crate::ids::VirtualServerId;
 use crate::lines::probe_lines;
 use crate::machine::{Change, Outcome, Start, file_status};
 use crate::quorum::{QuorumBook, next_state};
+use crate::suspend::{self, LocalAddrs};
 use crate::time::Instant;
 
 /// A finished run kept for sharing.
@@ -71,6 +73,26 @@ struct Recent {
 struct Share {
     inflight: HashMap<(Identity, usize), (Instant, Vec<CheckerRef>)>,
     recent: HashMap<(Identity, usize), Recent>,
+    /// The share keys more than one checker has: only their runs are
+    /// kept in `recent` (a run nobody else can take would cost a map
+    /// entry and a string per checker for nothing).
+    shared: BTreeSet<Identity>,
+}
+
+impl Share {
+    fn of(book: &Book) -> Share {
+        let mut seen = BTreeSet::new();
+        let mut shared = BTreeSet::new();
+        for (_, c) in book.checkers() {
+            if !seen.insert(c.share) {
+                shared.insert(c.share);
+            }
+        }
+        Share {
+            shared,
+            ..Share::default()
+        }
+    }
 }
 
 pub struct Pool {
@@ -87,6 +109,11 @@ pub struct Pool {
     /// While a reload applies: the child plans the whole table afterwards,
     /// so transitions produce no ops of their own.
     batch: bool,
+    /// The kernel's local addresses (`ha_suspend`), kept across reloads.
+    local: LocalAddrs,
+    /// Per virtual server: the addresses `ha_suspend` watches (None:
+    /// its checkers always run).
+    watched: Vec<Option<Vec<IpAddr>>>,
 }
 
 /// The random part of a first delay: given warmup, a duration in
@@ -105,6 +132,19 @@ impl Pool {
         identify: &mut dyn Identify,
         now: Instant,
         jitter: Jitter<'_>,
+    ) -> (Pool, Vec<Effect>) {
+        Pool::start_with(config, identify, now, jitter, LocalAddrs::new())
+    }
+
+    /// [`Pool::start`] knowing the local addresses (the child dumps them
+    /// first when a virtual server uses `ha_suspend`, as keepalived does
+    /// before it announces its checkers).
+    pub fn start_with(
+        config: Arc<Config>,
+        identify: &mut dyn Identify,
+        now: Instant,
+        jitter: Jitter<'_>,
+        local: LocalAddrs,
     ) -> (Pool, Vec<Effect>) {
         let mut out = Vec::new();
         let mut build = Build {
@@ -129,8 +169,11 @@ impl Pool {
             generation: 0,
             share: Share::default(),
             batch: true,
+            local,
+            watched: Vec::new(),
         };
         pool.index_services();
+        pool.share = Share::of(&pool.book);
         for v in 0..pool.book.vss.len() {
             if pool.config.global_defs.rs_init_notifies {
                 for r in 0..pool.book.vss[v].rss.len() {
@@ -267,15 +310,17 @@ impl Pool {
         let Some((started, waiters)) = self.share.inflight.remove(&key) else {
             return out;
         };
-        self.share.recent.insert(
-            key,
-            Recent {
-                started,
-                outcome,
-                latency,
-                detail: detail.to_string(),
-            },
-        );
+        if self.share.shared.contains(&key.0) {
+            self.share.recent.insert(
+                key,
+                Recent {
+                    started,
+                    outcome,
+                    latency,
+                    detail: detail.to_string(),
+                },
+            );
+        }
         for who in waiters {
             self.feed(who, outcome, latency, detail, now, &mut out);
         }
@@ -602,15 +647,25 @@ impl Pool {
         self.vs_notifies(v, false, false, out);
     }
 
+    /// `register_checkers_thread`: every checker announced, those of a
+    /// virtual server whose `ha_suspend` address is absent disabled.
     fn activate_all(&mut self, out: &mut Vec<Effect>) {
-        for vs in &self.book.vss {
-            for rs in &vs.rss {
-                // A FILE_CHECK is not a checker keepalived launches: it
-                // is not announced.
-                for _ in rs.checkers.iter().filter(|c| c.file.is_none()) {
+        for (v, vs) in self.book.vss.iter_mut().enumerate() {
+            let watched = self.watched.get(v).and_then(Option::as_deref);
+            let active = suspend::active(watched, &self.local);
+            for rs in &mut vs.rss {
+                for c in &mut rs.checkers {
+                    c.machine.set_enabled(active);
+                    // A FILE_CHECK is not a checker keepalived launches: it
+                    // is not announced.
+                    if c.file.is_some() {
+                        continue;
+                    }
                     out.push(Effect::info(format!(
-                        "Activating healthchecker for service {} for VS {}",
-                        rs.name, vs.name
+                        "{} healthchecker for service {} for VS {}",
+                        if active { "Activating" } else { "Deactivating" },
+                        rs.name,
+                        vs.name
                     )));
                 }
             }
@@ -622,11 +677,54 @@ impl Pool {
         }
     }
 
+    /// An address came to or left an interface (RTM_NEWADDR /
+    /// RTM_DELADDR): the checkers of the virtual servers watching it are
+    /// activated or suspended (`update_checker_activity`).
+    pub fn address(&mut self, addr: IpAddr, ifindex: u32, present: bool) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if !self.local.update(addr, ifindex, present) {
+            return out;
+        }
+        for (v, vs) in self.book.vss.iter_mut().enumerate() {
+            let Some(Some(watched)) = self.watched.get(v) else {
+                continue;
+            };
+            if !watched.contains(&addr) {
+                continue;
+            }
+            let active = suspend::active(Some(watched), &self.local);
+            for rs in &mut vs.rss {
+                for c in &mut rs.checkers {
+                    if c.machine.is_enabled() == active {
+                        continue;
+                    }
+                    c.machine.set_enabled(active);
+                    if c.file.is_some() {
+                        continue;
+                    }
+                    out.push(Effect::info(format!(
+                        "{} healthchecker for service {} for VS {}",
+                        if active { "Activating" } else { "Suspending" },
+                        rs.name,
+                        vs.name
+                    )));
+                }
+            }
+        }
+        out
+    }
+
     // ----- IPVS -----
 
     fn index_services(&mut self) {
         self.vs_services.clear();
         self.owners.clear();
+        self.watched = self
+            .config
+            .virtual_servers
+            .iter()
+            .map(|vs| suspend::watched(&self.config, vs))
+            .collect();
         for (v, vs) in self.config.virtual_servers.iter().enumerate() {
             let keys: Vec<ServiceKey> = expand::services(&self.config, vs)
                 .into_iter()

@@ -21,6 +21,7 @@ use keepalived_check::book::Identity;
 use keepalived_check::effect::{Effect, Launch};
 use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::reconcile::Pool;
+use keepalived_check::suspend::LocalAddrs;
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_config::Config;
 use keepalived_config::model::checker::Checker;
@@ -29,6 +30,7 @@ use keepalived_ipvs::error::{Applied, OpError};
 use keepalived_ipvs::model::{Op, SyncState, Table, Timeouts};
 use keepalived_ipvs::planner::{self, Owned, PlanOptions};
 use keepalived_probe::{Report, Spec};
+use keepalived_sys::addr_events::{AddrEvent, AddrEvents};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -65,6 +67,7 @@ enum Wake {
     File(String),
     Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
     Timer,
+    Addr(Option<AddrEvent>),
 }
 
 pub struct Actor {
@@ -89,6 +92,8 @@ pub struct Actor {
     probes: JoinSet<(Launch, Report)>,
     /// Each probe task's launch, to answer for a task that panicked.
     launched: HashMap<tokio::task::Id, Launch>,
+    /// The most probes in flight since the heap was last trimmed.
+    burst: usize,
     notifier: Notifier,
     clock: Clock,
     jitter: Jitter,
@@ -99,6 +104,13 @@ pub struct Actor {
     files: Files,
     /// `ping_group_range` as found before we widened it for PING_CHECK.
     ping_range: Option<(u32, u32)>,
+    /// `KEEPALIVED_RS_IPVS_DRY=1`: every IPVS op succeeds without a
+    /// kernel, so the checker can be profiled (callgrind, heaptrack) on a
+    /// host without IPVS. Not for production: the table is not touched.
+    dry: bool,
+    /// The namespace's address changes, followed once a virtual server
+    /// uses `ha_suspend` (keepalived opens its netlink socket then).
+    addr_events: Option<AddrEvents>,
 }
 
 /// How one batch went, for the log and the summary.
@@ -124,6 +136,7 @@ impl Actor {
             specs: HashMap::new(),
             probes: JoinSet::new(),
             launched: HashMap::new(),
+            burst: 0,
             notifier: Notifier::default(),
             clock: Clock {
                 epoch: tokio::time::Instant::now(),
@@ -132,29 +145,42 @@ impl Actor {
             ipvs_ops: (0, 0),
             files: Files::default(),
             ping_range: None,
+            dry: std::env::var_os("KEEPALIVED_RS_IPVS_DRY").is_some_and(|v| v == "1"),
+            addr_events: None,
         }
     }
 
     /// Serves commands, probe reports and deadlines until told to stop
     /// (or the shell is gone); returns the child's exit code.
     pub async fn run(mut self, mut cmds: mpsc::Receiver<Cmd>) -> u8 {
+        // One timer, moved only when the pool's next deadline moves: most
+        // wake-ups (a probe's result) leave it where it was, and a new
+        // sleep each time would register and drop a timer entry each time.
+        let timer = tokio::time::sleep_until(self.clock.epoch);
+        tokio::pin!(timer);
+        let mut armed: Option<tokio::time::Instant> = None;
         loop {
             let wake_at = self
                 .pool
                 .as_mut()
                 .and_then(Pool::next_deadline)
                 .map(|d| self.clock.at(d));
-            let timer = async {
-                match wake_at {
-                    Some(t) => tokio::time::sleep_until(t).await,
-                    None => std::future::pending().await,
+            if wake_at != armed {
+                if let Some(t) = wake_at {
+                    timer.as_mut().reset(t);
                 }
-            };
+                armed = wake_at;
+            }
             let wake = tokio::select! {
                 cmd = cmds.recv() => Wake::Cmd(cmd),
                 Some(done) = self.probes.join_next_with_id() => Wake::Probe(done),
                 name = self.files.next_changed() => Wake::File(name),
-                () = timer => Wake::Timer,
+                () = &mut timer, if armed.is_some() => {
+                    // Fired: re-armed at the next deadline, whatever it is.
+                    armed = None;
+                    Wake::Timer
+                }
+                ev = next_addr(&mut self.addr_events) => Wake::Addr(ev),
             };
             match wake {
                 Wake::Cmd(None) => {
@@ -187,6 +213,7 @@ impl Actor {
                 }
                 Wake::Probe(Ok((id, (launch, report)))) => {
                     self.launched.remove(&id);
+                    self.after_burst();
                     let now = self.clock.now();
                     if let Some(pool) = self.pool.as_mut() {
                         let out = pool.result(
@@ -229,6 +256,16 @@ impl Actor {
                         self.execute(out).await;
                     }
                 }
+                Wake::Addr(Some(ev)) => {
+                    if let Some(pool) = self.pool.as_mut() {
+                        let out = pool.address(ev.info.addr, ev.info.ifindex, ev.present);
+                        self.execute(out).await;
+                    }
+                }
+                Wake::Addr(None) => {
+                    tracing::error!("ha_suspend: the address notifications ended");
+                    self.addr_events = None;
+                }
                 Wake::Timer => {
                     let now = self.clock.now();
                     if let Some(pool) = self.pool.as_mut() {
@@ -265,6 +302,20 @@ impl Actor {
         }
     }
 
+    /// Gives the heap a burst of probes left behind back to the system.
+    /// When many checkers fall due together (the first round after a slow
+    /// start, a stall), thousands of probe tasks live at once; freed, their
+    /// memory sits between long-lived allocations and glibc keeps it.
+    /// Trimmed once the burst is over, it costs one heap walk per burst.
+    fn after_burst(&mut self) {
+        const BIG: usize = 256;
+        let now = self.launched.len();
+        if self.burst >= BIG && now <= self.burst / 8 {
+            keepalived_sys::mem::release_freed_memory();
+            self.burst = now;
+        }
+    }
+
     fn launch(&mut self, launch: Launch) {
         let Some(spec) = self.specs.get(&launch.share).cloned() else {
             tracing::error!("no probe for {}", launch.share);
@@ -276,6 +327,7 @@ impl Actor {
             (task, report)
         });
         self.launched.insert(handle.id(), launch);
+        self.burst = self.burst.max(self.launched.len());
     }
 
     /// The ops of a health change. When one fails the kernel is dumped and
@@ -327,6 +379,10 @@ impl Actor {
         if ops.is_empty() {
             return outcome;
         }
+        if self.dry {
+            outcome.done = ops.len();
+            return outcome;
+        }
         let Some(ipvs) = self.ipvs.take() else {
             outcome.failed = ops;
             return outcome;
@@ -366,7 +422,7 @@ impl Actor {
     }
 
     fn open(&mut self) -> Result<(), u8> {
-        if self.ipvs.is_some() {
+        if self.ipvs.is_some() || self.dry {
             return Ok(());
         }
         match Ipvs::open() {
@@ -399,6 +455,43 @@ fn believed(desired: Table, current: &Table, failed: &[Op]) -> Table {
         }
     }
     table
+}
+
+/// The next address event, or never without a subscription.
+async fn next_addr(events: &mut Option<AddrEvents>) -> Option<AddrEvent> {
+    match events {
+        Some(e) => e.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Actor {
+    /// Subscribes to address changes, then lists the addresses (in that
+    /// order, so none is missed). Failing, ha_suspend sees no address and
+    /// its checkers stay suspended, which the log says.
+    async fn follow_addresses(&mut self) -> LocalAddrs {
+        let mut local = LocalAddrs::new();
+        match AddrEvents::subscribe() {
+            Ok(e) => self.addr_events = Some(e),
+            Err(e) => {
+                tracing::error!("ha_suspend: cannot follow address changes: {e}");
+                return local;
+            }
+        }
+        let listed = match keepalived_sys::netlink::Netlink::new() {
+            Ok(nl) => nl.all_addresses().await,
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(addrs) => {
+                for a in addrs {
+                    local.update(a.addr, a.ifindex, true);
+                }
+            }
+            Err(e) => tracing::error!("ha_suspend: cannot list the addresses: {e}"),
+        }
+        local
+    }
 }
 
 fn log_failure(e: &OpError) {
@@ -482,13 +575,24 @@ impl Actor {
             self.ping_range = ping::widen_group_range();
         }
         // The health pool: started, or migrated by checker identity.
+        let mut local = LocalAddrs::new();
+        if self.addr_events.is_none() && config.virtual_servers.iter().any(|v| v.ha_suspend) {
+            local = self.follow_addresses().await;
+            if let Some(pool) = self.pool.as_mut() {
+                // The old configuration has no ha_suspend: no lines.
+                for (addr, ifindex) in local.pairs() {
+                    pool.address(addr, ifindex, true);
+                }
+            }
+        }
         let now = self.clock.now();
         let mut ident = ProbeIdentify::default();
         let jitter = &mut self.jitter;
         let mut draw = |w: Duration| jitter.draw(w);
         let announced = match self.pool.as_mut() {
             None => {
-                let (pool, out) = Pool::start(Arc::clone(&config), &mut ident, now, &mut draw);
+                let (pool, out) =
+                    Pool::start_with(Arc::clone(&config), &mut ident, now, &mut draw, local);
                 self.pool = Some(pool);
                 out
             }
@@ -546,7 +650,9 @@ impl Actor {
         // Ours: what we programmed (the planner only deletes services we
         // own that are no longer wanted).
         let owned = Owned::of(&programmed);
-        let current = if first || self.resync {
+        let current = if self.dry {
+            programmed
+        } else if first || self.resync {
             let Some(ipvs) = self.ipvs.as_mut() else {
                 return Err(exit::FATAL);
             };

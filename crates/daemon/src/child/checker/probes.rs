@@ -6,6 +6,7 @@
 //! probe: it follows its track file (read here, watched by the actor);
 //! BFD_CHECK is refused (no BFD process).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -128,13 +129,15 @@ pub fn outcome(v: Verdict) -> Outcome {
 
 /// The probe's words for the pool's log lines: keepalived's word, and for
 /// a script keepalived's reason in parentheses.
-pub fn detail(r: &Report) -> String {
+/// Borrowed unless a script's reason is added (every probe's result goes
+/// through here).
+pub fn detail(r: &Report) -> Cow<'_, str> {
     match r.script {
         Some(ScriptEnd::Exited(code)) if code != 0 => {
-            format!("{} (exited with status {code})", r.detail)
+            Cow::Owned(format!("{} (exited with status {code})", r.detail))
         }
-        Some(ScriptEnd::Signaled(sig)) => format!("{} (due to signal {sig})", r.detail),
-        _ => r.detail.clone(),
+        Some(ScriptEnd::Signaled(sig)) => Cow::Owned(format!("{} (due to signal {sig})", r.detail)),
+        _ => Cow::Borrowed(&r.detail),
     }
 }
 
