@@ -5,13 +5,14 @@
 # keepalived and keepalived-rs in the same run. Run by hand, not in CI.
 #
 #   integration/bench/track-react.sh
-#   env: CASES="file link script fault"  REPS=10  IMPLS="ka rs"  ADVERT=1
+#   env: CASES="file link script fault linkfault"  REPS=10  IMPLS="ka rs"  ADVERT=1
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
 #
 # lb1 of the interop lab (integration/interop/lib) runs alone, MASTER of one
 # VRRPv3 instance (vrid 51, priority 150, advert_int $ADVERT) that tracks
 #   track_file tf        (weight 1: the value written is added)
 #   track_interface eth1 weight -30   (a second veth, lab_second_link)
+#   track_interface trk0              (a veth inside lb1, no weight: FAULT)
 #   vrrp_script chk      (interval 1, weight -20, fall 1, rise 1; fails
 #                         while a flag file exists)
 # The client captures lb1's adverts (tcpdump in its namespace, nanosecond
@@ -28,6 +29,7 @@
 #   fault   T0 right before `echo -300 >tf`: at or below -254 the instance
 #           goes to FAULT; expect the priority-0 advert a master sends when
 #           it gives up
+#   linkfault T0 right before `ip link set trk0 down`: FAULT, priority 0
 # Then the change is undone and the test waits for priority 150 again.
 # A daemon that only puts the new priority in its next scheduled advert
 # (keepalived, for a priority change while MASTER) shows the phase of the
@@ -52,7 +54,7 @@ source "$INTEROP_DIR/lib/wire.sh"
 # shellcheck source=../interop/lib/bench.sh
 source "$INTEROP_DIR/lib/bench.sh"
 
-CASES=${CASES:-"file link script fault"}
+CASES=${CASES:-"file link script fault linkfault"}
 REPS=${REPS:-10}
 ADVERT=${ADVERT:-1}
 IMPLS=${IMPLS:-"ka rs"}
@@ -65,6 +67,9 @@ fi
 VIP=192.0.2.100
 bench_begin track-react
 lab_second_link
+# No dummy module on every host: a veth pair inside lb1 does.
+ip -n "$NS_LB1" link add trk0 type veth peer name trk1
+ip -n "$NS_LB1" link set trk1 up
 RES=$BASE/results.tsv
 printf 'impl\tcase\trep\treact_ms\tprio\tstale\n' >"$RES"
 echo "# track-react: CASES='$CASES' REPS=$REPS impls: ${impls[*]}; kernel $(uname -r), $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg); $BASE"
@@ -88,6 +93,7 @@ vrrp_script chk {
     }
     track_interface {
         $IFACE2 weight -30
+        trk0
     }
     track_script {
         chk
@@ -118,6 +124,7 @@ apply() { # case -> sets T0 (empty when the script never failed)
         file) T0=$EPOCHREALTIME; echo -10 >"$RUN_DIR/tf" ;;
         fault) T0=$EPOCHREALTIME; echo -300 >"$RUN_DIR/tf" ;;
         link) T0=$EPOCHREALTIME; ip -n "$NS_LB1" link set "$IFACE2" down ;;
+        linkfault) T0=$EPOCHREALTIME; ip -n "$NS_LB1" link set trk0 down ;;
         script)
             t=$EPOCHREALTIME
             : >"$RUN_DIR/fail"
@@ -131,6 +138,7 @@ undo() { # case
     case $1 in
         file | fault) echo 0 >"$RUN_DIR/tf" ;;
         link) ip -n "$NS_LB1" link set "$IFACE2" up ;;
+        linkfault) ip -n "$NS_LB1" link set trk0 up ;;
         script) rm -f "$RUN_DIR/fail" ;;
     esac
 }
@@ -146,6 +154,7 @@ run_impl() { # impl
     write_check
     write_conf >"$RUN_DIR/lb1.conf"
     ip -n "$NS_LB1" link set "$IFACE2" up
+    ip -n "$NS_LB1" link set trk0 up
     CAP_FILTER="ip proto 112 and src host $IP_LB1"
     cap_start
     log "$impl: starting"
