@@ -26,7 +26,11 @@
 #               `perf stat -e sched:sched_process_fork` when perf works
 #               (else "-", and the per-run figures use the nominal
 #               INSTANCES x WINDOW)
-#   Pss         /proc/PID/smaps_rollup of the VRRP process at the end
+#   Pss         /proc/PID/smaps_rollup of the VRRP process at the end, and
+#               (all) of every process of the daemon (parent + VRRP child:
+#               keepalived's child is a fork of its parent and shares its
+#               pages, ours is exec'd, so the VRRP process alone flatters
+#               keepalived)
 # Prints a row per implementation and round, then ours / keepalived's.
 # The load average before and after each window is printed with it: the
 # figures mean little on a busy machine.
@@ -64,7 +68,7 @@ fi
 HZ=$(getconf CLK_TCK)
 bench_begin track-cost
 RES=$BASE/results.tsv
-printf 'impl\tround\twindow_s\town_s\tscripts_s\truns\tpss_kb\tload_before\tload_after\n' >"$RES"
+printf 'impl\tround\twindow_s\town_s\tscripts_s\truns\tpss_kb\tload_before\tload_after\tpss_all_kb\n' >"$RES"
 echo "# track-cost: INSTANCES=$INSTANCES WARMUP=${WARMUP}s WINDOW=${WINDOW}s ROUNDS=$ROUNDS SCRIPT=$SCRIPT impls: ${impls[*]}; kernel $(uname -r), $(nproc) CPUs; $BASE"
 [[ " ${impls[*]} " != *" rs "* ]] || echo "# keepalived-rs: $KALRS_BIN"
 
@@ -107,7 +111,7 @@ vrrp_pid_of() { # -> pid of the VRRP process of side A
 }
 
 run_case() { # impl round
-    local impl=$1 round=$2 vp t0 t1 a0 a1 win own kids runs pss l0 l1 perf_pid=""
+    local impl=$1 round=$2 vp t0 t1 a0 a1 win own kids runs pss l0 l1 perf_pid="" all p
     IMPL_A=$impl
     RUN_DIR=$BASE/$impl-$round
     mkdir -p "$RUN_DIR"
@@ -132,6 +136,10 @@ run_case() { # impl round
     t1=$EPOCHREALTIME
     l1=$(loadavg)
     pss=$(awk '$1 == "Pss:" { print $2 }' "/proc/$vp/smaps_rollup")
+    all=0
+    for p in $(peer_pids A); do
+        all=$((all + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+    done
     runs=-
     if [[ -n $perf_pid ]]; then
         wait "$perf_pid" 2>/dev/null || true
@@ -142,8 +150,8 @@ run_case() { # impl round
     # shellcheck disable=SC2086
     own=$(awk -v a="${a0% *}" -v b="${a1% *}" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
     kids=$(awk -v a="${a0#* }" -v b="${a1#* }" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$round" "$win" "$own" "$kids" "$runs" "$pss" "$l0" "$l1" >>"$RES"
-    log "$impl round $round: window ${win}s own ${own}s scripts ${kids}s runs $runs Pss ${pss}kB load $l0 -> $l1"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$round" "$win" "$own" "$kids" "$runs" "$pss" "$l0" "$l1" "$all" >>"$RES"
+    log "$impl round $round: window ${win}s own ${own}s scripts ${kids}s runs $runs Pss ${pss}kB (daemon ${all}kB) load $l0 -> $l1"
     peer_crash A
 }
 
@@ -157,14 +165,14 @@ awk -F'\t' -v n="$INSTANCES" '
     NR == 1 { next }
     {
         runs = ($6 ~ /^[0-9]+$/) ? $6 : n * $3
-        printf "%-3s round %s: own %6.2f CPU-s (%6.1f us/run)  scripts %6.2f CPU-s (%6.1f us/run)  runs %s  Pss %6d kB  load %s -> %s\n",
-            $1, $2, $4, $4 / runs * 1e6, $5, $5 / runs * 1e6, $6, $7, $8, $9
-        own[$1] += $4 / runs; kid[$1] += $5 / runs; pss[$1] += $7; k[$1]++
+        printf "%-3s round %s: own %6.2f CPU-s (%6.1f us/run)  scripts %6.2f CPU-s (%6.1f us/run)  runs %s  Pss %6d kB (daemon %6d kB)  load %s -> %s\n",
+            $1, $2, $4, $4 / runs * 1e6, $5, $5 / runs * 1e6, $6, $7, $10, $8, $9
+        own[$1] += $4 / runs; kid[$1] += $5 / runs; pss[$1] += $7; all[$1] += $10; k[$1]++
     }
     END {
         if (k["ka"] && k["rs"])
-            printf "ours / keepalived (per run, mean over rounds): own CPU %.2f  scripts CPU %.2f  Pss %.2f\n",
+            printf "ours / keepalived (per run, mean over rounds): own CPU %.2f  scripts CPU %.2f  Pss VRRP process %.2f  Pss daemon %.2f\n",
                 (own["rs"] / k["rs"]) / (own["ka"] / k["ka"]), (kid["rs"] / k["rs"]) / (kid["ka"] / k["ka"]),
-                (pss["rs"] / k["rs"]) / (pss["ka"] / k["ka"])
+                (pss["rs"] / k["rs"]) / (pss["ka"] / k["ka"]), (all["rs"] / k["rs"]) / (all["ka"] / k["ka"])
     }' "$RES"
 echo "results: $RES"
