@@ -25,7 +25,9 @@
 #   runs        forks of the VRRP process in the window, counted with
 #               `perf stat -e sched:sched_process_fork` when perf works
 #               (else "-", and the per-run figures use the nominal
-#               INSTANCES x WINDOW)
+#               INSTANCES x WINDOW); --no-inherit, or every fork would
+#               also copy perf's counter into the child (perf_trace_init
+#               was 4.5 % of our VRRP process in a profile)
 #   Pss         /proc/PID/smaps_rollup of the VRRP process at the end, and
 #               (all) of every process of the daemon (parent + VRRP child:
 #               keepalived's child is a fork of its parent and shares its
@@ -124,7 +126,7 @@ run_case() { # impl round
     sleep "$WARMUP"
     proc_alive "$vp" || die "$impl: the VRRP process died during the warm-up"
     if command -v perf >/dev/null 2>&1; then
-        perf stat -x, -e sched:sched_process_fork -p "$vp" -o "$RUN_DIR/perf.txt" -- sleep "$WINDOW" 2>/dev/null &
+        perf stat --no-inherit -x, -e sched:sched_process_fork -p "$vp" -o "$RUN_DIR/perf.txt" -- sleep "$WINDOW" 2>/dev/null &
         perf_pid=$!
         proc_register "$perf_pid" perf
     fi
