@@ -114,6 +114,10 @@ pub struct Pool {
     /// Per virtual server: the addresses `ha_suspend` watches (None:
     /// its checkers always run).
     watched: Vec<Option<Vec<IpAddr>>>,
+    /// Whether [`Effect::debug`] lines are wanted: the sharing lines come
+    /// once per probe period per checker, and formatting them for a log
+    /// that drops them is most of what sharing costs.
+    debug_lines: bool,
 }
 
 /// The random part of a first delay: given warmup, a duration in
@@ -171,6 +175,7 @@ impl Pool {
             batch: true,
             local,
             watched: Vec::new(),
+            debug_lines: true,
         };
         pool.index_services();
         pool.share = Share::of(&pool.book);
@@ -187,6 +192,12 @@ impl Pool {
         pool.activate_all(&mut out);
         pool.batch = false;
         (pool, out)
+    }
+
+    /// Whether to produce debug lines (on by default; the child turns them
+    /// off when its log would drop them).
+    pub fn set_debug_lines(&mut self, on: bool) {
+        self.debug_lines = on;
     }
 
     /// The whole table the book calls for now (pure).
@@ -261,23 +272,27 @@ impl Pool {
             if let Some((_, waiters)) = self.share.inflight.get_mut(&key) {
                 waiters.push(who);
                 let n = waiters.len();
-                out.push(Effect::debug(format!(
-                    "{} joins a probe in flight ({n} checkers share it): {}",
-                    self.checker_label(who),
-                    key.0
-                )));
+                if self.debug_lines {
+                    out.push(Effect::debug(format!(
+                        "{} joins a probe in flight ({n} checkers share it): {}",
+                        self.checker_label(who),
+                        key.0
+                    )));
+                }
                 continue;
             }
             let fresh = self.share.recent.get(&key).filter(|r| {
                 last_seen.is_none_or(|seen| r.started > seen) && now - r.started <= delay_loop
             });
             if let Some(r) = fresh.cloned() {
-                out.push(Effect::debug(format!(
-                    "{} reuses the run started {:.3} s ago: {}",
-                    self.checker_label(who),
-                    (now - r.started).as_secs_f64(),
-                    key.0
-                )));
+                if self.debug_lines {
+                    out.push(Effect::debug(format!(
+                        "{} reuses the run started {:.3} s ago: {}",
+                        self.checker_label(who),
+                        (now - r.started).as_secs_f64(),
+                        key.0
+                    )));
+                }
                 self.feed(who, r.outcome, r.latency, &r.detail, now, &mut out);
                 continue;
             }

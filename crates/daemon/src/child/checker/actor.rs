@@ -591,8 +591,9 @@ impl Actor {
         let mut draw = |w: Duration| jitter.draw(w);
         let announced = match self.pool.as_mut() {
             None => {
-                let (pool, out) =
+                let (mut pool, out) =
                     Pool::start_with(Arc::clone(&config), &mut ident, now, &mut draw, local);
+                pool.set_debug_lines(tracing::enabled!(tracing::Level::DEBUG));
                 self.pool = Some(pool);
                 out
             }
