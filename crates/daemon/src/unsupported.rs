@@ -97,8 +97,35 @@ pub fn find(config: &Config) -> Vec<Note> {
     f.notes
 }
 
+/// Routes and rules whose options we cannot send: the VRRP child logs
+/// each as not installed when it plans it; `-t` says so beforehand.
+fn unsendable_routes(config: &Config, f: &mut Finder) {
+    use crate::child::vrrp::routing::{route_refusal, rule_refusal};
+    const EFFECT: &str = "an entry with an option keepalived-rs cannot send \
+                          (encap, a realm or interface-group name, ...) is not installed";
+    let mut routes = |keyword, list: &[keepalived_config::model::addr::Route]| {
+        for r in list.iter().filter(|r| route_refusal(r).is_some()) {
+            f.add(Side::Vrrp, keyword, r.at.0.as_ref(), EFFECT);
+        }
+    };
+    routes("static_routes entry", &config.static_routes);
+    for i in &config.vrrp_instances {
+        routes("virtual_routes entry", &i.virtual_routes);
+    }
+    let mut rules = |keyword, list: &[keepalived_config::model::addr::Rule]| {
+        for r in list.iter().filter(|r| rule_refusal(r).is_some()) {
+            f.add(Side::Vrrp, keyword, r.at.0.as_ref(), EFFECT);
+        }
+    };
+    rules("static_rules entry", &config.static_rules);
+    for i in &config.vrrp_instances {
+        rules("virtual_rules entry", &i.virtual_rules);
+    }
+}
+
 fn vrrp(config: &Config, f: &mut Finder) {
     use Side::Vrrp as V;
+    unsendable_routes(config, f);
     for g in &config.sync_groups {
         let at = g.at.0.as_ref();
         for r in &g.track_bfd {
@@ -561,6 +588,19 @@ mod tests {
              real_server 192.0.2.21 80 {\n  BFD_CHECK {\n   name b1\n  }\n }\n}\n",
         );
         assert_eq!(k, vec!["bfd_instance", "BFD_CHECK"]);
+    }
+
+    #[test]
+    fn routes_we_cannot_send_are_named() {
+        let k = keywords(
+            "static_routes {\n 198.51.100.0/24 dev lo encap mpls 200\n \
+             198.51.100.128/25 dev lo\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
+             virtual_ipaddress {\n  192.0.2.1/24\n }\n \
+             virtual_routes {\n  192.0.2.128/25 dev lo realms bogus\n  \
+             192.0.2.64/26 dev lo table 100\n }\n}\n",
+        );
+        assert_eq!(k, vec!["static_routes entry", "virtual_routes entry"]);
     }
 
     #[test]

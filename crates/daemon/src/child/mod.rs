@@ -25,7 +25,7 @@ pub mod report;
 mod script;
 mod shell;
 mod track_files;
-mod vrrp;
+pub(crate) mod vrrp;
 
 pub use vrrp::release_addresses as release_vrrp_addresses;
 

@@ -37,7 +37,7 @@ mod ka_stats;
 mod notify;
 mod processes;
 mod release;
-mod routing;
+pub(crate) mod routing;
 mod status;
 mod syncd;
 mod track;

@@ -39,6 +39,16 @@ pub fn system_table(name: &str) -> Option<u32> {
         .find_map(|text| spec::parse_rt_tables(&text, name))
 }
 
+/// Why `r` cannot be installed, if it cannot (`-t`'s notes).
+pub fn route_refusal(r: &keepalived_config::model::addr::Route) -> Option<String> {
+    spec::route_plan(r, &system_table).err()
+}
+
+/// Why `r` cannot be installed, if it cannot.
+pub fn rule_refusal(r: &keepalived_config::model::addr::Rule) -> Option<String> {
+    spec::rule_plan(r, &system_table).err()
+}
+
 impl Routing {
     /// From configured routes and rules; an entry the kernel could not
     /// be asked for is logged for `who` and left out.
