@@ -20,41 +20,22 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::run_ok as run;
+
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const PORT: u16 = 9651;
 const SCRAPES: usize = 50;
 
-fn run(args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn preflight() {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
-    assert!(root, "the metrics test needs root (network namespaces)");
-    for (prog, arg) in [
-        ("keepalived", "--version"),
-        ("promtool", "--version"),
-        ("python3", "--version"),
-    ] {
-        assert!(
-            Command::new(prog).arg(arg).output().is_ok(),
-            "the metrics test needs {prog} in PATH (integration/install-deps installs it)"
-        );
-    }
+    support::require(
+        "the metrics test",
+        &[
+            ("keepalived", "--version"),
+            ("promtool", "--version"),
+            ("python3", "--version"),
+        ],
+    );
 }
 
 struct Lab {

@@ -11,39 +11,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::run_ok as run;
+
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
-fn run(args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn preflight() {
-    // The effective uid, from /proc (no unsafe libc call in a test).
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
-    assert!(
-        root,
-        "vrrp_engine tests need root (network namespaces, raw sockets)"
-    );
-    let ka = Command::new("keepalived").arg("--version").output();
-    assert!(
-        ka.is_ok(),
-        "vrrp_engine tests need keepalived 2.2.7 in PATH"
-    );
+    support::require("vrrp_engine tests", &[("keepalived", "--version")]);
 }
 
 /// Two namespaces joined by a veth pair: `a` (veth0, 192.0.2.1,

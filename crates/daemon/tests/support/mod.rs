@@ -29,6 +29,38 @@ pub fn require_root() {
     );
 }
 
+/// Runs `args[0]` with the rest as arguments and returns its standard
+/// output; a command that cannot start or fails fails the test with its
+/// output.
+pub fn run_ok(args: &[&str]) -> String {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Root and each `(program, argument)` runnable, or the test `who` fails
+/// saying what is missing (integration/install-deps installs them all).
+pub fn require(who: &str, programs: &[(&str, &str)]) {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "{who} needs root (network namespaces, raw sockets)"
+    );
+    for (prog, arg) in programs {
+        assert!(
+            Command::new(prog).arg(arg).output().is_ok(),
+            "{who} needs {prog} in PATH (integration/install-deps installs it)"
+        );
+    }
+}
+
 /// A namespace made by integration/netns/config-ns.sh, removed on drop.
 pub struct Netns {
     pub name: String,
