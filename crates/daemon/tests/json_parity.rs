@@ -18,32 +18,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod support;
+use support::run_ok as run;
+
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
-fn run(args: &[&str]) -> String {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn preflight() {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
-    assert!(root, "json_parity needs root (network namespaces)");
-    assert!(
-        Command::new("keepalived").arg("--version").output().is_ok(),
-        "json_parity needs keepalived 2.2.7 in PATH"
-    );
+    support::require("json_parity", &[("keepalived", "--version")]);
 }
 
 /// Subject namespace `s` (veth0 192.0.2.1, plus trk0 for
@@ -195,6 +176,11 @@ impl Daemon {
     /// The file `name` once written after `since`, waiting up to 3 s.
     fn file_after(&self, name: &str, since: std::time::SystemTime) -> String {
         let path = self.tmp.join(name);
+        // File times come from the kernel's coarse clock, a tick behind
+        // `SystemTime::now()`: a file written within that tick of `since`
+        // would look old for ever. The previous write of the same file is
+        // at least 300 ms earlier, so 50 ms of slack cannot take it.
+        let since = since - Duration::from_millis(50);
         let until = Instant::now() + Duration::from_secs(3);
         loop {
             let fresh = fs::metadata(&path)
