@@ -20,6 +20,7 @@ use crate::exit;
 use crate::logging::Role;
 use crate::sigs::{self, Signals};
 
+mod actor_link;
 mod checker;
 pub mod report;
 mod script;

@@ -33,6 +33,7 @@ use std::time::Duration;
 use keepalived_config::Config;
 use tokio::sync::{mpsc, oneshot};
 
+use super::actor_link;
 use super::shell::Engine;
 use crate::exit;
 use crate::proto::DumpKind;
@@ -117,38 +118,26 @@ impl Engine for Checker {
     }
 
     async fn status(&mut self) -> serde_json::Value {
-        let Some(tx) = self.cmds.clone() else {
+        if self.cmds.is_none() {
             return serde_json::json!({"virtual_servers": []});
-        };
-        let (reply, answer) = oneshot::channel();
-        if tx.send(Cmd::Status { reply }).await.is_err() {
-            return serde_json::json!({"error": "the health checker is gone"});
         }
-        answer
+        actor_link::ask(self.cmds.as_ref(), |reply| Cmd::Status { reply })
             .await
-            .unwrap_or_else(|_| serde_json::json!({"error": "the health checker is gone"}))
+            .unwrap_or_else(|| serde_json::json!({"error": "the health checker is gone"}))
     }
 
     async fn stop(&mut self) {
-        let Some(tx) = self.cmds.take() else {
-            return;
-        };
-        let (reply, answer) = oneshot::channel();
-        if tx.send(Cmd::Stop { reply }).await.is_ok()
-            && tokio::time::timeout(STOP_WAIT, answer).await.is_err()
-        {
-            tracing::warn!("Health checkers did not stop within {STOP_WAIT:?}");
-        }
+        let cmds = self.cmds.take();
+        actor_link::stop(
+            cmds,
+            |reply| Cmd::Stop { reply },
+            STOP_WAIT,
+            "Health checkers",
+        )
+        .await;
     }
 
     async fn failed(&mut self) -> u8 {
-        match self.done.as_mut() {
-            Some(done) => {
-                let code = done.await.unwrap_or(exit::FATAL);
-                self.done = None;
-                code
-            }
-            None => std::future::pending().await,
-        }
+        actor_link::ended(&mut self.done).await
     }
 }

@@ -51,6 +51,7 @@ use std::time::Duration;
 use keepalived_config::Config;
 use tokio::sync::{mpsc, oneshot};
 
+use super::actor_link;
 use super::shell::Engine;
 use crate::exit;
 use crate::proto::DumpKind;
@@ -143,38 +144,26 @@ impl Engine for VrrpEngine {
     }
 
     async fn status(&mut self) -> serde_json::Value {
-        let Some(tx) = self.cmds.clone() else {
+        if self.cmds.is_none() {
             return serde_json::json!({ "note": "no configuration applied yet" });
-        };
-        let (reply, answer) = oneshot::channel();
-        if tx.send(Cmd::Status { reply }).await.is_err() {
-            return serde_json::json!({ "note": "the VRRP core has ended" });
         }
-        answer
+        actor_link::ask(self.cmds.as_ref(), |reply| Cmd::Status { reply })
             .await
-            .unwrap_or_else(|_| serde_json::json!({ "note": "the VRRP core has ended" }))
+            .unwrap_or_else(|| serde_json::json!({ "note": "the VRRP core has ended" }))
     }
 
     async fn stop(&mut self) {
-        let Some(tx) = self.cmds.take() else {
-            return;
-        };
-        let (reply, answer) = oneshot::channel();
-        if tx.send(Cmd::Stop { reply }).await.is_ok()
-            && tokio::time::timeout(STOP_WAIT, answer).await.is_err()
-        {
-            tracing::warn!("VRRP instances did not stop within {STOP_WAIT:?}");
-        }
+        let cmds = self.cmds.take();
+        actor_link::stop(
+            cmds,
+            |reply| Cmd::Stop { reply },
+            STOP_WAIT,
+            "VRRP instances",
+        )
+        .await;
     }
 
     async fn failed(&mut self) -> u8 {
-        match self.done.as_mut() {
-            Some(done) => {
-                let code = done.await.unwrap_or(exit::FATAL);
-                self.done = None;
-                code
-            }
-            None => std::future::pending().await,
-        }
+        actor_link::ended(&mut self.done).await
     }
 }
