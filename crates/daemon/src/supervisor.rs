@@ -363,6 +363,8 @@ struct Supervisor {
     reloads_refused: u64,
     /// `reload` requests from the control socket, answered when the
     /// reload under way (or queued) ends.
+    /// `metrics_listen` as read at start: the endpoint is bound once.
+    metrics_listen: Option<std::net::SocketAddr>,
     reload_waiters: Vec<Sender<Answer>>,
     status_queries: Vec<StatusQuery>,
     next_query_id: u64,
@@ -512,6 +514,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         next_query_id: 0,
         watchdog_every: systemd_watchdog_interval(),
         watchdog_next: None,
+        metrics_listen,
     };
     let path = control::socket_path(&s.cli);
     match control::server::Server::start(&path) {
@@ -644,6 +647,11 @@ impl Supervisor {
             }
             Ok(config) => {
                 let now_wanted = wanted(&self.cli, &config);
+                if config.global_defs.metrics_listen != self.metrics_listen {
+                    tracing::warn!(
+                        "metrics_listen changed; the metrics endpoint is bound at start and keeps its address until the daemon restarts"
+                    );
+                }
                 match Generation::encode(self.current.number + 1, config) {
                     Ok(g) => self.current = g,
                     Err(e) => {
