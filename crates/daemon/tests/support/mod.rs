@@ -105,3 +105,43 @@ impl Drop for Netns {
             .output();
     }
 }
+
+/// Runs `integration/vm/<script>` in a VM booted from Debian's kernel with
+/// the repository as payload and our binary in it, fails the test unless
+/// it exits 0 and its last "N passed, M failed" line has no failure, and
+/// returns N.
+pub fn vm_checks(script: &str) -> usize {
+    require_root();
+    let repo = repo_root();
+    let bin = binary();
+    let out = Command::new(repo.join("integration/vm/run-in-vm"))
+        .current_dir(&repo)
+        .args(["--payload"])
+        .arg(&repo)
+        .args(["--timeout", "900", "--mem", "768", "--env"])
+        .arg(format!("KALRS={}", bin.display()))
+        .arg("--bin")
+        .arg(&bin)
+        .arg(repo.join("integration/vm").join(script))
+        .output()
+        .expect("integration/vm/run-in-vm runs (see integration/install-deps)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "VM checks failed (exit {:?}):\n{stdout}\n{stderr}",
+        out.status.code()
+    );
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|l| l.ends_with("failed"))
+        .expect("a summary line");
+    assert!(summary.ends_with(" 0 failed"), "{summary}");
+    summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count")
+}
