@@ -48,7 +48,7 @@ use keepalived_config::model::Config;
 use keepalived_ipvs::model::{ServiceEntry, ServiceKey, Table};
 use keepalived_ipvs::planner::{self, Owned, PlanOptions};
 
-use crate::book::{Book, Build, CheckerRef, Identify, Identity};
+use crate::book::{Book, Build, CheckerRef, Identify, Identity, VsEntry};
 use crate::desired::{live_weight_of, services_of};
 use crate::effect::{Effect, Launch, check_lines};
 use crate::expand;
@@ -668,22 +668,7 @@ impl Pool {
         for (v, vs) in self.book.vss.iter_mut().enumerate() {
             let watched = self.watched.get(v).and_then(Option::as_deref);
             let active = suspend::active(watched, &self.local);
-            for rs in &mut vs.rss {
-                for c in &mut rs.checkers {
-                    c.machine.set_enabled(active);
-                    // A FILE_CHECK is not a checker keepalived launches: it
-                    // is not announced.
-                    if c.file.is_some() {
-                        continue;
-                    }
-                    out.push(Effect::info(format!(
-                        "{} healthchecker for service {} for VS {}",
-                        if active { "Activating" } else { "Deactivating" },
-                        rs.name,
-                        vs.name
-                    )));
-                }
-            }
+            set_activity(vs, active, "Deactivating", false, out);
         }
         self.timers.clear();
         let all: Vec<CheckerRef> = self.book.checkers().map(|(at, _)| at).collect();
@@ -708,23 +693,7 @@ impl Pool {
                 continue;
             }
             let active = suspend::active(Some(watched), &self.local);
-            for rs in &mut vs.rss {
-                for c in &mut rs.checkers {
-                    if c.machine.is_enabled() == active {
-                        continue;
-                    }
-                    c.machine.set_enabled(active);
-                    if c.file.is_some() {
-                        continue;
-                    }
-                    out.push(Effect::info(format!(
-                        "{} healthchecker for service {} for VS {}",
-                        if active { "Activating" } else { "Suspending" },
-                        rs.name,
-                        vs.name
-                    )));
-                }
-            }
+            set_activity(vs, active, "Suspending", true, &mut out);
         }
         out
     }
@@ -780,6 +749,37 @@ impl Pool {
         out.extend(ops.into_iter().map(Effect::Ipvs));
         for e in want.services {
             self.programmed.insert(e.service.key, e);
+        }
+    }
+}
+
+/// Enables (`active`) or suspends every checker of `vs` and announces
+/// each as keepalived does, `off` being the verb for a suspension
+/// ("Deactivating" at start, "Suspending" later); with `changes_only`,
+/// checkers already so are left unannounced. A FILE_CHECK is not a
+/// checker keepalived launches: it follows but is not announced.
+fn set_activity(
+    vs: &mut VsEntry,
+    active: bool,
+    off: &str,
+    changes_only: bool,
+    out: &mut Vec<Effect>,
+) {
+    for rs in &mut vs.rss {
+        for c in &mut rs.checkers {
+            if changes_only && c.machine.is_enabled() == active {
+                continue;
+            }
+            c.machine.set_enabled(active);
+            if c.file.is_some() {
+                continue;
+            }
+            out.push(Effect::info(format!(
+                "{} healthchecker for service {} for VS {}",
+                if active { "Activating" } else { off },
+                rs.name,
+                vs.name
+            )));
         }
     }
 }
