@@ -288,3 +288,150 @@ fn an_answer_with_nothing_in_flight_is_dropped() {
     assert!(n.targets().is_empty());
     assert_eq!(n.status(ms(0)).counters.answers_dropped, 1);
 }
+
+mod expansion {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use keepalived_check::resolve::{LookupKind, Target, expand, lookups};
+    use keepalived_config::Config;
+    use keepalived_config::host::FakeHost;
+
+    fn load(text: &str) -> Config {
+        let host = FakeHost::with_interfaces(&["eth0"]);
+        keepalived_config::load_str(Path::new("t.conf"), text, &Default::default(), &host).config
+    }
+
+    const CONF: &str = "\
+resolvers dns {
+ nameserver ns 192.0.2.53
+}
+virtual_server 192.0.2.10 80 {
+ lvs_sched rr
+ protocol TCP
+ real_server 192.0.2.1 80 {
+ }
+ real_server_name web.example 8080 {
+  resolvers dns
+  weight 3
+  TCP_CHECK {
+  }
+ }
+ real_server_name _http._tcp.example {
+  resolvers dns
+ }
+}
+virtual_server 2001:db8::10 80 {
+ lvs_sched rr
+ protocol TCP
+ real_server_name web.example {
+  resolvers dns
+ }
+}
+virtual_server 192.0.2.11 80 {
+ lvs_sched rr
+ protocol TCP
+ real_server_name web.example {
+  resolvers dns
+  max_addresses 1
+ }
+}
+";
+
+    fn t(ip: &str, port: u16, weight: Option<u16>) -> Target {
+        Target {
+            addr: ip.parse().unwrap(),
+            port,
+            weight,
+        }
+    }
+
+    #[test]
+    fn one_lookup_per_name_type_and_family() {
+        let cfg = load(CONF);
+        let l = lookups(&cfg);
+        let kinds: Vec<(&str, LookupKind)> = l
+            .iter()
+            .map(|l| (l.key.host.as_str(), l.key.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("_http._tcp.example", LookupKind::SrvV4),
+                ("web.example", LookupKind::A),
+                ("web.example", LookupKind::Aaaa),
+            ]
+        );
+        assert_eq!(l[1].max_addresses, 64);
+    }
+
+    #[test]
+    fn addresses_become_real_servers() {
+        let cfg = load(CONF);
+        let l = lookups(&cfg);
+        let mut sets = BTreeMap::new();
+        sets.insert(
+            l[0].key.clone(),
+            vec![
+                t("192.0.2.21", 9000, Some(5)),
+                t("192.0.2.22", 9001, Some(0)),
+            ],
+        );
+        sets.insert(
+            l[1].key.clone(),
+            vec![
+                t("192.0.2.1", 0, None),
+                t("192.0.2.31", 0, None),
+                t("192.0.2.32", 0, None),
+            ],
+        );
+        let out = expand(&cfg, &sets);
+        let vs = &out.virtual_servers[0];
+        let rs: Vec<(String, u16, u32, usize)> = vs
+            .real_servers
+            .iter()
+            .map(|r| {
+                (
+                    r.ip.to_string(),
+                    r.effective_port(vs),
+                    r.effective_weight(vs),
+                    r.checkers.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rs,
+            vec![
+                ("192.0.2.1".into(), 80, 1, 0),
+                // 192.0.2.1 again but on 8080: its own real server.
+                ("192.0.2.1".into(), 8080, 3, 1),
+                ("192.0.2.31".into(), 8080, 3, 1),
+                ("192.0.2.32".into(), 8080, 3, 1),
+                ("192.0.2.21".into(), 9000, 5, 0),
+                ("192.0.2.22".into(), 9001, 0, 0),
+            ]
+        );
+        // No AAAA answer yet: the IPv6 service has no real server.
+        assert!(out.virtual_servers[1].real_servers.is_empty());
+        // max_addresses of the name, even when the lookup is shared.
+        assert_eq!(out.virtual_servers[2].real_servers.len(), 1);
+        // The same sets give the same configuration.
+        assert_eq!(expand(&cfg, &sets), out);
+    }
+
+    #[test]
+    fn an_address_a_real_server_already_names_is_left_to_it() {
+        let cfg = load(CONF);
+        let l = lookups(&cfg);
+        let mut sets = BTreeMap::new();
+        sets.insert(l[1].key.clone(), vec![t("192.0.2.1", 0, None)]);
+        let mut c = cfg.clone();
+        c.virtual_servers[0].named_real_servers[0].template.port = Some(80);
+        c.virtual_servers[0].named_real_servers[0].port = Some(80);
+        let out = expand(&c, &sets);
+        assert_eq!(out.virtual_servers[0].real_servers.len(), 1);
+        // A family the service cannot take is left out.
+        sets.insert(l[1].key.clone(), vec![t("2001:db8::1", 0, None)]);
+        assert_eq!(expand(&cfg, &sets).virtual_servers[0].real_servers.len(), 1);
+    }
+}

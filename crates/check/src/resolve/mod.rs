@@ -27,8 +27,10 @@
 //! 7. At most `max_addresses` addresses per name: the rest of an answer is
 //!    dropped and counted, in the answer's order.
 
+mod expand;
 mod name;
 mod status;
 
+pub use expand::{Lookup, LookupKey, LookupKind, expand, lookups};
 pub use name::{Action, Change, NameState, Outcome, Settings, Target};
 pub use status::{Counters, LastResult, NameStatus};
