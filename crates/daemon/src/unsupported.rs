@@ -274,14 +274,7 @@ fn checker(config: &Config, f: &mut Finder) {
 fn vs_keywords(vs: &VirtualServer, f: &mut Finder) {
     use Side::Checker as C;
     let at = vs.loc.as_ref();
-    for n in &vs.named_real_servers {
-        f.add(
-            C,
-            "real_server_name",
-            n.loc.as_ref().or(at),
-            "the checker child does not resolve names yet: no real server is created for it",
-        );
-    }
+
     if vs.smtp_alert == Some(true) {
         f.add(C, "smtp_alert", at, "no email is sent");
     }
