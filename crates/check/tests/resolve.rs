@@ -282,6 +282,24 @@ fn status_shows_ttl_left_and_last_result() {
 }
 
 #[test]
+fn a_seeded_name_keeps_its_addresses_through_an_outage() {
+    let mut n = NameState::new("web.example", settings(), ms(0));
+    n.seed(&[a("192.0.2.1")], ms(0));
+    for sec in 0..5 {
+        assert!(lookup(&mut n, ms(sec * 1000), Outcome::Timeout).is_empty());
+    }
+    assert_eq!(n.targets(), vec![a("192.0.2.1")]);
+    let ch = lookup(&mut n, ms(5000), valid(&["192.0.2.2"]));
+    assert_eq!(
+        ch,
+        vec![
+            Change::Added(a("192.0.2.2")),
+            Change::Removed(a("192.0.2.1"))
+        ]
+    );
+}
+
+#[test]
 fn an_answer_with_nothing_in_flight_is_dropped() {
     let mut n = NameState::new("web.example", settings(), ms(0));
     assert!(n.answer(valid(&["192.0.2.1"]), ms(0)).is_empty());

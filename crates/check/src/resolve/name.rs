@@ -126,6 +126,21 @@ impl NameState {
         }
     }
 
+    /// Starts from addresses already in use (a name kept across a
+    /// reload): they count as seen `now`, so the holds apply to them as
+    /// if the previous task had gone on.
+    pub fn seed(&mut self, targets: &[Target], now: Instant) {
+        for t in targets.iter().take(self.settings.max_addresses) {
+            self.set.insert(
+                (t.addr, t.port),
+                Entry {
+                    weight: t.weight,
+                    last_seen: now,
+                },
+            );
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -594,6 +594,7 @@ impl Actor {
             if !lookups.is_empty() {
                 self.resolver = Some(Resolver::start(
                     lookups,
+                    &self.sets,
                     self.clock.epoch,
                     &self.resolved_tx,
                 ));

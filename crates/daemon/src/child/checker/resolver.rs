@@ -7,6 +7,7 @@
 //! addresses into the configuration and reconciles. Nothing here depends
 //! on health checks.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use keepalived_check::resolve::{
@@ -33,8 +34,11 @@ pub struct Resolver {
 
 impl Resolver {
     /// Starts a task per lookup; `epoch` is the actor's clock.
+    /// `kept`: the addresses of names already resolved (a reload), which
+    /// the new tasks start from.
     pub fn start(
         lookups: Vec<Lookup>,
+        kept: &BTreeMap<LookupKey, Vec<Target>>,
         epoch: tokio::time::Instant,
         tx: &mpsc::UnboundedSender<Update>,
     ) -> Self {
@@ -83,7 +87,8 @@ impl Resolver {
             let settings = Settings::new(&l.resolvers, l.max_addresses);
             let key = l.key.clone();
             let tx = tx.clone();
-            tasks.spawn(run(key, settings, servers, question, epoch, tx));
+            let seed = kept.get(&key).cloned().unwrap_or_default();
+            tasks.spawn(run(key, settings, seed, servers, question, epoch, tx));
         }
         Resolver { tasks, lookups }
     }
@@ -130,12 +135,14 @@ fn outcome(r: Reading) -> Option<Outcome> {
 async fn run(
     key: LookupKey,
     settings: Settings,
+    seed: Vec<Target>,
     servers: Vec<SocketAddr>,
     q: Question,
     epoch: tokio::time::Instant,
     tx: mpsc::UnboundedSender<Update>,
 ) {
     let mut state = NameState::new(key.host.clone(), settings, now(epoch));
+    state.seed(&seed, now(epoch));
     let mut warned_drop = false;
     loop {
         let before = state.attempt_in_flight();
