@@ -87,13 +87,19 @@ expect "one A removed" "198.51.100.23:80 1 $SRV "
 echo "-- dns down" >&2
 dns_down
 steady "DNS server down: nothing changes" 4
+# A reload while DNS is down, with one more name (so every lookup task
+# restarts): the names kept keep their addresses, the new one has none.
+sed -i 's/^  real_server_name web.example.internal 80 {/  real_server_name new.example.internal 80 {\n    resolvers dns\n  }\n&/' $D/resolvers.conf
+grep -q new.example.internal $D/resolvers.conf || die "cannot edit the configuration"
+kill -HUP "$KA"
+steady "reload during the outage: nothing changes" 3
 echo "-- status" >&2
 status=$(timeout 10 "$BIN" status --json --control-socket=$D/ctl 2>&1)
-if echo "$status" | grep -q '"last_result": "timeout"'; then
-	echo "ok status shows the timeouts"
+if echo "$status" | grep -q '"last_result": "timeout"' && echo "$status" | grep -q '"reloads_ok": 1'; then
+	echo "ok status shows the timeouts and the reload"
 	PASS=$((PASS + 1))
 else
-	echo "FAIL status shows no timeout: $status"
+	echo "FAIL status shows no timeout or no reload: $status"
 	FAIL=$((FAIL + 1))
 fi
 echo "-- nx" >&2
