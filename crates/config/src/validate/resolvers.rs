@@ -80,7 +80,7 @@ pub(super) fn check(cfg: &mut Config, diags: &mut Diagnostics) {
                 return false;
             }
             hosts.push(key);
-            let lookup = if n.is_srv() { "SRV targets (port and weight from each record)" } else { "A/AAAA addresses" };
+            let lookup = if n.is_srv() { "SRV target (port and weight from its record)" } else { "A/AAAA address" };
             diags.report(
                 Category::Info,
                 n.loc.clone(),
