@@ -9,13 +9,15 @@
 #   http_response  the HTTP_GET / SSL_GET answer decoder (head, status,
 #                Content-Length, MD5, regex; split into reads at random
 #                points); seeds: fuzz/seeds/http_response
+#   dns_answer   the resolver's answer reader for real servers named by
+#                DNS (A, AAAA, SRV questions); no seeds
 # Fails if the fuzzer finds a crash, a timeout or a memory blow-up.
 #
 #   integration/fuzz.sh [SECONDS] [TARGET|all]
 #
 # `all` (the default) runs every target within SECONDS in total: two thirds
 # for config, whose input space is far larger, the rest shared by
-# vrrp_decode and http_response.
+# vrrp_decode, http_response and dns_answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
@@ -53,15 +55,18 @@ case "$TARGET" in
   all)
     CONFIG_SECS=$(( SECS * 2 / 3 ))
     (( CONFIG_SECS >= 1 )) || CONFIG_SECS=1
-    VRRP_SECS=$(( (SECS - CONFIG_SECS) / 2 ))
+    VRRP_SECS=$(( (SECS - CONFIG_SECS) / 3 ))
     (( VRRP_SECS >= 1 )) || VRRP_SECS=1
-    HTTP_SECS=$(( SECS - CONFIG_SECS - VRRP_SECS ))
+    DNS_SECS=$VRRP_SECS
+    HTTP_SECS=$(( SECS - CONFIG_SECS - VRRP_SECS - DNS_SECS ))
     (( HTTP_SECS >= 1 )) || HTTP_SECS=1
     run config "$CONFIG_SECS"
     cd "$ROOT"
     run vrrp_decode "$VRRP_SECS"
     cd "$ROOT"
-    run http_response "$HTTP_SECS" ;;
+    run http_response "$HTTP_SECS"
+    cd "$ROOT"
+    run dns_answer "$DNS_SECS" ;;
   *)
     run "$TARGET" "$SECS" ;;
 esac

@@ -12,6 +12,8 @@
 //! * [`reconcile`]: the pool: probe results in, IPVS ops, notifications
 //!   and keepalived's log lines ([`effect`]) out, for the virtual servers
 //!   they concern; reload migration by checker identity; shared probes;
+//! * [`resolve`]: real servers named by DNS (keepalived-rs extension):
+//!   each name's lookup schedule, holds and address set;
 //! * [`suspend`]: `ha_suspend`, checkers that run only while their
 //!   virtual server's address is local;
 //! * [`desired`], [`expand`], [`quorum`], [`health`], [`ids`]: the IPVS
@@ -30,6 +32,7 @@ pub mod lines;
 pub mod machine;
 pub mod quorum;
 pub mod reconcile;
+pub mod resolve;
 pub mod runs;
 pub mod suspend;
 pub mod time;

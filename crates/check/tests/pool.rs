@@ -175,7 +175,11 @@ impl Harness {
     }
 
     fn reload(&mut self, text: &str) {
-        let config = Arc::new(load(text));
+        self.reload_config(load(text));
+    }
+
+    fn reload_config(&mut self, config: Config) {
+        let config = Arc::new(config);
         let mut jitter = |_w: Duration| Duration::ZERO;
         let effects = self
             .pool
@@ -979,7 +983,90 @@ fn ha_suspend(m: Mutation) -> Result<(), String> {
     h.consistent()
 }
 
+const NAMED: &str = "
+resolvers dns {
+    nameserver ns 192.0.2.53
+}
+virtual_server 192.0.2.10 80 {
+    protocol TCP
+    delay_loop 10
+    alpha
+    real_server 198.51.100.9 80 {
+    }
+    real_server_name web.example 80 {
+        resolvers dns
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+}
+";
+
+/// Real servers named by DNS: each address the name gains is a real
+/// server of its own, checked before it takes traffic (alpha); one that
+/// stays keeps its state and costs no op; one that goes is removed.
+fn resolved_names(m: Mutation) -> Result<(), String> {
+    use keepalived_check::resolve::{Target, expand, lookups};
+    let base = load(NAMED);
+    let key = lookups(&base)
+        .first()
+        .map(|l| l.key.clone())
+        .ok_or("no lookup")?;
+    let with = |addrs: &[&str]| {
+        let mut sets = BTreeMap::new();
+        let t: Vec<Target> = addrs
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .map(|addr| Target {
+                addr,
+                port: 0,
+                weight: None,
+            })
+            .collect();
+        sets.insert(key.clone(), t);
+        expand(&base, &sets)
+    };
+    let mut h = Harness::new(NAMED, m);
+    h.run_to(1.0);
+    expect(
+        "only the written one",
+        h.dests(),
+        weights(&[("198.51.100.9:80", 1)]),
+    )?;
+    h.reload_config(with(&["198.51.100.1"]));
+    expect(
+        "not before its check",
+        h.dests(),
+        weights(&[("198.51.100.9:80", 1)]),
+    )?;
+    h.run_to(3.0);
+    expect(
+        "in after its check",
+        h.dests(),
+        weights(&[("198.51.100.9:80", 1), ("198.51.100.1:80", 1)]),
+    )?;
+    h.take();
+    h.set("198.51.100.2", Outcome::Failure);
+    h.reload_config(with(&["198.51.100.1", "198.51.100.2"]));
+    h.run_to(5.0);
+    let r = h.take();
+    expect("no op: .1 kept, .2 failing", r.ops, vec![])?;
+    expect(
+        "the failing new one stays out",
+        h.dests(),
+        weights(&[("198.51.100.9:80", 1), ("198.51.100.1:80", 1)]),
+    )?;
+    h.reload_config(with(&["198.51.100.2"]));
+    expect(
+        "the vanished one is removed",
+        h.dests(),
+        weights(&[("198.51.100.9:80", 1)]),
+    )?;
+    h.consistent()
+}
+
 const SCENARIOS: &[(&str, Scenario)] = &[
+    ("resolved_names", resolved_names),
     ("leaves_and_returns", leaves_and_returns),
     ("inhibit", inhibit),
     ("quorum_and_sorry", quorum_and_sorry),

@@ -274,6 +274,7 @@ fn checker(config: &Config, f: &mut Finder) {
 fn vs_keywords(vs: &VirtualServer, f: &mut Finder) {
     use Side::Checker as C;
     let at = vs.loc.as_ref();
+
     if vs.smtp_alert == Some(true) {
         f.add(C, "smtp_alert", at, "no email is sent");
     }

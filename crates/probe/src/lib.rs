@@ -15,7 +15,8 @@
 //! Modules: [`spec`] (resolution and identity), [`conn`] (socket setup and
 //! connect), [`tcp`], [`dns`] (query and answer rules, the I/O shell), [`udp`], [`smtp`], [`ping`], [`http`] (request builder, response decoder, regex,
 //! the I/O shell), [`tls`] (rustls client), [`misc`] (scripts),
-//! [`genhash`] (the `genhash` command).
+//! [`genhash`] (the `genhash` command), [`resolve`] (lookups of real
+//! servers named by DNS, a keepalived-rs extension).
 
 pub mod conn;
 pub mod dns;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod misc;
 pub mod ping;
 pub mod report;
+pub mod resolve;
 pub mod smtp;
 pub mod spec;
 pub mod tcp;

@@ -341,6 +341,10 @@ pub struct VirtualServer {
     pub weight: Option<u32>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub real_servers: Vec<RealServer>,
+    /// keepalived-rs extension: real servers named by DNS
+    /// (`real_server_name`), each filling a set of real servers at run time.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub named_real_servers: Vec<crate::model::resolvers::NamedRealServer>,
     #[serde(skip)]
     pub loc: Option<Loc>,
 }
@@ -384,6 +388,7 @@ impl Default for VirtualServer {
             inhibit_on_failure: false,
             weight: None,
             real_servers: Vec::new(),
+            named_real_servers: Vec::new(),
             loc: None,
         }
     }
@@ -1139,6 +1144,11 @@ const VS: &Table<VsBuilder> = &[
             add_real_server(b, rs, r);
         }
     }),
+    ("real_server_name", |b, n, r| {
+        if let Some(named) = crate::model::resolvers::read_named_real_server(n, r) {
+            b.vs.named_real_servers.push(named);
+        }
+    }),
 ];
 
 fn read_sched(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
@@ -1419,22 +1429,34 @@ fn read_real_server(node: &Node<'_>, r: &mut Reader<'_>) -> Option<RealServer> {
     };
     let items = r.block(node);
     for n in items {
-        if CHECKER_KEYWORDS.contains(&n.name()) {
-            if let Some(c) = checker::read_checker(n, r) {
-                rs.checkers.push(c);
-            }
-        } else if let Some((_, h)) = RS.iter().find(|(k, _)| *k == n.name()) {
-            h(&mut rs, n, r);
-        } else {
-            r.unknown(
-                n,
-                RS.iter()
-                    .map(|(k, _)| *k)
-                    .chain(CHECKER_KEYWORDS.iter().copied()),
-            );
+        if !read_rs_item(&mut rs, n, r) {
+            r.unknown(n, rs_keywords());
         }
     }
     Some(rs)
+}
+
+/// Reads one statement of a real server's block (a checker or a setting);
+/// false when the keyword is not a real server's.
+pub(crate) fn read_rs_item(rs: &mut RealServer, n: &Node<'_>, r: &mut Reader<'_>) -> bool {
+    if CHECKER_KEYWORDS.contains(&n.name()) {
+        if let Some(c) = checker::read_checker(n, r) {
+            rs.checkers.push(c);
+        }
+        true
+    } else if let Some((_, h)) = RS.iter().find(|(k, _)| *k == n.name()) {
+        h(rs, n, r);
+        true
+    } else {
+        false
+    }
+}
+
+/// Every keyword a real server's block takes.
+pub(crate) fn rs_keywords() -> impl Iterator<Item = &'static str> {
+    RS.iter()
+        .map(|(k, _)| *k)
+        .chain(CHECKER_KEYWORDS.iter().copied())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod addr;
 pub mod checker;
 pub mod global;
 pub mod lvs;
+pub mod resolvers;
 pub mod root;
 pub mod ssl;
 pub mod sync_group;
@@ -76,6 +77,9 @@ pub struct Config {
     pub virtual_server_groups: Vec<lvs::VirtualServerGroup>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_servers: Vec<lvs::VirtualServer>,
+    /// keepalived-rs extension: `resolvers NAME { ... }` blocks.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub resolvers: Vec<resolvers::Resolvers>,
 }
 
 impl Config {
@@ -169,6 +173,11 @@ const ROOT: &Table<Config> = &[
     ("virtual_server", |c, n, r| {
         if let Some(v) = lvs::read_virtual_server(n, r) {
             c.virtual_servers.push(v);
+        }
+    }),
+    ("resolvers", |c, n, r| {
+        if let Some(v) = resolvers::read_resolvers(n, r) {
+            c.resolvers.push(v);
         }
     }),
     ("net_namespace", |c, n, r| {

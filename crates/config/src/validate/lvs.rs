@@ -154,7 +154,8 @@ fn check_virtual_server(
     let loc = vs.loc.clone();
     let loc = loc.as_ref();
     let name = vs.key.to_string();
-    if vs.real_servers.is_empty() {
+    // A service with only named real servers waits for DNS to fill it.
+    if vs.real_servers.is_empty() && vs.named_real_servers.is_empty() {
         report(
             diags,
             loc,
@@ -379,6 +380,11 @@ fn check_ports(vs: &mut VirtualServer, name: &str, loc: Option<&Loc>, diags: &mu
 }
 
 fn check_quorum(vs: &mut VirtualServer, name: &str, loc: Option<&Loc>, diags: &mut Diagnostics) {
+    // Named real servers bring weight only once DNS answers: the total is
+    // not known here, so the quorum stays as written.
+    if !vs.named_real_servers.is_empty() {
+        return;
+    }
     let total: u64 = vs
         .real_servers
         .iter()

@@ -3,6 +3,7 @@
 //! values that depend on each other) or the host (interfaces, scripts).
 
 mod lvs;
+mod resolvers;
 mod vrrp;
 
 use crate::diag::Diagnostics;
@@ -22,6 +23,7 @@ pub fn run(
     diags: &mut Diagnostics,
 ) -> Vec<Option<ScriptVerdict>> {
     vrrp::check(cfg, host, diags);
+    resolvers::check(cfg, diags);
     lvs::check(cfg, host, diags);
     scripts(cfg, commands, host, diags)
 }

@@ -45,8 +45,59 @@ pub fn status(v: &Value) -> String {
     }
     if let Some(checker) = v.get("checker").filter(|x| !x.is_null()) {
         virtual_servers(&mut out, checker);
+        resolved_names(&mut out, checker);
     }
     out
+}
+
+/// Real servers named by DNS: name, current addresses, TTL left, last
+/// result (and "stale" past `hold valid` without a valid answer).
+fn resolved_names(out: &mut String, checker: &Value) {
+    let Some(names) = checker.get("resolved_names").and_then(Value::as_array) else {
+        return;
+    };
+    if names.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nNames (resolvers)");
+    for n in names {
+        let st = n.get("status");
+        let get = |k: &str| st.and_then(|x| x.get(k));
+        let addrs: Vec<String> = get("addresses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let ip = s(a.get("addr"));
+                let mut t = match a.get("port").and_then(Value::as_u64) {
+                    Some(p) if p != 0 => format!("{ip}:{p}"),
+                    _ => ip,
+                };
+                if let Some(w) = a.get("weight").and_then(Value::as_u64) {
+                    let _ = write!(t, " w{w}");
+                }
+                t
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<8} ttl {:<6} last {}{}  [{}]",
+            s(get("name")),
+            s(n.get("resolvers")),
+            duration(get("ttl_left")),
+            s(get("last_result")),
+            if get("stale").and_then(Value::as_bool) == Some(true) {
+                " (stale)"
+            } else {
+                ""
+            },
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(", ")
+            },
+        );
+    }
 }
 
 fn daemon(out: &mut String, d: Option<&Value>) {
@@ -221,7 +272,11 @@ mod tests {
                         "real_server_count": 2,
                         "real_servers": [{"name": "[198.51.100.1]:tcp:80", "alive": true, "weight": 1,
                                           "checkers": [{"kind": "TCP_CHECK", "last_result": "success", "latency_ms": 0.42}]},
-                                         {"name": "[198.51.100.2]:tcp:80", "alive": false}]}]}
+                                         {"name": "[198.51.100.2]:tcp:80", "alive": false}]}],
+                        "resolved_names": [{"resolvers": "dns", "status": {"name": "web.example", "ttl_left": 42,
+                            "last_result": "timeout", "stale": true,
+                            "addresses": [{"addr": "198.51.100.1", "port": 0, "weight": null},
+                                          {"addr": "198.51.100.2", "port": 8080, "weight": 5}]}}]}
         });
         let text = status(&v);
         for want in [
@@ -233,6 +288,7 @@ mod tests {
             "VS [192.0.2.100]:tcp:80  quorum up  alive 1/2",
             "TCP_CHECK success 0.4ms",
             "[198.51.100.2]:tcp:80        DOWN  weight -",
+            "web.example                  dns      ttl 42s    last timeout (stale)  [198.51.100.1, 198.51.100.2:8080 w5]",
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }

@@ -13,7 +13,7 @@
 //! the kernel is dumped again and the whole table planned once more
 //! against it, so that what failed is retried.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ use keepalived_check::book::Identity;
 use keepalived_check::effect::{Effect, Launch};
 use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::reconcile::Pool;
+use keepalived_check::resolve::{self, LookupKey, NameStatus, Target};
 use keepalived_check::suspend::LocalAddrs;
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_config::Config;
@@ -38,6 +39,7 @@ use super::Cmd;
 use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
+use super::resolver::{Resolver, Update};
 use crate::child::report;
 use crate::child::track_files::Files;
 use crate::exit;
@@ -68,6 +70,8 @@ enum Wake {
     Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
     Timer,
     Addr(Option<AddrEvent>),
+    /// A name's lookup finished.
+    Resolved(Update),
 }
 
 pub struct Actor {
@@ -111,6 +115,15 @@ pub struct Actor {
     /// The namespace's address changes, followed once a virtual server
     /// uses `ha_suspend` (keepalived opens its netlink socket then).
     addr_events: Option<AddrEvents>,
+    /// The configuration as the supervisor sent it; `config` is this one
+    /// with the named real servers' current addresses written in.
+    base: Option<Arc<Config>>,
+    /// Each name's current addresses, and its last status.
+    sets: BTreeMap<LookupKey, Vec<Target>>,
+    names: BTreeMap<LookupKey, NameStatus>,
+    resolver: Option<Resolver>,
+    resolved_tx: mpsc::UnboundedSender<Update>,
+    resolved_rx: mpsc::UnboundedReceiver<Update>,
 }
 
 /// How one batch went, for the log and the summary.
@@ -124,6 +137,7 @@ struct Outcome {
 
 impl Actor {
     pub fn new(keep_on_stop: bool) -> Self {
+        let (resolved_tx, resolved_rx) = mpsc::unbounded_channel();
         Actor {
             keep_on_stop,
             ipvs: None,
@@ -147,6 +161,12 @@ impl Actor {
             ping_range: None,
             dry: std::env::var_os("KEEPALIVED_RS_IPVS_DRY").is_some_and(|v| v == "1"),
             addr_events: None,
+            base: None,
+            sets: BTreeMap::new(),
+            names: BTreeMap::new(),
+            resolver: None,
+            resolved_tx,
+            resolved_rx,
         }
     }
 
@@ -181,6 +201,7 @@ impl Actor {
                     Wake::Timer
                 }
                 ev = next_addr(&mut self.addr_events) => Wake::Addr(ev),
+                Some(u) = self.resolved_rx.recv() => Wake::Resolved(u),
             };
             match wake {
                 Wake::Cmd(None) => {
@@ -265,6 +286,11 @@ impl Actor {
                 Wake::Addr(None) => {
                     tracing::error!("ha_suspend: the address notifications ended");
                     self.addr_events = None;
+                }
+                Wake::Resolved(u) => {
+                    if let Err(code) = self.resolved(u).await {
+                        return code;
+                    }
                 }
                 Wake::Timer => {
                     let now = self.clock.now();
@@ -552,7 +578,80 @@ fn stop_syncd() -> [Op; 2] {
 }
 
 impl Actor {
+    /// A configuration from the supervisor: the names it uses are looked
+    /// up (a name kept from the previous one keeps its addresses: the
+    /// rule for a reload), then it is applied with their addresses.
     async fn apply(&mut self, config: Arc<Config>, generation: u64) -> Result<String, u8> {
+        let lookups = resolve::lookups(&config);
+        let same = self.resolver.as_ref().is_some_and(|r| r.lookups == lookups);
+        if !same {
+            if let Some(mut r) = self.resolver.take() {
+                r.stop();
+            }
+            let keys: BTreeSet<&LookupKey> = lookups.iter().map(|l| &l.key).collect();
+            self.sets.retain(|k, _| keys.contains(k));
+            self.names.retain(|k, _| keys.contains(k));
+            if !lookups.is_empty() {
+                self.resolver = Some(Resolver::start(
+                    lookups,
+                    &self.sets,
+                    self.clock.epoch,
+                    &self.resolved_tx,
+                ));
+            }
+        }
+        self.base = Some(Arc::clone(&config));
+        let effective = self.with_addresses(&config);
+        self.apply_effective(effective, generation).await
+    }
+
+    fn with_addresses(&self, base: &Arc<Config>) -> Arc<Config> {
+        if self.sets.is_empty() {
+            Arc::clone(base)
+        } else {
+            Arc::new(resolve::expand(base, &self.sets))
+        }
+    }
+
+    /// A name's lookup finished: when its addresses changed, the
+    /// configuration with the new addresses is applied like a reload
+    /// (kept real servers keep their checker state).
+    async fn resolved(&mut self, u: Update) -> Result<(), u8> {
+        let known = self
+            .resolver
+            .as_ref()
+            .is_some_and(|r| r.lookups.iter().any(|l| l.key == u.key));
+        if !known {
+            return Ok(());
+        }
+        let addresses = u.status.addresses.clone();
+        self.names.insert(u.key.clone(), u.status);
+        let before = self.sets.get(&u.key).cloned().unwrap_or_default();
+        if before == addresses {
+            return Ok(());
+        }
+        if addresses.is_empty() {
+            self.sets.remove(&u.key);
+        } else {
+            self.sets.insert(u.key.clone(), addresses);
+        }
+        let Some(base) = self.base.clone() else {
+            return Ok(());
+        };
+        let effective = self.with_addresses(&base);
+        let summary = self.apply_effective(effective, self.generation).await?;
+        tracing::info!(
+            "real_server_name {}: addresses changed; {summary}",
+            u.key.host
+        );
+        Ok(())
+    }
+
+    async fn apply_effective(
+        &mut self,
+        config: Arc<Config>,
+        generation: u64,
+    ) -> Result<String, u8> {
         let started = Instant::now();
         let first = self.config.is_none();
         let names = match &self.config {
@@ -711,9 +810,20 @@ impl Actor {
             .into_iter()
             .map(|(probe, checkers)| serde_json::json!({"probe": probe, "checkers": checkers}))
             .collect();
+        let names: Vec<serde_json::Value> = self
+            .names
+            .iter()
+            .map(|(k, st)| {
+                serde_json::json!({
+                    "resolvers": k.resolvers,
+                    "status": st,
+                })
+            })
+            .collect();
         serde_json::json!({
             "generation": self.generation,
             "virtual_servers": pool.status(),
+            "resolved_names": names,
             "shared_probes": shared,
             "probes_in_flight": self.probes.len(),
             "ipvs_ops": {"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1},
@@ -728,6 +838,9 @@ impl Actor {
     }
 
     async fn stop(&mut self) {
+        if let Some(mut r) = self.resolver.take() {
+            r.stop();
+        }
         self.probes.abort_all();
         self.launched.clear();
         let flush_on_stop = self

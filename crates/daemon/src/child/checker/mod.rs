@@ -9,6 +9,7 @@
 //!   probe tasks (one per launched probe: TCP, HTTP/SSL, MISC, DNS, SMTP,
 //!     UDP, PING) ──Report──▶ actor
 //!   the track files FILE_CHECKs follow (inotify) ──name──▶ actor
+//!   lookups of real servers named by DNS (one task per name) ──status──▶ actor
 //!   IPVS batches (a blocking thread each, awaited by the actor)
 //!   notify script reapers (one per started script)
 //! ```
@@ -26,6 +27,7 @@ mod actor;
 mod effects;
 mod ping;
 mod probes;
+mod resolver;
 
 use std::sync::Arc;
 use std::time::Duration;

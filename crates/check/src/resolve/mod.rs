@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Real servers named by DNS: the pure side (keepalived-rs extension).
+//!
+//! One [`NameState`] per `real_server_name`, driven as
+//! `(outcome or poll, now) -> actions/changes` plus `next_deadline()`:
+//! no socket, no clock of its own. The checker child sends the queries it
+//! asks for and hands back what came of them, already classified by the
+//! wire reader (`keepalived-probe`'s `resolve::wire`).
+//!
+//! The rules, HAProxy's timing with keepalived-rs's safety:
+//!
+//! 1. A lookup starts every `timeout resolve`, counted from the start of
+//!    the previous one; the first at start-up.
+//! 2. A lookup sends a query, then another each `timeout retry` without
+//!    answer, `resolve_retries` queries in all; when the last one has
+//!    waited `timeout retry` too, the lookup ends as [`Outcome::Timeout`].
+//!    A lookup still running when the next is due simply ends first: never
+//!    more than one query per name in flight.
+//! 3. A valid answer makes its addresses current; an address missing from
+//!    valid answers for `hold obsolete` is removed (checked when a valid
+//!    answer comes, the only evidence that it is gone).
+//! 4. NXDOMAIN answered continuously for `hold nx` removes every address.
+//! 5. Timeouts, refusals and other errors change nothing: a DNS outage
+//!    leaves IPVS as it was.
+//! 6. Start-up: a name has no address until its first valid answer
+//!    (HAProxy's `init-addr none`).
+//! 7. At most `max_addresses` addresses per name: the rest of an answer is
+//!    dropped and counted, in the answer's order.
+
+mod expand;
+mod name;
+mod status;
+
+pub use expand::{Lookup, LookupKey, LookupKind, expand, lookups};
+pub use name::{Action, Change, NameState, Outcome, Settings, Target};
+pub use status::{Counters, LastResult, NameStatus};

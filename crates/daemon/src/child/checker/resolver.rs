@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! The lookups of real servers named by DNS (keepalived-rs extension):
+//! one task per lookup drives its `NameState` (schedule, holds, bounds:
+//! `keepalived_check::resolve`) and does the network side through
+//! `keepalived_probe::resolve::net`. After every finished lookup the task
+//! sends the name's status to the actor, which writes the current
+//! addresses into the configuration and reconciles. Nothing here depends
+//! on health checks.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use keepalived_check::resolve::{
+    Action, Change, Lookup, LookupKey, LookupKind, NameState, NameStatus, Outcome, Settings, Target,
+};
+use keepalived_check::time::Instant as CheckInstant;
+use keepalived_probe::resolve::net::{self, Question};
+use keepalived_probe::resolve::wire::{self, Ask, Reading};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// A lookup finished (or its state changed).
+#[derive(Debug)]
+pub struct Update {
+    pub key: LookupKey,
+    pub status: NameStatus,
+}
+
+/// The running lookups of one configuration.
+pub struct Resolver {
+    tasks: JoinSet<()>,
+    pub lookups: Vec<Lookup>,
+}
+
+impl Resolver {
+    /// Starts a task per lookup; `epoch` is the actor's clock.
+    /// `kept`: the addresses of names already resolved (a reload), which
+    /// the new tasks start from.
+    pub fn start(
+        lookups: Vec<Lookup>,
+        kept: &BTreeMap<LookupKey, Vec<Target>>,
+        epoch: tokio::time::Instant,
+        tx: &mpsc::UnboundedSender<Update>,
+    ) -> Self {
+        let mut tasks = JoinSet::new();
+        let resolv_conf = if lookups.iter().any(|l| l.resolvers.parse_resolv_conf) {
+            std::fs::read_to_string("/etc/resolv.conf").unwrap_or_else(|e| {
+                tracing::warn!("resolvers: cannot read /etc/resolv.conf: {e}");
+                String::new()
+            })
+        } else {
+            String::new()
+        };
+        for l in &lookups {
+            let mut servers: Vec<SocketAddr> =
+                l.resolvers.nameservers.iter().map(|n| n.addr).collect();
+            if l.resolvers.parse_resolv_conf {
+                servers.extend(net::resolv_conf_nameservers(&resolv_conf));
+            }
+            if servers.is_empty() {
+                tracing::error!(
+                    "resolvers {}: no nameserver to ask for {}; it stays unresolved",
+                    l.resolvers.name,
+                    l.key.host
+                );
+                continue;
+            }
+            let ask = match l.key.kind {
+                LookupKind::A => Ask::A,
+                LookupKind::Aaaa => Ask::Aaaa,
+                LookupKind::SrvV4 => Ask::Srv { v6: false },
+                LookupKind::SrvV6 => Ask::Srv { v6: true },
+            };
+            let name = match wire::question_name(&l.key.host) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!("real_server_name {e}");
+                    continue;
+                }
+            };
+            let question = Question {
+                name,
+                ask,
+                payload: l.resolvers.accepted_payload_size,
+                max: usize::try_from(l.max_addresses).unwrap_or(usize::MAX),
+            };
+            let settings = Settings::new(&l.resolvers, l.max_addresses);
+            let key = l.key.clone();
+            let tx = tx.clone();
+            let seed = kept.get(&key).cloned().unwrap_or_default();
+            tasks.spawn(run(key, settings, seed, servers, question, epoch, tx));
+        }
+        Resolver { tasks, lookups }
+    }
+
+    pub fn stop(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+impl Drop for Resolver {
+    fn drop(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+fn now(epoch: tokio::time::Instant) -> CheckInstant {
+    CheckInstant::from_micros(u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+}
+
+fn outcome(r: Reading) -> Option<Outcome> {
+    Some(match r {
+        Reading::Valid(a) => Outcome::Valid {
+            targets: a
+                .found
+                .into_iter()
+                .map(|f| Target {
+                    addr: f.addr,
+                    port: f.port,
+                    weight: f.weight,
+                })
+                .collect(),
+            ttl: a.ttl,
+        },
+        Reading::NxDomain => Outcome::NxDomain,
+        Reading::Refused => Outcome::Refused,
+        Reading::Other(why) => {
+            tracing::debug!("resolver: {why}");
+            Outcome::Other
+        }
+        Reading::Truncated | Reading::Dropped(_) => return None,
+    })
+}
+
+async fn run(
+    key: LookupKey,
+    settings: Settings,
+    seed: Vec<Target>,
+    servers: Vec<SocketAddr>,
+    q: Question,
+    epoch: tokio::time::Instant,
+    tx: mpsc::UnboundedSender<Update>,
+) {
+    let mut state = NameState::new(key.host.clone(), settings, now(epoch));
+    state.seed(&seed, now(epoch));
+    let mut warned_drop = false;
+    loop {
+        let before = state.attempt_in_flight();
+        let (action, changes) = state.poll(now(epoch));
+        log_changes(&key, &changes);
+        // A retry deadline that ended the lookup as a timeout: report it.
+        let ended = before.is_some() && state.attempt_in_flight() != before.map(|b| b + 1);
+        if ended && !send(&tx, &key, &state, epoch) {
+            return;
+        }
+        let Some(Action::Query { .. }) = action else {
+            let wake = epoch + std::time::Duration::from_micros(state.next_deadline().as_micros());
+            tokio::time::sleep_until(wake).await;
+            continue;
+        };
+        let deadline = epoch + std::time::Duration::from_micros(state.next_deadline().as_micros());
+        let got = net::attempt(&servers, &q, deadline).await;
+        for why in &got.dropped {
+            state.count_dropped_answer();
+            if warned_drop {
+                tracing::debug!("real_server_name {}: dropped {why}", key.host);
+            } else {
+                tracing::warn!(
+                    "real_server_name {}: dropped {why} (further drops are counted in the status)",
+                    key.host
+                );
+                warned_drop = true;
+            }
+        }
+        if let Some(o) = got.reading.and_then(outcome) {
+            let changes = state.answer(o, now(epoch));
+            log_changes(&key, &changes);
+            if !send(&tx, &key, &state, epoch) {
+                return;
+            }
+        }
+        // No answer: the next poll (at the retry deadline) retries or
+        // ends the lookup as a timeout.
+    }
+}
+
+fn send(
+    tx: &mpsc::UnboundedSender<Update>,
+    key: &LookupKey,
+    state: &NameState,
+    epoch: tokio::time::Instant,
+) -> bool {
+    tx.send(Update {
+        key: key.clone(),
+        status: state.status(now(epoch)),
+    })
+    .is_ok()
+}
+
+fn log_changes(key: &LookupKey, changes: &[Change]) {
+    for c in changes {
+        match c {
+            Change::Added(t) => tracing::info!("real_server_name {}: {} added", key.host, show(t)),
+            Change::Removed(t) => {
+                tracing::info!("real_server_name {}: {} removed", key.host, show(t))
+            }
+            Change::Reweighted(t) => {
+                tracing::info!("real_server_name {}: {} reweighted", key.host, show(t))
+            }
+        }
+    }
+}
+
+fn show(t: &Target) -> String {
+    let mut s = SocketAddr::new(t.addr, t.port).to_string();
+    if t.port == 0 {
+        s = t.addr.to_string();
+    }
+    if let Some(w) = t.weight {
+        s.push_str(&format!(" weight {w}"));
+    }
+    s
+}
