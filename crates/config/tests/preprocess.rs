@@ -5,7 +5,6 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use keepalived_config::diag::{Category, Diagnostics};
 use keepalived_config::preprocess::{
@@ -664,7 +663,7 @@ fn main_file_may_be_a_glob() {
 }
 
 #[test]
-fn hundred_thousand_lines_are_fast() {
+fn hundred_thousand_lines_expand_completely() {
     let mut text = String::from("$P=100\n");
     for i in 0..20_000 {
         text.push_str(&format!(
@@ -673,14 +672,11 @@ fn hundred_thousand_lines_are_fast() {
             i % 256
         ));
     }
-    let start = Instant::now();
+    // How fast is measured by integration/bench/config-test.sh, not here: a
+    // wall-clock bound failed under a loaded CI host and proved nothing.
     let (p, d) = run_with(&text, &opts());
-    let took = start.elapsed();
-    eprintln!("preprocessed {} source lines in {took:?}", 20_000 * 6 + 1);
     assert!(d.is_empty());
     assert_eq!(p.lines.len(), 20_000 * 8);
-    // Generous for debug builds; release builds take a few milliseconds.
-    assert!(took.as_secs() < 5, "{took:?}");
 }
 
 #[test]
