@@ -21,6 +21,7 @@ macro_rules! struct_defaults {
 }
 
 pub mod addr;
+pub mod announce;
 pub mod checker;
 pub mod global;
 pub mod lvs;
@@ -76,6 +77,9 @@ pub struct Config {
     pub virtual_server_groups: Vec<lvs::VirtualServerGroup>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_servers: Vec<lvs::VirtualServer>,
+    /// keepalived-rs extension: health-driven routes for BGP.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub announces: Vec<announce::Announce>,
 }
 
 impl Config {
@@ -85,6 +89,7 @@ impl Config {
             || !self.static_ipaddress.is_empty()
             || !self.static_routes.is_empty()
             || !self.static_rules.is_empty()
+            || !self.announces.is_empty()
     }
 
     /// Whether the checker child has anything to do.
@@ -169,6 +174,11 @@ const ROOT: &Table<Config> = &[
     ("virtual_server", |c, n, r| {
         if let Some(v) = lvs::read_virtual_server(n, r) {
             c.virtual_servers.push(v);
+        }
+    }),
+    ("vrrp_announce", |c, n, r| {
+        if let Some(a) = announce::read_announce(n, r) {
+            c.announces.push(a);
         }
     }),
     ("net_namespace", |c, n, r| {

@@ -2,6 +2,7 @@
 //! Checks that need the whole configuration (references between blocks,
 //! values that depend on each other) or the host (interfaces, scripts).
 
+mod announce;
 mod lvs;
 mod vrrp;
 
@@ -23,6 +24,7 @@ pub fn run(
 ) -> Vec<Option<ScriptVerdict>> {
     vrrp::check(cfg, host, diags);
     lvs::check(cfg, host, diags);
+    announce::check(cfg, host, diags);
     scripts(cfg, commands, host, diags)
 }
 
