@@ -30,7 +30,7 @@ use keepalived_config::Config;
 use keepalived_config::model::announce::Announce;
 use keepalived_sys::addr::AddrSpec;
 use keepalived_sys::netlink::Netlink;
-use keepalived_sys::route::RouteSpec;
+use keepalived_sys::route::{RouteDelOutcome, RouteSpec};
 use keepalived_sys::sysctl;
 use keepalived_vrrp::node::FaultCause;
 
@@ -203,6 +203,31 @@ impl Core {
             }
         }
     }
+}
+
+/// The supervisor's sweep after a VRRP child died without stopping:
+/// every announced route of `config` goes (by table, protocol, address
+/// and metric, whatever the link). Returns how many were there.
+pub async fn withdraw_dead(nl: &Netlink, config: &Config) -> usize {
+    let mut removed = 0;
+    for a in &config.announces {
+        for &addr in &a.addresses {
+            let mut spec = route_of(a, addr, 0);
+            spec.oif = None;
+            match nl.del_route(&spec).await {
+                Ok(RouteDelOutcome::Removed) => {
+                    removed += 1;
+                    tracing::info!(
+                        "VRRP_Announce({}) withdrew {addr} of the dead VRRP child",
+                        a.name
+                    );
+                }
+                Ok(RouteDelOutcome::NotPresent) => {}
+                Err(e) => tracing::warn!("VRRP_Announce({}) cannot withdraw {addr}: {e}", a.name),
+            }
+        }
+    }
+    removed
 }
 
 async fn set_routes(nl: &Netlink, a: &Announce, up: bool) {
