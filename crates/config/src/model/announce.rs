@@ -10,6 +10,7 @@
 //! vrrp_announce WEB {
 //!     address 192.0.2.10          # repeatable; a host address (/32, /128)
 //!     dev lo                      # where the address itself lives
+//!     local_route                 # a local route instead of an address
 //!     table 100                   # the table the routing daemon imports
 //!     protocol 249                # the route's protocol number
 //!     metric 0
@@ -52,6 +53,12 @@ pub struct Announce {
     /// The link the addresses live on.
     #[serde(skip_serializing_if = "announce_dev_is_default")]
     pub dev: String,
+    /// Make the addresses local with a `local` route in the local table
+    /// (the host accepts and binds them) instead of an interface address:
+    /// a routing daemon then sees no connected route that would outrank
+    /// the announced one (FRR 8.4's `import-table` is such a case).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub local_route: bool,
     #[serde(skip_serializing_if = "announce_table_is_default")]
     pub table: u32,
     #[serde(skip_serializing_if = "announce_protocol_is_default")]
@@ -78,6 +85,7 @@ impl Default for Announce {
             name: String::new(),
             addresses: Vec::new(),
             dev: "lo".to_string(),
+            local_route: false,
             table: DEFAULT_TABLE,
             protocol: DEFAULT_PROTOCOL,
             metric: 0,
@@ -138,6 +146,7 @@ const ANNOUNCE: &Table<Announce> = &[
             a.dev = d;
         }
     }),
+    ("local_route", |a, n, r| a.local_route = r.flag(n)),
     ("table", |a, n, r| {
         if let Some(t) = r.int(n, 1u32, u32::MAX) {
             a.table = t;

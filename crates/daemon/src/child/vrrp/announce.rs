@@ -5,7 +5,8 @@
 //! (`keepalived_vrrp::node::announce`); this only carries it out.
 //!
 //! Kernel state we own, and when it changes:
-//! * each address as a host address (/32, /128) on the announce's `dev`,
+//! * each address as a host address (/32, /128) on the announce's `dev`
+//!   (or, with `local_route`, as a `local` route in the local table),
 //!   from the first apply until the stop (after the drain) or until a
 //!   reload removes the announce; it is not announced by itself, so it
 //!   may stay while the route is withdrawn;
@@ -60,6 +61,11 @@ pub fn route_of(a: &Announce, addr: IpAddr, oif: u32) -> RouteSpec {
     r
 }
 
+/// RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST.
+const TABLE_LOCAL: u32 = 255;
+const RTN_LOCAL: u8 = 2;
+const SCOPE_HOST: u8 = 254;
+
 fn host_len(addr: IpAddr) -> u8 {
     if addr.is_ipv4() { 32 } else { 128 }
 }
@@ -68,6 +74,7 @@ fn host_len(addr: IpAddr) -> u8 {
 fn same_kernel_state(a: &Announce, b: &Announce) -> bool {
     a.addresses == b.addresses
         && a.dev == b.dev
+        && a.local_route == b.local_route
         && a.table == b.table
         && a.protocol == b.protocol
         && a.metric == b.metric
@@ -252,16 +259,34 @@ async fn set_routes(nl: &Netlink, a: &Announce, up: bool) {
     }
 }
 
+/// `local ADDR dev DEV table local proto P`: the host owns the address
+/// without it being on any link.
+fn local_route_of(a: &Announce, addr: IpAddr, oif: u32) -> RouteSpec {
+    let mut r = RouteSpec::new(addr, host_len(addr));
+    r.table = TABLE_LOCAL;
+    r.protocol = a.protocol;
+    r.oif = Some(oif);
+    r.kind = RTN_LOCAL;
+    r.scope = SCOPE_HOST;
+    r
+}
+
 async fn add_addresses(nl: &Netlink, a: &Announce) {
     let Ok(link) = nl.interface_by_name(&a.dev).await else {
         tracing::error!("VRRP_Announce({}) no link {}", a.name, a.dev);
         return;
     };
     for &addr in &a.addresses {
-        if let Err(e) = nl
-            .add_address(&AddrSpec::new(link.index, addr, host_len(addr)))
-            .await
-        {
+        let res = if a.local_route {
+            nl.add_route(&local_route_of(a, addr, link.index))
+                .await
+                .map(|_| ())
+        } else {
+            nl.add_address(&AddrSpec::new(link.index, addr, host_len(addr)))
+                .await
+                .map(|_| ())
+        };
+        if let Err(e) = res {
             tracing::error!(
                 "VRRP_Announce({}) cannot add {addr} to {}: {e}",
                 a.name,
@@ -276,10 +301,16 @@ async fn del_addresses(nl: &Netlink, a: &Announce) {
         return;
     };
     for &addr in &a.addresses {
-        if let Err(e) = nl
-            .del_address(&AddrSpec::new(link.index, addr, host_len(addr)))
-            .await
-        {
+        let res = if a.local_route {
+            nl.del_route(&local_route_of(a, addr, link.index))
+                .await
+                .map(|_| ())
+        } else {
+            nl.del_address(&AddrSpec::new(link.index, addr, host_len(addr)))
+                .await
+                .map(|_| ())
+        };
+        if let Err(e) = res {
             tracing::warn!("VRRP_Announce({}) cannot remove {addr}: {e}", a.name);
         }
     }
