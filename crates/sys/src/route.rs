@@ -328,14 +328,14 @@ impl Netlink {
 }
 
 impl Netlink {
-    /// The routes of one family in `table` that carry `protocol` (a dump
-    /// of every table, filtered here: the kernel's strict dump filtering
-    /// is opt-in per socket). For finding what a killed run left behind.
+    /// The routes of one family in `table` (a dump of every table,
+    /// filtered here: the kernel's strict dump filtering is opt-in per
+    /// socket). For finding what a killed run left behind, and who else
+    /// uses the table.
     pub async fn list_routes(
         &self,
         ipv6: bool,
         table: u32,
-        protocol: u8,
     ) -> Result<Vec<RouteGone>, NetlinkError> {
         let mut msg = RouteMessage::default();
         msg.header.address_family = if ipv6 {
@@ -354,7 +354,7 @@ impl Netlink {
         Ok(msgs
             .iter()
             .filter_map(RouteGone::from_message)
-            .filter(|r| r.table == table && r.protocol == protocol)
+            .filter(|r| r.table == table)
             .collect())
     }
 }

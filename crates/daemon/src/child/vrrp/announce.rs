@@ -180,14 +180,29 @@ impl Core {
                 if !seen.insert((a.table, a.protocol, ipv6)) {
                     continue;
                 }
-                let found = match self.nl.list_routes(ipv6, a.table, a.protocol).await {
+                let found = match self.nl.list_routes(ipv6, a.table).await {
                     Ok(f) => f,
                     Err(e) => {
                         tracing::warn!("VRRP_Announce: cannot list table {}: {e}", a.table);
                         continue;
                     }
                 };
-                for r in found {
+                let (ours, foreign): (Vec<_>, Vec<_>) =
+                    found.into_iter().partition(|r| r.protocol == a.protocol);
+                if let Some(f) = foreign.first() {
+                    // The routing daemon exports the whole table (FRR)
+                    // or may be told to: someone else's routes there
+                    // would be announced with ours.
+                    tracing::warn!(
+                        "VRRP_Announce: table {} also holds {} route(s) of other protocols (e.g. {}/{} proto {}); a routing daemon exporting the table may announce them too",
+                        a.table,
+                        foreign.len(),
+                        f.dst,
+                        f.dst_len,
+                        f.protocol
+                    );
+                }
+                for r in ours {
                     let mut spec = RouteSpec::new(r.dst, r.dst_len);
                     spec.table = r.table;
                     spec.protocol = r.protocol;
