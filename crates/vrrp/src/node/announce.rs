@@ -399,6 +399,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shell_is_told_to_watch_what_announces_track() {
+        let mut n = node();
+        let mut s = spec("web");
+        s.track_file = vec![use0("state")];
+        n.configure_announces(vec![s]);
+        assert_eq!(n.interfaces(), vec!["eth0".to_string()]);
+        assert_eq!(n.files(), vec!["state".to_string()]);
+    }
+
+    #[test]
     fn reverse_turns_a_condition_around() {
         let mut n = node();
         let mut s = spec("maint");
