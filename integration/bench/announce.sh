@@ -119,7 +119,7 @@ ip netns exec "$P-d1" "$KALRS_BIN" -P -n -l -G -f "$RUN/d1.conf" -p "$RUN/d1.pid
     -r "$RUN/d1.vrrp.pid" >"$RUN/d1.out" 2>&1 &
 disown
 
-router_has() { ip -n "$P-rt" route show "$VIP/32" 2>/dev/null | grep -q via; }
+router_has() { ip -n "$P-rt" route show "$VIP/32" 2>/dev/null | grep via >/dev/null; }
 router_lacks() { ! router_has; }
 bulk_count() { ip -n "$P-d1" -6 route show table 100 proto 249 2>/dev/null | grep -c '^2001:db8:1::'; }
 bulk_is() { [[ $(bulk_count) == "$1" ]]; }
