@@ -198,7 +198,15 @@ mod tests {
         );
         assert_eq!(a.drain_delay.as_micros(), 1_500_000);
         assert_eq!(a.track_script[0].name, "chk");
+        assert!(!a.local_route);
         assert!(cfg.has_vrrp(), "an announce alone starts the VRRP child");
+        let (cfg, msgs) = load(
+            "vrrp_announce WEB {\n address 192.0.2.10\n local_route\n table 7\n protocol 99\n \
+             track_script {\n  chk\n }\n}\n",
+        );
+        let a = &cfg.announces[0];
+        assert!(a.local_route, "{msgs:?}");
+        assert_eq!((a.table, a.protocol), (7, 99));
     }
 
     #[test]
