@@ -14,7 +14,10 @@
 # 2. FLAPS times: 1 000 IPv6 VIPs (2001:db8:1::1-3e8) in one announce
 #    withdrawn and announced again, timed from the file write until the
 #    director's table 100 holds 0, then 1 000, routes (our publishing rate;
-#    BIRD's export of IPv6 is not involved).
+#    BIRD's export of IPv6 is not involved). Meanwhile a vrrp_instance in
+#    the same VRRP child advertises every 0.1 s; the largest gap between
+#    its adverts (captured at the router) says whether publishing stalls
+#    VRRP.
 # keepalived has no equivalent, so there is no ratio.
 #
 # Usage: integration/bench/announce.sh [ROUNDS] [FLAPS]   (root; bird2;
@@ -25,7 +28,7 @@ REPO=$PWD
 # shellcheck source=../interop/lib/common.sh
 source integration/interop/lib/common.sh
 need_root
-need_cmd bird ip
+need_cmd bird ip tcpdump
 ROUNDS=${1:-10}
 FLAPS=${2:-5}
 KALRS_BIN=${KALRS_BIN:-$REPO/target/release/keepalived-rs}
@@ -99,6 +102,16 @@ track_file web {
 track_file bulk {
   file "$RUN/bulk.state"
 }
+vrrp_instance VI_1 {
+  interface lan
+  virtual_router_id 51
+  priority 200
+  advert_int 0.1
+  version 3
+  virtual_ipaddress {
+    198.51.100.100/24
+  }
+}
 vrrp_announce WEB {
   address $VIP
   track_file {
@@ -147,6 +160,9 @@ for _ in $(seq 1 "$ROUNDS"); do
     up+=("$(ms "$t0" "$(now)")")
     sleep 0.5
 done
+ip netns exec "$P-rt" tcpdump -i r1 -n -tt -U -w "$RUN/vrrp.pcap" 'ip proto 112' 2>/dev/null &
+dump=$!
+sleep 1
 bdown=() bup=()
 for _ in $(seq 1 "$FLAPS"); do
     t0=$(now); echo 1 >"$RUN/bulk.state"
@@ -157,8 +173,15 @@ for _ in $(seq 1 "$FLAPS"); do
     bup+=("$(ms "$t0" "$(now)")")
 done
 
+sleep 0.5
+kill "$dump"; wait "$dump" 2>/dev/null
+gap=$(tcpdump -r "$RUN/vrrp.pcap" -n -tt 2>/dev/null |
+    awk '{ t = $1 + 0; if (p) { g = (t - p) * 1000; if (g > m) m = g } p = t; n++ }
+         END { printf "%.1f ms over %d adverts", m, n }')
+
 echo "vrrp_announce, $(basename "$KALRS_BIN") $( [[ $KALRS_BIN == */release/* ]] && echo release || echo debug ), BGP hold 3 s keepalive 1 s"
 stats "failure -> router withdrew (track_file)" "${down[@]}"
 stats "recovery -> router re-learned" "${up[@]}"
 stats "1 000 IPv6 routes withdrawn (director)" "${bdown[@]}"
 stats "1 000 IPv6 routes announced (director)" "${bup[@]}"
+echo "largest gap between VRRP adverts (advert_int 0.1 s) during the flaps: $gap"
