@@ -14,6 +14,8 @@
 
 use std::net::IpAddr;
 
+use futures_util::TryStreamExt;
+
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric, RouteNextHop,
@@ -322,6 +324,38 @@ impl Netlink {
                 err => Err(err),
             },
         }
+    }
+}
+
+impl Netlink {
+    /// The routes of one family in `table` (a dump of every table,
+    /// filtered here: the kernel's strict dump filtering is opt-in per
+    /// socket). For finding what a killed run left behind, and who else
+    /// uses the table.
+    pub async fn list_routes(
+        &self,
+        ipv6: bool,
+        table: u32,
+    ) -> Result<Vec<RouteGone>, NetlinkError> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if ipv6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        let msgs: Vec<RouteMessage> = self
+            .handle
+            .route()
+            .get(msg)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| NetlinkError::from_rtnetlink("list routes", e))?;
+        Ok(msgs
+            .iter()
+            .filter_map(RouteGone::from_message)
+            .filter(|r| r.table == table)
+            .collect())
     }
 }
 

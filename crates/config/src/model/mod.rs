@@ -21,6 +21,7 @@ macro_rules! struct_defaults {
 }
 
 pub mod addr;
+pub mod announce;
 pub mod checker;
 pub mod global;
 pub mod lvs;
@@ -80,6 +81,9 @@ pub struct Config {
     /// keepalived-rs extension: `resolvers NAME { ... }` blocks.
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub resolvers: Vec<resolvers::Resolvers>,
+    /// keepalived-rs extension: health-driven routes for BGP.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub announces: Vec<announce::Announce>,
 }
 
 impl Config {
@@ -89,6 +93,7 @@ impl Config {
             || !self.static_ipaddress.is_empty()
             || !self.static_routes.is_empty()
             || !self.static_rules.is_empty()
+            || !self.announces.is_empty()
     }
 
     /// Whether the checker child has anything to do.
@@ -178,6 +183,11 @@ const ROOT: &Table<Config> = &[
     ("resolvers", |c, n, r| {
         if let Some(v) = resolvers::read_resolvers(n, r) {
             c.resolvers.push(v);
+        }
+    }),
+    ("vrrp_announce", |c, n, r| {
+        if let Some(a) = announce::read_announce(n, r) {
+            c.announces.push(a);
         }
     }),
     ("net_namespace", |c, n, r| {

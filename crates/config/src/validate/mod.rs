@@ -2,6 +2,7 @@
 //! Checks that need the whole configuration (references between blocks,
 //! values that depend on each other) or the host (interfaces, scripts).
 
+mod announce;
 mod lvs;
 mod resolvers;
 mod vrrp;
@@ -25,6 +26,7 @@ pub fn run(
     vrrp::check(cfg, host, diags);
     resolvers::check(cfg, diags);
     lvs::check(cfg, host, diags);
+    announce::check(cfg, host, diags);
     scripts(cfg, commands, host, diags)
 }
 

@@ -42,6 +42,7 @@ pub fn status(v: &Value) -> String {
     daemon(&mut out, v.get("daemon"));
     if let Some(vrrp) = v.get("vrrp").filter(|x| !x.is_null()) {
         instances(&mut out, vrrp);
+        announces(&mut out, vrrp);
     }
     if let Some(checker) = v.get("checker").filter(|x| !x.is_null()) {
         virtual_servers(&mut out, checker);
@@ -186,6 +187,38 @@ fn instances(out: &mut String, vrrp: &Value) {
     }
 }
 
+/// `vrrp_announce` blocks: state, routes, and why not announced.
+fn announces(out: &mut String, vrrp: &Value) {
+    let Some(list_) = vrrp
+        .get("announces")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
+        return;
+    };
+    let _ = writeln!(out, "\n{:<16} {:<10} ROUTES", "ANNOUNCE", "STATE");
+    for a in list_ {
+        let _ = writeln!(
+            out,
+            "{:<16} {:<10} {}",
+            s(a.get("name")),
+            s(a.get("state")),
+            list(a.get("routes")),
+        );
+        if let Some(why) = a
+            .get("reasons")
+            .and_then(Value::as_array)
+            .filter(|r| !r.is_empty())
+        {
+            let _ = writeln!(
+                out,
+                "    not announced: {}",
+                list(Some(&Value::Array(why.clone())))
+            );
+        }
+    }
+}
+
 fn virtual_servers(out: &mut String, checker: &Value) {
     let Some(vss) = checker.get("virtual_servers").and_then(Value::as_array) else {
         let _ = writeln!(out, "\nHealth checks: {}", s(checker.get("note")));
@@ -267,7 +300,10 @@ mod tests {
             "vrrp": {"instances": [{"name": "VI_1", "state": "MASTER", "vrid": 51, "interface": "eth0",
                                     "base_priority": 150, "effective_priority": 130, "state_since_s": 12,
                                     "vips": ["192.0.2.100/24"],
-                                    "tracked": [{"kind": "script", "name": "chk_haproxy", "state": "failed", "weight": -20}]}]},
+                                    "tracked": [{"kind": "script", "name": "chk_haproxy", "state": "failed", "weight": -20}]}],
+                     "announces": [{"name": "WEB", "state": "withdrawn",
+                                    "routes": ["192.0.2.10/32 dev lo table 100 proto 249 metric 0"],
+                                    "reasons": ["script chk failed"]}]},
             "checker": {"virtual_servers": [{"name": "[192.0.2.100]:tcp:80", "quorum_up": true, "alive": 1,
                         "real_server_count": 2,
                         "real_servers": [{"name": "[198.51.100.1]:tcp:80", "alive": true, "weight": 1,
@@ -285,6 +321,8 @@ mod tests {
             "(not running)",
             "VI_1             MASTER    51 eth0        130/150  12s        192.0.2.100/24",
             "script chk_haproxy: failed (weight -20)",
+            "WEB              withdrawn  192.0.2.10/32 dev lo table 100 proto 249 metric 0",
+            "    not announced: script chk failed",
             "VS [192.0.2.100]:tcp:80  quorum up  alive 1/2",
             "TCP_CHECK success 0.4ms",
             "[198.51.100.2]:tcp:80        DOWN  weight -",

@@ -13,6 +13,7 @@ use keepalived_config::types::Timer;
 
 use crate::fsm::params::{InstanceParams, ParamsError};
 use crate::fsm::priority::PRIO_OWNER;
+use crate::node::announce::AnnounceSpec;
 use crate::node::event::{InstanceSpec, SyncGroupSpec};
 use crate::node::process::{ParamMatch, ProcessParams};
 use crate::node::track::{ScriptParams, TrackUse};
@@ -173,6 +174,7 @@ pub fn scripts(cfg: &Config) -> Vec<ScriptParams> {
             let used = |refs: &[TrackRef]| refs.iter().any(|r| r.name == s.name);
             cfg.vrrp_instances.iter().any(|i| used(&i.track_script))
                 || cfg.sync_groups.iter().any(|g| used(&g.track_script))
+                || cfg.announces.iter().any(|a| used(&a.track_script))
         })
         .map(|s| ScriptParams {
             name: s.name.clone(),
@@ -196,6 +198,7 @@ pub fn processes(cfg: &Config) -> Vec<ProcessParams> {
             let used = |refs: &[TrackRef]| refs.iter().any(|r| r.name == p.name);
             cfg.vrrp_instances.iter().any(|i| used(&i.track_process))
                 || cfg.sync_groups.iter().any(|g| used(&g.track_process))
+                || cfg.announces.iter().any(|a| used(&a.track_process))
         })
         .filter_map(|p| {
             let (path, params) = p.process.split_first()?;
@@ -220,6 +223,49 @@ pub fn processes(cfg: &Config) -> Vec<ProcessParams> {
                 fork_delay: micros(p.fork_delay.or(p.delay)),
                 terminate_delay: micros(p.terminate_delay.or(p.delay)),
             })
+        })
+        .collect()
+}
+
+/// The node's view of the `vrrp_announce` blocks: every use is a
+/// condition, so weights are 0 whatever the object's own weight; a
+/// per-use or object `reverse` still turns it around.
+pub fn announces(cfg: &Config) -> Vec<AnnounceSpec> {
+    let cond = |r: &TrackRef, own_reverse: bool| TrackUse {
+        name: r.name.clone(),
+        weight: 0,
+        reverse: own_reverse || r.reverse,
+    };
+    cfg.announces
+        .iter()
+        .map(|a| AnnounceSpec {
+            name: a.name.clone(),
+            track_interface: a.track_interface.iter().map(|r| cond(r, false)).collect(),
+            track_script: a
+                .track_script
+                .iter()
+                .filter_map(|r| {
+                    let s = cfg.vrrp_scripts.iter().find(|s| s.name == r.name)?;
+                    Some(cond(r, s.weight_reverse))
+                })
+                .collect(),
+            track_file: a
+                .track_file
+                .iter()
+                .filter_map(|r| {
+                    let f = cfg.track_files.iter().find(|f| f.name == r.name)?;
+                    Some(cond(r, f.weight_reverse))
+                })
+                .collect(),
+            track_process: a
+                .track_process
+                .iter()
+                .filter_map(|r| {
+                    let p = cfg.track_processes.iter().find(|p| p.name == r.name)?;
+                    Some(cond(r, p.weight_reverse))
+                })
+                .collect(),
+            drain: a.drain_delay.as_duration(),
         })
         .collect()
 }

@@ -31,10 +31,11 @@ use crate::fsm::event::{Action, Input, State};
 use crate::fsm::instance::Instance;
 use crate::fsm::priority;
 use crate::fsm::time::Instant;
+use crate::node::announce::Announcer;
 use crate::node::event::{Effect, Event, FaultCause, InstanceSpec};
 use crate::node::process::{ProcessParams, ProcessTracker};
 use crate::node::sync::Group;
-use crate::node::track::{self, ScriptParams, ScriptTracker, Verdict};
+use crate::node::track::{self, ScriptParams, ScriptTracker, TrackUse, Verdict};
 
 pub(super) struct Member {
     pub(super) spec: InstanceSpec,
@@ -53,6 +54,7 @@ pub struct Node {
     /// Last value per track file name (0 until read, as keepalived).
     files: BTreeMap<String, i64>,
     processes: BTreeMap<String, ProcessTracker>,
+    pub(super) announces: Vec<Announcer>,
 }
 
 // ===== impl Node =====
@@ -143,9 +145,7 @@ impl Node {
     /// track) and returns what follows.
     pub fn refresh(&mut self, now: Instant) -> Vec<Effect> {
         let mut out = Vec::new();
-        for idx in 0..self.members.len() {
-            self.evaluate(idx, now, &mut out);
-        }
+        self.evaluate_all(now, &mut out);
         out
     }
 
@@ -187,6 +187,7 @@ impl Node {
                 own.into_iter()
                     .chain(m.spec.track_interface.iter().map(|u| u.name.clone()))
             })
+            .chain(self.announce_interfaces().cloned())
             .collect();
         v.sort();
         v.dedup();
@@ -199,6 +200,7 @@ impl Node {
             .members
             .iter()
             .flat_map(|m| m.spec.track_file.iter().map(|u| u.name.clone()))
+            .chain(self.announce_files().cloned())
             .collect();
         v.sort();
         v.dedup();
@@ -359,6 +361,7 @@ impl Node {
         for idx in 0..self.members.len() {
             self.evaluate(idx, now, out);
         }
+        self.evaluate_announces(out);
     }
 
     /// Recomputes instance `idx`'s fault causes and effective priority
@@ -434,13 +437,30 @@ impl Node {
     /// (fault causes, priority adjustment) of one member.
     fn assess(&self, m: &Member) -> (Vec<FaultCause>, i32) {
         let mut causes = Vec::new();
-        let mut adjust: i64 = 0;
         if !m.src_present {
             causes.push(FaultCause::NoSourceAddress);
         }
         if !m.spec.dont_track_primary && !self.link_up(&m.spec.interface) {
             causes.push(FaultCause::InterfaceDown(m.spec.interface.clone()));
         }
+        let uses = Uses {
+            interfaces: &m.spec.track_interface,
+            scripts: &m.spec.track_script,
+            files: &m.spec.track_file,
+            processes: &m.spec.track_process,
+        };
+        let adjust = self.judge(&uses, &mut causes);
+        causes.sort();
+        causes.dedup();
+        let adjust = i32::try_from(adjust.clamp(i64::from(i32::MIN), i64::from(i32::MAX)))
+            .unwrap_or_default();
+        (causes, adjust)
+    }
+
+    /// Adds the fault causes of a set of tracked uses to `causes` and
+    /// returns the sum of their priority adjustments.
+    pub(super) fn judge(&self, uses: &Uses<'_>, causes: &mut Vec<FaultCause>) -> i64 {
+        let mut adjust: i64 = 0;
         let mut apply = |v: Verdict, cause: FaultCause, causes: &mut Vec<FaultCause>| match v {
             Verdict::Adjust(a) => adjust += i64::from(a),
             Verdict::Fault => causes.push(cause),
@@ -449,37 +469,36 @@ impl Node {
                 other => other,
             }),
         };
-        for u in &m.spec.track_interface {
+        for u in uses.interfaces {
             let v = track::up_down(u, self.link_up(&u.name));
-            apply(v, FaultCause::TrackedInterface(u.name.clone()), &mut causes);
+            apply(v, FaultCause::TrackedInterface(u.name.clone()), causes);
         }
-        for u in &m.spec.track_script {
+        for u in uses.scripts {
             // A script the configuration dropped is not tracked at all.
             if let Some(t) = self.scripts.get(&u.name) {
-                apply(
-                    t.verdict(u),
-                    FaultCause::Script(u.name.clone()),
-                    &mut causes,
-                );
+                apply(t.verdict(u), FaultCause::Script(u.name.clone()), causes);
             }
         }
-        for u in &m.spec.track_file {
+        for u in uses.files {
             let v = track::file_verdict(u, self.file_value(&u.name));
-            apply(v, FaultCause::File(u.name.clone()), &mut causes);
+            apply(v, FaultCause::File(u.name.clone()), causes);
         }
-        for u in &m.spec.track_process {
+        for u in uses.processes {
             // A process the configuration dropped is not tracked at all.
             if let Some(t) = self.processes.get(&u.name) {
-                let cause = FaultCause::Process(u.name.clone());
-                apply(t.verdict(u), cause, &mut causes);
+                apply(t.verdict(u), FaultCause::Process(u.name.clone()), causes);
             }
         }
-        causes.sort();
-        causes.dedup();
-        let adjust = i32::try_from(adjust.clamp(i64::from(i32::MIN), i64::from(i32::MAX)))
-            .unwrap_or_default();
-        (causes, adjust)
+        adjust
     }
+}
+
+/// The tracked uses of one instance or announce.
+pub(super) struct Uses<'a> {
+    pub(super) interfaces: &'a [TrackUse],
+    pub(super) scripts: &'a [TrackUse],
+    pub(super) files: &'a [TrackUse],
+    pub(super) processes: &'a [TrackUse],
 }
 
 pub(super) fn push_actions(instance: usize, actions: Vec<Action>, out: &mut Vec<Effect>) {

@@ -107,6 +107,13 @@ pub enum Effect {
     /// Put back `what` of a MASTER `instance`, deleted by someone else;
     /// nothing else changes (see [`crate::node::owned`]).
     Restore { instance: usize, what: Owned },
+    /// A `vrrp_announce`'s routes go in (`up`) or out; `causes` say why
+    /// it is not healthy (empty when up, or when removed or stopping).
+    Announce {
+        announce: String,
+        up: bool,
+        causes: Vec<FaultCause>,
+    },
 }
 
 fn yes() -> bool {

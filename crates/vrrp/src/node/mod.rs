@@ -9,6 +9,7 @@
 //! reached. Fault causes and effective priorities are decided here,
 //! never in the shell.
 
+pub mod announce;
 pub mod config;
 pub mod core;
 pub mod event;
@@ -21,6 +22,7 @@ pub mod track;
 pub mod vmac;
 
 pub use self::core::Node;
+pub use announce::{AnnounceSpec, AnnounceStatus};
 pub use event::{Effect, Event, FaultCause, InstanceSpec, SyncGroupSpec};
 pub use owned::Owned;
 pub use status::{InstanceStatus, TrackedStatus};

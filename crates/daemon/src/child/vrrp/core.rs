@@ -9,6 +9,7 @@ use std::time::Duration;
 use keepalived_config::Config;
 use keepalived_config::model::global::GlobalDefs;
 use keepalived_config::model::sync_group::SyncGroup;
+use keepalived_config::model::track::TrackRef;
 use keepalived_sys::deletions::Deleted;
 use keepalived_sys::link::{LinkEvent, LinkEvents};
 use keepalived_sys::netlink::{Netlink, NetlinkError};
@@ -20,6 +21,7 @@ use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::announce::Announces;
 use super::instance::{self, AdvertLink, Links, Live, Plan};
 use super::io::{self, VrrpReceiver};
 use super::notify::Notifier;
@@ -150,6 +152,7 @@ pub struct Core {
     /// Sysctls the VMACs changed, to put back.
     pub(super) vmacs: Vmacs,
     processes: Processes,
+    pub(super) announces: Announces,
 }
 
 impl Core {
@@ -178,6 +181,7 @@ impl Core {
             sync_groups: Vec::new(),
             vmacs: Vmacs::default(),
             processes: Processes::default(),
+            announces: Announces::default(),
         })
     }
 
@@ -490,10 +494,9 @@ impl Core {
         let scripts = self.scripts.configure(&config);
         let runnable: Vec<String> = self.scripts.configured().cloned().collect();
         let tracked_files = self.files.configure(&config, first, |f| {
-            config
-                .vrrp_instances
-                .iter()
-                .any(|i| i.track_file.iter().any(|r| r.name == f.name))
+            let used = |refs: &[TrackRef]| refs.iter().any(|r| r.name == f.name);
+            config.vrrp_instances.iter().any(|i| used(&i.track_file))
+                || config.announces.iter().any(|a| used(&a.track_file))
         });
         let mut config = (*config).clone();
         config.vrrp_scripts.retain(|s| runnable.contains(&s.name));
@@ -568,6 +571,8 @@ impl Core {
         }
         // Same-named scripts keep their results and rise/fall counts.
         self.node.configure_scripts(scripts, self.now());
+        // Judged by the refresh below, once links are read.
+        self.apply_announces(&config, first).await;
         // Before any member starts: the first decides the group's state.
         self.node
             .configure_groups(keepalived_vrrp::node::config::sync_groups(&config));
@@ -869,6 +874,9 @@ impl Core {
     // ----- stop -----
 
     pub(super) async fn stop(&mut self) {
+        // Withdrawn and drained first: the routers move flows away while
+        // everything here still answers.
+        self.stop_announces().await;
         let now = self.now();
         self.scripts.kill_all();
         let effects = self.node.handle(Event::ShutdownAll, now);

@@ -41,6 +41,11 @@ impl Core {
                     }
                 }
                 Effect::Restore { instance, what } => self.restore(instance, what).await,
+                Effect::Announce {
+                    announce,
+                    up,
+                    causes,
+                } => self.set_announce(&announce, up, &causes).await,
                 Effect::Group { group, state } => {
                     tracing::info!(
                         "VRRP_Group({group}) Syncing instances to {} state",

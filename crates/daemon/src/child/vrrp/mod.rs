@@ -26,6 +26,7 @@
 //! configuration order. Notify scripts are started in transition order
 //! but not waited for; FIFO lines are written in transition order.
 
+mod announce;
 mod core;
 mod deleted;
 mod dump;

@@ -8,7 +8,8 @@
 //! it reaps such a child, before any respawn (which may be delayed by
 //! back-off) and before exiting under `-R`. A respawned child also sweeps
 //! its VIPs at start; both are idempotent. The instances' virtual
-//! routes and rules go the same way.
+//! routes and rules go the same way, and so do announced routes
+//! (`vrrp_announce`).
 
 use keepalived_config::Config;
 use keepalived_sys::netlink::Netlink;
@@ -21,7 +22,7 @@ use super::routing::Routing;
 /// from its link. Returns how many addresses were removed; failures are
 /// logged and do not stop the others.
 pub fn release_addresses(config: &Config) -> usize {
-    if config.vrrp_instances.is_empty() {
+    if config.vrrp_instances.is_empty() && config.announces.is_empty() {
         return 0;
     }
     let rt = match crate::child::runtime() {
@@ -78,5 +79,9 @@ async fn release(config: &Config) -> usize {
         // respawned child finds them in place.
         Routing::of_instance(inst).remove(&nl, &inst.name).await;
     }
-    removed
+    // A dead child's announced routes would keep drawing traffic to a
+    // host whose health nobody checks any more; the respawned child
+    // announces again once its checks pass. The addresses stay (not
+    // announced by themselves; the respawned child keeps them).
+    removed + super::announce::withdraw_dead(&nl, config).await
 }

@@ -20,6 +20,19 @@ pub struct VrrpStatus {
     pub sync_groups: Vec<SyncGroupStatus>,
     /// Datagrams no instance claimed (unknown VRID, undecodable).
     pub unclaimed_datagrams: u64,
+    /// `vrrp_announce` blocks (keepalived-rs extension).
+    pub announces: Vec<AnnounceView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnnounceView {
+    pub name: String,
+    /// "announced", "withdrawn" or "stopped".
+    pub state: &'static str,
+    /// The routes it puts in the kernel while announced.
+    pub routes: Vec<String>,
+    /// Why it is not announced (empty while announced).
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,10 +135,40 @@ pub fn of(core: &Core) -> VrrpStatus {
             members: g.members.clone(),
         })
         .collect();
+    let announces = core
+        .node
+        .announces()
+        .into_iter()
+        .map(|a| {
+            let routes = core.announces.get(&a.name).map_or_else(Vec::new, |c| {
+                c.addresses
+                    .iter()
+                    .map(|addr| {
+                        let len = if addr.is_ipv4() { 32 } else { 128 };
+                        format!(
+                            "{addr}/{len} dev {} table {} proto {} metric {}",
+                            c.dev, c.table, c.protocol, c.metric
+                        )
+                    })
+                    .collect()
+            });
+            AnnounceView {
+                state: match (a.stopped, a.announced) {
+                    (true, _) => "stopped",
+                    (false, true) => "announced",
+                    (false, false) => "withdrawn",
+                },
+                routes,
+                reasons: a.causes.iter().map(reason).collect(),
+                name: a.name,
+            }
+        })
+        .collect();
     VrrpStatus {
         generation: core.generation,
         instances,
         sync_groups,
         unclaimed_datagrams: core.unclaimed,
+        announces,
     }
 }
