@@ -1123,14 +1123,15 @@ impl Supervisor {
             .into_iter()
             .partition(|q| now >= q.deadline || q.answers.iter().all(|a| a.1.is_some()));
         self.status_queries = waiting;
-        for q in done {
-            let answer = Answer::ok(self.status_of(&q));
+        for mut q in done {
+            let answer = Answer::ok(self.status_of(&mut q));
             let _ = q.reply.send(answer);
         }
     }
 
-    /// The supervisor's own state and each child's answer.
-    fn status_of(&self, q: &StatusQuery) -> serde_json::Value {
+    /// The supervisor's own state and each child's answer (moved out of
+    /// `q`, not copied: a large table's answer is megabytes).
+    fn status_of(&self, q: &mut StatusQuery) -> serde_json::Value {
         let children: Vec<serde_json::Value> = self
             .slots
             .iter()
@@ -1150,11 +1151,11 @@ impl Supervisor {
                 })
             })
             .collect();
-        let part = |kind: Kind| {
+        let mut part = |kind: Kind| {
             q.answers
-                .iter()
+                .iter_mut()
                 .find(|a| a.0 == kind)
-                .and_then(|a| a.1.clone())
+                .and_then(|a| a.1.take())
                 .unwrap_or(serde_json::Value::Null)
         };
         serde_json::json!({

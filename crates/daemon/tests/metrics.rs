@@ -13,7 +13,6 @@
 //! package `prometheus`) in PATH; fails (never skips) without them.
 //! About 9 s.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +20,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 mod support;
+use support::prom::{counters, first_regression, value};
 use support::run_ok as run;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
@@ -146,26 +146,6 @@ with urllib.request.urlopen(req, timeout=5) as r:
 print("elapsed %.2f" % (time.time() - t0))
 "#;
 
-/// Sample lines of the counter-like series: name{labels} -> value.
-fn counters(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit_once(' '))
-        .filter(|(k, _)| {
-            let name = k.split('{').next().unwrap_or(k);
-            ["_total", "_bucket", "_count", "_sum"]
-                .iter()
-                .any(|s| name.ends_with(s))
-        })
-        .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
-        .collect()
-}
-
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[test]
 fn scrapes_at_10_per_second_stay_monotonic_and_pass_promtool() {
     let lab = Lab::new();
@@ -236,17 +216,12 @@ fn scrapes_at_10_per_second_stay_monotonic_and_pass_promtool() {
     let (first, last) = (&texts[0], &texts[SCRAPES - 1]);
     // Monotonic: no counter-like series goes down from one scrape to the
     // next, and none disappears.
-    let mut prev = counters(first);
-    assert!(prev.len() > 20, "too few counter series:\n{first}");
-    for (i, t) in texts.iter().enumerate().skip(1) {
-        let now = counters(t);
-        for (k, v) in &prev {
-            match now.get(k) {
-                Some(n) if n >= v => {}
-                other => panic!("scrape {i}: {k} went from {v} to {other:?}\n{t}"),
-            }
-        }
-        prev = now;
+    assert!(
+        counters(first).len() > 20,
+        "too few counter series:\n{first}"
+    );
+    if let Some(e) = first_regression(&texts) {
+        panic!("{e}\n{last}");
     }
     // The counters move with the protocol, and the reloads are counted.
     let sent = "keepalived_vrrp_adverts_sent_total{instance=\"VI_1\"}";

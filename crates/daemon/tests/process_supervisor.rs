@@ -942,6 +942,18 @@ fn the_control_socket_refuses_bad_clients_without_harm() {
     assert!(raw(&d, b"hello\n").contains("not a request"));
     assert!(raw(&d, &vec![b'x'; 10_000]).contains("longer than"));
     assert!(raw(&d, b"{\"version\":9,\"cmd\":\"status\"}\n").contains("version 9"));
+    assert!(raw(&d, b"\xff\xfe\x00{\"version\":1}\n").contains("not a request"));
+    // Gone before its answer (the answer's write fails), and a request
+    // cut off by the end of the stream: nothing breaks.
+    for bytes in [
+        &b"{\"version\":1,\"cmd\":\"status\"}\n"[..],
+        &b"{\"version\":1,\"cmd\":\"sta"[..],
+    ] {
+        use std::io::Write;
+        let mut s =
+            std::os::unix::net::UnixStream::connect(d.path("parent.sock")).expect("connects");
+        s.write_all(bytes).expect("written");
+    }
     // A slow client that never finishes its line does not hold up others.
     let slow = std::os::unix::net::UnixStream::connect(d.path("parent.sock")).expect("connects");
     let started = std::time::Instant::now();

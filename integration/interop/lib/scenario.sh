@@ -100,6 +100,34 @@ check_state() {
     if ((rc == 0)); then pass "$name" "$(show_addrs)"; else fail "$name" "$(show_addrs)"; fi
 }
 
+# What a keepalived-rs side's control socket says of the scenario's
+# instance: "STATE EFFECTIVE_PRIORITY" (or why it cannot say).
+status_of() { # lb1|lb2
+    "$KALRS_BIN" status --json --control-socket "$RUN_DIR/$1.sock" 2>&1 | python3 -c '
+import json, sys
+try:
+    i = json.load(sys.stdin)["vrrp"]["instances"][0]
+    print(i["state"], i["effective_priority"])
+except Exception as e:
+    print("unreadable status:", e)'
+}
+status_is() { [[ $(status_of "$1") == "$2" ]]; }
+
+# check_status A|B STATE PRIO NAME: `keepalived-rs status` of that side
+# agrees with what the VIPs and the wire just showed (within 1 s: the
+# status is read from the running engine, not guessed). keepalived has no
+# status to ask: for a keepalived side nothing is checked or counted.
+check_status() {
+    local side=$1 want="$2 $3" name=$4 impl node
+    if [[ $side == A ]]; then impl=$IMPL_A node=lb1; else impl=$IMPL_B node=lb2; fi
+    [[ $impl == rs ]] || return 0
+    if wait_for 1 status_is "$node" "$want"; then
+        pass "status of $node: $name" "$want"
+    else
+        fail "status of $node: $name" "$(status_of "$node"), not $want"
+    fi
+}
+
 # The addresses a node holds beyond its own (i.e. VIPs), for reports.
 extra_addrs() { # ns own4 own6
     ns_addrs "$1" | tr ' ' '\n' | awk -v a="$2/$PLEN" -v b="$3/64" '$0 != "" && $0 != a && $0 != b && $0 !~ /^fe80:/' | paste -sd, -

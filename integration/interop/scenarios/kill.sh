@@ -12,6 +12,8 @@ scenario_begin kill "SIGKILL of the master: backup takes over within master_down
 C_VERSION=3 C_ADVERT=${KILL_ADVERT:-0.1}
 pair_up "$VIP/$PLEN"
 holds_for "$(calc "3 * $ADV")" a_master "$VIP" || true
+check_status A MASTER "$PRIO_A" "before the kill"
+check_status B BACKUP "$PRIO_B" "before the kill"
 client_resolve "$VIP"
 sleep_random_phase "$ADV"
 
@@ -44,4 +46,5 @@ check "notify: lb2 MASTER" "+$(delta "$ntfy_b" "$T_KILL") s after the kill" test
 check_adverts_fields "lb2 adverts as master (v3 fields)" B 3 "$ADV_CS" 224.0.0.18 "$T_KILL"
 mac=$(client_neigh_mac "$VIP")
 check "client neighbour entry moved to lb2's MAC" "lladdr ${mac:-none}" test "$mac" = "$MAC_LB2"
+check_status B MASTER "$PRIO_B" "after lb1's crash"
 scenario_end

@@ -24,6 +24,8 @@ A_EXTRA="    track_interface {
     }"
 pair_up_tracked "$VIP/$PLEN"
 check_state "tracked links up: lb1 stays master" holds_for 1 a_master "$VIP"
+check_status A MASTER "$PRIO_A" "links up"
+check_status B BACKUP "$PRIO_B" "links up"
 # Link notifications take a moment through netlink (and a loaded CI
 # machine schedules a daemon late now and then).
 LINK_SLACK=0.25
@@ -37,10 +39,13 @@ p=$(ev_first "$(adv_from_prio "$IP_LB1" "$((PRIO_A + WEIGHT))")" "$T" | ts_of)
 check "lb1 advertised $((PRIO_A + WEIGHT))" "at +$(delta "$p" "$T") s" test -n "$p"
 f=$(notify_first "$T" lb1 FAULT)
 check "a weighted link is no fault" "${f:+FAULT at $f}" test -z "$f"
+check_status A BACKUP "$((PRIO_A + WEIGHT))" "trk0 down"
+check_status B MASTER "$PRIO_B" "trk0 down"
 T=$(now)
 ip -n "$NS_LB1" link set trk0 up
 limit=$(calc "$MD_A + $(slack_for "$ADV") + $LINK_SLACK")
 expect_a_takes_back "trk0 up: lb1 preempts" "$T" 0 "$limit"
+check_status A MASTER "$PRIO_A" "trk0 up"
 
 T=$(now)
 ip -n "$NS_LB1" link set trk1p down
@@ -49,10 +54,14 @@ expect_b_takes_over "trk1 carrier lost (weight 0): lb1 FAULT, lb2 takes over" "$
 f=$(notify_first "$T" lb1 FAULT)
 check "notify: lb1 FAULT" "+$(delta "$f" "$T") s" test -n "$f"
 check_state "lb1 stays FAULT without the VIP" holds_for 0.5 b_master "$VIP"
+check_status A FAULT "$PRIO_A" "trk1 carrier lost"
+check_status B MASTER "$PRIO_B" "trk1 carrier lost"
 T=$(now)
 ip -n "$NS_LB1" link set trk1p up
 limit=$(calc "$MD_A + $(slack_for "$ADV") + $LINK_SLACK")
 expect_a_takes_back "trk1 carrier back: lb1 leaves FAULT and preempts" "$T" 0 "$limit"
 b=$(notify_first "$T" lb1 BACKUP)
 check "notify: lb1 BACKUP" "+$(delta "$b" "$T") s" test -n "$b"
+check_status A MASTER "$PRIO_A" "trk1 carrier back"
+check_status B BACKUP "$PRIO_B" "trk1 carrier back"
 scenario_end

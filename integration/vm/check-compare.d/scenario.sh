@@ -9,6 +9,8 @@
 # lines since the previous checkpoint (sorted: the scripts run concurrently),
 # whether the daemon still runs, and (log) the checker's log lines since the
 # previous checkpoint, without timestamps, sorted. The host compares them.
+# For keepalived-rs also status.json (`keepalived-rs status --json`), which
+# the host checks against the table.
 #
 # A checkpoint is taken once the action's effect has settled: wait for the
 # observed state (table + notify + fifo) to differ from the state before the
@@ -201,6 +203,17 @@ record() { # NAME: one checkpoint
 	tail -n +$((FIFO_SEEN + 1)) "$CC/fifo.log" | sort >"$dir/fifo"
 	FIFO_SEEN=$((FIFO_SEEN + $(wc -l <"$dir/fifo")))
 	if kill -0 "$DPID" 2>/dev/null; then echo running; else echo exited; fi >"$dir/daemon"
+	# What keepalived-rs says of its real servers, right after the table:
+	# the host checks that the two agree (status-vs-table.py).
+	if [ "$IMPL" = rs ] && [ "$(cat "$dir/daemon")" = running ]; then
+		# A child busy on the VM's one slow vCPU may miss the status's 2 s:
+		# asked again, at most twice, before the host sees no answer.
+		for _ in 1 2 3; do
+			"$BIN" status --json --control-socket "$CC/daemon.sock" >"$dir/status.json" 2>&1
+			grep -q '"virtual_servers"' "$dir/status.json" && break
+			sleep 1
+		done
+	fi
 	local lines
 	lines=$(wc -l <"$OUT/daemon.log")
 	sed -n "$((LOG_SEEN + 1)),${lines}p" "$OUT/daemon.log" | checker_lines >"$dir/log"

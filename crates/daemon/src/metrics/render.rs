@@ -287,10 +287,15 @@ fn checker(reg: &mut Registry, c: &Checker) {
 pub fn render(status: &serde_json::Value) -> String {
     // Each part on its own: a child that answers something unexpected
     // loses its own families, not the others'.
-    let part = |k: &str| status.get(k).cloned().unwrap_or(serde_json::Value::Null);
-    let daemon: Daemon = serde_json::from_value(part("daemon")).unwrap_or_default();
-    let vrrp_part: Option<Vrrp> = serde_json::from_value(part("vrrp")).ok().flatten();
-    let checker_part: Option<Checker> = serde_json::from_value(part("checker")).ok().flatten();
+    // Read in place: the status of a large table is megabytes, and a
+    // copy of it per scrape was most of a scrape's allocations.
+    let null = serde_json::Value::Null;
+    let part = |k: &str| status.get(k).unwrap_or(&null);
+    let daemon = Daemon::deserialize(part("daemon")).unwrap_or_default();
+    let vrrp_part = Option::<Vrrp>::deserialize(part("vrrp")).ok().flatten();
+    let checker_part = Option::<Checker>::deserialize(part("checker"))
+        .ok()
+        .flatten();
     let mut reg = Registry::with_prefix("keepalived");
     let generation = gauges(
         &mut reg,

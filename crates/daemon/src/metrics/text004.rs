@@ -6,6 +6,7 @@
 //! the one into the other, and sorts each family's series so that two
 //! scrapes list them in the same order (the encoder follows a hash map).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -17,9 +18,11 @@ pub fn from_openmetrics(text: &str) -> String {
         .filter_map(|l| l.strip_suffix(" counter"))
         .collect();
     let mut out = String::with_capacity(text.len());
-    let mut family: Vec<String> = Vec::new();
+    // Borrowed lines: a scrape of a large table has hundreds of thousands
+    // of them, and only the label-less ones need rewriting.
+    let mut family: Vec<Cow<'_, str>> = Vec::new();
     let mut sortable = true;
-    let flush = |family: &mut Vec<String>, sortable: bool, out: &mut String| {
+    let flush = |family: &mut Vec<Cow<'_, str>>, sortable: bool, out: &mut String| {
         if sortable {
             family.sort();
         }
@@ -51,7 +54,10 @@ pub fn from_openmetrics(text: &str) -> String {
             }
             continue;
         }
-        family.push(line.replacen("{} ", " ", 1));
+        family.push(match line.split_once("{} ") {
+            Some((name, value)) => Cow::Owned(format!("{name} {value}")),
+            None => Cow::Borrowed(line),
+        });
     }
     flush(&mut family, sortable, &mut out);
     out

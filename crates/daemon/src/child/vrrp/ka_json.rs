@@ -24,6 +24,7 @@ use keepalived_vrrp::packet::Version;
 use serde::Serialize;
 
 use super::instance::Live;
+use super::ka_routes;
 use super::ka_stats::{Extras, KaStats};
 
 /// keepalived's numeric states.
@@ -105,6 +106,10 @@ struct KaData {
     vips: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     evips: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vroutes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vrules: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     track_ifp: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -238,6 +243,8 @@ pub fn instance(
         script_master_rx_lower_pri: script(&c.notify_master_rx_lower_pri),
         vips,
         evips,
+        vroutes: i.routing.routes.iter().map(ka_routes::route).collect(),
+        vrules: i.routing.rules.iter().map(ka_routes::rule).collect(),
         track_ifp,
         track_script,
         auth_type,

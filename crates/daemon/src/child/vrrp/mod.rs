@@ -34,6 +34,7 @@ mod exec;
 mod instance;
 mod io;
 mod ka_json;
+mod ka_routes;
 mod ka_stats;
 mod notify;
 mod processes;
