@@ -254,9 +254,8 @@ impl Core {
                     }
                 }
                 done = self.scripts.next_done() => {
-                    let (script, _pid, ok) = done;
                     let now = self.now();
-                    self.feed(Event::ScriptResult { script, ok }, now).await;
+                    self.feed(Event::ScriptResult { script: done.name, ok: done.ok }, now).await;
                 }
                 ev = next_link(&mut self.links) => self.on_link(ev).await,
                 d = next_of(&mut self.deletions) => self.on_deleted(d).await,
