@@ -670,3 +670,54 @@ fn a_process_storm_keeps_the_timers_and_the_counts() {
         failures.len()
     );
 }
+
+/// Scripts carry no parent-death signal (they start with posix_spawn,
+/// which cannot set one): when the VRRP child is SIGKILLed with a hung
+/// script running, the supervisor finds the script by the mark in its
+/// environment and kills it, instead of leaving it to run for ever.
+#[test]
+fn a_script_outlives_no_crashed_child() {
+    preflight();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    write_script(dir.path(), "hangs.sh", "exec sleep 603", 0o755);
+    let conf = dir.path().join("keepalived.conf");
+    fs::write(
+        &conf,
+        format!(
+            "vrrp_script hangs {{\n  script \"{}/hangs.sh\"\n  interval 1\n  timeout 60\n}}\n\
+             vrrp_instance I1 {{\n  state MASTER\n  interface veth0\n  virtual_router_id 1\n  \
+             priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    192.0.2.101/32\n  }}\n  \
+             track_script {{\n    hangs\n  }}\n}}\n",
+            dir.path().display()
+        ),
+    )
+    .expect("write the configuration");
+    let ns = Ns::new("crash");
+    let daemon = Daemon::start(&ns, Impl::Ours, dir.path(), &conf);
+    let in_ns = |cmd: &str| {
+        let here = ns.pids();
+        processes_running(cmd)
+            .into_iter()
+            .filter(|p| here.contains(p))
+            .count()
+    };
+    assert!(
+        wait_for(Duration::from_secs(5), || in_ns("sleep 603") == 1),
+        "the hung script never ran:\n{}",
+        daemon.log_text()
+    );
+    let _ = Command::new("kill")
+        .args(["-KILL", &daemon.vrrp_pid.to_string()])
+        .status();
+    let cleaned = wait_for(Duration::from_secs(3), || in_ns("sleep 603") == 0);
+    let log = daemon.log_text();
+    let stopped = daemon.stop();
+    drop(ns);
+    assert!(cleaned, "the script outlived its SIGKILLed child:\n{log}");
+    assert!(
+        log.contains("left 1 script process(es) running: killed"),
+        "no log line for the cleanup:\n{log}"
+    );
+    assert!(stopped, "did not stop after the crash:\n{log}");
+}
