@@ -135,8 +135,8 @@ impl Scripts {
             Err(e) => return self.failed_to_start(name, &e),
         };
         let pid = running.pid();
-        // fork + exec happen on the protocol's thread (the parent-death
-        // signal is tied to it) and block it until the child has exec'd.
+        // The spawn (a vfork) blocks the protocol's thread until the
+        // child has exec'd: on a starved machine that can be long.
         let took = started.elapsed();
         if took > SLOW_SPAWN {
             tracing::info!("VRRP_Script({name}): starting it held the VRRP loop for {took:?}");
