@@ -480,6 +480,7 @@ impl Core {
         generation: u64,
     ) -> Result<String, u8> {
         let first = self.globals.is_none();
+        super::routing::reload_system_tables();
         self.notifier.reconfigure(&config.global_defs);
         self.syncd.configure(&config.global_defs);
         let mut plans = Vec::new();

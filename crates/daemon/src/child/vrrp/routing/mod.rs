@@ -31,12 +31,38 @@ pub struct Routing {
     pub rules: Vec<RulePlan>,
 }
 
-/// Table names beyond the built-in ones, from iproute2's files.
-pub fn system_table(name: &str) -> Option<u32> {
-    ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"]
+/// iproute2's table-name files, the first one that names a table wins.
+const RT_TABLES: [&str; 2] = ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"];
+
+/// The files' text, read once per configuration load
+/// ([`reload_system_tables`]) rather than once per named table of every
+/// route and rule.
+static SYSTEM_TABLES: std::sync::Mutex<Option<Vec<String>>> = std::sync::Mutex::new(None);
+
+/// Reads iproute2's table names again: a configuration (re)load calls
+/// this, so a table named in rt_tables since the last load is known.
+pub fn reload_system_tables() {
+    let texts = RT_TABLES
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .find_map(|text| spec::parse_rt_tables(&text, name))
+        .collect();
+    if let Ok(mut cache) = SYSTEM_TABLES.lock() {
+        *cache = Some(texts);
+    }
+}
+
+/// Table names beyond the built-in ones, from iproute2's files (read at
+/// the first lookup if no load read them yet).
+pub fn system_table(name: &str) -> Option<u32> {
+    let loaded = SYSTEM_TABLES.lock().is_ok_and(|c| c.is_some());
+    if !loaded {
+        reload_system_tables();
+    }
+    let cache = SYSTEM_TABLES.lock().ok()?;
+    cache
+        .as_ref()?
+        .iter()
+        .find_map(|text| spec::parse_rt_tables(text, name))
 }
 
 /// Why `r` cannot be installed, if it cannot (`-t`'s notes).
