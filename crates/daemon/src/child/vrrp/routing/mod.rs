@@ -351,4 +351,16 @@ mod tests {
         assert_eq!(r.route_gone(&msg_of(&r.routes[0].spec)), Some(0));
         assert_eq!(r.route_gone(&msg_of(&other)), None, "another table");
     }
+
+    /// iproute2's own file names `main` 254 (integration/install-deps
+    /// installs iproute2); a name in no file is unknown, before and after
+    /// a reload.
+    #[test]
+    fn system_tables_come_from_iproute2s_files() {
+        assert_eq!(system_table("main"), Some(254));
+        assert_eq!(system_table("no-such-table-t11"), None);
+        reload_system_tables();
+        assert_eq!(system_table("main"), Some(254));
+        assert_eq!(system_table("no-such-table-t11"), None);
+    }
 }
