@@ -103,20 +103,13 @@ impl Spawned {
 }
 
 impl Drop for Spawned {
-    /// Abandoned before its end: reap it when it ends, in the background.
+    /// Abandoned before it was reaped (its waiting task dropped, e.g. at
+    /// shutdown): reap it if it has ended. Nothing blocks or spawns here;
+    /// one still running stays a zombie of ours once it ends, which only
+    /// happens to a run abandoned while the process lives on.
     fn drop(&mut self) {
-        let Some(fd) = self.pidfd.take() else { return };
-        let mut rest = Spawned {
-            pid: self.pid,
-            pidfd: Some(fd),
-        };
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = rest.wait().await;
-            });
-        } else {
-            let _ = waitpid(rest.pid, None);
-            rest.pidfd = None;
+        if self.pidfd.is_some() {
+            let _ = waitpid(self.pid, Some(WaitPidFlag::WNOHANG));
         }
     }
 }
