@@ -707,10 +707,16 @@ fn a_script_outlives_no_crashed_child() {
         "the hung script never ran:\n{}",
         daemon.log_text()
     );
+    // The respawned child starts runs of its own: watch the old one.
+    let old_runs = processes_running("sleep 603");
     let _ = Command::new("kill")
         .args(["-KILL", &daemon.vrrp_pid.to_string()])
         .status();
-    let cleaned = wait_for(Duration::from_secs(3), || in_ns("sleep 603") == 0);
+    let cleaned = wait_for(Duration::from_secs(3), || {
+        old_runs
+            .iter()
+            .all(|p| !Path::new(&format!("/proc/{p}")).exists())
+    });
     let log = daemon.log_text();
     let stopped = daemon.stop();
     drop(ns);
