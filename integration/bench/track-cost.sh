@@ -7,6 +7,8 @@
 #   integration/bench/track-cost.sh
 #   env: INSTANCES=100  WARMUP=10  WINDOW=60 (seconds)  ROUNDS=1
 #        SCRIPT=/bin/true  IMPLS="ka rs"
+#        SCRIPT_USER (each script runs as this user: a user switch, which
+#        makes our runs a full fork again)
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
 #
 # lb1 of the interop lab (integration/interop/lib: namespaces, veth, a
@@ -91,7 +93,8 @@ write_conf() { # -> config on stdout
     for ((i = 1; i <= INSTANCES; i++)); do
         root+="vrrp_script chk_$i {
     script \"$SCRIPT\"
-    interval 1
+    interval 1${SCRIPT_USER:+
+    user $SCRIPT_USER}
 }
 "
     done

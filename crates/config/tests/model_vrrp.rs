@@ -511,6 +511,36 @@ static_rules {
     assert_eq!(d.config_test_exit_code(), 5);
 }
 
+/// `default` takes its family from the rest of the line: `inet6` (before
+/// or after it), an IPv6 gateway or source; otherwise it is IPv4.
+#[test]
+fn a_default_route_takes_the_lines_family() {
+    let (c, _) = load(
+        "
+static_routes {
+    default dev eth0
+    inet6 default dev eth0
+    default dev eth0 inet6
+    default via 2001:db8::fe dev eth0
+    default via inet6 2001:db8::fe dev eth0
+    default via 192.0.2.254 dev eth0
+}
+",
+    );
+    let to: Vec<String> = c
+        .static_routes
+        .iter()
+        .map(|r| {
+            r.to.map(|p| format!("{}/{}", p.address, p.prefix_len))
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        to,
+        ["0.0.0.0/0", "::/0", "::/0", "::/0", "::/0", "0.0.0.0/0"]
+    );
+}
+
 #[test]
 fn scripts_processes_files_groups() {
     let (c, d) = load(

@@ -780,6 +780,9 @@ impl Supervisor {
                     );
                 }
             }
+            if unclean {
+                kill_scripts_left_by(label, pid);
+            }
             if stopping {
                 tracing::info!("{label} child process({pid}) exited ({status})");
                 continue;
@@ -1173,6 +1176,33 @@ impl Supervisor {
             "vrrp": part(Kind::Vrrp),
             "checker": part(Kind::Checker),
         })
+    }
+}
+
+/// Scripts started by a child that died without stopping (and whatever
+/// they started) are found by the marker in their environment and
+/// killed with their process groups: nothing else would ever enforce
+/// their timeouts. A stopping child kills its runs itself.
+fn kill_scripts_left_by(label: &str, child: u32) {
+    use keepalived_sys::script;
+    use nix::sys::signal::{Signal, kill, killpg};
+    use nix::unistd::{Pid, getpgid};
+    let left = script::leftovers_of(child);
+    for &p in &left {
+        let Ok(pid) = i32::try_from(p) else { continue };
+        let pid = Pid::from_raw(pid);
+        // A run leads its own group: the group takes what it started
+        // with it; a straggler in another group is killed alone.
+        if getpgid(Some(pid)) == Ok(pid) {
+            let _ = killpg(pid, Signal::SIGKILL);
+        }
+        let _ = kill(pid, Signal::SIGKILL);
+    }
+    if !left.is_empty() {
+        tracing::warn!(
+            "{label} child process({child}) left {} script process(es) running: killed",
+            left.len()
+        );
     }
 }
 

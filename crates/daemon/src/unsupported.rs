@@ -100,7 +100,8 @@ pub fn find(config: &Config) -> Vec<Note> {
 /// Routes and rules whose options we cannot send: the VRRP child logs
 /// each as not installed when it plans it; `-t` says so beforehand.
 fn unsendable_routes(config: &Config, f: &mut Finder) {
-    use crate::child::vrrp::routing::{route_refusal, rule_refusal};
+    use crate::child::vrrp::routing::{reload_system_tables, route_refusal, rule_refusal};
+    reload_system_tables();
     const EFFECT: &str = "an entry with an option keepalived-rs cannot send \
                           (encap, a realm or interface-group name, ...) is not installed";
     let mut routes = |keyword, list: &[keepalived_config::model::addr::Route]| {

@@ -43,6 +43,7 @@ pub mod route;
 pub mod rule;
 pub mod script;
 mod sockopt;
+pub mod spawn;
 pub mod sysctl;
 pub mod timer;
 pub mod vrrp_socket;

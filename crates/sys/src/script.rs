@@ -9,16 +9,25 @@
 //!   order: after setuid we could no longer change groups);
 //! * its own process group (`setpgid(0, 0)`), so a timeout can kill the
 //!   script *and* everything it started;
-//! * PR_SET_PDEATHSIG = SIGTERM, so a script does not outlive a crashed
-//!   child. Linux ties this to the *thread* that forked: spawn from a
-//!   thread that lives as long as the runtime (a tokio worker or the
-//!   current-thread runtime's thread), not from `spawn_blocking`;
+//! * the environment variable [`SPAWNED_BY`] = our pid, so whoever cleans
+//!   up after a crashed child can find what it started (the scripts and
+//!   whatever they left running) in /proc: [`leftovers_of`];
 //! * the inherited environment (keepalived does not clear it), minus
 //!   `IFS`, `LD_PRELOAD` and `LD_LIBRARY_PATH` (newer keepalived drops
 //!   these too), plus any variables the caller adds;
 //! * stdin, stdout and stderr on /dev/null;
 //! * no signal blocked (the daemon blocks the ones it reads from a
-//!   signalfd; keepalived also resets the mask before exec).
+//!   signalfd; keepalived also resets the mask before exec) and every
+//!   disposition back to its default.
+//!
+//! Without a user switch the script starts with posix_spawn
+//! ([`crate::spawn`]: a vfork, no page tables copied, no copy-on-write
+//! faults in the daemon's threads until the exec) instead of a full fork.
+//! A user switch needs setgroups/setgid/setuid between fork and exec, so
+//! that case keeps std's `pre_exec` and with it the full fork. No
+//! PR_SET_PDEATHSIG on either path (keepalived sets none either): a child
+//! that stops kills its runs itself, and the supervisor kills what a
+//! crashed one left ([`leftovers_of`]).
 //!
 //! On timeout the group gets SIGTERM, then SIGKILL after `kill_grace`
 //! (keepalived: 2 s for track scripts), and the result is
@@ -108,10 +117,29 @@ pub enum ScriptError {
     Wait { pid: u32, source: io::Error },
 }
 
+/// The process of a run, by how it was started.
+#[derive(Debug)]
+enum Child {
+    Spawned(crate::spawn::Spawned),
+    Tokio(tokio::process::Child),
+}
+
+impl Child {
+    async fn wait(&mut self) -> io::Result<ScriptOutcome> {
+        match self {
+            Child::Spawned(c) => Ok(match c.wait().await? {
+                crate::spawn::Ended::Exited(code) => ScriptOutcome::Exited(code),
+                crate::spawn::Ended::Signaled(sig) => ScriptOutcome::Signaled(sig),
+            }),
+            Child::Tokio(c) => c.wait().await.map(outcome),
+        }
+    }
+}
+
 /// A started script.
 #[derive(Debug)]
 pub struct RunningScript {
-    child: tokio::process::Child,
+    child: Child,
     pid: u32,
     timeout: Option<Duration>,
     kill_grace: Duration,
@@ -121,64 +149,71 @@ pub struct RunningScript {
 /// inside a tokio runtime.
 pub fn spawn(spec: &ScriptSpec) -> Result<RunningScript, ScriptError> {
     let (program, args) = spec.argv.split_first().ok_or(ScriptError::EmptyArgv)?;
+    let spawn_error = |source| ScriptError::Spawn {
+        program: program.clone(),
+        source,
+    };
+    let mut env = spec.env.clone();
+    env.push((SPAWNED_BY.into(), std::process::id().to_string().into()));
+    let Some(user) = spec.user.clone() else {
+        let envp = crate::spawn::environment(&REMOVED_ENV, &env);
+        let child = crate::spawn::spawn(&spec.argv, &envp).map_err(spawn_error)?;
+        return Ok(RunningScript {
+            pid: child.pid(),
+            child: Child::Spawned(child),
+            timeout: spec.timeout,
+            kill_grace: spec.kill_grace,
+        });
+    };
     let mut cmd = std::process::Command::new(program);
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .env_remove("IFS")
-        .env_remove("LD_PRELOAD")
-        .env_remove("LD_LIBRARY_PATH")
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .process_group(0);
-    let user = spec.user.clone();
-    pre_exec(&mut cmd, user);
+    for k in REMOVED_ENV {
+        cmd.env_remove(k);
+    }
+    switch_user(&mut cmd, user);
     let mut cmd = tokio::process::Command::from(cmd);
     // A timed-out or abandoned run must not leave a zombie behind.
     cmd.kill_on_drop(false);
-    let child = cmd.spawn().map_err(|source| ScriptError::Spawn {
-        program: program.clone(),
-        source,
-    })?;
-    let pid = child.id().unwrap_or(0);
+    let child = cmd.spawn().map_err(spawn_error)?;
     Ok(RunningScript {
-        child,
-        pid,
+        pid: child.id().unwrap_or(0),
+        child: Child::Tokio(child),
         timeout: spec.timeout,
         kill_grace: spec.kill_grace,
     })
 }
 
+/// Variables a script does not inherit (newer keepalived drops them too).
+const REMOVED_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
+
+/// Supplementary groups, gid, then uid (after setuid we could no longer
+/// change groups), between fork and exec.
 #[allow(unsafe_code)]
-fn pre_exec(cmd: &mut std::process::Command, user: Option<ScriptUser>) {
-    let gids: Option<(Vec<Gid>, Gid, Uid)> = user.map(|u| {
-        (
-            u.groups.iter().copied().map(Gid::from_raw).collect(),
-            Gid::from_raw(u.gid),
-            Uid::from_raw(u.uid),
-        )
-    });
-    // SAFETY: the closure runs in the forked child before exec. It only
-    // makes raw syscalls (sigprocmask, setgroups, setgid, setuid, prctl)
-    // through nix wrappers that do not allocate: the vectors and the
-    // empty signal set were built before fork.
+fn switch_user(cmd: &mut std::process::Command, user: ScriptUser) {
+    let groups: Vec<Gid> = user.groups.iter().copied().map(Gid::from_raw).collect();
+    let (gid, uid) = (Gid::from_raw(user.gid), Uid::from_raw(user.uid));
     let unblocked = nix::sys::signal::SigSet::empty();
+    // SAFETY: the closure runs in the forked child before exec. It only
+    // makes raw syscalls (sigprocmask, setgroups, setgid, setuid) through
+    // nix wrappers that do not allocate: the group vector and the empty
+    // signal set were built before fork.
     unsafe {
         cmd.pre_exec(move || {
             // The daemon blocks SIGTERM & co. for its signalfd, and a
-            // blocked mask survives exec: a script would then ignore the
-            // SIGTERM of its timeout (and everyone else's).
+            // blocked mask survives exec (std does not reset it).
             nix::sys::signal::pthread_sigmask(
                 nix::sys::signal::SigmaskHow::SIG_SETMASK,
                 Some(&unblocked),
                 None,
             )?;
-            if let Some((groups, gid, uid)) = &gids {
-                nix::unistd::setgroups(groups)?;
-                nix::unistd::setgid(*gid)?;
-                nix::unistd::setuid(*uid)?;
-            }
-            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+            nix::unistd::setgroups(&groups)?;
+            nix::unistd::setgid(gid)?;
+            nix::unistd::setuid(uid)?;
             Ok(())
         });
     }
@@ -208,8 +243,7 @@ impl RunningScript {
                 }
             },
         };
-        let status = waited.map_err(|source| ScriptError::Wait { pid, source })?;
-        Ok(outcome(status))
+        waited.map_err(|source| ScriptError::Wait { pid, source })
     }
 
     async fn kill_after_timeout(&mut self) {
@@ -260,4 +294,27 @@ fn outcome(status: ExitStatus) -> ScriptOutcome {
 /// Start a script and wait for its outcome.
 pub async fn run(spec: &ScriptSpec) -> Result<ScriptOutcome, ScriptError> {
     spawn(spec)?.wait().await
+}
+
+/// The environment variable every script gets: the pid of the process
+/// that started it. Scripts' own children inherit it, so it marks
+/// everything a run left behind too.
+pub const SPAWNED_BY: &str = "KEEPALIVED_RS_SPAWNED_BY";
+
+/// Every live process whose environment says `spawner` started it (or a
+/// script it started), from /proc. For cleaning up after a child that
+/// died without stopping its scripts; a process that rewrote its
+/// environment escapes, as one that called setsid escapes a group kill.
+pub fn leftovers_of(spawner: u32) -> Vec<u32> {
+    let marker = format!("{SPAWNED_BY}={spawner}");
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()))
+        })
+        .collect()
 }

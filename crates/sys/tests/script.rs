@@ -191,3 +191,41 @@ fn timeout_sigterm_reaches_a_script_started_with_sigterm_blocked() {
         "SIGTERM was not delivered: the run ended after {took:?} (grace 5 s)"
     );
 }
+
+/// What a run leaves behind carries the spawner's mark, and
+/// `leftovers_of` finds it (the supervisor's cleanup after a crashed
+/// child relies on it); a process of someone else is not found.
+#[test]
+fn leftovers_are_found_by_the_spawners_mark() {
+    use keepalived_sys::script::{SPAWNED_BY, leftovers_of};
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("bg.pid");
+    let script = write_script(
+        dir.path(),
+        "leaves.sh",
+        &format!("sleep 30 &\necho $! > {}\nexit 0", pidfile.display()),
+    );
+    let spec = ScriptSpec::new([script.as_os_str()]);
+    let rt = rt();
+    assert_eq!(rt.block_on(run(&spec)).unwrap(), ScriptOutcome::Exited(0));
+    let bg: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("30")
+        .env(SPAWNED_BY, "1")
+        .spawn()
+        .unwrap();
+    let found = leftovers_of(std::process::id());
+    let other_pid = other.id();
+    let _ = other.kill();
+    let _ = other.wait();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(bg).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(found.contains(&bg), "{bg} not in {found:?}");
+    assert!(!found.contains(&other_pid), "someone else's process found");
+}

@@ -406,6 +406,7 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
     let words: Vec<&Token<'_>> = std::iter::once(&node.keyword)
         .chain(node.args.iter())
         .collect();
+    let (mut inet6, mut default_to) = (false, false);
     let mut i = 0;
     while i < words.len() {
         let t = words[i];
@@ -482,7 +483,11 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
                 rt.no_track = true;
                 step = 1;
             }
-            "inet" | "inet6" | "append" | "lock" => step = 1,
+            "inet6" => {
+                inet6 = true;
+                step = 1;
+            }
+            "inet" | "append" | "lock" => step = 1,
             _ if ROUTE_TYPES.contains(&w) => {
                 rt.route_type = Some(w.to_string());
                 step = 1;
@@ -493,10 +498,12 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
                 }
             }
             "default" if rt.to.is_none() => {
+                // The family is settled once the whole line is read.
                 rt.to = Some(Prefix {
                     address: IpAddr::from([0, 0, 0, 0]),
                     prefix_len: 0,
                 });
+                default_to = true;
                 step = 1;
             }
             _ if rt.to.is_none() => {
@@ -526,6 +533,17 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
     if rt.to.is_none() {
         r.error(node.loc(), "route has no destination; route skipped");
         return None;
+    }
+    // `default` is ::/0 when the line says inet6 or names an IPv6 gateway,
+    // source or from-prefix (in any order), as `ip -6 route` would take it.
+    let v6_named = rt.via.is_some_and(|a| a.is_ipv6())
+        || rt.src.is_some_and(|a| a.is_ipv6())
+        || rt.from.as_ref().is_some_and(|p| p.address.is_ipv6());
+    if default_to && (inet6 || v6_named) {
+        rt.to = Some(Prefix {
+            address: IpAddr::from([0u16; 8]),
+            prefix_len: 0,
+        });
     }
     // keepalived tracks a route through its interface; without one it says
     // so (a warning) and does not track it.

@@ -258,9 +258,8 @@ impl Core {
                     }
                 }
                 done = self.scripts.next_done() => {
-                    let (script, _pid, ok) = done;
                     let now = self.now();
-                    self.feed(Event::ScriptResult { script, ok }, now).await;
+                    self.feed(Event::ScriptResult { script: done.name, ok: done.ok }, now).await;
                 }
                 ev = next_link(&mut self.links) => self.on_link(ev).await,
                 d = next_of(&mut self.deletions) => self.on_deleted(d).await,
@@ -485,6 +484,7 @@ impl Core {
         generation: u64,
     ) -> Result<String, u8> {
         let first = self.globals.is_none();
+        super::routing::reload_system_tables();
         self.notifier.reconfigure(&config.global_defs);
         self.syncd.configure(&config.global_defs);
         let mut plans = Vec::new();

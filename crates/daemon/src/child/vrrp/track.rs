@@ -30,8 +30,15 @@ const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// A start slower than this is logged (it delays adverts).
 const SLOW_SPAWN: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// One finished run: script name, the run's pid, success.
-pub type ScriptDone = (String, u32, bool);
+/// One finished run.
+pub struct ScriptDone {
+    pub name: String,
+    /// The run's pid (0 when it could not start).
+    pub pid: u32,
+    pub ok: bool,
+    /// It exited leaving processes in its group, which were killed.
+    pub left_behind: bool,
+}
 
 pub struct Scripts {
     specs: HashMap<String, ScriptSpec>,
@@ -39,6 +46,9 @@ pub struct Scripts {
     running: HashMap<String, u32>,
     done_tx: mpsc::UnboundedSender<ScriptDone>,
     done_rx: mpsc::UnboundedReceiver<ScriptDone>,
+    /// Scripts already reported for leaving processes behind (once each:
+    /// at `interval 1` a log line a second would drown the log).
+    reported_leftovers: std::collections::HashSet<String>,
 }
 
 impl Default for Scripts {
@@ -49,6 +59,7 @@ impl Default for Scripts {
             running: HashMap::new(),
             done_tx,
             done_rx,
+            reported_leftovers: Default::default(),
         }
     }
 }
@@ -124,8 +135,8 @@ impl Scripts {
             Err(e) => return self.failed_to_start(name, &e),
         };
         let pid = running.pid();
-        // fork + exec happen on the protocol's thread (the parent-death
-        // signal is tied to it) and block it until the child has exec'd.
+        // The spawn (a vfork) blocks the protocol's thread until the
+        // child has exec'd: on a starved machine that can be long.
         let took = started.elapsed();
         if took > SLOW_SPAWN {
             tracing::info!("VRRP_Script({name}): starting it held the VRRP loop for {took:?}");
@@ -134,12 +145,16 @@ impl Scripts {
         let tx = self.done_tx.clone();
         let name = name.to_owned();
         tokio::spawn(async move {
+            let mut left_behind = false;
             let ok = match running.wait().await {
                 Ok(o) => {
                     if let script::ScriptOutcome::TimedOut = o {
                         tracing::info!("VRRP_Script({name}) timed out");
-                    } else if !o.success() {
-                        tracing::debug!("VRRP_Script({name}) ended with {o:?}");
+                    } else {
+                        if !o.success() {
+                            tracing::debug!("VRRP_Script({name}) ended with {o:?}");
+                        }
+                        left_behind = kill_leftovers(&name, pid);
                     }
                     o.success()
                 }
@@ -148,21 +163,38 @@ impl Scripts {
                     false
                 }
             };
-            let _ = tx.send((name, pid, ok));
+            let _ = tx.send(ScriptDone {
+                name,
+                pid,
+                ok,
+                left_behind,
+            });
         });
     }
 
     fn failed_to_start(&mut self, name: &str, e: &ScriptError) {
         tracing::warn!("VRRP_Script({name}) cannot run: {e}");
-        let _ = self.done_tx.send((name.to_owned(), 0, false));
+        let _ = self.done_tx.send(ScriptDone {
+            name: name.to_owned(),
+            pid: 0,
+            ok: false,
+            left_behind: false,
+        });
     }
 
     /// The next finished run (pends for ever when none is running).
     pub async fn next_done(&mut self) -> ScriptDone {
         loop {
             if let Some(d) = self.done_rx.recv().await {
-                if self.running.get(&d.0) == Some(&d.1) {
-                    self.running.remove(&d.0);
+                if self.running.get(&d.name) == Some(&d.pid) {
+                    self.running.remove(&d.name);
+                }
+                if d.left_behind && self.reported_leftovers.insert(d.name.clone()) {
+                    tracing::warn!(
+                        "VRRP_Script({}) exited leaving processes in its process group: \
+                         killed them (and will after every run)",
+                        d.name
+                    );
                 }
                 return d;
             }
@@ -182,6 +214,27 @@ impl Scripts {
             {
                 tracing::debug!("VRRP_Script({name}): kill group {pgid}: {e}");
             }
+        }
+    }
+}
+
+/// Kills what a finished run left in its process group (`cmd &` in a
+/// script). keepalived 2.2.7 leaves them running, so a script that does
+/// this every `interval` piles up processes without bound; a check has
+/// no business outliving its verdict. Something that really means to
+/// stay (a daemon that called setsid) left the group and is not touched.
+/// The group cannot be a newer one: a pgid stays reserved while any
+/// member lives, and an empty group gets ESRCH.
+fn kill_leftovers(name: &str, pid: u32) -> bool {
+    match script::signal_process_group(pid, Signal::SIGKILL) {
+        Ok(()) => {
+            tracing::debug!("VRRP_Script({name}): killed what run {pid} left behind");
+            true
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => false,
+        Err(e) => {
+            tracing::debug!("VRRP_Script({name}): kill group {pid}: {e}");
+            false
         }
     }
 }

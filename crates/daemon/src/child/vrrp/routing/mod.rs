@@ -31,12 +31,38 @@ pub struct Routing {
     pub rules: Vec<RulePlan>,
 }
 
-/// Table names beyond the built-in ones, from iproute2's files.
-pub fn system_table(name: &str) -> Option<u32> {
-    ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"]
+/// iproute2's table-name files, the first one that names a table wins.
+const RT_TABLES: [&str; 2] = ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"];
+
+/// The files' text, read once per configuration load
+/// ([`reload_system_tables`]) rather than once per named table of every
+/// route and rule.
+static SYSTEM_TABLES: std::sync::Mutex<Option<Vec<String>>> = std::sync::Mutex::new(None);
+
+/// Reads iproute2's table names again: a configuration (re)load calls
+/// this, so a table named in rt_tables since the last load is known.
+pub fn reload_system_tables() {
+    let texts = RT_TABLES
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .find_map(|text| spec::parse_rt_tables(&text, name))
+        .collect();
+    if let Ok(mut cache) = SYSTEM_TABLES.lock() {
+        *cache = Some(texts);
+    }
+}
+
+/// Table names beyond the built-in ones, from iproute2's files (read at
+/// the first lookup if no load read them yet).
+pub fn system_table(name: &str) -> Option<u32> {
+    let loaded = SYSTEM_TABLES.lock().is_ok_and(|c| c.is_some());
+    if !loaded {
+        reload_system_tables();
+    }
+    let cache = SYSTEM_TABLES.lock().ok()?;
+    cache
+        .as_ref()?
+        .iter()
+        .find_map(|text| spec::parse_rt_tables(text, name))
 }
 
 /// Why `r` cannot be installed, if it cannot (`-t`'s notes).
@@ -324,5 +350,17 @@ mod tests {
             |s: &RouteSpec| keepalived_sys::route::RouteGone::from_message(&s.message()).unwrap();
         assert_eq!(r.route_gone(&msg_of(&r.routes[0].spec)), Some(0));
         assert_eq!(r.route_gone(&msg_of(&other)), None, "another table");
+    }
+
+    /// iproute2's own file names `main` 254 (integration/install-deps
+    /// installs iproute2); a name in no file is unknown, before and after
+    /// a reload.
+    #[test]
+    fn system_tables_come_from_iproute2s_files() {
+        assert_eq!(system_table("main"), Some(254));
+        assert_eq!(system_table("no-such-table-t11"), None);
+        reload_system_tables();
+        assert_eq!(system_table("main"), Some(254));
+        assert_eq!(system_table("no-such-table-t11"), None);
     }
 }
