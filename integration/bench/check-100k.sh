@@ -48,12 +48,13 @@ in_ns() { ip netns exec "$NS" "$@"; }
 in_ns ip link set lo up
 for r in $(seq 1 "$RS"); do in_ns ip addr add "198.51.100.$r/32" dev lo; done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-in_ns "$TARGET/release/examples/tcp_sink" 0.0.0.0 20000 "$SERVICES" "$WORK/sink.count" --log "$WORK/accept.log" 2>"$WORK/sink.err" &
+ip netns exec "$NS" "$TARGET/release/examples/tcp_sink" 0.0.0.0 20000 "$SERVICES" "$WORK/sink.count" --log "$WORK/accept.log" 2>"$WORK/sink.err" &
 SINK=$!
 sleep 1
 t0=$EPOCHREALTIME
 # Not through in_ns: a function in the background is a subshell, and $!
-# must be the daemon's parent (ip netns exec execs it).
+# must be the daemon's parent (ip netns exec execs it), or the cleanup
+# would leave it running.
 KEEPALIVED_RS_IPVS_DRY=1 ip netns exec "$NS" "$KALRS_BIN" -C -n -l -f "$WORK/big.conf" -p "$WORK/ka.pid" -c "$WORK/kc.pid" \
 	>"$WORK/daemon.log" 2>&1 &
 PID=$!
