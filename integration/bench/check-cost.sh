@@ -5,14 +5,15 @@
 # integration/vm/run-in-vm, one boot per implementation).
 #
 #   integration/bench/check-cost.sh
-#   env: SERVICES=1000 RS=10 KIND=tcp|http SHARED=1 DELAY_LOOP=10
+#   env: SERVICES=1000 RS=10 KIND=tcp|http|ssl SHARED=1 DELAY_LOOP=10
 #        WINDOW=30 IMPLS="ka rs" SMP=2 MEM=2048
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
 #        VM_ENV="NAME=VAL ..." (more environment for both daemons in the VM,
 #        e.g. MALLOC_ARENA_MAX=1 to try an allocator setting)
 #
 # SERVICES x RS real servers, one checker each, backends on the VM's lo
-# (tcp_sink: accepts, answers HTTP when KIND=http, counts). Prints per
+# (tcp_sink: accepts, answers HTTP when KIND=http, the same inside TLS
+# when KIND=ssl with a P-256 certificate made here by openssl, counts). Prints per
 # implementation: checks the backends saw in WINDOW s (and how many the
 # configuration calls for: TCG may not sustain it), CPU-seconds per 1 000
 # completed checks, the Pss the checkers add over the same table without
@@ -36,6 +37,10 @@ python3 "$REPO/integration/bench/gen-check-config.py" --services "${SERVICES:-10
 	--real-servers "${RS:-10}" --kind "${KIND:-tcp}" --delay-loop "${DELAY_LOOP:-10}" \
 	"${shared[@]}" --out "$WORK"
 cp "$REPO/integration/vm/check-cost.sh" "$TARGET/release/examples/tcp_sink" "$WORK/"
+if [[ ${KIND:-tcp} == ssl ]]; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench \
+		-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+fi
 echo "# check-cost: $(grep -E '^(SERVICES|RS|KIND|DELAY_LOOP|SINK_PORTS)=' "$WORK/bench.env" | tr '\n' ' ')window ${WINDOW:-30} s; impls: $IMPLS"
 vm_env=()
 for kv in ${VM_ENV:-}; do vm_env+=(--env "$kv"); done

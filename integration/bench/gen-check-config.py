@@ -4,7 +4,8 @@
 
 SERVICES virtual servers (192.0.2.1, ports 10000..) x RS real servers
 (198.51.100.1..RS), each real server with one checker of KIND (tcp:
-TCP_CHECK, http: HTTP_GET). Distinct targets: virtual server i checks its
+TCP_CHECK, http: HTTP_GET, ssl: SSL_GET without certificate checks, as
+keepalived does it when no SSL block is given). Distinct targets: virtual server i checks its
 real servers on port 20000+i, so every probe goes to its own (address,
 port). --shared: every virtual server checks port 20000, so the same RS
 targets appear in every virtual server (what de-duplication saves).
@@ -18,7 +19,7 @@ import os
 p = argparse.ArgumentParser()
 p.add_argument("--services", type=int, default=1000)
 p.add_argument("--real-servers", type=int, default=10)
-p.add_argument("--kind", choices=["tcp", "http"], default="tcp")
+p.add_argument("--kind", choices=["tcp", "http", "ssl"], default="tcp")
 p.add_argument("--shared", action="store_true")
 p.add_argument("--delay-loop", type=float, default=10)
 p.add_argument("--out", required=True)
@@ -38,8 +39,9 @@ def checker(port):
     )
     if a.kind == "tcp":
         return "        TCP_CHECK {\n" + common + "        }\n"
+    block = "HTTP_GET" if a.kind == "http" else "SSL_GET"
     return (
-        "        HTTP_GET {\n" + common +
+        f"        {block} {{\n" + common +
         "            url {\n                path /\n                status_code 200\n            }\n"
         "        }\n"
     )

@@ -7,6 +7,9 @@
 #   integration/bench/ipvs-scale.sh
 #   env: SERVICES=10000 RS=10  IMPLS="ka rs"  SMP=2  MEM=3072
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
+#        CHECK_DELAY=D: a TCP_CHECK (delay_loop D) on every real server,
+#        backends on the VM's lo; reports the Pss SETTLE s (default 60)
+#        after start and skips the reload (see integration/vm/lvs-scale.sh)
 #
 # For each: start -> full table in the kernel; one weight change by reload
 # (when the change is visible, when the daemon is idle again, and how many
@@ -26,7 +29,13 @@ if [[ -z ${KALRS_BIN:-} ]]; then
 fi
 WORK=$(mktemp -d /var/tmp/kalrs-ipvs-scale.XXXXXX)
 [[ -n ${KEEP:-} ]] || trap 'rm -rf "$WORK"' EXIT
-python3 "$REPO/integration/bench/gen-lvs-config.py" --services "$SERVICES" --real-servers "$RS" --out "$WORK"
+check=()
+if [[ -n ${CHECK_DELAY:-} ]]; then
+	check=(--check-delay "$CHECK_DELAY")
+	(cd "$REPO" && cargo build --release -q -p keepalived-sys --example tcp_sink)
+	cp "${CARGO_TARGET_DIR:-$REPO/target}/release/examples/tcp_sink" "$WORK/"
+fi
+python3 "$REPO/integration/bench/gen-lvs-config.py" --services "$SERVICES" --real-servers "$RS" "${check[@]}" --out "$WORK"
 cp "$REPO/integration/vm/lvs-scale.sh" "$WORK/"
 echo "# ipvs-scale: $SERVICES services x $RS real servers; impls: $IMPLS; host $(nproc) CPUs; keepalived-rs: $KALRS_BIN"
 # One boot per implementation: the kernel keeps deleted real servers in a
@@ -36,8 +45,8 @@ rc=0
 for impl in $IMPLS; do
 	"$REPO/integration/vm/run-in-vm" --quiet --payload "$WORK" --timeout 1500 \
 		--smp "${SMP:-2}" --mem "${MEM:-3072}" --modules "ip_vs nlmon" \
-		--env "KALRS=$KALRS_BIN" --env "IMPLS=$impl" --env "DAEMON_FLAGS=${DAEMON_FLAGS:-}" --bin "$KALRS_BIN" \
-		"$WORK/lvs-scale.sh" | tee "$WORK/vm-$impl.log" | grep -E '^(FAIL|NOTE|DONE)' || rc=$?
+		--env "KALRS=$KALRS_BIN" --env "IMPLS=$impl" --env "DAEMON_FLAGS=${DAEMON_FLAGS:-}" --env "SETTLE=${SETTLE:-60}" --bin "$KALRS_BIN" \
+		"$WORK/lvs-scale.sh" | tee "$WORK/vm-$impl.log" | grep -E '^(FAIL|NOTE|DONE|RESULT)' || rc=$?
 	grep -q '^DONE' "$WORK/vm-$impl.log" ||
 		{ echo "ipvs-scale bench: the VM run for $impl did not finish" >&2; tail -30 "$WORK/vm-$impl.log" >&2; exit 1; }
 done

@@ -4,7 +4,8 @@
 # per implementation): what health checks cost the daemon.
 #
 # Payload (the working directory): check.conf, nocheck.conf, bench.env
-# (from integration/bench/gen-check-config.py) and the tcp_sink backend.
+# (from integration/bench/gen-check-config.py) and the tcp_sink backend
+# (with cert.pem and key.pem for KIND=ssl).
 #
 #  baseline  `-C` on nocheck.conf (the same table, no checkers): Pss of
 #            the daemon's processes once the table is in and they idle.
@@ -34,6 +35,8 @@ ip addr add 192.0.2.1/32 dev lo
 for j in $(seq 1 "$RS"); do ip addr add "198.51.100.$j/32" dev lo; done
 sink_flag=""
 [ "$KIND" = http ] && sink_flag=--http
+[ "$KIND" = ssl ] && sink_flag="--tls cert.pem key.pem"
+# shellcheck disable=SC2086 # the flags are words
 ./tcp_sink 0.0.0.0 20000 "$SINK_PORTS" /tmp/sink.count $sink_flag 2>/tmp/sink.err &
 SINK=$!
 sleep 1

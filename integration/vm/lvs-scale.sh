@@ -21,6 +21,12 @@
 #          host (pcap written to the payload).
 #  stop    SIGTERM the parent; time until it has exited; services left.
 #
+# With CHECK_DELAY set in probe.env (every real server has a TCP_CHECK),
+# the real servers' addresses go on lo with tcp_sink (from the payload)
+# listening on every service port, and the Pss is read SETTLE seconds
+# (default 60) after the full table instead of when the daemon is idle:
+# checkers never let it idle, so the reload step is skipped too.
+#
 # Writes "RESULT key value" lines to stdout and results-IMPLS.txt. Run one
 # implementation per boot (see integration/bench/ipvs-scale.sh).
 set -u
@@ -38,6 +44,15 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 modprobe ip_vs || { echo "FAIL no IPVS in this kernel"; exit 1; }
 for m in ip_vs_rr nlmon; do modprobe "$m" 2>/dev/null; done
+if [ -n "${CHECK_DELAY:-}" ]; then
+	ip link set lo up
+	for r in $(seq 1 "$REAL_SERVERS"); do ip addr add "198.51.100.$r/32" dev lo; done
+	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	./tcp_sink 0.0.0.0 20000 "$SERVICES" /tmp/sink.count 2>/tmp/sink.err &
+	# Binding thousands of listeners takes a while under TCG.
+	for _ in $(seq 1 600); do grep -q listening /tmp/sink.err 2>/dev/null && break; sleep 0.1; done
+	grep -q listening /tmp/sink.err || { echo "FAIL backend: $(cat /tmp/sink.err)"; exit 1; }
+fi
 ipvsadm -C || exit 1
 have_nlmon=0
 if ip link add nlmon0 type nlmon 2>/dev/null && ip link set nlmon0 up; then
@@ -106,6 +121,21 @@ has_rs() { # VS RS [WEIGHT]
 	fi
 }
 
+# SIGTERM IMPL's PID; time until it has exited; services left.
+stop_and_report() { # IMPL PID
+	local t0 t1 left
+	t0=$(now)
+	kill -TERM "$2"
+	while alive "$2"; do sleep 0.02; done
+	wait "$2" 2>/dev/null
+	t1=$(now)
+	left=$(ipvsadm -Sn | grep -c '^-A')
+	result "$1 stop_s $(elapsed "$t0" "$t1")"
+	result "$1 stop_left_services $left"
+	grep -iE 'killed|timeout|did not|removed what' "/tmp/$1.log" | tail -3 | sed "s/^/NOTE $1 log: /"
+	cp "/tmp/$1.log" "$PWD/daemon-$1.log"
+}
+
 cp big.conf big-orig.conf
 for impl in $IMPLS; do
 	ipvsadm -C
@@ -128,12 +158,27 @@ for impl in $IMPLS; do
 	result "$impl start_dests $ndst"
 	[ "$nsvc" = "$SERVICES" ] && [ "$ndst" = "$DESTS" ] ||
 		echo "NOTE $impl: full dump after the last entry arrived holds $nsvc/$SERVICES services, $ndst/$DESTS real servers"
-	wait_idle "$pid" >/dev/null
-	result "$impl pss_kb $(pss_kb "$pid")"
+	if [ -n "${CHECK_DELAY:-}" ]; then
+		c0=$(cat /tmp/sink.count)
+		sleep "${SETTLE:-60}"
+		result "$impl pss_kb $(pss_kb "$pid")"
+		result "$impl checks_in_settle $(($(cat /tmp/sink.count) - c0))"
+		result "$impl dests_after_settle $(ipvsadm -Sn | grep -c '^-a')"
+		for p in /proc/[0-9]*; do
+			set -- $(sed 's/.*) //' "$p/stat" 2>/dev/null)
+			if [ "${p#/proc/}" = "$pid" ] || [ "${2:-}" = "$pid" ]; then
+				echo "NOTE $impl ${p#/proc/} pss_kb $(awk '/^Pss:/ { print $2 }' "$p/smaps_rollup") $(tr '\0' ' ' <"$p/cmdline" | cut -c1-30)"
+			fi
+		done
+	else
+		wait_idle "$pid" >/dev/null
+		result "$impl pss_kb $(pss_kb "$pid")"
+	fi
 
 	# Reload with one weight changed.
 	cp big-reload.conf run.conf
 	cap=""
+	[ -n "${CHECK_DELAY:-}" ] && { stop_and_report "$impl" "$pid"; continue; }
 	if [ $have_nlmon = 1 ]; then
 		cap=$PWD/reload-$impl.pcap
 		tcpdump --immediate-mode -Z root -i nlmon0 -s 0 -U -w "$cap" 2>/dev/null &
@@ -154,17 +199,7 @@ for impl in $IMPLS; do
 	fi
 	[ "$impl" = rs ] && grep -o 'applied generation 2.*' "/tmp/$impl.log" | tail -1 | sed 's/^/NOTE rs log: /'
 
-	# Stop.
-	t0=$(now)
-	kill -TERM "$pid"
-	while alive "$pid"; do sleep 0.02; done
-	wait "$pid" 2>/dev/null
-	t1=$(now)
-	left=$(ipvsadm -Sn | grep -c '^-A')
-	result "$impl stop_s $(elapsed "$t0" "$t1")"
-	result "$impl stop_left_services $left"
-	grep -iE 'killed|timeout|did not|removed what' "/tmp/$impl.log" | tail -3 | sed "s/^/NOTE $impl log: /"
-	cp "/tmp/$impl.log" "$PWD/daemon-$impl.log"
+	stop_and_report "$impl" "$pid"
 done
 ipvsadm -C
 echo "DONE"

@@ -6,6 +6,7 @@ mod cli;
 mod config_test;
 mod control;
 mod dump;
+mod kept_frame;
 mod logging;
 mod metrics;
 mod notify;

@@ -47,6 +47,7 @@
 //! supervisor stops instead, as keepalived does by raising SIGTERM, and
 //! exits 0.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -57,6 +58,8 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use keepalived_config::Config;
+
+use crate::kept_frame::KeptFrame;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -294,8 +297,9 @@ struct Generation {
     /// its loop has stalled.
     stall_vrrp: Duration,
     stall_checker: Duration,
-    /// The snapshot frame for the checker child: the whole configuration.
-    checker: Vec<u8>,
+    /// The snapshot frame for the checker child: the whole configuration,
+    /// packed once the child has it (see [`KeptFrame`]).
+    checker: KeptFrame,
     /// For the VRRP child: without the virtual servers, which it never
     /// reads and which are most of the bytes of a big configuration.
     vrrp: Vec<u8>,
@@ -313,7 +317,7 @@ impl Generation {
             number,
             stall_vrrp,
             stall_checker,
-            checker,
+            checker: KeptFrame::Plain(checker),
             vrrp,
             child_wait_time: config.root.child_wait_time,
         })
@@ -326,10 +330,10 @@ impl Generation {
         }
     }
 
-    fn frame(&self, kind: Kind) -> &[u8] {
+    fn frame(&self, kind: Kind) -> io::Result<Cow<'_, [u8]>> {
         match kind {
-            Kind::Checker => &self.checker,
-            Kind::Vrrp => &self.vrrp,
+            Kind::Checker => self.checker.bytes(),
+            Kind::Vrrp => Ok(Cow::Borrowed(&self.vrrp)),
         }
     }
 
@@ -532,6 +536,7 @@ impl Supervisor {
         let slot = &mut self.slots[i];
         slot.respawn_at = None;
         let result = (|| -> io::Result<Running> {
+            let snapshot = snapshot?;
             let (ours, theirs) = UnixStream::pair()?;
             let argv0 = self
                 .args
@@ -552,7 +557,7 @@ impl Supervisor {
                 acked: 0,
                 last_beat: None,
             };
-            io::Write::write_all(&mut r.chan, snapshot)?;
+            io::Write::write_all(&mut r.chan, &snapshot)?;
             Ok(r)
         })();
         match result {
@@ -577,7 +582,10 @@ impl Supervisor {
     fn send_snapshots(&mut self) {
         for slot in &mut self.slots {
             if let Some(r) = &mut slot.running
-                && let Err(e) = io::Write::write_all(&mut r.chan, self.current.frame(slot.kind))
+                && let Err(e) = self
+                    .current
+                    .frame(slot.kind)
+                    .and_then(|f| io::Write::write_all(&mut r.chan, &f))
             {
                 tracing::warn!("Cannot reach the {} child: {e}", slot.kind.label());
             }
@@ -868,6 +876,16 @@ impl Supervisor {
                             slot.kind.label()
                         );
                         r.acked = r.acked.max(generation);
+                        if slot.kind == Kind::Checker && generation >= self.current.number {
+                            let before = self.current.checker.held();
+                            if self.current.checker.pack() {
+                                keepalived_sys::mem::release_freed_memory();
+                                tracing::debug!(
+                                    "Checker snapshot of generation {generation} kept packed: {before} -> {} bytes",
+                                    self.current.checker.held()
+                                );
+                            }
+                        }
                         // Watched from its first answer on: a child that
                         // stalls before its first heartbeat is caught too.
                         r.last_beat.get_or_insert_with(Instant::now);
