@@ -9,13 +9,19 @@
 #   http_response  the HTTP_GET / SSL_GET answer decoder (head, status,
 #                Content-Length, MD5, regex; split into reads at random
 #                points); seeds: fuzz/seeds/http_response
+#   checker_replies  what DNS_CHECK, SMTP_CHECK and UDP_CHECK read from a
+#                server (DNS answer judge, SMTP line reader and status,
+#                UDP require_reply pattern and matching)
+#   ipvs_decode  the IPVS generic netlink answer decoder (framing, then
+#                services, destinations, sync daemon, timeouts, info)
+#   control_request  the control socket's request line decoder
 # Fails if the fuzzer finds a crash, a timeout or a memory blow-up.
 #
 #   integration/fuzz.sh [SECONDS] [TARGET|all]
 #
-# `all` (the default) runs every target within SECONDS in total: two thirds
-# for config, whose input space is far larger, the rest shared by
-# vrrp_decode and http_response.
+# `all` (the default) runs every target within SECONDS in total: half for
+# config, whose input space is far larger, the other half shared by the
+# five decoders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
@@ -51,17 +57,16 @@ run() { # target seconds
 
 case "$TARGET" in
   all)
-    CONFIG_SECS=$(( SECS * 2 / 3 ))
+    DECODERS=(vrrp_decode http_response checker_replies ipvs_decode control_request)
+    CONFIG_SECS=$(( SECS / 2 ))
     (( CONFIG_SECS >= 1 )) || CONFIG_SECS=1
-    VRRP_SECS=$(( (SECS - CONFIG_SECS) / 2 ))
-    (( VRRP_SECS >= 1 )) || VRRP_SECS=1
-    HTTP_SECS=$(( SECS - CONFIG_SECS - VRRP_SECS ))
-    (( HTTP_SECS >= 1 )) || HTTP_SECS=1
+    EACH=$(( (SECS - CONFIG_SECS) / ${#DECODERS[@]} ))
+    (( EACH >= 1 )) || EACH=1
     run config "$CONFIG_SECS"
-    cd "$ROOT"
-    run vrrp_decode "$VRRP_SECS"
-    cd "$ROOT"
-    run http_response "$HTTP_SECS" ;;
+    for t in "${DECODERS[@]}"; do
+      cd "$ROOT"
+      run "$t" "$EACH"
+    done ;;
   *)
     run "$TARGET" "$SECS" ;;
 esac
