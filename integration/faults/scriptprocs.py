@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0 OR MIT
 """Watch the processes of a misbehaving script (the scripts row).
 
-    scriptprocs.py TAG_REGEX SECONDS NETNS...
+    scriptprocs.py [--until-none] TAG_REGEX SECONDS NETNS...
 
 Every 0.1 s for SECONDS, finds the processes inside the named network
 namespaces (by /proc/PID/ns/net against /run/netns/NAME) whose command
-line matches TAG_REGEX, and prints one line at the end:
+line matches TAG_REGEX, and prints one line at the end (with
+--until-none, the end comes early once none is left):
 
     oldest=<age s of the oldest one ever seen> peak=<most at once> left=<now>
 
@@ -55,11 +56,15 @@ def tagged(tag, inodes, hz, uptime):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    until_none = bool(args) and args[0] == "--until-none"
+    if until_none:
+        args = args[1:]
+    if len(args) < 3:
         sys.exit(__doc__)
-    tag = re.compile(sys.argv[1])
-    seconds = float(sys.argv[2])
-    inodes = netns_inodes(sys.argv[3:])
+    tag = re.compile(args[0])
+    seconds = float(args[1])
+    inodes = netns_inodes(args[2:])
     if not inodes:
         sys.exit("scriptprocs.py: none of the namespaces exists")
     hz = os.sysconf("SC_CLK_TCK")
@@ -72,7 +77,7 @@ def main():
         left = len(ages)
         peak = max(peak, left)
         oldest = max([oldest, *ages])
-        if time.monotonic() >= end:
+        if time.monotonic() >= end or (until_none and left == 0):
             break
         time.sleep(0.1)
     print(f"oldest={oldest:.2f} peak={peak} left={left}")

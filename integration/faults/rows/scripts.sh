@@ -226,7 +226,7 @@ row_scripts() {
         echo ok >"$RUN_DIR/bad.mode"
         t1=$EPOCHREALTIME
         # shellcheck disable=SC2086
-        w2=$(python3 "$FAULTS_DIR/scriptprocs.py" "$BAD_TAG" "$(calc "$bound + 1")" $ns_list)
+        w2=$(python3 "$FAULTS_DIR/scriptprocs.py" --until-none "$BAD_TAG" "$(calc "$bound + 1")" $ns_list)
         oldest=$(printf '%s\n%s\n' "$w1" "$w2" | sed -n 's/.*oldest=\([0-9.]*\).*/\1/p' | sort -g | tail -n 1)
         left=$(printf '%s\n' "$w2" | sed -n 's/.*left=\([0-9]*\).*/\1/p')
         runs=$(awk -v a="$ts" -v b="$t1" -v m="$mode" '$1 + 0 > a + 0 && $1 + 0 < b + 0 && $3 == m' "$RUN_DIR/bad-vrrp.log" | wc -l)
@@ -234,7 +234,7 @@ row_scripts() {
         ((misc)) && detail+=", $(awk -v a="$ts" -v b="$t1" -v m="$mode" '$1 + 0 > a + 0 && $1 + 0 < b + 0 && $3 == m' "$RUN_DIR/bad-misc.log" | wc -l) MISC_CHECK runs"
         if ((runs > 0)) && le "$oldest" "$bound"; then result "$mode: killed at timeout with its group" PASS "$detail"
         else result "$mode: killed at timeout with its group" FAIL "$detail"; fi
-        detail="$left left $(calc "$bound + 1") s after the script behaves again"
+        detail="$left left $(calc "$EPOCHREALTIME - $t1") s after the script behaves again (waited until none, at most $(calc "$bound + 1") s)"
         if [[ $left == 0 ]]; then result "$mode: no leaked process" PASS "$detail"
         else result "$mode: no leaked process" FAIL "$detail: $(node_leaked A)"; fi
         # What a failed check left running must not confuse the next mode
