@@ -63,9 +63,9 @@ EOF
     t0=$EPOCHREALTIME
     node_start_conf A "$conf"
     sleep "$NOIPVS_S"
-    # (Not the runner's own "=== start" line, which names lb1-ipvs.conf.)
-    first=$(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -v '^===' | grep -m1 -iE 'ipvs|ip_vs' | cut -c1-180)
-    n=$(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -v '^===' | grep -ciE 'ipvs|ip_vs' || true)
+    # (Not the lines that only echo the command line, which names lb1-ipvs.conf.)
+    first=$(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -v -e '^===' -e 'lb1-ipvs.conf' | grep -m1 -iE 'ipvs|ip_vs' | cut -c1-180)
+    n=$(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -v -e '^===' -e 'lb1-ipvs.conf' | grep -ciE 'ipvs|ip_vs' || true)
     detail="$n IPVS lines in $NOIPVS_S s (allowed 1-$NOIPVS_LOG_MAX), first: ${first:-none}"
     ((n >= 1 && n <= NOIPVS_LOG_MAX)) || ok=0
     peer_alive A || { ok=0; detail+="; the daemon exited"; }
@@ -75,13 +75,30 @@ EOF
     else result "noipvs: said clearly, VRRP runs" FAIL "$detail"; fi
     peer_term A 10
     IMPL_A=$saved
+    rm -f "$RUN_DIR/lb1.pid" "$RUN_DIR/lb1.vrrp.pid" "$RUN_DIR/lb1.chk.pid"
     node_start A
 }
 
-# peer_start with another configuration file (node_start uses lb1.conf).
+# peer_start (interop lib/peer.sh) with another configuration file, and
+# without its end-of-session on a daemon that exits at once: here that
+# is a result (keepalived stops itself when IPVS cannot start).
 node_start_conf() { # side conf
-    mkdir -p "$RUN_DIR/$(side_name "$1").tmp"
-    peer_start "$1" "$2"
+    local side=$1 ns name cmd pid
+    ns=$(side_ns "$side")
+    name=$(side_name "$side")
+    mkdir -p "$RUN_DIR/$name.tmp"
+    cmd=$(impl_template "$(impl_of "$side")")
+    cmd=${cmd//\{conf\}/$2}
+    cmd=${cmd//\{pid\}/$RUN_DIR/$name.pid}
+    cmd=${cmd//\{vrrp_pid\}/$RUN_DIR/$name.vrrp.pid}
+    cmd=${cmd//\{name\}/$name}
+    cmd=${cmd//\{run\}/$RUN_DIR}
+    printf '=== %s start %s\n' "$EPOCHREALTIME" "$cmd" >>"$RUN_DIR/$name.out"
+    setsid ip netns exec "$ns" bash -c "exec $cmd" </dev/null >>"$RUN_DIR/$name.out" 2>&1 &
+    pid=$!
+    disown "$pid"
+    proc_register "$pid" "daemon-$name"
+    PEER_PID[$side]=$pid
 }
 
 row_kernel() {

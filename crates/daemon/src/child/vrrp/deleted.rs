@@ -33,6 +33,16 @@ impl Core {
                     let mut losses = LossBurst::default();
                     loop {
                         let next = match losses.held_until() {
+                            // Due while notices kept coming (a timeout
+                            // polls its future first, so a steady stream
+                            // would postpone it for ever).
+                            Some(at) if Instant::now() >= at => {
+                                losses.released();
+                                if tx.send(Deleted::Lost).is_err() {
+                                    break;
+                                }
+                                continue;
+                            }
                             None => d.next().await,
                             Some(at) => match tokio::time::timeout_at(at, d.next()).await {
                                 Ok(ev) => ev,
