@@ -11,13 +11,19 @@
 #                points); seeds: fuzz/seeds/http_response
 #   dns_answer   the resolver's answer reader for real servers named by
 #                DNS (A, AAAA, SRV questions); no seeds
+#   checker_replies  what DNS_CHECK, SMTP_CHECK and UDP_CHECK read from a
+#                server (DNS answer judge, SMTP line reader and status,
+#                UDP require_reply pattern and matching)
+#   ipvs_decode  the IPVS generic netlink answer decoder (framing, then
+#                services, destinations, sync daemon, timeouts, info)
+#   control_request  the control socket's request line decoder
 # Fails if the fuzzer finds a crash, a timeout or a memory blow-up.
 #
 #   integration/fuzz.sh [SECONDS] [TARGET|all]
 #
-# `all` (the default) runs every target within SECONDS in total: two thirds
-# for config, whose input space is far larger, the rest shared by
-# vrrp_decode, http_response and dns_answer.
+# `all` (the default) runs every target within SECONDS in total: half for
+# config, whose input space is far larger, the other half shared by the
+# six decoders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
@@ -53,20 +59,16 @@ run() { # target seconds
 
 case "$TARGET" in
   all)
-    CONFIG_SECS=$(( SECS * 2 / 3 ))
+    DECODERS=(vrrp_decode http_response dns_answer checker_replies ipvs_decode control_request)
+    CONFIG_SECS=$(( SECS / 2 ))
     (( CONFIG_SECS >= 1 )) || CONFIG_SECS=1
-    VRRP_SECS=$(( (SECS - CONFIG_SECS) / 3 ))
-    (( VRRP_SECS >= 1 )) || VRRP_SECS=1
-    DNS_SECS=$VRRP_SECS
-    HTTP_SECS=$(( SECS - CONFIG_SECS - VRRP_SECS - DNS_SECS ))
-    (( HTTP_SECS >= 1 )) || HTTP_SECS=1
+    EACH=$(( (SECS - CONFIG_SECS) / ${#DECODERS[@]} ))
+    (( EACH >= 1 )) || EACH=1
     run config "$CONFIG_SECS"
-    cd "$ROOT"
-    run vrrp_decode "$VRRP_SECS"
-    cd "$ROOT"
-    run http_response "$HTTP_SECS"
-    cd "$ROOT"
-    run dns_answer "$DNS_SECS" ;;
+    for t in "${DECODERS[@]}"; do
+      cd "$ROOT"
+      run "$t" "$EACH"
+    done ;;
   *)
     run "$TARGET" "$SECS" ;;
 esac

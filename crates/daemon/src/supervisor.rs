@@ -114,6 +114,11 @@ pub enum LoadError {
 pub fn load_config(cli: &Cli, reload: bool) -> Result<Config, LoadError> {
     let loaded = crate::config_test::load(cli);
     if loaded.main_missing {
+        // Why it cannot be read (missing, a directory, EMFILE...) is in the
+        // diagnostics; without them the refusal did not say.
+        for d in loaded.diagnostics.iter() {
+            tracing::error!("{d}");
+        }
         tracing::error!(
             "Configuration file '{}' cannot be read",
             cli.config_file().display()

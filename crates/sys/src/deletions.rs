@@ -7,8 +7,9 @@
 //! a deletion asks for an answer.
 //!
 //! Like [`crate::link::LinkEvents`], the subscription has its own socket
-//! and loses notices when the kernel overruns its buffer; a consumer
-//! that must not miss one re-reads the state it cares about.
+//! and loses notices when the kernel overruns its buffer (an address
+//! storm on the box). That is reported as [`Deleted::Lost`]: the consumer
+//! re-reads the state it cares about.
 
 use std::pin::Pin;
 
@@ -28,6 +29,9 @@ pub enum Deleted {
     Address(AddrInfo),
     Route(RouteGone),
     Rule(RuleGone),
+    /// The kernel dropped notices (ENOBUFS: the socket's receive buffer
+    /// was full); any deletion may have been among them.
+    Lost,
 }
 
 type Messages =
@@ -62,8 +66,11 @@ impl Deletions {
     pub async fn next(&mut self) -> Option<Deleted> {
         loop {
             let (msg, _) = self.messages.next().await?;
-            let NetlinkPayload::InnerMessage(inner) = msg.payload else {
-                continue;
+            let inner = match msg.payload {
+                NetlinkPayload::InnerMessage(inner) => inner,
+                // netlink-proto turns an ENOBUFS read into this message.
+                NetlinkPayload::Overrun(_) => return Some(Deleted::Lost),
+                _ => continue,
             };
             let gone = match inner {
                 RouteNetlinkMessage::DelAddress(a) => {

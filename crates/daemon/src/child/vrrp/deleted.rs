@@ -7,11 +7,14 @@
 //! `keepalived_vrrp::node::owned`); a static one is put back at once
 //! unless `no_track`, as keepalived does.
 
-use keepalived_sys::addr::AddrInfo;
+use std::time::Duration;
+
+use keepalived_sys::addr::{AddrInfo, Scope};
 use keepalived_sys::deletions::{Deleted, Deletions};
 use keepalived_sys::route::PROTO_KEEPALIVED;
 use keepalived_vrrp::node::{Event, Owned};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::core::Core;
 use super::routing;
@@ -27,7 +30,37 @@ impl Core {
             Ok(mut d) => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(async move {
-                    while let Some(ev) = d.next().await {
+                    let mut losses = LossBurst::default();
+                    loop {
+                        let next = match losses.held_until() {
+                            // Due while notices kept coming (a timeout
+                            // polls its future first, so a steady stream
+                            // would postpone it for ever).
+                            Some(at) if Instant::now() >= at => {
+                                losses.released();
+                                if tx.send(Deleted::Lost).is_err() {
+                                    break;
+                                }
+                                continue;
+                            }
+                            None => d.next().await,
+                            Some(at) => match tokio::time::timeout_at(at, d.next()).await {
+                                Ok(ev) => ev,
+                                // Quiet again: the one re-read the burst
+                                // still owes.
+                                Err(_) => {
+                                    losses.released();
+                                    if tx.send(Deleted::Lost).is_err() {
+                                        break;
+                                    }
+                                    continue;
+                                }
+                            },
+                        };
+                        let Some(ev) = next else { break };
+                        if matches!(ev, Deleted::Lost) && !losses.pass(Instant::now()) {
+                            continue;
+                        }
                         if !may_be_ours(&ev) {
                             continue;
                         }
@@ -52,6 +85,10 @@ impl Core {
         };
         let mut found = Vec::new();
         match &d {
+            Deleted::Lost => {
+                self.resync_vips().await;
+                return;
+            }
             Deleted::Address(a) => {
                 for (idx, i) in self.insts.iter().enumerate() {
                     if let Some(tracked) = vip_of(i, a) {
@@ -90,6 +127,47 @@ impl Core {
                 now,
             )
             .await;
+        }
+    }
+
+    /// After lost notices: every VIP of every instance that the kernel
+    /// no longer has is treated as deleted, so the node puts back a
+    /// MASTER's (and ignores the others', as for any deletion).
+    async fn resync_vips(&mut self) {
+        let present = match self.nl.all_addresses().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("cannot re-read the addresses after lost notifications: {e}");
+                return;
+            }
+        };
+        let mut gone = Vec::new();
+        for i in &self.insts {
+            for v in &i.vips {
+                let held = present.iter().any(|a| {
+                    a.addr == v.address
+                        && a.prefix_len == v.prefix_len
+                        && (v.dev.is_some() || a.ifindex == i.ifindex)
+                });
+                if !held {
+                    gone.push(AddrInfo {
+                        ifindex: i.ifindex,
+                        addr: v.address,
+                        prefix_len: v.prefix_len,
+                        broadcast: None,
+                        scope: Scope::Global,
+                        label: None,
+                        flags: 0,
+                    });
+                }
+            }
+        }
+        tracing::debug!(
+            "address re-read after lost notifications: {} VIP(s) absent",
+            gone.len()
+        );
+        for a in gone {
+            Box::pin(self.on_deleted(Some(Deleted::Address(a)))).await;
         }
     }
 
@@ -172,9 +250,60 @@ impl Core {
 /// other routes a second, which must not reach the core.
 fn may_be_ours(d: &Deleted) -> bool {
     match d {
-        Deleted::Address(_) => true,
+        Deleted::Address(_) | Deleted::Lost => true,
         Deleted::Route(r) => r.protocol == PROTO_KEEPALIVED,
         Deleted::Rule(r) => r.protocol.is_none_or(|p| p == PROTO_KEEPALIVED),
+    }
+}
+
+/// How lost notices (ENOBUFS) reach the core during a storm: the first
+/// of a burst at once (and logged), the rest held and passed on as one
+/// re-read once the socket has been quiet for [`LossBurst::QUIET`], so an
+/// address storm costs a few re-reads and log lines, not one per
+/// overrun. A burst ends after [`LossBurst::QUIET`] without a loss.
+#[derive(Debug, Default)]
+struct LossBurst {
+    /// The last loss passed on or held.
+    last: Option<Instant>,
+    /// A loss held back: a re-read is owed at `last + QUIET`.
+    held: bool,
+    /// Losses in the current burst, for the closing log line.
+    count: u64,
+}
+
+impl LossBurst {
+    const QUIET: Duration = Duration::from_millis(200);
+
+    /// A loss at `now`: true to pass it on now.
+    fn pass(&mut self, now: Instant) -> bool {
+        let in_burst = self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Self::QUIET);
+        self.last = Some(now);
+        if in_burst {
+            self.held = true;
+            self.count += 1;
+            return false;
+        }
+        self.count = 1;
+        tracing::warn!(
+            "rtnetlink notifications lost (ENOBUFS: an address storm?); re-reading the addresses"
+        );
+        true
+    }
+
+    /// When the held re-read is due, if one is.
+    fn held_until(&self) -> Option<Instant> {
+        self.last.filter(|_| self.held).map(|t| t + Self::QUIET)
+    }
+
+    /// The held re-read was passed on: the burst is over.
+    fn released(&mut self) {
+        self.held = false;
+        tracing::info!(
+            "rtnetlink notifications were lost {} time(s) in that burst; addresses re-read",
+            self.count
+        );
     }
 }
 
@@ -217,5 +346,27 @@ mod tests {
         };
         assert!(may_be_ours(&gone(18)));
         assert!(!may_be_ours(&gone(186)), "a BGP route");
+    }
+
+    #[test]
+    fn a_loss_burst_is_one_reread_now_and_one_when_quiet() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut b = LossBurst::default();
+        assert_eq!(b.held_until(), None);
+        assert!(b.pass(t0), "the first loss goes through at once");
+        assert_eq!(b.held_until(), None, "nothing owed yet");
+        assert!(!b.pass(ms(50)));
+        assert!(
+            !b.pass(ms(150)),
+            "each loss within QUIET of the last is held"
+        );
+        assert_eq!(b.held_until(), Some(ms(150) + LossBurst::QUIET));
+        b.released();
+        assert_eq!(b.held_until(), None);
+        assert!(
+            b.pass(ms(150) + LossBurst::QUIET),
+            "a new burst after a quiet spell"
+        );
     }
 }
