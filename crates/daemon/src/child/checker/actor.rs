@@ -836,6 +836,7 @@ impl Actor {
             "resolved_names": names,
             "shared_probes": shared,
             "probes_in_flight": self.probes.len(),
+            "announces": self.announces.status(pool),
             "ipvs_ops": {"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1},
         })
     }

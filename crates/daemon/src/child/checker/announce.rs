@@ -183,6 +183,44 @@ impl VsAnnounces {
         drain.min(bound)
     }
 
+    /// Each announce, its routes and why it is (not) announced, in the
+    /// shape `keepalived-rs status` renders for `vrrp_announce`.
+    pub fn status(&self, pool: &Pool) -> Vec<serde_json::Value> {
+        pool.announce_inputs()
+            .into_iter()
+            .filter_map(|(_, i)| {
+                let a = self.confs.get(&i.id)?;
+                let reason = self.book.reason(&i);
+                let state = match reason {
+                    Reason::Stopped => "stopped",
+                    _ if self.book.is_announced(&i.id) => "announced",
+                    _ => "withdrawn",
+                };
+                let reasons: Vec<&str> = match reason {
+                    Reason::Announced | Reason::Stopped => Vec::new(),
+                    other => vec![other.describe()],
+                };
+                let routes: Vec<String> = a
+                    .addresses
+                    .iter()
+                    .map(|addr| {
+                        let len = if addr.is_ipv4() { 32 } else { 128 };
+                        format!(
+                            "{addr}/{len} dev {} table {} proto {} metric {}",
+                            a.dev, a.table, a.protocol, a.metric
+                        )
+                    })
+                    .collect();
+                Some(serde_json::json!({
+                    "name": a.name,
+                    "state": state,
+                    "routes": routes,
+                    "reasons": reasons,
+                }))
+            })
+            .collect()
+    }
+
     /// Stop, last step: the addresses go.
     pub async fn remove_addresses(&mut self) {
         let confs = std::mem::take(&mut self.confs);
