@@ -43,18 +43,29 @@ pub(super) fn check(cfg: &mut Config, host: &dyn Host, diags: &mut Diagnostics) 
             }
             continue;
         }
-        if a.drain_delay.as_micros() >= u64::from(cfg.root.child_wait_time) * 1_000_000 {
-            diags.report(
-                Category::Warning,
-                a.at.loc().cloned(),
-                format!(
-                    "vrrp_announce {}: drain_delay {} is not below child_wait_time {}: a stop may be cut short",
-                    a.name, a.drain_delay, cfg.root.child_wait_time
-                ),
-            );
-        }
+        warn_long_drain(
+            diags,
+            &a,
+            &format!("vrrp_announce {}", a.name),
+            cfg.root.child_wait_time,
+        );
         claimed.extend(a.addresses.iter().copied());
         cfg.announces.push(a);
+    }
+}
+
+/// A drain as long as `child_wait_time` would be cut by the supervisor's
+/// SIGKILL (the checker child cuts it to a second less itself).
+fn warn_long_drain(diags: &mut Diagnostics, a: &Announce, what: &str, child_wait_time: u32) {
+    if a.drain_delay.as_micros() >= u64::from(child_wait_time) * 1_000_000 {
+        diags.report(
+            Category::Warning,
+            a.at.loc().cloned(),
+            format!(
+                "{what}: drain_delay {} is not below child_wait_time {child_wait_time}: a stop may be cut short",
+                a.drain_delay
+            ),
+        );
     }
 }
 
@@ -204,16 +215,12 @@ pub(super) fn check_virtual_servers(cfg: &mut Config, host: &dyn Host, diags: &m
             }
             continue;
         }
-        if a.drain_delay.as_micros() >= u64::from(cfg.root.child_wait_time) * 1_000_000 {
-            diags.report(
-                Category::Warning,
-                a.at.loc().cloned(),
-                format!(
-                    "virtual_server {} announce: drain_delay {} is not below child_wait_time {}: a stop may be cut short",
-                    a.name, a.drain_delay, cfg.root.child_wait_time
-                ),
-            );
-        }
+        warn_long_drain(
+            diags,
+            &a,
+            &format!("virtual_server {} announce", a.name),
+            cfg.root.child_wait_time,
+        );
         claimed.extend(a.addresses.iter().copied());
         vs.announce = Some(a);
     }

@@ -42,6 +42,23 @@ pub fn route_of(a: &Announce, addr: IpAddr, oif: u32) -> RouteSpec {
     r
 }
 
+/// The routes an announce puts in the kernel, as the status shows them.
+pub fn describe_routes(a: &Announce) -> Vec<String> {
+    a.addresses
+        .iter()
+        .map(|&addr| {
+            format!(
+                "{addr}/{} dev {} table {} proto {} metric {}",
+                host_len(addr),
+                a.dev,
+                a.table,
+                a.protocol,
+                a.metric
+            )
+        })
+        .collect()
+}
+
 /// Whether two confs put the same things in the kernel.
 pub fn same_kernel_state(a: &Announce, b: &Announce) -> bool {
     a.addresses == b.addresses

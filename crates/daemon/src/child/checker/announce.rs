@@ -200,17 +200,7 @@ impl VsAnnounces {
                     Reason::Announced | Reason::Stopped => Vec::new(),
                     other => vec![other.describe()],
                 };
-                let routes: Vec<String> = a
-                    .addresses
-                    .iter()
-                    .map(|addr| {
-                        let len = if addr.is_ipv4() { 32 } else { 128 };
-                        format!(
-                            "{addr}/{len} dev {} table {} proto {} metric {}",
-                            a.dev, a.table, a.protocol, a.metric
-                        )
-                    })
-                    .collect();
+                let routes = kernel::describe_routes(a);
                 Some(serde_json::json!({
                     "name": a.name,
                     "state": state,
