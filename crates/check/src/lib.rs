@@ -14,6 +14,8 @@
 //!   they concern; reload migration by checker identity; shared probes;
 //! * [`resolve`]: real servers named by DNS (keepalived-rs extension):
 //!   each name's lookup schedule, holds and address set;
+//! * [`announce`]: when a virtual server's `announce` route is in the
+//!   kernel (keepalived-rs extension);
 //! * [`suspend`]: `ha_suspend`, checkers that run only while their
 //!   virtual server's address is local;
 //! * [`desired`], [`expand`], [`quorum`], [`health`], [`ids`]: the IPVS
@@ -21,6 +23,7 @@
 //!   computation gives the same table), which the planner reconciles the
 //!   kernel with.
 
+pub mod announce;
 pub mod book;
 pub mod desired;
 pub mod effect;

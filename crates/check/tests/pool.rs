@@ -1116,3 +1116,51 @@ fn desired_is_pure() {
     let json = serde_json::to_string(&h.pool.status()).unwrap_or_default();
     assert!(json.contains("\"sorry_active\":true"), "{json}");
 }
+
+/// A virtual server's `announce`: the pool's inputs and the pure book
+/// together. No alpha: the quorum is up at start, but nothing is
+/// announced before every checker answered; then it follows the quorum.
+#[test]
+fn announce_waits_for_every_checker_then_follows_the_quorum() {
+    use keepalived_check::announce::{AnnounceBook, Input, Reason};
+    let text = TWO_TCP.replace(
+        "    protocol TCP\n",
+        "    protocol TCP\n    announce {\n        dev eth0\n    }\n",
+    );
+    let mut h = Harness::new(&text, Mutation::None);
+    let inputs = |h: &Harness| -> Vec<Input> {
+        h.pool
+            .announce_inputs()
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect()
+    };
+    let mut book = AnnounceBook::new();
+    let start = inputs(&h);
+    assert_eq!(start.len(), 1, "the announce survived validation");
+    assert!(start[0].quorum, "no alpha: quorum up at start");
+    assert!(!start[0].checked);
+    assert!(book.update(&start).is_empty(), "not announced on a guess");
+    h.run_to(5.0);
+    let c = book.update(&inputs(&h));
+    assert_eq!(c.len(), 1);
+    assert!(c[0].up, "every checker answered, quorum up: {c:?}");
+    h.set("198.51.100.1", Outcome::Failure);
+    h.set("198.51.100.2", Outcome::Failure);
+    // rs2 leaves at 11, rs1 after its retries at 17.
+    h.run_to(12.0);
+    assert!(
+        book.update(&inputs(&h)).is_empty(),
+        "one server left: quorum holds"
+    );
+    h.run_to(17.0);
+    let c = book.update(&inputs(&h));
+    assert_eq!(
+        (c.len(), c[0].up, c[0].reason),
+        (1, false, Reason::NoQuorum)
+    );
+    h.set("198.51.100.1", Outcome::Success);
+    h.run_to(27.0);
+    let c = book.update(&inputs(&h));
+    assert!(c.len() == 1 && c[0].up, "back with quorum: {c:?}");
+}

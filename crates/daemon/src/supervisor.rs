@@ -342,6 +342,16 @@ impl Generation {
         }
     }
 
+    /// The configuration the checker child runs (decoded from its frame).
+    fn checker_config(&self) -> Option<Config> {
+        let mut f = Framer::default();
+        f.push(&self.checker);
+        match f.next::<ToChild>() {
+            Some(Ok(ToChild::Config { config, .. })) => Some(*config),
+            _ => None,
+        }
+    }
+
     /// The configuration the VRRP child runs (rarely needed: decoded
     /// from its frame).
     fn vrrp_config(&self) -> Option<Config> {
@@ -790,6 +800,20 @@ impl Supervisor {
                 if n > 0 {
                     tracing::warn!(
                         "{label} child process({pid}) left {n} virtual address(es): removed"
+                    );
+                }
+            }
+            // Same for a checker child's announced routes (a virtual
+            // server's `announce`): withdrawn at once, even while stopping
+            // (a checker killed mid-stop never withdrew them).
+            if slot.kind == Kind::Checker && unclean {
+                let n = self
+                    .current
+                    .checker_config()
+                    .map_or(0, |c| crate::child::withdraw_checker_announces(&c));
+                if n > 0 {
+                    tracing::warn!(
+                        "{label} child process({pid}) left {n} announced route(s): withdrawn"
                     );
                 }
             }

@@ -194,6 +194,35 @@ impl Pool {
         (pool, out)
     }
 
+    /// Every virtual server with an `announce`, its index in the
+    /// configuration and what [`crate::announce::AnnounceBook`] judges it
+    /// by. A FILE_CHECK counts as answered (it has the file's value from
+    /// the start).
+    pub fn announce_inputs(&self) -> Vec<(usize, crate::announce::Input)> {
+        self.config
+            .virtual_servers
+            .iter()
+            .enumerate()
+            .filter(|(_, vs)| vs.announce.is_some())
+            .filter_map(|(v, _)| {
+                let entry = self.book.vss.get(v)?;
+                let checked = entry
+                    .rss
+                    .iter()
+                    .flat_map(|rs| &rs.checkers)
+                    .all(|c| c.file.is_some() || c.machine.has_run());
+                Some((
+                    v,
+                    crate::announce::Input {
+                        id: entry.id.clone(),
+                        checked,
+                        quorum: self.quorum.get(&entry.id) == Some(true),
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// Whether to produce debug lines (on by default; the child turns them
     /// off when its log would drop them).
     pub fn set_debug_lines(&mut self, on: bool) {

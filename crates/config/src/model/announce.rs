@@ -37,6 +37,11 @@ use crate::types::Timer;
 /// iproute2's named protocols, not one FRR's zebra claims (186-199) and
 /// sweeps at its start.
 pub const DEFAULT_PROTOCOL: u8 = 249;
+/// The route protocol number of a virtual server's `announce` unless
+/// configured: its own, so each child sweeps and withdraws only the
+/// routes it owns (validation refuses one child's protocol in a table the
+/// other uses with the same number).
+pub const DEFAULT_VS_PROTOCOL: u8 = 250;
 /// The table announced routes go to unless configured.
 pub const DEFAULT_TABLE: u32 = 100;
 /// The longest `drain_delay` accepted: a stop must still fit keepalived's
@@ -116,31 +121,9 @@ impl Announce {
     }
 }
 
-const ANNOUNCE: &Table<Announce> = &[
-    ("address", |a, n, r| {
-        // `address IP` or `address IP/LEN` with the host length only.
-        let Some(t) = r.arg(n, 0) else { return };
-        let (ip, len) = match t.text.split_once('/') {
-            Some((ip, len)) => (ip, Some(len)),
-            None => (t.text, None),
-        };
-        let Ok(addr) = ip.parse::<IpAddr>() else {
-            r.error(&t.loc, format!("'{}' is not an IP address", t.text));
-            return;
-        };
-        let host = if addr.is_ipv4() { "32" } else { "128" };
-        if len.is_some_and(|l| l != host) {
-            r.error(
-                &t.loc,
-                format!(
-                    "announced address {} must be a host address (/{host})",
-                    t.text
-                ),
-            );
-            return;
-        }
-        a.addresses.push(addr);
-    }),
+/// The route keywords, shared by `vrrp_announce` and a virtual server's
+/// `announce` block.
+const ROUTE: &Table<Announce> = &[
     ("dev", |a, n, r| {
         if let Some(d) = r.string(n) {
             a.dev = d;
@@ -167,6 +150,34 @@ const ANNOUNCE: &Table<Announce> = &[
             a.drain_delay = d;
         }
     }),
+];
+
+/// What only `vrrp_announce` has: its addresses and tracked objects.
+const TRACKED: &Table<Announce> = &[
+    ("address", |a, n, r| {
+        // `address IP` or `address IP/LEN` with the host length only.
+        let Some(t) = r.arg(n, 0) else { return };
+        let (ip, len) = match t.text.split_once('/') {
+            Some((ip, len)) => (ip, Some(len)),
+            None => (t.text, None),
+        };
+        let Ok(addr) = ip.parse::<IpAddr>() else {
+            r.error(&t.loc, format!("'{}' is not an IP address", t.text));
+            return;
+        };
+        let host = if addr.is_ipv4() { "32" } else { "128" };
+        if len.is_some_and(|l| l != host) {
+            r.error(
+                &t.loc,
+                format!(
+                    "announced address {} must be a host address (/{host})",
+                    t.text
+                ),
+            );
+            return;
+        }
+        a.addresses.push(addr);
+    }),
     // Every tracked object is a must-be-healthy condition: weights do
     // not apply (there is no priority to adjust), only `reverse` does.
     ("track_interface", |a, n, r| {
@@ -183,6 +194,26 @@ const ANNOUNCE: &Table<Announce> = &[
     }),
 ];
 
+/// Reads `items` with `tables` together (an unknown keyword is reported
+/// once, with every known one as a suggestion).
+fn read_items(
+    a: &mut Announce,
+    items: &[Node<'_>],
+    r: &mut Reader<'_>,
+    tables: &[&Table<Announce>],
+) {
+    for node in items {
+        match tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|(k, _)| *k == node.name())
+        {
+            Some((_, handler)) => handler(a, node, r),
+            None => r.unknown(node, tables.iter().flat_map(|t| t.iter()).map(|(k, _)| *k)),
+        }
+    }
+}
+
 pub fn read_announce(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Announce> {
     let name = block_name(node, r)?;
     let mut a = Announce {
@@ -191,6 +222,22 @@ pub fn read_announce(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Announce> {
         ..Announce::default()
     };
     let items = r.block(node);
-    r.read_block(&mut a, items, ANNOUNCE);
+    read_items(&mut a, items, r, &[TRACKED, ROUTE]);
     Some(a)
+}
+
+/// `announce { ... }` inside a `virtual_server` (keepalived-rs
+/// extension): the route keywords only; the address is the virtual
+/// server's and the health its quorum, so the caller fills in the name
+/// and address. The protocol defaults to [`DEFAULT_VS_PROTOCOL`], so the
+/// checker child's routes are told apart from the VRRP child's.
+pub fn read_vs_announce(node: &Node<'_>, r: &mut Reader<'_>) -> Announce {
+    let mut a = Announce {
+        protocol: DEFAULT_VS_PROTOCOL,
+        at: At::of(node.loc()),
+        ..Announce::default()
+    };
+    let items = r.block(node);
+    read_items(&mut a, items, r, &[ROUTE]);
+    a
 }

@@ -319,6 +319,11 @@ pub struct VirtualServer {
     pub hysteresis: u32,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_up: Option<Command>,
+    /// `announce { ... }` (keepalived-rs extension): a host route for the
+    /// virtual server's address while it has quorum. Validation names it
+    /// after the virtual server and fills in the address.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub announce: Option<crate::model::announce::Announce>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub quorum_down: Option<Command>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
@@ -378,6 +383,7 @@ impl Default for VirtualServer {
             quorum: 1,
             hysteresis: 0,
             quorum_up: None,
+            announce: None,
             quorum_down: None,
             smtp_alert: None,
             snmp_name: None,
@@ -1083,6 +1089,13 @@ const VS: &Table<VsBuilder> = &[
             return;
         }
         b.vs.quorum_down = r.command(n);
+    }),
+    ("announce", |b, n, r| {
+        if b.vs.announce.is_some() {
+            r.error(n.loc(), "announce is already set; this one is ignored");
+            return;
+        }
+        b.vs.announce = Some(crate::model::announce::read_vs_announce(n, r));
     }),
     ("quorum", |b, n, r| {
         // keepalived falls back to 1 on a bad value (rather than keeping

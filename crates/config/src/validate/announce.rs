@@ -43,18 +43,29 @@ pub(super) fn check(cfg: &mut Config, host: &dyn Host, diags: &mut Diagnostics) 
             }
             continue;
         }
-        if a.drain_delay.as_micros() >= u64::from(cfg.root.child_wait_time) * 1_000_000 {
-            diags.report(
-                Category::Warning,
-                a.at.loc().cloned(),
-                format!(
-                    "vrrp_announce {}: drain_delay {} is not below child_wait_time {}: a stop may be cut short",
-                    a.name, a.drain_delay, cfg.root.child_wait_time
-                ),
-            );
-        }
+        warn_long_drain(
+            diags,
+            &a,
+            &format!("vrrp_announce {}", a.name),
+            cfg.root.child_wait_time,
+        );
         claimed.extend(a.addresses.iter().copied());
         cfg.announces.push(a);
+    }
+}
+
+/// A drain as long as `child_wait_time` would be cut by the supervisor's
+/// SIGKILL (the checker child cuts it to a second less itself).
+fn warn_long_drain(diags: &mut Diagnostics, a: &Announce, what: &str, child_wait_time: u32) {
+    if a.drain_delay.as_micros() >= u64::from(child_wait_time) * 1_000_000 {
+        diags.report(
+            Category::Warning,
+            a.at.loc().cloned(),
+            format!(
+                "{what}: drain_delay {} is not below child_wait_time {child_wait_time}: a stop may be cut short",
+                a.drain_delay
+            ),
+        );
     }
 }
 
@@ -87,27 +98,7 @@ fn problems(
             ));
         }
     }
-    if !host.interface_exists(&a.dev) {
-        out.push(format!("dev {} does not exist", a.dev));
-    }
-    if SHARED_TABLES.contains(&a.table) {
-        out.push(format!(
-            "table {} is a system table; use a table of its own so the routing daemon exports only these routes",
-            a.table
-        ));
-    }
-    if other_tables.contains(&a.table.to_string()) {
-        out.push(format!(
-            "table {} is also used by a static or virtual route or rule",
-            a.table
-        ));
-    }
-    if a.protocol < 5 || a.protocol == PROTO_KEEPALIVED || FRR_PROTOCOLS.contains(&a.protocol) {
-        out.push(format!(
-            "protocol {} belongs to the kernel, keepalived (18) or FRR (186-199)",
-            a.protocol
-        ));
-    }
+    out.extend(route_problems(a, other_tables, host));
     if !a.tracks_anything() {
         out.push("tracks nothing (it would announce for ever)".to_string());
     }
@@ -133,6 +124,106 @@ fn problems(
         out.push(format!("track_process {p} is not a vrrp_track_process"));
     }
     out
+}
+
+/// What is wrong with the route keywords, for both kinds of announce.
+fn route_problems(a: &Announce, other_tables: &HashSet<String>, host: &dyn Host) -> Vec<String> {
+    let mut out = Vec::new();
+    if !host.interface_exists(&a.dev) {
+        out.push(format!("dev {} does not exist", a.dev));
+    }
+    if SHARED_TABLES.contains(&a.table) {
+        out.push(format!(
+            "table {} is a system table; use a table of its own so the routing daemon exports only these routes",
+            a.table
+        ));
+    }
+    if other_tables.contains(&a.table.to_string()) {
+        out.push(format!(
+            "table {} is also used by a static or virtual route or rule",
+            a.table
+        ));
+    }
+    if a.protocol < 5 || a.protocol == PROTO_KEEPALIVED || FRR_PROTOCOLS.contains(&a.protocol) {
+        out.push(format!(
+            "protocol {} belongs to the kernel, keepalived (18) or FRR (186-199)",
+            a.protocol
+        ));
+    }
+    out
+}
+
+/// A virtual server's `announce` (owned by the checker child): named
+/// after the virtual server, its address the virtual server's. Dropped
+/// with an error when it cannot run: a fwmark or group service (no single
+/// address to announce), an address a VRRP side or another announce
+/// owns, or a table and protocol a `vrrp_announce` also uses (each child
+/// sweeps every route of its table and protocol at start, so sharing
+/// both would let one remove the other's routes).
+pub(super) fn check_virtual_servers(cfg: &mut Config, host: &dyn Host, diags: &mut Diagnostics) {
+    let vrrp_addrs = vrrp_addresses(cfg);
+    let other_tables = other_tables(cfg);
+    let vrrp_side: HashSet<(u32, u8)> = cfg
+        .announces
+        .iter()
+        .map(|a| (a.table, a.protocol))
+        .collect();
+    let mut claimed: HashSet<IpAddr> = cfg
+        .announces
+        .iter()
+        .flat_map(|a| a.addresses.iter().copied())
+        .collect();
+    for vs in &mut cfg.virtual_servers {
+        let Some(mut a) = vs.announce.take() else {
+            continue;
+        };
+        a.name = vs.key.to_string();
+        let mut problems = Vec::new();
+        match &vs.key {
+            crate::model::lvs::VirtualServerKey::Addr { ip, .. } => a.addresses = vec![*ip],
+            _ => problems.push(
+                "a fwmark or group virtual server has no single address to announce; use vrrp_announce"
+                    .to_string(),
+            ),
+        }
+        for addr in &a.addresses {
+            if vrrp_addrs.contains(addr) {
+                problems.push(format!(
+                    "{addr} is also a VRRP or static address (one owner per address)"
+                ));
+            }
+            if claimed.contains(addr) {
+                problems.push(format!(
+                    "{addr} is already announced (by vrrp_announce or another virtual server)"
+                ));
+            }
+        }
+        problems.extend(route_problems(&a, &other_tables, host));
+        if vrrp_side.contains(&(a.table, a.protocol)) {
+            problems.push(format!(
+                "table {} protocol {} is a vrrp_announce's; give the virtual server's announce a protocol of its own",
+                a.table, a.protocol
+            ));
+        }
+        if !problems.is_empty() {
+            for p in problems {
+                error(
+                    diags,
+                    &a,
+                    format!("virtual_server {} announce: {p}; ignored", a.name),
+                );
+            }
+            continue;
+        }
+        warn_long_drain(
+            diags,
+            &a,
+            &format!("virtual_server {} announce", a.name),
+            cfg.root.child_wait_time,
+        );
+        claimed.extend(a.addresses.iter().copied());
+        vs.announce = Some(a);
+    }
 }
 
 /// Addresses the VRRP side owns: virtual and static addresses.
@@ -271,5 +362,62 @@ mod tests {
             msgs.iter().any(|m| m.contains("already announced")),
             "{msgs:?}"
         );
+    }
+
+    fn vs(body: &str) -> String {
+        format!(
+            "virtual_server 192.0.2.20 80 {{\n protocol TCP\n {body}\n real_server 198.51.100.1 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n"
+        )
+    }
+
+    #[test]
+    fn a_virtual_servers_announce_takes_its_address_and_protocol_250() {
+        let (cfg, msgs) = load(&vs("announce {\n  metric 3\n  drain_delay 2\n }"));
+        let a = cfg.virtual_servers[0].announce.as_ref().expect("kept");
+        assert!(msgs.iter().all(|m| !m.contains("announce")), "{msgs:?}");
+        assert_eq!(
+            a.addresses,
+            vec!["192.0.2.20".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!((a.table, a.protocol, a.metric), (100, 250, 3));
+        assert_eq!(a.drain_delay.as_micros(), 2_000_000);
+        assert_eq!(a.name, "[192.0.2.20]:80");
+    }
+
+    #[test]
+    fn unusable_virtual_server_announces_are_dropped_with_the_reason() {
+        let cases = [
+            (vs("announce {\n  address 192.0.2.9\n }"), "Unknown keyword 'address'"),
+            (vs("announce {\n  track_script {\n   chk\n  }\n }"), "Unknown keyword"),
+            (vs("announce {\n  protocol 18\n }"), "protocol 18"),
+            (vs("announce {\n  table 254\n }"), "system table"),
+            (vs("announce {\n  dev nope0\n }"), "dev nope0 does not exist"),
+            (
+                "virtual_server fwmark 5 {\n announce {\n }\n real_server 198.51.100.1 80 {\n }\n}\n"
+                    .to_string(),
+                "fwmark or group",
+            ),
+            (
+                format!(
+                    "vrrp_announce A {{\n address 192.0.2.30\n protocol 250\n track_script {{\n  chk\n }}\n}}\n{}",
+                    vs("announce {\n }")
+                ),
+                "is a vrrp_announce's",
+            ),
+            (
+                format!(
+                    "vrrp_announce A {{\n address 192.0.2.20\n track_script {{\n  chk\n }}\n}}\n{}",
+                    vs("announce {\n }")
+                ),
+                "already announced",
+            ),
+        ];
+        for (body, want) in cases {
+            let (_, msgs) = load(&body);
+            assert!(msgs.iter().any(|m| m.contains(want)), "{want}: {msgs:?}");
+        }
+        // Dropped, not half-kept.
+        let (cfg, _) = load(&vs("announce {\n  protocol 18\n }"));
+        assert!(cfg.virtual_servers[0].announce.is_none());
     }
 }

@@ -27,6 +27,7 @@ pub fn run(
     resolvers::check(cfg, diags);
     lvs::check(cfg, host, diags);
     announce::check(cfg, host, diags);
+    announce::check_virtual_servers(cfg, host, diags);
     scripts(cfg, commands, host, diags)
 }
 

@@ -21,6 +21,7 @@ use crate::logging::Role;
 use crate::sigs::{self, Signals};
 
 mod actor_link;
+mod announce_routes;
 mod checker;
 pub mod report;
 mod script;
@@ -28,6 +29,7 @@ mod shell;
 mod track_files;
 pub(crate) mod vrrp;
 
+pub use checker::withdraw_dead_announces as withdraw_checker_announces;
 pub use vrrp::release_addresses as release_vrrp_addresses;
 
 /// The one-thread runtime a child (or the supervisor's crash cleanup)

@@ -46,6 +46,8 @@ pub fn status(v: &Value) -> String {
     }
     if let Some(checker) = v.get("checker").filter(|x| !x.is_null()) {
         virtual_servers(&mut out, checker);
+        // A virtual server's `announce`, in the vrrp_announce layout.
+        announces(&mut out, checker);
         resolved_names(&mut out, checker);
     }
     out
@@ -187,7 +189,8 @@ fn instances(out: &mut String, vrrp: &Value) {
     }
 }
 
-/// `vrrp_announce` blocks: state, routes, and why not announced.
+/// `vrrp_announce` blocks (or virtual servers' `announce`): state,
+/// routes, and why not announced.
 fn announces(out: &mut String, vrrp: &Value) {
     let Some(list_) = vrrp
         .get("announces")

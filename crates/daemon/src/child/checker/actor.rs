@@ -36,6 +36,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::Cmd;
+use super::announce::VsAnnounces;
 use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
@@ -124,6 +125,8 @@ pub struct Actor {
     resolver: Option<Resolver>,
     resolved_tx: mpsc::UnboundedSender<Update>,
     resolved_rx: mpsc::UnboundedReceiver<Update>,
+    /// Virtual servers' `announce` routes (keepalived-rs extension).
+    announces: VsAnnounces,
 }
 
 /// How one batch went, for the log and the summary.
@@ -167,6 +170,7 @@ impl Actor {
             resolver: None,
             resolved_tx,
             resolved_rx,
+            announces: VsAnnounces::default(),
         }
     }
 
@@ -325,6 +329,10 @@ impl Actor {
         }
         if !batch.is_empty() {
             self.health_ops(batch).await;
+        }
+        // Routes follow the quorum the effects just moved.
+        if let Some(pool) = self.pool.as_ref() {
+            self.announces.sync(pool).await;
         }
     }
 
@@ -721,6 +729,7 @@ impl Actor {
         // Nothing to program and nothing programmed: no need for IPVS (a
         // kernel without it is fine then, as for `--all` with no LVS).
         if is_empty(&config) && programmed.services.is_empty() && self.ipvs.is_none() {
+            self.apply_announces(&config, first).await;
             self.config = Some(config);
             self.generation = generation;
             self.execute(announced).await;
@@ -783,6 +792,7 @@ impl Actor {
         {
             self.timeouts = None;
         }
+        self.apply_announces(&config, first).await;
         self.config = Some(config);
         self.generation = generation;
         self.execute(announced).await;
@@ -826,6 +836,7 @@ impl Actor {
             "resolved_names": names,
             "shared_probes": shared,
             "probes_in_flight": self.probes.len(),
+            "announces": self.announces.status(pool),
             "ipvs_ops": {"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1},
         })
     }
@@ -837,12 +848,27 @@ impl Actor {
         }
     }
 
+    async fn apply_announces(&mut self, config: &Config, first: bool) {
+        if let Some(pool) = self.pool.as_ref() {
+            self.announces.apply(config, pool, first).await;
+        }
+    }
+
     async fn stop(&mut self) {
         if let Some(mut r) = self.resolver.take() {
             r.stop();
         }
         self.probes.abort_all();
         self.launched.clear();
+        // Drain: the routers stop sending new flows here first, the
+        // connections they already sent are served until the IPVS
+        // entries go.
+        let child_wait = self.config.as_ref().map_or(5, |c| c.root.child_wait_time);
+        let drain = self.announces.withdraw_for_stop(child_wait).await;
+        if drain > Duration::ZERO {
+            tracing::info!("VS_Announce: draining for {drain:?} before removing IPVS entries");
+            tokio::time::sleep(drain).await;
+        }
         let flush_on_stop = self
             .config
             .as_ref()
@@ -853,6 +879,7 @@ impl Actor {
             self.execute(out).await;
         }
         self.remove_table().await;
+        self.announces.remove_addresses().await;
         self.notifier.wait_stopping().await;
         if let Some(old) = self.ping_range.take() {
             ping::restore_group_range(old);
@@ -867,7 +894,8 @@ impl Actor {
                 tracing::info!("IPVS: sync daemons stopped");
             }
         }
-        if self.ipvs.is_none() || self.keep_on_stop {
+        // Dry runs remove (nothing) too, so their log has the line.
+        if (self.ipvs.is_none() && !self.dry) || self.keep_on_stop {
             if self.keep_on_stop {
                 tracing::info!("IPVS: leaving the table in place (-I)");
             }

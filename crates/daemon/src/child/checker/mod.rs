@@ -24,6 +24,8 @@
 //! none.
 
 mod actor;
+mod announce;
+pub use announce::withdraw_dead as withdraw_dead_announces;
 mod effects;
 mod ping;
 mod probes;

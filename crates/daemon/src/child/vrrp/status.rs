@@ -140,18 +140,10 @@ pub fn of(core: &Core) -> VrrpStatus {
         .announces()
         .into_iter()
         .map(|a| {
-            let routes = core.announces.get(&a.name).map_or_else(Vec::new, |c| {
-                c.addresses
-                    .iter()
-                    .map(|addr| {
-                        let len = if addr.is_ipv4() { 32 } else { 128 };
-                        format!(
-                            "{addr}/{len} dev {} table {} proto {} metric {}",
-                            c.dev, c.table, c.protocol, c.metric
-                        )
-                    })
-                    .collect()
-            });
+            let routes = core
+                .announces
+                .get(&a.name)
+                .map_or_else(Vec::new, crate::child::announce_routes::describe_routes);
             AnnounceView {
                 state: match (a.stopped, a.announced) {
                     (true, _) => "stopped",
