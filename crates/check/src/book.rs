@@ -207,8 +207,10 @@ pub struct RsEntry {
     pub alive: bool,
     pub base_weight: u32,
     pub inhibit: bool,
-    pub notify_up: Option<Command>,
-    pub notify_down: Option<Command>,
+    /// Boxed: most real servers have neither, and two inline commands
+    /// were 144 bytes of every real server's entry.
+    pub notify_up: Option<Box<Command>>,
+    pub notify_down: Option<Box<Command>>,
     pub checkers: Vec<CheckerEntry>,
 }
 
@@ -431,8 +433,8 @@ fn rs_entry(
         alive,
         base_weight: rs.effective_weight(vs),
         inhibit: rs.effective_inhibit_on_failure(vs),
-        notify_up: rs.notify_up.clone(),
-        notify_down: rs.notify_down.clone(),
+        notify_up: rs.notify_up.clone().map(Box::new),
+        notify_down: rs.notify_down.clone().map(Box::new),
         checkers,
     }
 }
