@@ -18,7 +18,8 @@
 # rate the backends saw against SERVICES x RS / DELAY_LOOP, the lateness
 # of each target's probe starts (interval - delay_loop: p50, p99, max),
 # and the daemon's Pss, threads and open fds at the start and end of the
-# window (a leak would grow them); the daemon must still be running.
+# window (a leak would grow them); the daemon must still be running. Then
+# the stop: when the table was removed and the processes were gone.
 set -euo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 SERVICES=${SERVICES:-10000}
@@ -104,4 +105,30 @@ print(f"probes seen {c1 - c0:.0f} in {w1 - w0:.1f} s = {rate:.0f}/s; configured 
       f"p50 {pc(0.5):.1f} ms p99 {pc(0.99):.1f} ms max {late[-1] if late else float('nan'):.1f} ms")
 PY
 echo "start to first report: $started"
-grep -ciE 'error|panic' "$WORK/daemon.log" | sed 's/^/error or panic lines in the log: /'
+# grep -c exits 1 on a count of 0: not a failure here.
+echo "error or panic lines in the log: $(grep -ciE 'error|panic' "$WORK/daemon.log" || true)"
+# Stop: SIGTERM to the parent; when the table was removed (dry: the ops
+# are counted all the same) and when each process was gone, from the
+# SIGTERM; whether the supervisor had to kill the child (child_wait_time).
+ts=$EPOCHREALTIME
+kill -TERM "$PID"
+while kill -0 "$PID" 2>/dev/null; do sleep 0.05; done
+te=$EPOCHREALTIME
+PID=
+python3 - "$WORK/daemon.log" "$ts" "$te" <<'PY'
+import datetime, sys
+path, ts, te = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+def at(line):
+    return datetime.datetime.strptime(line[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()
+seen = {}
+killed = 0
+for line in open(path, errors="replace"):
+    for key, needle in (("removed", "IPVS: removed what we own"), ("child", "Healthcheck child process(")):
+        if needle in line and line[:4].isdigit():
+            seen[key] = (at(line) - ts, line.split("Z ", 1)[-1].strip())
+    killed += "failed to die" in line
+for key in ("removed", "child"):
+    if key in seen:
+        print(f"stop: {seen[key][0]:.2f} s after SIGTERM: {seen[key][1]}")
+print(f"stop: parent gone {te - ts:.2f} s after SIGTERM; child killed by the supervisor: {'yes' if killed else 'no'}")
+PY

@@ -546,7 +546,7 @@ impl Pool {
         };
         if let Some(command) = script {
             out.push(Effect::Script {
-                command: command.clone(),
+                command: keepalived_config::types::Command::clone(command),
                 stopping,
             });
         }

@@ -113,6 +113,10 @@ pub struct Actor {
     /// kernel, so the checker can be profiled (callgrind, heaptrack) on a
     /// host without IPVS. Not for production: the table is not touched.
     dry: bool,
+    /// `KEEPALIVED_RS_IPVS_DRY_OPS=<file>` (with `KEEPALIVED_RS_IPVS_DRY`):
+    /// every op is appended there, one per line, each batch closed by an
+    /// empty line, so a test can see what the child would have sent.
+    dry_ops: Option<std::path::PathBuf>,
     /// The namespace's address changes, followed once a virtual server
     /// uses `ha_suspend` (keepalived opens its netlink socket then).
     addr_events: Option<AddrEvents>,
@@ -163,6 +167,7 @@ impl Actor {
             files: Files::default(),
             ping_range: None,
             dry: std::env::var_os("KEEPALIVED_RS_IPVS_DRY").is_some_and(|v| v == "1"),
+            dry_ops: std::env::var_os("KEEPALIVED_RS_IPVS_DRY_OPS").map(Into::into),
             addr_events: None,
             base: None,
             sets: BTreeMap::new(),
@@ -414,6 +419,9 @@ impl Actor {
             return outcome;
         }
         if self.dry {
+            if let Some(path) = &self.dry_ops {
+                record_dry_ops(path, &ops);
+            }
             outcome.done = ops.len();
             return outcome;
         }
@@ -525,6 +533,27 @@ impl Actor {
             Err(e) => tracing::error!("ha_suspend: cannot list the addresses: {e}"),
         }
         local
+    }
+}
+
+/// Appends one dry batch to the test's op record (see `Actor::dry_ops`).
+fn record_dry_ops(path: &std::path::Path, ops: &[Op]) {
+    use std::io::Write;
+    let mut text = String::new();
+    for op in ops {
+        text.push_str(&format!("{op:?}\n"));
+    }
+    text.push('\n');
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        tracing::error!(
+            "IPVS dry run: cannot record the ops in {}: {e}",
+            path.display()
+        );
     }
 }
 
@@ -759,9 +788,10 @@ impl Actor {
         // Ours: what we programmed (the planner only deletes services we
         // own that are no longer wanted).
         let owned = Owned::of(&programmed);
-        let current = if self.dry {
+        let dumped = !self.dry && (first || self.resync);
+        let current = if !dumped {
             programmed
-        } else if first || self.resync {
+        } else {
             let Some(ipvs) = self.ipvs.as_mut() else {
                 return Err(exit::FATAL);
             };
@@ -772,15 +802,31 @@ impl Actor {
                     return Err(exit::FATAL);
                 }
             }
-        } else {
-            programmed
         };
         let opts = PlanOptions {
             flush: first && config.global_defs.lvs_flush,
         };
         ops.extend(planner::plan(&desired, &current, &owned, opts));
         let count = ops.len();
+        // What the plan started from, for the summary: after a dump, the
+        // kernel's table (a restart with -I finds its table there and
+        // adds nothing); otherwise what we believe we programmed.
+        let against = format!(
+            "{} services and {} real servers {}",
+            current.services.len(),
+            current
+                .services
+                .iter()
+                .map(|e| e.dests.len())
+                .sum::<usize>(),
+            if dumped {
+                "found in the kernel"
+            } else {
+                "programmed before"
+            }
+        );
         let outcome = self.run_ops(ops).await;
+        let table_ms = started.elapsed().as_secs_f64() * 1e3;
         self.resync = !outcome.failed.is_empty();
         if let Some(pool) = self.pool.as_mut() {
             pool.set_programmed(believed(desired, &current, &outcome.failed));
@@ -795,9 +841,13 @@ impl Actor {
         self.apply_announces(&config, first).await;
         self.config = Some(config);
         self.generation = generation;
+        // The checkers' start lines (one per checker) come after the
+        // table, as keepalived's do, and can take longer than it.
+        let lines = announced.len();
         self.execute(announced).await;
         Ok(format!(
-            "{names}; {count} IPVS ops ({} done, {} already so, {} failed) in {:.1} ms",
+            "{names}; {count} IPVS ops against {against} ({} done, {} already so, {} failed), \
+             table in {table_ms:.1} ms; {lines} start lines and notifications, all done in {:.1} ms",
             outcome.done,
             outcome.already,
             outcome.failed.len(),
@@ -854,6 +904,13 @@ impl Actor {
         }
     }
 
+    /// The table goes first, in one DEL_SERVICE per service (each takes
+    /// its destinations with it), and only then the shutdown lines and
+    /// omega notifications: at 100 000 real servers those lines alone
+    /// outlast child_wait_time on a slow console, and a child killed
+    /// before its deletes would leave the whole table in the kernel
+    /// (keepalived, which deletes real server by real server as it logs,
+    /// does leave it). Probes in flight are dropped, not awaited.
     async fn stop(&mut self) {
         if let Some(mut r) = self.resolver.take() {
             r.stop();
@@ -874,11 +931,11 @@ impl Actor {
             .as_ref()
             .and_then(|c| c.global_defs.lvs_flush_on_stop.as_deref())
             .is_some();
+        self.remove_table().await;
         if let Some(pool) = self.pool.as_mut() {
             let out = pool.stop(flush_on_stop);
             self.execute(out).await;
         }
-        self.remove_table().await;
         self.announces.remove_addresses().await;
         self.notifier.wait_stopping().await;
         if let Some(old) = self.ping_range.take() {
@@ -887,15 +944,17 @@ impl Actor {
     }
 
     async fn remove_table(&mut self) {
+        // Dry, there is no client but the ops are counted (and recorded)
+        // all the same.
+        let open = self.ipvs.is_some() || self.dry;
         // Like keepalived, whatever -I says: the daemons are ours.
-        if self.ipvs.is_some() && self.syncd.take().is_some() {
+        if open && self.syncd.take().is_some() {
             let outcome = self.run_ops(stop_syncd().to_vec()).await;
             if outcome.failed.is_empty() {
                 tracing::info!("IPVS: sync daemons stopped");
             }
         }
-        // Dry runs remove (nothing) too, so their log has the line.
-        if (self.ipvs.is_none() && !self.dry) || self.keep_on_stop {
+        if !open || self.keep_on_stop {
             if self.keep_on_stop {
                 tracing::info!("IPVS: leaving the table in place (-I)");
             }

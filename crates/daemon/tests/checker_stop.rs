@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Stop with many checkers, on the real binary, as root, in a namespace
+//! of its own, with dry IPVS (`KEEPALIVED_RS_IPVS_DRY=1`: the host has no
+//! IPVS; the ops the child would send are recorded in a file).
+//!
+//! The finding this guards (docs/benchmarks.md, issue 10): with 100 000
+//! TCP_CHECKs the checker child wrote one shutdown line per real server
+//! before deleting anything, outlived child_wait_time, was killed, and
+//! left the whole table in the kernel. Now the table must go first, in
+//! exactly one DEL_SERVICE per service, and the child must exit by itself
+//! before the supervisor's kill. No wall-clock bound is asserted: the
+//! supervisor's own deadline (child_wait_time) is the judge.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use support::{Netns, require_root};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+const SERVICES: usize = 2000;
+const REAL_SERVERS: usize = 10;
+
+/// SERVICES virtual servers x REAL_SERVERS real servers, a TCP_CHECK on
+/// each (20 000 checkers), checking at once and often so that probes are
+/// in flight when the stop comes. Nothing listens: they fail and take
+/// real servers out, which the stop must not redo one by one.
+fn config() -> String {
+    let mut c = String::from("global_defs {\n  router_id checker_stop\n}\n");
+    for s in 0..SERVICES {
+        let (a, port) = (s / 1000 + 1, 1000 + s % 1000);
+        c.push_str(&format!(
+            "virtual_server 192.0.2.{a} {port} {{\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
+        ));
+        for r in 1..=REAL_SERVERS {
+            c.push_str(&format!(
+                "  real_server 198.51.100.{r} {port} {{\n    weight 1\n    TCP_CHECK {{\n      \
+                 connect_port {}\n      connect_timeout 5\n      delay_loop 3\n      warmup 0\n      \
+                 retry 0\n    }}\n  }}\n",
+                20000 + s
+            ));
+        }
+        c.push_str("}\n");
+    }
+    c
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The dry op record, as batches of lines.
+fn batches(path: &Path) -> Vec<Vec<String>> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| b.lines().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn stop_deletes_every_service_first_and_exits_before_the_kill() {
+    require_root();
+    let ns = Netns::up("cstop");
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("k.conf"), config()).expect("config");
+    let ops = dir.path().join("ops");
+    let log = dir.path().join("log");
+    let mut daemon = Command::new("ip")
+        .args(["netns", "exec", &ns.name, BIN, "-C", "-n", "-l", "-G", "-f"])
+        .arg(dir.path().join("k.conf"))
+        .arg("-p")
+        .arg(dir.path().join("parent.pid"))
+        .arg("-c")
+        .arg(dir.path().join("check.pid"))
+        .env("KEEPALIVED_RS_IPVS_DRY", "1")
+        .env("KEEPALIVED_RS_IPVS_DRY_OPS", &ops)
+        .env("TMPDIR", dir.path())
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("starts");
+    let pid = Pid::from_raw(daemon.id() as i32);
+    let read_log = || fs::read_to_string(&log).unwrap_or_default();
+    let up = || read_log().contains("Healthcheck child applied generation 1");
+    let waited =
+        std::panic::catch_unwind(|| wait_for("generation 1", Duration::from_secs(120), up));
+    if waited.is_err() {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = daemon.wait();
+        panic!(
+            "the checker child never applied generation 1:\n{}",
+            read_log()
+        );
+    }
+    // Let the first round of probes go out and fail.
+    std::thread::sleep(Duration::from_secs(2));
+    kill(pid, Signal::SIGTERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = daemon.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = daemon.wait();
+            panic!("the daemon did not exit within 60 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = read_log();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status; log tail:\n{}",
+        tail(&text)
+    );
+    assert!(
+        !text.contains("failed to die"),
+        "the supervisor had to kill the checker child:\n{}",
+        tail(&text)
+    );
+    assert!(
+        text.contains("Healthcheck child process(") && text.contains("exited (exit status: 0)"),
+        "the checker child did not exit by itself:\n{}",
+        tail(&text)
+    );
+
+    // The stop's batch is the last, and it is exactly one DEL_SERVICE per
+    // configured service; no DEL_SERVICE before it, nothing after it.
+    let all = batches(&ops);
+    let last = all.last().expect("the child recorded no op at all");
+    assert_eq!(
+        last.len(),
+        SERVICES,
+        "the stop's batch: {:?}",
+        &last[..3.min(last.len())]
+    );
+    assert!(
+        last.iter().all(|op| op.starts_with("DelService(")),
+        "the stop's batch holds more than service deletes: {:?}",
+        last.iter().find(|op| !op.starts_with("DelService("))
+    );
+    let distinct: std::collections::BTreeSet<&String> = last.iter().collect();
+    assert_eq!(distinct.len(), SERVICES, "a service deleted twice");
+    let earlier = all[..all.len() - 1]
+        .iter()
+        .flatten()
+        .filter(|op| op.starts_with("DelService("))
+        .count();
+    assert_eq!(earlier, 0, "services deleted before the stop");
+    // The start added them all: the record is the real one.
+    let added = all
+        .iter()
+        .flatten()
+        .filter(|op| op.starts_with("AddService("))
+        .count();
+    assert_eq!(added, SERVICES);
+
+    // The table went before the shutdown lines.
+    let removed = text
+        .find(&format!(
+            "IPVS: removed what we own: {SERVICES} ops (0 failed)"
+        ))
+        .unwrap_or_else(|| panic!("no removal line:\n{}", tail(&text)));
+    let first_line = text
+        .find("Shutting down service")
+        .unwrap_or_else(|| panic!("no shutdown line:\n{}", tail(&text)));
+    assert!(
+        removed < first_line,
+        "the shutdown lines came before the removal"
+    );
+    assert_eq!(
+        text.matches("Shutting down service").count(),
+        SERVICES * REAL_SERVERS,
+        "one shutdown line per real server, as keepalived"
+    );
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
