@@ -344,8 +344,9 @@ impl Generation {
 
     /// The configuration the checker child runs (decoded from its frame).
     fn checker_config(&self) -> Option<Config> {
+        let bytes = self.checker.bytes().ok()?;
         let mut f = Framer::default();
-        f.push(&self.checker);
+        f.push(&bytes);
         match f.next::<ToChild>() {
             Some(Ok(ToChild::Config { config, .. })) => Some(*config),
             _ => None,
