@@ -13,7 +13,7 @@
 //! the kernel is dumped again and the whole table planned once more
 //! against it, so that what failed is retried.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use keepalived_check::book::Identity;
 use keepalived_check::effect::{Effect, Launch};
 use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::reconcile::Pool;
-use keepalived_check::resolve::{self, LookupKey, NameStatus, Target};
+use keepalived_check::resolve::{self, Names};
 use keepalived_check::suspend::LocalAddrs;
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_config::Config;
@@ -123,9 +123,8 @@ pub struct Actor {
     /// The configuration as the supervisor sent it; `config` is this one
     /// with the named real servers' current addresses written in.
     base: Option<Arc<Config>>,
-    /// Each name's current addresses, and its last status.
-    sets: BTreeMap<LookupKey, Vec<Target>>,
-    names: BTreeMap<LookupKey, NameStatus>,
+    /// Each name's last status (its current addresses with it).
+    names: Names,
     resolver: Option<Resolver>,
     resolved_tx: mpsc::UnboundedSender<Update>,
     resolved_rx: mpsc::UnboundedReceiver<Update>,
@@ -170,8 +169,7 @@ impl Actor {
             dry_ops: std::env::var_os("KEEPALIVED_RS_IPVS_DRY_OPS").map(Into::into),
             addr_events: None,
             base: None,
-            sets: BTreeMap::new(),
-            names: BTreeMap::new(),
+            names: Names::default(),
             resolver: None,
             resolved_tx,
             resolved_rx,
@@ -625,57 +623,31 @@ impl Actor {
             if let Some(mut r) = self.resolver.take() {
                 r.stop();
             }
-            let keys: BTreeSet<&LookupKey> = lookups.iter().map(|l| &l.key).collect();
-            self.sets.retain(|k, _| keys.contains(k));
-            self.names.retain(|k, _| keys.contains(k));
+            self.names.keep(&lookups);
             if !lookups.is_empty() {
                 self.resolver = Some(Resolver::start(
                     lookups,
-                    &self.sets,
+                    &self.names.addresses(),
                     self.clock.epoch,
                     &self.resolved_tx,
                 ));
             }
         }
         self.base = Some(Arc::clone(&config));
-        let effective = self.with_addresses(&config);
+        let effective = self.names.expand(&config);
         self.apply_effective(effective, generation).await
     }
 
-    fn with_addresses(&self, base: &Arc<Config>) -> Arc<Config> {
-        if self.sets.is_empty() {
-            Arc::clone(base)
-        } else {
-            Arc::new(resolve::expand(base, &self.sets))
-        }
-    }
-
-    /// A name's lookup finished: when its addresses changed, the
-    /// configuration with the new addresses is applied like a reload
-    /// (kept real servers keep their checker state).
+    /// A name's lookup finished: when `Names` says its addresses changed,
+    /// the configuration with the new addresses is applied.
     async fn resolved(&mut self, u: Update) -> Result<(), u8> {
-        let known = self
-            .resolver
-            .as_ref()
-            .is_some_and(|r| r.lookups.iter().any(|l| l.key == u.key));
-        if !known {
+        if !self.names.update(u.key.clone(), u.status) {
             return Ok(());
-        }
-        let addresses = u.status.addresses.clone();
-        self.names.insert(u.key.clone(), u.status);
-        let before = self.sets.get(&u.key).cloned().unwrap_or_default();
-        if before == addresses {
-            return Ok(());
-        }
-        if addresses.is_empty() {
-            self.sets.remove(&u.key);
-        } else {
-            self.sets.insert(u.key.clone(), addresses);
         }
         let Some(base) = self.base.clone() else {
             return Ok(());
         };
-        let effective = self.with_addresses(&base);
+        let effective = self.names.expand(&base);
         let summary = self.apply_effective(effective, self.generation).await?;
         tracing::info!(
             "real_server_name {}: addresses changed; {summary}",
@@ -872,7 +844,7 @@ impl Actor {
             .collect();
         let names: Vec<serde_json::Value> = self
             .names
-            .iter()
+            .statuses()
             .map(|(k, st)| {
                 serde_json::json!({
                     "resolvers": k.resolvers,
