@@ -40,7 +40,7 @@ use super::announce::VsAnnounces;
 use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
-use super::resolver::{Resolver, Update};
+use super::resolver::{self, Resolver, Update};
 use crate::child::report;
 use crate::child::track_files::Files;
 use crate::exit;
@@ -618,7 +618,11 @@ impl Actor {
     /// rule for a reload), then it is applied with their addresses.
     async fn apply(&mut self, config: Arc<Config>, generation: u64) -> Result<String, u8> {
         let lookups = resolve::lookups(&config);
-        let same = self.resolver.as_ref().is_some_and(|r| r.lookups == lookups);
+        let resolv_conf = resolver::resolv_conf_for(&lookups);
+        let same = self
+            .resolver
+            .as_ref()
+            .is_some_and(|r| r.runs(&lookups, &resolv_conf));
         if !same {
             if let Some(mut r) = self.resolver.take() {
                 r.stop();
@@ -627,6 +631,7 @@ impl Actor {
             if !lookups.is_empty() {
                 self.resolver = Some(Resolver::start(
                     lookups,
+                    resolv_conf,
                     &self.names.addresses(),
                     self.clock.epoch,
                     &self.resolved_tx,
