@@ -643,10 +643,21 @@ impl Actor {
         self.apply_effective(effective, generation).await
     }
 
-    /// A name's lookup finished: when `Names` says its addresses changed,
-    /// the configuration with the new addresses is applied.
-    async fn resolved(&mut self, u: Update) -> Result<(), u8> {
-        if !self.names.update(u.key.clone(), u.status) {
+    /// A name's lookup finished: with it, every status already queued
+    /// (names answering together, as at start or when DNS comes back),
+    /// so that the configuration is applied once, when `Names` says some
+    /// addresses changed.
+    async fn resolved(&mut self, first: Update) -> Result<(), u8> {
+        let mut changed: Vec<String> = Vec::new();
+        let mut next = Some(first);
+        while let Some(u) = next {
+            let moved = self.names.update(u.key.clone(), u.status);
+            if moved && !changed.contains(&u.key.host) {
+                changed.push(u.key.host);
+            }
+            next = self.resolved_rx.try_recv().ok();
+        }
+        if changed.is_empty() {
             return Ok(());
         }
         let Some(base) = self.base.clone() else {
@@ -656,7 +667,7 @@ impl Actor {
         let summary = self.apply_effective(effective, self.generation).await?;
         tracing::info!(
             "real_server_name {}: addresses changed; {summary}",
-            u.key.host
+            changed.join(", ")
         );
         Ok(())
     }
