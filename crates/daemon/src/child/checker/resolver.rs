@@ -166,12 +166,11 @@ async fn run(
     state.seed(&seed, now(epoch));
     let mut warned_drop = false;
     loop {
-        let before = state.attempt_in_flight();
+        let ended_before = state.lookups_ended();
         let (action, changes) = state.poll(now(epoch));
         log_changes(&key, &changes);
         // A retry deadline that ended the lookup as a timeout: report it.
-        let ended = before.is_some() && state.attempt_in_flight() != before.map(|b| b + 1);
-        if ended && !send(&tx, &key, &state, epoch) {
+        if state.lookups_ended() != ended_before && !send(&tx, &key, &state, epoch) {
             return;
         }
         let Some(Action::Query { .. }) = action else {
