@@ -244,7 +244,10 @@ fn checker(config: &Config, f: &mut Finder) {
     }
     for vs in &config.virtual_servers {
         vs_keywords(vs, f);
-        for rs in &vs.real_servers {
+        // A `real_server_name`'s template is what each of its addresses
+        // runs: named once, whatever DNS answers.
+        let templates = vs.named_real_servers.iter().map(|n| &n.template);
+        for rs in vs.real_servers.iter().chain(templates) {
             let at = rs.loc.as_ref().or(vs.loc.as_ref());
             for c in &rs.checkers {
                 match c {
@@ -616,6 +619,17 @@ mod tests {
         assert_eq!(k, vec!["hold timeout/refused/other"]);
         // Once per block that writes any of the three.
         assert_eq!(n[0].uses, 2);
+    }
+
+    #[test]
+    fn a_named_real_servers_template_is_looked_at() {
+        let k = keywords(
+            "resolvers dns1 {\n nameserver ns1 192.0.2.53\n}\n\
+             virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+             real_server_name web.example.internal {\n  resolvers dns1\n  \
+             HTTP_GET {\n   url {\n    path /\n   }\n   fast_recovery\n  }\n  smtp_alert\n }\n}\n",
+        );
+        assert_eq!(k, vec!["fast_recovery", "smtp_alert"]);
     }
 
     #[test]
