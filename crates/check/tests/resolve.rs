@@ -95,6 +95,22 @@ fn retries_then_timeout_then_next_period() {
 }
 
 #[test]
+fn lookups_ended_counts_what_polls_and_answers_end() {
+    let mut n = NameState::new("web.example", settings(), ms(0));
+    assert_eq!(n.lookups_ended(), 0);
+    n.poll(ms(0));
+    n.poll(ms(100));
+    n.poll(ms(300));
+    assert_eq!(n.lookups_ended(), 0, "early polls and retries end nothing");
+    n.poll(ms(600));
+    n.poll(ms(900));
+    assert_eq!(n.lookups_ended(), 1, "the last retry's deadline: a timeout");
+    lookup(&mut n, ms(1000), Outcome::Refused);
+    lookup(&mut n, ms(2000), valid(&["192.0.2.1"]));
+    assert_eq!(n.lookups_ended(), 3);
+}
+
+#[test]
 fn a_lookup_longer_than_its_period_starts_the_next_at_once() {
     let mut s = settings();
     s.timeout_retry = Duration::from_millis(600);

@@ -203,3 +203,25 @@ fn the_snapshot_round_trips() {
     );
     assert_eq!(back.resolvers[0].hold, cfg.resolvers[0].hold);
 }
+
+#[test]
+fn a_templates_checker_references_are_checked_like_a_real_servers() {
+    let (c, d) = load(
+        "track_file tf1 {\n file /tmp/tf1\n}\n\
+         resolvers dns1 {\n nameserver ns1 192.0.2.53\n}\n\
+         virtual_server 192.0.2.10 80 {\n lvs_sched rr\n protocol TCP\n \
+         real_server_name web.example.internal {\n  resolvers dns1\n  \
+         FILE_CHECK {\n   track_file tf1\n  }\n  FILE_CHECK {\n   track_file nope\n  }\n }\n}\n",
+    );
+    assert_eq!(
+        problems(&d),
+        vec!["track_file 'nope' is not defined before this FILE_CHECK; checker ignored"]
+    );
+    assert_eq!(
+        c.virtual_servers[0].named_real_servers[0]
+            .template
+            .checkers
+            .len(),
+        1
+    );
+}

@@ -231,9 +231,23 @@ fn vrrp(config: &Config, f: &mut Finder) {
 
 fn checker(config: &Config, f: &mut Finder) {
     use Side::Checker as C;
+    for r in &config.resolvers {
+        if let Some(at) = &r.hold_unused_at {
+            f.add(
+                C,
+                "hold timeout/refused/other",
+                Some(at),
+                "a DNS timeout, refusal or other error never removes a name's real servers, \
+                 however long it lasts (only hold nx and hold obsolete do)",
+            );
+        }
+    }
     for vs in &config.virtual_servers {
         vs_keywords(vs, f);
-        for rs in &vs.real_servers {
+        // A `real_server_name`'s template is what each of its addresses
+        // runs: named once, whatever DNS answers.
+        let templates = vs.named_real_servers.iter().map(|n| &n.template);
+        for rs in vs.real_servers.iter().chain(templates) {
             let at = rs.loc.as_ref().or(vs.loc.as_ref());
             for c in &rs.checkers {
                 match c {
@@ -590,6 +604,32 @@ mod tests {
              real_server 192.0.2.21 80 {\n  BFD_CHECK {\n   name b1\n  }\n }\n}\n",
         );
         assert_eq!(k, vec!["bfd_instance", "BFD_CHECK"]);
+    }
+
+    #[test]
+    fn resolvers_holds_nothing_acts_on_are_named() {
+        let acted_on = "resolvers dns1 {\n nameserver ns1 192.0.2.53\n hold nx 5\n \
+                        hold obsolete 5\n}\n";
+        assert_eq!(keywords(acted_on), Vec::<&str>::new());
+        let text = "resolvers dns1 {\n nameserver ns1 192.0.2.53\n hold timeout 5\n \
+                    hold other 5\n}\n\
+                    resolvers dns2 {\n nameserver ns1 192.0.2.53\n hold refused 5\n}\n";
+        let n = notes(text);
+        let k: Vec<&str> = n.iter().map(|n| n.keyword).collect();
+        assert_eq!(k, vec!["hold timeout/refused/other"]);
+        // Once per block that writes any of the three.
+        assert_eq!(n[0].uses, 2);
+    }
+
+    #[test]
+    fn a_named_real_servers_template_is_looked_at() {
+        let k = keywords(
+            "resolvers dns1 {\n nameserver ns1 192.0.2.53\n}\n\
+             virtual_server 192.0.2.10 80 {\n protocol TCP\n \
+             real_server_name web.example.internal {\n  resolvers dns1\n  \
+             HTTP_GET {\n   url {\n    path /\n   }\n   fast_recovery\n  }\n  smtp_alert\n }\n}\n",
+        );
+        assert_eq!(k, vec!["fast_recovery", "smtp_alert"]);
     }
 
     #[test]

@@ -29,8 +29,10 @@
 
 mod expand;
 mod name;
+mod names;
 mod status;
 
 pub use expand::{Lookup, LookupKey, LookupKind, expand, lookups};
 pub use name::{Action, Change, NameState, Outcome, Settings, Target};
+pub use names::Names;
 pub use status::{Counters, LastResult, NameStatus};

@@ -153,6 +153,13 @@ impl NameState {
         }
     }
 
+    /// How many lookups have ended, whatever their outcome: a change
+    /// tells the I/O shell that a `poll` ended one (as a timeout).
+    pub fn lookups_ended(&self) -> u64 {
+        let c = &self.counters;
+        c.valid + c.nx + c.timeouts + c.refused + c.other
+    }
+
     pub fn next_deadline(&self) -> Instant {
         match self.phase {
             Phase::Idle { next } => next,

@@ -99,6 +99,11 @@ pub struct Resolvers {
     /// EDNS0 UDP payload size advertised; larger answers come over TCP.
     pub accepted_payload_size: u16,
     pub resolve_prefer: Prefer,
+    /// Where `hold timeout`, `hold refused` or `hold other` is first
+    /// written: accepted for HAProxy parity, acted on by nothing (the
+    /// daemon names it as unsupported at `-t` and at start).
+    #[serde(skip)]
+    pub hold_unused_at: Option<Loc>,
     #[serde(skip)]
     pub loc: Option<Loc>,
 }
@@ -115,6 +120,7 @@ impl Default for Resolvers {
             hold: Hold::default(),
             accepted_payload_size: 512,
             resolve_prefer: Prefer::Ipv6,
+            hold_unused_at: None,
             loc: None,
         }
     }
@@ -268,6 +274,9 @@ const RESOLVERS: &Table<Resolvers> = &[
             return;
         };
         let Some(time) = time_tok(t, r) else { return };
+        if matches!(kind, "timeout" | "refused" | "other") && v.hold_unused_at.is_none() {
+            v.hold_unused_at = Some(which.loc.clone());
+        }
         let slot = match kind {
             "valid" => &mut v.hold.valid,
             "nx" => &mut v.hold.nx,

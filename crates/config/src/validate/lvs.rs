@@ -70,7 +70,9 @@ fn check_checker_references(cfg: &mut Config, diags: &mut Diagnostics) {
     // every reference as missing.
     let (check_files, check_bfds) = (!files.is_empty(), !bfds.is_empty());
     for vs in &mut cfg.virtual_servers {
-        for rs in &mut vs.real_servers {
+        // A real_server_name's template: each of its addresses runs it.
+        let templates = vs.named_real_servers.iter_mut().map(|n| &mut n.template);
+        for rs in vs.real_servers.iter_mut().chain(templates) {
             rs.checkers.retain(|c| match c {
                 Checker::FileCheck(f) if check_files => {
                     let ok = files.iter().any(|(n, d)| {

@@ -57,7 +57,15 @@ pub fn question_name(name: Option<&str>) -> Result<Name, String> {
 
 /// The query datagram.
 pub fn query(id: u16, name: &Name, qtype: u16) -> Result<Vec<u8>, String> {
-    let mut q = Query::query(name.clone(), RecordType::from(qtype));
+    query_message(id, name, RecordType::from(qtype))
+        .to_vec()
+        .map_err(|e| format!("DNS_CHECK query for '{name}' cannot be encoded: {e}"))
+}
+
+/// A standard query: ID, RD=1, one question of class IN, nothing else
+/// (the resolver of real servers named by DNS adds its EDNS0 record).
+pub(crate) fn query_message(id: u16, name: &Name, qtype: RecordType) -> Message {
+    let mut q = Query::query(name.clone(), qtype);
     q.set_query_class(DNSClass::IN);
     let mut m = Message::new();
     m.set_id(id)
@@ -65,8 +73,7 @@ pub fn query(id: u16, name: &Name, qtype: u16) -> Result<Vec<u8>, String> {
         .set_op_code(OpCode::Query)
         .set_recursion_desired(true)
         .add_query(q);
-    m.to_vec()
-        .map_err(|e| format!("DNS_CHECK query for '{name}' cannot be encoded: {e}"))
+    m
 }
 
 /// What one received datagram means.

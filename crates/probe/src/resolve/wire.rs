@@ -29,10 +29,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Edns, Message, MessageType, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
-pub const HEADER_LEN: usize = 12;
+pub use crate::dns::wire::HEADER_LEN;
+use crate::dns::wire::query_message;
 /// Longer chains are refused (resolvers commonly stop around 8 to 16).
 pub const MAX_CNAME_HOPS: usize = 8;
 
@@ -119,17 +120,10 @@ pub fn question_name(host: &str) -> Result<Name, String> {
 /// The query: ID, RD=1, one question of class IN, an EDNS0 OPT record
 /// advertising `payload` (HAProxy's `accepted_payload_size`).
 pub fn query(id: u16, name: &Name, ask: Ask, payload: u16) -> Result<Vec<u8>, String> {
-    let mut q = Query::query(name.clone(), ask.record_type());
-    q.set_query_class(DNSClass::IN);
     let mut edns = Edns::new();
     edns.set_max_payload(payload.max(512));
-    let mut m = Message::new();
-    m.set_id(id)
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Query)
-        .set_recursion_desired(true)
-        .add_query(q)
-        .set_edns(edns);
+    let mut m = query_message(id, name, ask.record_type());
+    m.set_edns(edns);
     m.to_vec()
         .map_err(|e| format!("query for '{name}' cannot be encoded: {e}"))
 }

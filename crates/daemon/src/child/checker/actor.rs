@@ -13,7 +13,7 @@
 //! the kernel is dumped again and the whole table planned once more
 //! against it, so that what failed is retried.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use keepalived_check::book::Identity;
 use keepalived_check::effect::{Effect, Launch};
 use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::reconcile::Pool;
-use keepalived_check::resolve::{self, LookupKey, NameStatus, Target};
+use keepalived_check::resolve::{self, Names};
 use keepalived_check::suspend::LocalAddrs;
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_config::Config;
@@ -40,7 +40,7 @@ use super::announce::VsAnnounces;
 use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
-use super::resolver::{Resolver, Update};
+use super::resolver::{self, Resolver, Update};
 use crate::child::report;
 use crate::child::track_files::Files;
 use crate::exit;
@@ -123,9 +123,8 @@ pub struct Actor {
     /// The configuration as the supervisor sent it; `config` is this one
     /// with the named real servers' current addresses written in.
     base: Option<Arc<Config>>,
-    /// Each name's current addresses, and its last status.
-    sets: BTreeMap<LookupKey, Vec<Target>>,
-    names: BTreeMap<LookupKey, NameStatus>,
+    /// Each name's last status (its current addresses with it).
+    names: Names,
     resolver: Option<Resolver>,
     resolved_tx: mpsc::UnboundedSender<Update>,
     resolved_rx: mpsc::UnboundedReceiver<Update>,
@@ -170,8 +169,7 @@ impl Actor {
             dry_ops: std::env::var_os("KEEPALIVED_RS_IPVS_DRY_OPS").map(Into::into),
             addr_events: None,
             base: None,
-            sets: BTreeMap::new(),
-            names: BTreeMap::new(),
+            names: Names::default(),
             resolver: None,
             resolved_tx,
             resolved_rx,
@@ -620,66 +618,56 @@ impl Actor {
     /// rule for a reload), then it is applied with their addresses.
     async fn apply(&mut self, config: Arc<Config>, generation: u64) -> Result<String, u8> {
         let lookups = resolve::lookups(&config);
-        let same = self.resolver.as_ref().is_some_and(|r| r.lookups == lookups);
+        let resolv_conf = resolver::resolv_conf_for(&lookups);
+        let same = self
+            .resolver
+            .as_ref()
+            .is_some_and(|r| r.runs(&lookups, &resolv_conf));
         if !same {
             if let Some(mut r) = self.resolver.take() {
                 r.stop();
             }
-            let keys: BTreeSet<&LookupKey> = lookups.iter().map(|l| &l.key).collect();
-            self.sets.retain(|k, _| keys.contains(k));
-            self.names.retain(|k, _| keys.contains(k));
+            self.names.keep(&lookups);
             if !lookups.is_empty() {
                 self.resolver = Some(Resolver::start(
                     lookups,
-                    &self.sets,
+                    resolv_conf,
+                    &self.names.addresses(),
                     self.clock.epoch,
                     &self.resolved_tx,
                 ));
             }
         }
         self.base = Some(Arc::clone(&config));
-        let effective = self.with_addresses(&config);
+        let effective = self.names.expand(&config);
         self.apply_effective(effective, generation).await
     }
 
-    fn with_addresses(&self, base: &Arc<Config>) -> Arc<Config> {
-        if self.sets.is_empty() {
-            Arc::clone(base)
-        } else {
-            Arc::new(resolve::expand(base, &self.sets))
+    /// A name's lookup finished: with it, every status already queued
+    /// (names answering together, as at start or when DNS comes back),
+    /// so that the configuration is applied once, when `Names` says some
+    /// addresses changed.
+    async fn resolved(&mut self, first: Update) -> Result<(), u8> {
+        let mut changed: Vec<String> = Vec::new();
+        let mut next = Some(first);
+        while let Some(u) = next {
+            let moved = self.names.update(u.key.clone(), u.status);
+            if moved && !changed.contains(&u.key.host) {
+                changed.push(u.key.host);
+            }
+            next = self.resolved_rx.try_recv().ok();
         }
-    }
-
-    /// A name's lookup finished: when its addresses changed, the
-    /// configuration with the new addresses is applied like a reload
-    /// (kept real servers keep their checker state).
-    async fn resolved(&mut self, u: Update) -> Result<(), u8> {
-        let known = self
-            .resolver
-            .as_ref()
-            .is_some_and(|r| r.lookups.iter().any(|l| l.key == u.key));
-        if !known {
+        if changed.is_empty() {
             return Ok(());
-        }
-        let addresses = u.status.addresses.clone();
-        self.names.insert(u.key.clone(), u.status);
-        let before = self.sets.get(&u.key).cloned().unwrap_or_default();
-        if before == addresses {
-            return Ok(());
-        }
-        if addresses.is_empty() {
-            self.sets.remove(&u.key);
-        } else {
-            self.sets.insert(u.key.clone(), addresses);
         }
         let Some(base) = self.base.clone() else {
             return Ok(());
         };
-        let effective = self.with_addresses(&base);
+        let effective = self.names.expand(&base);
         let summary = self.apply_effective(effective, self.generation).await?;
         tracing::info!(
             "real_server_name {}: addresses changed; {summary}",
-            u.key.host
+            changed.join(", ")
         );
         Ok(())
     }
@@ -872,7 +860,7 @@ impl Actor {
             .collect();
         let names: Vec<serde_json::Value> = self
             .names
-            .iter()
+            .statuses()
             .map(|(k, st)| {
                 serde_json::json!({
                     "resolvers": k.resolvers,

@@ -29,33 +29,44 @@ pub struct Update {
 /// The running lookups of one configuration.
 pub struct Resolver {
     tasks: JoinSet<()>,
-    pub lookups: Vec<Lookup>,
+    lookups: Vec<Lookup>,
+    /// The nameservers read from /etc/resolv.conf for them.
+    resolv_conf: Vec<SocketAddr>,
+}
+
+/// The nameservers of /etc/resolv.conf, read (at start and at each
+/// reload) only when a `resolvers` block says `parse-resolv-conf`.
+pub fn resolv_conf_for(lookups: &[Lookup]) -> Vec<SocketAddr> {
+    if !lookups.iter().any(|l| l.resolvers.parse_resolv_conf) {
+        return Vec::new();
+    }
+    match std::fs::read_to_string("/etc/resolv.conf") {
+        Ok(text) => net::resolv_conf_nameservers(&text),
+        Err(e) => {
+            tracing::warn!("resolvers: cannot read /etc/resolv.conf: {e}");
+            Vec::new()
+        }
+    }
 }
 
 impl Resolver {
     /// Starts a task per lookup; `epoch` is the actor's clock.
+    /// `resolv_conf`: [`resolv_conf_for`] these lookups.
     /// `kept`: the addresses of names already resolved (a reload), which
     /// the new tasks start from.
     pub fn start(
         lookups: Vec<Lookup>,
+        resolv_conf: Vec<SocketAddr>,
         kept: &BTreeMap<LookupKey, Vec<Target>>,
         epoch: tokio::time::Instant,
         tx: &mpsc::UnboundedSender<Update>,
     ) -> Self {
         let mut tasks = JoinSet::new();
-        let resolv_conf = if lookups.iter().any(|l| l.resolvers.parse_resolv_conf) {
-            std::fs::read_to_string("/etc/resolv.conf").unwrap_or_else(|e| {
-                tracing::warn!("resolvers: cannot read /etc/resolv.conf: {e}");
-                String::new()
-            })
-        } else {
-            String::new()
-        };
         for l in &lookups {
             let mut servers: Vec<SocketAddr> =
                 l.resolvers.nameservers.iter().map(|n| n.addr).collect();
             if l.resolvers.parse_resolv_conf {
-                servers.extend(net::resolv_conf_nameservers(&resolv_conf));
+                servers.extend_from_slice(&resolv_conf);
             }
             if servers.is_empty() {
                 tracing::error!(
@@ -90,7 +101,17 @@ impl Resolver {
             let seed = kept.get(&key).cloned().unwrap_or_default();
             tasks.spawn(run(key, settings, seed, servers, question, epoch, tx));
         }
-        Resolver { tasks, lookups }
+        Resolver {
+            tasks,
+            lookups,
+            resolv_conf,
+        }
+    }
+
+    /// Whether these tasks already run `lookups` with these resolv.conf
+    /// nameservers (a reload that changes neither keeps them running).
+    pub fn runs(&self, lookups: &[Lookup], resolv_conf: &[SocketAddr]) -> bool {
+        self.lookups == lookups && self.resolv_conf == resolv_conf
     }
 
     pub fn stop(&mut self) {
@@ -145,12 +166,11 @@ async fn run(
     state.seed(&seed, now(epoch));
     let mut warned_drop = false;
     loop {
-        let before = state.attempt_in_flight();
+        let ended_before = state.lookups_ended();
         let (action, changes) = state.poll(now(epoch));
         log_changes(&key, &changes);
         // A retry deadline that ended the lookup as a timeout: report it.
-        let ended = before.is_some() && state.attempt_in_flight() != before.map(|b| b + 1);
-        if ended && !send(&tx, &key, &state, epoch) {
+        if state.lookups_ended() != ended_before && !send(&tx, &key, &state, epoch) {
             return;
         }
         let Some(Action::Query { .. }) = action else {
