@@ -99,12 +99,7 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
-        for pid in self.pids() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        support::remove_netns(&self.name);
     }
 }
 

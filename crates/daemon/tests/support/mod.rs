@@ -63,6 +63,61 @@ pub fn require(who: &str, programs: &[(&str, &str)]) {
     }
 }
 
+/// Kills every process left in network namespace `ns` and deletes it;
+/// errors are ignored (for `Drop`).
+pub fn remove_netns(ns: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+    let _ = Command::new("ip").args(["netns", "del", ns]).status();
+}
+
+/// Two namespaces, `ours` and `peer`, joined by a veth pair named veth0
+/// on both sides (192.0.2.1/24 in `ours`, 192.0.2.2/24 in `peer`), lo up
+/// in both, and a temporary directory; both are removed on drop with
+/// whatever still runs in them.
+pub struct VethPair {
+    pub ours: String,
+    pub peer: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl VethPair {
+    pub fn up(ours: String, peer: String) -> Self {
+        let pair = Self {
+            ours,
+            peer,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        for ns in [&pair.ours, &pair.peer] {
+            run_ok(&["ip", "netns", "add", ns]);
+            run_ok(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        run_ok(&[
+            "ip", "link", "add", "veth0", "netns", &pair.ours, "type", "veth", "peer", "name",
+            "veth0", "netns", &pair.peer,
+        ]);
+        for (ns, v4) in [(&pair.ours, "192.0.2.1/24"), (&pair.peer, "192.0.2.2/24")] {
+            run_ok(&["ip", "-n", ns, "addr", "add", v4, "dev", "veth0"]);
+            run_ok(&["ip", "-n", ns, "link", "set", "veth0", "up"]);
+        }
+        pair
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        remove_netns(&self.ours);
+        remove_netns(&self.peer);
+    }
+}
+
 /// A namespace made by integration/netns/config-ns.sh, removed on drop.
 pub struct Netns {
     pub name: String,
