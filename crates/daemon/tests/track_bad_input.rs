@@ -434,6 +434,14 @@ fn settled(adverts: &[(f64, u8)]) -> Option<u8> {
     adverts.iter().rev().map(|a| a.1).find(|p| *p != 0)
 }
 
+/// How many adverts of `adverts` (time, priority) are not priority 0 (a
+/// FAULT or stopping instance's), and the longest gap between two of them.
+fn live_adverts(adverts: &[(f64, u8)]) -> (usize, f64) {
+    let times: Vec<f64> = adverts.iter().filter(|a| a.1 != 0).map(|a| a.0).collect();
+    let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    (times.len(), worst)
+}
+
 #[test]
 fn bad_scripts_and_track_files_get_keepalived_treatment_without_leaks() {
     preflight();
@@ -472,14 +480,10 @@ fn bad_scripts_and_track_files_get_keepalived_treatment_without_leaks() {
 
     // Every instance that is not in FAULT keeps its advert interval.
     for (vrid, adverts) in &ours.adverts {
-        let times: Vec<f64> = adverts.iter().filter(|a| a.1 != 0).map(|a| a.0).collect();
-        let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        let (n, worst) = live_adverts(adverts);
         check(
-            times.len() >= 5 && worst <= ADVERT + LATE,
-            format!(
-                "vrid {vrid}: {} adverts, longest gap {worst:.3} s (advert_int {ADVERT})",
-                times.len()
-            ),
+            n >= 5 && worst <= ADVERT + LATE,
+            format!("vrid {vrid}: {n} adverts, longest gap {worst:.3} s (advert_int {ADVERT})"),
         );
     }
 
@@ -657,14 +661,10 @@ fn a_process_storm_keeps_the_timers_and_the_counts() {
     };
     check(forks > 1000.0, format!("the storm forked {forks} times"));
     for (vrid, list) in &adverts {
-        let times: Vec<f64> = list.iter().filter(|a| a.1 != 0).map(|a| a.0).collect();
-        let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        let (n, worst) = live_adverts(list);
         check(
-            times.len() >= 6 && worst <= ADVERT + LATE,
-            format!(
-                "vrid {vrid}: {} adverts, longest gap {worst:.3} s",
-                times.len()
-            ),
+            n >= 6 && worst <= ADVERT + LATE,
+            format!("vrid {vrid}: {n} adverts, longest gap {worst:.3} s"),
         );
     }
     let get = |vrid: u8| adverts.get(&vrid).map(Vec::as_slice).unwrap_or_default();
