@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -123,17 +123,9 @@ impl Daemon {
         let tmp = lab.dir.join(format!("tmp-{role}"));
         let log = lab.dir.join(format!("{role}.log"));
         let logf = fs::File::create(&log).expect("open the log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(&pid_file)
-            .arg("-r")
-            .arg(lab.dir.join(format!("{role}-vrrp.pid")))
+        let vrrp_pid = lab.dir.join(format!("{role}-vrrp.pid"));
+        let child = support::vrrp_daemon(ns, prog, &conf_path, &pid_file, &vrrp_pid, logf)
             .env("TMPDIR", &tmp)
-            .stdin(Stdio::null())
-            .stdout(logf.try_clone().expect("log fd"))
-            .stderr(logf)
             .spawn()
             .expect("start the daemon");
         Daemon {

@@ -66,16 +66,8 @@ fn start(lab: &Lab, ns: &str, prog: &str, name: &str, text: &str) -> (Child, Pat
     fs::write(&conf_path, text).expect("write the configuration");
     let pid_file = lab.path(&format!("{name}.pid"));
     let log = fs::File::create(lab.path(&format!("{name}.log"))).expect("log");
-    let child = Command::new("ip")
-        .args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
-        .arg(&conf_path)
-        .arg("-p")
-        .arg(&pid_file)
-        .arg("-r")
-        .arg(lab.path(&format!("{name}-vrrp.pid")))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log fd"))
-        .stderr(log)
+    let vrrp_pid = lab.path(&format!("{name}-vrrp.pid"));
+    let child = support::vrrp_daemon(ns, prog, &conf_path, &pid_file, &vrrp_pid, log)
         .spawn()
         .expect("start a daemon");
     (child, pid_file)

@@ -230,18 +230,7 @@ impl Daemon {
             Impl::Ours => OURS,
             Impl::Keepalived => "keepalived",
         };
-        let child = Command::new("ip")
-            .args([
-                "netns", "exec", &ns.name, prog, "-P", "-n", "-l", "-D", "-f",
-            ])
-            .arg(conf)
-            .arg("-p")
-            .arg(&pid_file)
-            .arg("-r")
-            .arg(&vrrp_pid_file)
-            .stdin(Stdio::null())
-            .stdout(logf.try_clone().expect("log fd"))
-            .stderr(logf)
+        let child = support::vrrp_daemon(&ns.name, prog, conf, &pid_file, &vrrp_pid_file, logf)
             .spawn()
             .expect("start the daemon");
         let mut vrrp_pid = None;

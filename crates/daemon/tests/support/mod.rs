@@ -8,7 +8,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub mod prom;
 
@@ -61,6 +61,31 @@ pub fn require(who: &str, programs: &[(&str, &str)]) {
             "{who} needs {prog} in PATH (integration/install-deps installs it)"
         );
     }
+}
+
+/// `ip netns exec NS PROG -P -n -l -D -f CONF -p PID -r VRRP_PID` with
+/// standard input closed and both outputs to `log`: a VRRP-only daemon,
+/// ours or keepalived, in a namespace. The caller adds what it needs and
+/// spawns it.
+pub fn vrrp_daemon(
+    ns: &str,
+    prog: &str,
+    conf: &Path,
+    pid: &Path,
+    vrrp_pid: &Path,
+    log: std::fs::File,
+) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
+        .arg(conf)
+        .arg("-p")
+        .arg(pid)
+        .arg("-r")
+        .arg(vrrp_pid)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log fd"))
+        .stderr(log);
+    c
 }
 
 /// Kills every process left in network namespace `ns` and deletes it;
