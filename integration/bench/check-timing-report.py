@@ -16,7 +16,6 @@ Usage: check-timing-report.py WORK DELAY_LOOP RETRY DELAY_BEFORE_RETRY
 """
 import collections
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,28 +26,10 @@ scale = import_module("ipvs-scale-report")
 BH_DELAY_LOOP = 5.0
 
 
-def pcap_records(path):
-    """(timestamp, netlink protocol, bytes) per captured packet."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
-        return
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    nano = magic in (0xA1B23C4D, 0x4D3CB2A1)
-    off = 24
-    while off + 16 <= len(data):
-        sec, frac, incl, _ = struct.unpack(endian + "IIII", data[off : off + 16])
-        pkt = data[off + 16 : off + 16 + incl]
-        off += 16 + incl
-        proto = struct.unpack(">H", pkt[14:16])[0] if len(pkt) >= 16 else None
-        yield sec + frac / (1e9 if nano else 1e6), proto, pkt[16:]
-
-
 def dest_changes(path):
     """[(timestamp, 'DEL_DEST' | 'NEW_DEST' | ...)] requests of the IPVS family."""
     recs = []
-    for ts, proto, pkt in pcap_records(path):
+    for ts, proto, pkt in scale.timed_records(path):
         if proto != scale.NETLINK_GENERIC:
             continue
         for m in scale.messages(pkt):

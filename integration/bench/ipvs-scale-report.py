@@ -36,28 +36,34 @@ CHANGES = {
 }
 
 
-def records(path):
-    """(protocol or None, bytes) per captured packet."""
+def timed_records(path):
+    """(timestamp, protocol or None, bytes) per captured packet."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 24:
         return
     magic = struct.unpack("<I", data[:4])[0]
     endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    nano = magic in (0xA1B23C4D, 0x4D3CB2A1)
     linktype = struct.unpack(endian + "I", data[20:24])[0]
     off = 24
     while off + 16 <= len(data):
-        _, _, incl, _ = struct.unpack(endian + "IIII", data[off : off + 16])
+        sec, frac, incl, _ = struct.unpack(endian + "IIII", data[off : off + 16])
         pkt = data[off + 16 : off + 16 + incl]
         off += 16 + incl
-        if linktype == 253:  # LINKTYPE_NETLINK: SLL-style 16-byte header
-            proto = struct.unpack(">H", pkt[14:16])[0]
-            yield proto, pkt[16:]
-        elif linktype == 113:  # LINUX_SLL
-            proto = struct.unpack(">H", pkt[14:16])[0]
-            yield proto, pkt[16:]
+        ts = sec + frac / (1e9 if nano else 1e6)
+        # LINKTYPE_NETLINK (253) and LINUX_SLL (113): a 16-byte header
+        # ending with the protocol.
+        if linktype in (253, 113) and len(pkt) >= 16:
+            yield ts, struct.unpack(">H", pkt[14:16])[0], pkt[16:]
         else:
-            yield None, pkt
+            yield ts, None, pkt
+
+
+def records(path):
+    """(protocol or None, bytes) per captured packet."""
+    for _, proto, pkt in timed_records(path):
+        yield proto, pkt
 
 
 def messages(buf):

@@ -39,21 +39,8 @@
 # The load average before and after each window is printed with it: the
 # figures mean little on a busy machine.
 set -euo pipefail
-# peer.sh defaults KALRS_BIN to a debug build: remember whether one was given.
-KALRS_GIVEN=${KALRS_BIN:-}
-INTEROP_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../interop" && pwd)
-# shellcheck source=../interop/lib/common.sh
-source "$INTEROP_DIR/lib/common.sh"
-# shellcheck source=../interop/lib/lab.sh
-source "$INTEROP_DIR/lib/lab.sh"
-# shellcheck source=../interop/lib/peer.sh
-source "$INTEROP_DIR/lib/peer.sh"
-# shellcheck source=../interop/lib/conf.sh
-source "$INTEROP_DIR/lib/conf.sh"
-# shellcheck source=../interop/lib/wire.sh
-source "$INTEROP_DIR/lib/wire.sh"
-# shellcheck source=../interop/lib/bench.sh
-source "$INTEROP_DIR/lib/bench.sh"
+# shellcheck source=lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 INSTANCES=${INSTANCES:-100}
 WARMUP=${WARMUP:-10}
@@ -65,10 +52,7 @@ need_root
 need_cmd ip awk ps setsid install keepalived
 [[ -x $SCRIPT ]] || die "SCRIPT=$SCRIPT is not executable"
 ((INSTANCES >= 1 && INSTANCES <= 254)) || die "INSTANCES must be 1..254"
-if [[ -z $KALRS_GIVEN && $IMPLS == *rs* ]]; then
-    (cd "$REPO_ROOT" && cargo build --release -q -p keepalived-rs) || die "cargo build --release failed"
-    KALRS_BIN=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/keepalived-rs
-fi
+bench_release_build
 HZ=$(getconf CLK_TCK)
 bench_begin track-cost
 RES=$BASE/results.tsv

@@ -38,21 +38,8 @@
 # Prints per case and implementation: n, min / median / max in ms, the
 # priorities seen, stale adverts, and ours - keepalived's medians.
 set -euo pipefail
-# peer.sh defaults KALRS_BIN to a debug build: remember whether one was given.
-KALRS_GIVEN=${KALRS_BIN:-}
-INTEROP_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../interop" && pwd)
-# shellcheck source=../interop/lib/common.sh
-source "$INTEROP_DIR/lib/common.sh"
-# shellcheck source=../interop/lib/lab.sh
-source "$INTEROP_DIR/lib/lab.sh"
-# shellcheck source=../interop/lib/peer.sh
-source "$INTEROP_DIR/lib/peer.sh"
-# shellcheck source=../interop/lib/conf.sh
-source "$INTEROP_DIR/lib/conf.sh"
-# shellcheck source=../interop/lib/wire.sh
-source "$INTEROP_DIR/lib/wire.sh"
-# shellcheck source=../interop/lib/bench.sh
-source "$INTEROP_DIR/lib/bench.sh"
+# shellcheck source=lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 CASES=${CASES:-"file link script fault linkfault"}
 REPS=${REPS:-10}
@@ -60,10 +47,7 @@ ADVERT=${ADVERT:-1}
 IMPLS=${IMPLS:-"ka rs"}
 need_root
 need_cmd ip tcpdump tshark awk ps setsid install keepalived
-if [[ -z $KALRS_GIVEN && $IMPLS == *rs* ]]; then
-    (cd "$REPO_ROOT" && cargo build --release -q -p keepalived-rs) || die "cargo build --release failed"
-    KALRS_BIN=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/keepalived-rs
-fi
+bench_release_build
 VIP=192.0.2.100
 bench_begin track-react
 lab_second_link

@@ -31,19 +31,8 @@
 # RFC bound: kill>garp <= master_down = 3 x interval + skew, skew =
 # (256-100)/256 s (v2) or (256-100)/256 x interval (v3).
 set -euo pipefail
-INTEROP_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../interop" && pwd)
-# shellcheck source=../interop/lib/common.sh
-source "$INTEROP_DIR/lib/common.sh"
-# shellcheck source=../interop/lib/lab.sh
-source "$INTEROP_DIR/lib/lab.sh"
-# shellcheck source=../interop/lib/peer.sh
-source "$INTEROP_DIR/lib/peer.sh"
-# shellcheck source=../interop/lib/conf.sh
-source "$INTEROP_DIR/lib/conf.sh"
-# shellcheck source=../interop/lib/wire.sh
-source "$INTEROP_DIR/lib/wire.sh"
-# shellcheck source=../interop/lib/bench.sh
-source "$INTEROP_DIR/lib/bench.sh"
+# shellcheck source=lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 CASES=${CASES:-"v2:1 v3:0.1 v3:0.01"}
 REPS=${REPS:-10}

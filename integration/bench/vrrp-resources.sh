@@ -23,19 +23,8 @@
 # The window is flagged when lb2 sent any advert in it (a flap) or the VIPs
 # moved.
 set -euo pipefail
-INTEROP_DIR=$(cd "$(dirname "$(readlink -f "$0")")/../interop" && pwd)
-# shellcheck source=../interop/lib/common.sh
-source "$INTEROP_DIR/lib/common.sh"
-# shellcheck source=../interop/lib/lab.sh
-source "$INTEROP_DIR/lib/lab.sh"
-# shellcheck source=../interop/lib/peer.sh
-source "$INTEROP_DIR/lib/peer.sh"
-# shellcheck source=../interop/lib/conf.sh
-source "$INTEROP_DIR/lib/conf.sh"
-# shellcheck source=../interop/lib/wire.sh
-source "$INTEROP_DIR/lib/wire.sh"
-# shellcheck source=../interop/lib/bench.sh
-source "$INTEROP_DIR/lib/bench.sh"
+# shellcheck source=lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 COUNTS=${COUNTS:-"50 255"}
 ADVERT=${ADVERT:-0.1}

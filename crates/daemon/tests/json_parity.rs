@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -103,14 +103,8 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        for ns in [&self.s, &self.p] {
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-9", pid]).status();
-                }
-            }
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
+        support::remove_netns(&self.s);
+        support::remove_netns(&self.p);
     }
 }
 
@@ -129,17 +123,9 @@ impl Daemon {
         let tmp = lab.dir.join(format!("tmp-{role}"));
         let log = lab.dir.join(format!("{role}.log"));
         let logf = fs::File::create(&log).expect("open the log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(&pid_file)
-            .arg("-r")
-            .arg(lab.dir.join(format!("{role}-vrrp.pid")))
+        let vrrp_pid = lab.dir.join(format!("{role}-vrrp.pid"));
+        let child = support::vrrp_daemon(ns, prog, &conf_path, &pid_file, &vrrp_pid, logf)
             .env("TMPDIR", &tmp)
-            .stdin(Stdio::null())
-            .stdout(logf.try_clone().expect("log fd"))
-            .stderr(logf)
             .spawn()
             .expect("start the daemon");
         Daemon {

@@ -38,52 +38,13 @@ fn preflight() {
     );
 }
 
-struct Lab {
-    ours: String,
-    peer: String,
-    dir: tempfile::TempDir,
-}
+use support::VethPair as Lab;
 
-impl Lab {
-    fn new() -> Lab {
-        preflight();
-        let id = std::process::id() % 100_000;
-        let lab = Lab {
-            ours: format!("kmO{id}"),
-            peer: format!("kmP{id}"),
-            dir: tempfile::tempdir().expect("a temporary directory"),
-        };
-        for ns in [&lab.ours, &lab.peer] {
-            run(&["ip", "netns", "add", ns]);
-            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        }
-        run(&[
-            "ip", "link", "add", "veth0", "netns", &lab.ours, "type", "veth", "peer", "name",
-            "veth0", "netns", &lab.peer,
-        ]);
-        for (ns, v4) in [(&lab.ours, "192.0.2.1/24"), (&lab.peer, "192.0.2.2/24")] {
-            run(&["ip", "-n", ns, "addr", "add", v4, "dev", "veth0"]);
-            run(&["ip", "-n", ns, "link", "set", "veth0", "up"]);
-        }
-        lab
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for ns in [&self.ours, &self.peer] {
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-9", pid]).status();
-                }
-            }
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
+/// Ours in `ours`, keepalived in `peer`.
+fn lab() -> Lab {
+    preflight();
+    let id = std::process::id() % 100_000;
+    Lab::up(format!("kmO{id}"), format!("kmP{id}"))
 }
 
 fn conf(p1: u8, p2: u8, metrics: bool) -> String {
@@ -105,16 +66,8 @@ fn start(lab: &Lab, ns: &str, prog: &str, name: &str, text: &str) -> (Child, Pat
     fs::write(&conf_path, text).expect("write the configuration");
     let pid_file = lab.path(&format!("{name}.pid"));
     let log = fs::File::create(lab.path(&format!("{name}.log"))).expect("log");
-    let child = Command::new("ip")
-        .args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
-        .arg(&conf_path)
-        .arg("-p")
-        .arg(&pid_file)
-        .arg("-r")
-        .arg(lab.path(&format!("{name}-vrrp.pid")))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log fd"))
-        .stderr(log)
+    let vrrp_pid = lab.path(&format!("{name}-vrrp.pid"));
+    let child = support::vrrp_daemon(ns, prog, &conf_path, &pid_file, &vrrp_pid, log)
         .spawn()
         .expect("start a daemon");
     (child, pid_file)
@@ -148,7 +101,7 @@ print("elapsed %.2f" % (time.time() - t0))
 
 #[test]
 fn scrapes_at_10_per_second_stay_monotonic_and_pass_promtool() {
-    let lab = Lab::new();
+    let lab = lab();
     let (mut peer, _) = start(
         &lab,
         &lab.peer,

@@ -99,12 +99,7 @@ impl Ns {
 
 impl Drop for Ns {
     fn drop(&mut self) {
-        for pid in self.pids() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        support::remove_netns(&self.name);
     }
 }
 
@@ -235,18 +230,7 @@ impl Daemon {
             Impl::Ours => OURS,
             Impl::Keepalived => "keepalived",
         };
-        let child = Command::new("ip")
-            .args([
-                "netns", "exec", &ns.name, prog, "-P", "-n", "-l", "-D", "-f",
-            ])
-            .arg(conf)
-            .arg("-p")
-            .arg(&pid_file)
-            .arg("-r")
-            .arg(&vrrp_pid_file)
-            .stdin(Stdio::null())
-            .stdout(logf.try_clone().expect("log fd"))
-            .stderr(logf)
+        let child = support::vrrp_daemon(&ns.name, prog, conf, &pid_file, &vrrp_pid_file, logf)
             .spawn()
             .expect("start the daemon");
         let mut vrrp_pid = None;
@@ -439,6 +423,14 @@ fn settled(adverts: &[(f64, u8)]) -> Option<u8> {
     adverts.iter().rev().map(|a| a.1).find(|p| *p != 0)
 }
 
+/// How many adverts of `adverts` (time, priority) are not priority 0 (a
+/// FAULT or stopping instance's), and the longest gap between two of them.
+fn live_adverts(adverts: &[(f64, u8)]) -> (usize, f64) {
+    let times: Vec<f64> = adverts.iter().filter(|a| a.1 != 0).map(|a| a.0).collect();
+    let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    (times.len(), worst)
+}
+
 #[test]
 fn bad_scripts_and_track_files_get_keepalived_treatment_without_leaks() {
     preflight();
@@ -477,14 +469,10 @@ fn bad_scripts_and_track_files_get_keepalived_treatment_without_leaks() {
 
     // Every instance that is not in FAULT keeps its advert interval.
     for (vrid, adverts) in &ours.adverts {
-        let times: Vec<f64> = adverts.iter().filter(|a| a.1 != 0).map(|a| a.0).collect();
-        let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        let (n, worst) = live_adverts(adverts);
         check(
-            times.len() >= 5 && worst <= ADVERT + LATE,
-            format!(
-                "vrid {vrid}: {} adverts, longest gap {worst:.3} s (advert_int {ADVERT})",
-                times.len()
-            ),
+            n >= 5 && worst <= ADVERT + LATE,
+            format!("vrid {vrid}: {n} adverts, longest gap {worst:.3} s (advert_int {ADVERT})"),
         );
     }
 
@@ -662,14 +650,10 @@ fn a_process_storm_keeps_the_timers_and_the_counts() {
     };
     check(forks > 1000.0, format!("the storm forked {forks} times"));
     for (vrid, list) in &adverts {
-        let times: Vec<f64> = list.iter().filter(|a| a.1 != 0).map(|a| a.0).collect();
-        let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        let (n, worst) = live_adverts(list);
         check(
-            times.len() >= 6 && worst <= ADVERT + LATE,
-            format!(
-                "vrid {vrid}: {} adverts, longest gap {worst:.3} s",
-                times.len()
-            ),
+            n >= 6 && worst <= ADVERT + LATE,
+            format!("vrid {vrid}: {n} adverts, longest gap {worst:.3} s"),
         );
     }
     let get = |vrid: u8| adverts.get(&vrid).map(Vec::as_slice).unwrap_or_default();

@@ -28,7 +28,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,7 +37,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod support;
 use support::prom::{first_regression, value};
-use support::run_ok as run;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const PORT: u16 = 9652;
@@ -54,60 +53,21 @@ fn windows() -> (Duration, Duration) {
     }
 }
 
-struct Lab {
-    ours: String,
-    wire: String,
-    dir: tempfile::TempDir,
-}
+use support::VethPair as Lab;
 
-impl Lab {
-    fn new() -> Lab {
-        support::require(
-            "the observation-load test",
-            &[
-                ("tcpdump", "--version"),
-                ("promtool", "--version"),
-                ("python3", "--version"),
-            ],
-        );
-        let id = std::process::id() % 100_000;
-        let lab = Lab {
-            // Branch-prefixed: other tests build namespaces at the same time.
-            ours: format!("observe-ul{id}"),
-            wire: format!("observe-uw{id}"),
-            dir: tempfile::tempdir().expect("a temporary directory"),
-        };
-        for ns in [&lab.ours, &lab.wire] {
-            run(&["ip", "netns", "add", ns]);
-            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        }
-        run(&[
-            "ip", "link", "add", "veth0", "netns", &lab.ours, "type", "veth", "peer", "name",
-            "veth0", "netns", &lab.wire,
-        ]);
-        for (ns, v4) in [(&lab.ours, "192.0.2.1/24"), (&lab.wire, "192.0.2.2/24")] {
-            run(&["ip", "-n", ns, "addr", "add", v4, "dev", "veth0"]);
-            run(&["ip", "-n", ns, "link", "set", "veth0", "up"]);
-        }
-        lab
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for ns in [&self.ours, &self.wire] {
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-9", pid]).status();
-                }
-            }
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
+/// Ours in `ours`; tcpdump in `peer`, the wire.
+fn lab() -> Lab {
+    support::require(
+        "the observation-load test",
+        &[
+            ("tcpdump", "--version"),
+            ("promtool", "--version"),
+            ("python3", "--version"),
+        ],
+    );
+    let id = std::process::id() % 100_000;
+    // Branch-prefixed: other tests build namespaces at the same time.
+    Lab::up(format!("observe-ul{id}"), format!("observe-uw{id}"))
 }
 
 const CONF: &str = "global_defs {\n  metrics_listen 127.0.0.1:9652\n}\n\
@@ -148,7 +108,7 @@ fn start_capture(lab: &Lab) -> Child {
     let err = fs::File::create(lab.path("tcpdump.err")).expect("capture log");
     let child = Command::new("ip")
         .args([
-            "netns", "exec", &lab.wire, "tcpdump", "-i", "veth0", "-n", "-l",
+            "netns", "exec", &lab.peer, "tcpdump", "-i", "veth0", "-n", "-l",
         ])
         .args(["-tt", "--time-stamp-precision=nano", "ip proto 112"])
         .stdin(Stdio::null())
@@ -334,7 +294,7 @@ fn promtool_accepts(text: &str) -> Result<(), String> {
 #[test]
 fn status_clients_and_scrapes_leave_advert_timing_alone() {
     let (window, scrape_window) = windows();
-    let lab = Lab::new();
+    let lab = lab();
     let mut ours = start_ours(&lab);
     let sock = lab.path("ctl.sock");
     wait_for("the control socket", Duration::from_secs(10), || {

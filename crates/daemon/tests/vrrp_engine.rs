@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -100,14 +100,8 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-9", pid]).status();
-                }
-            }
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
+        support::remove_netns(&self.a);
+        support::remove_netns(&self.b);
     }
 }
 
@@ -154,16 +148,7 @@ impl Daemon {
             .append(true)
             .open(&log)
             .expect("open the log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
-            .arg(&conf_path)
-            .arg("-p")
-            .arg(&pid_file)
-            .arg("-r")
-            .arg(&vrrp_pid_file)
-            .stdin(Stdio::null())
-            .stdout(logf.try_clone().expect("log fd"))
-            .stderr(logf)
+        let child = support::vrrp_daemon(ns, prog, &conf_path, &pid_file, &vrrp_pid_file, logf)
             .spawn()
             .expect("start the daemon");
         let d = Daemon {

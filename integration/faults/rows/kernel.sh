@@ -79,26 +79,13 @@ EOF
     node_start A
 }
 
-# peer_start (interop lib/peer.sh) with another configuration file, and
-# without its end-of-session on a daemon that exits at once: here that
-# is a result (keepalived stops itself when IPVS cannot start).
+# node_start with another configuration file, through peer_launch
+# (interop lib/peer.sh): peer_start without its end-of-session on a
+# daemon that exits at once, which is a result here (keepalived stops
+# itself when IPVS cannot start).
 node_start_conf() { # side conf
-    local side=$1 ns name cmd pid
-    ns=$(side_ns "$side")
-    name=$(side_name "$side")
-    mkdir -p "$RUN_DIR/$name.tmp"
-    cmd=$(impl_template "$(impl_of "$side")")
-    cmd=${cmd//\{conf\}/$2}
-    cmd=${cmd//\{pid\}/$RUN_DIR/$name.pid}
-    cmd=${cmd//\{vrrp_pid\}/$RUN_DIR/$name.vrrp.pid}
-    cmd=${cmd//\{name\}/$name}
-    cmd=${cmd//\{run\}/$RUN_DIR}
-    printf '=== %s start %s\n' "$EPOCHREALTIME" "$cmd" >>"$RUN_DIR/$name.out"
-    setsid ip netns exec "$ns" bash -c "exec $cmd" </dev/null >>"$RUN_DIR/$name.out" 2>&1 &
-    pid=$!
-    disown "$pid"
-    proc_register "$pid" "daemon-$name"
-    PEER_PID[$side]=$pid
+    mkdir -p "$RUN_DIR/$(side_name "$1").tmp"
+    peer_launch "$1" "$2"
 }
 
 row_kernel() {

@@ -2,7 +2,8 @@
 # shellcheck shell=bash source-path=SCRIPTDIR
 # Variables set here are read by the scripts that source this file.
 # shellcheck disable=SC2034
-# What the VRRP benchmarks (integration/bench/vrrp-*.sh) share. Sourced
+# What the benchmarks run in the interop lab share (integration/bench/
+# vrrp-*.sh, track-*.sh, through integration/bench/lib.sh). Sourced
 # after common.sh, lab.sh, peer.sh and wire.sh.
 
 bench_cleanup() { local rc=$?; set +e; cap_stop; lab_down; exit "$rc"; }

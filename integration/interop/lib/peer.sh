@@ -49,7 +49,9 @@ impl_check() { # impl: fail early with a clear message when it cannot run
 
 declare -A PEER_PID=()
 
-peer_start() { # A|B conf
+# peer_launch A|B conf: starts the side's daemon in the background, as
+# PEER_PID[side]; whether it stays up is the caller's business.
+peer_launch() { # A|B conf
     local side=$1 conf=$2 ns name cmd pid
     ns=$(side_ns "$side")
     name=$(side_name "$side")
@@ -68,6 +70,13 @@ peer_start() { # A|B conf
     disown "$pid"
     proc_register "$pid" "daemon-$name"
     PEER_PID[$side]=$pid
+}
+
+peer_start() { # A|B conf
+    local side=$1 name pid
+    name=$(side_name "$side")
+    peer_launch "$side" "$2"
+    pid=${PEER_PID[$side]}
     sleep 0.05
     if ! proc_alive "$pid"; then
         tail -n 20 "$RUN_DIR/$name.out" >&2

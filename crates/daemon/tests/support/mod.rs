@@ -8,7 +8,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub mod prom;
 
@@ -60,6 +60,86 @@ pub fn require(who: &str, programs: &[(&str, &str)]) {
             Command::new(prog).arg(arg).output().is_ok(),
             "{who} needs {prog} in PATH (integration/install-deps installs it)"
         );
+    }
+}
+
+/// `ip netns exec NS PROG -P -n -l -D -f CONF -p PID -r VRRP_PID` with
+/// standard input closed and both outputs to `log`: a VRRP-only daemon,
+/// ours or keepalived, in a namespace. The caller adds what it needs and
+/// spawns it.
+pub fn vrrp_daemon(
+    ns: &str,
+    prog: &str,
+    conf: &Path,
+    pid: &Path,
+    vrrp_pid: &Path,
+    log: std::fs::File,
+) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, prog, "-P", "-n", "-l", "-D", "-f"])
+        .arg(conf)
+        .arg("-p")
+        .arg(pid)
+        .arg("-r")
+        .arg(vrrp_pid)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log fd"))
+        .stderr(log);
+    c
+}
+
+/// Kills every process left in network namespace `ns` and deletes it;
+/// errors are ignored (for `Drop`).
+pub fn remove_netns(ns: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+    let _ = Command::new("ip").args(["netns", "del", ns]).status();
+}
+
+/// Two namespaces, `ours` and `peer`, joined by a veth pair named veth0
+/// on both sides (192.0.2.1/24 in `ours`, 192.0.2.2/24 in `peer`), lo up
+/// in both, and a temporary directory; both are removed on drop with
+/// whatever still runs in them.
+pub struct VethPair {
+    pub ours: String,
+    pub peer: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl VethPair {
+    pub fn up(ours: String, peer: String) -> Self {
+        let pair = Self {
+            ours,
+            peer,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        for ns in [&pair.ours, &pair.peer] {
+            run_ok(&["ip", "netns", "add", ns]);
+            run_ok(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        run_ok(&[
+            "ip", "link", "add", "veth0", "netns", &pair.ours, "type", "veth", "peer", "name",
+            "veth0", "netns", &pair.peer,
+        ]);
+        for (ns, v4) in [(&pair.ours, "192.0.2.1/24"), (&pair.peer, "192.0.2.2/24")] {
+            run_ok(&["ip", "-n", ns, "addr", "add", v4, "dev", "veth0"]);
+            run_ok(&["ip", "-n", ns, "link", "set", "veth0", "up"]);
+        }
+        pair
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        remove_netns(&self.ours);
+        remove_netns(&self.peer);
     }
 }
 
