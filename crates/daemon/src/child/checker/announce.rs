@@ -40,13 +40,8 @@ pub struct VsAnnounces {
 /// director nobody checks any more. The addresses stay (not announced by
 /// themselves); the respawned child announces again once its checks
 /// pass. Returns how many routes were withdrawn.
-pub fn withdraw_dead(config: &Config) -> usize {
-    let mut announces = config
-        .virtual_servers
-        .iter()
-        .filter_map(|v| v.announce.as_ref())
-        .peekable();
-    if announces.peek().is_none() {
+pub fn withdraw_dead(announces: &[Announce]) -> usize {
+    if announces.is_empty() {
         return 0;
     }
     let rt = match crate::child::runtime() {
@@ -58,7 +53,7 @@ pub fn withdraw_dead(config: &Config) -> usize {
     };
     rt.block_on(async {
         match Netlink::new() {
-            Ok(nl) => kernel::withdraw_dead(&nl, LABEL, "checker", announces).await,
+            Ok(nl) => kernel::withdraw_dead(&nl, LABEL, "checker", announces.iter()).await,
             Err(e) => {
                 tracing::error!("cannot withdraw the dead checker child's routes: {e}");
                 0
