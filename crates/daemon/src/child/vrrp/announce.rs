@@ -120,7 +120,7 @@ impl Core {
         } else if causes.is_empty() {
             tracing::info!("VRRP_Announce({name}) withdrawn");
         } else {
-            let why: Vec<String> = causes.iter().map(describe).collect();
+            let why: Vec<String> = causes.iter().map(super::status::reason).collect();
             tracing::info!("VRRP_Announce({name}) withdrawn: {}", why.join(", "));
         }
     }
@@ -148,15 +148,4 @@ fn list(addrs: &[IpAddr]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-pub fn describe(c: &FaultCause) -> String {
-    match c {
-        FaultCause::TrackedInterface(n) => format!("interface {n} down"),
-        FaultCause::Script(n) => format!("script {n} failed"),
-        FaultCause::ScriptPending(n) => format!("script {n} has no result yet"),
-        FaultCause::File(n) => format!("track file {n}"),
-        FaultCause::Process(n) => format!("process {n} out of quorum"),
-        other => format!("{other:?}"),
-    }
 }
