@@ -59,6 +59,15 @@ pub fn describe_routes(a: &Announce) -> Vec<String> {
         .collect()
 }
 
+/// The announced addresses, space-separated, for the log.
+pub fn list_addresses(a: &Announce) -> String {
+    a.addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Whether two confs put the same things in the kernel.
 pub fn same_kernel_state(a: &Announce, b: &Announce) -> bool {
     a.addresses == b.addresses

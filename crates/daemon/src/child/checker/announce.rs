@@ -147,7 +147,7 @@ impl VsAnnounces {
             tracing::info!(
                 "{LABEL}({}) announcing {} in table {}",
                 a.name,
-                list(&a),
+                kernel::list_addresses(&a),
                 a.table
             );
         } else {
@@ -219,12 +219,4 @@ impl VsAnnounces {
             kernel::del_addresses(&nl, LABEL, a).await;
         }
     }
-}
-
-fn list(a: &Announce) -> String {
-    a.addresses
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -24,7 +24,6 @@
 //!   would be worse than leaving a stricter setting).
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use keepalived_config::Config;
@@ -114,7 +113,7 @@ impl Core {
         if up {
             tracing::info!(
                 "VRRP_Announce({name}) announcing {} in table {}",
-                list(&a.addresses),
+                kernel::list_addresses(&a),
                 a.table
             );
         } else if causes.is_empty() {
@@ -140,12 +139,4 @@ impl Core {
             kernel::del_addresses(&self.nl, LABEL, a).await;
         }
     }
-}
-
-fn list(addrs: &[IpAddr]) -> String {
-    addrs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
