@@ -94,8 +94,11 @@ impl Core {
                 kernel::del_addresses(&self.nl, LABEL, gone).await;
             }
         }
-        for a in self.announces.confs.values() {
-            kernel::add_addresses(&self.nl, LABEL, a).await;
+        // A kept announce of the same shape has its addresses already.
+        for (name, a) in &self.announces.confs {
+            if !old.contains_key(name) || reshaped.contains(name) {
+                kernel::add_addresses(&self.nl, LABEL, a).await;
+            }
         }
         // Only adds the reshaped ones back: nothing to withdraw now.
         let effects = self.node.configure_announces(all);
