@@ -160,19 +160,14 @@ impl VsAnnounces {
     /// what was announced, at most `child_wait_time` less a second so the
     /// stop still ends before the supervisor's SIGKILL.
     pub async fn withdraw_for_stop(&mut self, child_wait_time: u32) -> Duration {
-        let ids = self.book.stop();
-        let mut drain = Duration::ZERO;
+        let (ids, drain) = self.book.stop();
         for id in ids {
-            let Some(a) = self.confs.get(&id).cloned() else {
-                continue;
-            };
             self.carry_out(&Change {
                 id,
                 up: false,
                 reason: Reason::Stopped,
             })
             .await;
-            drain = drain.max(Duration::from_micros(a.drain_delay.as_micros()));
         }
         let bound = Duration::from_secs(u64::from(child_wait_time).saturating_sub(1));
         drain.min(bound)
