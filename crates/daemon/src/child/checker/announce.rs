@@ -169,8 +169,7 @@ impl VsAnnounces {
             })
             .await;
         }
-        let bound = Duration::from_secs(u64::from(child_wait_time).saturating_sub(1));
-        drain.min(bound)
+        kernel::cut_drain(drain, child_wait_time)
     }
 
     /// Each announce, its routes and why it is (not) announced, in the

@@ -45,6 +45,9 @@ pub async fn withdraw_dead(nl: &Netlink, config: &Config) -> usize {
 #[derive(Debug, Default)]
 pub struct Announces {
     confs: BTreeMap<String, Announce>,
+    /// The running generation's `child_wait_time`, which bounds the
+    /// stop's drain.
+    child_wait_time: u32,
 }
 
 impl Announces {
@@ -88,6 +91,7 @@ impl Core {
             .collect();
         let effects = self.node.configure_announces(kept);
         self.execute(effects, true).await;
+        self.announces.child_wait_time = config.root.child_wait_time;
         let old = std::mem::replace(&mut self.announces.confs, new);
         for (name, gone) in &old {
             if !self.announces.confs.contains_key(name) || reshaped.contains(name) {
@@ -127,10 +131,12 @@ impl Core {
         }
     }
 
-    /// Stop: withdraw every route, wait the drain so the routers move
-    /// flows away while this host still answers, then remove addresses.
+    /// Stop: withdraw every route, wait the drain (cut to
+    /// `child_wait_time` - 1 s) so the routers move flows away while this
+    /// host still answers, then remove addresses.
     pub(super) async fn stop_announces(&mut self) {
         let (effects, drain) = self.node.stop_announces();
+        let drain = kernel::cut_drain(drain, self.announces.child_wait_time);
         let withdrew = !effects.is_empty();
         self.execute(effects, true).await;
         if withdrew && drain > Duration::ZERO {
