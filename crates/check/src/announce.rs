@@ -14,9 +14,11 @@
 //!   checker has answered the virtual server is ready for good (a reload
 //!   that adds a cold real server does not withdraw a healthy route);
 //! * a virtual server that leaves the configuration is withdrawn;
-//! * stop withdraws everything and nothing comes back.
+//! * stop withdraws everything and nothing comes back, and says how long
+//!   to drain: the longest `drain_delay` of what was announced.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::ids::VirtualServerId;
 
@@ -27,6 +29,8 @@ pub struct Input {
     /// Every checker has produced a result at least once.
     pub checked: bool,
     pub quorum: bool,
+    /// How long a stop waits after withdrawing (its `drain_delay`).
+    pub drain: Duration,
 }
 
 /// Why a virtual server is or is not announced, for the log and status.
@@ -63,6 +67,7 @@ pub struct Change {
 struct Entry {
     ready: bool,
     announced: bool,
+    drain: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +103,7 @@ impl AnnounceBook {
         for i in inputs {
             let e = self.entries.entry(i.id.clone()).or_default();
             e.ready |= i.checked;
+            e.drain = i.drain;
             let reason = self.reason_for(i);
             let e = self.entries.entry(i.id.clone()).or_default();
             let up = reason == Reason::Announced;
@@ -126,17 +132,23 @@ impl AnnounceBook {
         }
     }
 
-    /// Withdraws everything for good: returns what was announced.
-    pub fn stop(&mut self) -> Vec<VirtualServerId> {
+    /// Withdraws everything for good: returns what was announced and how
+    /// long to wait before the rest of the stop (the longest drain of
+    /// what was announced, zero if nothing was).
+    pub fn stop(&mut self) -> (Vec<VirtualServerId>, Duration) {
         self.stopped = true;
-        self.entries
+        let mut drain = Duration::ZERO;
+        let ids = self
+            .entries
             .iter_mut()
             .filter(|(_, e)| e.announced)
             .map(|(id, e)| {
                 e.announced = false;
+                drain = drain.max(e.drain);
                 id.clone()
             })
-            .collect()
+            .collect();
+        (ids, drain)
     }
 
     pub fn is_announced(&self, id: &VirtualServerId) -> bool {
@@ -165,11 +177,28 @@ mod tests {
             id: id(n),
             checked,
             quorum,
+            drain: Duration::from_secs(u64::from(n)),
         }
     }
 
     fn ups(changes: &[Change]) -> Vec<(VirtualServerId, bool)> {
         changes.iter().map(|c| (c.id.clone(), c.up)).collect()
+    }
+
+    #[test]
+    fn stop_drains_the_longest_delay_of_what_was_announced_only() {
+        let mut b = AnnounceBook::new();
+        // 3 has the longest drain but was never announced.
+        b.update(&[
+            input(1, true, true),
+            input(2, true, true),
+            input(3, true, false),
+        ]);
+        assert_eq!(
+            b.stop(),
+            (vec![id(1), id(2)], Duration::from_secs(2)),
+            "only what was announced drains"
+        );
     }
 
     #[test]
@@ -215,8 +244,8 @@ mod tests {
             ups(&b.update(&[input(2, true, true)])),
             vec![(id(1), false)]
         );
-        assert_eq!(b.stop(), vec![id(2)]);
+        assert_eq!(b.stop(), (vec![id(2)], Duration::from_secs(2)));
         assert!(b.update(&[input(2, true, true)]).is_empty());
-        assert!(b.stop().is_empty());
+        assert_eq!(b.stop(), (Vec::new(), Duration::ZERO));
     }
 }

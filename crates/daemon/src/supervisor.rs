@@ -58,6 +58,7 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use keepalived_config::Config;
+use keepalived_config::model::announce::Announce;
 
 use crate::kept_frame::KeptFrame;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -308,6 +309,10 @@ struct Generation {
     /// For the VRRP child: without the virtual servers, which it never
     /// reads and which are most of the bytes of a big configuration.
     vrrp: Vec<u8>,
+    /// The virtual servers' `announce`s (a few, often none), kept apart
+    /// so a dead checker child's routes are withdrawn without decoding
+    /// its whole frame.
+    checker_announces: Vec<Announce>,
     child_wait_time: u32,
 }
 
@@ -315,6 +320,11 @@ impl Generation {
     fn encode(number: u64, mut config: Config) -> io::Result<Self> {
         let (stall_vrrp, stall_checker) = stall_bounds(&config);
         let checker = proto::encode_config(number, &config, heartbeat_ms(stall_checker))?;
+        let checker_announces = config
+            .virtual_servers
+            .iter()
+            .filter_map(|v| v.announce.clone())
+            .collect();
         config.virtual_servers = Vec::new();
         config.virtual_server_groups = Vec::new();
         let vrrp = proto::encode_config(number, &config, heartbeat_ms(stall_vrrp))?;
@@ -324,6 +334,7 @@ impl Generation {
             stall_checker,
             checker: KeptFrame::Plain(checker),
             vrrp,
+            checker_announces,
             child_wait_time: config.root.child_wait_time,
         })
     }
@@ -339,17 +350,6 @@ impl Generation {
         match kind {
             Kind::Checker => self.checker.bytes(),
             Kind::Vrrp => Ok(Cow::Borrowed(&self.vrrp)),
-        }
-    }
-
-    /// The configuration the checker child runs (decoded from its frame).
-    fn checker_config(&self) -> Option<Config> {
-        let bytes = self.checker.bytes().ok()?;
-        let mut f = Framer::default();
-        f.push(&bytes);
-        match f.next::<ToChild>() {
-            Some(Ok(ToChild::Config { config, .. })) => Some(*config),
-            _ => None,
         }
     }
 
@@ -808,10 +808,7 @@ impl Supervisor {
             // server's `announce`): withdrawn at once, even while stopping
             // (a checker killed mid-stop never withdrew them).
             if slot.kind == Kind::Checker && unclean {
-                let n = self
-                    .current
-                    .checker_config()
-                    .map_or(0, |c| crate::child::withdraw_checker_announces(&c));
+                let n = crate::child::withdraw_checker_announces(&self.current.checker_announces);
                 if n > 0 {
                     tracing::warn!(
                         "{label} child process({pid}) left {n} announced route(s): withdrawn"

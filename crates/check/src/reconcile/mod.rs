@@ -203,8 +203,8 @@ impl Pool {
             .virtual_servers
             .iter()
             .enumerate()
-            .filter(|(_, vs)| vs.announce.is_some())
-            .filter_map(|(v, _)| {
+            .filter_map(|(v, vs)| {
+                let announce = vs.announce.as_ref()?;
                 let entry = self.book.vss.get(v)?;
                 let checked = entry
                     .rss
@@ -217,6 +217,7 @@ impl Pool {
                         id: entry.id.clone(),
                         checked,
                         quorum: self.quorum.get(&entry.id) == Some(true),
+                        drain: announce.drain_delay.as_duration(),
                     },
                 ))
             })

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use keepalived_config::model::announce::Announce;
 use keepalived_sys::addr::AddrSpec;
@@ -57,6 +58,23 @@ pub fn describe_routes(a: &Announce) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A stop's drain, cut to `child_wait_time` less a second so the stop
+/// still ends (addresses removed) before the supervisor's SIGKILL.
+pub fn cut_drain(drain: Duration, child_wait_time: u32) -> Duration {
+    drain.min(Duration::from_secs(
+        u64::from(child_wait_time).saturating_sub(1),
+    ))
+}
+
+/// The announced addresses, space-separated, for the log.
+pub fn list_addresses(a: &Announce) -> String {
+    a.addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether two confs put the same things in the kernel.
@@ -255,5 +273,18 @@ pub fn raise_arp_sysctls<'a>(label: &str, mut announces: impl Iterator<Item = &'
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drain_is_cut_to_a_second_below_child_wait_time() {
+        let s = Duration::from_secs;
+        assert_eq!(cut_drain(s(2), 5), s(2));
+        assert_eq!(cut_drain(s(30), 5), s(4));
+        assert_eq!(cut_drain(s(3), 0), Duration::ZERO);
     }
 }

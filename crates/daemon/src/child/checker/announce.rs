@@ -40,13 +40,8 @@ pub struct VsAnnounces {
 /// director nobody checks any more. The addresses stay (not announced by
 /// themselves); the respawned child announces again once its checks
 /// pass. Returns how many routes were withdrawn.
-pub fn withdraw_dead(config: &Config) -> usize {
-    let mut announces = config
-        .virtual_servers
-        .iter()
-        .filter_map(|v| v.announce.as_ref())
-        .peekable();
-    if announces.peek().is_none() {
+pub fn withdraw_dead(announces: &[Announce]) -> usize {
+    if announces.is_empty() {
         return 0;
     }
     let rt = match crate::child::runtime() {
@@ -58,7 +53,7 @@ pub fn withdraw_dead(config: &Config) -> usize {
     };
     rt.block_on(async {
         match Netlink::new() {
-            Ok(nl) => kernel::withdraw_dead(&nl, LABEL, "checker", announces).await,
+            Ok(nl) => kernel::withdraw_dead(&nl, LABEL, "checker", announces.iter()).await,
             Err(e) => {
                 tracing::error!("cannot withdraw the dead checker child's routes: {e}");
                 0
@@ -152,7 +147,7 @@ impl VsAnnounces {
             tracing::info!(
                 "{LABEL}({}) announcing {} in table {}",
                 a.name,
-                list(&a),
+                kernel::list_addresses(&a),
                 a.table
             );
         } else {
@@ -165,22 +160,16 @@ impl VsAnnounces {
     /// what was announced, at most `child_wait_time` less a second so the
     /// stop still ends before the supervisor's SIGKILL.
     pub async fn withdraw_for_stop(&mut self, child_wait_time: u32) -> Duration {
-        let ids = self.book.stop();
-        let mut drain = Duration::ZERO;
+        let (ids, drain) = self.book.stop();
         for id in ids {
-            let Some(a) = self.confs.get(&id).cloned() else {
-                continue;
-            };
             self.carry_out(&Change {
                 id,
                 up: false,
                 reason: Reason::Stopped,
             })
             .await;
-            drain = drain.max(Duration::from_micros(a.drain_delay.as_micros()));
         }
-        let bound = Duration::from_secs(u64::from(child_wait_time).saturating_sub(1));
-        drain.min(bound)
+        kernel::cut_drain(drain, child_wait_time)
     }
 
     /// Each announce, its routes and why it is (not) announced, in the
@@ -224,12 +213,4 @@ impl VsAnnounces {
             kernel::del_addresses(&nl, LABEL, a).await;
         }
     }
-}
-
-fn list(a: &Announce) -> String {
-    a.addresses
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
 }

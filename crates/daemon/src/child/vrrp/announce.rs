@@ -24,7 +24,6 @@
 //!   would be worse than leaving a stricter setting).
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use keepalived_config::Config;
@@ -46,6 +45,9 @@ pub async fn withdraw_dead(nl: &Netlink, config: &Config) -> usize {
 #[derive(Debug, Default)]
 pub struct Announces {
     confs: BTreeMap<String, Announce>,
+    /// The running generation's `child_wait_time`, which bounds the
+    /// stop's drain.
+    child_wait_time: u32,
 }
 
 impl Announces {
@@ -89,14 +91,18 @@ impl Core {
             .collect();
         let effects = self.node.configure_announces(kept);
         self.execute(effects, true).await;
+        self.announces.child_wait_time = config.root.child_wait_time;
         let old = std::mem::replace(&mut self.announces.confs, new);
         for (name, gone) in &old {
             if !self.announces.confs.contains_key(name) || reshaped.contains(name) {
                 kernel::del_addresses(&self.nl, LABEL, gone).await;
             }
         }
-        for a in self.announces.confs.values() {
-            kernel::add_addresses(&self.nl, LABEL, a).await;
+        // A kept announce of the same shape has its addresses already.
+        for (name, a) in &self.announces.confs {
+            if !old.contains_key(name) || reshaped.contains(name) {
+                kernel::add_addresses(&self.nl, LABEL, a).await;
+            }
         }
         // Only adds the reshaped ones back: nothing to withdraw now.
         let effects = self.node.configure_announces(all);
@@ -114,21 +120,23 @@ impl Core {
         if up {
             tracing::info!(
                 "VRRP_Announce({name}) announcing {} in table {}",
-                list(&a.addresses),
+                kernel::list_addresses(&a),
                 a.table
             );
         } else if causes.is_empty() {
             tracing::info!("VRRP_Announce({name}) withdrawn");
         } else {
-            let why: Vec<String> = causes.iter().map(describe).collect();
+            let why: Vec<String> = causes.iter().map(super::status::reason).collect();
             tracing::info!("VRRP_Announce({name}) withdrawn: {}", why.join(", "));
         }
     }
 
-    /// Stop: withdraw every route, wait the drain so the routers move
-    /// flows away while this host still answers, then remove addresses.
+    /// Stop: withdraw every route, wait the drain (cut to
+    /// `child_wait_time` - 1 s) so the routers move flows away while this
+    /// host still answers, then remove addresses.
     pub(super) async fn stop_announces(&mut self) {
         let (effects, drain) = self.node.stop_announces();
+        let drain = kernel::cut_drain(drain, self.announces.child_wait_time);
         let withdrew = !effects.is_empty();
         self.execute(effects, true).await;
         if withdrew && drain > Duration::ZERO {
@@ -139,24 +147,5 @@ impl Core {
         for a in confs.values() {
             kernel::del_addresses(&self.nl, LABEL, a).await;
         }
-    }
-}
-
-fn list(addrs: &[IpAddr]) -> String {
-    addrs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-pub fn describe(c: &FaultCause) -> String {
-    match c {
-        FaultCause::TrackedInterface(n) => format!("interface {n} down"),
-        FaultCause::Script(n) => format!("script {n} failed"),
-        FaultCause::ScriptPending(n) => format!("script {n} has no result yet"),
-        FaultCause::File(n) => format!("track file {n}"),
-        FaultCause::Process(n) => format!("process {n} out of quorum"),
-        other => format!("{other:?}"),
     }
 }

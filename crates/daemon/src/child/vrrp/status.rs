@@ -68,7 +68,8 @@ pub struct InstanceStatus {
     pub rx: RxStats,
 }
 
-fn reason(c: &FaultCause) -> String {
+/// A fault cause in words, for the status and the log.
+pub(super) fn reason(c: &FaultCause) -> String {
     match c {
         FaultCause::NoSourceAddress => "no source address".into(),
         FaultCause::InterfaceDown(i) => format!("interface {i} down"),
