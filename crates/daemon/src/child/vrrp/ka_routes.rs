@@ -133,7 +133,39 @@ fn realms(out: &mut String, r: u32) {
     }
 }
 
-/// The metrics keepalived prints as plain numbers, in its order.
+/// The metrics keepalived prints as plain numbers, in its order, each
+/// with the RTAX_* number whose lock bit it shows as `lock ` (none for
+/// those it prints without).
+const PRINTED_METRICS: [(&str, Option<u32>); 10] = [
+    ("mtu", Some(2)),
+    ("window", None),
+    ("ssthresh", Some(6)),
+    ("cwnd", Some(7)),
+    ("advmss", Some(8)),
+    ("reordering", Some(9)),
+    ("hoplimit", None),
+    ("initcwnd", None),
+    ("initrwnd", None),
+    ("quickack", None),
+];
+
+/// A metric's name in [`PRINTED_METRICS`], and its value.
+fn printed(m: &Metric) -> Option<(&'static str, u32)> {
+    Some(match *m {
+        Metric::Mtu(v) => ("mtu", v),
+        Metric::Window(v) => ("window", v),
+        Metric::SsThresh(v) => ("ssthresh", v),
+        Metric::Cwnd(v) => ("cwnd", v),
+        Metric::Advmss(v) => ("advmss", v),
+        Metric::Reordering(v) => ("reordering", v),
+        Metric::Hoplimit(v) => ("hoplimit", v),
+        Metric::InitCwnd(v) => ("initcwnd", v),
+        Metric::InitRwnd(v) => ("initrwnd", v),
+        Metric::QuickAck(v) => ("quickack", v),
+        _ => return None,
+    })
+}
+
 fn metrics(out: &mut String, ms: &[Metric]) {
     let lock = ms
         .iter()
@@ -142,68 +174,17 @@ fn metrics(out: &mut String, ms: &[Metric]) {
             _ => None,
         })
         .unwrap_or(0);
-    // RTAX_* numbers: the lock bit of each metric.
-    let locked = |rtax: u32| if lock & (1 << rtax) != 0 { "lock " } else { "" };
-    let find = |f: fn(&Metric) -> Option<u32>| ms.iter().find_map(f);
-    if let Some(v) = find(|m| match m {
-        Metric::Mtu(v) => Some(*v),
-        _ => None,
-    }) {
-        let _ = write!(out, " mtu {}{v}", locked(2));
-    }
-    if let Some(v) = find(|m| match m {
-        Metric::Window(v) => Some(*v),
-        _ => None,
-    }) {
-        let _ = write!(out, " window {v}");
-    }
-    if let Some(v) = find(|m| match m {
-        Metric::SsThresh(v) => Some(*v),
-        _ => None,
-    }) {
-        let _ = write!(out, " ssthresh {}{v}", locked(6));
-    }
-    if let Some(v) = find(|m| match m {
-        Metric::Cwnd(v) => Some(*v),
-        _ => None,
-    }) {
-        let _ = write!(out, " cwnd {}{v}", locked(7));
-    }
-    if let Some(v) = find(|m| match m {
-        Metric::Advmss(v) => Some(*v),
-        _ => None,
-    }) {
-        let _ = write!(out, " advmss {}{v}", locked(8));
-    }
-    if let Some(v) = find(|m| match m {
-        Metric::Reordering(v) => Some(*v),
-        _ => None,
-    }) {
-        let _ = write!(out, " reordering {}{v}", locked(9));
-    }
-    for (name, f) in [
-        (
-            "hoplimit",
-            (|m: &Metric| match m {
-                Metric::Hoplimit(v) => Some(*v),
-                _ => None,
-            }) as fn(&Metric) -> Option<u32>,
-        ),
-        ("initcwnd", |m| match m {
-            Metric::InitCwnd(v) => Some(*v),
-            _ => None,
-        }),
-        ("initrwnd", |m| match m {
-            Metric::InitRwnd(v) => Some(*v),
-            _ => None,
-        }),
-        ("quickack", |m| match m {
-            Metric::QuickAck(v) => Some(*v),
-            _ => None,
-        }),
-    ] {
-        if let Some(v) = find(f) {
-            let _ = write!(out, " {name} {v}");
+    for (name, rtax) in PRINTED_METRICS {
+        let first = ms
+            .iter()
+            .filter_map(printed)
+            .find_map(|(n, v)| (n == name).then_some(v));
+        if let Some(v) = first {
+            let locked = match rtax {
+                Some(r) if lock & (1 << r) != 0 => "lock ",
+                _ => "",
+            };
+            let _ = write!(out, " {name} {locked}{v}");
         }
     }
 }
@@ -330,6 +311,13 @@ mod tests {
         assert_eq!(
             route_of("2001:db8:2::/64 via 2001:db8:1::254 dev veth0"),
             "prepend 2001:db8:2::/64 via inet6 2001:db8:1::254 dev veth0 proto 18"
+        );
+        // keepalived's order, not the line's; the first of a repeated one.
+        assert_eq!(
+            route_of(
+                "198.51.100.0/24 dev veth0 quickack 1 hoplimit 9 advmss 1300 mtu 1400 mtu 1500 window 7"
+            ),
+            "prepend 198.51.100.0/24 dev veth0 proto 18 mtu 1400 window 7 advmss 1300 hoplimit 9 quickack 1"
         );
     }
 
