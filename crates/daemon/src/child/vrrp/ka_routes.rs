@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use keepalived_sys::route::{Metric, PROTO_KEEPALIVED, TABLE_MAIN};
 use keepalived_sys::rule::Action;
 
-use super::routing::spec::{RoutePlan, RulePlan};
+use super::routing::spec::{ROUTE_TYPES, RoutePlan, RulePlan};
 
 /// keepalived prints a prefix length only when it is not a host's.
 fn prefix(a: IpAddr, len: u8) -> String {
@@ -35,20 +35,12 @@ fn family(a: IpAddr) -> &'static str {
     if a.is_ipv4() { "inet" } else { "inet6" }
 }
 
-/// RTN_* names as iproute2's rt_tables print them.
+/// RTN_* names as iproute2 prints them (a number for one we never plan).
 fn route_type(kind: u8) -> String {
-    match kind {
-        2 => "local".into(),
-        3 => "broadcast".into(),
-        4 => "anycast".into(),
-        5 => "multicast".into(),
-        6 => "blackhole".into(),
-        7 => "unreachable".into(),
-        8 => "prohibit".into(),
-        9 => "throw".into(),
-        10 => "nat".into(),
-        n => n.to_string(),
-    }
+    ROUTE_TYPES
+        .iter()
+        .find_map(|&(name, id)| (id == kind).then(|| name.to_owned()))
+        .unwrap_or_else(|| kind.to_string())
 }
 
 pub fn route(r: &RoutePlan) -> String {

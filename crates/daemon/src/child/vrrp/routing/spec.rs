@@ -101,19 +101,24 @@ fn protocol_id(s: &str) -> Result<u8, String> {
     }
 }
 
+/// Route types (RTN_*) by the names `ip route` takes and prints.
+pub const ROUTE_TYPES: [(&str, u8); 9] = [
+    ("unicast", 1),
+    ("local", 2),
+    ("broadcast", 3),
+    ("anycast", 4),
+    ("multicast", 5),
+    ("blackhole", 6),
+    ("unreachable", 7),
+    ("prohibit", 8),
+    ("throw", 9),
+];
+
 fn type_id(s: &str) -> Result<u8, String> {
-    Ok(match s {
-        "unicast" => 1,
-        "local" => 2,
-        "broadcast" => 3,
-        "anycast" => 4,
-        "multicast" => 5,
-        "blackhole" => 6,
-        "unreachable" => 7,
-        "prohibit" => 8,
-        "throw" => 9,
-        other => return Err(format!("unknown route type '{other}'")),
-    })
+    ROUTE_TYPES
+        .iter()
+        .find_map(|&(name, id)| (name == s).then_some(id))
+        .ok_or_else(|| format!("unknown route type '{s}'"))
 }
 
 /// `realms [SRC/]DST` (numbers only: realm names need rt_realms).
