@@ -24,6 +24,26 @@ fn list(v: Option<&Value>) -> String {
     }
 }
 
+/// The elements of the list `key` of `v` (none when absent).
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// `    LABEL: a, b` under an entry, when its list `key` is not empty.
+fn reasons(out: &mut String, label: &str, entry: &Value, key: &str) {
+    if items(entry, key).next().is_some() {
+        let _ = writeln!(out, "    {label}: {}", list(entry.get(key)));
+    }
+}
+
+fn up_down(v: Option<&Value>) -> &'static str {
+    match v.and_then(Value::as_bool) {
+        Some(true) => "up",
+        Some(false) => "DOWN",
+        None => "-",
+    }
+}
+
 fn duration(v: Option<&Value>) -> String {
     let Some(secs) = v.and_then(Value::as_f64) else {
         return "-".into();
@@ -116,12 +136,7 @@ fn daemon(out: &mut String, d: Option<&Value>) {
         s(d.get("reloads_ok")),
         s(d.get("reloads_refused")),
     );
-    for c in d
-        .get("children")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for c in items(d, "children") {
         let _ = writeln!(
             out,
             "  {:<12} pid {:<8} restarts {:<3} generation {}{}",
@@ -164,19 +179,8 @@ fn instances(out: &mut String, vrrp: &Value) {
             duration(i.get("state_since_s")),
             list(i.get("vips")),
         );
-        if let Some(why) = i
-            .get("fault_reasons")
-            .and_then(Value::as_array)
-            .filter(|a| !a.is_empty())
-        {
-            let _ = writeln!(out, "    fault: {}", list(Some(&Value::Array(why.clone()))));
-        }
-        for t in i
-            .get("tracked")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        reasons(out, "fault", i, "fault_reasons");
+        for t in items(i, "tracked") {
             let _ = writeln!(
                 out,
                 "    {} {}: {} (weight {})",
@@ -208,17 +212,7 @@ fn announces(out: &mut String, vrrp: &Value) {
             s(a.get("state")),
             list(a.get("routes")),
         );
-        if let Some(why) = a
-            .get("reasons")
-            .and_then(Value::as_array)
-            .filter(|r| !r.is_empty())
-        {
-            let _ = writeln!(
-                out,
-                "    not announced: {}",
-                list(Some(&Value::Array(why.clone())))
-            );
-        }
+        reasons(out, "not announced", a, "reasons");
     }
 }
 
@@ -232,29 +226,16 @@ fn virtual_servers(out: &mut String, checker: &Value) {
             out,
             "\nVS {}  quorum {}  alive {}/{}",
             s(vs.get("name")),
-            match vs.get("quorum_up").and_then(Value::as_bool) {
-                Some(true) => "up",
-                Some(false) => "DOWN",
-                None => "-",
-            },
+            up_down(vs.get("quorum_up")),
             s(vs.get("alive")),
             s(vs.get("real_server_count")),
         );
-        for rs in vs
-            .get("real_servers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for rs in items(vs, "real_servers") {
             let _ = writeln!(
                 out,
                 "  {:<28} {:<5} weight {:<5} {}",
                 s(rs.get("name")),
-                match rs.get("alive").and_then(Value::as_bool) {
-                    Some(true) => "up",
-                    Some(false) => "DOWN",
-                    None => "-",
-                },
+                up_down(rs.get("alive")),
                 s(rs.get("weight")),
                 rs.get("checkers")
                     .and_then(Value::as_array)
