@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! Notify scripts as keepalived starts them (both children): exactly the
 //! configured argv, through `/bin/sh -c` only for a file the kernel cannot
-//! execute directly; own process group, stdio on /dev/null, SIGTERM when
-//! the child dies (`keepalived_sys::script`); never waited for by the
-//! caller, reaped by a task.
+//! execute directly; own process group, stdio on /dev/null, killed by
+//! the supervisor if the child dies without stopping
+//! (`keepalived_sys::script`); never waited for by the caller, reaped by
+//! a task.
 
 use keepalived_config::types::Command;
 use keepalived_sys::script::{self, ScriptError, ScriptSpec};

@@ -6,11 +6,11 @@
 //! then `notify` with `INSTANCE <name> <STATE> <priority>` appended, then
 //! the line `INSTANCE "<name>" <STATE> <priority>` on every configured
 //! FIFO. Scripts are started (by `keepalived_sys::script`: own process
-//! group, stdio on /dev/null, SIGTERM when the child dies), never waited
-//! for, by the engine; their exit is reaped by a task. They are started
-//! from the core task, on the runtime's one thread, which is what the
-//! parent-death signal is tied to. So, as with keepalived, only the FIFO lines are ordered between
-//! transitions; the scripts of one transition are *started* in order.
+//! group, stdio on /dev/null, killed by the supervisor if this child dies
+//! without stopping), never waited for, by the engine; their exit is
+//! reaped by a task. So, as with keepalived, only the FIFO lines are
+//! ordered between transitions; the scripts of one transition are
+//! *started* in order.
 
 use std::path::Path;
 
