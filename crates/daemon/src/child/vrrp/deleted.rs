@@ -32,30 +32,22 @@ impl Core {
                 tokio::spawn(async move {
                     let mut losses = LossBurst::default();
                     loop {
+                        // None: the burst's held re-read is due, once the
+                        // socket was quiet for QUIET or, while notices keep
+                        // coming, once its time has passed (a timeout polls
+                        // its future first, so a steady stream would
+                        // postpone it for ever).
                         let next = match losses.held_until() {
-                            // Due while notices kept coming (a timeout
-                            // polls its future first, so a steady stream
-                            // would postpone it for ever).
-                            Some(at) if Instant::now() >= at => {
-                                losses.released();
-                                if tx.send(Deleted::Lost).is_err() {
-                                    break;
-                                }
-                                continue;
+                            None => Some(d.next().await),
+                            Some(at) if Instant::now() >= at => None,
+                            Some(at) => tokio::time::timeout_at(at, d.next()).await.ok(),
+                        };
+                        let Some(next) = next else {
+                            losses.released();
+                            if tx.send(Deleted::Lost).is_err() {
+                                break;
                             }
-                            None => d.next().await,
-                            Some(at) => match tokio::time::timeout_at(at, d.next()).await {
-                                Ok(ev) => ev,
-                                // Quiet again: the one re-read the burst
-                                // still owes.
-                                Err(_) => {
-                                    losses.released();
-                                    if tx.send(Deleted::Lost).is_err() {
-                                        break;
-                                    }
-                                    continue;
-                                }
-                            },
+                            continue;
                         };
                         let Some(ev) = next else { break };
                         if matches!(ev, Deleted::Lost) && !losses.pass(Instant::now()) {
