@@ -381,10 +381,10 @@ struct Supervisor {
     started_at: Instant,
     reloads_ok: u64,
     reloads_refused: u64,
-    /// `reload` requests from the control socket, answered when the
-    /// reload under way (or queued) ends.
     /// `metrics_listen` as read at start: the endpoint is bound once.
     metrics_listen: Option<std::net::SocketAddr>,
+    /// `reload` requests from the control socket, answered when the
+    /// reload under way (or queued) ends.
     reload_waiters: Vec<Sender<Answer>>,
     status_queries: Vec<StatusQuery>,
     next_query_id: u64,
