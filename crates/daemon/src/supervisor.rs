@@ -1227,12 +1227,19 @@ impl Supervisor {
 /// Scripts started by a child that died without stopping (and whatever
 /// they started) are found by the marker in their environment and
 /// killed with their process groups: nothing else would ever enforce
-/// their timeouts. A stopping child kills its runs itself.
+/// their timeouts. A stopping child kills its runs itself. A process
+/// that called setsid (a daemon a notify script started) left our
+/// session on purpose and is left alone, as a finished run's group kill
+/// leaves it (child/vrrp/track.rs).
 fn kill_scripts_left_by(label: &str, child: u32) {
     use keepalived_sys::script;
     use nix::sys::signal::{Signal, kill, killpg};
-    use nix::unistd::{Pid, getpgid};
-    let left = script::leftovers_of(child);
+    use nix::unistd::{Pid, getpgid, getsid};
+    let session = getsid(None).ok();
+    let left: Vec<u32> = script::leftovers_of(child)
+        .into_iter()
+        .filter(|&p| i32::try_from(p).is_ok_and(|p| getsid(Some(Pid::from_raw(p))).ok() == session))
+        .collect();
     for &p in &left {
         let Ok(pid) = i32::try_from(p) else { continue };
         let pid = Pid::from_raw(pid);

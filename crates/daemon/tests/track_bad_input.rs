@@ -682,13 +682,21 @@ fn a_process_storm_keeps_the_timers_and_the_counts() {
 /// Scripts carry no parent-death signal (they start with posix_spawn,
 /// which cannot set one): when the VRRP child is SIGKILLed with a hung
 /// script running, the supervisor finds the script by the mark in its
-/// environment and kills it, instead of leaving it to run for ever.
+/// environment and kills it, instead of leaving it to run for ever. A
+/// daemon the script started with setsid (it carries the mark too) left
+/// the session on purpose and is left alone.
 #[test]
 fn a_script_outlives_no_crashed_child() {
     preflight();
     let dir = tempfile::tempdir().expect("a temporary directory");
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-    write_script(dir.path(), "hangs.sh", "exec sleep 603", 0o755);
+    write_script(
+        dir.path(),
+        "hangs.sh",
+        "[ -e \"$0.daemon\" ] || { : > \"$0.daemon\"; setsid sleep 604 </dev/null >/dev/null 2>&1 & }\n\
+         exec sleep 603",
+        0o755,
+    );
     let conf = dir.path().join("keepalived.conf");
     fs::write(
         &conf,
@@ -715,6 +723,13 @@ fn a_script_outlives_no_crashed_child() {
         "the hung script never ran:\n{}",
         daemon.log_text()
     );
+    assert!(
+        wait_for(Duration::from_secs(5), || processes_running("sleep 604")
+            .len()
+            == 1),
+        "the script's setsid daemon never ran:\n{}",
+        daemon.log_text()
+    );
     // The respawned child starts runs of its own: watch the old one.
     let old_runs = processes_running("sleep 603");
     let _ = Command::new("kill")
@@ -726,9 +741,20 @@ fn a_script_outlives_no_crashed_child() {
             .all(|p| !Path::new(&format!("/proc/{p}")).exists())
     });
     let log = daemon.log_text();
+    let daemons = processes_running("sleep 604");
     let stopped = daemon.stop();
     drop(ns);
+    for p in &daemons {
+        let _ = Command::new("kill")
+            .args(["-KILL", &p.to_string()])
+            .status();
+    }
     assert!(cleaned, "the script outlived its SIGKILLed child:\n{log}");
+    assert_eq!(
+        daemons.len(),
+        1,
+        "the setsid daemon the script started did not survive the sweep:\n{log}"
+    );
     assert!(
         log.contains("left 1 script process(es) running: killed"),
         "no log line for the cleanup:\n{log}"

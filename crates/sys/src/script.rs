@@ -304,7 +304,8 @@ pub const SPAWNED_BY: &str = "KEEPALIVED_RS_SPAWNED_BY";
 /// Every live process whose environment says `spawner` started it (or a
 /// script it started), from /proc. For cleaning up after a child that
 /// died without stopping its scripts; a process that rewrote its
-/// environment escapes, as one that called setsid escapes a group kill.
+/// environment escapes. Whether one that called setsid (and so escapes a
+/// group kill) is spared too is the caller's choice.
 pub fn leftovers_of(spawner: u32) -> Vec<u32> {
     let marker = format!("{SPAWNED_BY}={spawner}");
     let Ok(dir) = std::fs::read_dir("/proc") else {
