@@ -21,17 +21,30 @@ pub fn dir() -> PathBuf {
 }
 
 /// Writes `text` to `name` in the dump directory, mode 0600 whatever the
-/// umask or an earlier file's mode.
+/// umask or an earlier file's mode. The text goes to a private file beside
+/// it that then replaces `name` in one rename, so a reader (an exporter
+/// polling keepalived.json) never sees a half-written dump, and a link
+/// planted at `name` is replaced rather than followed.
 pub fn write(name: &str, text: &str) -> io::Result<PathBuf> {
     let path = dir().join(name);
-    let mut f = OpenOptions::new()
+    let tmp = dir().join(format!(".{name}.{}.tmp", std::process::id()));
+    // A leftover of this pid's earlier life (killed mid-write) would block
+    // the exclusive create below.
+    let _ = std::fs::remove_file(&tmp);
+    let written = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
-        .open(&path)?;
-    f.set_permissions(Permissions::from_mode(0o600))?;
-    f.write_all(text.as_bytes())?;
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.set_permissions(Permissions::from_mode(0o600))?;
+            f.write_all(text.as_bytes())
+        })
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     Ok(path)
 }
 
