@@ -37,6 +37,9 @@ pub fn next_state(up: bool, weight_sum: u64, quorum: u32, hysteresis: u32) -> bo
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuorumBook {
     up: BTreeMap<VirtualServerId, bool>,
+    /// Moves recorded so far: lets a reader that follows every quorum
+    /// (announces) skip its walk when nothing moved.
+    moves: u64,
 }
 
 impl QuorumBook {
@@ -66,7 +69,18 @@ impl QuorumBook {
     }
 
     pub fn set(&mut self, vs: &VirtualServerId, up: bool) {
-        self.up.insert(vs.clone(), up);
+        self.record(vs, up);
+    }
+
+    /// How many times a recorded state changed (or appeared).
+    pub fn moves(&self) -> u64 {
+        self.moves
+    }
+
+    fn record(&mut self, vs: &VirtualServerId, up: bool) {
+        if self.up.insert(vs.clone(), up) != Some(up) {
+            self.moves += 1;
+        }
     }
 
     /// The state after seeing `weight_sum`, recorded.
@@ -83,12 +97,16 @@ impl QuorumBook {
             .copied()
             .unwrap_or(u64::from(quorum) + u64::from(hysteresis) == 0);
         let after = next_state(before, weight_sum, quorum, hysteresis);
-        self.up.insert(vs.clone(), after);
+        self.record(vs, after);
         after
     }
 
     /// Forgets virtual servers the configuration no longer has.
     pub fn retain(&mut self, keep: impl Fn(&VirtualServerId) -> bool) {
+        let before = self.up.len();
         self.up.retain(|k, _| keep(k));
+        if self.up.len() != before {
+            self.moves += 1;
+        }
     }
 }

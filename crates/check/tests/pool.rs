@@ -1164,3 +1164,45 @@ fn announce_waits_for_every_checker_then_follows_the_quorum() {
     let c = book.update(&inputs(&h));
     assert!(c.len() == 1 && c[0].up, "back with quorum: {c:?}");
 }
+
+/// The checker child walks announce inputs only when the pool's announce
+/// epoch moved: every change of the inputs must move it, and steady
+/// probes must not.
+#[test]
+fn announce_epoch_moves_with_every_input_change_and_only_then() {
+    let text = TWO_TCP.replace(
+        "    protocol TCP\n",
+        "    protocol TCP\n    announce {\n        dev eth0\n    }\n",
+    );
+    let mut h = Harness::new(&text, Mutation::None);
+    let mut inputs = h.pool.announce_inputs();
+    let mut epoch = h.pool.announce_epoch();
+    let (mut moved, mut still) = (0, 0);
+    for t in 1..=30 {
+        match t {
+            11 => {
+                h.set("198.51.100.1", Outcome::Failure);
+                h.set("198.51.100.2", Outcome::Failure);
+            }
+            21 => h.set("198.51.100.1", Outcome::Success),
+            _ => {}
+        }
+        h.run_to(f64::from(t));
+        let (now_inputs, now_epoch) = (h.pool.announce_inputs(), h.pool.announce_epoch());
+        if now_inputs != inputs {
+            assert_ne!(now_epoch, epoch, "inputs changed at {t} s, epoch did not");
+            moved += 1;
+        } else if now_epoch == epoch {
+            still += 1;
+        }
+        (inputs, epoch) = (now_inputs, now_epoch);
+    }
+    assert!(
+        moved >= 3,
+        "first results, quorum lost, quorum back: {moved}"
+    );
+    assert!(
+        still >= 10,
+        "steady probes left the epoch alone only {still} times"
+    );
+}

@@ -118,6 +118,9 @@ pub struct Pool {
     /// once per probe period per checker, and formatting them for a log
     /// that drops them is most of what sharing costs.
     debug_lines: bool,
+    /// Checkers that have given their first result: with the quorum's
+    /// moves and the generation, what announce inputs depend on.
+    first_results: u64,
 }
 
 /// The random part of a first delay: given warmup, a duration in
@@ -176,6 +179,7 @@ impl Pool {
             local,
             watched: Vec::new(),
             debug_lines: true,
+            first_results: 0,
         };
         pool.index_services();
         pool.share = Share::of(&pool.book);
@@ -222,6 +226,13 @@ impl Pool {
                 ))
             })
             .collect()
+    }
+
+    /// Changes whenever [`Pool::announce_inputs`] may answer differently
+    /// (a reload, a quorum move, a checker's first result): the caller
+    /// walks the virtual servers only when it moved, not after every probe.
+    pub fn announce_epoch(&self) -> (u64, u64, u64) {
+        (self.generation, self.quorum.moves(), self.first_results)
     }
 
     /// Whether to produce debug lines (on by default; the child turns them
@@ -398,7 +409,11 @@ impl Pool {
             return;
         }
         let was_up = entry.machine.is_up();
+        let had_run = entry.machine.has_run();
         let step = entry.machine.finish(outcome, latency, now);
+        if !had_run && entry.machine.has_run() {
+            self.first_results += 1;
+        }
         entry.last_seen = Some(now);
         let alpha = entry.machine.timing().alpha;
         let lines = probe_lines(&entry.log, step.note, was_up, &rs.name, vs_name, detail)

@@ -33,6 +33,9 @@ pub struct VsAnnounces {
     /// The running configuration's announces, by virtual server.
     confs: BTreeMap<VirtualServerId, Announce>,
     nl: Option<Netlink>,
+    /// The pool's announce epoch at the last sync: a sync after a probe
+    /// that moved nothing announces depend on walks nothing.
+    synced: Option<(u64, u64, u64)>,
 }
 
 /// The supervisor's sweep after a checker child died without stopping
@@ -77,6 +80,7 @@ impl VsAnnounces {
     /// or reshaped announces leave the kernel, new ones get their
     /// addresses. What gets announced is decided by [`Self::sync`].
     pub async fn apply(&mut self, config: &Config, pool: &Pool, first: bool) {
+        self.synced = None;
         let new: BTreeMap<VirtualServerId, Announce> = pool
             .announce_inputs()
             .into_iter()
@@ -127,6 +131,11 @@ impl VsAnnounces {
         if self.confs.is_empty() {
             return;
         }
+        let epoch = pool.announce_epoch();
+        if self.synced == Some(epoch) {
+            return;
+        }
+        self.synced = Some(epoch);
         let inputs: Vec<_> = pool.announce_inputs().into_iter().map(|(_, i)| i).collect();
         let changes = self.book.update(&inputs);
         for c in changes {
