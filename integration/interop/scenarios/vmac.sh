@@ -12,6 +12,10 @@
 #      ARP for the VIP from 00:00:5e:00:01:33, and lb1's ARP reply for the
 #      VIP carries that MAC;
 #      nothing from lb2's own MAC or the virtual MAC while lb2 is backup.
+#   2b. lb1's vrrp.51 deleted from outside (`ip link del`): it is made
+#      again as it was and lb1 holds the VIP on it (keepalived 2.2.7
+#      recreates its VMAC too, through a FAULT; keepalived-rs stays
+#      MASTER: no notify on lb1, and a gratuitous ARP from the new link).
 #   3. SIGTERM of lb1: lb2 takes over, its adverts and GARP come from the
 #      same virtual MAC with source 192.0.2.2; lb1's vrrp.51 is gone and
 #      its sysctls are back (eth0 rp_filter 0, all.rp_filter 2; eth0
@@ -87,6 +91,20 @@ r=$(ev_first "\$2 == \"A\" && \$4 == \"$VIP\" && \$6 == \"2\"" "$T" | awk '{ pri
 check "lb1 answers ARP for $VIP with $VMAC_MAC" "reply from ${r:-none}" test "$r" = "$VMAC_MAC"
 nb=$(ev_count "\$2 == \"V\" && \$4 == \"$IP_LB2\"" "$(calc "$T_ELECT + $ADV")")
 check "lb2 silent while backup" "$nb adverts from lb2 after election" test "$nb" = 0
+
+# 2b. the VMAC deleted behind lb1's back comes back, with the VIP on it
+T=$(now)
+ip -n "$NS_LB1" link del dev "$VMAC"
+check "lb1's $VMAC made again after ip link del" "" wait_for 2 eval 'w=$(vmac_link_ok "$NS_LB1"); [[ -z $w ]]'
+check_state "lb1 holds the VIP on its new $VMAC" wait_for "$(calc "$MD_B + 2")" a_vmac_master
+holds_for 0.3 a_vmac_master || true
+refresh_events
+g=$(ev_first "$(garp_from "$VMAC_MAC" "$VIP")" "$T" | ts_of)
+check "client saw a gratuitous ARP for $VIP from $VMAC_MAC after the deletion" "at +$(delta "$g" "$T") s" test -n "$g"
+if [[ $IMPL_A == rs ]]; then
+    n=$(awk -v t="$T" '$1 + 0 > t + 0 && $2 == "lb1"' "$RUN_DIR/notify.log" | wc -l)
+    check "lb1 stayed MASTER through it (no notify)" "$n notify lines" test "$n" = 0
+fi
 
 # 3. SIGTERM of lb1: lb2 takes over from the same virtual MAC; lb1 cleans up
 peer_term A

@@ -86,6 +86,9 @@ pub enum GarpReason {
     LowerPriority,
     /// Second burst `garp_lower_prio_delay` after that.
     LowerPriorityDelay,
+    /// A master's VMAC was deleted behind its back and made again: its
+    /// VIPs are back on a new link (sent by the shell, not the machine).
+    LinkRecreated,
 }
 
 /// Side effects for the shell, in the order it must carry them out.

@@ -302,18 +302,22 @@ impl Core {
             self.links = None;
             return;
         };
-        let (state, up) = match ev {
+        let (state, up, removed) = match ev {
             LinkEvent::Changed(s) => {
                 let up = s.up && s.running;
-                (s, up)
+                (s, up, false)
             }
-            LinkEvent::Removed(s) => (s, false),
+            LinkEvent::Removed(s) => (s, false, true),
         };
         let Some(name) = state.name else {
             return;
         };
+        if removed {
+            self.vmac_removed(&name).await;
+        }
         if up {
             self.statics.interface_up(&self.nl, &name).await;
+            self.vmacs_on_base_up(&name).await;
         }
         if !self.node.interfaces().contains(&name) {
             return;
@@ -828,7 +832,7 @@ impl Core {
 
     /// Opens receivers a reload made necessary (a changed multicast
     /// group keeps the instance but needs another receiver).
-    fn ensure_receivers(&mut self) {
+    pub(super) fn ensure_receivers(&mut self) {
         for idx in 0..self.insts.len() {
             let Some(i) = self.insts.get(idx) else {
                 continue;
@@ -866,7 +870,7 @@ impl Core {
         }
     }
 
-    fn close_unused_sockets(&mut self) {
+    pub(super) fn close_unused_sockets(&mut self) {
         let used: Vec<ReceiverKey> = self.insts.iter().map(Live::receiver_key).collect();
         self.receivers.retain(|r| used.contains(&r.rkey));
     }

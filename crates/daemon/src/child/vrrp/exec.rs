@@ -132,7 +132,7 @@ impl Core {
         }
     }
 
-    async fn send_garp(&mut self, idx: usize, rounds: u32, reason: GarpReason) {
+    pub(super) async fn send_garp(&mut self, idx: usize, rounds: u32, reason: GarpReason) {
         let Some(i) = self.insts.get(idx) else {
             return;
         };

@@ -7,10 +7,12 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use keepalived_sys::addr::AddrSpec;
 use keepalived_sys::sysctl;
+use keepalived_vrrp::fsm::{GarpReason, State};
 use keepalived_vrrp::node::vmac::{self, Ledger, Restore, Sysctl, VmacSpec};
 use keepalived_vrrp::packet::Family;
 
 use super::core::Core;
+use super::instance::AdvertLink;
 
 /// The ledger user for the all/default/per-interface rp_filter changes:
 /// they stay until exit, as in keepalived.
@@ -256,6 +258,134 @@ impl Core {
             .await;
             tracing::info!("({name}) Sent gratuitous ARPs on {link} ({rounds} rounds)");
         }
+    }
+
+    /// A link went away. If it was one of our macvlans, it is made again
+    /// at once when its base link is still there (keepalived 2.2.7 does
+    /// the same: an admin's `ip link del vrrp.51` must not leave the
+    /// instance deaf for good), else when the base link comes back
+    /// ([`Self::vmacs_on_base_up`]). Unlike keepalived, the instance does
+    /// not pass through FAULT: a master puts its VIPs, routes and rules
+    /// back on the new link and announces them, and stays master.
+    /// Our own removals never get here: an instance is out of `insts`
+    /// before its macvlan is deleted.
+    pub(super) async fn vmac_removed(&mut self, link: &str) {
+        let Some((idx, spec)) = self.vmac_named(link) else {
+            return;
+        };
+        // The base link's own notice may have come first and made it
+        // again already.
+        if matches!(self.nl.link_kind(&spec.name).await, Ok(Some(_))) {
+            return;
+        }
+        self.vmac_recreate(idx, &spec).await;
+    }
+
+    /// A link came up: make the macvlans again that sit on it and went
+    /// with it (deleting a link deletes its macvlans).
+    pub(super) async fn vmacs_on_base_up(&mut self, base: &str) {
+        let wanted: Vec<(usize, VmacSpec)> = self
+            .insts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| {
+                l.vmac
+                    .iter()
+                    .chain(&l.addr_vmacs)
+                    .filter(|v| v.base == base)
+                    .map(move |v| (i, v.clone()))
+            })
+            .collect();
+        for (idx, spec) in wanted {
+            if matches!(self.nl.link_kind(&spec.name).await, Ok(None)) {
+                self.vmac_recreate(idx, &spec).await;
+            }
+        }
+    }
+
+    /// The instance and spec of our macvlan called `link`, if any.
+    fn vmac_named(&self, link: &str) -> Option<(usize, VmacSpec)> {
+        self.insts.iter().enumerate().find_map(|(i, l)| {
+            l.vmac
+                .iter()
+                .chain(&l.addr_vmacs)
+                .find(|v| v.name == link)
+                .map(|v| (i, v.clone()))
+        })
+    }
+
+    async fn vmac_recreate(&mut self, idx: usize, spec: &VmacSpec) {
+        let Some(live) = self.insts.get(idx) else {
+            return;
+        };
+        let inst = live.conf.name.clone();
+        let src = live.conf.src_ip();
+        let main = live.vmac.as_ref().is_some_and(|v| v.name == spec.name);
+        tracing::info!("({inst}) Interface {} deleted", spec.name);
+        let base = match super::io::link_index(&self.nl, &spec.base).await {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                tracing::info!(
+                    "({inst}) {} is gone too: VMAC {} is made again when it is back",
+                    spec.base,
+                    spec.name
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("({inst}) cannot look up {}: {e}", spec.base);
+                return;
+            }
+        };
+        let index = match self.vmac_up(&inst, spec, base, src).await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!("({inst}) {e}");
+                return;
+            }
+        };
+        tracing::info!("({inst}) VMAC {} made again (index {index})", spec.name);
+        let Some(live) = self.insts.get_mut(idx) else {
+            return;
+        };
+        if main {
+            live.ifindex = index;
+            live.base_ifindex = base;
+            live.advert_link = if spec.xmit_base {
+                AdvertLink {
+                    index: base,
+                    name: spec.base.clone(),
+                }
+            } else {
+                AdvertLink {
+                    index,
+                    name: spec.name.clone(),
+                }
+            };
+            // Both were bound to the old link.
+            live.garp = None;
+            live.sender = None;
+            self.ensure_receivers();
+            self.close_unused_sockets();
+        }
+        let state = self
+            .node
+            .instance(idx)
+            .map(|f| (f.state(), f.params().garp.master_repeat));
+        let Some((State::Master, rounds)) = state else {
+            return;
+        };
+        let Some(live) = self.insts.get(idx) else {
+            return;
+        };
+        let (ifindex, vips, routing) = (live.ifindex, live.vips.clone(), live.routing.clone());
+        for v in &vips {
+            if let Err(e) = self.add_vip(ifindex, v).await {
+                tracing::warn!("({inst}) cannot put back {}: {e}", v.address);
+            }
+        }
+        routing.install(&self.nl, &inst).await;
+        self.send_garp(idx, rounds, GarpReason::LinkRecreated).await;
     }
 
     /// Removes instance `inst`'s macvlan and puts back the base
