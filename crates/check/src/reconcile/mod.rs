@@ -37,6 +37,11 @@
 
 mod lifecycle;
 mod status;
+mod tally;
+
+pub use status::{
+    CheckerSummary, DownRealServer, MetricsRealServer, MetricsVirtualServer, QuorumDown,
+};
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -118,6 +123,8 @@ pub struct Pool {
     /// once per probe period per checker, and formatting them for a log
     /// that drops them is most of what sharing costs.
     debug_lines: bool,
+    /// What the status summary reads, kept up to date.
+    tally: tally::Tally,
 }
 
 /// The random part of a first delay: given warmup, a duration in
@@ -176,6 +183,7 @@ impl Pool {
             local,
             watched: Vec::new(),
             debug_lines: true,
+            tally: tally::Tally::default(),
         };
         pool.index_services();
         pool.share = Share::of(&pool.book);
@@ -191,6 +199,7 @@ impl Pool {
         }
         pool.activate_all(&mut out);
         pool.batch = false;
+        pool.retally();
         (pool, out)
     }
 
@@ -530,6 +539,7 @@ impl Pool {
         };
         out.push(Effect::info(line));
         self.book.vss[v].rss[r].alive = alive;
+        self.tally.real_server(v, r, alive);
         self.sync_vs(v, out);
         self.rs_notifies(v, r, false, out);
         self.update_quorum(v, out);
@@ -598,6 +608,7 @@ impl Pool {
             return;
         }
         self.quorum.set(&vs.id, next);
+        self.tally.quorum(v, next);
         let vs = &self.book.vss[v];
         if next {
             out.push(Effect::info(format!(
@@ -670,6 +681,7 @@ impl Pool {
         let id = vs.id.clone();
         if next_state(false, w, q, h) {
             self.quorum.set(&id, true);
+            self.tally.quorum(v, true);
             out.push(Effect::info(format!(
                 "Gained quorum {q}+{h}={} <= {w} for VS {}",
                 u64::from(q) + u64::from(h),
@@ -679,6 +691,7 @@ impl Pool {
             return;
         }
         self.quorum.set(&id, false);
+        self.tally.quorum(v, false);
         if vs.sorry.is_none() {
             return;
         }
