@@ -82,7 +82,7 @@ def config():
 
 
 def status(kbin, ctl):
-    r = ns(kbin, "status", "--json", f"--control-socket={ctl}", capture_output=True, text=True, check=False)
+    r = ns(kbin, "status", "--detail", "--json", f"--control-socket={ctl}", capture_output=True, text=True, check=False)
     try:
         return json.loads(r.stdout)
     except ValueError:

@@ -4,9 +4,11 @@
 
   status-cost.py wait SOCK vrrp-masters N    until N instances are MASTER
   status-cost.py wait SOCK virtual-servers N until the checker reports N
-  status-cost.py status SOCK N               N status requests, one after the
+  status-cost.py status SOCK N [VIEW]        N status requests, one after the
                                              other, each on a fresh connection
-                                             (as `keepalived-rs status` does)
+                                             (as `keepalived-rs status` does);
+                                             VIEW: detail (the default, the
+                                             whole table) or summary
   status-cost.py scrape PORT N PID...        N scrapes of /metrics one after
                                              the other, and the CPU time the
                                              daemon's processes (PIDs, all
@@ -23,11 +25,11 @@ import time
 import urllib.request
 
 
-def ask(sock_path):
+def ask(sock_path, view="detail"):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(30)
     s.connect(sock_path)
-    s.sendall(b'{"version":1,"cmd":"status"}\n')
+    s.sendall(json.dumps({"version": 1, "cmd": "status", "view": view}).encode() + b"\n")
     chunks = []
     while True:
         b = s.recv(1 << 20)
@@ -64,17 +66,17 @@ def wait(sock_path, what, n):
     sys.exit(f"status-cost: {what} never reached {n}")
 
 
-def status(sock_path, n):
+def status(sock_path, n, view):
     ms, size = [], 0
     for _ in range(n):
         t = time.perf_counter()
-        answer = ask(sock_path)
+        answer = ask(sock_path, view)
         ms.append((time.perf_counter() - t) * 1e3)
         if not answer.startswith(b'{"version":1,"ok":true'):
             sys.exit(f"status-cost: bad answer {answer[:200]!r}")
         size = len(answer)
     ms.sort()
-    print(f"RESULT requests={n} bytes={size} p50_ms={pct(ms, 0.5):.2f} "
+    print(f"RESULT view={view} requests={n} bytes={size} p50_ms={pct(ms, 0.5):.2f} "
           f"p99_ms={pct(ms, 0.99):.2f} max_ms={ms[-1]:.2f}")
 
 
@@ -115,7 +117,7 @@ def main():
     if cmd == "wait":
         wait(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "status":
-        status(sys.argv[2], int(sys.argv[3]))
+        status(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "detail")
     elif cmd == "scrape":
         scrape(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     else:

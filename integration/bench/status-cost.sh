@@ -5,12 +5,14 @@
 #   integration/bench/status-cost.sh
 #   env: KALRS_BIN (default: a release build, built here)
 #        INSTANCES=255 REQUESTS=500   the VRRP part
-#        SERVICES=10000 RS=10 BIG_REQUESTS=50 SCRAPES=30   the checker part
+#        SERVICES=10000 RS=10 BIG_REQUESTS=50 SUMMARY_REQUESTS=500 SCRAPES=30   the checker part
 #
 # 1. VRRP: INSTANCES VRRPv3 instances (advert_int 1, one /32 VIP each),
 #    MASTER alone on a veth in a namespace; once all are MASTER,
 #    REQUESTS status requests one after the other, each on a fresh
-#    connection: p50/p99 latency as the client sees it.
+#    connection: p50/p99 latency as the client sees it, for the whole
+#    table (detail) and the summary (`keepalived-rs status`'s default; a
+#    daemon without views answers it with the whole table).
 # 2. Checker: SERVICES virtual servers x RS real servers (no checkers;
 #    integration/bench/gen-lvs-config.py, the IPVS scale profile) in the
 #    checker child alone, on the host's kernel with KEEPALIVED_RS_IPVS_DRY=1
@@ -61,7 +63,8 @@ ip netns exec "$NS_V" "$KALRS_BIN" -P -n -l -D -f "$WORK/vrrp.conf" -p "$WORK/v.
 	--control-socket "$WORK/v.sock" >"$WORK/v.log" 2>&1 &
 python3 "$CLIENT" wait "$WORK/v.sock" vrrp-masters "$INSTANCES"
 echo "-- $INSTANCES VRRP instances, status over the control socket"
-python3 "$CLIENT" status "$WORK/v.sock" "${REQUESTS:-500}"
+python3 "$CLIENT" status "$WORK/v.sock" "${REQUESTS:-500}" detail
+python3 "$CLIENT" status "$WORK/v.sock" "${REQUESTS:-500}" summary
 for pid in $(ip netns pids "$NS_V"); do kill "$pid" 2>/dev/null || true; done
 
 # --- 2. Checker table
@@ -74,7 +77,8 @@ KEEPALIVED_RS_IPVS_DRY=1 ip netns exec "$NS_C" "$KALRS_BIN" -C -n -l -D -f "$WOR
 	>"$WORK/c.log" 2>&1 &
 python3 "$CLIENT" wait "$WORK/c.sock" virtual-servers "${SERVICES:-10000}"
 echo "-- ${SERVICES:-10000} virtual servers x ${RS:-10} real servers, status over the control socket"
-python3 "$CLIENT" status "$WORK/c.sock" "${BIG_REQUESTS:-50}"
+python3 "$CLIENT" status "$WORK/c.sock" "${BIG_REQUESTS:-50}" detail
+python3 "$CLIENT" status "$WORK/c.sock" "${SUMMARY_REQUESTS:-500}" summary
 echo "-- the same, Prometheus scrapes (CPU of every process of the daemon)"
 # shellcheck disable=SC2046 # one argument per pid
 ip netns exec "$NS_C" python3 "$CLIENT" scrape 9653 "${SCRAPES:-30}" $(ip netns pids "$NS_C")

@@ -271,6 +271,11 @@ impl Machine {
         self.has_run
     }
 
+    /// Runs, failures and latencies since the checker was created.
+    pub fn runs(&self) -> &crate::runs::RunStats {
+        &self.runs
+    }
+
     pub fn is_running(&self) -> bool {
         self.running
     }

@@ -32,6 +32,18 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// Adds `other`'s counts (a virtual server's histogram is the sum of
+    /// its checkers').
+    pub fn merge(&mut self, other: &RunStats) {
+        self.runs += other.runs;
+        self.failures += other.failures;
+        self.local_errors += other.local_errors;
+        for (a, b) in self.latency_buckets.iter_mut().zip(other.latency_buckets) {
+            *a += b;
+        }
+        self.latency_sum_us = self.latency_sum_us.saturating_add(other.latency_sum_us);
+    }
+
     pub fn record(&mut self, failed: bool, latency: Duration) {
         self.runs += 1;
         if failed {

@@ -146,6 +146,49 @@ impl Harness {
                 }
             }
         }
+        self.summary_agrees();
+    }
+
+    /// The summary's counts, kept by the pool as states change, agree
+    /// with a walk over the whole status, after every step of every
+    /// scenario (starts, results, reloads, address events, stops); so do
+    /// the metrics view's quorum states.
+    fn summary_agrees(&self) {
+        let st = self.pool.status();
+        let s = self.pool.summary(usize::MAX);
+        let down: Vec<(String, String)> = st
+            .iter()
+            .flat_map(|vs| {
+                vs.real_servers
+                    .iter()
+                    .filter(|r| !r.alive)
+                    .map(move |r| (vs.name.clone(), r.name.clone()))
+            })
+            .collect();
+        let listed: Vec<(String, String)> = s
+            .down
+            .iter()
+            .map(|d| (d.virtual_server.clone(), d.name.clone()))
+            .collect();
+        assert_eq!(listed, down, "real servers down");
+        let no_quorum: Vec<String> = st
+            .iter()
+            .filter(|v| !v.quorum_up)
+            .map(|v| v.name.clone())
+            .collect();
+        let listed: Vec<String> = s.quorum_down.iter().map(|q| q.name.clone()).collect();
+        assert_eq!(listed, no_quorum, "virtual servers without quorum");
+        let total: usize = st.iter().map(|v| v.real_servers.len()).sum();
+        assert_eq!(s.real_servers_total, total);
+        assert_eq!(s.real_servers_up + s.real_servers_down, total);
+        assert_eq!(s.virtual_servers_total, st.len());
+        let quorum: Vec<bool> = self.pool.metrics().iter().map(|m| m.1).collect();
+        let want: Vec<bool> = st.iter().map(|v| v.quorum_up).collect();
+        assert_eq!(quorum, want, "metrics view quorum");
+        // Capped: the first few, and how many more.
+        let one = self.pool.summary(1);
+        assert_eq!(one.down.len(), down.len().min(1));
+        assert_eq!(one.down_more, down.len().saturating_sub(1));
     }
 
     /// Runs the clock to `secs`.

@@ -396,6 +396,7 @@ struct Supervisor {
 /// A `status` request waiting for the children's answers.
 struct StatusQuery {
     id: u64,
+    view: proto::StatusView,
     reply: Sender<Answer>,
     /// Each running child's answer, once in.
     answers: Vec<(Kind, Option<serde_json::Value>)>,
@@ -1121,13 +1122,13 @@ impl Supervisor {
         let Some(server) = &mut self.control else {
             return;
         };
-        for Pending { cmd, reply } in server.drain() {
+        for Pending { cmd, ask, reply } in server.drain() {
             if self.stopping.is_some() {
                 let _ = reply.send(Answer::error("the daemon is stopping"));
                 continue;
             }
             match cmd {
-                ControlCommand::Status => self.start_status_query(reply),
+                ControlCommand::Status => self.start_status_query(reply, ask),
                 ControlCommand::Reload => {
                     self.reload_waiters.push(reply);
                     tracing::info!("Reload requested on the control socket");
@@ -1144,11 +1145,12 @@ impl Supervisor {
 
     /// Asks every running child for its status; the answer goes out when
     /// all have answered or [`STATUS_DEADLINE`] has passed.
-    fn start_status_query(&mut self, reply: Sender<Answer>) {
+    fn start_status_query(&mut self, reply: Sender<Answer>, ask: proto::StatusAsk) {
         self.next_query_id += 1;
         let id = self.next_query_id;
         let mut answers = Vec::new();
-        if let Ok(bytes) = proto::encode(&ToChild::Status { id }) {
+        let view = ask.view;
+        if let Ok(bytes) = proto::encode(&ToChild::Status { id, ask }) {
             for slot in &mut self.slots {
                 if let Some(r) = &mut slot.running
                     && io::Write::write_all(&mut r.chan, &bytes).is_ok()
@@ -1159,6 +1161,7 @@ impl Supervisor {
         }
         self.status_queries.push(StatusQuery {
             id,
+            view,
             reply,
             answers,
             deadline: Instant::now() + STATUS_DEADLINE,
@@ -1207,6 +1210,7 @@ impl Supervisor {
                 .unwrap_or(serde_json::Value::Null)
         };
         serde_json::json!({
+            "view": q.view,
             "daemon": {
                 "version": env!("CARGO_PKG_VERSION"),
                 "pid": std::process::id(),

@@ -883,7 +883,7 @@ fn the_control_socket_answers_status_reload_and_stop() {
     let mode = fs::metadata(&sock).expect("socket").permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "root only");
 
-    let out = ctl(&d, &["status", "--json"]);
+    let out = ctl(&d, &["status", "--detail", "--json"]);
     assert!(out.status.success(), "{out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["daemon"]["pid"], d.pid);
@@ -899,12 +899,31 @@ fn the_control_socket_answers_status_reload_and_stop() {
     // Alone on its link it becomes master, and the status follows.
     wait_for("status MASTER", Duration::from_secs(8), || {
         let v: serde_json::Value =
-            serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).ok()?;
+            serde_json::from_slice(&ctl(&d, &["status", "--detail", "--json"]).stdout).ok()?;
         (v["vrrp"]["instances"][0]["state"] == "MASTER").then_some(())
     });
     let text = String::from_utf8_lossy(&ctl(&d, &["status"]).stdout).into_owned();
     assert!(text.contains(&format!("pid {}", d.pid)), "{text}");
     assert!(text.contains("VI_1") && text.contains("MASTER"), "{text}");
+    // The summary counts it; a filter answers it in full, or nothing.
+    let v: serde_json::Value =
+        serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).expect("json");
+    assert_eq!(v["view"], "summary", "{v}");
+    assert_eq!(v["vrrp"]["instances_total"], 1, "{v}");
+    assert_eq!(v["vrrp"]["by_state"]["MASTER"], 1, "{v}");
+    // Configured BACKUP (the default), MASTER alone: listed.
+    assert_eq!(v["vrrp"]["attention"][0]["name"], "VI_1", "{v}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&ctl(&d, &["status", "--instance", "VI_1", "--json"]).stdout)
+            .expect("json");
+    assert_eq!(
+        v["vrrp"]["instances"][0]["vips"][0], "192.0.2.100/24",
+        "{v}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&ctl(&d, &["status", "--instance=VI_9", "--json"]).stdout)
+            .expect("json");
+    assert_eq!(v["vrrp"]["instances"], serde_json::json!([]), "{v}");
 
     // A good reload answers once applied; a broken one is refused with
     // its diagnostics and changes nothing.
@@ -924,7 +943,7 @@ fn the_control_socket_answers_status_reload_and_stop() {
         "{err}"
     );
     let v: serde_json::Value =
-        serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).expect("json");
+        serde_json::from_slice(&ctl(&d, &["status", "--detail", "--json"]).stdout).expect("json");
     assert_eq!(v["daemon"]["generation"], 2);
     assert_eq!(v["daemon"]["reloads_refused"], 1);
 
@@ -957,7 +976,7 @@ fn the_control_socket_refuses_bad_clients_without_harm() {
     // A slow client that never finishes its line does not hold up others.
     let slow = std::os::unix::net::UnixStream::connect(d.path("parent.sock")).expect("connects");
     let started = std::time::Instant::now();
-    let out = ctl(&d, &["status", "--json"]);
+    let out = ctl(&d, &["status", "--detail", "--json"]);
     assert!(out.status.success(), "{out:?}");
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -996,7 +1015,7 @@ fn the_control_socket_refuses_bad_clients_without_harm() {
     assert!(err.contains("only root"), "{err}");
     // Still serving, same generation, same child.
     let v: serde_json::Value =
-        serde_json::from_slice(&ctl(&d, &["status", "--json"]).stdout).expect("json");
+        serde_json::from_slice(&ctl(&d, &["status", "--detail", "--json"]).stdout).expect("json");
     assert_eq!(v["daemon"]["children"][0]["restarts"], 0);
     assert!(alive(d.pid));
 }

@@ -303,7 +303,7 @@ fn status_clients_and_scrapes_leave_advert_timing_alone() {
     let probe = Tally::default();
     wait_for("VI_1 MASTER", Duration::from_secs(10), || {
         let out = Command::new(OURS)
-            .args(["status", "--json", "--control-socket"])
+            .args(["status", "--detail", "--json", "--control-socket"])
             .arg(&sock)
             .output()
             .ok()?;
@@ -405,7 +405,7 @@ fn status_clients_and_scrapes_leave_advert_timing_alone() {
 
     // Still the same daemon and the same child, never restarted.
     let status = Command::new(OURS)
-        .args(["status", "--json", "--control-socket"])
+        .args(["status", "--detail", "--json", "--control-socket"])
         .arg(&sock)
         .output()
         .expect("status");

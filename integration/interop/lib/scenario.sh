@@ -103,7 +103,7 @@ check_state() {
 # What a keepalived-rs side's control socket says of the scenario's
 # instance: "STATE EFFECTIVE_PRIORITY" (or why it cannot say).
 status_of() { # lb1|lb2
-    "$KALRS_BIN" status --json --control-socket "$RUN_DIR/$1.sock" 2>&1 | python3 -c '
+    "$KALRS_BIN" status --detail --json --control-socket "$RUN_DIR/$1.sock" 2>&1 | python3 -c '
 import json, sys
 try:
     i = json.load(sys.stdin)["vrrp"]["instances"][0]

@@ -133,7 +133,7 @@ pair_wait_a_master "election: VIP on lb1 only" "$T0"
 check_routing "virtual routes and rules on lb1 only (proto 18)" wait_for 1.5 on_a_only
 check_routing "static route and rule on lb1 too" static_on "$NS_LB1"
 if [[ $IMPL_A == rs ]]; then
-    st=$("$KALRS_BIN" status --json --control-socket "$RUN_DIR/lb1.sock" 2>&1 || true)
+    st=$("$KALRS_BIN" status --detail --json --control-socket "$RUN_DIR/lb1.sock" 2>&1 || true)
     r=$(grep -o "\"$VROUTE1 via [^\"]*\"" <<<"$st" | head -1)
     check "ours: status shows the virtual routes" "${r:-none in: ${st:0:200}}" test -n "$r"
 fi

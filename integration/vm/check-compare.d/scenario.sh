@@ -214,7 +214,7 @@ record() { # NAME: one checkpoint
 		# A child busy on the VM's one slow vCPU may miss the status's 2 s:
 		# asked again, at most twice, before the host sees no answer.
 		for _ in 1 2 3; do
-			"$BIN" status --json --control-socket "$CC/daemon.sock" >"$dir/status.json" 2>&1
+			"$BIN" status --detail --json --control-socket "$CC/daemon.sock" >"$dir/status.json" 2>&1
 			grep -q '"virtual_servers"' "$dir/status.json" && break
 			sleep 1
 		done

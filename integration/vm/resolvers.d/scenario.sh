@@ -97,7 +97,7 @@ echo "-- status" >&2
 # The control socket answers within its own timeout; a loaded VM (TCG)
 # may miss it once, so ask up to five times.
 for _ in 1 2 3 4 5; do
-	status=$(timeout 10 "$BIN" status --json --control-socket=$D/ctl 2>&1) && break
+	status=$(timeout 10 "$BIN" status --detail --json --control-socket=$D/ctl 2>&1) && break
 	sleep 1
 done
 if echo "$status" | grep -q '"last_result": "timeout"' && echo "$status" | grep -q '"reloads_ok": 1'; then

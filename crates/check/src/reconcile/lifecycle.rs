@@ -152,6 +152,7 @@ impl Pool {
         }
         self.activate_all(&mut out);
         self.batch = false;
+        self.retally();
         out
     }
 
@@ -213,6 +214,7 @@ impl Pool {
         }
         self.timers.clear();
         self.share = Share::default();
+        self.retally();
         out
     }
 }

@@ -37,6 +37,11 @@
 
 mod lifecycle;
 mod status;
+mod tally;
+
+pub use status::{
+    CheckerSummary, DownRealServer, MetricsRealServer, MetricsVirtualServer, QuorumDown,
+};
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -121,6 +126,8 @@ pub struct Pool {
     /// Checkers that have given their first result: with the quorum's
     /// moves and the generation, what announce inputs depend on.
     first_results: u64,
+    /// What the status summary reads, kept up to date.
+    tally: tally::Tally,
 }
 
 /// The random part of a first delay: given warmup, a duration in
@@ -180,6 +187,7 @@ impl Pool {
             watched: Vec::new(),
             debug_lines: true,
             first_results: 0,
+            tally: tally::Tally::default(),
         };
         pool.index_services();
         pool.share = Share::of(&pool.book);
@@ -195,6 +203,7 @@ impl Pool {
         }
         pool.activate_all(&mut out);
         pool.batch = false;
+        pool.retally();
         (pool, out)
     }
 
@@ -545,6 +554,7 @@ impl Pool {
         };
         out.push(Effect::info(line));
         self.book.vss[v].rss[r].alive = alive;
+        self.tally.real_server(v, r, alive);
         self.sync_vs(v, out);
         self.rs_notifies(v, r, false, out);
         self.update_quorum(v, out);
@@ -613,6 +623,7 @@ impl Pool {
             return;
         }
         self.quorum.set(&vs.id, next);
+        self.tally.quorum(v, next);
         let vs = &self.book.vss[v];
         if next {
             out.push(Effect::info(format!(
@@ -685,6 +696,7 @@ impl Pool {
         let id = vs.id.clone();
         if next_state(false, w, q, h) {
             self.quorum.set(&id, true);
+            self.tally.quorum(v, true);
             out.push(Effect::info(format!(
                 "Gained quorum {q}+{h}={} <= {w} for VS {}",
                 u64::from(q) + u64::from(h),
@@ -694,6 +706,7 @@ impl Pool {
             return;
         }
         self.quorum.set(&id, false);
+        self.tally.quorum(v, false);
         if vs.sorry.is_none() {
             return;
         }

@@ -40,7 +40,8 @@ pub trait Engine {
 
     /// The engine's live state, rendered from its status model (the
     /// control socket's `status`). Engines without one say so.
-    fn status(&mut self) -> impl Future<Output = serde_json::Value> {
+    fn status(&mut self, ask: proto::StatusAsk) -> impl Future<Output = serde_json::Value> {
+        let _ = ask;
         std::future::ready(serde_json::json!({"note": "no live status from this child yet"}))
     }
 
@@ -244,8 +245,8 @@ async fn handle<E: Engine>(
             engine.dump(what).await;
             None
         }
-        ToChild::Status { id } => {
-            let status = engine.status().await;
+        ToChild::Status { id, ask } => {
+            let status = engine.status(ask).await;
             let sent = match proto::encode(&FromChild::Status { id, status }) {
                 Ok(bytes) => writer.lock().await.write_all(bytes.as_slice()).await,
                 Err(e) => Err(e),

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! `keepalived-rs status | reload | stop`: the control socket's client.
 //!
-//!     keepalived-rs status [--json] [--watch[=SECONDS]] [--control-socket PATH] [-p FILE] [-s NAME]
+//!     keepalived-rs status [--detail | --vs ADDR:PORT | --instance NAME] [--json] [--watch[=SECONDS]]
+//!                          [--control-socket PATH] [-p FILE] [-s NAME]
+//!         a summary by default (counts, and what is down or not in its
+//!         configured state, capped); --detail the whole table; --vs and
+//!         --instance the whole state of what they name (both may be given)
 //!     keepalived-rs reload [...]     HUP and wait: exit 0 when applied, 1 with the diagnostics when refused
 //!     keepalived-rs stop [...]       TERM
 
@@ -12,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::render;
-use super::wire::{Answer, Command, Request, VERSION};
+use super::wire::{Answer, Command, Request, StatusAsk, StatusView, VERSION};
 use crate::exit;
 
 /// Whether `word` (the first argument) is one of ours.
@@ -27,6 +31,7 @@ pub fn command_of(word: &str) -> Option<Command> {
 
 struct Options {
     json: bool,
+    ask: StatusAsk,
     watch: Option<Duration>,
     socket: PathBuf,
 }
@@ -34,7 +39,7 @@ struct Options {
 fn usage(e: &str) -> u8 {
     eprintln!("{e}");
     eprintln!(
-        "usage: keepalived-rs status [--json] [--watch[=SECONDS]] | reload | stop  [--control-socket PATH] [-p PIDFILE] [-s NAME]"
+        "usage: keepalived-rs status [--detail | --vs ADDR:PORT | --instance NAME] [--json] [--watch[=SECONDS]] | reload | stop  [--control-socket PATH] [-p PIDFILE] [-s NAME]"
     );
     exit::FATAL
 }
@@ -53,7 +58,7 @@ pub fn run(cmd: Command, args: &[OsString]) -> u8 {
             };
             std::thread::sleep(every);
         },
-        Command::Reload | Command::Stop => match ask(&opts.socket, cmd) {
+        Command::Reload | Command::Stop => match ask(&opts.socket, cmd, StatusAsk::default()) {
             Err(e) => {
                 eprintln!("keepalived-rs: {e}");
                 exit::FATAL
@@ -76,7 +81,7 @@ pub fn run(cmd: Command, args: &[OsString]) -> u8 {
 }
 
 fn status_once(opts: &Options) -> u8 {
-    match ask(&opts.socket, Command::Status) {
+    match ask(&opts.socket, Command::Status, opts.ask.clone()) {
         Err(e) => {
             eprintln!("keepalived-rs: {e}");
             exit::FATAL
@@ -90,7 +95,11 @@ fn status_once(opts: &Options) -> u8 {
                         // Clear the screen and home the cursor.
                         print!("\x1b[2J\x1b[H");
                     }
-                    print!("{}", render::status(&v));
+                    if v.get("view").and_then(serde_json::Value::as_str) == Some("summary") {
+                        print!("{}", render::summary(&v));
+                    } else {
+                        print!("{}", render::status(&v));
+                    }
                 }
                 let _ = std::io::stdout().flush();
                 exit::OK
@@ -108,6 +117,7 @@ fn status_once(opts: &Options) -> u8 {
 
 fn options(args: &[OsString]) -> Result<Options, String> {
     let mut json = false;
+    let mut ask = StatusAsk::of(StatusView::Summary);
     let mut watch = None;
     let mut socket = None;
     // What is left goes to the daemon's own parser, for -p / -s.
@@ -119,6 +129,13 @@ fn options(args: &[OsString]) -> Result<Options, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => json = true,
+            "--detail" => ask.view = StatusView::Detail,
+            "--vs" => ask.vs = Some(it.next().ok_or("--vs needs ADDR:PORT")?),
+            w if w.starts_with("--vs=") => ask.vs = Some(w["--vs=".len()..].to_string()),
+            "--instance" => ask.instance = Some(it.next().ok_or("--instance needs a name")?),
+            w if w.starts_with("--instance=") => {
+                ask.instance = Some(w["--instance=".len()..].to_string())
+            }
             "--watch" => watch = Some(Duration::from_secs(1)),
             w if w.starts_with("--watch=") => {
                 let secs: f64 = w["--watch=".len()..]
@@ -149,14 +166,18 @@ fn options(args: &[OsString]) -> Result<Options, String> {
             super::socket_path(&cli)
         }
     };
+    if ask.filtered() {
+        ask.view = StatusView::Detail;
+    }
     Ok(Options {
         json,
+        ask,
         watch,
         socket,
     })
 }
 
-fn ask(path: &std::path::Path, cmd: Command) -> Result<Answer, String> {
+fn ask(path: &std::path::Path, cmd: Command, status: StatusAsk) -> Result<Answer, String> {
     let mut conn = UnixStream::connect(path).map_err(|e| {
         format!(
             "cannot reach the daemon at {}: {e} (is keepalived-rs running, and are you root?)",
@@ -172,6 +193,7 @@ fn ask(path: &std::path::Path, cmd: Command) -> Result<Answer, String> {
     let req = Request {
         version: VERSION,
         cmd,
+        ask: status,
     };
     let mut line = serde_json::to_string(&req).map_err(|e| e.to_string())?;
     line.push('\n');

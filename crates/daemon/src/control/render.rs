@@ -263,6 +263,112 @@ fn virtual_servers(out: &mut String, checker: &Value) {
     }
 }
 
+/// The summary (`keepalived-rs status` without `--detail`): counts per
+/// state, then only what needs a look, each list ending in "N more".
+pub fn summary(v: &Value) -> String {
+    let mut out = String::new();
+    daemon(&mut out, v.get("daemon"));
+    if let Some(vrrp) = v.get("vrrp").filter(|x| !x.is_null()) {
+        match vrrp.get("by_state").and_then(Value::as_object) {
+            None => {
+                let _ = writeln!(out, "\nVRRP: {}", s(vrrp.get("note")));
+            }
+            Some(by) => {
+                let counts: Vec<String> = by
+                    .iter()
+                    .map(|(k, n)| format!("{} {k}", s(Some(n))))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "\nVRRP instances: {} ({})",
+                    s(vrrp.get("instances_total")),
+                    if counts.is_empty() {
+                        "-".into()
+                    } else {
+                        counts.join(", ")
+                    }
+                );
+                for i in items(vrrp, "attention") {
+                    let _ = writeln!(
+                        out,
+                        "  {:<16} {:<7} (configured {}) priority {}/{}",
+                        s(i.get("name")),
+                        s(i.get("state")),
+                        s(i.get("configured_state")),
+                        s(i.get("effective_priority")),
+                        s(i.get("base_priority")),
+                    );
+                    reasons(&mut out, "fault", i, "fault_reasons");
+                }
+                more(
+                    &mut out,
+                    vrrp.get("attention_more"),
+                    "instances not in their configured state",
+                );
+            }
+        }
+    }
+    if let Some(checker) = v.get("checker").filter(|x| !x.is_null()) {
+        let Some(sm) = checker.get("summary") else {
+            let _ = writeln!(
+                out,
+                "\nHealth checks: {}",
+                s(checker.get("note").or(checker.get("error")))
+            );
+            return out;
+        };
+        let _ = writeln!(
+            out,
+            "\nVirtual servers: {} ({} without quorum)  real servers: {} ({} up, {} down)",
+            s(sm.get("virtual_servers_total")),
+            s(sm.get("quorum_down_total")),
+            s(sm.get("real_servers_total")),
+            s(sm.get("real_servers_up")),
+            s(sm.get("real_servers_down")),
+        );
+        for q in items(sm, "quorum_down") {
+            let _ = writeln!(
+                out,
+                "  VS {}  quorum DOWN (quorum {}){}",
+                s(q.get("name")),
+                s(q.get("quorum")),
+                if q.get("sorry_active").and_then(Value::as_bool) == Some(true) {
+                    "  sorry server in"
+                } else {
+                    ""
+                }
+            );
+        }
+        more(
+            &mut out,
+            sm.get("quorum_down_more"),
+            "virtual servers without quorum",
+        );
+        for rs in items(sm, "down") {
+            let _ = writeln!(
+                out,
+                "  {:<28} DOWN  in VS {}  ({}/{} checkers failing)",
+                s(rs.get("name")),
+                s(rs.get("virtual_server")),
+                s(rs.get("failed_checkers")),
+                s(rs.get("checkers")),
+            );
+        }
+        more(&mut out, sm.get("down_more"), "real servers down");
+    }
+    let _ = writeln!(
+        out,
+        "\n(summary; `status --detail` for everything, `--vs ADDR:PORT` or `--instance NAME` for one)"
+    );
+    out
+}
+
+fn more(out: &mut String, n: Option<&Value>, what: &str) {
+    if let Some(n) = n.and_then(Value::as_u64).filter(|n| *n > 0) {
+        let _ = writeln!(out, "  ... {n} more {what}");
+    }
+}
+
 /// The result of `reload` / `stop`.
 pub fn outcome(v: &Value) -> String {
     s(v.get("message").or(Some(v)))
@@ -314,5 +420,38 @@ mod tests {
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn a_summary_lists_what_needs_a_look_and_counts_the_rest() {
+        let v = json!({
+            "view": "summary",
+            "daemon": {"version": "0.1.0", "pid": 42, "children": []},
+            "vrrp": {"instances_total": 30, "by_state": {"BACKUP": 3, "MASTER": 27},
+                     "attention": [{"name": "VI_9", "state": "FAULT", "configured_state": "MASTER",
+                                    "base_priority": 150, "effective_priority": 150,
+                                    "fault_reasons": ["interface eth1 down"]}],
+                     "attention_more": 4},
+            "checker": {"summary": {"virtual_servers_total": 2, "real_servers_total": 20,
+                        "real_servers_up": 19, "real_servers_down": 1, "quorum_down_total": 1,
+                        "quorum_down": [{"name": "[192.0.2.1]:tcp:80", "quorum": 3, "sorry_active": true}],
+                        "quorum_down_more": 0,
+                        "down": [{"virtual_server": "[192.0.2.1]:tcp:80", "name": "[198.51.100.3]:tcp:80",
+                                  "weight": 1, "failed_checkers": 1, "checkers": 1}],
+                        "down_more": 0}}
+        });
+        let text = summary(&v);
+        for want in [
+            "VRRP instances: 30 (3 BACKUP, 27 MASTER)",
+            "VI_9             FAULT   (configured MASTER) priority 150/150",
+            "    fault: interface eth1 down",
+            "... 4 more instances not in their configured state",
+            "Virtual servers: 2 (1 without quorum)  real servers: 20 (19 up, 1 down)",
+            "VS [192.0.2.1]:tcp:80  quorum DOWN (quorum 3)  sorry server in",
+            "[198.51.100.3]:tcp:80        DOWN  in VS [192.0.2.1]:tcp:80  (1/1 checkers failing)",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in:\n{text}");
+        }
+        assert!(!text.contains("more real servers"), "{text}");
     }
 }

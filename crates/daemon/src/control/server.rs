@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Duration;
 
-use super::wire::{self, Answer, Command};
+use super::wire::{self, Answer, Command, StatusAsk};
 
 pub const MAX_CLIENTS: usize = 16;
 pub const READ_DEADLINE: Duration = Duration::from_secs(2);
@@ -38,6 +38,8 @@ const ANSWER_DEADLINE: Duration = Duration::from_secs(30);
 /// A request the supervisor has to answer.
 pub struct Pending {
     pub cmd: Command,
+    /// For `status`: which view.
+    pub ask: StatusAsk,
     pub reply: Sender<Answer>,
 }
 
@@ -62,8 +64,8 @@ pub struct Asker {
 }
 
 impl Asker {
-    pub fn ask(&self, cmd: Command) -> Answer {
-        ask_supervisor(cmd, &self.tx, &self.wake)
+    pub fn ask(&self, cmd: Command, ask: StatusAsk) -> Answer {
+        ask_supervisor(cmd, ask, &self.tx, &self.wake)
     }
 }
 
@@ -209,7 +211,7 @@ fn serve_client(
         let (answer, go_on) = match wire::parse_request(&line) {
             // Nothing after an unreadable request can be trusted.
             Err(e) => (Answer::error(e.to_string()), false),
-            Ok(req) => (ask_supervisor(req.cmd, tx, wake), true),
+            Ok(req) => (ask_supervisor(req.cmd, req.ask, tx, wake), true),
         };
         let written = conn.write_all(answer.to_line().as_bytes());
         unanswered.fetch_sub(1, Ordering::SeqCst);
@@ -255,9 +257,14 @@ fn next_line(
     }
 }
 
-fn ask_supervisor(cmd: Command, tx: &Sender<Pending>, mut wake: &UnixStream) -> Answer {
+fn ask_supervisor(
+    cmd: Command,
+    ask: StatusAsk,
+    tx: &Sender<Pending>,
+    mut wake: &UnixStream,
+) -> Answer {
     let (reply, answer) = mpsc::channel();
-    if tx.send(Pending { cmd, reply }).is_err() {
+    if tx.send(Pending { cmd, ask, reply }).is_err() {
         return Answer::error("the daemon is shutting down");
     }
     // A full wake pipe already says there is work: ignore that error.

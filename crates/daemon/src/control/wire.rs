@@ -9,11 +9,16 @@
 //! ```text
 //! -> {"version":1,"cmd":"status"}
 //! <- {"version":1,"ok":true,"result":{"daemon":{...},"vrrp":{...},"checker":{...}}}
+//! -> {"version":1,"cmd":"status","view":"summary"}
+//! <- {"version":1,"ok":true,"result":{"view":"summary","daemon":{...},"vrrp":{"by_state":{...},...},...}}
+//! -> {"version":1,"cmd":"status","vs":"192.0.2.10:80","instance":"VI_1"}
 //! -> {"version":1,"cmd":"reload"}
 //! <- {"version":1,"ok":false,"error":"the new configuration was refused","diagnostics":[...]}
 //! ```
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::proto::{StatusAsk, StatusView};
 
 /// The protocol version this daemon speaks.
 pub const VERSION: u32 = 1;
@@ -37,6 +42,10 @@ pub enum Command {
 pub struct Request {
     pub version: u32,
     pub cmd: Command,
+    /// For `status`: which view, and what to narrow it to. Absent fields
+    /// ask for the whole table, as version 1 always answered.
+    #[serde(flatten)]
+    pub ask: StatusAsk,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,9 +146,18 @@ mod tests {
             parse_request(line),
             Ok(Request {
                 version: 1,
-                cmd: Command::Status
+                cmd: Command::Status,
+                ask: StatusAsk::default(),
             })
         );
+        let line = br#"{"version":1,"cmd":"status","view":"summary","vs":"192.0.2.1:80"}"#;
+        let req = parse_request(line).expect("reads");
+        assert_eq!(req.ask.view, StatusView::Summary);
+        assert_eq!(req.ask.vs.as_deref(), Some("192.0.2.1:80"));
+        assert!(matches!(
+            parse_request(br#"{"version":1,"cmd":"status","view":"everything"}"#),
+            Err(BadRequest::NotJson(_))
+        ));
     }
 
     #[test]

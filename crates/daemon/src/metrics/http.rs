@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::control::server::Asker;
-use crate::control::wire::Command;
+use crate::control::wire::{Command, StatusAsk, StatusView};
 
 pub const MAX_CLIENTS: usize = 8;
 pub const MAX_HEAD: usize = 8192;
@@ -123,7 +123,9 @@ fn serve(mut conn: TcpStream, asker: &Asker) {
     let asked = read_head(&mut conn).map_or(Asked::Bad, |h| parse_head(&h));
     let _ = match asked {
         Asked::Metrics(openmetrics) => {
-            let answer = asker.ask(Command::Status);
+            // The metrics view: a few numbers per real server, not the
+            // whole status model.
+            let answer = asker.ask(Command::Status, StatusAsk::of(StatusView::Metrics));
             match answer.result {
                 Some(status) if answer.ok => {
                     let text = super::render::render(&status);

@@ -1,27 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
-//! The status model (the control socket's `status` answer) as Prometheus
-//! metrics. Every value is read from the status the children report; no
-//! metric is kept here, so a scrape shows exactly what `keepalived-rs
-//! status --json` would, and counters are as monotonic as the engines'
-//! counters (they restart at zero only with the child that keeps them).
+//! The status model (the control socket's `status` answer, in its
+//! `metrics` view) as Prometheus metrics. Every value is read from the
+//! status the children report; no metric is kept here, so a scrape shows
+//! what `keepalived-rs status --detail --json` would, and counters are as
+//! monotonic as the engines' counters (they restart at zero only with the
+//! child that keeps them).
+//!
+//! Streamed: one prometheus-client [`Collector`] walks the snapshot and
+//! writes each family's series as it goes, labels borrowed from the
+//! snapshot. No registry of families (a label vector and a hash-map
+//! entry per series, hundreds of thousands at 100 000 real servers) is
+//! built per scrape, and the order is the table's, the same every scrape.
 //!
 //! Series per scrape, bounded by the configuration: per VRRP instance 5
-//! state series + 9 counters/gauges + 1 per drop reason (13); per real
-//! server 5; per virtual server one histogram (16 series: 14 buckets,
-//! sum, count); a handful for the daemon. docs/metrics.md lists them.
+//! state series + 9 counters/gauges + 1 per drop reason (11); per real
+//! server 4; per virtual server one quorum gauge and one histogram (16
+//! series: 14 buckets, sum, count); 9 for the daemon (two children).
+//! docs/metrics.md lists them.
 
-use std::sync::Mutex;
-
+use keepalived_check::reconcile::{MetricsRealServer, MetricsVirtualServer};
 use keepalived_check::runs::{LATENCY_BOUNDS_US, RunStats};
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
-
-type Labels = Vec<(&'static str, String)>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -61,10 +66,11 @@ struct Instance {
     rx: keepalived_vrrp::packet::RxStats,
 }
 
+/// The checker child's `metrics` view.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Checker {
-    virtual_servers: Vec<VirtualServer>,
+    metrics: Vec<MetricsVirtualServer>,
     ipvs_ops: IpvsOps,
 }
 
@@ -75,53 +81,13 @@ struct IpvsOps {
     failed: u64,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct VirtualServer {
-    name: String,
-    quorum_up: bool,
-    real_servers: Vec<RealServer>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct RealServer {
-    name: String,
-    alive: bool,
-    effective_weight: i64,
-    checkers: Vec<CheckerRuns>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CheckerRuns {
-    runs: RunStats,
-}
-
 /// A histogram whose buckets were counted elsewhere (by the checkers),
 /// shown as they are.
-#[derive(Debug, Default)]
-struct CountedHistogram(Mutex<RunStats>);
+struct CountedHistogram<'a>(&'a RunStats);
 
-impl CountedHistogram {
-    fn add(&self, r: &RunStats) {
-        if let Ok(mut h) = self.0.lock() {
-            h.runs += r.runs;
-            h.latency_sum_us = h.latency_sum_us.saturating_add(r.latency_sum_us);
-            for (a, b) in h.latency_buckets.iter_mut().zip(r.latency_buckets) {
-                *a += b;
-            }
-        }
-    }
-}
-
-impl TypedMetric for CountedHistogram {
-    const TYPE: MetricType = MetricType::Histogram;
-}
-
-impl EncodeMetric for CountedHistogram {
-    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
-        let h = self.0.lock().map(|h| *h).unwrap_or_default();
+impl CountedHistogram<'_> {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result {
+        let h = self.0;
         let mut buckets: Vec<(f64, u64)> = LATENCY_BOUNDS_US
             .iter()
             .map(|&us| us as f64 / 1e6)
@@ -132,22 +98,6 @@ impl EncodeMetric for CountedHistogram {
         let count = h.latency_buckets.iter().sum();
         encoder.encode_histogram::<NoLabelSet>(h.latency_sum_us as f64 / 1e6, count, &buckets, None)
     }
-
-    fn metric_type(&self) -> MetricType {
-        Self::TYPE
-    }
-}
-
-fn gauges(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, Gauge> {
-    let f = Family::<Labels, Gauge>::default();
-    reg.register(name, help, f.clone());
-    f
-}
-
-fn counters(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, Counter> {
-    let f = Family::<Labels, Counter>::default();
-    reg.register(name, help, f.clone());
-    f
 }
 
 const STATES: [&str; 5] = ["INIT", "BACKUP", "MASTER", "FAULT", "STOP"];
@@ -169,162 +119,269 @@ fn drops(rx: &keepalived_vrrp::packet::RxStats) -> [(&'static str, u64); 11] {
     ]
 }
 
-fn vrrp(reg: &mut Registry, v: &Vrrp) {
-    let state = gauges(
-        reg,
+/// The whole snapshot, written family by family.
+#[derive(Debug)]
+struct Snapshot {
+    daemon: Daemon,
+    vrrp: Option<Vrrp>,
+    checker: Option<Checker>,
+}
+
+type Result = std::result::Result<(), std::fmt::Error>;
+
+/// One family: its descriptor, then one series per item of `items`.
+fn family<'i, T: 'i>(
+    out: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    items: impl IntoIterator<Item = &'i T>,
+    mut series: impl FnMut(&T, &mut MetricEncoder<'_>) -> Result,
+) -> Result {
+    let mut enc = out.encode_descriptor(name, help, None, kind)?;
+    for it in items {
+        series(it, &mut enc)?;
+    }
+    Ok(())
+}
+
+fn gauge(enc: &mut MetricEncoder<'_>, labels: &[(&str, &str)], v: i64) -> Result {
+    ConstGauge::new(v).encode(enc.encode_family(&labels)?)
+}
+
+fn counter(enc: &mut MetricEncoder<'_>, labels: &[(&str, &str)], v: u64) -> Result {
+    ConstCounter::new(v).encode(enc.encode_family(&labels)?)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut out: DescriptorEncoder<'_>) -> Result {
+        use MetricType::{Counter, Gauge};
+        let d = &self.daemon;
+        family(
+            &mut out,
+            "config_generation",
+            "Configuration generation in force.",
+            Gauge,
+            [d],
+            |d, e| gauge(e, &[], to_i64(d.generation)),
+        )?;
+        family(
+            &mut out,
+            "reloads",
+            "Reloads, by outcome.",
+            Counter,
+            [d],
+            |d, e| {
+                counter(e, &[("result", "ok")], d.reloads_ok)?;
+                counter(e, &[("result", "refused")], d.reloads_refused)
+            },
+        )?;
+        family(
+            &mut out,
+            "child_restarts",
+            "Child processes started again.",
+            Counter,
+            &d.children,
+            |c, e| counter(e, &[("child", &c.kind)], c.restarts),
+        )?;
+        family(
+            &mut out,
+            "child_up",
+            "1 when the child process runs.",
+            Gauge,
+            &d.children,
+            |c, e| gauge(e, &[("child", &c.kind)], i64::from(c.pid.is_some())),
+        )?;
+        if let Some(v) = &self.vrrp {
+            vrrp(&mut out, v)?;
+        }
+        if let Some(c) = &self.checker {
+            checker(&mut out, c)?;
+        }
+        Ok(())
+    }
+}
+
+/// A per-instance counter family: name, help, and where its value is.
+type InstanceCounter = (&'static str, &'static str, fn(&Instance) -> u64);
+
+fn vrrp(out: &mut DescriptorEncoder<'_>, v: &Vrrp) -> Result {
+    use MetricType::{Counter, Gauge};
+    let i = &v.instances;
+    family(
+        out,
         "vrrp_state",
-        "1 for the state the VRRP instance is in, 0 for the others",
-    );
-    let prio = gauges(
-        reg,
-        "vrrp_priority",
-        "Effective priority (what adverts carry)",
-    );
-    let base = gauges(reg, "vrrp_base_priority", "Configured priority");
-    let trans = counters(reg, "vrrp_transitions", "State changes");
-    let sent = counters(reg, "vrrp_adverts_sent", "Advertisements sent");
-    let rcvd = counters(
-        reg,
-        "vrrp_adverts_received",
-        "Advertisements received that passed the header checks",
-    );
-    let became = counters(reg, "vrrp_become_master", "Transitions to MASTER");
-    let released = counters(reg, "vrrp_release_master", "Transitions out of MASTER");
-    let zero_sent = counters(reg, "vrrp_priority_zero_sent", "Priority-0 adverts sent");
-    let zero_rcvd = counters(
-        reg,
-        "vrrp_priority_zero_received",
-        "Priority-0 adverts received",
-    );
-    let dropped = counters(
-        reg,
-        "vrrp_adverts_dropped",
-        "Advertisements dropped, by reason",
-    );
-    for i in &v.instances {
-        let l = || vec![("instance", i.name.clone())];
-        for s in STATES {
-            let mut lv = l();
-            lv.push(("state", s.to_owned()));
-            state.get_or_create(&lv).set(i64::from(i.state == s));
-        }
-        prio.get_or_create(&l()).set(i.effective_priority);
-        base.get_or_create(&l()).set(i.base_priority);
-        trans.get_or_create(&l()).inc_by(i.transitions);
-        sent.get_or_create(&l()).inc_by(i.adverts_sent);
-        rcvd.get_or_create(&l()).inc_by(i.rx.advertisement_rcvd);
-        became.get_or_create(&l()).inc_by(i.become_master);
-        released.get_or_create(&l()).inc_by(i.release_master);
-        zero_sent.get_or_create(&l()).inc_by(i.pri_zero_sent);
-        zero_rcvd
-            .get_or_create(&l())
-            .inc_by(i.rx.priority_zero_pkts_rcvd);
-        for (reason, n) in drops(&i.rx) {
-            let mut lv = l();
-            lv.push(("reason", reason.to_owned()));
-            dropped.get_or_create(&lv).inc_by(n);
-        }
-    }
-}
-
-fn checker(reg: &mut Registry, c: &Checker) {
-    let up = gauges(
-        reg,
-        "real_server_up",
-        "1 when the real server's checkers all say up",
-    );
-    let weight = gauges(
-        reg,
-        "real_server_weight",
-        "Weight the real server has in IPVS terms",
-    );
-    let runs = counters(
-        reg,
-        "real_server_checks",
-        "Health checks run (with a verdict)",
-    );
-    let failed = counters(
-        reg,
-        "real_server_check_failures",
-        "Health checks that failed",
-    );
-    let quorum = gauges(reg, "virtual_server_quorum_up", "1 when the quorum is met");
-    let latency = Family::<Labels, CountedHistogram>::default();
-    reg.register(
-        "check_duration_seconds",
-        "Health check latency, all checkers of a virtual server together",
-        latency.clone(),
-    );
-    let ops = counters(reg, "ipvs_operations", "IPVS operations, by result");
-    for vs in &c.virtual_servers {
-        let v = vec![("virtual_server", vs.name.clone())];
-        quorum.get_or_create(&v).set(i64::from(vs.quorum_up));
-        let hist = latency.get_or_create(&v);
-        for rs in &vs.real_servers {
-            let l = vec![
-                ("virtual_server", vs.name.clone()),
-                ("real_server", rs.name.clone()),
-            ];
-            up.get_or_create(&l).set(i64::from(rs.alive));
-            weight.get_or_create(&l).set(rs.effective_weight);
-            let (mut n, mut f) = (0, 0);
-            for ch in &rs.checkers {
-                n += ch.runs.runs;
-                f += ch.runs.failures;
-                hist.add(&ch.runs);
+        "1 for the state the VRRP instance is in, 0 for the others.",
+        Gauge,
+        i,
+        |i, e| {
+            for s in STATES {
+                gauge(
+                    e,
+                    &[("instance", &i.name), ("state", s)],
+                    i64::from(i.state == s),
+                )?;
             }
-            runs.get_or_create(&l).inc_by(n);
-            failed.get_or_create(&l).inc_by(f);
-        }
+            Ok(())
+        },
+    )?;
+    family(
+        out,
+        "vrrp_priority",
+        "Effective priority (what adverts carry).",
+        Gauge,
+        i,
+        |i, e| gauge(e, &[("instance", &i.name)], i.effective_priority),
+    )?;
+    family(
+        out,
+        "vrrp_base_priority",
+        "Configured priority.",
+        Gauge,
+        i,
+        |i, e| gauge(e, &[("instance", &i.name)], i.base_priority),
+    )?;
+    let counters: [InstanceCounter; 7] = [
+        ("vrrp_transitions", "State changes.", |i| i.transitions),
+        ("vrrp_adverts_sent", "Advertisements sent.", |i| {
+            i.adverts_sent
+        }),
+        (
+            "vrrp_adverts_received",
+            "Advertisements received that passed the header checks.",
+            |i| i.rx.advertisement_rcvd,
+        ),
+        ("vrrp_become_master", "Transitions to MASTER.", |i| {
+            i.become_master
+        }),
+        ("vrrp_release_master", "Transitions out of MASTER.", |i| {
+            i.release_master
+        }),
+        ("vrrp_priority_zero_sent", "Priority-0 adverts sent.", |i| {
+            i.pri_zero_sent
+        }),
+        (
+            "vrrp_priority_zero_received",
+            "Priority-0 adverts received.",
+            |i| i.rx.priority_zero_pkts_rcvd,
+        ),
+    ];
+    for (name, help, value) in counters {
+        family(out, name, help, Counter, i, |i, e| {
+            counter(e, &[("instance", &i.name)], value(i))
+        })?;
     }
-    ops.get_or_create(&vec![("result", "applied".to_owned())])
-        .inc_by(c.ipvs_ops.applied);
-    ops.get_or_create(&vec![("result", "failed".to_owned())])
-        .inc_by(c.ipvs_ops.failed);
+    family(
+        out,
+        "vrrp_adverts_dropped",
+        "Advertisements dropped, by reason.",
+        Counter,
+        i,
+        |i, e| {
+            for (reason, n) in drops(&i.rx) {
+                counter(e, &[("instance", &i.name), ("reason", reason)], n)?;
+            }
+            Ok(())
+        },
+    )
 }
 
-/// The text exposition of `status` (the control socket's answer).
+fn checker(out: &mut DescriptorEncoder<'_>, c: &Checker) -> Result {
+    use MetricType::{Counter, Gauge, Histogram};
+    let vss = &c.metrics;
+    // Each real server with its virtual server's name, in table order.
+    let per_rs = |out: &mut DescriptorEncoder<'_>,
+                  name: &str,
+                  help: &str,
+                  kind: MetricType,
+                  series: fn(
+        &MetricsRealServer,
+        &mut MetricEncoder<'_>,
+        &[(&str, &str)],
+    ) -> Result| {
+        family(out, name, help, kind, vss, |vs, e| {
+            for rs in &vs.3 {
+                series(rs, e, &[("virtual_server", &vs.0), ("real_server", &rs.0)])?;
+            }
+            Ok(())
+        })
+    };
+    per_rs(
+        out,
+        "real_server_up",
+        "1 when the real server's checkers all say up.",
+        Gauge,
+        |rs, e, l| gauge(e, l, i64::from(rs.1)),
+    )?;
+    per_rs(
+        out,
+        "real_server_weight",
+        "Weight the real server has in IPVS terms.",
+        Gauge,
+        |rs, e, l| gauge(e, l, rs.2),
+    )?;
+    per_rs(
+        out,
+        "real_server_checks",
+        "Health checks run (with a verdict).",
+        Counter,
+        |rs, e, l| counter(e, l, rs.3),
+    )?;
+    per_rs(
+        out,
+        "real_server_check_failures",
+        "Health checks that failed.",
+        Counter,
+        |rs, e, l| counter(e, l, rs.4),
+    )?;
+    family(
+        out,
+        "virtual_server_quorum_up",
+        "1 when the quorum is met.",
+        Gauge,
+        vss,
+        |vs, e| gauge(e, &[("virtual_server", &vs.0)], i64::from(vs.1)),
+    )?;
+    family(
+        out,
+        "check_duration_seconds",
+        "Health check latency, all checkers of a virtual server together.",
+        Histogram,
+        vss,
+        |vs, e| {
+            CountedHistogram(&vs.2).encode(e.encode_family(&[("virtual_server", vs.0.as_str())])?)
+        },
+    )?;
+    family(
+        out,
+        "ipvs_operations",
+        "IPVS operations, by result.",
+        Counter,
+        [&c.ipvs_ops],
+        |o, e| {
+            counter(e, &[("result", "applied")], o.applied)?;
+            counter(e, &[("result", "failed")], o.failed)
+        },
+    )
+}
+
+/// The text exposition (OpenMetrics) of `status`, the control socket's
+/// answer in its `metrics` view.
 pub fn render(status: &serde_json::Value) -> String {
     // Each part on its own: a child that answers something unexpected
-    // loses its own families, not the others'.
-    // Read in place: the status of a large table is megabytes, and a
-    // copy of it per scrape was most of a scrape's allocations.
+    // loses its own families, not the others'. Read in place: no copy of
+    // the status per scrape.
     let null = serde_json::Value::Null;
     let part = |k: &str| status.get(k).unwrap_or(&null);
-    let daemon = Daemon::deserialize(part("daemon")).unwrap_or_default();
-    let vrrp_part = Option::<Vrrp>::deserialize(part("vrrp")).ok().flatten();
-    let checker_part = Option::<Checker>::deserialize(part("checker"))
-        .ok()
-        .flatten();
+    let snapshot = Snapshot {
+        daemon: Daemon::deserialize(part("daemon")).unwrap_or_default(),
+        vrrp: Option::<Vrrp>::deserialize(part("vrrp")).ok().flatten(),
+        checker: Option::<Checker>::deserialize(part("checker"))
+            .ok()
+            .flatten(),
+    };
     let mut reg = Registry::with_prefix("keepalived");
-    let generation = gauges(
-        &mut reg,
-        "config_generation",
-        "Configuration generation in force",
-    );
-    generation
-        .get_or_create(&Vec::new())
-        .set(to_i64(daemon.generation));
-    let reloads = counters(&mut reg, "reloads", "Reloads, by outcome");
-    reloads
-        .get_or_create(&vec![("result", "ok".to_owned())])
-        .inc_by(daemon.reloads_ok);
-    reloads
-        .get_or_create(&vec![("result", "refused".to_owned())])
-        .inc_by(daemon.reloads_refused);
-    let restarts = counters(&mut reg, "child_restarts", "Child processes started again");
-    let child_up = gauges(&mut reg, "child_up", "1 when the child process runs");
-    for c in &daemon.children {
-        let l = vec![("child", c.kind.clone())];
-        restarts.get_or_create(&l).inc_by(c.restarts);
-        child_up.get_or_create(&l).set(i64::from(c.pid.is_some()));
-    }
-    if let Some(v) = &vrrp_part {
-        vrrp(&mut reg, v);
-    }
-    if let Some(c) = &checker_part {
-        checker(&mut reg, c);
-    }
+    reg.register_collector(Box::new(snapshot));
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &reg).is_err() {
         out.clear();
@@ -349,12 +406,11 @@ mod tests {
                       "effective_priority": 140, "adverts_sent": 9, "transitions": 2,
                       "rx": {"advertisement_rcvd": 4, "auth_failures": 2}}]},
             "checker": {"ipvs_ops": {"applied": 5, "failed": 1},
-                        "virtual_servers": [{"name": "10.0.0.1:80", "quorum_up": true,
-                          "real_servers": [{"name": "10.0.0.2:80", "alive": true,
-                            "effective_weight": 3,
-                            "checkers": [{"runs": {"runs": 4, "failures": 1, "local_errors": 0,
-                              "latency_buckets": [1,0,3,0,0,0,0,0,0,0,0,0,0,0],
-                              "latency_sum_us": 9000}}]}]}]}
+                        "metrics": [["10.0.0.1:80", true,
+                          {"runs": 4, "failures": 1, "local_errors": 0,
+                           "latency_buckets": [1,0,3,0,0,0,0,0,0,0,0,0,0,0],
+                           "latency_sum_us": 9000},
+                          [["10.0.0.2:80", true, 3, 4, 1]]]]}
         });
         let text = render(&status);
         if let Some(p) = std::env::var_os("METRICS_SAMPLE_OUT") {

@@ -3,8 +3,8 @@
 //! for it (curl, `promtool check metrics`, older Prometheus servers)
 //! read the classic text format 0.0.4, where a counter's HELP and TYPE
 //! name the `_total` sample itself and there is no `# EOF`. This turns
-//! the one into the other, and sorts each family's series so that two
-//! scrapes list them in the same order (the encoder follows a hash map).
+//! the one into the other, line by line, in the order written (the
+//! writer streams the table in its own order, the same every scrape).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -18,22 +18,8 @@ pub fn from_openmetrics(text: &str) -> String {
         .filter_map(|l| l.strip_suffix(" counter"))
         .collect();
     let mut out = String::with_capacity(text.len());
-    // Borrowed lines: a scrape of a large table has hundreds of thousands
-    // of them, and only the label-less ones need rewriting.
-    let mut family: Vec<Cow<'_, str>> = Vec::new();
-    let mut sortable = true;
-    let flush = |family: &mut Vec<Cow<'_, str>>, sortable: bool, out: &mut String| {
-        if sortable {
-            family.sort();
-        }
-        for l in family.drain(..) {
-            out.push_str(&l);
-            out.push('\n');
-        }
-    };
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# ") {
-            flush(&mut family, sortable, &mut out);
             let mut words = rest.splitn(3, ' ');
             let (kind, name, tail) = (words.next(), words.next(), words.next());
             // `# UNIT` and `# EOF` are OpenMetrics only: dropped.
@@ -43,10 +29,6 @@ pub fn from_openmetrics(text: &str) -> String {
                 } else {
                     ""
                 };
-                if kind == "TYPE" {
-                    // Histogram buckets must stay in `le` order.
-                    sortable = tail != Some("histogram");
-                }
                 out.push_str(&format!(
                     "# {kind} {name}{total} {}\n",
                     tail.unwrap_or_default()
@@ -54,12 +36,14 @@ pub fn from_openmetrics(text: &str) -> String {
             }
             continue;
         }
-        family.push(match line.split_once("{} ") {
+        // A series without labels is written `name{} value` by the encoder.
+        let line: Cow<'_, str> = match line.split_once("{} ") {
             Some((name, value)) => Cow::Owned(format!("{name} {value}")),
             None => Cow::Borrowed(line),
-        });
+        };
+        out.push_str(&line);
+        out.push('\n');
     }
-    flush(&mut family, sortable, &mut out);
     out
 }
 
@@ -75,7 +59,7 @@ mod tests {
         assert_eq!(
             from_openmetrics(om),
             "# HELP k_reloads_total Reloads.\n# TYPE k_reloads_total counter\n\
-             k_reloads_total{result=\"ok\"} 2\nk_reloads_total{result=\"refused\"} 0\n\
+             k_reloads_total{result=\"refused\"} 0\nk_reloads_total{result=\"ok\"} 2\n\
              # HELP k_gen Generation.\n# TYPE k_gen gauge\nk_gen 1\n"
         );
     }

@@ -44,7 +44,7 @@ use super::resolver::{self, Resolver, Update};
 use crate::child::report;
 use crate::child::track_files::Files;
 use crate::exit;
-use crate::proto::DumpKind;
+use crate::proto::{DumpKind, SUMMARY_CAP, StatusAsk, StatusView};
 
 /// The pool's clock: microseconds since the actor started.
 struct Clock {
@@ -231,8 +231,8 @@ impl Actor {
                     self.dump(what);
                     let _ = reply.send(());
                 }
-                Wake::Cmd(Some(Cmd::Status { reply })) => {
-                    let _ = reply.send(self.status());
+                Wake::Cmd(Some(Cmd::Status { ask, reply })) => {
+                    let _ = reply.send(self.status(&ask));
                 }
                 Wake::Cmd(Some(Cmd::Stop { reply })) => {
                     self.stop().await;
@@ -846,13 +846,44 @@ impl Actor {
     /// The live status: every virtual server, real server and checker
     /// (machine state, last result and latency), and which probes are
     /// shared.
-    fn status(&self) -> serde_json::Value {
+    /// The answer to a `status` request in the view it asks for. Only the
+    /// detail view walks the whole table; the summary reads the pool's
+    /// kept counts, the metrics view a few numbers per real server.
+    fn status(&self, ask: &StatusAsk) -> serde_json::Value {
+        let ops = serde_json::json!({"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1});
         let Some(pool) = self.pool.as_ref() else {
             return serde_json::json!({
                 "virtual_servers": [],
-                "ipvs_ops": {"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1},
+                "ipvs_ops": ops,
             });
         };
+        match ask.view {
+            StatusView::Summary if !ask.filtered() => {
+                return serde_json::json!({
+                    "generation": self.generation,
+                    "summary": pool.summary(SUMMARY_CAP),
+                    "probes_in_flight": self.probes.len(),
+                    "ipvs_ops": ops,
+                });
+            }
+            StatusView::Metrics => {
+                return serde_json::json!({
+                    "metrics": pool.metrics(),
+                    "ipvs_ops": ops,
+                });
+            }
+            _ if ask.filtered() => {
+                // A filter names what to show in full; without a name for
+                // this part, none of its virtual servers.
+                let vs = ask.vs.as_deref();
+                return serde_json::json!({
+                    "generation": self.generation,
+                    "virtual_servers": pool.status_of(|name| vs.is_some_and(|w| names_vs(name, w))),
+                    "ipvs_ops": ops,
+                });
+            }
+            _ => {}
+        }
         let shared: Vec<serde_json::Value> = pool
             .shared_probes()
             .into_iter()
@@ -875,7 +906,7 @@ impl Actor {
             "shared_probes": shared,
             "probes_in_flight": self.probes.len(),
             "announces": self.announces.status(pool),
-            "ipvs_ops": {"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1},
+            "ipvs_ops": ops,
         })
     }
 
@@ -1030,5 +1061,38 @@ mod tests {
     fn without_failures_the_belief_is_the_desired_table() {
         let got = believed(table(&[1, 4]), &table(&[1, 2]), &[]);
         assert_eq!(got, table(&[1, 4]));
+    }
+}
+
+/// Whether `wanted` (what a person typed after `--vs`) names the virtual
+/// server shown as `name` (`[192.0.2.1]:tcp:80`): its exact name, or
+/// the address and port without the protocol, with or without brackets.
+fn names_vs(name: &str, wanted: &str) -> bool {
+    if name == wanted {
+        return true;
+    }
+    let Some((bracketed, rest)) = name.split_once("]:") else {
+        return false;
+    };
+    let addr = bracketed.trim_start_matches('[');
+    let port = rest.rsplit(':').next().unwrap_or(rest);
+    wanted == format!("[{addr}]:{port}") || wanted == format!("{addr}:{port}")
+}
+
+#[cfg(test)]
+mod vs_name_tests {
+    use super::names_vs;
+
+    #[test]
+    fn a_virtual_server_is_named_with_or_without_protocol_and_brackets() {
+        let n = "[192.0.2.1]:tcp:80";
+        assert!(names_vs(n, n));
+        assert!(names_vs(n, "192.0.2.1:80"));
+        assert!(names_vs(n, "[192.0.2.1]:80"));
+        assert!(!names_vs(n, "192.0.2.1:8080"));
+        assert!(!names_vs(n, "192.0.2.10:80"));
+        assert!(names_vs("[2001:db8::1]:udp:53", "[2001:db8::1]:53"));
+        assert!(names_vs("FWM 5", "FWM 5"));
+        assert!(!names_vs("FWM 5", "5"));
     }
 }

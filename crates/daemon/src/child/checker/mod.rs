@@ -57,6 +57,7 @@ enum Cmd {
         reply: oneshot::Sender<()>,
     },
     Status {
+        ask: crate::proto::StatusAsk,
         reply: oneshot::Sender<serde_json::Value>,
     },
     Stop {
@@ -121,11 +122,11 @@ impl Engine for Checker {
         }
     }
 
-    async fn status(&mut self) -> serde_json::Value {
+    async fn status(&mut self, ask: crate::proto::StatusAsk) -> serde_json::Value {
         if self.cmds.is_none() {
             return serde_json::json!({"virtual_servers": []});
         }
-        actor_link::ask(self.cmds.as_ref(), |reply| Cmd::Status { reply })
+        actor_link::ask(self.cmds.as_ref(), |reply| Cmd::Status { ask, reply })
             .await
             .unwrap_or_else(|| serde_json::json!({"error": "the health checker is gone"}))
     }

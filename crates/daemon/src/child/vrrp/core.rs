@@ -230,9 +230,8 @@ impl Core {
                         dump::write(&mut self, what);
                         let _ = reply.send(());
                     }
-                    Some(Cmd::Status { reply }) => {
-                        let v = serde_json::to_value(status::of(&self))
-                            .unwrap_or_else(|e| serde_json::json!({ "note": e.to_string() }));
+                    Some(Cmd::Status { ask, reply }) => {
+                        let v = status::answer(&self, &ask);
                         let _ = reply.send(v);
                     }
                     Some(Cmd::Stop { reply }) => {

@@ -75,6 +75,7 @@ enum Cmd {
         reply: oneshot::Sender<()>,
     },
     Status {
+        ask: crate::proto::StatusAsk,
         reply: oneshot::Sender<serde_json::Value>,
     },
 }
@@ -145,11 +146,11 @@ impl Engine for VrrpEngine {
         }
     }
 
-    async fn status(&mut self) -> serde_json::Value {
+    async fn status(&mut self, ask: crate::proto::StatusAsk) -> serde_json::Value {
         if self.cmds.is_none() {
             return serde_json::json!({ "note": "no configuration applied yet" });
         }
-        actor_link::ask(self.cmds.as_ref(), |reply| Cmd::Status { reply })
+        actor_link::ask(self.cmds.as_ref(), |reply| Cmd::Status { ask, reply })
             .await
             .unwrap_or_else(|| serde_json::json!({ "note": "the VRRP core has ended" }))
     }

@@ -4,7 +4,12 @@
 //! link, addresses and counters). Serialized as it is; the client's
 //! renderer reads the field names.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+
+use crate::proto::{SUMMARY_CAP, StatusAsk, StatusView};
+use keepalived_config::model::vrrp::State as ConfState;
 
 use keepalived_vrrp::fsm::State;
 use keepalived_vrrp::node::{FaultCause, TrackedStatus};
@@ -81,11 +86,99 @@ pub(super) fn reason(c: &FaultCause) -> String {
     }
 }
 
-pub fn of(core: &Core) -> VrrpStatus {
+/// The answer to a `status` request, in the view it asks for.
+pub fn answer(core: &Core, ask: &StatusAsk) -> serde_json::Value {
+    let v = match ask.view {
+        StatusView::Summary if !ask.filtered() => serde_json::to_value(summary(core)),
+        // A filter names what to show in full; without a name for this
+        // part, none of its instances.
+        _ if ask.filtered() => {
+            serde_json::to_value(of(core, |name| ask.instance.as_deref() == Some(name)))
+        }
+        _ => serde_json::to_value(of(core, |_| true)),
+    };
+    v.unwrap_or_else(|e| serde_json::json!({ "note": e.to_string() }))
+}
+
+/// Counts per state and the instances that need a look: FAULT, or not
+/// in the state their configuration starts them in (a BACKUP that took
+/// over, a MASTER that lost). Its size does not grow with the number of
+/// instances beyond [`SUMMARY_CAP`].
+#[derive(Debug, Serialize)]
+pub struct VrrpSummary {
+    pub generation: u64,
+    pub instances_total: usize,
+    pub by_state: BTreeMap<&'static str, usize>,
+    pub attention: Vec<Attention>,
+    /// Instances needing attention beyond those listed.
+    pub attention_more: usize,
+    pub sync_groups_total: usize,
+    pub unclaimed_datagrams: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Attention {
+    pub name: String,
+    pub state: &'static str,
+    pub configured_state: &'static str,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    pub fault_reasons: Vec<String>,
+}
+
+fn summary(core: &Core) -> VrrpSummary {
+    let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut attention = Vec::new();
+    let mut attention_more = 0;
+    let mut total = 0;
+    for (idx, live) in core.insts.iter().enumerate() {
+        let Some(node) = core.node.instance(idx).map(|f| f.state()) else {
+            continue;
+        };
+        total += 1;
+        let state = state_word(node);
+        *by_state.entry(state).or_default() += 1;
+        let configured = match live.conf.state {
+            ConfState::Master => State::Master,
+            ConfState::Backup => State::Backup,
+        };
+        if node == configured {
+            continue;
+        }
+        if attention.len() >= SUMMARY_CAP {
+            attention_more += 1;
+            continue;
+        }
+        let Some(full) = core.node.instance_status(idx) else {
+            continue;
+        };
+        attention.push(Attention {
+            name: live.conf.name.clone(),
+            state,
+            configured_state: state_word(configured),
+            base_priority: full.base_priority,
+            effective_priority: full.effective_priority,
+            fault_reasons: full.fault_causes.iter().map(reason).collect(),
+        });
+    }
+    VrrpSummary {
+        generation: core.generation,
+        instances_total: total,
+        by_state,
+        attention,
+        attention_more,
+        sync_groups_total: core.node.sync_groups().count(),
+        unclaimed_datagrams: core.unclaimed,
+    }
+}
+
+/// The whole status of the instances `wanted` names.
+pub fn of(core: &Core, wanted: impl Fn(&str) -> bool) -> VrrpStatus {
     let instances = core
         .insts
         .iter()
         .enumerate()
+        .filter(|(_, live)| wanted(&live.conf.name))
         .filter_map(|(idx, live)| {
             let node = core.node.instance_status(idx)?;
             let mut fault_reasons: Vec<String> = node.fault_causes.iter().map(reason).collect();
