@@ -511,6 +511,95 @@ static_rules {
     assert_eq!(d.config_test_exit_code(), 5);
 }
 
+/// keepalived 2.2.7's `lock` before a metric's value, and its placement
+/// words (`add`, `prepend`, `append`): kept, never read as values.
+#[test]
+fn route_locks_and_placement_words_are_kept() {
+    use keepalived_config::model::addr::RouteAddMode;
+    let (c, d) = load(
+        "
+static_routes {
+    198.51.100.0/25 dev eth0 mtu lock 1400 advmss lock 1300 append
+    198.51.100.128/25 dev eth0 congctl lock cubic rtt lock 10ms add
+    203.0.113.0/25 dev eth0 mtu 1400 append prepend
+    203.0.113.128/25 dev eth0 as to 192.0.2.9 mtu 1300
+    192.0.2.128/25 dev eth0 window lock 10
+    192.0.2.0/26 dev eth0 lock
+}
+",
+    );
+    let r = &c.static_routes;
+    assert_eq!(r.len(), 4, "the bad lock lines are skipped: {d:#?}");
+    assert_eq!(
+        r[0].options,
+        [
+            ("mtu".into(), "1400".into()),
+            ("advmss".into(), "1300".into())
+        ]
+    );
+    assert_eq!(r[0].locked, ["mtu", "advmss"]);
+    assert_eq!(r[0].add_mode, RouteAddMode::Append);
+    assert_eq!(
+        r[1].options,
+        [
+            ("congctl".into(), "cubic".into()),
+            ("rtt".into(), "10ms".into())
+        ]
+    );
+    assert_eq!(r[1].locked, ["congctl", "rtt"]);
+    assert_eq!(r[1].add_mode, RouteAddMode::Add);
+    assert!(r[2].locked.is_empty());
+    assert_eq!(r[2].add_mode, RouteAddMode::Prepend, "the last word wins");
+    assert_eq!(r[3].options, [("mtu".to_string(), "1300".to_string())]);
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "'as [to]' is for MPLS only",
+        6,
+        31,
+    );
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "invalid window value 'lock'",
+        7,
+        29,
+    );
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "unknown route keyword 'lock'",
+        8,
+        27,
+    );
+}
+
+/// keepalived 2.2.7 drops a rule with a word it does not know, takes
+/// `dev` for `iif` and `type` before the action.
+#[test]
+fn rule_words_as_keepalived_reads_them() {
+    let (c, d) = load(
+        "
+static_rules {
+    from 192.0.2.0/24 dev eth0 table 100 preference 100
+    to 203.0.113.0/24 type prohibit preference 101
+    from 192.0.2.0/24 wibble table 100 preference 102
+}
+",
+    );
+    let r = &c.static_rules;
+    assert_eq!(r.len(), 2, "{d:#?}");
+    assert_eq!(r[0].iif.as_deref(), Some("eth0"));
+    assert_eq!(r[1].action.as_deref(), Some("prohibit"));
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "unknown rule option 'wibble'; rule skipped",
+        5,
+        23,
+    );
+}
+
 /// `default` takes its family from the rest of the line: `inet6` (before
 /// or after it), an IPv6 gateway or source; otherwise it is IPv4.
 #[test]

@@ -113,6 +113,20 @@ fn unsendable_routes(config: &Config, f: &mut Finder) {
     for i in &config.vrrp_instances {
         routes("virtual_routes entry", &i.virtual_routes);
     }
+    // Installed, but without the option: the kernel has nowhere to keep
+    // it for an IPv4 or IPv6 route.
+    let statics = config.static_routes.iter();
+    let virtuals = config.vrrp_instances.iter().flat_map(|i| &i.virtual_routes);
+    for r in statics.chain(virtuals) {
+        if r.options.iter().any(|(k, _)| k == "ttl-propagate") {
+            f.add(
+                Side::Vrrp,
+                "ttl-propagate",
+                r.at.0.as_ref(),
+                "it applies to MPLS routes only; the route is installed without it",
+            );
+        }
+    }
     let mut rules = |keyword, list: &[keepalived_config::model::addr::Rule]| {
         for r in list.iter().filter(|r| rule_refusal(r).is_some()) {
             f.add(Side::Vrrp, keyword, r.at.0.as_ref(), EFFECT);
@@ -643,6 +657,15 @@ mod tests {
              192.0.2.64/26 dev lo table 100\n }\n}\n",
         );
         assert_eq!(k, vec!["static_routes entry", "virtual_routes entry"]);
+    }
+
+    #[test]
+    fn ttl_propagate_is_named_and_locks_are_not() {
+        let k = keywords(
+            "static_routes {\n 198.51.100.0/24 dev lo ttl-propagate enabled\n \
+             198.51.100.128/25 dev lo mtu lock 1400 append\n}\n",
+        );
+        assert_eq!(k, vec!["ttl-propagate"]);
     }
 
     #[test]

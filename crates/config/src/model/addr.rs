@@ -353,9 +353,44 @@ pub struct Route {
     /// `nexthop ...` clauses, unparsed.
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nexthops: Vec<String>,
+    /// The metrics written `NAME lock VALUE`: the kernel must not let
+    /// path MTU discovery or TCP change them (RTAX_LOCK).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub locked: Vec<String>,
+    /// How the route meets others to the same destination.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub add_mode: RouteAddMode,
     #[serde(skip)]
     pub at: At,
 }
+
+/// keepalived's `add` / `prepend` / `append` route words: what happens
+/// when a route to the same destination, TOS and metric is there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteAddMode {
+    /// Ours goes in front of it (keepalived's default).
+    #[default]
+    Prepend,
+    /// Refused: the kernel answers EEXIST (`ip route add`).
+    Add,
+    /// Ours goes after it (`ip route append`).
+    Append,
+}
+
+/// The metrics keepalived 2.2.7 lets a route `lock`; it reads `lock`
+/// after any other one as that metric's (invalid) value.
+pub const LOCKABLE_METRICS: &[&str] = &[
+    "mtu",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "cwnd",
+    "ssthresh",
+    "rto_min",
+    "congctl",
+];
 
 const ROUTE_TYPES: &[&str] = &[
     "unicast",
@@ -487,12 +522,50 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
                 inet6 = true;
                 step = 1;
             }
-            "inet" | "append" | "lock" => step = 1,
+            "inet" => step = 1,
+            "add" => {
+                rt.add_mode = RouteAddMode::Add;
+                step = 1;
+            }
+            "prepend" => {
+                rt.add_mode = RouteAddMode::Prepend;
+                step = 1;
+            }
+            "append" => {
+                rt.add_mode = RouteAddMode::Append;
+                step = 1;
+            }
+            "as" => {
+                // keepalived reads `as [to] ADDR` (an MPLS destination),
+                // says it is for MPLS only, and keeps the rest of the line.
+                if next.is_some_and(|n| n.text == "to") {
+                    step += 1;
+                }
+                r.error(&t.loc, "'as [to]' is for MPLS only; ignored");
+            }
+            _ if LOCKABLE_METRICS.contains(&w) && next.is_some_and(|n| n.text == "lock") => {
+                if let Some(v) = value(r, t, words.get(i + 2).copied()) {
+                    rt.options.push((w.to_string(), v));
+                    if !rt.locked.iter().any(|l| l == w) {
+                        rt.locked.push(w.to_string());
+                    }
+                }
+                step = 3;
+            }
             _ if ROUTE_TYPES.contains(&w) => {
                 rt.route_type = Some(w.to_string());
                 step = 1;
             }
             _ if ROUTE_VALUE_OPTS.contains(&w) => {
+                if next.is_some_and(|n| n.text == "lock") {
+                    // keepalived takes `lock` as the value, fails to read
+                    // it as a number and skips the route.
+                    r.error(
+                        &t.loc,
+                        format!("invalid {w} value 'lock' ({w} cannot be locked); route skipped"),
+                    );
+                    return None;
+                }
                 if let Some(v) = value(r, t, next) {
                     rt.options.push((w.to_string(), v));
                 }
@@ -672,7 +745,7 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
             "from" => ru.from = route_prefix(r, t, next),
             "to" => ru.to = route_prefix(r, t, next),
             "table" | "lookup" => ru.table = value(r, t, next),
-            "iif" | "iifname" => ru.iif = value(r, t, next),
+            "iif" | "dev" | "iifname" => ru.iif = value(r, t, next),
             "oif" | "oifname" => ru.oif = value(r, t, next),
             "fwmark" => ru.fwmark = value(r, t, next),
             "preference" | "priority" | "order" => match next {
@@ -705,7 +778,8 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
                 ru.action = Some(w.to_string());
                 step = 1;
             }
-            "inet" => step = 1,
+            // `type ACTION` names the action explicitly.
+            "inet" | "type" => step = 1,
             "inet6" => {
                 ru.inet6 = true;
                 step = 1;
@@ -716,9 +790,10 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
                 }
             }
             _ => {
-                // keepalived warns and goes on with the next word.
-                r.warn(&t.loc, format!("unknown rule option '{w}'; ignored"));
-                step = 1;
+                // keepalived 2.2.7 reports the word and drops the rule:
+                // a rule missing a selector would match more than meant.
+                r.error(&t.loc, format!("unknown rule option '{w}'; rule skipped"));
+                return None;
             }
         }
         i += step;
