@@ -600,6 +600,102 @@ static_rules {
     );
 }
 
+/// The values and combinations keepalived 2.2.7 refuses while reading a
+/// route or rule (its messages in vrrp_iproute.c / vrrp_iprule.c): the
+/// entry is skipped, or for `features` / `ttl-propagate` only the option.
+#[test]
+fn route_and_rule_values_keepalived_refuses() {
+    let (c, d) = load(
+        "
+static_routes {
+    198.51.100.0/28 dev eth0 table 100
+    198.51.100.16/28 dev eth0 lookup 100
+    198.51.100.32/28 dev eth0 features 3
+    198.51.100.48/28 dev eth0 quickack 2
+    198.51.100.64/28 dev eth0 hoplimit 300
+    198.51.100.80/28 dev eth0 expires 30
+    198.51.100.96/28 dev eth0 pref high
+    2001:db8:9::/48 dev eth0 realms 3
+    198.51.100.112/28 from 192.0.2.0/24 dev eth0
+    198.51.100.128/28 dev eth0 rtt 10parsecs
+    198.51.100.144/28 dev eth0 ttl-propagate maybe
+    198.51.100.160/28 dev eth0 protocol static
+    default dev eth0 expires 30
+}
+static_rules {
+    from 192.0.2.0/24 oifname eth0 table 100 preference 103
+    from 192.0.2.2 blackhole preference 105 realms 3
+    from 192.0.2.4 l3mdev table 100 preference 107
+    from 192.0.2.5 goto 100 preference 108
+    from 192.0.2.6 goto 300
+    from 192.0.2.7 preference 109
+    from 192.0.2.8 table 100 preference 110 protocol static
+    from 192.0.2.9 table 100 preference 111 protocol static no_track
+}
+",
+    );
+    let kept: Vec<String> = c
+        .static_routes
+        .iter()
+        .map(|r| r.to.map(|p| p.to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            "198.51.100.0/28",
+            "198.51.100.32/28",
+            "198.51.100.144/28",
+            "198.51.100.160/28",
+            "::/0"
+        ],
+        "{d:#?}"
+    );
+    assert!(c.static_routes[1].options.is_empty(), "features 3 dropped");
+    assert!(
+        c.static_routes[2].options.is_empty(),
+        "ttl-propagate dropped"
+    );
+    assert_eq!(c.static_routes[3].protocol, None, "tracked: reset to 18");
+    let prefs: Vec<Option<u32>> = c.static_rules.iter().map(|r| r.preference).collect();
+    assert_eq!(prefs, [Some(110), Some(111)]);
+    assert!(
+        c.static_rules[0].options.is_empty(),
+        "tracked: protocol reset"
+    );
+    assert_eq!(c.static_rules[1].options.len(), 1, "untracked keeps it");
+    for (needle, line) in [
+        ("unknown route keyword 'lookup'", 4),
+        ("feature 3 not supported", 5),
+        ("invalid quickack value '2'", 6),
+        ("invalid hoplimit value '300'", 7),
+        ("expires is only valid for IPv6", 8),
+        ("pref is only valid for IPv6", 9),
+        ("realms are only valid for IPv4", 10),
+        (
+            "route from address 192.0.2.0/24 is only supported with IPv6",
+            11,
+        ),
+        ("invalid rtt '10parsecs'", 12),
+        ("ttl-propagate value maybe not recognised", 13),
+        ("a tracked route must have protocol keepalived", 14),
+        ("unknown rule option 'oifname'", 18),
+        ("suppressor/realm specified for non table action", 19),
+        ("cannot specify more than one of table", 20),
+        ("preference 108 >= goto target 100", 21),
+        ("goto target 300 specified without preference", 22),
+        ("no action specified for rule", 23),
+        ("a tracked rule must have protocol keepalived", 24),
+    ] {
+        let x = d
+            .iter()
+            .find(|x| x.message.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {d:#?}"));
+        assert_eq!(x.category, Category::GeneralError, "{x:?}");
+        assert_eq!(x.loc.as_ref().map(|l| l.line), Some(line), "{x:?}");
+    }
+    assert_eq!(d.config_test_exit_code(), 5);
+}
+
 /// `default` takes its family from the rest of the line: `inet6` (before
 /// or after it), an IPv6 gateway or source; otherwise it is IPv4.
 #[test]
