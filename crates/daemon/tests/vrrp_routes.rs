@@ -28,6 +28,7 @@ static_routes {
     198.51.100.128/26 dev eth0 src 192.0.2.1 metric 5 tos 0x10 realms 2/3 mtu lock 1400 advmss lock 1300 rtt lock 10ms rttvar lock 5ms ssthresh lock 3 cwnd lock 4 reordering lock 5 rto_min lock 200ms congctl lock cubic window 7 initcwnd 10 initrwnd 11 hoplimit 12 quickack 1 features ecn fastopen_no_cookie 1
     198.51.100.0/27 via 192.0.2.252 dev eth0 metric 9
     198.51.100.32/27 via 192.0.2.252 dev eth0 metric 9 append
+    198.51.100.224/27 via 192.0.2.252 dev eth0 metric 9 add
     unreachable 198.51.100.192/27 table 102 no_track
 }
 static_rules {
@@ -142,7 +143,7 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
     fs::write(&conf, CONF).expect("write the config");
     // An administrator's routes that ours meet: same prefix, TOS and
     // metric, another gateway.
-    for dst in ["198.51.100.0/27", "198.51.100.32/27"] {
+    for dst in ["198.51.100.0/27", "198.51.100.32/27", "198.51.100.224/27"] {
         let out = Command::new("ip")
             .args(["-n", &n, "route", "add", dst, "via", "192.0.2.253"])
             .args(["dev", "eth0", "metric", "9", "proto", "static"])
@@ -178,6 +179,12 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
         static_route() && static_rule()
     });
     every_option_reads_back(&n);
+    // With `add` the administrator's route stays alone, and we say so.
+    let add = ip(&n, &["route", "show", "198.51.100.224/27"]);
+    assert_eq!(add.lines().count(), 1, "{add}");
+    wait_for("the refused add logged", Duration::from_secs(2), || {
+        logged().contains("route 198.51.100.224/27") && logged().contains("('add') not added")
+    });
     wait_for(
         "MASTER: VIP, virtual route and rule",
         Duration::from_secs(5),
@@ -222,7 +229,7 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
     let theirs = ip(&n, &["route", "show", "proto", "static"]);
     assert_eq!(
         theirs.lines().count(),
-        2,
+        3,
         "the administrator's stay: {theirs}"
     );
     let ours = ip(&n, &["-d", "route", "show", "table", "all", "proto", "18"]);
