@@ -138,9 +138,48 @@ fn unsendable_routes(config: &Config, f: &mut Finder) {
     }
 }
 
+/// Address options the model keeps but no address request carries yet
+/// (`crates/sys` `addr.rs` sends label, nodad, and for static addresses
+/// brd and scope).
+fn unsent_address_options(config: &Config, f: &mut Finder) {
+    use keepalived_config::model::addr::IpAddress;
+    const EFFECT: &str = "the address is added without it";
+    let mut check = |a: &IpAddress, is_vip: bool| {
+        let at = a.at.0.as_ref();
+        let unsent: [(bool, &'static str); 8] = [
+            (a.home, "home (ip address)"),
+            (a.mngtmpaddr, "mngtmpaddr (ip address)"),
+            (a.noprefixroute, "noprefixroute (ip address)"),
+            (a.autojoin, "autojoin (ip address)"),
+            (a.preferred_lft.is_some(), "preferred_lft (ip address)"),
+            (a.peer.is_some(), "peer (ip address)"),
+            (is_vip && a.brd.is_some(), "brd (virtual_ipaddress)"),
+            (is_vip && a.scope.is_some(), "scope (virtual_ipaddress)"),
+        ];
+        for (used, keyword) in unsent {
+            if used {
+                f.add(Side::Vrrp, keyword, at, EFFECT);
+            }
+        }
+    };
+    for a in &config.static_ipaddress {
+        check(a, false);
+    }
+    for i in &config.vrrp_instances {
+        for a in i
+            .virtual_ipaddress
+            .iter()
+            .chain(&i.virtual_ipaddress_excluded)
+        {
+            check(a, true);
+        }
+    }
+}
+
 fn vrrp(config: &Config, f: &mut Finder) {
     use Side::Vrrp as V;
     unsendable_routes(config, f);
+    unsent_address_options(config, f);
     for g in &config.sync_groups {
         let at = g.at.0.as_ref();
         for r in &g.track_bfd {
@@ -657,6 +696,30 @@ mod tests {
              192.0.2.64/26 dev lo table 100\n }\n}\n",
         );
         assert_eq!(k, vec!["static_routes entry", "virtual_routes entry"]);
+    }
+
+    #[test]
+    fn address_options_no_request_carries_are_named() {
+        let k = keywords(
+            "static_ipaddress {\n 192.0.2.60/24 dev lo brd + scope link home\n \
+             2001:db8::60/64 dev lo mngtmpaddr noprefixroute autojoin preferred_lft 30\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
+             virtual_ipaddress {\n  192.0.2.1/24 brd 192.0.2.255 scope link\n  \
+             192.0.2.2 peer 192.0.2.3\n  192.0.2.4/24 label lo:v nodad\n }\n}\n",
+        );
+        assert_eq!(
+            k,
+            vec![
+                "home (ip address)",
+                "mngtmpaddr (ip address)",
+                "noprefixroute (ip address)",
+                "autojoin (ip address)",
+                "preferred_lft (ip address)",
+                "brd (virtual_ipaddress)",
+                "scope (virtual_ipaddress)",
+                "peer (ip address)",
+            ]
+        );
     }
 
     #[test]
