@@ -305,6 +305,14 @@ fn checker(config: &Config, f: &mut Finder) {
             for c in &rs.checkers {
                 match c {
                     Checker::HttpGet(h) | Checker::SslGet(h) => {
+                        if h.url.iter().any(|u| u.regex_stack.is_some()) {
+                            f.add(
+                                C,
+                                "regex_stack",
+                                at,
+                                "the regex crate has no match stack to size (item 26); ignored",
+                            );
+                        }
                         if h.fast_recovery {
                             f.add(
                                 C,
@@ -387,6 +395,12 @@ fn globals(g: &GlobalDefs, f: &mut Finder) {
             C,
             "lvs_notify_fifo_script",
             "the script is never started",
+        ),
+        (
+            g.log_unknown_vrids,
+            V,
+            "log_unknown_vrids",
+            "adverts for a VRID no instance has are counted and logged at debug level only",
         ),
         (
             g.vrrp_garp_extra_if.is_some(),
@@ -720,6 +734,17 @@ mod tests {
                 "peer (ip address)",
             ]
         );
+    }
+
+    #[test]
+    fn log_unknown_vrids_and_regex_stack_are_named() {
+        let k = keywords(
+            "global_defs {\n log_unknown_vrids\n}\n\
+             virtual_server 192.0.2.10 80 {\n protocol TCP\n lvs_method NAT\n \
+             real_server 192.0.2.20 80 {\n  HTTP_GET {\n   url {\n    path /\n    \
+             regex ok\n    regex_stack 1000 2000\n   }\n  }\n }\n}\n",
+        );
+        assert_eq!(k, vec!["regex_stack", "log_unknown_vrids"]);
     }
 
     #[test]
