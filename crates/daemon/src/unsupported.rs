@@ -139,22 +139,19 @@ fn unsendable_routes(config: &Config, f: &mut Finder) {
 }
 
 /// Address options the model keeps but no address request carries yet
-/// (`crates/sys` `addr.rs` sends label, nodad, and for static addresses
-/// brd and scope).
+/// (`crates/sys` `addr.rs` sends label, nodad, brd and scope).
 fn unsent_address_options(config: &Config, f: &mut Finder) {
     use keepalived_config::model::addr::IpAddress;
     const EFFECT: &str = "the address is added without it";
-    let mut check = |a: &IpAddress, is_vip: bool| {
+    let mut check = |a: &IpAddress| {
         let at = a.at.0.as_ref();
-        let unsent: [(bool, &'static str); 8] = [
+        let unsent: [(bool, &'static str); 6] = [
             (a.home, "home (ip address)"),
             (a.mngtmpaddr, "mngtmpaddr (ip address)"),
             (a.noprefixroute, "noprefixroute (ip address)"),
             (a.autojoin, "autojoin (ip address)"),
             (a.preferred_lft.is_some(), "preferred_lft (ip address)"),
             (a.peer.is_some(), "peer (ip address)"),
-            (is_vip && a.brd.is_some(), "brd (virtual_ipaddress)"),
-            (is_vip && a.scope.is_some(), "scope (virtual_ipaddress)"),
         ];
         for (used, keyword) in unsent {
             if used {
@@ -163,7 +160,7 @@ fn unsent_address_options(config: &Config, f: &mut Finder) {
         }
     };
     for a in &config.static_ipaddress {
-        check(a, false);
+        check(a);
     }
     for i in &config.vrrp_instances {
         for a in i
@@ -171,7 +168,7 @@ fn unsent_address_options(config: &Config, f: &mut Finder) {
             .iter()
             .chain(&i.virtual_ipaddress_excluded)
         {
-            check(a, true);
+            check(a);
         }
     }
 }
@@ -729,8 +726,6 @@ mod tests {
                 "noprefixroute (ip address)",
                 "autojoin (ip address)",
                 "preferred_lft (ip address)",
-                "brd (virtual_ipaddress)",
-                "scope (virtual_ipaddress)",
                 "peer (ip address)",
             ]
         );

@@ -47,6 +47,7 @@ vrrp_instance VI_1 {
     advert_int 0.1
     virtual_ipaddress {
         192.0.2.100/24
+        192.0.2.101/24 brd 192.0.2.255
     }
     virtual_routes {
         203.0.113.0/25 via 192.0.2.254 dev eth0 table 100
@@ -190,6 +191,17 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
         Duration::from_secs(5),
         || vip() && virtual_route() && virtual_rule(),
     );
+    let vip_options = || ip(&n, &["-o", "addr", "show", "dev", "eth0"]);
+    let end = Instant::now() + Duration::from_secs(2);
+    while !vip_options().contains("192.0.2.101/24 brd 192.0.2.255") {
+        assert!(
+            Instant::now() < end,
+            "a VIP's brd: {}\n{}",
+            vip_options(),
+            logged()
+        );
+        sleep(Duration::from_millis(20));
+    }
 
     ip(&n, &["addr", "del", "192.0.2.100/24", "dev", "eth0"]);
     wait_for("the VIP put back", Duration::from_secs(2), vip);

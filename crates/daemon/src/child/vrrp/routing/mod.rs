@@ -22,7 +22,7 @@ use keepalived_sys::route::{AddMode, RouteDelOutcome, RouteGone, RouteOutcome, R
 use keepalived_sys::rule::{RuleDelOutcome, RuleGone};
 
 pub use spec::{RoutePlan, RulePlan};
-pub use statics::Statics;
+pub use statics::{Statics, address_spec};
 
 /// Routes and rules of one owner (an instance, or the static blocks).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
