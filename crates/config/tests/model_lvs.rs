@@ -1224,3 +1224,29 @@ regex two words
     assert_eq!(h.url[1].regex.as_deref(), Some("xyA"));
     assert_eq!(h.url[2].regex, None);
 }
+
+/// keepalived drops the other scheduler's flag (`mh-port` under `sh`)
+/// without a word; `-t` notes it, and its verdict stays clean.
+#[test]
+fn the_other_schedulers_flag_is_noted_not_dropped_silently() {
+    let (cfg, d) = load(
+        "virtual_server 192.0.2.10 80 {
+lb_algo sh
+lb_kind NAT
+protocol TCP
+mh-port
+sh-port
+real_server 198.51.100.11 80 {
+}
+}",
+    );
+    assert_diag(
+        &d,
+        "'mh-port' does nothing with this scheduler",
+        Some(5),
+        Category::Info,
+    );
+    assert_eq!(d.config_test_exit_code(), 0);
+    let v = &cfg.virtual_servers[0];
+    assert!(v.sh_port && !v.mh_port);
+}

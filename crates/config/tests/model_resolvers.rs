@@ -209,7 +209,7 @@ fn a_templates_checker_references_are_checked_like_a_real_servers() {
     let (c, d) = load(
         "track_file tf1 {\n file /tmp/tf1\n}\n\
          resolvers dns1 {\n nameserver ns1 192.0.2.53\n}\n\
-         virtual_server 192.0.2.10 80 {\n lvs_sched rr\n protocol TCP\n \
+         virtual_server 192.0.2.10 80 {\n lvs_sched rr\n lvs_method NAT\n protocol TCP\n \
          real_server_name web.example.internal {\n  resolvers dns1\n  \
          FILE_CHECK {\n   track_file tf1\n  }\n  FILE_CHECK {\n   track_file nope\n  }\n }\n}\n",
     );
@@ -224,4 +224,71 @@ fn a_templates_checker_references_are_checked_like_a_real_servers() {
             .len(),
         1
     );
+}
+
+const DNS1: &str = "resolvers dns1 {\n nameserver ns1 192.0.2.53\n}\n";
+
+/// The whole-configuration checks of real servers reach a template:
+/// a missing forwarding method is named as for a real server.
+#[test]
+fn a_template_without_a_forwarding_method_is_named() {
+    let (_, d) = load(&format!(
+        "{DNS1}virtual_server 192.0.2.10 80 {{\n lvs_sched rr\n protocol TCP\n \
+         real_server_name web.example.internal {{\n  resolvers dns1\n }}\n}}\n"
+    ));
+    assert_eq!(
+        problems(&d),
+        vec!["virtual server [192.0.2.10]:80: no forwarding method (lvs_method) set; using NAT"]
+    );
+    let (_, d) = load(&format!(
+        "{DNS1}virtual_server 192.0.2.10 80 {{\n lvs_sched rr\n protocol TCP\n \
+         real_server_name web.example.internal {{\n  resolvers dns1\n  lvs_method DR\n }}\n}}\n"
+    ));
+    assert!(problems(&d).is_empty(), "{:?}", messages(&d));
+}
+
+/// Outside NAT a real server takes the service's port; so does every
+/// server a template becomes.
+#[test]
+fn a_templates_port_follows_the_service_outside_nat() {
+    let (c, d) = load(&format!(
+        "{DNS1}virtual_server 192.0.2.10 80 {{\n lvs_sched rr\n lvs_method DR\n protocol TCP\n \
+         real_server_name web.example.internal 8080 {{\n  resolvers dns1\n }}\n \
+         real_server_name api.example.internal 80 {{\n  resolvers dns1\n }}\n}}\n\
+         virtual_server fwmark 7 {{\n lvs_sched rr\n lvs_method DR\n \
+         real_server_name web.example.internal 80 {{\n  resolvers dns1\n }}\n}}\n"
+    ));
+    assert_eq!(
+        problems(&d),
+        vec![
+            "virtual server [192.0.2.10]:80: real_server_name web.example.internal has port 8080 but the ports differ; the port is cleared",
+            "virtual server FWM 7: real_server_name web.example.internal has port 80 but a fwmark service takes no port; the port is cleared",
+        ]
+    );
+    let named = &c.virtual_servers[0].named_real_servers;
+    assert_eq!((named[0].port, named[0].template.port), (None, None));
+    assert_eq!(named[1].template.port, Some(80), "the same port stays");
+    assert_eq!(
+        c.virtual_servers[1].named_real_servers[0].template.port,
+        None
+    );
+}
+
+/// A template's checker aimed at a link-local address needs bind_if, as
+/// a real server's does.
+#[test]
+fn a_templates_link_local_checker_needs_bind_if() {
+    let (c, d) = load(&format!(
+        "{DNS1}virtual_server 2001:db8::10 80 {{\n lvs_sched rr\n lvs_method NAT\n protocol TCP\n \
+         real_server_name web.example.internal {{\n  resolvers dns1\n  \
+         TCP_CHECK {{\n   connect_ip fe80::1\n  }}\n  \
+         TCP_CHECK {{\n   connect_ip fe80::2\n   bind_if eth0\n  }}\n  \
+         TCP_CHECK {{\n   connect_port 81\n  }}\n }}\n}}\n"
+    ));
+    assert_eq!(
+        problems(&d),
+        vec!["TCP_CHECK probes link-local address fe80::1 but has no bind_if; checker ignored"]
+    );
+    let t = &c.virtual_servers[0].named_real_servers[0].template;
+    assert_eq!(t.checkers.len(), 2);
 }

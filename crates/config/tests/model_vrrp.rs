@@ -511,6 +511,191 @@ static_rules {
     assert_eq!(d.config_test_exit_code(), 5);
 }
 
+/// keepalived 2.2.7's `lock` before a metric's value, and its placement
+/// words (`add`, `prepend`, `append`): kept, never read as values.
+#[test]
+fn route_locks_and_placement_words_are_kept() {
+    use keepalived_config::model::addr::RouteAddMode;
+    let (c, d) = load(
+        "
+static_routes {
+    198.51.100.0/25 dev eth0 mtu lock 1400 advmss lock 1300 append
+    198.51.100.128/25 dev eth0 congctl lock cubic rtt lock 10ms add
+    203.0.113.0/25 dev eth0 mtu 1400 append prepend
+    203.0.113.128/25 dev eth0 as to 192.0.2.9 mtu 1300
+    192.0.2.128/25 dev eth0 window lock 10
+    192.0.2.0/26 dev eth0 lock
+}
+",
+    );
+    let r = &c.static_routes;
+    assert_eq!(r.len(), 4, "the bad lock lines are skipped: {d:#?}");
+    assert_eq!(
+        r[0].options,
+        [
+            ("mtu".into(), "1400".into()),
+            ("advmss".into(), "1300".into())
+        ]
+    );
+    assert_eq!(r[0].locked, ["mtu", "advmss"]);
+    assert_eq!(r[0].add_mode, RouteAddMode::Append);
+    assert_eq!(
+        r[1].options,
+        [
+            ("congctl".into(), "cubic".into()),
+            ("rtt".into(), "10ms".into())
+        ]
+    );
+    assert_eq!(r[1].locked, ["congctl", "rtt"]);
+    assert_eq!(r[1].add_mode, RouteAddMode::Add);
+    assert!(r[2].locked.is_empty());
+    assert_eq!(r[2].add_mode, RouteAddMode::Prepend, "the last word wins");
+    assert_eq!(r[3].options, [("mtu".to_string(), "1300".to_string())]);
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "'as [to]' is for MPLS only",
+        6,
+        31,
+    );
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "invalid window value 'lock'",
+        7,
+        29,
+    );
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "unknown route keyword 'lock'",
+        8,
+        27,
+    );
+}
+
+/// keepalived 2.2.7 drops a rule with a word it does not know, takes
+/// `dev` for `iif` and `type` before the action.
+#[test]
+fn rule_words_as_keepalived_reads_them() {
+    let (c, d) = load(
+        "
+static_rules {
+    from 192.0.2.0/24 dev eth0 table 100 preference 100
+    to 203.0.113.0/24 type prohibit preference 101
+    from 192.0.2.0/24 wibble table 100 preference 102
+}
+",
+    );
+    let r = &c.static_rules;
+    assert_eq!(r.len(), 2, "{d:#?}");
+    assert_eq!(r[0].iif.as_deref(), Some("eth0"));
+    assert_eq!(r[1].action.as_deref(), Some("prohibit"));
+    expect_diag(
+        &d,
+        Category::GeneralError,
+        "unknown rule option 'wibble'; rule skipped",
+        5,
+        23,
+    );
+}
+
+/// The values and combinations keepalived 2.2.7 refuses while reading a
+/// route or rule (its messages in vrrp_iproute.c / vrrp_iprule.c): the
+/// entry is skipped, or for `features` / `ttl-propagate` only the option.
+#[test]
+fn route_and_rule_values_keepalived_refuses() {
+    let (c, d) = load(
+        "
+static_routes {
+    198.51.100.0/28 dev eth0 table 100
+    198.51.100.16/28 dev eth0 lookup 100
+    198.51.100.32/28 dev eth0 features 3
+    198.51.100.48/28 dev eth0 quickack 2
+    198.51.100.64/28 dev eth0 hoplimit 300
+    198.51.100.80/28 dev eth0 expires 30
+    198.51.100.96/28 dev eth0 pref high
+    2001:db8:9::/48 dev eth0 realms 3
+    198.51.100.112/28 from 192.0.2.0/24 dev eth0
+    198.51.100.128/28 dev eth0 rtt 10parsecs
+    198.51.100.144/28 dev eth0 ttl-propagate maybe
+    198.51.100.160/28 dev eth0 protocol static
+    default dev eth0 expires 30
+}
+static_rules {
+    from 192.0.2.0/24 oifname eth0 table 100 preference 103
+    from 192.0.2.2 blackhole preference 105 realms 3
+    from 192.0.2.4 l3mdev table 100 preference 107
+    from 192.0.2.5 goto 100 preference 108
+    from 192.0.2.6 goto 300
+    from 192.0.2.7 preference 109
+    from 192.0.2.8 table 100 preference 110 protocol static
+    from 192.0.2.9 table 100 preference 111 protocol static no_track
+}
+",
+    );
+    let kept: Vec<String> = c
+        .static_routes
+        .iter()
+        .map(|r| r.to.map(|p| p.to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            "198.51.100.0/28",
+            "198.51.100.32/28",
+            "198.51.100.144/28",
+            "198.51.100.160/28",
+            "::/0"
+        ],
+        "{d:#?}"
+    );
+    assert!(c.static_routes[1].options.is_empty(), "features 3 dropped");
+    assert!(
+        c.static_routes[2].options.is_empty(),
+        "ttl-propagate dropped"
+    );
+    assert_eq!(c.static_routes[3].protocol, None, "tracked: reset to 18");
+    let prefs: Vec<Option<u32>> = c.static_rules.iter().map(|r| r.preference).collect();
+    assert_eq!(prefs, [Some(110), Some(111)]);
+    assert!(
+        c.static_rules[0].options.is_empty(),
+        "tracked: protocol reset"
+    );
+    assert_eq!(c.static_rules[1].options.len(), 1, "untracked keeps it");
+    for (needle, line) in [
+        ("unknown route keyword 'lookup'", 4),
+        ("feature 3 not supported", 5),
+        ("invalid quickack value '2'", 6),
+        ("invalid hoplimit value '300'", 7),
+        ("expires is only valid for IPv6", 8),
+        ("pref is only valid for IPv6", 9),
+        ("realms are only valid for IPv4", 10),
+        (
+            "route from address 192.0.2.0/24 is only supported with IPv6",
+            11,
+        ),
+        ("invalid rtt '10parsecs'", 12),
+        ("ttl-propagate value maybe not recognised", 13),
+        ("a tracked route must have protocol keepalived", 14),
+        ("unknown rule option 'oifname'", 18),
+        ("suppressor/realm specified for non table action", 19),
+        ("cannot specify more than one of table", 20),
+        ("preference 108 >= goto target 100", 21),
+        ("goto target 300 specified without preference", 22),
+        ("no action specified for rule", 23),
+        ("a tracked rule must have protocol keepalived", 24),
+    ] {
+        let x = d
+            .iter()
+            .find(|x| x.message.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {d:#?}"));
+        assert_eq!(x.category, Category::GeneralError, "{x:?}");
+        assert_eq!(x.loc.as_ref().map(|l| l.line), Some(line), "{x:?}");
+    }
+    assert_eq!(d.config_test_exit_code(), 5);
+}
+
 /// `default` takes its family from the rest of the line: `inet6` (before
 /// or after it), an IPv6 gateway or source; otherwise it is IPv4.
 #[test]

@@ -113,6 +113,20 @@ fn unsendable_routes(config: &Config, f: &mut Finder) {
     for i in &config.vrrp_instances {
         routes("virtual_routes entry", &i.virtual_routes);
     }
+    // Installed, but without the option: the kernel has nowhere to keep
+    // it for an IPv4 or IPv6 route.
+    let statics = config.static_routes.iter();
+    let virtuals = config.vrrp_instances.iter().flat_map(|i| &i.virtual_routes);
+    for r in statics.chain(virtuals) {
+        if r.options.iter().any(|(k, _)| k == "ttl-propagate") {
+            f.add(
+                Side::Vrrp,
+                "ttl-propagate",
+                r.at.0.as_ref(),
+                "it applies to MPLS routes only; the route is installed without it",
+            );
+        }
+    }
     let mut rules = |keyword, list: &[keepalived_config::model::addr::Rule]| {
         for r in list.iter().filter(|r| rule_refusal(r).is_some()) {
             f.add(Side::Vrrp, keyword, r.at.0.as_ref(), EFFECT);
@@ -124,9 +138,45 @@ fn unsendable_routes(config: &Config, f: &mut Finder) {
     }
 }
 
+/// Address options the model keeps but no address request carries yet
+/// (`crates/sys` `addr.rs` sends label, nodad, brd and scope).
+fn unsent_address_options(config: &Config, f: &mut Finder) {
+    use keepalived_config::model::addr::IpAddress;
+    const EFFECT: &str = "the address is added without it";
+    let mut check = |a: &IpAddress| {
+        let at = a.at.0.as_ref();
+        let unsent: [(bool, &'static str); 6] = [
+            (a.home, "home (ip address)"),
+            (a.mngtmpaddr, "mngtmpaddr (ip address)"),
+            (a.noprefixroute, "noprefixroute (ip address)"),
+            (a.autojoin, "autojoin (ip address)"),
+            (a.preferred_lft.is_some(), "preferred_lft (ip address)"),
+            (a.peer.is_some(), "peer (ip address)"),
+        ];
+        for (used, keyword) in unsent {
+            if used {
+                f.add(Side::Vrrp, keyword, at, EFFECT);
+            }
+        }
+    };
+    for a in &config.static_ipaddress {
+        check(a);
+    }
+    for i in &config.vrrp_instances {
+        for a in i
+            .virtual_ipaddress
+            .iter()
+            .chain(&i.virtual_ipaddress_excluded)
+        {
+            check(a);
+        }
+    }
+}
+
 fn vrrp(config: &Config, f: &mut Finder) {
     use Side::Vrrp as V;
     unsendable_routes(config, f);
+    unsent_address_options(config, f);
     for g in &config.sync_groups {
         let at = g.at.0.as_ref();
         for r in &g.track_bfd {
@@ -252,6 +302,14 @@ fn checker(config: &Config, f: &mut Finder) {
             for c in &rs.checkers {
                 match c {
                     Checker::HttpGet(h) | Checker::SslGet(h) => {
+                        if h.url.iter().any(|u| u.regex_stack.is_some()) {
+                            f.add(
+                                C,
+                                "regex_stack",
+                                at,
+                                "the regex crate has no match stack to size (item 26); ignored",
+                            );
+                        }
                         if h.fast_recovery {
                             f.add(
                                 C,
@@ -334,6 +392,12 @@ fn globals(g: &GlobalDefs, f: &mut Finder) {
             C,
             "lvs_notify_fifo_script",
             "the script is never started",
+        ),
+        (
+            g.log_unknown_vrids,
+            V,
+            "log_unknown_vrids",
+            "adverts for a VRID no instance has are counted and logged at debug level only",
         ),
         (
             g.vrrp_garp_extra_if.is_some(),
@@ -643,6 +707,48 @@ mod tests {
              192.0.2.64/26 dev lo table 100\n }\n}\n",
         );
         assert_eq!(k, vec!["static_routes entry", "virtual_routes entry"]);
+    }
+
+    #[test]
+    fn address_options_no_request_carries_are_named() {
+        let k = keywords(
+            "static_ipaddress {\n 192.0.2.60/24 dev lo brd + scope link home\n \
+             2001:db8::60/64 dev lo mngtmpaddr noprefixroute autojoin preferred_lft 30\n}\n\
+             vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n \
+             virtual_ipaddress {\n  192.0.2.1/24 brd 192.0.2.255 scope link\n  \
+             192.0.2.2 peer 192.0.2.3\n  192.0.2.4/24 label lo:v nodad\n }\n}\n",
+        );
+        assert_eq!(
+            k,
+            vec![
+                "home (ip address)",
+                "mngtmpaddr (ip address)",
+                "noprefixroute (ip address)",
+                "autojoin (ip address)",
+                "preferred_lft (ip address)",
+                "peer (ip address)",
+            ]
+        );
+    }
+
+    #[test]
+    fn log_unknown_vrids_and_regex_stack_are_named() {
+        let k = keywords(
+            "global_defs {\n log_unknown_vrids\n}\n\
+             virtual_server 192.0.2.10 80 {\n protocol TCP\n lvs_method NAT\n \
+             real_server 192.0.2.20 80 {\n  HTTP_GET {\n   url {\n    path /\n    \
+             regex ok\n    regex_stack 1000 2000\n   }\n  }\n }\n}\n",
+        );
+        assert_eq!(k, vec!["regex_stack", "log_unknown_vrids"]);
+    }
+
+    #[test]
+    fn ttl_propagate_is_named_and_locks_are_not() {
+        let k = keywords(
+            "static_routes {\n 198.51.100.0/24 dev lo ttl-propagate enabled\n \
+             198.51.100.128/25 dev lo mtu lock 1400 append\n}\n",
+        );
+        assert_eq!(k, vec!["ttl-propagate"]);
     }
 
     #[test]

@@ -25,9 +25,19 @@ global_defs {
 }
 static_routes {
     198.51.100.64/26 via 192.0.2.254 dev eth0
+    198.51.100.128/26 dev eth0 src 192.0.2.1 metric 5 tos 0x10 realms 2/3 mtu lock 1400 advmss lock 1300 rtt lock 10ms rttvar lock 5ms ssthresh lock 3 cwnd lock 4 reordering lock 5 rto_min lock 200ms congctl lock cubic window 7 initcwnd 10 initrwnd 11 hoplimit 12 quickack 1 features ecn fastopen_no_cookie 1
+    198.51.100.0/27 via 192.0.2.252 dev eth0 metric 9
+    198.51.100.32/27 via 192.0.2.252 dev eth0 metric 9 append
+    198.51.100.224/27 via 192.0.2.252 dev eth0 metric 9 add
+    unreachable 198.51.100.192/27 table 102 no_track
 }
 static_rules {
     from 198.51.100.64/26 table 101 preference 301
+    from 192.0.2.0/24 to 198.51.100.0/24 tos 0x10 fwmark 0x3/0xff iif eth0 oif eth0 uidrange 100-200 ipproto tcp sport 1000-2000 dport 80 table 100 suppress_prefixlength 8 suppress_ifgroup 3 preference 302
+    not from 192.0.2.64/26 goto 400 preference 303
+    from 192.0.2.8 realms 4/5 table 100 preference 304
+    l3mdev preference 305
+    inet6 to 2001:db8:5::/48 type prohibit preference 306
 }
 vrrp_instance VI_1 {
     interface eth0
@@ -37,6 +47,7 @@ vrrp_instance VI_1 {
     advert_int 0.1
     virtual_ipaddress {
         192.0.2.100/24
+        192.0.2.101/24 brd 192.0.2.255
     }
     virtual_routes {
         203.0.113.0/25 via 192.0.2.254 dev eth0 table 100
@@ -54,6 +65,63 @@ fn ip(ns: &str, args: &[&str]) -> String {
         .output()
         .expect("run ip");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every route and rule option of the static blocks, as `ip -d` shows
+/// what the kernel holds: nothing configured may be missing.
+fn every_option_reads_back(n: &str) {
+    let route = ip(n, &["-d", "route", "show", "198.51.100.128/26"]);
+    for want in [
+        "proto keepalived",
+        "src 192.0.2.1",
+        "metric 5",
+        "tos 0x10",
+        "realms 2/3",
+        "mtu lock 1400",
+        "advmss lock 1300",
+        "rtt lock 10ms",
+        "rttvar lock 5ms",
+        "ssthresh lock 3",
+        "cwnd lock 4",
+        "reordering lock 5",
+        "rto_min lock 200ms",
+        "congctl lock cubic",
+        "window 7",
+        "initcwnd 10",
+        "initrwnd 11",
+        "hoplimit 12",
+        "quickack 1",
+        "features ecn",
+        "fastopen_no_cookie 1",
+    ] {
+        assert!(route.contains(want), "{want:?} not in {route}");
+    }
+    // Placement: ours in front of the administrator's by default
+    // (keepalived's prepend), after it with `append`.
+    let gateways = |dst: &str| -> Vec<String> {
+        ip(n, &["route", "show", dst])
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(gateways("198.51.100.0/27"), ["192.0.2.252", "192.0.2.253"]);
+    assert_eq!(gateways("198.51.100.32/27"), ["192.0.2.253", "192.0.2.252"]);
+    let typed = ip(n, &["route", "show", "table", "102"]);
+    assert!(typed.contains("unreachable 198.51.100.192/27"), "{typed}");
+
+    let rules = ip(n, &["-d", "rule", "show"]);
+    for want in [
+        "302:\tfrom 192.0.2.0/24 to 198.51.100.0/24 tos 0x10 fwmark 0x3/0xff iif eth0 oif eth0 \
+         uidrange 100-200 ipproto tcp sport 1000-2000 dport 80 lookup 100 \
+         suppress_prefixlength 8 suppress_ifgroup 3 proto keepalived",
+        "303:\tnot from 192.0.2.64/26 goto 400",
+        "304:\tfrom 192.0.2.8 lookup 100 realms 4/5 proto keepalived",
+        "305:\tfrom all lookup [l3mdev-table] proto keepalived",
+    ] {
+        assert!(rules.contains(want), "{want:?} not in {rules}");
+    }
+    let six = ip(n, &["-6", "rule", "show", "pref", "306"]);
+    assert!(six.contains("to 2001:db8:5::/48 prohibit"), "{six}");
 }
 
 fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -74,6 +142,16 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let conf = dir.path().join("k.conf");
     fs::write(&conf, CONF).expect("write the config");
+    // An administrator's routes that ours meet: same prefix, TOS and
+    // metric, another gateway.
+    for dst in ["198.51.100.0/27", "198.51.100.32/27", "198.51.100.224/27"] {
+        let out = Command::new("ip")
+            .args(["-n", &n, "route", "add", dst, "via", "192.0.2.253"])
+            .args(["dev", "eth0", "metric", "9", "proto", "static"])
+            .output()
+            .expect("run ip");
+        assert!(out.status.success(), "{out:?}");
+    }
     let log = fs::File::create(dir.path().join("out.log")).expect("log file");
     let mut daemon = Command::new("ip")
         .args(["netns", "exec", &n])
@@ -101,11 +179,29 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
     wait_for("static route and rule", Duration::from_secs(5), || {
         static_route() && static_rule()
     });
+    every_option_reads_back(&n);
+    // With `add` the administrator's route stays alone, and we say so.
+    let add = ip(&n, &["route", "show", "198.51.100.224/27"]);
+    assert_eq!(add.lines().count(), 1, "{add}");
+    wait_for("the refused add logged", Duration::from_secs(2), || {
+        logged().contains("route 198.51.100.224/27") && logged().contains("('add') not added")
+    });
     wait_for(
         "MASTER: VIP, virtual route and rule",
         Duration::from_secs(5),
         || vip() && virtual_route() && virtual_rule(),
     );
+    let vip_options = || ip(&n, &["-o", "addr", "show", "dev", "eth0"]);
+    let end = Instant::now() + Duration::from_secs(2);
+    while !vip_options().contains("192.0.2.101/24 brd 192.0.2.255") {
+        assert!(
+            Instant::now() < end,
+            "a VIP's brd: {}\n{}",
+            vip_options(),
+            logged()
+        );
+        sleep(Duration::from_millis(20));
+    }
 
     ip(&n, &["addr", "del", "192.0.2.100/24", "dev", "eth0"]);
     wait_for("the VIP put back", Duration::from_secs(2), vip);
@@ -142,4 +238,12 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
         "static entries left: {}",
         logged()
     );
+    let theirs = ip(&n, &["route", "show", "proto", "static"]);
+    assert_eq!(
+        theirs.lines().count(),
+        3,
+        "the administrator's stay: {theirs}"
+    );
+    let ours = ip(&n, &["-d", "route", "show", "table", "all", "proto", "18"]);
+    assert!(ours.is_empty(), "routes of ours left: {ours}");
 }

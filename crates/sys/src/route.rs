@@ -4,9 +4,13 @@
 //!
 //! Like addresses ([`crate::addr`]), "add a route that is there" and
 //! "remove one that is not" succeed: a child restarted after a crash
-//! meets what its predecessor installed. A route is added with
-//! NLM_F_EXCL, so an identical route already present is reported as
-//! [`RouteOutcome::AlreadyPresent`] and left alone.
+//! meets what its predecessor installed. The kernel refuses an identical
+//! route with EEXIST whatever the add flags, so one already present is
+//! reported as [`RouteOutcome::AlreadyPresent`] and left alone.
+//!
+//! A route to a destination that already has one (same TOS and metric,
+//! another gateway) is placed as keepalived places it ([`AddMode`]):
+//! in front by default, after it for `append`, refused for `add`.
 //!
 //! A delete names the protocol (18, "keepalived", unless configured
 //! otherwise): the kernel then removes only a route we installed, never
@@ -14,13 +18,19 @@
 
 use std::net::IpAddr;
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric, RouteNextHop,
     RouteNextHopFlags, RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType, RouteVia,
 };
+
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage,
+    NetlinkPayload,
+};
+use rtnetlink::packet_route::RouteNetlinkMessage;
 
 use crate::netlink::{Netlink, NetlinkError};
 
@@ -77,6 +87,33 @@ impl From<&Metric> for RouteMetric {
     }
 }
 
+/// Where a new route goes among routes to the same destination, TOS
+/// and metric (keepalived's `prepend` / `add` / `append`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AddMode {
+    /// NLM_F_CREATE: first of the list (the kernel's and keepalived's
+    /// default, `ip route prepend`).
+    #[default]
+    Prepend,
+    /// NLM_F_CREATE|NLM_F_EXCL: refused when one is there
+    /// (`ip route add`).
+    Exclusive,
+    /// NLM_F_CREATE|NLM_F_APPEND: last of the list (`ip route append`).
+    Append,
+}
+
+impl AddMode {
+    /// The RTM_NEWROUTE header flags.
+    pub fn flags(self) -> u16 {
+        let base = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
+        match self {
+            Self::Prepend => base,
+            Self::Exclusive => base | NLM_F_EXCL,
+            Self::Append => base | NLM_F_APPEND,
+        }
+    }
+}
+
 /// One hop of a multipath route (`nexthop via GW dev IF weight W`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NextHop {
@@ -114,6 +151,7 @@ pub struct RouteSpec {
     pub pref: Option<u8>,
     pub metrics: Vec<Metric>,
     pub nexthops: Vec<NextHop>,
+    pub mode: AddMode,
 }
 
 impl RouteSpec {
@@ -138,6 +176,7 @@ impl RouteSpec {
             pref: None,
             metrics: Vec::new(),
             nexthops: Vec::new(),
+            mode: AddMode::default(),
         }
     }
 
@@ -298,14 +337,39 @@ impl Netlink {
     /// `ip route add`; EEXIST is [`RouteOutcome::AlreadyPresent`].
     pub async fn add_route(&self, spec: &RouteSpec) -> Result<RouteOutcome, NetlinkError> {
         spec.validate()?;
-        let req = self.handle.route().add(spec.message());
-        match req.execute().await {
+        // rtnetlink's add request always sends NLM_F_EXCL (or REPLACE);
+        // the placement flags are ours to choose, so the message is sent
+        // as is.
+        let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewRoute(spec.message()));
+        req.header.flags = spec.mode.flags();
+        match self.acked("add route", req).await {
             Ok(()) => Ok(RouteOutcome::Added),
-            Err(e) => match NetlinkError::from_rtnetlink("add route", e) {
-                err if err.errno() == Some(libc::EEXIST) => Ok(RouteOutcome::AlreadyPresent),
-                err => Err(err),
-            },
+            Err(err) if err.errno() == Some(libc::EEXIST) => Ok(RouteOutcome::AlreadyPresent),
+            Err(err) => Err(err),
         }
+    }
+
+    /// Sends one request and waits for its acknowledgement.
+    async fn acked(
+        &self,
+        op: &'static str,
+        req: NetlinkMessage<RouteNetlinkMessage>,
+    ) -> Result<(), NetlinkError> {
+        let mut handle = self.handle.clone();
+        let mut answers = handle
+            .request(req)
+            .map_err(|e| NetlinkError::from_rtnetlink(op, e))?;
+        while let Some(msg) = answers.next().await {
+            if let NetlinkPayload::Error(e) = msg.payload
+                && e.code.is_some()
+            {
+                return Err(NetlinkError::from_rtnetlink(
+                    op,
+                    rtnetlink::Error::NetlinkError(e),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `ip route del`, only of a route with the spec's protocol; an
@@ -424,6 +488,15 @@ fn default_metric(dst: IpAddr) -> u32 {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placement_words_become_keepalived_s_new_route_flags() {
+        let base = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE;
+        assert_eq!(AddMode::Prepend.flags(), base, "no EXCL: goes in front");
+        assert_eq!(AddMode::Exclusive.flags(), base | NLM_F_EXCL);
+        assert_eq!(AddMode::Append.flags(), base | NLM_F_APPEND);
+        assert_eq!(AddMode::default(), AddMode::Prepend);
+    }
 
     #[test]
     fn a_route_carries_keepalived_protocol_and_its_table() {

@@ -353,9 +353,44 @@ pub struct Route {
     /// `nexthop ...` clauses, unparsed.
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub nexthops: Vec<String>,
+    /// The metrics written `NAME lock VALUE`: the kernel must not let
+    /// path MTU discovery or TCP change them (RTAX_LOCK).
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub locked: Vec<String>,
+    /// How the route meets others to the same destination.
+    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    pub add_mode: RouteAddMode,
     #[serde(skip)]
     pub at: At,
 }
+
+/// keepalived's `add` / `prepend` / `append` route words: what happens
+/// when a route to the same destination, TOS and metric is there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteAddMode {
+    /// Ours goes in front of it (keepalived's default).
+    #[default]
+    Prepend,
+    /// Refused: the kernel answers EEXIST (`ip route add`).
+    Add,
+    /// Ours goes after it (`ip route append`).
+    Append,
+}
+
+/// The metrics keepalived 2.2.7 lets a route `lock`; it reads `lock`
+/// after any other one as that metric's (invalid) value.
+pub const LOCKABLE_METRICS: &[&str] = &[
+    "mtu",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "cwnd",
+    "ssthresh",
+    "rto_min",
+    "congctl",
+];
 
 const ROUTE_TYPES: &[&str] = &[
     "unicast",
@@ -374,7 +409,6 @@ const ROUTE_VALUE_OPTS: &[&str] = &[
     "tos",
     "dsfield",
     "realms",
-    "realm",
     "mtu",
     "hoplimit",
     "advmss",
@@ -432,7 +466,7 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
                 step += extra;
             }
             "dev" | "oif" => rt.dev = value(r, t, next),
-            "table" | "lookup" => rt.table = value(r, t, next),
+            "table" => rt.table = value(r, t, next),
             "metric" | "priority" | "preference" => match next {
                 Some(v) => match v.text.parse::<u32>() {
                     Ok(m) => rt.metric = Some(m),
@@ -487,14 +521,63 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
                 inet6 = true;
                 step = 1;
             }
-            "inet" | "append" | "lock" => step = 1,
+            "inet" => step = 1,
+            "add" => {
+                rt.add_mode = RouteAddMode::Add;
+                step = 1;
+            }
+            "prepend" => {
+                rt.add_mode = RouteAddMode::Prepend;
+                step = 1;
+            }
+            "append" => {
+                rt.add_mode = RouteAddMode::Append;
+                step = 1;
+            }
+            "as" => {
+                // keepalived reads `as [to] ADDR` (an MPLS destination),
+                // says it is for MPLS only, and keeps the rest of the line.
+                if next.is_some_and(|n| n.text == "to") {
+                    step += 1;
+                }
+                r.error(&t.loc, "'as [to]' is for MPLS only; ignored");
+            }
+            _ if LOCKABLE_METRICS.contains(&w) && next.is_some_and(|n| n.text == "lock") => {
+                if let Some(v) = value(r, t, words.get(i + 2).copied()) {
+                    if let Value::Skip(why) | Value::Drop(why) = route_value(w, &v) {
+                        r.error(&t.loc, format!("{why}; route skipped"));
+                        return None;
+                    }
+                    rt.options.push((w.to_string(), v));
+                    if !rt.locked.iter().any(|l| l == w) {
+                        rt.locked.push(w.to_string());
+                    }
+                }
+                step = 3;
+            }
             _ if ROUTE_TYPES.contains(&w) => {
                 rt.route_type = Some(w.to_string());
                 step = 1;
             }
             _ if ROUTE_VALUE_OPTS.contains(&w) => {
+                if next.is_some_and(|n| n.text == "lock") {
+                    // keepalived takes `lock` as the value, fails to read
+                    // it as a number and skips the route.
+                    r.error(
+                        &t.loc,
+                        format!("invalid {w} value 'lock' ({w} cannot be locked); route skipped"),
+                    );
+                    return None;
+                }
                 if let Some(v) = value(r, t, next) {
-                    rt.options.push((w.to_string(), v));
+                    match route_value(w, &v) {
+                        Value::Keep => rt.options.push((w.to_string(), v)),
+                        Value::Drop(why) => r.error(&t.loc, why),
+                        Value::Skip(why) => {
+                            r.error(&t.loc, format!("{why}; route skipped"));
+                            return None;
+                        }
+                    }
                 }
             }
             "default" if rt.to.is_none() => {
@@ -536,14 +619,47 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
     }
     // `default` is ::/0 when the line says inet6 or names an IPv6 gateway,
     // source or from-prefix (in any order), as `ip -6 route` would take it.
+    let has = |k: &str| rt.options.iter().any(|(o, _)| o == k);
+    // `expires` and `pref` exist for IPv6 only: keepalived takes them as
+    // naming the family.
     let v6_named = rt.via.is_some_and(|a| a.is_ipv6())
         || rt.src.is_some_and(|a| a.is_ipv6())
-        || rt.from.as_ref().is_some_and(|p| p.address.is_ipv6());
+        || rt.from.as_ref().is_some_and(|p| p.address.is_ipv6())
+        || has("expires")
+        || has("pref");
     if default_to && (inet6 || v6_named) {
         rt.to = Some(Prefix {
             address: IpAddr::from([0u16; 8]),
             prefix_len: 0,
         });
+    }
+    let v6 = rt.to.is_some_and(|p| p.address.is_ipv6());
+    let wrong_family = if !v6 && has("expires") {
+        Some("expires is only valid for IPv6".to_owned())
+    } else if !v6 && has("pref") {
+        Some("pref is only valid for IPv6".to_owned())
+    } else if v6 && has("realms") {
+        Some("realms are only valid for IPv4".to_owned())
+    } else {
+        rt.from
+            .filter(|p| p.address.is_ipv4())
+            .map(|p| format!("route from address {p} is only supported with IPv6"))
+    };
+    if let Some(why) = wrong_family {
+        r.error(node.loc(), format!("{why}; route skipped"));
+        return None;
+    }
+    // A tracked route is known by protocol 18; keepalived says so when
+    // another one is configured, and uses 18.
+    if !rt.no_track
+        && let Some(p) = rt.protocol.take_if(|p| p != "keepalived" && p != "18")
+    {
+        r.error(
+            node.loc(),
+            format!(
+                "a tracked route must have protocol keepalived (18), not '{p}'; protocol reset (or add 'no_track')"
+            ),
+        );
     }
     // keepalived tracks a route through its interface; without one it says
     // so (a warning) and does not track it.
@@ -555,6 +671,55 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
         rt.no_track = true;
     }
     Some(rt)
+}
+
+/// What keepalived 2.2.7 does with one route option's value.
+enum Value {
+    Keep,
+    /// Reported; the route goes on without the option.
+    Drop(String),
+    /// Reported; the whole route is skipped.
+    Skip(String),
+}
+
+/// keepalived's reading of the values it checks while parsing (numbers,
+/// ranges, time units and keywords); names that need iproute2's files
+/// (tos, realms) are looked at when the route is planned.
+fn route_value(key: &str, v: &str) -> Value {
+    let number = |max: u32| {
+        let n = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => v.parse::<u32>().ok(),
+        };
+        match n {
+            Some(n) if n <= max => Value::Keep,
+            _ => Value::Skip(format!("invalid {key} value '{v}' for route")),
+        }
+    };
+    match key {
+        "mtu" | "advmss" | "reordering" | "window" | "cwnd" | "ssthresh" | "initcwnd"
+        | "initrwnd" | "expires" => number(u32::MAX),
+        "hoplimit" => number(255),
+        "quickack" | "fastopen_no_cookie" => number(1),
+        "rtt" | "rttvar" | "rto_min" => {
+            let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let unit = &v[digits.len()..];
+            let unit_ok = ["", "s", "sec", "secs", "ms", "msec", "msecs"].contains(&unit);
+            if unit_ok && !digits.is_empty() && digits.parse::<u32>().is_ok() {
+                Value::Keep
+            } else {
+                Value::Skip(format!("invalid {key} '{v}' for route"))
+            }
+        }
+        "features" if v != "ecn" => Value::Drop(format!("feature {v} not supported; ignored")),
+        "ttl-propagate" if v != "enabled" && v != "disabled" => {
+            Value::Drop(format!("ttl-propagate value {v} not recognised; ignored"))
+        }
+        "pref" if !["low", "medium", "high"].contains(&v) && v.parse::<u8>().is_err() => {
+            Value::Skip(format!("invalid pref value '{v}' for route"))
+        }
+        _ => Value::Keep,
+    }
 }
 
 fn route_prefix(r: &mut Reader<'_>, t: &Token<'_>, next: Option<&Token<'_>>) -> Option<Prefix> {
@@ -662,18 +827,40 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
     let words: Vec<&Token<'_>> = std::iter::once(&node.keyword)
         .chain(node.args.iter())
         .collect();
+    // keepalived takes one action per rule.
+    let mut actions = 0;
     let mut i = 0;
     while i < words.len() {
         let t = words[i];
         let next = words.get(i + 1).copied();
         let w = t.text;
         let mut step = 2;
+        if matches!(
+            w,
+            "table"
+                | "lookup"
+                | "goto"
+                | "nop"
+                | "blackhole"
+                | "unreachable"
+                | "prohibit"
+                | "l3mdev"
+        ) {
+            actions += 1;
+            if actions > 1 {
+                r.error(
+                    &t.loc,
+                    "cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for a rule; rule skipped",
+                );
+                return None;
+            }
+        }
         match w {
             "from" => ru.from = route_prefix(r, t, next),
             "to" => ru.to = route_prefix(r, t, next),
             "table" | "lookup" => ru.table = value(r, t, next),
-            "iif" | "iifname" => ru.iif = value(r, t, next),
-            "oif" | "oifname" => ru.oif = value(r, t, next),
+            "iif" | "dev" => ru.iif = value(r, t, next),
+            "oif" => ru.oif = value(r, t, next),
             "fwmark" => ru.fwmark = value(r, t, next),
             "preference" | "priority" | "order" => match next {
                 Some(v) => match v.text.parse::<u32>() {
@@ -705,7 +892,8 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
                 ru.action = Some(w.to_string());
                 step = 1;
             }
-            "inet" => step = 1,
+            // `type ACTION` names the action explicitly.
+            "inet" | "type" => step = 1,
             "inet6" => {
                 ru.inet6 = true;
                 step = 1;
@@ -716,12 +904,31 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
                 }
             }
             _ => {
-                // keepalived warns and goes on with the next word.
-                r.warn(&t.loc, format!("unknown rule option '{w}'; ignored"));
-                step = 1;
+                // keepalived 2.2.7 reports the word and drops the rule:
+                // a rule missing a selector would match more than meant.
+                r.error(&t.loc, format!("unknown rule option '{w}'; rule skipped"));
+                return None;
             }
         }
         i += step;
+    }
+    if let Some(why) = rule_refusal(&ru, actions) {
+        r.error(node.loc(), format!("{why}; rule skipped"));
+        return None;
+    }
+    if !ru.no_track
+        && let Some(at) = ru
+            .options
+            .iter()
+            .position(|(k, v)| k == "protocol" && v != "keepalived" && v != "18")
+    {
+        let (_, p) = ru.options.remove(at);
+        r.error(
+            node.loc(),
+            format!(
+                "a tracked rule must have protocol keepalived (18), not '{p}'; protocol reset (or add 'no_track')"
+            ),
+        );
     }
     if ru.preference.is_none() {
         let p = r.next_rule_preference;
@@ -735,6 +942,36 @@ pub fn read_rule(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Rule> {
         ru.preference = Some(p);
     }
     Some(ru)
+}
+
+/// Why keepalived 2.2.7 drops a rule it has read whole, if it does.
+fn rule_refusal(ru: &Rule, actions: usize) -> Option<String> {
+    if let Some(target) = ru.action.as_deref().and_then(|a| a.strip_prefix("goto ")) {
+        let Ok(target) = target.parse::<u32>() else {
+            return Some(format!("invalid goto target '{target}'"));
+        };
+        match ru.preference {
+            None => return Some(format!("goto target {target} specified without preference")),
+            Some(p) if p >= target => {
+                return Some(format!("preference {p} >= goto target {target}"));
+            }
+            Some(_) => {}
+        }
+    }
+    if actions == 0 {
+        return Some("no action specified for rule".to_owned());
+    }
+    // Only a table lookup can be suppressed or carry a realm.
+    let table_only = ru.options.iter().any(|(k, _)| {
+        matches!(
+            k.as_str(),
+            "realms" | "suppress_prefixlength" | "sup_pl" | "suppress_ifgroup" | "sup_group"
+        )
+    });
+    if table_only && ru.action.is_some() {
+        return Some("suppressor/realm specified for non table action".to_owned());
+    }
+    None
 }
 
 pub fn read_rule_block(node: &Node<'_>, r: &mut Reader<'_>) -> Vec<Rule> {

@@ -925,7 +925,13 @@ fn read_lb_flag(b: &mut VsBuilder, n: &Node<'_>, r: &mut Reader<'_>) {
             (Some(Scheduler::Sh), "sh-fallback") => vs.sh_fallback = true,
             (Some(Scheduler::Mh), "mh-port") => vs.mh_port = true,
             (Some(Scheduler::Mh), "mh-fallback") => vs.mh_fallback = true,
-            (Some(Scheduler::Sh | Scheduler::Mh), _) => {}
+            // keepalived ignores the other scheduler's flags without a
+            // word; `-t` notes it (a note: its verdict stays clean).
+            (Some(Scheduler::Sh | Scheduler::Mh), _) => r.diags.report(
+                crate::diag::Category::Info,
+                Some(n.loc().clone()),
+                format!("'{name}' does nothing with this scheduler (keepalived ignores it too)"),
+            ),
             _ => r.error(
                 n.loc(),
                 format!(

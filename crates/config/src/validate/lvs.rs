@@ -117,14 +117,22 @@ fn check_checker_references(cfg: &mut Config, diags: &mut Diagnostics) {
 fn check_link_local(cfg: &mut Config, diags: &mut Diagnostics) {
     for vs in &mut cfg.virtual_servers {
         let vs_loc = vs.loc.clone();
-        for rs in &mut vs.real_servers {
-            let rs_ip = rs.ip;
+        // A real_server_name's template has no address of its own (DNS
+        // gives them): only a checker's connect_ip can be judged here.
+        let plain = vs.real_servers.iter_mut().map(|rs| (Some(rs.ip), rs));
+        let templates = vs
+            .named_real_servers
+            .iter_mut()
+            .map(|n| (None, &mut n.template));
+        for (rs_ip, rs) in plain.chain(templates) {
             let loc = rs.loc.clone().or_else(|| vs_loc.clone());
             rs.checkers.retain(|c| {
                 let Some(common) = c.common() else {
                     return true;
                 };
-                let dst = common.connect_ip.unwrap_or(rs_ip);
+                let Some(dst) = common.connect_ip.or(rs_ip) else {
+                    return true;
+                };
                 let link_local = matches!(dst, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local());
                 if link_local && common.bind_if.is_none() {
                     report(
@@ -265,6 +273,13 @@ fn same_rs(a: &RealServer, b: &RealServer, vs: &VirtualServer) -> bool {
     a.ip == b.ip && a.effective_port(vs) == b.effective_port(vs)
 }
 
+/// What is checked of a `real_server_name` template as of a real server:
+/// the forwarding method, ports, and (in [`check_link_local`],
+/// [`check_checker_references`]) its checkers; weights and checker fields
+/// are read by the same code. Left to run time, where the addresses are
+/// known: duplicates against real servers (named ones are compared by
+/// name in `validate::resolvers`), the address family, the sorry server
+/// twin and the quorum.
 fn check_real_servers(
     vs: &mut VirtualServer,
     name: &str,
@@ -291,7 +306,12 @@ fn check_real_servers(
 
     // One "no forwarding method" per virtual server, when a real or sorry
     // server needs the virtual server's and it has none.
-    let needs_method = vs.real_servers.iter().any(|rs| rs.lvs_method.is_none())
+    let templates = vs.named_real_servers.iter().map(|n| &n.template);
+    let needs_method = vs
+        .real_servers
+        .iter()
+        .chain(templates)
+        .any(|rs| rs.lvs_method.is_none())
         || vs
             .sorry_server
             .as_ref()
@@ -365,6 +385,30 @@ fn check_ports(vs: &mut VirtualServer, name: &str, loc: Option<&Loc>, diags: &mu
                 ),
             );
             rs.port = None;
+        }
+    }
+    for n in &mut vs.named_real_servers {
+        let rs = &mut n.template;
+        if rs.lvs_method.unwrap_or(vs_method).method == LvsMethod::Nat {
+            continue;
+        }
+        let Some(p) = rs.port else { continue };
+        if is_fwmark || p != vport {
+            let why = if is_fwmark {
+                "a fwmark service takes no port"
+            } else {
+                "the ports differ"
+            };
+            report(
+                diags,
+                rs.loc.as_ref().or(loc),
+                format!(
+                    "virtual server {name}: real_server_name {} has port {p} but {why}; the port is cleared",
+                    n.host
+                ),
+            );
+            rs.port = None;
+            n.port = None;
         }
     }
     if let Some(s) = &mut vs.sorry_server

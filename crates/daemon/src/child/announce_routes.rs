@@ -19,7 +19,7 @@ use std::time::Duration;
 use keepalived_config::model::announce::Announce;
 use keepalived_sys::addr::AddrSpec;
 use keepalived_sys::netlink::Netlink;
-use keepalived_sys::route::{RouteDelOutcome, RouteSpec};
+use keepalived_sys::route::{AddMode, RouteDelOutcome, RouteSpec};
 use keepalived_sys::sysctl;
 
 /// RT_TABLE_LOCAL, RTN_LOCAL, RT_SCOPE_HOST.
@@ -40,6 +40,9 @@ pub fn route_of(a: &Announce, addr: IpAddr, oif: u32) -> RouteSpec {
     r.oif = Some(oif);
     // No gateway: the destination is on the link itself.
     r.scope = 253;
+    // As before keepalived's placement words existed here: never put in
+    // front of a route someone else has to the same host.
+    r.mode = AddMode::Exclusive;
     r
 }
 
@@ -209,6 +212,7 @@ fn local_route_of(a: &Announce, addr: IpAddr, oif: u32) -> RouteSpec {
     r.oif = Some(oif);
     r.kind = RTN_LOCAL;
     r.scope = SCOPE_HOST;
+    r.mode = AddMode::Exclusive;
     r
 }
 

@@ -136,7 +136,11 @@ pub(super) fn vip_specs(conf: &VrrpInstance) -> Vec<VipSpec> {
 }
 
 fn vip_spec(a: &keepalived_config::model::addr::IpAddress) -> VipSpec {
+    // `brd` and `scope` are read as for a static address.
+    let st = super::routing::address_spec(a, 0);
     VipSpec {
+        broadcast: st.broadcast,
+        scope: st.scope,
         address: a.address,
         prefix_len: a.prefix_len,
         dev: a.dev.clone(),

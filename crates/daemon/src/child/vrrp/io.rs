@@ -34,6 +34,9 @@ pub struct VipSpec {
     pub dev: Option<String>,
     pub label: Option<String>,
     pub nodad: bool,
+    /// `brd` (IPv4), and `scope`, as configured.
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    pub scope: Option<keepalived_sys::addr::Scope>,
 }
 
 impl VipSpec {
@@ -41,6 +44,8 @@ impl VipSpec {
         let mut spec = AddrSpec::new(ifindex, self.address, self.prefix_len);
         spec.label.clone_from(&self.label);
         spec.nodad = self.nodad && self.address.is_ipv6();
+        spec.broadcast = self.broadcast;
+        spec.scope = self.scope;
         spec
     }
 }
@@ -319,6 +324,8 @@ mod tests {
             dev: None,
             label: None,
             nodad: true,
+            broadcast: None,
+            scope: None,
         };
         assert!(v6.on(3).nodad);
         let v4 = VipSpec {
@@ -327,9 +334,13 @@ mod tests {
             dev: None,
             label: Some("veth0:1".into()),
             nodad: true,
+            broadcast: Some("192.0.2.255".parse().unwrap()),
+            scope: Some(keepalived_sys::addr::Scope::Host),
         };
         let spec = v4.on(3);
         assert!(!spec.nodad);
+        assert_eq!(spec.broadcast, v4.broadcast, "brd is sent");
+        assert_eq!(spec.scope, v4.scope, "scope is sent");
         assert_eq!(spec.label.as_deref(), Some("veth0:1"));
         assert_eq!((spec.ifindex, spec.prefix_len), (3, 24));
     }

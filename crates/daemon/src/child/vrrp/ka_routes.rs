@@ -9,14 +9,14 @@
 //! (docs/compatibility.md): keepalived appends ` [dev IF]` to an
 //! installed route configured without `dev` (the interface the kernel
 //! chose) and ` [installed ifindex 0]` to an installed IPv6 route, and
-//! writes `add` for some routes (seen for a `blackhole` one, and for
-//! routes configured with `add`); we write neither suffix and always the
-//! default, `prepend`.
+//! writes `add` for some routes it was not told to `add` (seen for a
+//! `blackhole` one); we write neither suffix, and the word configured
+//! (`prepend` when none was).
 
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use keepalived_sys::route::{Metric, PROTO_KEEPALIVED, TABLE_MAIN};
+use keepalived_sys::route::{AddMode, Metric, PROTO_KEEPALIVED, TABLE_MAIN};
 use keepalived_sys::rule::Action;
 
 use super::routing::spec::{ROUTE_TYPES, RoutePlan, RulePlan};
@@ -45,7 +45,11 @@ fn route_type(kind: u8) -> String {
 
 pub fn route(r: &RoutePlan) -> String {
     let s = &r.spec;
-    let mut out = String::from("prepend ");
+    let mut out = String::from(match s.mode {
+        AddMode::Prepend => "prepend ",
+        AddMode::Exclusive => "add ",
+        AddMode::Append => "append ",
+    });
     if s.kind != 1 {
         let _ = write!(out, "{} ", route_type(s.kind));
     }

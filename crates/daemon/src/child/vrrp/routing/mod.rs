@@ -18,11 +18,11 @@ mod statics;
 
 use keepalived_config::model::vrrp::VrrpInstance;
 use keepalived_sys::netlink::{Netlink, NetlinkError};
-use keepalived_sys::route::{RouteDelOutcome, RouteGone, RouteSpec};
+use keepalived_sys::route::{AddMode, RouteDelOutcome, RouteGone, RouteOutcome, RouteSpec};
 use keepalived_sys::rule::{RuleDelOutcome, RuleGone};
 
 pub use spec::{RoutePlan, RulePlan};
-pub use statics::Statics;
+pub use statics::{Statics, address_spec};
 
 /// Routes and rules of one owner (an instance, or the static blocks).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -259,11 +259,21 @@ async fn index_of(nl: &Netlink, name: &str) -> Result<u32, NetlinkError> {
 
 pub async fn add_route(nl: &Netlink, r: &RoutePlan, who: &str) {
     let res = match resolve(nl, r).await {
-        Ok(spec) => nl.add_route(&spec).await.map(|_| ()),
+        Ok(spec) => nl.add_route(&spec).await,
         Err(e) => Err(e),
     };
-    if let Err(e) = res {
-        tracing::warn!("({who}) cannot add route {}: {e}", show(&r.spec));
+    match res {
+        // With `add` the kernel's EEXIST may be another route to the same
+        // destination, TOS and metric, which then stays the one used:
+        // said rather than taken for ours.
+        Ok(RouteOutcome::AlreadyPresent) if r.spec.mode == AddMode::Exclusive => {
+            tracing::warn!(
+                "({who}) route {} ('add') not added: a route to the same destination, TOS and metric is already there",
+                show(&r.spec)
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("({who}) cannot add route {}: {e}", show(&r.spec)),
     }
 }
 

@@ -18,8 +18,8 @@
 
 use std::net::IpAddr;
 
-use keepalived_config::model::addr::{Prefix, Route, Rule};
-use keepalived_sys::route::{Metric, NextHop, PROTO_KEEPALIVED, RouteSpec};
+use keepalived_config::model::addr::{Prefix, Route, RouteAddMode, Rule};
+use keepalived_sys::route::{AddMode, Metric, NextHop, PROTO_KEEPALIVED, RouteSpec};
 use keepalived_sys::rule::{Action, RuleSpec};
 
 /// A route ready to install once its interfaces are looked up.
@@ -139,16 +139,13 @@ fn u32_of(s: &str, what: &str) -> Result<u32, String> {
 
 /// An `ip route` time value (`rtt 300ms`, `rto_min 2s`, bare = ms).
 fn millis(s: &str) -> Result<u32, String> {
-    let (n, scale) = if let Some(v) = s.strip_suffix("ms") {
-        (v, 1)
-    } else if let Some(v) = s.strip_suffix("msec") {
-        (v, 1)
-    } else if let Some(v) = s.strip_suffix('s') {
-        (v, 1000)
-    } else {
-        (s, 1)
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let scale = match &s[digits.len()..] {
+        "" | "ms" | "msec" | "msecs" => 1,
+        "s" | "sec" | "secs" => 1000,
+        _ => return Err(format!("invalid time '{s}'")),
     };
-    number(n)
+    number(digits)
         .and_then(|v| v.checked_mul(scale))
         .ok_or_else(|| format!("invalid time '{s}'"))
 }
@@ -198,10 +195,34 @@ fn route_option(spec: &mut RouteSpec, key: &str, value: &str) -> Result<(), Stri
                 other => small(other, "pref")?,
             });
         }
-        "ttl-propagate" => {}
+        // MPLS only: the kernel keeps nothing of it for an IPv4 or IPv6
+        // route (keepalived sends it all the same). `-t` and the start
+        // log say so (unsupported.rs); the route goes in without it.
+        "ttl-propagate" => match value {
+            "enabled" | "disabled" => {}
+            other => return Err(format!("invalid ttl-propagate '{other}'")),
+        },
         other => return Err(format!("route option '{other}' is not supported")),
     }
     Ok(())
+}
+
+/// The RTAX_* number of a metric keepalived lets a route `lock`, whose
+/// bit in RTAX_LOCK says the kernel must keep the configured value.
+fn lock_bit(metric: &str) -> Result<u32, String> {
+    let rtax = match metric {
+        "mtu" => 2,
+        "rtt" => 4,
+        "rttvar" => 5,
+        "ssthresh" => 6,
+        "cwnd" => 7,
+        "advmss" => 8,
+        "reordering" => 9,
+        "rto_min" => 13,
+        "congctl" => 16,
+        other => return Err(format!("route metric '{other}' cannot be locked")),
+    };
+    Ok(1 << rtax)
 }
 
 /// `nexthop via GW dev IF weight W onlink`, one clause.
@@ -297,6 +318,18 @@ pub fn route_plan(r: &Route, names: TableNames<'_>) -> Result<RoutePlan, String>
     for (k, v) in &r.options {
         route_option(&mut spec, k, v)?;
     }
+    let mut lock = 0;
+    for m in &r.locked {
+        lock |= lock_bit(m)?;
+    }
+    if lock != 0 {
+        spec.metrics.push(Metric::Lock(lock));
+    }
+    spec.mode = match r.add_mode {
+        RouteAddMode::Prepend => AddMode::Prepend,
+        RouteAddMode::Add => AddMode::Exclusive,
+        RouteAddMode::Append => AddMode::Append,
+    };
     let mut hop_devs = Vec::new();
     for clause in &r.nexthops {
         let (hop, dev) = next_hop(clause)?;
@@ -517,6 +550,43 @@ mod tests {
     }
 
     #[test]
+    fn locked_metrics_set_their_rtax_lock_bits_and_the_placement_word_its_flags() {
+        let mut v = routes(
+            "198.51.100.0/25 dev eth0 mtu lock 1400 advmss lock 1300 window 10 append\n\
+             198.51.100.128/25 dev eth0 rtt lock 10ms rttvar lock 5ms ssthresh lock 3 cwnd lock 4 \
+             reordering lock 5 rto_min lock 200ms congctl lock cubic add\n\
+             203.0.113.0/25 dev eth0 mtu 1400\n\
+             203.0.113.128/25 dev eth0 ttl-propagate enabled",
+        );
+        let a = v.remove(0).unwrap();
+        assert_eq!(
+            a.spec.metrics,
+            vec![
+                Metric::Mtu(1400),
+                Metric::Advmss(1300),
+                Metric::Window(10),
+                Metric::Lock(1 << 2 | 1 << 8),
+            ]
+        );
+        assert_eq!(a.spec.mode, AddMode::Append);
+        let b = v.remove(0).unwrap();
+        let lock = b.spec.metrics.iter().find_map(|m| match m {
+            Metric::Lock(l) => Some(*l),
+            _ => None,
+        });
+        let every = [4, 5, 6, 7, 9, 13, 16].iter().fold(0, |m, b| m | 1 << b);
+        assert_eq!(lock, Some(every));
+        assert_eq!(b.spec.mode, AddMode::Exclusive);
+        let c = v.remove(0).unwrap();
+        assert!(
+            !c.spec.metrics.iter().any(|m| matches!(m, Metric::Lock(_))),
+            "nothing locked, no RTAX_LOCK"
+        );
+        assert_eq!(c.spec.mode, AddMode::Prepend, "keepalived's default");
+        assert!(v.remove(0).is_ok(), "ttl-propagate does not stop the route");
+    }
+
+    #[test]
     fn types_protocols_and_nexthops() {
         let mut v = routes(
             "blackhole 198.51.100.128/25 no_track\n\
@@ -588,6 +658,9 @@ mod tests {
         let f = v.remove(0).unwrap();
         assert_eq!(f.spec.action, Action::Goto(300));
         assert!(f.spec.invert);
-        assert!(v.remove(0).is_err(), "a rule without an action is dropped");
+        assert!(
+            v.is_empty(),
+            "a rule without an action is dropped when read"
+        );
     }
 }
