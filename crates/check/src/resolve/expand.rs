@@ -3,11 +3,9 @@
 //! the configuration the pool runs once the names' current addresses are
 //! written in as plain real servers.
 //!
-//! Writing the addresses in keeps one path for every change: the pool
-//! migrates by identity exactly as on a reload, so an address that stays
-//! keeps its checker state, a new one starts as any new real server (down
-//! until checked when it has a checker and `alpha`), a vanished one is
-//! removed, and the planner emits only the ops of the difference.
+//! Writing the addresses in keeps one description of the table: the pool
+//! takes the expanded configuration (`Pool::addresses_changed`, not a
+//! reload) and moves only the real servers that came or went.
 
 use std::collections::BTreeMap;
 
