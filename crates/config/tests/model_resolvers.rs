@@ -105,7 +105,7 @@ fn config_test_explains_the_extension() {
         "{m:?}"
     );
     assert!(
-        m.iter().any(|s| s.contains("real_server_name _http._tcp.example.internal (keepalived-rs extension) becomes one real server per SRV target (port")),
+        m.iter().any(|s| s.contains("real_server_name _http._tcp.example.internal (keepalived-rs extension) becomes one real server per SRV target of the lowest priority that resolves (port")),
         "{m:?}"
     );
     assert_eq!(d.config_test_exit_code(), 0);

@@ -136,21 +136,16 @@ fn wait_for<T>(what: &str, log: &Path, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-#[test]
-fn a_name_change_leaves_every_other_checker_running() {
-    require_root();
-    let ns = Netns::up("srvn");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    fs::write(d.join("k.conf"), CONF).expect("config");
-    hosts(d, "192.0.2.11");
-    let log = d.join("log");
-    let in_ns = |prog: &str| {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &ns.name, prog]);
-        c
-    };
-    let dnsmasq = in_ns("dnsmasq")
+fn in_ns(ns: &Netns, prog: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", &ns.name, prog]);
+    c
+}
+
+/// dnsmasq on the namespace's 127.0.0.1:5353, answering for
+/// example.internal from `d`/hosts and `extra` options.
+fn dnsmasq(ns: &Netns, d: &Path, extra: &[&str]) -> Child {
+    in_ns(ns, "dnsmasq")
         .args([
             "-k",
             "--conf-file=/dev/null",
@@ -165,15 +160,18 @@ fn a_name_change_leaves_every_other_checker_running() {
         ])
         .arg(format!("--addn-hosts={}", d.join("hosts").display()))
         .arg(format!("--pid-file={}", d.join("dnsmasq.pid").display()))
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("dnsmasq (apt install dnsmasq-base) starts");
-    let dns_pid = dnsmasq.id();
-    let mut running = Running(vec![dnsmasq]);
-    let ops = d.join("ops");
-    let daemon = in_ns(BIN)
+        .expect("dnsmasq (apt install dnsmasq-base) starts")
+}
+
+/// keepalived-rs -C on `d`/k.conf with dry IPVS, its ops in `d`/ops and
+/// its log in `d`/log.
+fn daemon(ns: &Netns, d: &Path) -> Child {
+    in_ns(ns, BIN)
         .args(["-C", "-n", "-l", "-D", "-f"])
         .arg(d.join("k.conf"))
         .arg(format!("--control-socket={}", d.join("ctl").display()))
@@ -182,15 +180,30 @@ fn a_name_change_leaves_every_other_checker_running() {
         .arg("-c")
         .arg(d.join("check.pid"))
         .env("KEEPALIVED_RS_IPVS_DRY", "1")
-        .env("KEEPALIVED_RS_IPVS_DRY_OPS", &ops)
+        .env("KEEPALIVED_RS_IPVS_DRY_OPS", d.join("ops"))
         .env("TMPDIR", d)
         .env_remove("NOTIFY_SOCKET")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).expect("log file"))
+        .stderr(fs::File::create(d.join("log")).expect("log file"))
         .spawn()
-        .expect("starts");
-    running.0.push(daemon);
+        .expect("starts")
+}
+
+#[test]
+fn a_name_change_leaves_every_other_checker_running() {
+    require_root();
+    let ns = Netns::up("srvn");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    fs::write(d.join("k.conf"), CONF).expect("config");
+    hosts(d, "192.0.2.11");
+    let log = d.join("log");
+    let ops = d.join("ops");
+    let dns = dnsmasq(&ns, d, &[]);
+    let dns_pid = dns.id();
+    let mut running = Running(vec![dns]);
+    running.0.push(daemon(&ns, d));
 
     // Everything resolved, checked once and up.
     let before = wait_for("a, b and the written server checked", &log, || {
@@ -247,4 +260,120 @@ fn a_name_change_leaves_every_other_checker_running() {
         logged.contains("other checkers undisturbed"),
         "applied on its own path, not as a reload:\n{logged}"
     );
+}
+
+const SRV_CONF: &str = "global_defs {
+  router_id resolved_srv
+}
+resolvers dns {
+  nameserver ns1 127.0.0.1:5353
+  timeout resolve 1
+  timeout retry 300ms
+  hold obsolete 0
+}
+virtual_server 198.51.100.10 80 {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server_name _http._tcp.example.internal {
+    resolvers dns
+  }
+}
+";
+
+/// The SRV records: priority 0 `one` (its address from `--address`, which
+/// dnsmasq does not put in the additional section) and `hosted` (from the
+/// hosts file, which it does), priority 1 `backup` (a fallback).
+const SRV: [&str; 3] = [
+    "--srv-host=_http._tcp.example.internal,one.example.internal,8080,0,10",
+    "--srv-host=_http._tcp.example.internal,hosted.example.internal,8081,0,20",
+    "--srv-host=_http._tcp.example.internal,backup.example.internal,8082,1,5",
+];
+
+/// The real servers of the status as "ADDR:PORT WEIGHT", sorted.
+fn srv_set(s: &Value) -> Vec<String> {
+    let mut v: Vec<String> = real_servers(s)
+        .iter()
+        .filter_map(|r| {
+            let name = r["name"].as_str()?;
+            let (addr, port) = name.split_once("]:tcp:")?;
+            Some(format!(
+                "{}:{port} {}",
+                addr.trim_start_matches('['),
+                r["weight"]
+            ))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn wait_set(d: &Path, what: &str, want: &[&str]) {
+    wait_for(what, &d.join("log"), || {
+        let s = status(d)?;
+        (srv_set(&s) == want).then_some(())
+    });
+}
+
+#[test]
+fn srv_targets_without_glue_are_asked_and_priority_falls_back() {
+    require_root();
+    let ns = Netns::up("srvs");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    fs::write(d.join("k.conf"), SRV_CONF).expect("config");
+    let hosted = |on: bool| {
+        let text = if on {
+            "192.0.2.41 hosted.example.internal\n"
+        } else {
+            ""
+        };
+        fs::write(d.join("hosts"), text).expect("hosts");
+    };
+    hosted(true);
+    let mut args: Vec<&str> = SRV.to_vec();
+    args.extend([
+        "--address=/one.example.internal/192.0.2.31",
+        "--address=/backup.example.internal/192.0.2.33",
+    ]);
+    let mut running = Running(vec![dnsmasq(&ns, d, &args)]);
+    running.0.push(daemon(&ns, d));
+    wait_set(
+        d,
+        "priority 0: one asked on its own, hosted from the additional section",
+        &["192.0.2.31:8080 10", "192.0.2.41:8081 20"],
+    );
+
+    // one's address changes: followed by its own query.
+    let mut dns = running.0.remove(0);
+    let _ = dns.kill();
+    let _ = dns.wait();
+    args[3] = "--address=/one.example.internal/192.0.2.32";
+    running.0.push(dnsmasq(&ns, d, &args));
+    wait_set(
+        d,
+        "one's new address",
+        &["192.0.2.32:8080 10", "192.0.2.41:8081 20"],
+    );
+
+    // Neither priority 0 target resolves any more: the fallback.
+    let mut dns = running.0.pop().expect("dnsmasq");
+    let _ = dns.kill();
+    let _ = dns.wait();
+    hosted(false);
+    let fallback: Vec<&str> = SRV
+        .iter()
+        .copied()
+        .chain(["--address=/backup.example.internal/192.0.2.33"])
+        .collect();
+    running.0.push(dnsmasq(&ns, d, &fallback));
+    wait_set(d, "priority 1 in use", &["192.0.2.33:8082 5"]);
+
+    // And back: priority 0 again, the fallback out.
+    let mut dns = running.0.pop().expect("dnsmasq");
+    let _ = dns.kill();
+    let _ = dns.wait();
+    hosted(true);
+    running.0.push(dnsmasq(&ns, d, &fallback));
+    wait_set(d, "priority 0 back", &["192.0.2.41:8081 20"]);
 }

@@ -26,13 +26,17 @@
 //!    (HAProxy's `init-addr none`).
 //! 7. At most `max_addresses` addresses per name: the rest of an answer is
 //!    dropped and counted, in the answer's order.
+//! 8. SRV: targets without addresses in the answer are asked on their
+//!    own, and only the lowest priority that resolves is used (`srv`).
 
 mod expand;
 mod name;
 mod names;
+mod srv;
 mod status;
 
 pub use expand::{Lookup, LookupKey, LookupKind, expand, lookups};
 pub use name::{Action, Change, NameState, Outcome, Settings, Target};
 pub use names::Names;
+pub use srv::{Followed, SrvRecord, SrvTargets, to_follow};
 pub use status::{Counters, LastResult, NameStatus};

@@ -80,7 +80,7 @@ pub(super) fn check(cfg: &mut Config, diags: &mut Diagnostics) {
                 return false;
             }
             hosts.push(key);
-            let lookup = if n.is_srv() { "SRV target (port and weight from its record)" } else { "A/AAAA address" };
+            let lookup = if n.is_srv() { "SRV target of the lowest priority that resolves (port and weight from its record)" } else { "A/AAAA address" };
             diags.report(
                 Category::Info,
                 n.loc.clone(),

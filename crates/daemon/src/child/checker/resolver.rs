@@ -5,17 +5,19 @@
 //! `keepalived_probe::resolve::net`. After every finished lookup the task
 //! sends the name's status to the actor, which writes the current
 //! addresses into the configuration and reconciles. Nothing here depends
-//! on health checks.
+//! on health checks. An SRV lookup also asks, within the same lookup,
+//! for the targets the answer gives no address for (`srv_outcome`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use keepalived_check::resolve::{
-    Action, Change, Lookup, LookupKey, LookupKind, NameState, NameStatus, Outcome, Settings, Target,
+    Action, Change, Followed, Lookup, LookupKey, LookupKind, NameState, NameStatus, Outcome,
+    Settings, SrvRecord, SrvTargets, Target, to_follow,
 };
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_probe::resolve::net::{self, Question};
-use keepalived_probe::resolve::wire::{self, Ask, Reading};
+use keepalived_probe::resolve::wire::{self, Answer, Ask, Reading};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -164,6 +166,7 @@ async fn run(
 ) {
     let mut state = NameState::new(key.host.clone(), settings, now(epoch));
     state.seed(&seed, now(epoch));
+    let mut srv = SrvTargets::default();
     let mut warned_drop = false;
     loop {
         let ended_before = state.lookups_ended();
@@ -192,7 +195,13 @@ async fn run(
                 warned_drop = true;
             }
         }
-        if let Some(o) = got.reading.and_then(outcome) {
+        let reading = match got.reading {
+            Some(Reading::Valid(a)) if matches!(q.ask, Ask::Srv { .. }) => {
+                Some(srv_outcome(a, &mut srv, &servers, &q, &settings).await)
+            }
+            r => r.and_then(outcome),
+        };
+        if let Some(o) = reading {
             let changes = state.answer(o, now(epoch));
             log_changes(&key, &changes);
             if !send(&tx, &key, &state, epoch) {
@@ -202,6 +211,85 @@ async fn run(
         // No answer: the next poll (at the retry deadline) retries or
         // ends the lookup as a timeout.
     }
+}
+
+/// An SRV answer's real servers: the targets it gives no address for are
+/// asked on their own first (all at once, each with the name's retries
+/// and retry timeout), then `SrvTargets` picks the priority in use.
+async fn srv_outcome(
+    a: Answer,
+    known: &mut SrvTargets,
+    servers: &[SocketAddr],
+    q: &Question,
+    settings: &Settings,
+) -> Outcome {
+    let records: Vec<SrvRecord> = a
+        .srv
+        .into_iter()
+        .map(|r| SrvRecord {
+            target: r.target,
+            priority: r.priority,
+            weight: r.weight,
+            port: r.port,
+            glue: r.glue,
+        })
+        .collect();
+    let ask = match q.ask {
+        Ask::Srv { v6: true } => Ask::Aaaa,
+        _ => Ask::A,
+    };
+    let mut followed = BTreeMap::new();
+    let mut asking = JoinSet::new();
+    for target in to_follow(&records) {
+        let name = match wire::question_name(&target) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!("SRV target {e}");
+                followed.insert(target, Followed::Gone);
+                continue;
+            }
+        };
+        let fq = Question {
+            name,
+            ask,
+            payload: q.payload,
+            max: q.max,
+        };
+        let servers = servers.to_vec();
+        let (tries, wait) = (settings.resolve_retries, settings.timeout_retry);
+        asking.spawn(async move { (target, follow(&servers, &fq, tries, wait).await) });
+    }
+    while let Some(done) = asking.join_next().await {
+        if let Ok((target, f)) = done {
+            followed.insert(target, f);
+        }
+    }
+    Outcome::Valid {
+        targets: known.targets(&records, &followed),
+        ttl: a.ttl,
+    }
+}
+
+/// One SRV target's own query: asked again after `wait` without answer,
+/// `tries` times in all.
+async fn follow(
+    servers: &[SocketAddr],
+    q: &Question,
+    tries: u32,
+    wait: std::time::Duration,
+) -> Followed {
+    for _ in 0..tries.max(1) {
+        let deadline = tokio::time::Instant::now() + wait;
+        match net::attempt(servers, q, deadline).await.reading {
+            Some(Reading::Valid(a)) => {
+                return Followed::Found(a.found.into_iter().map(|f| f.addr).collect());
+            }
+            Some(Reading::NxDomain) => return Followed::Gone,
+            Some(Reading::Refused | Reading::Other(_)) => return Followed::Failed,
+            Some(Reading::Truncated | Reading::Dropped(_)) | None => {}
+        }
+    }
+    Followed::Failed
 }
 
 fn send(
