@@ -318,3 +318,58 @@ fn the_reload_path_would_drop_the_runs_in_flight() {
     w.answer_all();
     assert_eq!(w.runs("192.0.2.21"), b, "a reload drops the result");
 }
+
+/// An SRV target whose weight changed keeps its checker (state, timer,
+/// run in flight) and costs one SET_DEST.
+#[test]
+fn a_new_weight_keeps_the_checker_and_sets_the_destination() {
+    let base = base();
+    let weighted = |w: u16| {
+        let mut sets: BTreeMap<LookupKey, Vec<Target>> = BTreeMap::new();
+        for l in resolve::lookups(&base) {
+            let (addr, weight) = if l.key.host == "a.example" {
+                ("192.0.2.11", None)
+            } else {
+                ("192.0.2.21", Some(w))
+            };
+            sets.insert(
+                l.key,
+                vec![Target {
+                    addr: ip(addr),
+                    port: 0,
+                    weight,
+                }],
+            );
+        }
+        Arc::new(resolve::expand(&base, &sets))
+    };
+    let mut w = World::start(weighted(5));
+    w.run_to(19.0);
+    w.launch_next();
+    w.ops.clear();
+    let before = w.rs("192.0.2.21").unwrap();
+    let mut jitter = |_w: Duration| Duration::ZERO;
+    let out = w
+        .pool
+        .addresses_changed(weighted(9), &mut ConfigIdentity, w.now, &mut jitter)
+        .unwrap();
+    w.take(out);
+    let after = w.rs("192.0.2.21").unwrap();
+    assert_eq!((before.weight, after.weight), (5, 9));
+    assert_eq!(
+        after.checkers[0].state.next_run,
+        before.checkers[0].state.next_run
+    );
+    assert!(after.checkers[0].state.running, "its run still in flight");
+    assert_eq!(w.ops.len(), 1, "{:?}", w.ops);
+    assert!(
+        matches!(&w.ops[0], Op::SetDest(_, d) if d.key.addr == ip("192.0.2.21") && d.weight == 9)
+    );
+    assert!(
+        w.logs
+            .iter()
+            .any(|l| l.contains("Changing weight from 5 to 9")),
+        "{:?}",
+        w.logs
+    );
+}
