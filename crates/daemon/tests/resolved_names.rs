@@ -377,3 +377,120 @@ fn srv_targets_without_glue_are_asked_and_priority_falls_back() {
     running.0.push(dnsmasq(&ns, d, &fallback));
     wait_set(d, "priority 0 back", &["192.0.2.41:8081 20"]);
 }
+
+/// a from the state file (`last`), h from the system resolver (`libc`:
+/// the namespace's /etc/hosts, as `ip netns exec` mounts it), s from a
+/// written address: with DNS down at the second start, all three are
+/// real servers at once.
+fn init_conf(d: &Path) -> String {
+    format!(
+        "global_defs {{
+  router_id resolved_init
+}}
+resolvers dns {{
+  nameserver ns1 127.0.0.1:5353
+  timeout resolve 1
+  timeout retry 300ms
+  hold obsolete 0
+  state_file {}
+}}
+virtual_server 198.51.100.10 80 {{
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server_name a.example.internal 80 {{
+    resolvers dns
+    init_addr last,none
+  }}
+  real_server_name h.example.internal 80 {{
+    resolvers dns
+    init_addr libc
+  }}
+  real_server_name s.example.internal 80 {{
+    resolvers dns
+    init_addr 192.0.2.99
+  }}
+}}
+",
+        d.join("dns.state").display()
+    )
+}
+
+/// Removes /etc/netns/NAME (the namespace's own /etc files) on drop.
+struct EtcNetns(std::path::PathBuf);
+
+impl Drop for EtcNetns {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn stop(mut c: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = c.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+#[test]
+fn a_restart_with_dns_down_starts_from_init_addr() {
+    use std::os::unix::fs::PermissionsExt;
+    require_root();
+    let ns = Netns::up("srvi");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    fs::write(d.join("k.conf"), init_conf(d)).expect("config");
+    fs::write(
+        d.join("hosts"),
+        "192.0.2.11 a.example.internal\n192.0.2.31 h.example.internal\n192.0.2.41 s.example.internal\n",
+    )
+    .expect("hosts");
+    let mut running = Running(vec![dnsmasq(&ns, d, &[])]);
+    running.0.push(daemon(&ns, d));
+    wait_set(
+        d,
+        "every name resolved by DNS",
+        &["192.0.2.11:80 1", "192.0.2.31:80 1", "192.0.2.41:80 1"],
+    );
+    let state = d.join("dns.state");
+    wait_for("the state file", &d.join("log"), || {
+        let text = fs::read_to_string(&state).ok()?;
+        text.contains("192.0.2.41").then_some(())
+    });
+    let mode = fs::metadata(&state)
+        .expect("state file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the state file is private");
+
+    // Both down; the namespace's /etc/hosts names h elsewhere.
+    for c in running.0.drain(..).rev() {
+        stop(c);
+    }
+    let etc = Path::new("/etc/netns").join(&ns.name);
+    fs::create_dir_all(&etc).expect("/etc/netns/NAME");
+    let _etc = EtcNetns(etc.clone());
+    fs::write(etc.join("hosts"), "192.0.2.32 h.example.internal\n").expect("hosts");
+    let _ = fs::remove_file(d.join("ctl"));
+    running.0.push(daemon(&ns, d));
+    wait_set(
+        d,
+        "a from the state file, h from libc, s as written, DNS down",
+        &["192.0.2.11:80 1", "192.0.2.32:80 1", "192.0.2.99:80 1"],
+    );
+    // An outage changes nothing: still there a few lookups later.
+    std::thread::sleep(Duration::from_secs(2));
+    let s = status(d).expect("status");
+    assert_eq!(
+        srv_set(&s),
+        ["192.0.2.11:80 1", "192.0.2.32:80 1", "192.0.2.99:80 1"]
+    );
+}

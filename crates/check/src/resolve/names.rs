@@ -93,6 +93,7 @@ mod tests {
             key: key(host),
             resolvers: Resolvers::default(),
             max_addresses: 64,
+            init_addr: Vec::new(),
         }
     }
 

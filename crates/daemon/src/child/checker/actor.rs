@@ -41,6 +41,7 @@ use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
 use super::resolver::{self, Resolver, Update};
+use super::resolver_state;
 use crate::child::report;
 use crate::child::track_files::Files;
 use crate::exit;
@@ -663,6 +664,7 @@ impl Actor {
         let Some(base) = self.base.clone() else {
             return Ok(());
         };
+        resolver_state::write(&base.resolvers, &self.names.addresses());
         let effective = self.names.expand(&base);
         let summary = match self.apply_addresses(Arc::clone(&effective)).await {
             Some(s) => s,

@@ -16,10 +16,13 @@ use keepalived_check::resolve::{
     Settings, SrvRecord, SrvTargets, Target, to_follow,
 };
 use keepalived_check::time::Instant as CheckInstant;
+use keepalived_config::model::resolvers::InitAddr;
 use keepalived_probe::resolve::net::{self, Question};
 use keepalived_probe::resolve::wire::{self, Answer, Ask, Reading};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+
+use super::resolver_state;
 
 /// A lookup finished (or its state changed).
 #[derive(Debug)]
@@ -64,6 +67,8 @@ impl Resolver {
         tx: &mpsc::UnboundedSender<Update>,
     ) -> Self {
         let mut tasks = JoinSet::new();
+        // Each state file read once, only when a name may start from it.
+        let mut states: BTreeMap<String, BTreeMap<LookupKey, Vec<Target>>> = BTreeMap::new();
         for l in &lookups {
             let mut servers: Vec<SocketAddr> =
                 l.resolvers.nameservers.iter().map(|n| n.addr).collect();
@@ -100,7 +105,27 @@ impl Resolver {
             let settings = Settings::new(&l.resolvers, l.max_addresses);
             let key = l.key.clone();
             let tx = tx.clone();
-            let seed = kept.get(&key).cloned().unwrap_or_default();
+            let seed = match kept.get(&key) {
+                Some(k) => Start::Kept(k.clone()),
+                None => {
+                    let last = if l.init_addr.contains(&InitAddr::Last) {
+                        states
+                            .entry(l.resolvers.name.clone())
+                            .or_insert_with(|| {
+                                resolver_state::read(&l.resolvers, settings.max_addresses)
+                            })
+                            .get(&key)
+                            .cloned()
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    Start::Init {
+                        methods: l.init_addr.clone(),
+                        last,
+                    }
+                }
+            };
             tasks.spawn(run(key, settings, seed, servers, question, epoch, tx));
         }
         Resolver {
@@ -125,6 +150,96 @@ impl Drop for Resolver {
     fn drop(&mut self) {
         self.tasks.abort_all();
     }
+}
+
+/// Where a lookup task's addresses come from before its first answer.
+enum Start {
+    /// A name kept across a reload: the addresses it had.
+    Kept(Vec<Target>),
+    /// A new name: its `init_addr` methods, in order, and what the state
+    /// file kept for it (`last`).
+    Init {
+        methods: Vec<InitAddr>,
+        last: Vec<Target>,
+    },
+}
+
+/// HAProxy's `init-addr`: the first method that gives an address wins;
+/// `none` (or the end of the list) gives none.
+async fn initial(
+    key: &LookupKey,
+    methods: &[InitAddr],
+    last: Vec<Target>,
+    settings: &Settings,
+) -> Vec<Target> {
+    let v6 = key.kind.is_v6();
+    for m in methods {
+        let found = match m {
+            InitAddr::None => return Vec::new(),
+            InitAddr::Last => last.clone(),
+            InitAddr::Addr(a) if a.is_ipv6() == v6 => vec![Target {
+                addr: *a,
+                port: 0,
+                weight: None,
+            }],
+            InitAddr::Addr(_) => Vec::new(),
+            InitAddr::Libc => libc(&key.host, v6, settings).await,
+        };
+        if !found.is_empty() {
+            tracing::info!(
+                "real_server_name {}: starting from init_addr {} ({} address(es))",
+                key.host,
+                method_name(m),
+                found.len()
+            );
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+fn method_name(m: &InitAddr) -> String {
+    match m {
+        InitAddr::Last => "last".into(),
+        InitAddr::Libc => "libc".into(),
+        InitAddr::None => "none".into(),
+        InitAddr::Addr(a) => a.to_string(),
+    }
+}
+
+/// The system resolver (getaddrinfo, on a blocking thread), bounded by
+/// the name's own lookup budget so that a slow resolv.conf cannot hold
+/// back its first DNS query for long.
+async fn libc(host: &str, v6: bool, settings: &Settings) -> Vec<Target> {
+    let budget = settings.timeout_retry * settings.resolve_retries.max(1);
+    let found = tokio::time::timeout(budget, tokio::net::lookup_host((host, 0))).await;
+    let addrs: Vec<Target> = match found {
+        Ok(Ok(it)) => it
+            .map(|sa| sa.ip())
+            .filter(|ip| ip.is_ipv6() == v6)
+            .map(|addr| Target {
+                addr,
+                port: 0,
+                weight: None,
+            })
+            .take(settings.max_addresses)
+            .collect(),
+        Ok(Err(e)) => {
+            tracing::info!("real_server_name {host}: init_addr libc: {e}");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::info!("real_server_name {host}: init_addr libc gave no answer in time");
+            Vec::new()
+        }
+    };
+    let mut uniq = Vec::new();
+    for t in addrs {
+        if !uniq.contains(&t) {
+            uniq.push(t);
+        }
+    }
+    uniq
 }
 
 fn now(epoch: tokio::time::Instant) -> CheckInstant {
@@ -158,14 +273,22 @@ fn outcome(r: Reading) -> Option<Outcome> {
 async fn run(
     key: LookupKey,
     settings: Settings,
-    seed: Vec<Target>,
+    start: Start,
     servers: Vec<SocketAddr>,
     q: Question,
     epoch: tokio::time::Instant,
     tx: mpsc::UnboundedSender<Update>,
 ) {
     let mut state = NameState::new(key.host.clone(), settings, now(epoch));
+    let seed = match start {
+        Start::Kept(t) => t,
+        Start::Init { methods, last } => initial(&key, &methods, last, &settings).await,
+    };
     state.seed(&seed, now(epoch));
+    // Addresses from init_addr go into the table before DNS answers.
+    if !seed.is_empty() && !send(&tx, &key, &state, epoch) {
+        return;
+    }
     let mut srv = SrvTargets::default();
     let mut warned_drop = false;
     loop {
