@@ -337,7 +337,7 @@ async fn run(
 }
 
 /// An SRV answer's real servers: the targets it gives no address for are
-/// asked on their own first (all at once, each with the name's retries
+/// asked on their own first (64 at a time, each with the name's retries
 /// and retry timeout), then `SrvTargets` picks the priority in use.
 async fn srv_outcome(
     a: Answer,
@@ -362,8 +362,31 @@ async fn srv_outcome(
         _ => Ask::A,
     };
     let mut followed = BTreeMap::new();
+    let wanted = to_follow(&records);
+    // A few sockets at a time: an answer naming thousands of targets
+    // must not take thousands of descriptors at once.
+    for batch in wanted.chunks(FOLLOW_AT_ONCE) {
+        follow_batch(batch, servers, q, ask, settings, &mut followed).await;
+    }
+    Outcome::Valid {
+        targets: known.targets(&records, &followed),
+        ttl: a.ttl,
+    }
+}
+
+/// Follow-up queries in flight at once, at most.
+const FOLLOW_AT_ONCE: usize = 64;
+
+async fn follow_batch(
+    batch: &[String],
+    servers: &[SocketAddr],
+    q: &Question,
+    ask: Ask,
+    settings: &Settings,
+    followed: &mut BTreeMap<String, Followed>,
+) {
     let mut asking = JoinSet::new();
-    for target in to_follow(&records) {
+    for target in batch.iter().cloned() {
         let name = match wire::question_name(&target) {
             Ok(n) => n,
             Err(e) => {
@@ -386,10 +409,6 @@ async fn srv_outcome(
         if let Ok((target, f)) = done {
             followed.insert(target, f);
         }
-    }
-    Outcome::Valid {
-        targets: known.targets(&records, &followed),
-        ttl: a.ttl,
     }
 }
 
