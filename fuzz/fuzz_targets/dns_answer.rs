@@ -27,7 +27,8 @@ fuzz_target!(|data: &[u8]| {
     ] {
         let r = read(data, id, q, ask, 8);
         if let Reading::Valid(a) = &r {
-            assert!(a.found.len() <= 8);
+            assert!(a.found.len() <= 8 && a.srv.len() <= 8);
+            assert!(a.srv.iter().all(|r| r.glue.len() <= 8));
             assert_eq!(read(data, id, q, ask, 8), r);
         }
     }

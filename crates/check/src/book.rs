@@ -311,7 +311,7 @@ impl Book {
         book
     }
 
-    fn reindex(&mut self) {
+    pub(crate) fn reindex(&mut self) {
         self.index.clear();
         for (v, vs) in self.vss.iter().enumerate() {
             for (r, rs) in vs.rss.iter().enumerate() {

@@ -105,7 +105,7 @@ fn config_test_explains_the_extension() {
         "{m:?}"
     );
     assert!(
-        m.iter().any(|s| s.contains("real_server_name _http._tcp.example.internal (keepalived-rs extension) becomes one real server per SRV target (port")),
+        m.iter().any(|s| s.contains("real_server_name _http._tcp.example.internal (keepalived-rs extension) becomes one real server per SRV target of the lowest priority that resolves (port")),
         "{m:?}"
     );
     assert_eq!(d.config_test_exit_code(), 0);
@@ -291,4 +291,98 @@ fn a_templates_link_local_checker_needs_bind_if() {
     );
     let t = &c.virtual_servers[0].named_real_servers[0].template;
     assert_eq!(t.checkers.len(), 2);
+}
+
+const START: &str = "\
+resolvers dns1 {
+    nameserver ns1 192.0.2.53
+    state_file /var/lib/keepalived-rs/dns1.state
+}
+resolvers dns2 {
+    nameserver ns1 192.0.2.53
+}
+virtual_server 192.0.2.10 80 {
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server_name a.example.internal {
+        resolvers dns1
+        init-addr last,libc,192.0.2.7,none
+    }
+    real_server_name b.example.internal {
+        resolvers dns2
+        init_addr last,libc
+    }
+    real_server_name _http._tcp.example.internal {
+        resolvers dns1
+        init_addr libc,last
+    }
+    real_server_name c.example.internal {
+        resolvers dns1
+        init_addr last,bogus
+    }
+}
+";
+
+#[test]
+fn init_addr_and_state_file_are_read_and_checked() {
+    use keepalived_config::model::resolvers::InitAddr;
+    let (c, d) = load(START);
+    assert_eq!(
+        c.resolvers[0].state_file.as_deref(),
+        Some("/var/lib/keepalived-rs/dns1.state")
+    );
+    assert_eq!(c.resolvers[1].state_file, None);
+    let named = &c.virtual_servers[0].named_real_servers;
+    assert_eq!(
+        named[0].init_addr,
+        vec![
+            InitAddr::Last,
+            InitAddr::Libc,
+            InitAddr::Addr("192.0.2.7".parse().unwrap()),
+            InitAddr::None
+        ]
+    );
+    // No state file in dns2: `last` dropped, `libc` kept.
+    assert_eq!(named[1].init_addr, vec![InitAddr::Libc]);
+    // getaddrinfo has no SRV.
+    assert_eq!(named[2].init_addr, vec![InitAddr::Last]);
+    // A word that is none of them: the line is ignored.
+    assert!(named[3].init_addr.is_empty());
+    let p = problems(&d);
+    assert!(
+        p.iter()
+            .any(|m| m.contains("init_addr last needs 'state_file PATH' in resolvers dns2")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("init_addr libc cannot look up an SRV name")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("'bogus' is not last, libc, none or an address")),
+        "{p:?}"
+    );
+    assert!(
+        messages(&d)
+            .iter()
+            .any(|m| m.contains("its addresses come from init_addr last,libc,192.0.2.7,none")),
+        "{:?}",
+        messages(&d)
+    );
+}
+
+#[test]
+fn a_relative_state_file_is_refused() {
+    let (c, d) = load("resolvers dns1 {\n nameserver ns1 192.0.2.53\n state_file dns1.state\n}\n");
+    assert_eq!(c.resolvers[0].state_file, None);
+    assert!(
+        problems(&d)
+            .iter()
+            .any(|m| m.contains("state_file 'dns1.state' is not an absolute path")),
+        "{:?}",
+        problems(&d)
+    );
 }

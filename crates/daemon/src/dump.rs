@@ -5,7 +5,7 @@
 use std::fs::{OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const PARENT_DATA: &str = "keepalived_parent.data";
 pub const VRRP_DATA: &str = "keepalived.data";
@@ -27,7 +27,18 @@ pub fn dir() -> PathBuf {
 /// planted at `name` is replaced rather than followed.
 pub fn write(name: &str, text: &str) -> io::Result<PathBuf> {
     let path = dir().join(name);
-    let tmp = dir().join(format!(".{name}.{}.tmp", std::process::id()));
+    write_private(&path, text)?;
+    Ok(path)
+}
+
+/// [`write`]'s way (0600, a private file renamed over `path`) for any
+/// path: the resolvers' state file uses it too.
+pub fn write_private(path: &Path, text: &str) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     // A leftover of this pid's earlier life (killed mid-write) would block
     // the exclusive create below.
     let _ = std::fs::remove_file(&tmp);
@@ -40,12 +51,12 @@ pub fn write(name: &str, text: &str) -> io::Result<PathBuf> {
             f.set_permissions(Permissions::from_mode(0o600))?;
             f.write_all(text.as_bytes())
         })
-        .and_then(|()| std::fs::rename(&tmp, &path));
+        .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    Ok(path)
+    Ok(())
 }
 
 /// [`write`], with the outcome in the log (the dumps answer signals: there

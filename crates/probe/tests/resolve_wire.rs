@@ -10,7 +10,8 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use keepalived_probe::resolve::wire::{
-    Ask, Dropped, Found, MAX_CNAME_HOPS, Reading, from_nameserver, query, question_name, read,
+    Ask, Dropped, Found, MAX_CNAME_HOPS, Reading, SrvFound, from_nameserver, query, question_name,
+    read,
 };
 
 const ID: u16 = 0x4242;
@@ -291,41 +292,57 @@ fn ten_thousand_records_are_bounded() {
 }
 
 #[test]
-fn srv_targets_with_their_addresses_port_and_weight() {
+fn srv_records_with_their_glue_priority_port_and_weight() {
     let n = name("_http._tcp.example");
     let mut m = response("_http._tcp.example", RecordType::SRV, ResponseCode::NoError);
+    for (prio, w, port, target) in [
+        (10, 5, 8080, "One.Example"),
+        (20, 7, 8081, "two.example"),
+        (20, 7, 8082, "noglue.example"),
+    ] {
+        m.add_answer(Record::from_rdata(
+            n.clone(),
+            30,
+            RData::SRV(SRV::new(prio, w, port, name(target))),
+        ));
+    }
+    // RFC 2782: target "." means not available there.
     m.add_answer(Record::from_rdata(
         n.clone(),
         30,
-        RData::SRV(SRV::new(10, 5, 8080, name("one.example"))),
-    ));
-    m.add_answer(Record::from_rdata(
-        n.clone(),
-        30,
-        RData::SRV(SRV::new(20, 7, 8081, name("two.example"))),
-    ));
-    m.add_answer(Record::from_rdata(
-        n.clone(),
-        30,
-        RData::SRV(SRV::new(20, 7, 8082, name("noglue.example"))),
+        RData::SRV(SRV::new(0, 1, 9000, Name::root())),
     ));
     m.add_additional(a_rec("one.example", [192, 0, 2, 11], 12));
+    m.add_additional(a_rec("one.example", [192, 0, 2, 11], 12));
     m.add_additional(a_rec("two.example", [192, 0, 2, 12], 40));
-    let (found, ttl, dropped) = valid(read(&bytes(&m), ID, &n, Ask::Srv { v6: false }, 64));
-    assert_eq!(
-        found,
-        vec![
-            Found {
-                addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)),
-                port: 8080,
-                weight: Some(5)
-            },
-            Found {
-                addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 12)),
-                port: 8081,
-                weight: Some(7)
-            },
-        ]
-    );
-    assert_eq!((ttl, dropped), (12, 1));
+    let srv = |target: &str, priority, weight, port, glue: &[[u8; 4]]| SrvFound {
+        target: target.into(),
+        priority,
+        weight,
+        port,
+        glue: glue
+            .iter()
+            .map(|&g| IpAddr::V4(Ipv4Addr::from(g)))
+            .collect(),
+    };
+    match read(&bytes(&m), ID, &n, Ask::Srv { v6: false }, 64) {
+        Reading::Valid(a) => {
+            assert!(a.found.is_empty());
+            assert_eq!(
+                a.srv,
+                vec![
+                    srv("one.example", 10, 5, 8080, &[[192, 0, 2, 11]]),
+                    srv("two.example", 20, 7, 8081, &[[192, 0, 2, 12]]),
+                    srv("noglue.example", 20, 7, 8082, &[]),
+                ]
+            );
+            assert_eq!((a.ttl, a.dropped), (12, 0));
+        }
+        other => panic!("not valid: {other:?}"),
+    }
+    // Bounded: at most `max` records, the rest counted.
+    match read(&bytes(&m), ID, &n, Ask::Srv { v6: false }, 2) {
+        Reading::Valid(a) => assert_eq!((a.srv.len(), a.dropped), (2, 1)),
+        other => panic!("not valid: {other:?}"),
+    }
 }

@@ -157,7 +157,7 @@ impl Pool {
     }
 
     /// `clear_service_rs` on reload: a real server that went away.
-    fn clear_rs(&mut self, v: usize, r: usize, out: &mut Vec<Effect>) {
+    pub(super) fn clear_rs(&mut self, v: usize, r: usize, out: &mut Vec<Effect>) {
         let vs = &self.book.vss[v];
         let rs = &vs.rss[r];
         if rs.alive || rs.inhibit {
@@ -220,7 +220,7 @@ impl Pool {
 }
 
 /// A real server new to the pool starts as at a cold start.
-fn cold(rs: &mut RsEntry) {
+pub(super) fn cold(rs: &mut RsEntry) {
     for c in &mut rs.checkers {
         c.machine.arm_one_failure();
     }

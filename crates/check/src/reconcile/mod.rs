@@ -36,6 +36,7 @@
 //! own schedule, retries and state.
 
 mod lifecycle;
+mod named;
 mod status;
 mod tally;
 

@@ -3,11 +3,9 @@
 //! the configuration the pool runs once the names' current addresses are
 //! written in as plain real servers.
 //!
-//! Writing the addresses in keeps one path for every change: the pool
-//! migrates by identity exactly as on a reload, so an address that stays
-//! keeps its checker state, a new one starts as any new real server (down
-//! until checked when it has a checker and `alpha`), a vanished one is
-//! removed, and the planner emits only the ops of the difference.
+//! Writing the addresses in keeps one description of the table: the pool
+//! takes the expanded configuration (`Pool::addresses_changed`, not a
+//! reload) and moves only the real servers that came or went.
 
 use std::collections::BTreeMap;
 
@@ -15,20 +13,22 @@ use keepalived_config::Config;
 use keepalived_config::model::lvs::{
     IpFamily, LvsMethod, RealServer, VirtualServer, VirtualServerKey,
 };
-use keepalived_config::model::resolvers::{NamedRealServer, Prefer, Resolvers};
+use keepalived_config::model::resolvers::{InitAddr, NamedRealServer, Prefer, Resolvers};
+use serde::{Deserialize, Serialize};
 
 use super::name::Target;
 
 /// One lookup: the same name asked the same way through the same
 /// resolvers is looked up once, whichever services use it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LookupKey {
     pub resolvers: String,
     pub host: String,
     pub kind: LookupKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LookupKind {
     A,
     Aaaa,
@@ -50,6 +50,8 @@ pub struct Lookup {
     pub resolvers: Resolvers,
     /// The largest `max_addresses` of the names sharing it.
     pub max_addresses: u32,
+    /// The start-up methods of the first name using it.
+    pub init_addr: Vec<InitAddr>,
 }
 
 fn family(vs: &VirtualServer, r: &Resolvers) -> IpFamily {
@@ -95,6 +97,7 @@ pub fn lookups(config: &Config) -> Vec<Lookup> {
                     key,
                     resolvers: r.clone(),
                     max_addresses: n.max_addresses,
+                    init_addr: n.init_addr.clone(),
                 });
         }
     }

@@ -23,16 +23,23 @@
 //! 5. Timeouts, refusals and other errors change nothing: a DNS outage
 //!    leaves IPVS as it was.
 //! 6. Start-up: a name has no address until its first valid answer
-//!    (HAProxy's `init-addr none`).
+//!    (HAProxy's `init-addr none`), unless its `init_addr` methods
+//!    (`last` from the `state` file, `libc`, an address) seed it; seeded
+//!    addresses follow rules 3 to 5 like answered ones.
 //! 7. At most `max_addresses` addresses per name: the rest of an answer is
 //!    dropped and counted, in the answer's order.
+//! 8. SRV: targets without addresses in the answer are asked on their
+//!    own, and only the lowest priority that resolves is used (`srv`).
 
 mod expand;
 mod name;
 mod names;
+mod srv;
+pub mod state;
 mod status;
 
 pub use expand::{Lookup, LookupKey, LookupKind, expand, lookups};
 pub use name::{Action, Change, NameState, Outcome, Settings, Target};
 pub use names::Names;
+pub use srv::{Followed, SrvRecord, SrvTargets, to_follow};
 pub use status::{Counters, LastResult, NameStatus};

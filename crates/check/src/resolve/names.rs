@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! The names of the running configuration as the checker child last
 //! heard of them, and the rule that turns a lookup's status into a new
-//! configuration: only a change of a name's addresses is applied, and it
-//! is applied like a reload (see `expand`).
+//! configuration: only a change of a name's addresses is applied, on its
+//! own path (`Pool::addresses_changed`, not a reload).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -93,6 +93,7 @@ mod tests {
             key: key(host),
             resolvers: Resolvers::default(),
             max_addresses: 64,
+            init_addr: Vec::new(),
         }
     }
 

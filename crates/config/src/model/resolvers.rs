@@ -99,6 +99,10 @@ pub struct Resolvers {
     /// EDNS0 UDP payload size advertised; larger answers come over TCP.
     pub accepted_payload_size: u16,
     pub resolve_prefer: Prefer,
+    /// `state_file PATH` (ours): where the checker child keeps each name's
+    /// last addresses, for `init_addr last` after a restart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_file: Option<String>,
     /// Where `hold timeout`, `hold refused` or `hold other` is first
     /// written: accepted for HAProxy parity, acted on by nothing (the
     /// daemon names it as unsupported at `-t` and at start).
@@ -120,6 +124,7 @@ impl Default for Resolvers {
             hold: Hold::default(),
             accepted_payload_size: 512,
             resolve_prefer: Prefer::Ipv6,
+            state_file: None,
             hold_unused_at: None,
             loc: None,
         }
@@ -136,10 +141,44 @@ pub struct NamedRealServer {
     pub port: Option<u16>,
     pub resolvers: String,
     pub max_addresses: u32,
+    /// `init_addr` (HAProxy's `init-addr`): where the addresses come from
+    /// until the first valid answer, tried in order; empty means `none`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_addr: Vec<InitAddr>,
     /// Everything else a real server says; its `ip` is unused.
     pub template: RealServer,
     #[serde(skip)]
     pub loc: Option<Loc>,
+}
+
+/// One start-up method of `init_addr`, HAProxy's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitAddr {
+    /// The addresses the resolvers' `state_file` kept from the last run.
+    Last,
+    /// The system resolver (getaddrinfo: /etc/hosts, then DNS), A/AAAA
+    /// names only.
+    Libc,
+    /// No address until DNS answers.
+    None,
+    /// This address.
+    Addr(IpAddr),
+}
+
+/// `last,libc,none` or an address among them; None when a word is not one.
+pub fn parse_init_addr(s: &str) -> Result<Vec<InitAddr>, String> {
+    s.split(',')
+        .map(|w| match w.trim() {
+            "last" => Ok(InitAddr::Last),
+            "libc" => Ok(InitAddr::Libc),
+            "none" => Ok(InitAddr::None),
+            other => other
+                .parse::<IpAddr>()
+                .map(InitAddr::Addr)
+                .map_err(|_| format!("'{other}' is not last, libc, none or an address")),
+        })
+        .collect()
 }
 
 impl NamedRealServer {
@@ -294,7 +333,21 @@ const RESOLVERS: &Table<Resolvers> = &[
     }),
     ("resolve-prefer", read_prefer),
     ("resolve_prefer", read_prefer),
+    ("state_file", read_state_file),
+    ("state-file", read_state_file),
 ];
+
+fn read_state_file(v: &mut Resolvers, n: &Node<'_>, r: &mut Reader<'_>) {
+    let Some(path) = r.string(n) else { return };
+    if !path.starts_with('/') {
+        r.error(
+            n.loc(),
+            format!("state_file '{path}' is not an absolute path; ignored"),
+        );
+        return;
+    }
+    v.state_file = Some(path);
+}
 
 fn read_prefer(v: &mut Resolvers, n: &Node<'_>, r: &mut Reader<'_>) {
     r.no_block(n);
@@ -342,6 +395,7 @@ pub fn read_named_real_server(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Nam
         port,
         resolvers: String::new(),
         max_addresses: DEFAULT_MAX_ADDRESSES,
+        init_addr: Vec::new(),
         template: RealServer {
             port,
             loc: Some(node.loc().clone()),
@@ -361,11 +415,18 @@ pub fn read_named_real_server(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Nam
                     named.max_addresses = x;
                 }
             }
+            "init_addr" | "init-addr" => {
+                let Some(t) = r.arg(n, 0) else { continue };
+                match parse_init_addr(t.text) {
+                    Ok(v) => named.init_addr = v,
+                    Err(why) => r.error(&t.loc, format!("init_addr: {why}; ignored")),
+                }
+            }
             _ => {
                 if !read_rs_item(&mut named.template, n, r) {
                     r.unknown(
                         n,
-                        ["resolvers", "max_addresses"]
+                        ["resolvers", "max_addresses", "init_addr"]
                             .into_iter()
                             .chain(rs_keywords()),
                     );

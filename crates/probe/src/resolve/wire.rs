@@ -18,10 +18,12 @@
 //! 8. NOERROR: the answer section is followed from the question's name
 //!    through at most [`MAX_CNAME_HOPS`] CNAMEs (a loop or a longer chain
 //!    is "other"), and the records of the asked type owned by the final
-//!    name are taken. For SRV, each target's addresses come from the
-//!    additional section (where dnsmasq, BIND and CoreDNS put them); a
-//!    target without one there is skipped and counted. SRV priority is
-//!    not used: every target is a real server with its weight.
+//!    name are taken. For SRV, each record is returned with its priority,
+//!    weight and port, and with the target's addresses found in the
+//!    additional section (where dnsmasq, BIND and CoreDNS put them when
+//!    they have them); a target without any there is left for the caller
+//!    to ask on its own. A record whose target is `.` (RFC 2782: the
+//!    service is decidedly not available there) is skipped.
 //!
 //! What comes from the wrong source address or port is refused by the I/O
 //! shell before it gets here ([`from_nameserver`]). At most `max` targets
@@ -66,10 +68,27 @@ pub struct Found {
     pub weight: Option<u16>,
 }
 
+/// One SRV record of an answer, with what the additional section said
+/// of its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SrvFound {
+    /// The target, lower case, without the final dot.
+    pub target: String,
+    pub priority: u16,
+    pub weight: u16,
+    pub port: u16,
+    /// The target's addresses of the asked family from the additional
+    /// section (at most `max`); empty when it gave none.
+    pub glue: Vec<IpAddr>,
+}
+
 /// A NOERROR answer's addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
+    /// A/AAAA: the addresses.
     pub found: Vec<Found>,
+    /// SRV: the records (at most `max`).
+    pub srv: Vec<SrvFound>,
     /// Smallest TTL of the records used (0 when there were none).
     pub ttl: u32,
     /// Records beyond `max`, SRV targets without an address.
@@ -178,6 +197,7 @@ pub fn read(bytes: &[u8], id: u16, name: &Name, ask: Ask, max: usize) -> Reading
     };
     let mut ans = Answer {
         found: Vec::new(),
+        srv: Vec::new(),
         ttl: u32::MAX,
         dropped: 0,
     };
@@ -214,29 +234,48 @@ pub fn read(bytes: &[u8], id: u16, name: &Name, ask: Ask, max: usize) -> Reading
                 r.ttl(),
             ),
             (Ask::Srv { v6 }, RData::SRV(srv)) => {
-                let addrs = glue(m.additionals(), srv.target(), v6);
-                if addrs.is_empty() {
+                if srv.target().is_root() {
+                    continue;
+                }
+                if ans.srv.len() >= max {
                     ans.dropped += 1;
+                    continue;
                 }
-                for (addr, ttl) in addrs {
-                    take(
-                        &mut ans,
-                        Found {
-                            addr,
-                            port: srv.port(),
-                            weight: Some(srv.weight()),
-                        },
-                        r.ttl().min(ttl),
-                    );
+                let mut ttl = r.ttl();
+                let mut addrs = Vec::new();
+                for (addr, t) in glue(m.additionals(), srv.target(), v6) {
+                    if addrs.len() >= max {
+                        ans.dropped += 1;
+                    } else if !addrs.contains(&addr) {
+                        addrs.push(addr);
+                        ttl = ttl.min(t);
+                    }
                 }
+                ans.ttl = ans.ttl.min(ttl);
+                ans.srv.push(SrvFound {
+                    target: target_name(srv.target()),
+                    priority: srv.priority(),
+                    weight: srv.weight(),
+                    port: srv.port(),
+                    glue: addrs,
+                });
             }
             _ => {}
         }
     }
-    if ans.found.is_empty() {
+    if ans.found.is_empty() && ans.srv.is_empty() {
         ans.ttl = 0;
     }
     Reading::Valid(ans)
+}
+
+/// An SRV target as the key its follow-up query and its addresses go by.
+fn target_name(n: &Name) -> String {
+    let mut t = n.to_lowercase().to_ascii();
+    if t.len() > 1 && t.ends_with('.') {
+        t.pop();
+    }
+    t
 }
 
 /// The name the answer's records belong to after the CNAME chain.

@@ -41,6 +41,7 @@ use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
 use super::resolver::{self, Resolver, Update};
+use super::resolver_state;
 use crate::child::report;
 use crate::child::track_files::Files;
 use crate::exit;
@@ -663,13 +664,47 @@ impl Actor {
         let Some(base) = self.base.clone() else {
             return Ok(());
         };
+        resolver_state::write(&base.resolvers, &self.names.addresses());
         let effective = self.names.expand(&base);
-        let summary = self.apply_effective(effective, self.generation).await?;
+        let summary = match self.apply_addresses(Arc::clone(&effective)).await {
+            Some(s) => s,
+            None => self.apply_effective(effective, self.generation).await?,
+        };
         tracing::info!(
             "real_server_name {}: addresses changed; {summary}",
             changed.join(", ")
         );
         Ok(())
+    }
+
+    /// New addresses of names, on their own path (not a reload): only the
+    /// real servers that came or went move, every other checker keeps its
+    /// timer and its probe in flight, and the ops are those of the virtual
+    /// servers concerned. None when the pool cannot take it that way (no
+    /// pool yet, other virtual servers): then it is applied as a reload.
+    async fn apply_addresses(&mut self, config: Arc<Config>) -> Option<String> {
+        let started = Instant::now();
+        let now = self.clock.now();
+        let mut ident = ProbeIdentify::default();
+        let jitter = &mut self.jitter;
+        let mut draw = |w: Duration| jitter.draw(w);
+        let out = self.pool.as_mut()?.addresses_changed(
+            Arc::clone(&config),
+            &mut ident,
+            now,
+            &mut draw,
+        )?;
+        self.specs = ident.specs;
+        self.config = Some(config);
+        let ops = out.iter().filter(|e| matches!(e, Effect::Ipvs(_))).count();
+        let before = self.ipvs_ops;
+        self.execute(out).await;
+        Some(format!(
+            "{ops} IPVS ops for the real servers that came or went ({} failed), \
+             other checkers undisturbed, in {:.1} ms",
+            self.ipvs_ops.1 - before.1,
+            started.elapsed().as_secs_f64() * 1e3
+        ))
     }
 
     async fn apply_effective(

@@ -30,6 +30,7 @@ mod effects;
 mod ping;
 mod probes;
 mod resolver;
+mod resolver_state;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,19 +5,24 @@
 //! `keepalived_probe::resolve::net`. After every finished lookup the task
 //! sends the name's status to the actor, which writes the current
 //! addresses into the configuration and reconciles. Nothing here depends
-//! on health checks.
+//! on health checks. An SRV lookup also asks, within the same lookup,
+//! for the targets the answer gives no address for (`srv_outcome`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use keepalived_check::resolve::{
-    Action, Change, Lookup, LookupKey, LookupKind, NameState, NameStatus, Outcome, Settings, Target,
+    Action, Change, Followed, Lookup, LookupKey, LookupKind, NameState, NameStatus, Outcome,
+    Settings, SrvRecord, SrvTargets, Target, to_follow,
 };
 use keepalived_check::time::Instant as CheckInstant;
+use keepalived_config::model::resolvers::InitAddr;
 use keepalived_probe::resolve::net::{self, Question};
-use keepalived_probe::resolve::wire::{self, Ask, Reading};
+use keepalived_probe::resolve::wire::{self, Answer, Ask, Reading};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+
+use super::resolver_state;
 
 /// A lookup finished (or its state changed).
 #[derive(Debug)]
@@ -62,6 +67,8 @@ impl Resolver {
         tx: &mpsc::UnboundedSender<Update>,
     ) -> Self {
         let mut tasks = JoinSet::new();
+        // Each state file read once, only when a name may start from it.
+        let mut states: BTreeMap<String, BTreeMap<LookupKey, Vec<Target>>> = BTreeMap::new();
         for l in &lookups {
             let mut servers: Vec<SocketAddr> =
                 l.resolvers.nameservers.iter().map(|n| n.addr).collect();
@@ -98,7 +105,27 @@ impl Resolver {
             let settings = Settings::new(&l.resolvers, l.max_addresses);
             let key = l.key.clone();
             let tx = tx.clone();
-            let seed = kept.get(&key).cloned().unwrap_or_default();
+            let seed = match kept.get(&key) {
+                Some(k) => Start::Kept(k.clone()),
+                None => {
+                    let last = if l.init_addr.contains(&InitAddr::Last) {
+                        states
+                            .entry(l.resolvers.name.clone())
+                            .or_insert_with(|| {
+                                resolver_state::read(&l.resolvers, settings.max_addresses)
+                            })
+                            .get(&key)
+                            .cloned()
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    Start::Init {
+                        methods: l.init_addr.clone(),
+                        last,
+                    }
+                }
+            };
             tasks.spawn(run(key, settings, seed, servers, question, epoch, tx));
         }
         Resolver {
@@ -123,6 +150,96 @@ impl Drop for Resolver {
     fn drop(&mut self) {
         self.tasks.abort_all();
     }
+}
+
+/// Where a lookup task's addresses come from before its first answer.
+enum Start {
+    /// A name kept across a reload: the addresses it had.
+    Kept(Vec<Target>),
+    /// A new name: its `init_addr` methods, in order, and what the state
+    /// file kept for it (`last`).
+    Init {
+        methods: Vec<InitAddr>,
+        last: Vec<Target>,
+    },
+}
+
+/// HAProxy's `init-addr`: the first method that gives an address wins;
+/// `none` (or the end of the list) gives none.
+async fn initial(
+    key: &LookupKey,
+    methods: &[InitAddr],
+    last: Vec<Target>,
+    settings: &Settings,
+) -> Vec<Target> {
+    let v6 = key.kind.is_v6();
+    for m in methods {
+        let found = match m {
+            InitAddr::None => return Vec::new(),
+            InitAddr::Last => last.clone(),
+            InitAddr::Addr(a) if a.is_ipv6() == v6 => vec![Target {
+                addr: *a,
+                port: 0,
+                weight: None,
+            }],
+            InitAddr::Addr(_) => Vec::new(),
+            InitAddr::Libc => libc(&key.host, v6, settings).await,
+        };
+        if !found.is_empty() {
+            tracing::info!(
+                "real_server_name {}: starting from init_addr {} ({} address(es))",
+                key.host,
+                method_name(m),
+                found.len()
+            );
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+fn method_name(m: &InitAddr) -> String {
+    match m {
+        InitAddr::Last => "last".into(),
+        InitAddr::Libc => "libc".into(),
+        InitAddr::None => "none".into(),
+        InitAddr::Addr(a) => a.to_string(),
+    }
+}
+
+/// The system resolver (getaddrinfo, on a blocking thread), bounded by
+/// the name's own lookup budget so that a slow resolv.conf cannot hold
+/// back its first DNS query for long.
+async fn libc(host: &str, v6: bool, settings: &Settings) -> Vec<Target> {
+    let budget = settings.timeout_retry * settings.resolve_retries.max(1);
+    let found = tokio::time::timeout(budget, tokio::net::lookup_host((host, 0))).await;
+    let addrs: Vec<Target> = match found {
+        Ok(Ok(it)) => it
+            .map(|sa| sa.ip())
+            .filter(|ip| ip.is_ipv6() == v6)
+            .map(|addr| Target {
+                addr,
+                port: 0,
+                weight: None,
+            })
+            .take(settings.max_addresses)
+            .collect(),
+        Ok(Err(e)) => {
+            tracing::info!("real_server_name {host}: init_addr libc: {e}");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::info!("real_server_name {host}: init_addr libc gave no answer in time");
+            Vec::new()
+        }
+    };
+    let mut uniq = Vec::new();
+    for t in addrs {
+        if !uniq.contains(&t) {
+            uniq.push(t);
+        }
+    }
+    uniq
 }
 
 fn now(epoch: tokio::time::Instant) -> CheckInstant {
@@ -156,14 +273,23 @@ fn outcome(r: Reading) -> Option<Outcome> {
 async fn run(
     key: LookupKey,
     settings: Settings,
-    seed: Vec<Target>,
+    start: Start,
     servers: Vec<SocketAddr>,
     q: Question,
     epoch: tokio::time::Instant,
     tx: mpsc::UnboundedSender<Update>,
 ) {
     let mut state = NameState::new(key.host.clone(), settings, now(epoch));
+    let seed = match start {
+        Start::Kept(t) => t,
+        Start::Init { methods, last } => initial(&key, &methods, last, &settings).await,
+    };
     state.seed(&seed, now(epoch));
+    // Addresses from init_addr go into the table before DNS answers.
+    if !seed.is_empty() && !send(&tx, &key, &state, epoch) {
+        return;
+    }
+    let mut srv = SrvTargets::default();
     let mut warned_drop = false;
     loop {
         let ended_before = state.lookups_ended();
@@ -192,7 +318,13 @@ async fn run(
                 warned_drop = true;
             }
         }
-        if let Some(o) = got.reading.and_then(outcome) {
+        let reading = match got.reading {
+            Some(Reading::Valid(a)) if matches!(q.ask, Ask::Srv { .. }) => {
+                Some(srv_outcome(a, &mut srv, &servers, &q, &settings).await)
+            }
+            r => r.and_then(outcome),
+        };
+        if let Some(o) = reading {
             let changes = state.answer(o, now(epoch));
             log_changes(&key, &changes);
             if !send(&tx, &key, &state, epoch) {
@@ -202,6 +334,104 @@ async fn run(
         // No answer: the next poll (at the retry deadline) retries or
         // ends the lookup as a timeout.
     }
+}
+
+/// An SRV answer's real servers: the targets it gives no address for are
+/// asked on their own first (64 at a time, each with the name's retries
+/// and retry timeout), then `SrvTargets` picks the priority in use.
+async fn srv_outcome(
+    a: Answer,
+    known: &mut SrvTargets,
+    servers: &[SocketAddr],
+    q: &Question,
+    settings: &Settings,
+) -> Outcome {
+    let records: Vec<SrvRecord> = a
+        .srv
+        .into_iter()
+        .map(|r| SrvRecord {
+            target: r.target,
+            priority: r.priority,
+            weight: r.weight,
+            port: r.port,
+            glue: r.glue,
+        })
+        .collect();
+    let ask = match q.ask {
+        Ask::Srv { v6: true } => Ask::Aaaa,
+        _ => Ask::A,
+    };
+    let mut followed = BTreeMap::new();
+    let wanted = to_follow(&records);
+    // A few sockets at a time: an answer naming thousands of targets
+    // must not take thousands of descriptors at once.
+    for batch in wanted.chunks(FOLLOW_AT_ONCE) {
+        follow_batch(batch, servers, q, ask, settings, &mut followed).await;
+    }
+    Outcome::Valid {
+        targets: known.targets(&records, &followed),
+        ttl: a.ttl,
+    }
+}
+
+/// Follow-up queries in flight at once, at most.
+const FOLLOW_AT_ONCE: usize = 64;
+
+async fn follow_batch(
+    batch: &[String],
+    servers: &[SocketAddr],
+    q: &Question,
+    ask: Ask,
+    settings: &Settings,
+    followed: &mut BTreeMap<String, Followed>,
+) {
+    let mut asking = JoinSet::new();
+    for target in batch.iter().cloned() {
+        let name = match wire::question_name(&target) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!("SRV target {e}");
+                followed.insert(target, Followed::Gone);
+                continue;
+            }
+        };
+        let fq = Question {
+            name,
+            ask,
+            payload: q.payload,
+            max: q.max,
+        };
+        let servers = servers.to_vec();
+        let (tries, wait) = (settings.resolve_retries, settings.timeout_retry);
+        asking.spawn(async move { (target, follow(&servers, &fq, tries, wait).await) });
+    }
+    while let Some(done) = asking.join_next().await {
+        if let Ok((target, f)) = done {
+            followed.insert(target, f);
+        }
+    }
+}
+
+/// One SRV target's own query: asked again after `wait` without answer,
+/// `tries` times in all.
+async fn follow(
+    servers: &[SocketAddr],
+    q: &Question,
+    tries: u32,
+    wait: std::time::Duration,
+) -> Followed {
+    for _ in 0..tries.max(1) {
+        let deadline = tokio::time::Instant::now() + wait;
+        match net::attempt(servers, q, deadline).await.reading {
+            Some(Reading::Valid(a)) => {
+                return Followed::Found(a.found.into_iter().map(|f| f.addr).collect());
+            }
+            Some(Reading::NxDomain) => return Followed::Gone,
+            Some(Reading::Refused | Reading::Other(_)) => return Followed::Failed,
+            Some(Reading::Truncated | Reading::Dropped(_)) | None => {}
+        }
+    }
+    Followed::Failed
 }
 
 fn send(
