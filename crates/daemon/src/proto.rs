@@ -8,6 +8,10 @@ use std::io;
 use keepalived_config::Config;
 use serde::{Deserialize, Serialize};
 
+// The control socket's wire module is compiled alone into a fuzz target,
+// so the status request types live there.
+pub use crate::control::wire::{StatusAsk, StatusView};
+
 /// Parent -> child.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -32,53 +36,9 @@ pub enum ToChild {
     },
 }
 
-/// Which status a client wants: the whole table (what tools parse), a
-/// summary whose size does not grow with the real servers, the compact
-/// form the metrics writer streams from, and an optional filter that
-/// narrows the whole table to one virtual server or one instance.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusAsk {
-    #[serde(default)]
-    pub view: StatusView,
-    /// Only this virtual server (its name as the status shows it,
-    /// `ADDR:PORT`, `fwmark N` or a group name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vs: Option<String>,
-    /// Only this VRRP instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance: Option<String>,
-}
-
-impl StatusAsk {
-    pub fn of(view: StatusView) -> Self {
-        Self {
-            view,
-            ..Self::default()
-        }
-    }
-
-    /// Whether a filter narrows the answer (a filter also means detail).
-    pub fn filtered(&self) -> bool {
-        self.vs.is_some() || self.instance.is_some()
-    }
-}
-
 /// How many objects needing attention a summary lists by name, per list
 /// (the rest are counted).
 pub const SUMMARY_CAP: usize = 20;
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusView {
-    /// Everything, as before there were views (the default: older
-    /// clients and scripts send no view).
-    #[default]
-    Detail,
-    /// Counts per state and the objects needing attention, capped.
-    Summary,
-    /// What the metrics writer needs, in arrays rather than objects.
-    Metrics,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

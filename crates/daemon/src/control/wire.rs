@@ -18,7 +18,49 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::proto::{StatusAsk, StatusView};
+/// Which status a client wants: the whole table (what tools parse), a
+/// summary whose size does not grow with the real servers, the compact
+/// form the metrics writer streams from, and an optional filter that
+/// narrows the whole table to one virtual server or one instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusAsk {
+    #[serde(default)]
+    pub view: StatusView,
+    /// Only this virtual server (its name as the status shows it,
+    /// `ADDR:PORT`, `fwmark N` or a group name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs: Option<String>,
+    /// Only this VRRP instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+impl StatusAsk {
+    pub fn of(view: StatusView) -> Self {
+        Self {
+            view,
+            ..Self::default()
+        }
+    }
+
+    /// Whether a filter narrows the answer (a filter also means detail).
+    pub fn filtered(&self) -> bool {
+        self.vs.is_some() || self.instance.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusView {
+    /// Everything, as before there were views (the default: older
+    /// clients and scripts send no view).
+    #[default]
+    Detail,
+    /// Counts per state and the objects needing attention, capped.
+    Summary,
+    /// What the metrics writer needs, in arrays rather than objects.
+    Metrics,
+}
 
 /// The protocol version this daemon speaks.
 pub const VERSION: u32 = 1;
