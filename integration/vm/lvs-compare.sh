@@ -306,7 +306,7 @@ vrrp_instance VI_P {
   interface sd1
   virtual_router_id 61
   priority 200
-  advert_int 1
+  advert_int 2
   virtual_ipaddress { 192.0.2.251/32 }
 }
 EOF3
@@ -323,7 +323,7 @@ vrrp_instance VI_S {
   interface sd0
   virtual_router_id 61
   priority 100
-  advert_int 1
+  advert_int 2
   virtual_ipaddress { 192.0.2.251/32 }
 }
 EOF3
