@@ -19,10 +19,20 @@
 # change. Every action of
 # this timeline changes something with keepalived, so keepalived's own
 # timing (first check 1 s after start, retry after 1 s) fits in the window.
+# When the host gave the reviewed result of the checkpoint ($SRC/expect/
+# NN-NAME/, from keepalived.expected; for rs with the known differences
+# applied), reaching exactly that state (table, notify and fifo lines, daemon
+# running or not, checker log lines) and still holding it MATCH_QUIET s later
+# ends the wait early: most of a QUIET window is spent waiting for nothing.
+# It is only a wait: what is recorded is what the VM shows, and an
+# implementation that never reaches the reviewed state gets the full wait
+# above. A change later than MATCH_QUIET lands in the next checkpoint,
+# whose target it then misses, so the host still sees it.
 set -u
 IMPL=${IMPL:?IMPL=ka or IMPL=rs}
 CHANGE_WAIT=${CHANGE_WAIT:-8}
 QUIET=${QUIET:-3}
+MATCH_QUIET=${MATCH_QUIET:-1}
 SRC=/payload/cc
 OUT=/payload/out
 CC=/cc
@@ -158,11 +168,34 @@ state() {
 	cat "$CC/notify.log" "$CC/fifo.log"
 }
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds
+# at_target: the observed state is the one in $TARGET (the reviewed
+# checkpoint): the table, the notify and fifo lines and the checker log
+# lines since the last checkpoint, whether the daemon runs. Cheapest
+# comparison first: it runs at every poll.
+at_target() {
+	[ -n "$TARGET" ] && [ -d "$TARGET" ] || return 1
+	[ "$(ipvsadm -Sn 2>&1 | sort)" = "$(cat "$TARGET/ipvs")" ] || return 1
+	[ "$(tail -n +$((NOTIFY_SEEN + 1)) "$CC/notify.log" | sort)" = "$(cat "$TARGET/notify")" ] || return 1
+	[ "$(tail -n +$((FIFO_SEEN + 1)) "$CC/fifo.log" | sort)" = "$(cat "$TARGET/fifo")" ] || return 1
+	local running=exited lines
+	kill -0 "$DPID" 2>/dev/null && running=running
+	[ "$running" = "$(cat "$TARGET/daemon")" ] || return 1
+	lines=$(wc -l <"$OUT/daemon.log")
+	[ "$(sed -n "$((LOG_SEEN + 1)),${lines}p" "$OUT/daemon.log" | checker_lines)" = "$(cat "$TARGET/log")" ]
+}
+# held_target: at the target now and still MATCH_QUIET s later.
+held_target() {
+	at_target || return 1
+	sleep "$MATCH_QUIET"
+	at_target
+}
 # settle BASE [QUIET]: until the state differs from BASE (CHANGE_WAIT at
-# most), then until it has not changed for QUIET seconds (60 s at most).
+# most), then until it has not changed for QUIET seconds (60 s at most);
+# or until it holds $TARGET.
 settle() {
 	local base=$1 quiet=$(((${2:-$QUIET}) * 1000000)) t0 last cur since
 	t0=$(now)
+	SETTLE_HOW=quiet
 	cur=$(state)
 	while [ "$cur" = "$base" ] && [ $(($(now) - t0)) -lt $((CHANGE_WAIT * 1000000)) ]; do
 		sleep 0.2
@@ -171,6 +204,10 @@ settle() {
 	last=$cur
 	since=$(now)
 	while [ $(($(now) - since)) -lt "$quiet" ] && [ $(($(now) - t0)) -lt 60000000 ]; do
+		if held_target; then
+			SETTLE_HOW=target
+			break
+		fi
 		sleep 0.2
 		cur=$(state)
 		if [ "$cur" != "$last" ]; then
@@ -223,13 +260,16 @@ record() { # NAME: one checkpoint
 	lines=$(wc -l <"$OUT/daemon.log")
 	sed -n "$((LOG_SEEN + 1)),${lines}p" "$OUT/daemon.log" | checker_lines >"$dir/log"
 	LOG_SEEN=$lines
-	echo "checkpoint $(basename "$dir"): settled after ${SETTLE_MS} ms," \
+	echo "checkpoint $(basename "$dir"): settled ($SETTLE_HOW) after ${SETTLE_MS} ms," \
 		"$(wc -l <"$dir/ipvs") table lines, $(wc -l <"$dir/notify") notify, $(wc -l <"$dir/fifo") fifo"
 }
 # step NAME QUIET COMMAND...: run the action, wait for it to settle, record.
+# NO_TARGET=1: wait the whole QUIET window whatever the state.
 step() {
 	local name=$1 quiet=$2 base
 	shift 2
+	TARGET=
+	[ "${NO_TARGET:-0}" = 1 ] || TARGET=$SRC/expect/$(printf %02d $((N + 1)))-$name
 	base=$(state)
 	echo "$(date +%T) +$((($(now) - T0) / 1000)) ms: $name"
 	"$@"
@@ -288,5 +328,6 @@ step dns-udp-smtp-ping-targets-gone $((QUIET + 4)) udp_family_down
 step dns-udp-smtp-ping-targets-back "$QUIET" udp_family_up
 step track-file-3 "$QUIET" write "$CC/state/tf1" 3
 step track-file-0 "$QUIET" write "$CC/state/tf1" 0
-step stop 2 stop_daemon
+# Nothing comes after the stop to catch a late change: the full window.
+NO_TARGET=1 step stop 2 stop_daemon
 echo "scenario $IMPL: $N checkpoints in $((($(now) - T0) / 1000)) ms"
