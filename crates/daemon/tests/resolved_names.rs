@@ -82,7 +82,7 @@ fn hosts(dir: &Path, a: &str) {
 
 fn status(dir: &Path) -> Option<Value> {
     let out = Command::new(BIN)
-        .args(["status", "--json", "--control-socket"])
+        .args(["status", "--detail", "--json", "--control-socket"])
         .arg(dir.join("ctl"))
         .output()
         .ok()?;

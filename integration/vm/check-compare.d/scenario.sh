@@ -9,7 +9,7 @@
 # lines since the previous checkpoint (sorted: the scripts run concurrently),
 # whether the daemon still runs, and (log) the checker's log lines since the
 # previous checkpoint, without timestamps, sorted. The host compares them.
-# For keepalived-rs also status.json (`keepalived-rs status --json`), which
+# For keepalived-rs also status.json (`keepalived-rs status --detail --json`), which
 # the host checks against the table.
 #
 # A checkpoint is taken once the action's effect has settled: wait for the

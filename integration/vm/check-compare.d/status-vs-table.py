@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0 OR MIT
-"""Does `keepalived-rs status --json` say what the kernel's IPVS table
+"""Does `keepalived-rs status --detail --json` say what the kernel's IPVS table
 shows? Reads one checkpoint directory of a keepalived-rs run of
 check-compare (status.json and ipvs, taken one right after the other once
 the checkpoint had settled) and prints one line: "ok N real servers ..."
