@@ -175,18 +175,27 @@ lab_down() {
 }
 
 # ------------------------------------------------------------ addresses -----
+# These run in the 10 ms polls of wait_for and holds_for: one `ip` a call
+# and the matching in bash, as every process forked is a wait for the CPU
+# on a loaded machine, and the poll's lag adds to every time measured.
+ns_read_addrs() { # ns: NS_WORDS=" name state addr/plen addr/plen ... " (ip -br)
+    NS_WORDS=" $(ip -n "$1" -br addr show dev "$IFACE" 2>/dev/null) "
+}
 ns_has_addr() { # ns addr (v4 or v6, without prefix length)
-    ip -n "$1" -o addr show dev "$IFACE" 2>/dev/null | awk -v a="$2" '{ split($4, x, "/"); if (x[1] == a) f = 1 } END { exit !f }'
+    ns_read_addrs "$1"
+    [[ $NS_WORDS == *" $2/"* ]]
 }
 ns_has_all() { # ns addr...
-    local ns=$1 a
+    local a
+    ns_read_addrs "$1"
     shift
-    for a in "$@"; do ns_has_addr "$ns" "$a" || return 1; done
+    for a in "$@"; do [[ $NS_WORDS == *" $a/"* ]] || return 1; done
 }
 ns_has_none() { # ns addr...
-    local ns=$1 a
+    local a
+    ns_read_addrs "$1"
     shift
-    for a in "$@"; do ! ns_has_addr "$ns" "$a" || return 1; done
+    for a in "$@"; do [[ $NS_WORDS != *" $a/"* ]] || return 1; done
 }
 ns_del_addrs() { # ns addr/plen...: what a reboot does to a crashed node's VIPs
     local ns=$1 a

@@ -14,7 +14,10 @@
 # Both daemons get the same flags:
 #   -P -n -l -D -G -f {conf} -p {pid} -r {vrrp_pid}
 # VRRP only, no fork (the pid we hold is the daemon's), log to the console
-# (captured in $RUN_DIR/<name>.out) with detail, no syslog.
+# (captured in $RUN_DIR/<name>.out) with detail, no syslog. Each side's
+# TMPDIR is $RUN_DIR/<name>.tmp: both implementations write their signal
+# dumps (keepalived.stats, .data, .json) there instead of the shared /tmp,
+# where runs going at once would overwrite each other's.
 
 REPO_ROOT=${REPO_ROOT:-$(cd "$INTEROP_DIR/../.." && pwd)}
 KEEPALIVED=${KEEPALIVED:-keepalived}
@@ -63,9 +66,10 @@ peer_launch() { # A|B conf
     cmd=${cmd//\{ns\}/$ns}
     cmd=${cmd//\{run\}/$RUN_DIR}
     printf '=== %s start %s\n' "$EPOCHREALTIME" "$cmd" >>"$RUN_DIR/$name.out"
+    mkdir -p "$RUN_DIR/$name.tmp"
     # This shell has no job control, so setsid(1) does not fork: $! is the
     # daemon itself (after the execs), leading its own process group.
-    setsid ip netns exec "$ns" bash -c "exec $cmd" </dev/null >>"$RUN_DIR/$name.out" 2>&1 &
+    TMPDIR=$RUN_DIR/$name.tmp setsid ip netns exec "$ns" bash -c "exec $cmd" </dev/null >>"$RUN_DIR/$name.out" 2>&1 &
     pid=$!
     disown "$pid"
     proc_register "$pid" "daemon-$name"

@@ -6,7 +6,8 @@
 # the correct, visible outcome of a misconfiguration; silently accepting
 # would be a security bug). The drop must be visible on the receiving side
 # B: AUTH_DROP_CHECK_<impl of B> selects how
-#   stats  SIGUSR2 -> /tmp/keepalived.stats "Authentication failure" > 0
+#   stats  SIGUSR2 -> keepalived.stats in B's TMPDIR ($RUN_DIR/lb2.tmp)
+#          "Authentication failure" > 0
 #   log    the daemon's console log has a line matching $AUTH_DROP_LOG_RE
 #          (default: keepalived's "invalid passwd" or "authentication
 #          fail|error|mismatch")
@@ -53,15 +54,14 @@ drop_checks() { # impl of B
         return 0
     fi
     if [[ " $how " == *" stats "* ]]; then
-        # keepalived writes its stats to a fixed path in the (shared) /tmp;
-        # only this process signals it here, one daemon at a time.
-        rm -f /tmp/keepalived.stats
+        # Both implementations write the stats into $TMPDIR, which
+        # peer_launch makes B's own directory: no other daemon writes there.
+        local file=$RUN_DIR/lb2.tmp/keepalived.stats
+        rm -f "$file"
         kill -USR2 "${PEER_PID[B]}" 2>/dev/null || true
-        wait_for 2 test -s /tmp/keepalived.stats || true
+        wait_for 2 test -s "$file" || true
         sleep 0.1
-        stats=$(cat /tmp/keepalived.stats 2>/dev/null || true)
-        cp /tmp/keepalived.stats "$RUN_DIR/lb2.stats" 2>/dev/null || true
-        rm -f /tmp/keepalived.stats
+        stats=$(cat "$file" 2>/dev/null || true)
         n=$(awk -F: '/Authentication Errors:/ { a = 1 } a && $1 ~ /Failure/ { gsub(/ /, "", $2); print $2; exit }' <<<"$stats")
         check "lb2 stats count the authentication failures" "Authentication Errors / Failure: ${n:-missing}" eval "[[ '${n:-0}' =~ ^[0-9]+$ ]] && (( ${n:-0} > 0 ))"
     fi
