@@ -565,6 +565,24 @@ $total += $_ for <$r>;
 print "$total\n";
 "#;
 
+/// Starts a binary this process has just written. Another test thread
+/// that forks while the copy's file is open for writing hands the write
+/// descriptor to its child for a moment, and exec then fails with ETXTBSY
+/// (seen once in a full run): retried, that moment passes.
+fn spawn_fresh_binary(cmd: &mut Command) -> std::process::Child {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Ok(child) => return child,
+            Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("start {:?}: {e}", cmd.get_program()),
+        }
+    }
+}
+
 #[test]
 fn a_process_storm_keeps_the_timers_and_the_counts() {
     preflight();
@@ -576,10 +594,7 @@ fn a_process_storm_keeps_the_timers_and_the_counts() {
     // the name the tracker looks for.
     let steady_bin = dir.path().join(&steady_name);
     fs::copy("/bin/sleep", &steady_bin).expect("copy /bin/sleep");
-    let mut steady = Command::new(&steady_bin)
-        .arg("600")
-        .spawn()
-        .expect("start the steady process");
+    let mut steady = spawn_fresh_binary(Command::new(&steady_bin).arg("600"));
     let conf = dir.path().join("keepalived.conf");
     let mut text = String::from("global_defs {\n  vrrp_garp_master_delay 0\n}\n");
     for (name, process) in [("storm", &storm_name), ("steady", &steady_name)] {
