@@ -305,6 +305,7 @@ pub fn summary(v: &Value) -> String {
                     vrrp.get("attention_more"),
                     "instances not in their configured state",
                 );
+                announces(&mut out, vrrp);
             }
         }
     }
@@ -355,6 +356,13 @@ pub fn summary(v: &Value) -> String {
             );
         }
         more(&mut out, sm.get("down_more"), "real servers down");
+        // Only the virtual servers' announces that are not announced.
+        announces(&mut out, checker);
+        more(
+            &mut out,
+            checker.get("announces_more"),
+            "announces not announced",
+        );
     }
     let _ = writeln!(
         out,

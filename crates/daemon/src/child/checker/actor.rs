@@ -894,9 +894,12 @@ impl Actor {
         };
         match ask.view {
             StatusView::Summary if !ask.filtered() => {
+                let (announces, announces_more) = self.announces.summary(pool, SUMMARY_CAP);
                 return serde_json::json!({
                     "generation": self.generation,
                     "summary": pool.summary(SUMMARY_CAP),
+                    "announces": announces,
+                    "announces_more": announces_more,
                     "probes_in_flight": self.probes.len(),
                     "ipvs_ops": ops,
                 });

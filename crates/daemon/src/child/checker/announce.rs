@@ -209,6 +209,22 @@ impl VsAnnounces {
             .collect()
     }
 
+    /// The summary's part: the announces not announced (withdrawn or
+    /// stopped), at most `cap`, and how many more there are. Walks only
+    /// the virtual servers that announce.
+    pub fn summary(&self, pool: &Pool, cap: usize) -> (Vec<serde_json::Value>, usize) {
+        if self.confs.is_empty() {
+            return (Vec::new(), 0);
+        }
+        let out: Vec<serde_json::Value> = self
+            .status(pool)
+            .into_iter()
+            .filter(|a| a["state"] != "announced")
+            .collect();
+        let more = out.len().saturating_sub(cap);
+        (out.into_iter().take(cap).collect(), more)
+    }
+
     /// Stop, last step: the addresses go.
     pub async fn remove_addresses(&mut self) {
         let confs = std::mem::take(&mut self.confs);

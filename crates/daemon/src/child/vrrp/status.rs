@@ -114,6 +114,10 @@ pub struct VrrpSummary {
     pub attention_more: usize,
     pub sync_groups_total: usize,
     pub unclaimed_datagrams: u64,
+    /// Every `vrrp_announce` block: one per block written, so the list is
+    /// as short as the configuration, and whether a route is out is what
+    /// an operator of an active/active director looks at first.
+    pub announces: Vec<AnnounceView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,6 +173,7 @@ fn summary(core: &Core) -> VrrpSummary {
         attention_more,
         sync_groups_total: core.node.sync_groups().count(),
         unclaimed_datagrams: core.unclaimed,
+        announces: announce_views(core),
     }
 }
 
@@ -229,8 +234,19 @@ pub fn of(core: &Core, wanted: impl Fn(&str) -> bool) -> VrrpStatus {
             members: g.members.clone(),
         })
         .collect();
-    let announces = core
-        .node
+    let announces = announce_views(core);
+    VrrpStatus {
+        generation: core.generation,
+        instances,
+        sync_groups,
+        unclaimed_datagrams: core.unclaimed,
+        announces,
+    }
+}
+
+/// The `vrrp_announce` blocks as the status shows them.
+fn announce_views(core: &Core) -> Vec<AnnounceView> {
+    core.node
         .announces()
         .into_iter()
         .map(|a| {
@@ -249,12 +265,5 @@ pub fn of(core: &Core, wanted: impl Fn(&str) -> bool) -> VrrpStatus {
                 name: a.name,
             }
         })
-        .collect();
-    VrrpStatus {
-        generation: core.generation,
-        instances,
-        sync_groups,
-        unclaimed_datagrams: core.unclaimed,
-        announces,
-    }
+        .collect()
 }
