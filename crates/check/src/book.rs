@@ -274,6 +274,25 @@ pub struct Build<'a> {
     pub refused: Vec<String>,
 }
 
+impl<'a> Build<'a> {
+    pub fn new(
+        config: &Config,
+        start: Start,
+        now: Instant,
+        jitter: &'a mut dyn FnMut(Duration) -> Duration,
+        identify: &'a mut dyn Identify,
+    ) -> Self {
+        Self {
+            now,
+            start,
+            jitter,
+            identify,
+            log_all_failures: config.global_defs.checker_log_all_failures,
+            refused: Vec::new(),
+        }
+    }
+}
+
 impl Book {
     pub fn build(config: &Config, b: &mut Build<'_>) -> Book {
         let ids = VirtualServerId::all(config);

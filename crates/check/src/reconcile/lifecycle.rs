@@ -32,14 +32,7 @@ impl Pool {
         jitter: Jitter<'_>,
     ) -> Vec<Effect> {
         let mut out = Vec::new();
-        let mut build = Build {
-            now,
-            start: Start::Reload,
-            jitter,
-            identify,
-            log_all_failures: config.global_defs.checker_log_all_failures,
-            refused: Vec::new(),
-        };
+        let mut build = Build::new(&config, Start::Reload, now, jitter, identify);
         let mut book = Book::build(&config, &mut build);
         let jitter = build.jitter;
         out.extend(build.refused.into_iter().map(Effect::warn));

@@ -162,14 +162,7 @@ impl Pool {
         local: LocalAddrs,
     ) -> (Pool, Vec<Effect>) {
         let mut out = Vec::new();
-        let mut build = Build {
-            now,
-            start: Start::Cold,
-            jitter,
-            identify,
-            log_all_failures: config.global_defs.checker_log_all_failures,
-            refused: Vec::new(),
-        };
+        let mut build = Build::new(&config, Start::Cold, now, jitter, identify);
         let book = Book::build(&config, &mut build);
         out.extend(build.refused.into_iter().map(Effect::warn));
         let mut pool = Pool {

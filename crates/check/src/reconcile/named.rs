@@ -45,14 +45,7 @@ impl Pool {
             return None;
         }
         let mut out = Vec::new();
-        let mut build = Build {
-            now,
-            start: Start::Cold,
-            jitter,
-            identify,
-            log_all_failures: config.global_defs.checker_log_all_failures,
-            refused: Vec::new(),
-        };
+        let mut build = Build::new(&config, Start::Cold, now, jitter, identify);
         let mut book = Book::build(&config, &mut build);
         // Refusals were logged when the configuration was applied; a new
         // address of the same template is refused for the same reason.
