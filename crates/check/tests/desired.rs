@@ -6,35 +6,20 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::Path;
 
 use keepalived_check::desired::{desired_table, evaluate_quorum, startup_table};
 use keepalived_check::globals::{lvs_timeouts, sync_daemon_spec};
 use keepalived_check::health::HealthView;
 use keepalived_check::ids::RealServerId;
 use keepalived_check::quorum::QuorumBook;
-use keepalived_config::host::FakeHost;
 use keepalived_config::model::Config;
-use keepalived_config::preprocess::Options;
+mod support;
+use support::load;
+
 use keepalived_ipvs::ipvsadm::render_save;
 use keepalived_ipvs::model::{
     Family, Forward, Protocol, ServiceKey, SyncState, Table, Timeouts, TunnelType, svc_flags,
 };
-
-fn load(text: &str) -> Config {
-    let loaded = keepalived_config::load_str(
-        Path::new("t.conf"),
-        text,
-        &Options::default(),
-        &FakeHost::with_interfaces(&["eth0"]),
-    );
-    assert!(
-        !loaded.diagnostics.has_fatal(),
-        "config rejected: {:?}",
-        loaded.diagnostics.iter().collect::<Vec<_>>()
-    );
-    loaded.config
-}
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap_or(IpAddr::V4(0.into()))

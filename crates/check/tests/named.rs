@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,9 +17,9 @@ use keepalived_check::machine::Outcome;
 use keepalived_check::reconcile::Pool;
 use keepalived_check::resolve::{self, LookupKey, Target};
 use keepalived_check::time::Instant;
-use keepalived_config::host::FakeHost;
 use keepalived_config::model::Config;
-use keepalived_config::preprocess::Options;
+mod support;
+
 use keepalived_ipvs::model::Op;
 
 const CONF: &str = "
@@ -47,18 +46,7 @@ virtual_server 198.51.100.10 80 {
 ";
 
 fn base() -> Arc<Config> {
-    let loaded = keepalived_config::load_str(
-        Path::new("t.conf"),
-        CONF,
-        &Options::default(),
-        &FakeHost::with_interfaces(&["eth0"]),
-    );
-    assert!(
-        !loaded.diagnostics.has_fatal(),
-        "config rejected: {:?}",
-        loaded.diagnostics.iter().collect::<Vec<_>>()
-    );
-    Arc::new(loaded.config)
+    Arc::new(support::load(CONF))
 }
 
 fn ip(s: &str) -> IpAddr {

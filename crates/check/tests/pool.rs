@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,25 +19,11 @@ use keepalived_check::effect::{Effect, Level};
 use keepalived_check::machine::Outcome;
 use keepalived_check::reconcile::Pool;
 use keepalived_check::time::Instant;
-use keepalived_config::host::FakeHost;
 use keepalived_config::model::Config;
-use keepalived_config::preprocess::Options;
-use keepalived_ipvs::model::{Op, Table};
+mod support;
+use support::load;
 
-fn load(text: &str) -> Config {
-    let loaded = keepalived_config::load_str(
-        Path::new("t.conf"),
-        text,
-        &Options::default(),
-        &FakeHost::with_interfaces(&["eth0"]),
-    );
-    assert!(
-        !loaded.diagnostics.has_fatal(),
-        "config rejected: {:?}",
-        loaded.diagnostics.iter().collect::<Vec<_>>()
-    );
-    loaded.config
-}
+use keepalived_ipvs::model::{Op, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mutation {
