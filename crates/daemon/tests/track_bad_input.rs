@@ -565,24 +565,6 @@ $total += $_ for <$r>;
 print "$total\n";
 "#;
 
-/// Starts a binary this process has just written. Another test thread
-/// that forks while the copy's file is open for writing hands the write
-/// descriptor to its child for a moment, and exec then fails with ETXTBSY
-/// (seen once in a full run): retried, that moment passes.
-fn spawn_fresh_binary(cmd: &mut Command) -> std::process::Child {
-    let mut tries = 0;
-    loop {
-        match cmd.spawn() {
-            Ok(child) => return child,
-            Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("start {:?}: {e}", cmd.get_program()),
-        }
-    }
-}
-
 #[test]
 fn a_process_storm_keeps_the_timers_and_the_counts() {
     preflight();
@@ -593,8 +575,20 @@ fn a_process_storm_keeps_the_timers_and_the_counts() {
     // The steady process is `sleep` under another name, so its comm is
     // the name the tracker looks for.
     let steady_bin = dir.path().join(&steady_name);
-    fs::copy("/bin/sleep", &steady_bin).expect("copy /bin/sleep");
-    let mut steady = spawn_fresh_binary(Command::new(&steady_bin).arg("600"));
+    // Copied by a child process, never opened for writing here: a write
+    // descriptor of ours, inherited by whatever another test thread
+    // forks at that moment, would make the exec below fail with ETXTBSY
+    // (seen once in a full run; crates/sys/tests/script.rs does the same).
+    let copied = Command::new("cp")
+        .arg("/bin/sleep")
+        .arg(&steady_bin)
+        .status()
+        .expect("run cp");
+    assert!(copied.success(), "copy /bin/sleep");
+    let mut steady = Command::new(&steady_bin)
+        .arg("600")
+        .spawn()
+        .expect("start the steady process");
     let conf = dir.path().join("keepalived.conf");
     let mut text = String::from("global_defs {\n  vrrp_garp_master_delay 0\n}\n");
     for (name, process) in [("storm", &storm_name), ("steady", &steady_name)] {
