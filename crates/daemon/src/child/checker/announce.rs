@@ -184,6 +184,12 @@ impl VsAnnounces {
     /// Each announce, its routes and why it is (not) announced, in the
     /// shape `keepalived-rs status` renders for `vrrp_announce`.
     pub fn status(&self, pool: &Pool) -> Vec<serde_json::Value> {
+        self.views(pool, |_| true)
+    }
+
+    /// The announces whose state word `keep` accepts, as the status
+    /// shows them (only those are rendered).
+    fn views(&self, pool: &Pool, keep: impl Fn(&str) -> bool) -> Vec<serde_json::Value> {
         pool.announce_inputs()
             .into_iter()
             .filter_map(|(_, i)| {
@@ -194,6 +200,9 @@ impl VsAnnounces {
                     _ if self.book.is_announced(&i.id) => "announced",
                     _ => "withdrawn",
                 };
+                if !keep(state) {
+                    return None;
+                }
                 let reasons: Vec<&str> = match reason {
                     Reason::Announced | Reason::Stopped => Vec::new(),
                     other => vec![other.describe()],
@@ -216,11 +225,7 @@ impl VsAnnounces {
         if self.confs.is_empty() {
             return (Vec::new(), 0);
         }
-        let out: Vec<serde_json::Value> = self
-            .status(pool)
-            .into_iter()
-            .filter(|a| a["state"] != "announced")
-            .collect();
+        let out = self.views(pool, |state| state != "announced");
         let more = out.len().saturating_sub(cap);
         (out.into_iter().take(cap).collect(), more)
     }
