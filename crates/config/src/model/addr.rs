@@ -544,9 +544,13 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
             }
             _ if LOCKABLE_METRICS.contains(&w) && next.is_some_and(|n| n.text == "lock") => {
                 if let Some(v) = value(r, t, words.get(i + 2).copied()) {
-                    if let Value::Skip(why) | Value::Drop(why) = route_value(w, &v) {
-                        r.error(&t.loc, format!("{why}; route skipped"));
-                        return None;
+                    match route_value(w, &v) {
+                        Value::Skip(why) | Value::Drop(why) => {
+                            r.error(&t.loc, format!("{why}; route skipped"));
+                            return None;
+                        }
+                        Value::Noted(notes) => report_notes(r, &t.loc, notes),
+                        Value::Keep => {}
                     }
                     rt.options.push((w.to_string(), v));
                     if !rt.locked.iter().any(|l| l == w) {
@@ -572,6 +576,10 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
                 if let Some(v) = value(r, t, next) {
                     match route_value(w, &v) {
                         Value::Keep => rt.options.push((w.to_string(), v)),
+                        Value::Noted(notes) => {
+                            report_notes(r, &t.loc, notes);
+                            rt.options.push((w.to_string(), v));
+                        }
                         Value::Drop(why) => r.error(&t.loc, why),
                         Value::Skip(why) => {
                             r.error(&t.loc, format!("{why}; route skipped"));
@@ -676,10 +684,26 @@ pub fn read_route(node: &Node<'_>, r: &mut Reader<'_>) -> Option<Route> {
 /// What keepalived 2.2.7 does with one route option's value.
 enum Value {
     Keep,
+    /// Kept, with what keepalived says of it at load.
+    Noted(Vec<super::route_time::Note>),
     /// Reported; the route goes on without the option.
     Drop(String),
     /// Reported; the whole route is skipped.
     Skip(String),
+}
+
+fn report_notes(r: &mut Reader<'_>, loc: &Loc, notes: Vec<super::route_time::Note>) {
+    use crate::diag::Category;
+    for n in notes {
+        // keepalived: CONFIG_INVALID_NUMBER for the decimals, a plain log
+        // line (no effect on -t's exit code) for the clamp.
+        let category = if n.error {
+            Category::InvalidNumber
+        } else {
+            Category::Info
+        };
+        r.diags.report(category, Some(loc.clone()), n.text);
+    }
 }
 
 /// keepalived's reading of the values it checks while parsing (numbers,
@@ -701,16 +725,11 @@ fn route_value(key: &str, v: &str) -> Value {
         | "initrwnd" | "expires" => number(u32::MAX),
         "hoplimit" => number(255),
         "quickack" | "fastopen_no_cookie" => number(1),
-        "rtt" | "rttvar" | "rto_min" => {
-            let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-            let unit = &v[digits.len()..];
-            let unit_ok = ["", "s", "sec", "secs", "ms", "msec", "msecs"].contains(&unit);
-            if unit_ok && !digits.is_empty() && digits.parse::<u32>().is_ok() {
-                Value::Keep
-            } else {
-                Value::Skip(format!("invalid {key} '{v}' for route"))
-            }
-        }
+        "rtt" | "rttvar" | "rto_min" => match super::route_time::route_time(key, v) {
+            Ok(t) if t.notes.is_empty() => Value::Keep,
+            Ok(t) => Value::Noted(t.notes),
+            Err(why) => Value::Skip(format!("{why} for route")),
+        },
         "features" if v != "ecn" => Value::Drop(format!("feature {v} not supported; ignored")),
         "ttl-propagate" if v != "enabled" && v != "disabled" => {
             Value::Drop(format!("ttl-propagate value {v} not recognised; ignored"))

@@ -27,6 +27,7 @@ pub mod global;
 pub mod lvs;
 pub mod resolvers;
 pub mod root;
+pub mod route_time;
 pub mod ssl;
 pub mod sync_group;
 pub mod track;

@@ -137,17 +137,8 @@ fn u32_of(s: &str, what: &str) -> Result<u32, String> {
     number(s).ok_or_else(|| format!("invalid {what} '{s}'"))
 }
 
-/// An `ip route` time value (`rtt 300ms`, `rto_min 2s`, bare = ms).
-fn millis(s: &str) -> Result<u32, String> {
-    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let scale = match &s[digits.len()..] {
-        "" | "ms" | "msec" | "msecs" => 1,
-        "s" | "sec" | "secs" => 1000,
-        _ => return Err(format!("invalid time '{s}'")),
-    };
-    number(digits)
-        .and_then(|v| v.checked_mul(scale))
-        .ok_or_else(|| format!("invalid time '{s}'"))
+fn route_time(key: &str, value: &str) -> Result<u32, String> {
+    keepalived_config::model::route_time::route_time(key, value).map(|t| t.units)
 }
 
 /// Applies one `ip route` option word kept verbatim by the config.
@@ -169,14 +160,10 @@ fn route_option(spec: &mut RouteSpec, key: &str, value: &str) -> Result<(), Stri
         "fastopen_no_cookie" => spec
             .metrics
             .push(Metric::FastopenNoCookie(m("fastopen_no_cookie")?)),
-        // The kernel keeps rtt in 1/8 ms and rttvar in 1/4 ms units.
-        "rtt" => spec
-            .metrics
-            .push(Metric::Rtt(millis(value)?.saturating_mul(8))),
-        "rttvar" => spec
-            .metrics
-            .push(Metric::RttVar(millis(value)?.saturating_mul(4))),
-        "rto_min" => spec.metrics.push(Metric::RtoMin(millis(value)?)),
+        // keepalived's reading (config crate): kernel units, 200 ms-120 s.
+        "rtt" => spec.metrics.push(Metric::Rtt(route_time(key, value)?)),
+        "rttvar" => spec.metrics.push(Metric::RttVar(route_time(key, value)?)),
+        "rto_min" => spec.metrics.push(Metric::RtoMin(route_time(key, value)?)),
         "congctl" => spec.metrics.push(Metric::CcAlgo(value.to_owned())),
         "features" => match value {
             // RTAX_FEATURE_ECN.
@@ -524,7 +511,7 @@ mod tests {
     fn every_route_option_reaches_the_request() {
         let r = routes(
             "203.0.113.128/25 src 192.0.2.100 via 192.0.2.254 dev eth0 table 100 metric 5 \
-             scope link mtu 1400 advmss 1360 rtt 10ms initcwnd 10 congctl cubic tos 0x10 \
+             scope link mtu 1400 advmss 1360 rtt 300ms initcwnd 10 congctl cubic tos 0x10 \
              realms 2/3 onlink",
         )
         .remove(0)
@@ -542,7 +529,7 @@ mod tests {
             vec![
                 Metric::Mtu(1400),
                 Metric::Advmss(1360),
-                Metric::Rtt(80),
+                Metric::Rtt(2400),
                 Metric::InitCwnd(10),
                 Metric::CcAlgo("cubic".into()),
             ]
