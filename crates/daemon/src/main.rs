@@ -13,6 +13,7 @@ mod notify;
 mod pidfile;
 mod proto;
 mod sigs;
+mod stall;
 mod supervisor;
 mod unsupported;
 

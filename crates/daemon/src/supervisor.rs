@@ -61,6 +61,7 @@ use keepalived_config::Config;
 use keepalived_config::model::announce::Announce;
 
 use crate::kept_frame::KeptFrame;
+use crate::stall::{self, SchedTimes};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -88,6 +89,20 @@ struct Running {
     /// answer (a child decoding a big first snapshot is not watched yet)
     /// and after a stall was acted on.
     last_beat: Option<Instant>,
+    /// The checker child's scheduler account at `last_beat` (see stall.rs).
+    beat_sched: Option<SchedTimes>,
+    /// A starvation past the bound was logged for this silence.
+    starved_noted: bool,
+}
+
+impl Running {
+    fn beat(&mut self, kind: Kind) {
+        self.last_beat = Some(Instant::now());
+        self.starved_noted = false;
+        if kind == Kind::Checker {
+            self.beat_sched = SchedTimes::of(self.child.id());
+        }
+    }
 }
 
 struct Slot {
@@ -269,7 +284,8 @@ fn systemd_watchdog_interval() -> Option<Duration> {
 /// which an ordinary scheduling hiccup on a loaded box would be taken
 /// for a stall and a healthy master restarted (a VIP flap). Ceiling 10 s.
 /// The checker has no peer to race: 10 s, and its big applies run on a
-/// worker thread, so its loop (and heartbeat) keeps turning through them.
+/// worker thread, so its loop (and heartbeat) keeps turning through them;
+/// a checker starved of CPU gets more (stall.rs).
 /// `KEEPALIVED_RS_STALL_MS` overrides both (tests).
 fn stall_bounds(config: &Config) -> (Duration, Duration) {
     if let Some(ms) = std::env::var("KEEPALIVED_RS_STALL_MS")
@@ -573,6 +589,8 @@ impl Supervisor {
                 framer: Framer::default(),
                 acked: 0,
                 last_beat: None,
+                beat_sched: None,
+                starved_noted: false,
             };
             io::Write::write_all(&mut r.chan, &snapshot)?;
             Ok(r)
@@ -916,9 +934,11 @@ impl Supervisor {
                         }
                         // Watched from its first answer on: a child that
                         // stalls before its first heartbeat is caught too.
-                        r.last_beat.get_or_insert_with(Instant::now);
+                        if r.last_beat.is_none() {
+                            r.beat(slot.kind);
+                        }
                     }
-                    Ok(FromChild::Heartbeat) => r.last_beat = Some(Instant::now()),
+                    Ok(FromChild::Heartbeat) => r.beat(slot.kind),
                     Ok(FromChild::Status { id, status }) => {
                         if let Some(q) = self.status_queries.iter_mut().find(|q| q.id == id)
                             && let Some(a) = q.answers.iter_mut().find(|a| a.0 == slot.kind)
@@ -956,8 +976,15 @@ impl Supervisor {
         }
         if self.stopping.is_none() {
             for s in &self.slots {
-                if let Some(t) = s.running.as_ref().and_then(|r| r.last_beat) {
-                    consider(t + self.current.stall_bound(s.kind));
+                if let Some(r) = &s.running
+                    && let Some(t) = r.last_beat
+                {
+                    if r.starved_noted {
+                        // Past its bound, given time: look again soon.
+                        consider(now + Duration::from_millis(500));
+                    } else {
+                        consider(t + self.current.stall_bound(s.kind));
+                    }
                 }
             }
         }
@@ -1093,6 +1120,23 @@ impl Supervisor {
                 continue;
             }
             let pid = r.child.id();
+            if slot.kind == Kind::Checker
+                && let stall::Verdict::Starved { waited } =
+                    stall::judge(silent, bound, r.beat_sched, SchedTimes::of(pid))
+            {
+                if !r.starved_noted {
+                    r.starved_noted = true;
+                    tracing::warn!(
+                        "{} child process({pid}) has sent no heartbeat for {} ms (bound {} ms) but waited {} ms of it for a CPU: the host is starved, not the child stalled; waiting up to {} ms",
+                        slot.kind.label(),
+                        silent.as_millis(),
+                        bound.as_millis(),
+                        waited.as_millis(),
+                        (bound * stall::STARVED_CEILING).as_millis()
+                    );
+                }
+                continue;
+            }
             tracing::error!(
                 "{} child process({pid}) stalled: no heartbeat for {} ms (bound {} ms); killing it",
                 slot.kind.label(),

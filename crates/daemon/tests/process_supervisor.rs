@@ -1076,3 +1076,118 @@ fn a_long_apply_is_not_a_stall() {
     assert_eq!(d.pidfile("check.pid"), Some(checker), "{}", d.log());
     assert!(!d.log().contains("stalled"), "{}", d.log());
 }
+
+/// A CPU cgroup that gives its processes 1 ms of CPU a second (cgroup v1's
+/// cpu controller or v2's cpu.max): starvation on demand.
+struct Starved {
+    dir: PathBuf,
+    procs: PathBuf,
+}
+
+impl Starved {
+    fn new(name: &str) -> Starved {
+        let v1 = Path::new("/sys/fs/cgroup/cpu");
+        // (the cgroup, the files that set its limit)
+        let (dir, limit) = if v1.join("cpu.cfs_quota_us").exists() {
+            (
+                v1.join(name),
+                vec![
+                    ("cpu.cfs_period_us", "1000000"),
+                    ("cpu.cfs_quota_us", "1000"),
+                ],
+            )
+        } else if fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+            .is_ok_and(|c| c.split_whitespace().any(|w| w == "cpu"))
+        {
+            let _ = fs::write("/sys/fs/cgroup/cgroup.subtree_control", "+cpu");
+            (
+                Path::new("/sys/fs/cgroup").join(name),
+                vec![("cpu.max", "1000 1000000")],
+            )
+        } else {
+            panic!(
+                "this test needs a cgroup cpu controller (v1 at /sys/fs/cgroup/cpu or v2's cpu.max)"
+            );
+        };
+        let _ = fs::create_dir(&dir);
+        for (file, value) in limit {
+            fs::write(dir.join(file), value).expect("cgroup limit");
+        }
+        Starved {
+            procs: dir.join("cgroup.procs"),
+            dir,
+        }
+    }
+
+    fn hold(&self, pid: i32) {
+        fs::write(&self.procs, pid.to_string()).expect("move into the starved cgroup");
+    }
+
+    /// Back to the root cgroup (of the same hierarchy).
+    fn release(&self, pid: i32) {
+        let root = self
+            .dir
+            .parent()
+            .expect("hierarchy root")
+            .join("cgroup.procs");
+        fs::write(root, pid.to_string()).expect("move back");
+    }
+}
+
+impl Drop for Starved {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// A checker child that gets no CPU (the box is starved, not the child
+/// stalled) is given time past its bound rather than killed, and one that
+/// is stopped is still killed within the bound.
+#[test]
+fn a_starved_checker_child_is_waited_for_a_stopped_one_is_not() {
+    // Enough failing checks (closed ports on loopback) that 1 ms of CPU a
+    // second cannot also carry the heartbeats.
+    let mut conf = String::new();
+    for v in 0..20 {
+        conf.push_str(&format!(
+            "virtual_server 192.0.2.{} 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n",
+            v + 1
+        ));
+        for r in 0..50 {
+            conf.push_str(&format!(
+                " real_server 127.0.{}.{} 9 {{\n  TCP_CHECK {{\n   connect_timeout 1\n  }}\n }}\n",
+                v + 1,
+                r + 1
+            ));
+        }
+        conf.push_str("}\n");
+    }
+    let d = Daemon::start_conf(
+        &conf,
+        &["-C"],
+        &[
+            ("KEEPALIVED_RS_IPVS_DRY", "1"),
+            ("KEEPALIVED_RS_STALL_MS", "1000"),
+        ],
+    );
+    d.wait_up();
+    let checker = d.pidfile("check.pid").expect("checker pid");
+    let cg = Starved::new(&format!("kalrs-starve-{}", std::process::id()));
+    cg.hold(checker);
+    // Longer than the bound (1 s), shorter than its starvation ceiling.
+    std::thread::sleep(Duration::from_millis(3500));
+    cg.release(checker);
+    d.wait_log("the host is starved, not the child stalled", 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.pidfile("check.pid"), Some(checker), "{}", d.log());
+    assert!(!d.log().contains("stalled: no heartbeat"), "{}", d.log());
+    // A stop is not starvation.
+    let stopped = Instant::now();
+    kill(Pid::from_raw(checker), Signal::SIGSTOP).expect("stop");
+    d.wait_log("stalled: no heartbeat", 1);
+    assert!(
+        stopped.elapsed() < Duration::from_millis(2500),
+        "{}",
+        d.log()
+    );
+}
