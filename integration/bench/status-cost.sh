@@ -35,7 +35,8 @@ INSTANCES=${INSTANCES:-255}
 CLIENT=$REPO/integration/bench/status-cost.py
 WORK=$(mktemp -d /var/tmp/kalrs-status-cost.XXXXXX)
 # Branch-prefixed names: other namespace tests may run at the same time.
-NS_V=observe-scv$$ NS_W=observe-scw$$ NS_C=observe-scc$$
+NSP=${NSP:-observe}
+NS_V=$NSP-scv$$ NS_W=$NSP-scw$$ NS_C=$NSP-scc$$
 cleanup() {
 	for ns in $NS_V $NS_W $NS_C; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done

@@ -10,7 +10,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, SRV};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use keepalived_probe::resolve::wire::{
-    Ask, Dropped, Found, MAX_CNAME_HOPS, Reading, SrvFound, from_nameserver, query, question_name,
+    Ask, Dropped, Found, MAX_CNAME_HOPS, Reading, SrvRecord, from_nameserver, query, question_name,
     read,
 };
 
@@ -315,7 +315,7 @@ fn srv_records_with_their_glue_priority_port_and_weight() {
     m.add_additional(a_rec("one.example", [192, 0, 2, 11], 12));
     m.add_additional(a_rec("one.example", [192, 0, 2, 11], 12));
     m.add_additional(a_rec("two.example", [192, 0, 2, 12], 40));
-    let srv = |target: &str, priority, weight, port, glue: &[[u8; 4]]| SrvFound {
+    let srv = |target: &str, priority, weight, port, glue: &[[u8; 4]]| SrvRecord {
         target: target.into(),
         priority,
         weight,

@@ -19,7 +19,8 @@ use std::net::IpAddr;
 
 use super::name::Target;
 
-/// One SRV record, as the wire reader returned it.
+/// One SRV record of an answer, as the wire reader (keepalived-probe)
+/// returns it, with what the additional section said of its target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SrvRecord {
     /// Lower case, without the final dot.
@@ -27,7 +28,8 @@ pub struct SrvRecord {
     pub priority: u16,
     pub weight: u16,
     pub port: u16,
-    /// Addresses from the additional section (empty: none given).
+    /// The target's addresses of the asked family from the additional
+    /// section (at most the reader's bound); empty when it gave none.
     pub glue: Vec<IpAddr>,
 }
 

@@ -68,19 +68,9 @@ pub struct Found {
     pub weight: Option<u16>,
 }
 
-/// One SRV record of an answer, with what the additional section said
-/// of its target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SrvFound {
-    /// The target, lower case, without the final dot.
-    pub target: String,
-    pub priority: u16,
-    pub weight: u16,
-    pub port: u16,
-    /// The target's addresses of the asked family from the additional
-    /// section (at most `max`); empty when it gave none.
-    pub glue: Vec<IpAddr>,
-}
+/// One SRV record of an answer: the pure resolver logic's own type, so
+/// the wire reader's output goes to it as is.
+pub use keepalived_check::resolve::SrvRecord;
 
 /// A NOERROR answer's addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +78,7 @@ pub struct Answer {
     /// A/AAAA: the addresses.
     pub found: Vec<Found>,
     /// SRV: the records (at most `max`).
-    pub srv: Vec<SrvFound>,
+    pub srv: Vec<SrvRecord>,
     /// Smallest TTL of the records used (0 when there were none).
     pub ttl: u32,
     /// Records beyond `max`, SRV targets without an address.
@@ -252,7 +242,7 @@ pub fn read(bytes: &[u8], id: u16, name: &Name, ask: Ask, max: usize) -> Reading
                     }
                 }
                 ans.ttl = ans.ttl.min(ttl);
-                ans.srv.push(SrvFound {
+                ans.srv.push(SrvRecord {
                     target: target_name(srv.target()),
                     priority: srv.priority(),
                     weight: srv.weight(),

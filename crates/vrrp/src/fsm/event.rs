@@ -87,7 +87,8 @@ pub enum GarpReason {
     /// Second burst `garp_lower_prio_delay` after that.
     LowerPriorityDelay,
     /// A master's VMAC was deleted behind its back and made again: its
-    /// VIPs are back on a new link (sent by the shell, not the machine).
+    /// VIPs are back on a new link (the node's answer to
+    /// `node::Event::LinkRecreated`, not the machine's).
     LinkRecreated,
 }
 

@@ -33,6 +33,7 @@ use crate::fsm::priority;
 use crate::fsm::time::Instant;
 use crate::node::announce::Announcer;
 use crate::node::event::{Effect, Event, FaultCause, InstanceSpec};
+use crate::node::owned::static_deleted;
 use crate::node::process::{ProcessParams, ProcessTracker};
 use crate::node::sync::Group;
 use crate::node::track::{self, ScriptParams, ScriptTracker, TrackUse, Verdict};
@@ -281,6 +282,8 @@ impl Node {
                 what,
                 tracked,
             } => self.owned_deleted(instance, what, tracked, &mut out),
+            Event::LinkRecreated { instance } => self.link_recreated(instance, &mut out),
+            Event::StaticDeleted { what, tracked } => static_deleted(what, tracked, &mut out),
             Event::ProcessCount {
                 process,
                 count,

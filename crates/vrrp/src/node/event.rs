@@ -67,6 +67,18 @@ pub enum Event {
         #[serde(default = "yes")]
         tracked: bool,
     },
+    /// Instance `instance`'s link (its VMAC or one of its address VMACs)
+    /// was deleted behind our back and the shell made it again: what was
+    /// on it went with it.
+    LinkRecreated { instance: usize },
+    /// Someone else deleted a `static_ipaddress` (`Address`),
+    /// `static_routes` or `static_rules` entry (`Route`/`Rule`: its index
+    /// in the configured list); `tracked` is false for a `no_track` one.
+    StaticDeleted {
+        what: Owned,
+        #[serde(default = "yes")]
+        tracked: bool,
+    },
     /// A `vrrp_track_process` now counts `count` matching processes.
     ProcessCount {
         process: String,
@@ -107,6 +119,9 @@ pub enum Effect {
     /// Put back `what` of a MASTER `instance`, deleted by someone else;
     /// nothing else changes (see [`crate::node::owned`]).
     Restore { instance: usize, what: Owned },
+    /// Put back the static entry `what`, deleted by someone else (see
+    /// [`crate::node::owned`]).
+    RestoreStatic { what: Owned },
     /// A `vrrp_announce`'s routes go in (`up`) or out; `causes` say why
     /// it is not healthy (empty when up, or when removed or stopping).
     Announce {

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use keepalived_check::resolve::{
     Action, Change, Followed, Lookup, LookupKey, LookupKind, NameState, NameStatus, Outcome,
-    Settings, SrvRecord, SrvTargets, Target, to_follow,
+    Settings, SrvTargets, Target, to_follow,
 };
 use keepalived_check::time::Instant as CheckInstant;
 use keepalived_config::model::resolvers::InitAddr;
@@ -346,17 +346,7 @@ async fn srv_outcome(
     q: &Question,
     settings: &Settings,
 ) -> Outcome {
-    let records: Vec<SrvRecord> = a
-        .srv
-        .into_iter()
-        .map(|r| SrvRecord {
-            target: r.target,
-            priority: r.priority,
-            weight: r.weight,
-            port: r.port,
-            glue: r.glue,
-        })
-        .collect();
+    let records = a.srv;
     let ask = match q.ask {
         Ask::Srv { v6: true } => Ask::Aaaa,
         _ => Ask::A,

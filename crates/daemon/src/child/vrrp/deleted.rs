@@ -4,8 +4,8 @@
 //! The kernel announces every deletion (ours too). The shell only finds
 //! whose object it was: an instance's VIP, virtual route or rule goes to
 //! the node, which decides (put it back while MASTER, see
-//! `keepalived_vrrp::node::owned`); a static one is put back at once
-//! unless `no_track`, as keepalived does.
+//! `keepalived_vrrp::node::owned`), and so does a static one (put back
+//! unless `no_track`, as keepalived does).
 
 use std::time::Duration;
 
@@ -76,7 +76,7 @@ impl Core {
             return;
         };
         let mut found = Vec::new();
-        match &d {
+        let statik = match &d {
             Deleted::Lost => {
                 self.resync_vips().await;
                 return;
@@ -87,7 +87,7 @@ impl Core {
                         found.push((idx, Owned::Address(a.addr), tracked));
                     }
                 }
-                self.statics.address_deleted(&self.nl, a).await;
+                self.statics.address_gone(&self.nl, a).await
             }
             Deleted::Route(r) => {
                 for (idx, i) in self.insts.iter().enumerate() {
@@ -96,7 +96,7 @@ impl Core {
                         found.push((idx, Owned::Route(k), tracked));
                     }
                 }
-                self.statics.route_deleted(&self.nl, r).await;
+                self.statics.route_gone(r)
             }
             Deleted::Rule(r) => {
                 for (idx, i) in self.insts.iter().enumerate() {
@@ -105,8 +105,12 @@ impl Core {
                         found.push((idx, Owned::Rule(k), tracked));
                     }
                 }
-                self.statics.rule_deleted(&self.nl, r).await;
+                self.statics.rule_gone(r)
             }
+        };
+        if let Some((what, tracked)) = statik {
+            let now = self.now();
+            self.feed(Event::StaticDeleted { what, tracked }, now).await;
         }
         for (instance, what, tracked) in found {
             let now = self.now();

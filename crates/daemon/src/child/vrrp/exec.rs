@@ -41,6 +41,7 @@ impl Core {
                     }
                 }
                 Effect::Restore { instance, what } => self.restore(instance, what).await,
+                Effect::RestoreStatic { what } => self.statics.restore(&self.nl, &what).await,
                 Effect::Announce {
                     announce,
                     up,

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use keepalived_sys::addr::AddrSpec;
 use keepalived_sys::sysctl;
-use keepalived_vrrp::fsm::{GarpReason, State};
+use keepalived_vrrp::node::Event;
 use keepalived_vrrp::node::vmac::{self, Ledger, Restore, Sysctl, VmacSpec};
 use keepalived_vrrp::packet::Family;
 
@@ -264,9 +264,9 @@ impl Core {
     /// at once when its base link is still there (keepalived 2.2.7 does
     /// the same: an admin's `ip link del vrrp.51` must not leave the
     /// instance deaf for good), else when the base link comes back
-    /// ([`Self::vmacs_on_base_up`]). Unlike keepalived, the instance does
-    /// not pass through FAULT: a master puts its VIPs, routes and rules
-    /// back on the new link and announces them, and stays master.
+    /// ([`Self::vmacs_on_base_up`]); then the node hears
+    /// `Event::LinkRecreated` and says what to put back
+    /// (`keepalived_vrrp::node::owned`).
     /// Our own removals never get here: an instance is out of `insts`
     /// before its macvlan is deleted.
     pub(super) async fn vmac_removed(&mut self, link: &str) {
@@ -368,24 +368,10 @@ impl Core {
             self.ensure_receivers();
             self.close_unused_sockets();
         }
-        let state = self
-            .node
-            .instance(idx)
-            .map(|f| (f.state(), f.params().garp.master_repeat));
-        let Some((State::Master, rounds)) = state else {
-            return;
-        };
-        let Some(live) = self.insts.get(idx) else {
-            return;
-        };
-        let (ifindex, vips, routing) = (live.ifindex, live.vips.clone(), live.routing.clone());
-        for v in &vips {
-            if let Err(e) = self.add_vip(ifindex, v).await {
-                tracing::warn!("({inst}) cannot put back {}: {e}", v.address);
-            }
-        }
-        routing.install(&self.nl, &inst).await;
-        self.send_garp(idx, rounds, GarpReason::LinkRecreated).await;
+        // What was on the old link is gone: the node says what to put
+        // back (a master's VIPs, routes and rules, and a GARP burst).
+        let now = self.now();
+        self.feed(Event::LinkRecreated { instance: idx }, now).await;
     }
 
     /// Removes instance `inst`'s macvlan and puts back the base

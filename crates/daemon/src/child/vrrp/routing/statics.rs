@@ -3,8 +3,9 @@
 //! the VRRP child applies its first configuration, changed by a reload
 //! only where the configuration changed, removed on stop.
 //!
-//! A tracked static entry (no `no_track`) deleted behind our back is put
-//! back, as keepalived does (`reinstate_static_*`).
+//! A static entry deleted behind our back is found here and handed to
+//! the node (`Event::StaticDeleted`), which says to put back a tracked
+//! one (no `no_track`), as keepalived does (`reinstate_static_*`).
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -14,6 +15,7 @@ use keepalived_sys::addr::{AddrInfo, AddrSpec, Scope};
 use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::route::RouteGone;
 use keepalived_sys::rule::RuleGone;
+use keepalived_vrrp::node::Owned;
 
 use super::{Routing, add_route, add_rule, show};
 
@@ -148,13 +150,12 @@ impl Statics {
         }
     }
 
-    /// A deleted address: put back if it is a tracked static one.
-    pub async fn address_deleted(&self, nl: &Netlink, gone: &AddrInfo) {
+    /// Which static entry a deletion removed, and whether it is tracked
+    /// (not `no_track`): the node decides what follows
+    /// (`Event::StaticDeleted`).
+    pub async fn address_gone(&self, nl: &Netlink, gone: &AddrInfo) -> Option<(Owned, bool)> {
         for a in &self.addresses {
-            if a.conf.no_track
-                || a.conf.address != gone.addr
-                || a.conf.prefix_len != gone.prefix_len
-            {
+            if a.conf.address != gone.addr || a.conf.prefix_len != gone.prefix_len {
                 continue;
             }
             let on_it = nl
@@ -162,43 +163,53 @@ impl Statics {
                 .await
                 .is_ok_and(|i| i.index == gone.ifindex);
             if on_it {
-                tracing::info!("(static) address {} was deleted; putting it back", a.conf);
-                add_address(nl, a).await;
+                return Some((Owned::Address(gone.addr), !a.conf.no_track));
+            }
+        }
+        None
+    }
+
+    pub fn route_gone(&self, gone: &RouteGone) -> Option<(Owned, bool)> {
+        let k = self.routing.route_gone(gone)?;
+        let tracked = self.routing.routes.get(k).is_some_and(|r| r.tracked);
+        Some((Owned::Route(k), tracked))
+    }
+
+    pub fn rule_gone(&self, gone: &RuleGone) -> Option<(Owned, bool)> {
+        let k = self.routing.rule_gone(gone)?;
+        let tracked = self.routing.rules.get(k).is_some_and(|r| r.tracked);
+        Some((Owned::Rule(k), tracked))
+    }
+
+    /// Puts back the static entry the node said to put back, and says so.
+    pub async fn restore(&self, nl: &Netlink, what: &Owned) {
+        match *what {
+            Owned::Address(addr) => {
+                for a in self.addresses.iter().filter(|a| a.conf.address == addr) {
+                    tracing::info!("(static) address {} was deleted; putting it back", a.conf);
+                    add_address(nl, a).await;
+                }
                 // Routes using it as their source went with it, silently.
                 self.routing.install(nl, WHO).await;
             }
-        }
-    }
-
-    /// A deleted route: put back if it is a tracked static one.
-    pub async fn route_deleted(&self, nl: &Netlink, gone: &RouteGone) {
-        if let Some(r) = self
-            .routing
-            .route_gone(gone)
-            .and_then(|k| self.routing.routes.get(k))
-            .filter(|r| r.tracked)
-        {
-            tracing::info!(
-                "(static) route {} was deleted; putting it back",
-                show(&r.spec)
-            );
-            add_route(nl, r, WHO).await;
-        }
-    }
-
-    /// A deleted rule: put back if it is a tracked static one.
-    pub async fn rule_deleted(&self, nl: &Netlink, gone: &RuleGone) {
-        if let Some(r) = self
-            .routing
-            .rule_gone(gone)
-            .and_then(|k| self.routing.rules.get(k))
-            .filter(|r| r.tracked)
-        {
-            tracing::info!(
-                "(static) rule {} was deleted; putting it back",
-                r.spec.priority
-            );
-            add_rule(nl, &r.spec, WHO).await;
+            Owned::Route(k) => {
+                if let Some(r) = self.routing.routes.get(k) {
+                    tracing::info!(
+                        "(static) route {} was deleted; putting it back",
+                        show(&r.spec)
+                    );
+                    add_route(nl, r, WHO).await;
+                }
+            }
+            Owned::Rule(k) => {
+                if let Some(r) = self.routing.rules.get(k) {
+                    tracing::info!(
+                        "(static) rule {} was deleted; putting it back",
+                        r.spec.priority
+                    );
+                    add_rule(nl, &r.spec, WHO).await;
+                }
+            }
         }
     }
 }
