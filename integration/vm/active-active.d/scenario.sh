@@ -97,6 +97,10 @@ EOF
 		ns r$i env RS=rs$i nc -ll -p 80 -e $R/answer >/dev/null 2>&1 &
 	done
 
+	# BGP hold time 90 s: an emulated VM on a busy host can stall for
+	# more than 3 s (seen: "Hold timer expired", then BIRD's 60 s error
+	# wait with the router down to one path). Withdrawals are UPDATEs and
+	# need no timer; no check here waits on the hold time.
 	cat >$R/rt.bird.conf <<EOF
 router id 198.51.100.1;
 log "$OUT/rt.bird.log" all;
@@ -108,8 +112,8 @@ protocol kernel {
 }
 template bgp director {
 	local as 65000;
-	hold time 3;
-	keepalive time 1;
+	hold time 90;
+	keepalive time 10;
 	connect retry time 1;
 	debug { states };
 	ipv4 { import all; export none; };
@@ -127,8 +131,8 @@ include "$OUT/bird-announce.conf";
 protocol bgp upstream {
 	local as 65001;
 	neighbor 198.51.100.1 as 65000;
-	hold time 3;
-	keepalive time 1;
+	hold time 90;
+	keepalive time 10;
 	connect retry time 1;
 	ipv4 { import none; export where proto = "kalrs_announce"; };
 }
