@@ -303,6 +303,8 @@ close_long() {
 	done
 	FD=()
 }
+# Only ESTABLISHED entries count below: an entry of an earlier, closed
+# connection (IPVS keeps TIME_WAIT 2 min) may have the same client port.
 # Each connection's client port (ss names the descriptor), then the
 # director whose IPVS scheduled it (LOCAL in /proc/net/ip_vs_conn_sync) and the
 # real server it chose.
@@ -314,7 +316,7 @@ locate_long() {
 			sed -nE "s/.*203\.0\.113\.2:([0-9]+) .*pid=$$,fd=([0-9]+).*/\2 \1/p")
 	for d in 1 2 3; do
 		while read -r pro fip fpt tip tpt dip dpt state origin rest; do
-			[ "$origin" = LOCAL ] && [ "$tip" = C0000250 ] || continue
+			[ "$origin" = LOCAL ] && [ "$tip" = C0000250 ] && [ "$state" = ESTABLISHED ] || continue
 			home[$((16#$fpt))]=$d
 			dest[$((16#$fpt))]=rs$((16#${dip:6:2} - 20))
 		done < <(ns d$d cat /proc/net/ip_vs_conn_sync 2>/dev/null)
@@ -336,7 +338,7 @@ synced_everywhere() {
 	local d i ports
 	for d in 1 2 3; do
 		ports=" $(ns d$d cat /proc/net/ip_vs_conn_sync 2>/dev/null |
-			awk '$4 == "C0000250" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
+			awk '$4 == "C0000250" && $8 == "ESTABLISHED" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
 		for i in "${!FD[@]}"; do
 			case $ports in *" ${PORT[i]} "*) ;; *) return 1 ;; esac
 		done
@@ -348,7 +350,7 @@ moved_count() {
 	local d i n=0 ports
 	for d in 1 2 3; do
 		ports=" $(ns d$d cat /proc/net/ip_vs_conn_sync 2>/dev/null |
-			awk '$4 == "C0000250" && $9 == "LOCAL" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
+			awk '$4 == "C0000250" && $8 == "ESTABLISHED" && $9 == "LOCAL" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
 		for i in "${!FD[@]}"; do
 			[ "${HOME_OF[i]}" = $d ] && continue
 			case $ports in *" ${PORT[i]} "*) n=$((n + 1)) ;; esac
@@ -361,7 +363,7 @@ copied_count() {
 	local d i n=0 ports
 	for d in 1 2 3; do
 		ports=" $(ns d$d cat /proc/net/ip_vs_conn_sync 2>/dev/null |
-			awk '$4 == "C0000250" && $9 == "SYNC" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
+			awk '$4 == "C0000250" && $8 == "ESTABLISHED" && $9 == "SYNC" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
 		for i in "${!FD[@]}"; do
 			case $ports in *" ${PORT[i]} "*) n=$((n + 1)) ;; esac
 		done
