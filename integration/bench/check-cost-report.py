@@ -5,13 +5,10 @@ prints each implementation's cost and the ratios ours / keepalived's."""
 import sys
 
 r = {}
-calls = {}
 for line in sys.stdin:
     f = line.split()
     if len(f) == 4 and f[0] == "RESULT":
         r.setdefault(f[1], {})[f[2]] = float(f[3])
-    elif len(f) == 4 and f[0] == "SYSCALL":
-        calls.setdefault(f[1], {})[f[2]] = int(f[3])
 rows = {}
 for impl, v in sorted(r.items()):
     cpu = v["cpu_ticks"] / v.get("clk_tck", 100)
@@ -42,17 +39,3 @@ if "ka" in rows and "rs" in rows:
             f"ours / keepalived: user CPU per check {rows['rs'][2] / rows['ka'][2]:.2f}x, "
             f"system CPU per check {rows['rs'][3] / rows['ka'][3]:.2f}x"
         )
-
-# System calls per check of the checker process (STRACE=SECONDS).
-if calls:
-    names = sorted({n for c in calls.values() for n in c})
-    impls = sorted(calls)
-    per = {}
-    for impl in impls:
-        seen = r.get(impl, {}).get("strace_checks", 0)
-        per[impl] = {n: calls[impl].get(n, 0) / seen if seen else float("nan") for n in names}
-    print("system calls per check (strace -c on the checker process): " +
-          ", ".join(f"{i} over {r.get(i, {}).get('strace_checks', 0):.0f} checks" for i in impls))
-    for n in sorted(names, key=lambda n: -max(per[i][n] for i in impls)):
-        print(f"  {n:<16}" + "".join(f" {i} {per[i][n]:6.2f}" for i in impls))
-    print("  total           " + "".join(f" {i} {sum(per[i].values()):6.2f}" for i in impls))

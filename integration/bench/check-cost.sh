@@ -8,8 +8,6 @@
 #   env: SERVICES=1000 RS=10 KIND=tcp|http|ssl SHARED=1 DELAY_LOOP=10
 #        WINDOW=30 IMPLS="ka rs" SMP=2 MEM=2048
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
-#        STRACE=SECONDS (after the window: the checker's system calls per
-#        check, strace -c, both daemons)
 #        VM_ENV="NAME=VAL ..." (more environment for both daemons in the VM,
 #        e.g. MALLOC_ARENA_MAX=1 to try an allocator setting)
 #
@@ -46,14 +44,11 @@ fi
 echo "# check-cost: $(grep -E '^(SERVICES|RS|KIND|DELAY_LOOP|SINK_PORTS)=' "$WORK/bench.env" | tr '\n' ' ')window ${WINDOW:-30} s; impls: $IMPLS"
 vm_env=()
 for kv in ${VM_ENV:-}; do vm_env+=(--env "$kv"); done
-if [[ -n ${STRACE:-} ]]; then
-	vm_env+=(--env "STRACE=$STRACE" --bin "$(command -v strace)")
-fi
 for impl in $IMPLS; do
 	"$REPO/integration/vm/run-in-vm" --quiet --payload "$WORK" --timeout 900 \
 		--smp "${SMP:-2}" --mem "${MEM:-2048}" --modules "ip_vs ip_vs_rr" "${vm_env[@]}" \
 		--env "KALRS=$KALRS_BIN" --env "IMPL=$impl" --env "WINDOW=${WINDOW:-30}" --bin "$KALRS_BIN" \
-		"$WORK/check-cost.sh" | tee "$WORK/vm-$impl.log" | grep -E '^(FAIL|RESULT|DONE|INFO|SYSCALL)' || true
+		"$WORK/check-cost.sh" | tee "$WORK/vm-$impl.log" | grep -E '^(FAIL|RESULT|DONE|INFO)' || true
 	grep -q '^DONE' "$WORK/vm-$impl.log" ||
 		{ echo "check-cost bench: the VM run for $impl did not finish" >&2; tail -30 "$WORK/vm-$impl.log" >&2; exit 1; }
 done

@@ -133,23 +133,6 @@ for p in $(tree "$PID"); do
 		"/proc/$p/smaps" 2>/dev/null
 	echo "INFO $p threads $(ls /proc/$p/task 2>/dev/null | wc -l) cmd $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40)"
 done
-# STRACE=SECONDS: the checker process's system calls per check, counted
-# by strace -c after the CPU window (strace slows the daemon, so never
-# inside it). The backends' count file is written once a second: take a
-# window of 20 s or more.
-if [ -n "${STRACE:-}" ]; then
-	child=$(cat /tmp/ka-check.pid 2>/dev/null)
-	if ! command -v strace >/dev/null || [ -z "$child" ]; then
-		echo "FAIL $IMPL: STRACE set but no strace or no checker pid"
-		exit 1
-	fi
-	c0=$(cat /tmp/sink.count)
-	timeout -s INT "$STRACE" strace -c -f -p "$child" -o /tmp/strace.txt 2>/dev/null
-	c1=$(cat /tmp/sink.count)
-	result strace_checks "$((c1 - c0))"
-	# The summary's rows: "% time seconds usecs/call calls [errors] name".
-	awk -v impl="$IMPL" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { print "SYSCALL " impl " " $NF " " $4 }' /tmp/strace.txt
-fi
 result alive_at_end "$(in_table)"
 result clk_tck "$(getconf CLK_TCK 2>/dev/null || echo 100)"
 stop
