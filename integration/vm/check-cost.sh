@@ -133,6 +133,8 @@ for p in $(tree "$PID"); do
 		"/proc/$p/smaps" 2>/dev/null
 	echo "INFO $p threads $(ls /proc/$p/task 2>/dev/null | wc -l) cmd $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40)"
 done
+# The daemon's complaints, if any (a child that died or was restarted).
+grep -E 'ERROR|WARN|panick|exited|restart' /tmp/daemon-"$IMPL".log 2>/dev/null | tail -5 | sed 's/^/INFO log: /'
 result alive_at_end "$(in_table)"
 result clk_tck "$(getconf CLK_TCK 2>/dev/null || echo 100)"
 stop
