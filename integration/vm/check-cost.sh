@@ -58,14 +58,18 @@ tree() {
 		[ "$2" = "$root" ] && echo "${p#/proc/}"
 	done
 }
+# "user system" ticks (utime, stime) of the parent and its children:
+# the system share is the kernel's work for the probes' system calls,
+# which no user-space saving can remove.
 ticks() {
-	local total=0 p s
+	local user=0 sys=0 p s
 	for p in $(tree "$1"); do
 		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
 		set -- ${s##*) }
-		total=$((total + ${12} + ${13}))
+		user=$((user + ${12}))
+		sys=$((sys + ${13}))
 	done
-	echo $total
+	echo "$user $sys"
 }
 pss_kb() {
 	local total=0 p v
@@ -110,11 +114,13 @@ wait_table || exit 1
 # more full round so every checker is in its steady rhythm.
 settle=$(awk -v d="$DELAY_LOOP" 'BEGIN { printf "%d", 2 * d + 2 }')
 sleep "$settle"
-t0=$(now); k0=$(ticks "$PID"); c0=$(cat /tmp/sink.count)
+t0=$(now); read -r u0 s0 <<<"$(ticks "$PID")"; c0=$(cat /tmp/sink.count)
 sleep "$WINDOW"
-t1=$(now); k1=$(ticks "$PID"); c1=$(cat /tmp/sink.count)
+t1=$(now); read -r u1 s1 <<<"$(ticks "$PID")"; c1=$(cat /tmp/sink.count)
 result window_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
-result cpu_ticks "$((k1 - k0))"
+result cpu_ticks "$((u1 - u0 + s1 - s0))"
+result user_ticks "$((u1 - u0))"
+result sys_ticks "$((s1 - s0))"
 result checks "$((c1 - c0))"
 result expected_checks "$(awk -v n="$CHECKS" -v d="$DELAY_LOOP" -v w="$WINDOW" 'BEGIN { printf "%d", n * w / d }')"
 result window_cfg "$WINDOW"
@@ -127,6 +133,8 @@ for p in $(tree "$PID"); do
 		"/proc/$p/smaps" 2>/dev/null
 	echo "INFO $p threads $(ls /proc/$p/task 2>/dev/null | wc -l) cmd $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-40)"
 done
+# The daemon's complaints, if any (a child that died or was restarted).
+grep -E 'ERROR|WARN|panick|exited|restart' /tmp/daemon-"$IMPL".log 2>/dev/null | tail -5 | sed 's/^/INFO log: /'
 result alive_at_end "$(in_table)"
 result clk_tck "$(getconf CLK_TCK 2>/dev/null || echo 100)"
 stop

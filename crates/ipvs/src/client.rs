@@ -4,8 +4,9 @@
 //! Blocking on purpose: generic netlink runs the kernel's handler inside
 //! our `send`, so a request is finished (and its ack queued) when `send`
 //! returns; there is nothing to await. The checker child calls it from
-//! `tokio::task::spawn_blocking` (the handle is `Send`), which keeps one
-//! big apply from stalling its runtime.
+//! `tokio::task::spawn_blocking` (the handle is `Send`) for big batches,
+//! which keeps one big apply from stalling its runtime, and inline for
+//! the few ops of a health change.
 //!
 //! Batching: [`Ipvs::apply`] packs many requests, each with its own
 //! sequence number, into one `send`; the kernel handles them in order and

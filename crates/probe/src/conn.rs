@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 
 use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use tokio::io::Interest;
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 
@@ -34,6 +35,9 @@ pub enum ConnectError {
     /// No handshake before the deadline (or SO_ERROR ETIMEDOUT).
     Timeout,
 }
+
+/// What ends a non-blocking connect: writable (done) or an error.
+const HANDSHAKE: Interest = Interest::WRITABLE.add(Interest::ERROR);
 
 /// Errors of a synchronous connect() that mean "the server is not there"
 /// rather than "we cannot probe" (keepalived's list).
@@ -68,10 +72,17 @@ pub async fn connect(
     }
     let stream =
         TcpStream::from_std(std::net::TcpStream::from(socket)).map_err(ConnectError::Local)?;
-    match tokio::time::timeout_at(deadline, stream.writable()).await {
+    let ready = match tokio::time::timeout_at(deadline, stream.ready(HANDSHAKE)).await {
         Err(_) => return Err(ConnectError::Timeout),
         Ok(Err(e)) => return Err(ConnectError::Failed(e)),
-        Ok(Ok(())) => {}
+        Ok(Ok(r)) => r,
+    };
+    // The handshake is over: the socket is writable, or it failed (the
+    // kernel reports EPOLLERR with EPOLLHUP then, never EPOLLOUT alone).
+    // Only a failure needs SO_ERROR for its cause; keepalived reads it
+    // every time, one system call per check we save.
+    if ready.is_writable() && !ready.is_error() && !ready.is_write_closed() {
+        return Ok(stream);
     }
     match stream.take_error() {
         Ok(None) => Ok(stream),

@@ -49,6 +49,24 @@ fn success_and_the_request_bytes() {
     let _ = MD5_HELLO_WORLD_NL;
 }
 
+/// The reader stops early when the peer's FIN came before a read that
+/// left room in the buffer (the next read would return 0): a pause
+/// between head and body must not be taken for the end.
+#[test]
+fn an_answer_in_two_writes_is_read_to_the_end() {
+    let s = Server::start("split", &[]);
+    let spec = http_spec(
+        s.port,
+        &format!("connect_timeout 2\nurl {{ path /\n digest {MD5_HELLO_WORLD_NL} }}"),
+    );
+    let r = probe(&spec, 0);
+    assert_eq!(
+        (r.verdict, r.detail.as_str()),
+        (Verdict::Success, "success"),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn host_header_follows_the_virtualhost_order() {
     let s = Server::start("ok", &[]);

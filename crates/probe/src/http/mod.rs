@@ -28,7 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
@@ -155,7 +156,7 @@ pub(crate) async fn exchange(x: Exchange<'_>, tap: &mut (dyn FnMut(&[u8]) + Send
                 return end;
             }
             let limit = budget.map(|b| Instant::now() + b);
-            within(limit, read_plain(&mut tcp, decoder, timeout, tap)).await
+            within(limit, read_plain(&tcp, decoder, timeout, tap)).await
         }
         Some((config, sni)) => {
             let name = match sni {
@@ -222,8 +223,8 @@ async fn send<S: tokio::io::AsyncWrite + Unpin>(
     }
 }
 
-async fn read_plain<S: AsyncRead + Unpin>(
-    s: &mut S,
+async fn read_plain(
+    s: &TcpStream,
     mut decoder: Decoder,
     timeout: Duration,
     tap: &mut (dyn FnMut(&[u8]) + Send),
@@ -231,10 +232,24 @@ async fn read_plain<S: AsyncRead + Unpin>(
     let mut buf = vec![0u8; READ_SIZE];
     let mut first = true;
     loop {
-        let n = match tokio::time::timeout(timeout, s.read(&mut buf)).await {
+        // Readiness, then the read: the readiness tells whether the peer's
+        // FIN was already in before the read.
+        let read = async {
+            loop {
+                let ready = s.ready(Interest::READABLE).await?;
+                match s.try_read(&mut buf) {
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                        ) => {}
+                    other => return other.map(|n| (n, ready.is_read_closed())),
+                }
+            }
+        };
+        let (n, closed) = match tokio::time::timeout(timeout, read).await {
             Err(_) if first => return fail("Timeout WEB read", None),
             Err(_) => return fail("Timeout HTTP read", None),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
             Ok(Err(e)) => return fail("Read error with", Some(e.to_string())),
             Ok(Ok(n)) => n,
         };
@@ -245,6 +260,12 @@ async fn read_plain<S: AsyncRead + Unpin>(
         let chunk = &buf[..n];
         tap(chunk);
         if decoder.feed(chunk) == Feed::HeadTooLong {
+            return Ended::Answer(decoder.finish());
+        }
+        // The FIN came before this read and the read left room in the
+        // buffer: it took everything up to the FIN, and the next read
+        // would return 0 (keepalived makes that read; we save it).
+        if closed && n < buf.len() {
             return Ended::Answer(decoder.finish());
         }
     }

@@ -141,6 +141,27 @@ impl Decoder {
 
     /// Feeds the next bytes read. Never keeps more than a bounded amount.
     pub fn feed(&mut self, mut data: &[u8]) -> Feed {
+        // The whole head in the first chunk (the usual answer): read in
+        // place, without copying the chunk aside.
+        // The same pieces reach the body as by the copying path below.
+        let take = data.len().min(HEAD_LIMIT);
+        if self.head.is_none()
+            && self.pending.is_empty()
+            && let Some(len) = head_end(&data[..take])
+        {
+            let head_bytes = &data[..len];
+            self.head = Some(Head {
+                status: status_code(head_bytes),
+                content_length: content_length(head_bytes),
+                len,
+            });
+            if let Some(scan) = &mut self.regex {
+                scan.push(head_bytes);
+            }
+            self.body(&data[len..take]);
+            self.body(&data[take..]);
+            return Feed::More;
+        }
         if self.head.is_none() {
             let room = HEAD_LIMIT - self.pending.len();
             let take = data.len().min(room);

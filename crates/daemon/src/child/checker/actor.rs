@@ -133,6 +133,25 @@ pub struct Actor {
     announces: VsAnnounces,
 }
 
+/// Batches up to this many IPVS ops run on the actor's thread; bigger
+/// ones (a start, a reload) on a blocking thread, so that they do not
+/// stall the probes.
+const INLINE_OPS: usize = 16;
+
+/// Counts the results of one batch and logs each failure.
+fn tally(outcome: &mut Outcome, results: Vec<Result<Applied, OpError>>, ops: Vec<Op>) {
+    for (r, op) in results.into_iter().zip(ops) {
+        match r {
+            Ok(Applied::Done) => outcome.done += 1,
+            Ok(Applied::AlreadyThere | Applied::AlreadyGone) => outcome.already += 1,
+            Err(e) => {
+                log_failure(&e);
+                outcome.failed.push(op);
+            }
+        }
+    }
+}
+
 /// How one batch went, for the log and the summary.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -403,8 +422,8 @@ impl Actor {
         }
     }
 
-    /// Runs `ops` on a blocking thread (a big batch must not stall the
-    /// runtime) and logs each failure.
+    /// Runs `ops` (a big batch on a blocking thread: it must not stall
+    /// the runtime) and logs each failure.
     async fn run_ops(&mut self, ops: Vec<Op>) -> Outcome {
         let outcome = self.apply_ops(ops).await;
         self.ipvs_ops.0 += (outcome.done + outcome.already) as u64;
@@ -424,10 +443,20 @@ impl Actor {
             outcome.done = ops.len();
             return outcome;
         }
-        let Some(ipvs) = self.ipvs.take() else {
+        let Some(mut ipvs) = self.ipvs.take() else {
             outcome.failed = ops;
             return outcome;
         };
+        if ops.len() <= INLINE_OPS {
+            // A health change: the kernel handles the request inside our
+            // send, so it is done in microseconds; a hop to a blocking
+            // thread and back would cost more than the op (milliseconds
+            // under load) between the verdict and the kernel.
+            let results = ipvs.apply(&ops);
+            self.ipvs = Some(ipvs);
+            tally(&mut outcome, results, ops);
+            return outcome;
+        }
         let ops = Arc::new(ops);
         let batch = Arc::clone(&ops);
         let joined = tokio::task::spawn_blocking(move || {
@@ -449,16 +478,7 @@ impl Actor {
             }
         };
         self.ipvs = Some(ipvs);
-        for (r, op) in results.into_iter().zip(ops) {
-            match r {
-                Ok(Applied::Done) => outcome.done += 1,
-                Ok(Applied::AlreadyThere | Applied::AlreadyGone) => outcome.already += 1,
-                Err(e) => {
-                    log_failure(&e);
-                    outcome.failed.push(op);
-                }
-            }
-        }
+        tally(&mut outcome, results, ops);
         outcome
     }
 
