@@ -12,6 +12,7 @@
 //! reconciler moves it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keepalived_config::model::Config;
@@ -186,18 +187,22 @@ impl Identify for ConfigIdentity {
     }
 }
 
+/// One per checker, so kept small (tests/footprint.rs pins its size):
+/// what is the same for many checkers is shared, what few have is boxed.
 #[derive(Debug, Clone)]
 pub struct CheckerEntry {
     pub identity: Identity,
     pub share: Identity,
-    pub log: LogContext,
+    /// Shared by every checker of the book with the same context (all
+    /// the TCP_CHECKs of a pool with the same `retry`, typically).
+    pub log: Arc<LogContext>,
     pub machine: Machine,
     /// Its place in the real server's `checkers` of the configuration.
-    pub config_index: usize,
+    pub config_index: u32,
     /// When this checker last took a result (a shared one included).
     pub last_seen: Option<Instant>,
     /// FILE_CHECK: the file it follows (it never runs a probe).
-    pub file: Option<FileUse>,
+    pub file: Option<Box<FileUse>>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,6 +277,9 @@ pub struct Build<'a> {
     pub log_all_failures: bool,
     /// Lines about checkers that cannot run (left out of the book).
     pub refused: Vec<String>,
+    /// The log contexts given out so far, each shared by the checkers
+    /// that have it.
+    logs: HashMap<Arc<LogContext>, ()>,
 }
 
 impl<'a> Build<'a> {
@@ -289,7 +297,18 @@ impl<'a> Build<'a> {
             identify,
             log_all_failures: config.global_defs.checker_log_all_failures,
             refused: Vec::new(),
+            logs: HashMap::new(),
         }
+    }
+
+    /// `ctx`, shared with the checkers that already have an equal one.
+    fn shared_log(&mut self, ctx: LogContext) -> Arc<LogContext> {
+        if let Some((have, ())) = self.logs.get_key_value(&ctx) {
+            return Arc::clone(have);
+        }
+        let ctx = Arc::new(ctx);
+        self.logs.insert(Arc::clone(&ctx), ());
+        ctx
     }
 }
 
@@ -411,7 +430,9 @@ fn rs_entry(
             warmup: eff.warmup.as_duration(),
             alpha: eff.alpha,
         };
-        let file = file_use(config, c);
+        let file = file_use(config, c).map(Box::new);
+        let log = b.shared_log(log_context(c, b.log_all_failures, eff.retry));
+        let config_index = u32::try_from(i).unwrap_or(u32::MAX);
         for Identified { identity, share } in all {
             let jitter = (b.jitter)(timing.warmup);
             let mut machine = Machine::new(
@@ -431,9 +452,9 @@ fn rs_entry(
             checkers.push(CheckerEntry {
                 identity,
                 share,
-                log: log_context(c, b.log_all_failures, eff.retry),
+                log: Arc::clone(&log),
                 machine,
-                config_index: i,
+                config_index,
                 last_seen: None,
                 file: file.clone(),
             });
@@ -460,7 +481,9 @@ fn rs_entry(
 
 pub fn schedule_of(c: &Checker) -> Schedule {
     match c {
-        Checker::HttpGet(h) | Checker::SslGet(h) => Schedule::Http { urls: h.url.len() },
+        Checker::HttpGet(h) | Checker::SslGet(h) => Schedule::Http {
+            urls: u32::try_from(h.url.len()).unwrap_or(u32::MAX),
+        },
         Checker::MiscCheck(_) => Schedule::Misc,
         Checker::DnsCheck(_) => Schedule::Dns,
         Checker::SmtpCheck(_) => Schedule::Smtp,
