@@ -263,7 +263,9 @@ pub struct CheckerRef {
 #[derive(Debug, Clone, Default)]
 pub struct Book {
     pub vss: Vec<VsEntry>,
-    index: HashMap<RealServerId, (usize, usize)>,
+    /// Where each real server sits (32-bit indices: one entry per real
+    /// server, 100 000 of them in a big pool).
+    index: HashMap<RealServerId, (u32, u32)>,
 }
 
 /// How a book is built: at start-up every checker is cold; on reload the
@@ -351,16 +353,17 @@ impl Book {
 
     pub(crate) fn reindex(&mut self) {
         self.index.clear();
+        let at = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         for (v, vs) in self.vss.iter().enumerate() {
             for (r, rs) in vs.rss.iter().enumerate() {
-                self.index.entry(rs.id.clone()).or_insert((v, r));
+                self.index.entry(rs.id.clone()).or_insert((at(v), at(r)));
             }
         }
     }
 
     pub fn rs(&self, id: &RealServerId) -> Option<&RsEntry> {
         let (v, r) = self.index.get(id)?;
-        self.vss.get(*v)?.rss.get(*r)
+        self.vss.get(*v as usize)?.rss.get(*r as usize)
     }
 
     pub fn checker(&self, at: CheckerRef) -> Option<&CheckerEntry> {
