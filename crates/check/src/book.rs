@@ -12,6 +12,7 @@
 //! reconciler moves it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use keepalived_config::model::Config;
@@ -186,18 +187,22 @@ impl Identify for ConfigIdentity {
     }
 }
 
+/// One per checker, so kept small (tests/footprint.rs pins its size):
+/// what is the same for many checkers is shared, what few have is boxed.
 #[derive(Debug, Clone)]
 pub struct CheckerEntry {
     pub identity: Identity,
     pub share: Identity,
-    pub log: LogContext,
+    /// Shared by every checker of the book with the same context (all
+    /// the TCP_CHECKs of a pool with the same `retry`, typically).
+    pub log: Arc<LogContext>,
     pub machine: Machine,
     /// Its place in the real server's `checkers` of the configuration.
-    pub config_index: usize,
+    pub config_index: u32,
     /// When this checker last took a result (a shared one included).
     pub last_seen: Option<Instant>,
     /// FILE_CHECK: the file it follows (it never runs a probe).
-    pub file: Option<FileUse>,
+    pub file: Option<Box<FileUse>>,
 }
 
 #[derive(Debug, Clone)]
@@ -258,7 +263,9 @@ pub struct CheckerRef {
 #[derive(Debug, Clone, Default)]
 pub struct Book {
     pub vss: Vec<VsEntry>,
-    index: HashMap<RealServerId, (usize, usize)>,
+    /// Where each real server sits (32-bit indices: one entry per real
+    /// server, 100 000 of them in a big pool).
+    index: HashMap<RealServerId, (u32, u32)>,
 }
 
 /// How a book is built: at start-up every checker is cold; on reload the
@@ -272,6 +279,9 @@ pub struct Build<'a> {
     pub log_all_failures: bool,
     /// Lines about checkers that cannot run (left out of the book).
     pub refused: Vec<String>,
+    /// The log contexts given out so far, each shared by the checkers
+    /// that have it.
+    logs: HashMap<Arc<LogContext>, ()>,
 }
 
 impl<'a> Build<'a> {
@@ -289,7 +299,18 @@ impl<'a> Build<'a> {
             identify,
             log_all_failures: config.global_defs.checker_log_all_failures,
             refused: Vec::new(),
+            logs: HashMap::new(),
         }
+    }
+
+    /// `ctx`, shared with the checkers that already have an equal one.
+    fn shared_log(&mut self, ctx: LogContext) -> Arc<LogContext> {
+        if let Some((have, ())) = self.logs.get_key_value(&ctx) {
+            return Arc::clone(have);
+        }
+        let ctx = Arc::new(ctx);
+        self.logs.insert(Arc::clone(&ctx), ());
+        ctx
     }
 }
 
@@ -332,16 +353,17 @@ impl Book {
 
     pub(crate) fn reindex(&mut self) {
         self.index.clear();
+        let at = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         for (v, vs) in self.vss.iter().enumerate() {
             for (r, rs) in vs.rss.iter().enumerate() {
-                self.index.entry(rs.id.clone()).or_insert((v, r));
+                self.index.entry(rs.id.clone()).or_insert((at(v), at(r)));
             }
         }
     }
 
     pub fn rs(&self, id: &RealServerId) -> Option<&RsEntry> {
         let (v, r) = self.index.get(id)?;
-        self.vss.get(*v)?.rss.get(*r)
+        self.vss.get(*v as usize)?.rss.get(*r as usize)
     }
 
     pub fn checker(&self, at: CheckerRef) -> Option<&CheckerEntry> {
@@ -411,7 +433,9 @@ fn rs_entry(
             warmup: eff.warmup.as_duration(),
             alpha: eff.alpha,
         };
-        let file = file_use(config, c);
+        let file = file_use(config, c).map(Box::new);
+        let log = b.shared_log(log_context(c, b.log_all_failures, eff.retry));
+        let config_index = u32::try_from(i).unwrap_or(u32::MAX);
         for Identified { identity, share } in all {
             let jitter = (b.jitter)(timing.warmup);
             let mut machine = Machine::new(
@@ -431,9 +455,9 @@ fn rs_entry(
             checkers.push(CheckerEntry {
                 identity,
                 share,
-                log: log_context(c, b.log_all_failures, eff.retry),
+                log: Arc::clone(&log),
                 machine,
-                config_index: i,
+                config_index,
                 last_seen: None,
                 file: file.clone(),
             });
@@ -460,7 +484,9 @@ fn rs_entry(
 
 pub fn schedule_of(c: &Checker) -> Schedule {
     match c {
-        Checker::HttpGet(h) | Checker::SslGet(h) => Schedule::Http { urls: h.url.len() },
+        Checker::HttpGet(h) | Checker::SslGet(h) => Schedule::Http {
+            urls: u32::try_from(h.url.len()).unwrap_or(u32::MAX),
+        },
         Checker::MiscCheck(_) => Schedule::Misc,
         Checker::DnsCheck(_) => Schedule::Dns,
         Checker::SmtpCheck(_) => Schedule::Smtp,

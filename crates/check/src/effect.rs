@@ -71,7 +71,7 @@ impl Effect {
 }
 
 /// The checker kinds as their log lines name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Kind {
     TcpCheck,
@@ -103,8 +103,9 @@ impl Kind {
     }
 }
 
-/// What a checker's log lines need to know about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a checker's log lines need to know about it (one per distinct
+/// context, shared by the checkers that have it: see the health book).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LogContext {
     pub kind: Kind,
     /// HTTP: the URL paths (`script`: MISC's program, `argv[0]`).

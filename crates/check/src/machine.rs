@@ -66,7 +66,7 @@ pub enum Schedule {
     /// cycle, silently, every `delay_loop`.
     Smtp,
     /// HTTP_GET / SSL_GET with this many URLs (at least 1).
-    Http { urls: usize },
+    Http { urls: u32 },
     /// MISC_CHECK: runs count from the previous start.
     Misc,
     /// FILE_CHECK: never runs; its state follows a tracked file
@@ -202,9 +202,46 @@ pub struct CheckerStatus {
     pub runs: crate::runs::RunStats,
 }
 
+/// [`Timing`] as a machine keeps it: microseconds (keepalived's own unit,
+/// as the configuration's timers), 32 bytes instead of 56.
+#[derive(Debug, Clone, Copy)]
+struct PackedTiming {
+    delay_loop_us: u64,
+    delay_before_retry_us: u64,
+    warmup_us: u64,
+    retry: u32,
+    alpha: bool,
+}
+
+impl PackedTiming {
+    fn of(t: Timing) -> Self {
+        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        PackedTiming {
+            delay_loop_us: us(t.delay_loop),
+            delay_before_retry_us: us(t.delay_before_retry),
+            warmup_us: us(t.warmup),
+            retry: t.retry,
+            alpha: t.alpha,
+        }
+    }
+
+    fn get(self) -> Timing {
+        Timing {
+            delay_loop: Duration::from_micros(self.delay_loop_us),
+            retry: self.retry,
+            delay_before_retry: Duration::from_micros(self.delay_before_retry_us),
+            warmup: Duration::from_micros(self.warmup_us),
+            alpha: self.alpha,
+        }
+    }
+}
+
+/// One per checker, so kept small (issue 10: 304 bytes before, see
+/// tests/footprint.rs): timing in microseconds, URL indices in 32 bits,
+/// run counts in [`crate::runs::RunCounts`].
 #[derive(Debug, Clone)]
 pub struct Machine {
-    timing: Timing,
+    timing: PackedTiming,
     schedule: Schedule,
     /// The real server's configured weight (MISC dynamic weights are kept
     /// relative to it, as keepalived's `cur_weight`).
@@ -213,14 +250,14 @@ pub struct Machine {
     has_run: bool,
     enabled: bool,
     retry_it: u32,
-    url: usize,
-    failed_url: Option<usize>,
+    url: u32,
+    failed_url: Option<u32>,
     cur_weight: i64,
     next_run: Instant,
     running: bool,
     last_start: Instant,
     last: Option<LastRun>,
-    runs: crate::runs::RunStats,
+    runs: crate::runs::RunCounts,
     /// SMTP: the next run begins a cycle (it follows a `delay_loop`).
     cycle_start: bool,
 }
@@ -244,7 +281,7 @@ impl Machine {
         // `add_rs_to_track_files`).
         let passive = schedule == Schedule::Passive;
         Machine {
-            timing,
+            timing: PackedTiming::of(timing),
             schedule: sane(schedule),
             base_weight,
             up: passive || !(cold && timing.alpha),
@@ -258,7 +295,7 @@ impl Machine {
             running: false,
             last_start: now,
             last: None,
-            runs: crate::runs::RunStats::default(),
+            runs: crate::runs::RunCounts::default(),
             cycle_start: true,
         }
     }
@@ -272,8 +309,8 @@ impl Machine {
     }
 
     /// Runs, failures and latencies since the checker was created.
-    pub fn runs(&self) -> &crate::runs::RunStats {
-        &self.runs
+    pub fn runs(&self) -> crate::runs::RunStats {
+        self.runs.stats()
     }
 
     pub fn is_running(&self) -> bool {
@@ -285,7 +322,7 @@ impl Machine {
     }
 
     pub fn timing(&self) -> Timing {
-        self.timing
+        self.timing.get()
     }
 
     /// The dynamic part of the real server's weight (keepalived's
@@ -311,7 +348,7 @@ impl Machine {
             return None;
         }
         if !self.enabled {
-            self.next_run = now + self.timing.delay_loop;
+            self.next_run = now + self.timing().delay_loop;
             self.cycle_start = true;
             return None;
         }
@@ -320,7 +357,7 @@ impl Machine {
         }
         self.running = true;
         self.last_start = now;
-        Some(self.url)
+        Some(self.url as usize)
     }
 
     /// `ha_suspend`: a disabled checker keeps its state and does not run.
@@ -332,7 +369,7 @@ impl Machine {
     pub fn finish(&mut self, outcome: Outcome, latency: Duration, now: Instant) -> Step {
         self.running = false;
         match outcome {
-            Outcome::LocalError => self.runs.local_errors += 1,
+            Outcome::LocalError => self.runs.local_error(),
             Outcome::Failure => self.runs.record(true, latency),
             Outcome::Success | Outcome::SuccessWithWeight(_) => self.runs.record(false, latency),
         }
@@ -345,7 +382,7 @@ impl Machine {
         let had_run = self.has_run;
         let step = match outcome {
             Outcome::LocalError => {
-                self.next_run = self.after(now, self.timing.delay_loop);
+                self.next_run = self.after(now, self.timing().delay_loop);
                 self.cycle_start = true;
                 return Step {
                     change: None,
@@ -373,7 +410,7 @@ impl Machine {
                         note
                     }
                 };
-                let delay = self.timing.delay_loop;
+                let delay = self.timing().delay_loop;
                 self.next_run = self.after(now, delay);
                 self.cycle_start = true;
                 Step {
@@ -422,8 +459,8 @@ impl Machine {
         })
     }
 
-    fn http_success(&mut self, urls: usize) -> Note {
-        let passed = self.url;
+    fn http_success(&mut self, urls: u32) -> Note {
+        let passed = self.url as usize;
         self.url += 1;
         self.retry_it = 0;
         // check_http.c logs a URL's success only while the checker is
@@ -450,7 +487,7 @@ impl Machine {
     }
 
     fn http_failure(&mut self, now: Instant) -> Step {
-        let t = self.timing;
+        let t = self.timing();
         self.retry_it = self.retry_it.saturating_add(1);
         let mut note = if self.up {
             // check_http.c marks the checker as having run at a failure it
@@ -488,7 +525,7 @@ impl Machine {
     }
 
     fn plain_failure(&mut self, now: Instant) -> Step {
-        let t = self.timing;
+        let t = self.timing();
         let mut weight = None;
         let (note, delay) = if self.up || !self.has_run {
             if self.retry_it < t.retry {
@@ -533,7 +570,7 @@ impl Machine {
     /// reason (not a verdict line) on the last try, or on every try with
     /// `log_all_failures`, while the checker is up or has not run.
     fn smtp_failure(&mut self, now: Instant) -> Step {
-        let t = self.timing;
+        let t = self.timing();
         let counts = self.up || !self.has_run;
         let last = self.retry_it >= t.retry;
         let mut note = match (counts, last) {
@@ -600,7 +637,7 @@ impl Machine {
             self.url = self.url.min(urls - 1);
             self.failed_url = self.failed_url.filter(|u| *u < urls);
         }
-        self.timing = timing;
+        self.timing = PackedTiming::of(timing);
         self.schedule = schedule;
         self.running = false;
         self.cycle_start = true;
@@ -625,7 +662,7 @@ impl Machine {
     }
 
     pub fn status(&self) -> CheckerStatus {
-        let t = self.timing;
+        let t = self.timing();
         let http = matches!(self.schedule, Schedule::Http { .. });
         let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         CheckerStatus {
@@ -639,12 +676,12 @@ impl Machine {
             warmup_us: us(t.warmup),
             alpha: t.alpha,
             cur_weight: self.cur_weight,
-            url: http.then_some(self.url),
-            failed_url: self.failed_url,
+            url: http.then_some(self.url as usize),
+            failed_url: self.failed_url.map(|u| u as usize),
             running: self.running,
             next_run: self.next_deadline(),
             last: self.last,
-            runs: self.runs,
+            runs: self.runs.stats(),
         }
     }
 }

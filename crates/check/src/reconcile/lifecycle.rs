@@ -252,7 +252,7 @@ fn migrate_rs(
         taken[i] = true;
         let timing: Timing = c.machine.timing();
         let schedule = cfg_rs
-            .and_then(|r| r.checkers.get(c.config_index))
+            .and_then(|r| r.checkers.get(c.config_index as usize))
             .map(schedule_of)
             .unwrap_or(crate::machine::Schedule::Plain);
         let mut m = old.checkers[i].machine.clone();

@@ -139,7 +139,7 @@ impl Pool {
                             let r = c.machine.runs();
                             n += r.runs;
                             f += r.failures;
-                            hist.merge(r);
+                            hist.merge(&r);
                         }
                         MetricsRealServer(rs.name.clone(), rs.alive, rs.effective_weight(), n, f)
                     })

@@ -512,6 +512,30 @@ impl Default for RealServer {
 }
 
 impl RealServer {
+    /// [`crate::Config::shrink_to_fit`] for one real server: its checkers
+    /// and the lists inside them.
+    pub fn shrink_to_fit(&mut self) {
+        self.checkers.shrink_to_fit();
+        for cmd in [&mut self.notify_up, &mut self.notify_down]
+            .into_iter()
+            .flatten()
+        {
+            cmd.argv.shrink_to_fit();
+        }
+        for c in &mut self.checkers {
+            match c {
+                Checker::HttpGet(h) | Checker::SslGet(h) => h.url.shrink_to_fit(),
+                Checker::MiscCheck(m) => {
+                    if let Some(cmd) = &mut m.misc_path {
+                        cmd.argv.shrink_to_fit();
+                    }
+                }
+                Checker::SmtpCheck(s) => s.host.shrink_to_fit(),
+                _ => {}
+            }
+        }
+    }
+
     pub fn effective_port(&self, vs: &VirtualServer) -> u16 {
         self.port.filter(|p| *p != 0).unwrap_or_else(|| vs.port())
     }

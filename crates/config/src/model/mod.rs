@@ -101,6 +101,32 @@ impl Config {
     pub fn has_checker(&self) -> bool {
         !self.virtual_servers.is_empty()
     }
+
+    /// Gives back the room lists were grown into. A list read item by
+    /// item (the parser's pushes, serde_json's decoding of the child's
+    /// snapshot) keeps up to twice its length, at least four entries: a
+    /// real server's one checker sat in room for four (296 bytes each),
+    /// a virtual server's 10 real servers in room for 16. The children
+    /// keep the model for as long as it is in force, so the lists they
+    /// hold per real server are cut to size (issue 10, "Where the memory
+    /// goes").
+    pub fn shrink_to_fit(&mut self) {
+        self.virtual_servers.shrink_to_fit();
+        self.virtual_server_groups.shrink_to_fit();
+        for g in &mut self.virtual_server_groups {
+            g.entries.shrink_to_fit();
+        }
+        for vs in &mut self.virtual_servers {
+            vs.real_servers.shrink_to_fit();
+            vs.named_real_servers.shrink_to_fit();
+            for rs in &mut vs.real_servers {
+                rs.shrink_to_fit();
+            }
+            for named in &mut vs.named_real_servers {
+                named.template.shrink_to_fit();
+            }
+        }
+    }
 }
 
 /// Root keywords. Blocks that may appear many times are pushed in order.

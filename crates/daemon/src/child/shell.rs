@@ -216,6 +216,10 @@ async fn handle<E: Engine>(
             if let Some(d) = hooks.apply_delay {
                 tokio::time::sleep(d).await;
             }
+            // Kept for as long as it is in force: without the room its
+            // lists grew into while decoding.
+            let mut config = config;
+            config.shrink_to_fit();
             let summary = match engine.apply(Arc::from(config), generation).await {
                 Ok(s) => s,
                 Err(code) => return Some(code),

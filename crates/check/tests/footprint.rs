@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0 OR MIT
+//! Bytes per checker (issue 10: "the checkers add no more Pss than
+//! keepalived's", 0.76 kB per checker in its checker process). A counting
+//! allocator measures what a pool of N TCP_CHECKs keeps once started, and
+//! what the decoded configuration model holds for them, so neither can
+//! grow back unnoticed. The budgets are today's figures plus a small
+//! margin: raise one only with a reason in docs/benchmarks.md.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+use keepalived_check::book::ConfigIdentity;
+use keepalived_check::reconcile::Pool;
+use keepalived_check::time::Instant;
+use keepalived_config::model::Config;
+
+mod support;
+use support::load;
+
+/// Live heap bytes of the whole test binary (one test in this binary, so
+/// nothing else allocates meanwhile).
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// A global allocator can only be written as an unsafe impl.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// `services` x 10 real servers, a TCP_CHECK on each with a target of its
+/// own, as integration/bench/gen-lvs-config.py writes them.
+fn config_text(services: usize, checkers: bool) -> String {
+    let mut t = String::from("global_defs {\n router_id footprint\n}\n");
+    for s in 0..services {
+        let port = 1000 + s;
+        let _ = writeln!(
+            t,
+            "virtual_server 192.0.2.1 {port} {{\n lb_algo rr\n lb_kind NAT\n protocol TCP"
+        );
+        for r in 1..=10 {
+            if !checkers {
+                let _ = writeln!(t, " real_server 198.51.100.{r} {port} {{\n  weight 1\n }}");
+                continue;
+            }
+            let _ = writeln!(
+                t,
+                " real_server 198.51.100.{r} {port} {{\n  weight 1\n  TCP_CHECK {{\n   \
+                 connect_port {}\n   connect_timeout 5\n   delay_loop 120\n   warmup 120\n   \
+                 retry 1\n   delay_before_retry 1\n  }}\n }}",
+                20000 + s
+            );
+        }
+        t.push_str("}\n");
+    }
+    t
+}
+
+struct Footprint {
+    model: usize,
+    pool: usize,
+}
+
+/// The model as the children keep it.
+fn loaded(text: &str) -> Config {
+    let mut config = load(text);
+    config.shrink_to_fit();
+    config
+}
+
+fn model_bytes(text: &str) -> isize {
+    let before = live();
+    let config = loaded(text);
+    let held = live() - before;
+    drop(config);
+    held
+}
+
+/// Heap bytes per checker of the configuration model and of a started
+/// pool over it (the start's effects dropped, as the child drops them).
+fn measure(services: usize) -> Footprint {
+    let text = config_text(services, true);
+    let checkers = services * 10;
+    let model = model_bytes(&text) - model_bytes(&config_text(services, false));
+    let config = Arc::new(loaded(&text));
+    let before = live();
+    let mut jitter = |_: Duration| Duration::ZERO;
+    let (pool, effects) = Pool::start(
+        Arc::clone(&config),
+        &mut ConfigIdentity,
+        Instant::ZERO,
+        &mut jitter,
+    );
+    drop(effects);
+    let held = live() - before;
+    drop(pool);
+    Footprint {
+        model: model as usize / checkers,
+        pool: held as usize / checkers,
+    }
+}
+
+/// The budgets, in bytes per checker (one TCP_CHECK per real server),
+/// measured at 650 and 296 (2026-12-05, branch chkmem; 858 and 1 184
+/// before it).
+const POOL_BUDGET: usize = 700;
+const MODEL_BUDGET: usize = 320;
+
+#[test]
+fn bytes_per_checker_stay_within_budget() {
+    let f = measure(1_000);
+    eprintln!(
+        "per checker: pool {} B, configuration model {} B",
+        f.pool, f.model
+    );
+    assert!(
+        f.pool <= POOL_BUDGET,
+        "the started pool holds {} B per checker (budget {POOL_BUDGET} B)",
+        f.pool
+    );
+    assert!(
+        f.model <= MODEL_BUDGET,
+        "the configuration model holds {} B per checker (budget {MODEL_BUDGET} B)",
+        f.model
+    );
+}
+
+/// The per-checker structs themselves: a field added to one of them shows
+/// here first, before it shows in the bytes per checker above.
+#[test]
+fn per_checker_structs_stay_small() {
+    use keepalived_check::book::CheckerEntry;
+    use keepalived_check::machine::Machine;
+    let sizes = [
+        ("CheckerEntry", size_of::<CheckerEntry>(), 272),
+        ("Machine", size_of::<Machine>(), 200),
+    ];
+    for (name, size, budget) in sizes {
+        assert!(size <= budget, "{name} is {size} bytes (budget {budget})");
+    }
+}
