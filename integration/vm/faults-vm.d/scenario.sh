@@ -18,11 +18,11 @@
 #           a log line naming each refused service, the good ones fully
 #           programmed, the daemon alive and not respawning, and (ours)
 #           `status --json` counting the failed ops.
-#   clock   `date -s` +1 h then -1 h, each 0.3 s after a probe, with
-#           delay_loop 2: the intervals between probes at a backend stay
-#           within 2 s +- CLOCK_TOL before and after each jump (a timer on
-#           the wall clock fires at once after +1 h, not for an hour after
-#           -1 h), and the table stays put.
+#   clock   `date -s` +1 h then -1 h, each 0.1-0.2 s after a probe, with
+#           delay_loop 2: no interval between probes at a backend shorter
+#           than CLOCK_EARLY or longer than CLOCK_LATE before and after
+#           each jump (a timer on the wall clock fires at once after +1 h,
+#           not for an hour after -1 h), and the table stays put.
 #
 # Each check prints `R|row|check|ok or FAIL|detail`; the host makes the
 # matrix. MUTATE (host's --selftest; a list) plants the faults the checks
@@ -30,7 +30,8 @@
 # norespawn (parent stopped while its child is killed), stale (a stale
 # real server in the table), leak (a stray process of the daemon's
 # binary), refused (a good service deleted), late (checker child stopped
-# for 2.5 s after the jump).
+# for 5.5 s after the jump), early (a connection to the clock row's
+# backend right after the jump, as a timer on the wall clock would make).
 set -u
 IMPL=${IMPL:?IMPL=ka or IMPL=rs}
 SEED=${SEED:-1}
@@ -39,7 +40,8 @@ KILLS=${KILLS:-4}
 RESPAWN_S=${RESPAWN_S:-3}
 SETTLE_S=${SETTLE_S:-8}
 LEAK_S=${LEAK_S:-3}
-CLOCK_TOL=${CLOCK_TOL:-0.8}
+CLOCK_EARLY=${CLOCK_EARLY:-0.5}
+CLOCK_LATE=${CLOCK_LATE:-5}
 D=/fv
 RANDOM=$SEED
 [ -n "${TRACE:-}" ] && set -x
@@ -307,47 +309,50 @@ if [ -z "$DAEMON" ]; then
 	wait_table desired_kill 15 >/dev/null || echo "NOTE clock: table not as desired: $(tdiff desired_kill)"
 fi
 # Same daemon: 20004 is probed by one checker, every 2 s. Each jump comes
-# 0.3 s after a probe: a timer on the wall clock would fire at once after
-# +1 h (an interval of ~0.3 s) and not for an hour after -1 h. The
-# tolerance is for this shared, loaded host (a probe seen late here and
-# there), not for the clock.
+# 0.1-0.2 s after a probe: a timer on the wall clock fires at once after
+# +1 h (an interval of ~0.2 s, "early") and not for an hour after -1 h
+# ("late"). The bounds, CLOCK_EARLY and CLOCK_LATE, are that far from
+# 2 s because this shared host, with the guest under TCG, delays a probe
+# by up to ~2 s now and then (seen: intervals of 0.63-4.2 s, for both
+# implementations, with no jump at all).
 probes() { cat $D/probes.20004 2>/dev/null; }
 intervals() { # FROM TO: min and max interval between probes in [FROM, TO], and their count
 	probes | awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { if (n++) { d = $1 - p; if (d < lo || n == 2) lo = d; if (d > hi) hi = d } p = $1 }
 		END { if (n < 2) print "none - " n + 0; else printf "%.2f %.2f %d\n", lo, hi, n }'
 }
-after_probe() { # wait for the next probe at 20004, then 0.3 s
+after_probe() { # wait for the next probe at 20004, then 0.1 s
 	local n
 	n=$(probes | wc -l)
 	for _ in $(seq 40); do
 		[ "$(probes | wc -l)" -gt "$n" ] && break
 		sleep 0.1
 	done
-	sleep 0.3
+	sleep 0.1
 }
-clock_phase() { # NAME FROM: the intervals from FROM (the probe before the jump) to 6 s later
+clock_phase() { # NAME FROM: the intervals from FROM (the probe before the jump) to 7 s later
 	local b iv lo hi n st
-	sleep 6
+	sleep 7
 	b=$(now)
 	iv=$(intervals "$2" "$b")
 	read -r lo hi n <<<"$iv"
-	if [ "$lo" != none ] && awk -v lo="$lo" -v hi="$hi" -v t="$CLOCK_TOL" 'BEGIN { exit !(lo >= 2 - t && hi <= 2 + t) }'; then st=ok; else st=FAIL; fi
+	if [ "$lo" != none ] && awk -v lo="$lo" -v hi="$hi" -v e="$CLOCK_EARLY" -v l="$CLOCK_LATE" 'BEGIN { exit !(lo >= e && hi <= l) }'; then st=ok; else st=FAIL; fi
 	local seen=
 	[ $st = FAIL ] && seen="; probes at $(probes | awk -v a="$2" -v b="$b" '$1 >= a - 3 && $1 <= b { printf "%s%.2f", sep, $1 - a; sep = " " }') s from the probe before"
-	r clock "$1: probe interval 2 s +- ${CLOCK_TOL}" $st "$n probes, interval $lo-$hi s$seen"
+	r clock "$1: probes every 2 s, none early (< ${CLOCK_EARLY} s) or late (> ${CLOCK_LATE} s)" $st "$n probes, interval $lo-$hi s$seen"
 }
 before_table=$(table)
 after_probe
-t=$(awk -v n="$(now)" 'BEGIN { print n - 0.4 }')
+t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
 clock_phase "before the jumps" "$t"
 after_probe
-t=$(awk -v n="$(now)" 'BEGIN { print n - 0.4 }')
+t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
 date -s "@$(($(date +%s) + 3600))" >/dev/null
 echo "NOTE clock: wall clock now $(date -u '+%F %T')"
-mutated late && { cc=$(child); kill -STOP "$cc"; sleep 2.5; kill -CONT "$cc"; }
+mutated late && { cc=$(child); kill -STOP "$cc"; sleep 5.5; kill -CONT "$cc"; }
+mutated early && busybox nc -w 1 198.51.100.1 20004 </dev/null >/dev/null 2>&1
 clock_phase "after +1 h" "$t"
 after_probe
-t=$(awk -v n="$(now)" 'BEGIN { print n - 0.4 }')
+t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
 date -s "@$(($(date +%s) - 3600))" >/dev/null
 echo "NOTE clock: wall clock now $(date -u '+%F %T')"
 clock_phase "after -1 h" "$t"
@@ -434,11 +439,13 @@ c1=$(child)
 if [ -d /proc/"$DAEMON" ] && [ -n "$c1" ] && [ "$c1" = "$c0" ]; then st=ok; else st=FAIL; fi
 r refuse "daemon alive, child not respawned" $st "parent $([ -d /proc/$DAEMON ] && echo running || echo gone), child $c0 -> ${c1:-none}; $lines log lines name the refused services in 5 s"
 if [ "$IMPL" = rs ]; then
-	st=FAIL
+	# What an operator runs: the summary must name both refused services.
+	"$BIN" status --control-socket $D/daemon.sock >$D/status.txt 2>&1 || true
 	"$BIN" status --json --control-socket $D/daemon.sock >$D/status.json 2>&1 || true
 	failed=$(tr -d ' \n' <$D/status.json | grep -o '"failed":[0-9]*' | head -1 | cut -d: -f2)
-	[ "${failed:-0}" -ge 2 ] && st=ok
-	r refuse "status says so" $st "ipvs_ops failed: ${failed:-none} ($(head -c 300 $D/status.json | tr '\n' ' '))"
+	named=$(grep -c -E '^IPVS REFUSED -t 192\.0\.2\.2[12]:80: ' $D/status.txt)
+	[ "$named" = 2 ] && st=ok || st=FAIL
+	r refuse "status says so" $st "\`status\` names $named of 2 refused services ($(grep -m1 '^IPVS REFUSED' $D/status.txt || echo none)); ipvs_ops failed: ${failed:-none}"
 else
 	r refuse "status says so" n/a "no status command (keepalived)"
 fi
@@ -446,7 +453,24 @@ keep_log refuse
 stop
 }
 
+# ================================================================ vm
+# The guest's clock against the host's (faults-vm writes its time to
+# /payload/hostclock every 0.2 s): every bound above is in guest seconds.
+host_t() { cat /payload/hostclock 2>/dev/null || echo 0; }
+rate() { # NAME G0 H0: guest seconds per host second since (G0, H0)
+	local g1 h1 x
+	g1=$(now)
+	h1=$(host_t)
+	x=$(awk -v g0="$2" -v h0="$3" -v g1="$g1" -v h1="$h1" 'BEGIN { if (h0 == 0 || h1 <= h0) print "none"; else printf "%.3f %.1f %.1f", (g1 - g0) / (h1 - h0), g1 - g0, h1 - h0 }')
+	set -- "$1" $x
+	if [ "$2" != none ] && awk -v r="$2" 'BEGIN { exit !(r > 0.9 && r < 1.1) }'; then st=ok; else st=FAIL; fi
+	r vm "guest clock runs at the host's rate: $1" $st "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource): ${3:-?} guest s in ${4:-?} host s"
+}
+G0=$(now) H0=$(host_t)
+sleep 3
+rate "3 s at the start" "$G0" "$H0"
 for row in ${ROWS:-kill clock refuse}; do
 	"row_$row"
 done
+rate "the whole run" "$G0" "$H0"
 echo DONE

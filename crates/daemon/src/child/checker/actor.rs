@@ -40,6 +40,7 @@ use super::announce::VsAnnounces;
 use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
+use super::refused::Refused;
 use super::resolver::{self, Resolver, Update};
 use super::resolver_state;
 use crate::child::report;
@@ -105,6 +106,8 @@ pub struct Actor {
     jitter: Jitter,
     /// IPVS ops since the child started: (applied or already so, failed).
     ipvs_ops: (u64, u64),
+    /// Services the kernel refused to create, for the status.
+    refused: Refused,
     /// The track files FILE_CHECKs follow (shared with the VRRP child's
     /// track_file watching).
     files: Files,
@@ -164,6 +167,7 @@ impl Actor {
             },
             jitter: Jitter::new(),
             ipvs_ops: (0, 0),
+            refused: Refused::default(),
             files: Files::default(),
             ping_range: None,
             dry: std::env::var_os("KEEPALIVED_RS_IPVS_DRY").is_some_and(|v| v == "1"),
@@ -450,6 +454,7 @@ impl Actor {
         };
         self.ipvs = Some(ipvs);
         for (r, op) in results.into_iter().zip(ops) {
+            self.refused.record(&op, r.as_ref().err());
             match r {
                 Ok(Applied::Done) => outcome.done += 1,
                 Ok(Applied::AlreadyThere | Applied::AlreadyGone) => outcome.already += 1,
@@ -886,10 +891,12 @@ impl Actor {
     /// kept counts, the metrics view a few numbers per real server.
     fn status(&self, ask: &StatusAsk) -> serde_json::Value {
         let ops = serde_json::json!({"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1});
+        let refused = self.refused.to_json();
         let Some(pool) = self.pool.as_ref() else {
             return serde_json::json!({
                 "virtual_servers": [],
                 "ipvs_ops": ops,
+                    "ipvs_refused": refused,
             });
         };
         match ask.view {
@@ -902,12 +909,14 @@ impl Actor {
                     "announces_more": announces_more,
                     "probes_in_flight": self.probes.len(),
                     "ipvs_ops": ops,
+                    "ipvs_refused": refused,
                 });
             }
             StatusView::Metrics => {
                 return serde_json::json!({
                     "metrics": pool.metrics(),
                     "ipvs_ops": ops,
+                    "ipvs_refused": refused,
                 });
             }
             _ if ask.filtered() => {
@@ -918,6 +927,7 @@ impl Actor {
                     "generation": self.generation,
                     "virtual_servers": pool.status_of(|name| vs.is_some_and(|w| names_vs(name, w))),
                     "ipvs_ops": ops,
+                    "ipvs_refused": refused,
                 });
             }
             _ => {}
@@ -945,6 +955,7 @@ impl Actor {
             "probes_in_flight": self.probes.len(),
             "announces": self.announces.status(pool),
             "ipvs_ops": ops,
+                    "ipvs_refused": refused,
         })
     }
 
