@@ -257,7 +257,7 @@ for i in $(seq "$KILLS"); do
 		conv_bad=$((conv_bad + 1))
 		details="$details kill $i: table not desired after ${SETTLE_S}s: $(tdiff desired_kill);"
 	fi
-	mutated leak && [ "$i" = 3 ] && { "$BIN" -C -n -f /dev/null -p $D/stray.pid -c $D/stray-c.pid >/dev/null 2>&1 & }
+	mutated leak && [ "$i" = 3 ] && { KEEPALIVED_RS_IPVS_DRY=1 "$BIN" -C -n -f $D/kill.conf -p $D/stray.pid -c $D/stray-c.pid >/dev/null 2>&1 & sleep 1; }
 	sleep 0.2
 	procs=$(binprocs) want=$(printf '%s\n' "$DAEMON" "$c" | sort -n | tr '\n' ' ') z=$(zombies)
 	if [ "$procs" != "$want" ] || [ -n "$z" ]; then
@@ -417,6 +417,8 @@ desired_refuse() {
 	printf '%s\n' "-A -t 192.0.2.20:80 -s rr" "-a -t 192.0.2.20:80 -r 198.51.100.1:20001 -m -w 1" \
 		"-A -t 192.0.2.23:80 -s wrr" "-a -t 192.0.2.23:80 -r 198.51.100.1:20004 -m -w 1" | sort
 }
+up 20001
+up 20004
 start $D/refuse.conf
 c0=$(wait_child "" 5) || die "no checker child (refuse)"
 sleep 3
