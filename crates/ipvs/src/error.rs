@@ -90,8 +90,8 @@ fn hint(errno: i32) -> &'static str {
 /// What an op does, in ipvsadm's words, for messages.
 pub fn describe(op: &Op) -> String {
     match op {
-        Op::AddService(s) => format!("add service {} (scheduler {})", s.key, s.scheduler),
-        Op::SetService(s) => format!("edit service {} (scheduler {})", s.key, s.scheduler),
+        Op::AddService(s) => format!("add service {} ({})", s.key, settings(s)),
+        Op::SetService(s) => format!("edit service {} ({})", s.key, settings(s)),
         Op::DelService(k) => format!("delete service {k}"),
         Op::AddDest(k, d) => format!("add destination {} to service {k}", d.key),
         Op::SetDest(k, d) => format!(
@@ -106,6 +106,16 @@ pub fn describe(op: &Op) -> String {
     }
 }
 
+/// The settings a kernel may refuse a service for: both ENOENT causes
+/// (scheduler and persistence engine) named, so the message says which
+/// names the kernel was asked for.
+fn settings(s: &crate::model::Service) -> String {
+    match &s.pe_name {
+        Some(pe) => format!("scheduler {}, persistence engine {pe}", s.scheduler),
+        None => format!("scheduler {}", s.scheduler),
+    }
+}
+
 /// An errno shown as `ENOENT (No such file or directory)`.
 pub struct Errno(pub i32);
 
@@ -113,5 +123,44 @@ impl std::fmt::Display for Errno {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = nix::errno::Errno::from_raw(self.0);
         write!(f, "{name:?} ({})", name.desc())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::model::{Protocol, Service, ServiceKey};
+
+    #[test]
+    fn a_refused_service_names_its_scheduler_and_persistence_engine() {
+        let mut s = Service {
+            key: ServiceKey::Addr {
+                protocol: Protocol::Tcp,
+                addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 22)),
+                port: 80,
+            },
+            scheduler: "rr".into(),
+            flags: 0,
+            timeout: 60,
+            netmask: u32::MAX,
+            pe_name: Some("nosuchpe".into()),
+        };
+        let e = OpError {
+            op: Box::new(Op::AddService(s.clone())),
+            kind: OpErrorKind::Kernel(nix::libc::ENOENT),
+        };
+        assert_eq!(
+            e.to_string(),
+            "add service -t 192.0.2.22:80 (scheduler rr, persistence engine nosuchpe): \
+             kernel error ENOENT (No such file or directory) \
+             (unknown scheduler or persistence engine, or no such destination)"
+        );
+        s.pe_name = None;
+        assert_eq!(
+            describe(&Op::SetService(s)),
+            "edit service -t 192.0.2.22:80 (scheduler rr)"
+        );
     }
 }

@@ -65,6 +65,7 @@ pub fn status(v: &Value) -> String {
         announces(&mut out, vrrp);
     }
     if let Some(checker) = v.get("checker").filter(|x| !x.is_null()) {
+        ipvs_refused(&mut out, checker);
         virtual_servers(&mut out, checker);
         // A virtual server's `announce`, in the vrrp_announce layout.
         announces(&mut out, checker);
@@ -318,6 +319,7 @@ pub fn summary(v: &Value) -> String {
             );
             return out;
         };
+        ipvs_refused(&mut out, checker);
         let _ = writeln!(
             out,
             "\nVirtual servers: {} ({} without quorum)  real servers: {} ({} up, {} down)",
@@ -371,6 +373,19 @@ pub fn summary(v: &Value) -> String {
     out
 }
 
+/// Services the kernel refused to create: first, since the rest of the
+/// status (health, quorum) says nothing of the kernel.
+fn ipvs_refused(out: &mut String, checker: &Value) {
+    for r in items(checker, "ipvs_refused") {
+        let _ = writeln!(
+            out,
+            "\nIPVS REFUSED {}: {}",
+            s(r.get("service")),
+            s(r.get("error"))
+        );
+    }
+}
+
 fn more(out: &mut String, n: Option<&Value>, what: &str) {
     if let Some(n) = n.and_then(Value::as_u64).filter(|n| *n > 0) {
         let _ = writeln!(out, "  ... {n} more {what}");
@@ -402,7 +417,9 @@ mod tests {
                      "announces": [{"name": "WEB", "state": "withdrawn",
                                     "routes": ["192.0.2.10/32 dev lo table 100 proto 249 metric 0"],
                                     "reasons": ["script chk failed"]}]},
-            "checker": {"virtual_servers": [{"name": "[192.0.2.100]:tcp:80", "quorum_up": true, "alive": 1,
+            "checker": {"ipvs_refused": [{"service": "-t 192.0.2.21:80",
+                                          "error": "add service -t 192.0.2.21:80 (scheduler sed): kernel error ENOENT"}],
+                        "virtual_servers": [{"name": "[192.0.2.100]:tcp:80", "quorum_up": true, "alive": 1,
                         "real_server_count": 2,
                         "real_servers": [{"name": "[198.51.100.1]:tcp:80", "alive": true, "weight": 1,
                                           "checkers": [{"kind": "TCP_CHECK", "last_result": "success", "latency_ms": 0.42}]},
@@ -425,6 +442,7 @@ mod tests {
             "TCP_CHECK success 0.4ms",
             "[198.51.100.2]:tcp:80        DOWN  weight -",
             "web.example                  dns      ttl 42s    last timeout (stale)  [198.51.100.1, 198.51.100.2:8080 w5]",
+            "IPVS REFUSED -t 192.0.2.21:80: add service -t 192.0.2.21:80 (scheduler sed): kernel error ENOENT",
         ] {
             assert!(text.contains(want), "missing {want:?} in:\n{text}");
         }
@@ -440,7 +458,8 @@ mod tests {
                                     "base_priority": 150, "effective_priority": 150,
                                     "fault_reasons": ["interface eth1 down"]}],
                      "attention_more": 4},
-            "checker": {"summary": {"virtual_servers_total": 2, "real_servers_total": 20,
+            "checker": {"ipvs_refused": [{"service": "-t 192.0.2.22:80", "error": "kernel error ENOENT"}],
+                        "summary": {"virtual_servers_total": 2, "real_servers_total": 20,
                         "real_servers_up": 19, "real_servers_down": 1, "quorum_down_total": 1,
                         "quorum_down": [{"name": "[192.0.2.1]:tcp:80", "quorum": 3, "sorry_active": true}],
                         "quorum_down_more": 0,
@@ -452,6 +471,7 @@ mod tests {
         for want in [
             "VRRP instances: 30 (3 BACKUP, 27 MASTER)",
             "VI_9             FAULT   (configured MASTER) priority 150/150",
+            "IPVS REFUSED -t 192.0.2.22:80: kernel error ENOENT",
             "    fault: interface eth1 down",
             "... 4 more instances not in their configured state",
             "Virtual servers: 2 (1 without quorum)  real servers: 20 (19 up, 1 down)",

@@ -40,6 +40,7 @@ use super::announce::VsAnnounces;
 use super::effects::{self, Notifier};
 use super::ping;
 use super::probes::{self, Jitter, ProbeIdentify};
+use super::refused::Refused;
 use super::resolver::{self, Resolver, Update};
 use super::resolver_state;
 use crate::child::report;
@@ -105,6 +106,8 @@ pub struct Actor {
     jitter: Jitter,
     /// IPVS ops since the child started: (applied or already so, failed).
     ipvs_ops: (u64, u64),
+    /// Services the kernel refused to create, for the status.
+    refused: Refused,
     /// The track files FILE_CHECKs follow (shared with the VRRP child's
     /// track_file watching).
     files: Files,
@@ -139,8 +142,14 @@ pub struct Actor {
 const INLINE_OPS: usize = 16;
 
 /// Counts the results of one batch and logs each failure.
-fn tally(outcome: &mut Outcome, results: Vec<Result<Applied, OpError>>, ops: Vec<Op>) {
+fn tally(
+    outcome: &mut Outcome,
+    refused: &mut Refused,
+    results: Vec<Result<Applied, OpError>>,
+    ops: Vec<Op>,
+) {
     for (r, op) in results.into_iter().zip(ops) {
+        refused.record(&op, r.as_ref().err());
         match r {
             Ok(Applied::Done) => outcome.done += 1,
             Ok(Applied::AlreadyThere | Applied::AlreadyGone) => outcome.already += 1,
@@ -183,6 +192,7 @@ impl Actor {
             },
             jitter: Jitter::new(),
             ipvs_ops: (0, 0),
+            refused: Refused::default(),
             files: Files::default(),
             ping_range: None,
             dry: std::env::var_os("KEEPALIVED_RS_IPVS_DRY").is_some_and(|v| v == "1"),
@@ -454,7 +464,7 @@ impl Actor {
             // under load) between the verdict and the kernel.
             let results = ipvs.apply(&ops);
             self.ipvs = Some(ipvs);
-            tally(&mut outcome, results, ops);
+            tally(&mut outcome, &mut self.refused, results, ops);
             return outcome;
         }
         let ops = Arc::new(ops);
@@ -478,7 +488,7 @@ impl Actor {
             }
         };
         self.ipvs = Some(ipvs);
-        tally(&mut outcome, results, ops);
+        tally(&mut outcome, &mut self.refused, results, ops);
         outcome
     }
 
@@ -906,10 +916,12 @@ impl Actor {
     /// kept counts, the metrics view a few numbers per real server.
     fn status(&self, ask: &StatusAsk) -> serde_json::Value {
         let ops = serde_json::json!({"applied": self.ipvs_ops.0, "failed": self.ipvs_ops.1});
+        let refused = self.refused.to_json();
         let Some(pool) = self.pool.as_ref() else {
             return serde_json::json!({
                 "virtual_servers": [],
                 "ipvs_ops": ops,
+                    "ipvs_refused": refused,
             });
         };
         match ask.view {
@@ -922,12 +934,14 @@ impl Actor {
                     "announces_more": announces_more,
                     "probes_in_flight": self.probes.len(),
                     "ipvs_ops": ops,
+                    "ipvs_refused": refused,
                 });
             }
             StatusView::Metrics => {
                 return serde_json::json!({
                     "metrics": pool.metrics(),
                     "ipvs_ops": ops,
+                    "ipvs_refused": refused,
                 });
             }
             _ if ask.filtered() => {
@@ -938,6 +952,7 @@ impl Actor {
                     "generation": self.generation,
                     "virtual_servers": pool.status_of(|name| vs.is_some_and(|w| names_vs(name, w))),
                     "ipvs_ops": ops,
+                    "ipvs_refused": refused,
                 });
             }
             _ => {}
@@ -965,6 +980,7 @@ impl Actor {
             "probes_in_flight": self.probes.len(),
             "announces": self.announces.status(pool),
             "ipvs_ops": ops,
+                    "ipvs_refused": refused,
         })
     }
 

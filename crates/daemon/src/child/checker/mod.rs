@@ -29,6 +29,7 @@ pub use announce::withdraw_dead as withdraw_dead_announces;
 mod effects;
 mod ping;
 mod probes;
+mod refused;
 mod resolver;
 mod resolver_state;
 

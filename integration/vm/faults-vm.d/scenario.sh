@@ -1,0 +1,478 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0 OR MIT
+# Runs INSIDE the VM (integration/vm/faults-vm boots it, one boot per
+# implementation): the fault matrix's rows that need a kernel with IPVS.
+# IMPL=ka runs keepalived -C, IMPL=rs keepalived-rs -C ($KALRS). Backends
+# are busybox `nc -ll` listeners on 198.51.100.1 whose every connection
+# appends CLOCK_BOOTTIME (/proc/uptime: not moved by `date -s`) to a file
+# per port, so probe times are read where the probes arrive.
+#
+#   kill    SIGKILLs of the checker child at seeded random moments, some
+#           right after a backend changed state, then one of the parent:
+#           the child respawned (new pid, same parent), no process of the
+#           daemon left but parent and child (none after the parent kill),
+#           no zombie, and `ipvsadm -Sn` equal to the table the config and
+#           the backends' health call for.
+#   refuse  virtual servers the kernel refuses (scheduler module missing
+#           from the guest; unknown persistence engine) next to good ones:
+#           a log line naming each refused service, the good ones fully
+#           programmed, the daemon alive and not respawning, and (ours)
+#           `status --json` counting the failed ops.
+#   clock   `date -s` +1 h then -1 h, each 0.1-0.2 s after a probe, with
+#           delay_loop 2: no interval between probes at a backend shorter
+#           than CLOCK_EARLY or longer than CLOCK_LATE before and after
+#           each jump (a timer on the wall clock fires at once after +1 h,
+#           not for an hour after -1 h), and the table stays put.
+#
+# Each check prints `R|row|check|ok or FAIL|detail`; the host makes the
+# matrix. MUTATE (host's --selftest; a list) plants the faults the checks
+# guard:
+# norespawn (parent stopped while its child is killed), stale (a stale
+# real server in the table), leak (a stray process of the daemon's
+# binary), refused (a good service deleted), late (checker child stopped
+# for 5.5 s after the jump), early (a connection to the clock row's
+# backend right after the jump, as a timer on the wall clock would make).
+set -u
+IMPL=${IMPL:?IMPL=ka or IMPL=rs}
+SEED=${SEED:-1}
+MUTATE=${MUTATE:-}
+KILLS=${KILLS:-4}
+RESPAWN_S=${RESPAWN_S:-3}
+SETTLE_S=${SETTLE_S:-8}
+LEAK_S=${LEAK_S:-3}
+CLOCK_EARLY=${CLOCK_EARLY:-0.5}
+CLOCK_LATE=${CLOCK_LATE:-5}
+D=/fv
+RANDOM=$SEED
+[ -n "${TRACE:-}" ] && set -x
+die() { echo "scenario: $*"; echo DONE; exit 1; }
+case $IMPL in
+ka) BIN=$(command -v keepalived) ;;
+rs) BIN=${KALRS:?KALRS=path of keepalived-rs} ;;
+*) die "IMPL must be ka or rs" ;;
+esac
+[ -x "$BIN" ] || die "no daemon binary at $BIN"
+mkdir -p $D || die mkdir
+ip link set lo up
+ip addr add 198.51.100.1/32 dev lo || die address
+modprobe ip_vs 2>/dev/null
+ipvsadm -C || die "no IPVS in this kernel"
+# The refuse row's missing scheduler: gone from the guest before anything
+# loads it, so the kernel's request_module fails.
+find /lib/modules -name 'ip_vs_sed.ko*' -exec rm -f {} +
+modprobe ip_vs_sed 2>/dev/null && die "ip_vs_sed still loads"
+
+mutated() { case " $MUTATE " in *" $1 "*) return 0 ;; esac; return 1; }
+r() { # ROW CHECK ok|FAIL DETAIL
+	echo "R|$1|$2|$3|$4"
+	echo "NOTE at $(now)"
+}
+now() { cut -d' ' -f1 /proc/uptime; }
+# keep_log NAME: the daemon's log so far, for the host (FAULTS_VM_OUT)
+keep_log() { cp $D/daemon.log "/payload/$IMPL${MUTATE:+-${MUTATE// /-}}-$1.log" 2>/dev/null; }
+
+# ---- backends
+declare -A LISTENER
+up() { # PORT
+	[ -n "${LISTENER[$1]:-}" ] && return
+	printf '#!/bin/sh\nread -r t _ </proc/uptime\necho $t >>%s/probes.%s\n' $D "$1" >$D/stamp.$1
+	chmod +x $D/stamp.$1
+	busybox nc -ll -p "$1" -e $D/stamp.$1 </dev/null >/dev/null 2>&1 &
+	LISTENER[$1]=$!
+	for _ in $(seq 30); do
+		ss -Htln "sport = :$1" | grep -q . && return
+		sleep 0.1
+	done
+	die "no listener on $1"
+}
+down() { # PORT
+	[ -n "${LISTENER[$1]:-}" ] || return
+	kill "${LISTENER[$1]}"
+	wait "${LISTENER[$1]}" 2>/dev/null
+	LISTENER[$1]=
+}
+isup() { [ -n "${LISTENER[$1]:-}" ]; }
+
+# ---- the daemon
+DAEMON=
+start() { # CONF
+	: >$D/daemon.log
+	"$BIN" -C -n -l -D -f "$1" -p $D/daemon.pid -c $D/checkers.pid >>$D/daemon.log 2>&1 &
+	DAEMON=$!
+}
+stop() {
+	[ -n "$DAEMON" ] || return
+	kill -TERM "$DAEMON" 2>/dev/null
+	for _ in $(seq 50); do
+		[ -d /proc/$DAEMON ] || break
+		sleep 0.1
+	done
+	kill -KILL "$DAEMON" 2>/dev/null
+	wait "$DAEMON" 2>/dev/null
+	DAEMON=
+	ipvsadm -C
+}
+kids() { # PID: its children's pids (CONFIG_PROC_CHILDREN)
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep .
+}
+child() { # the checker child of $DAEMON (one line, or nothing)
+	kids "$DAEMON" | head -1
+}
+wait_child() { # OLD SECS: a child other than OLD, within SECS; prints it
+	local c i
+	for i in $(seq $(($2 * 20))); do
+		c=$(child)
+		if [ -n "$c" ] && [ "$c" != "$1" ]; then
+			echo "$c"
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+# Every process running the daemon's binary (exe), and every zombie.
+binprocs() {
+	local exe
+	exe=$(readlink -f "$BIN")
+	ls -l /proc/[0-9]*/exe 2>/dev/null | awk -v e="$exe" '$NF == e { split($(NF - 2), p, "/"); print p[3] }' | sort -n | tr '\n' ' '
+}
+zombies() {
+	grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | sed 's|/proc/||; s|/status||' | tr '\n' ' '
+}
+
+# ---- tables
+table() { ipvsadm -Sn | sort; }
+# desired_kill: what the kill row's config calls for with the backends as
+# they are now (TCP_CHECK: a real server is in the table while its port
+# accepts).
+desired_kill() {
+	{
+		echo "-A -t 192.0.2.10:80 -s rr"
+		for p in 20001 20002 20003; do
+			isup $p && echo "-a -t 192.0.2.10:80 -r 198.51.100.1:$p -m -w 1"
+		done
+		echo "-A -t 192.0.2.11:443 -s wlc"
+		isup 20004 && echo "-a -t 192.0.2.11:443 -r 198.51.100.1:20004 -m -w 2"
+	} | sort
+}
+wait_table() { # WANTFN SECS: seconds until the table equals WANTFN's, or fail
+	local t0 i
+	t0=$(now)
+	for i in $(seq $(($2 * 10))); do
+		if [ "$(table)" = "$($1)" ]; then
+			awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+tdiff() { # WANTFN: the difference, on one line
+	diff <($1) <(table) | grep '^[<>]' | tr '\n' ';'
+}
+
+cat >$D/kill.conf <<'CONF'
+global_defs {
+    router_id faultsvm
+}
+virtual_server 192.0.2.10 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 20001 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 198.51.100.1 20002 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 198.51.100.1 20003 {
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+virtual_server 192.0.2.11 443 {
+    delay_loop 2
+    lb_algo wlc
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 20004 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+CONF
+
+# ================================================================ kill
+row_kill() {
+up 20001
+up 20002
+up 20004
+start $D/kill.conf
+sleep 0.5
+c0=$(wait_child "" 5) || die "no checker child after the start"
+wait_table desired_kill 10 >/dev/null || echo "NOTE start: table not as desired: $(tdiff desired_kill)"
+echo "NOTE kill at $(now): parent $DAEMON child $c0; $(table | tr '\n' ';')"
+resp_max=0 resp_bad=0 conv_max=0 conv_bad=0 leak_bad=0 nkills=0 details=
+prev=$c0
+for i in $(seq "$KILLS"); do
+	# A random moment: 0-1.5 s after the last check; every other kill
+	# right after 20002 or 20003 changed state (the child dies mid-change).
+	sleep "$((RANDOM % 16 / 10)).$((RANDOM % 10))"
+	if [ $((i % 2)) = 1 ]; then
+		p=$((20002 + RANDOM % 2))
+		if isup $p; then down $p; else up $p; fi
+		sleep "0.$((RANDOM % 10))"
+	fi
+	mutated norespawn && kill -STOP "$DAEMON"
+	echo "NOTE kill $i at $(now): child $prev; backends up:$(for p in 20001 20002 20003 20004; do isup $p && printf ' %s' $p; done)"
+	t0=$(now)
+	kill -KILL "$prev"
+	nkills=$((nkills + 1))
+	if c=$(wait_child "$prev" "$RESPAWN_S"); then
+		dt=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+		resp_max=$(awk -v a="$resp_max" -v b="$dt" 'BEGIN { print (b > a ? b : a) }')
+	else
+		resp_bad=$((resp_bad + 1))
+		details="$details kill $i: no new child within ${RESPAWN_S}s;"
+		mutated norespawn && kill -CONT "$DAEMON"
+		c=$(wait_child "$prev" 5) || die "no child at all after kill $i"
+	fi
+	# after the new child's start (which takes the kernel's table as it finds it)
+	mutated stale && [ "$i" = 2 ] && { sleep 4; ipvsadm -a -t 192.0.2.10:80 -r 198.51.100.1:29999 -m -w 1; }
+	if dt=$(wait_table desired_kill "$SETTLE_S"); then
+		conv_max=$(awk -v a="$conv_max" -v b="$dt" 'BEGIN { print (b > a ? b : a) }')
+	else
+		conv_bad=$((conv_bad + 1))
+		details="$details kill $i: table not desired after ${SETTLE_S}s: $(tdiff desired_kill);"
+	fi
+	mutated leak && [ "$i" = 3 ] && { KEEPALIVED_RS_IPVS_DRY=1 "$BIN" -C -n -f $D/kill.conf -p $D/stray.pid -c $D/stray-c.pid >/dev/null 2>&1 & sleep 1; }
+	sleep 0.2
+	procs=$(binprocs) want=$(printf '%s\n' "$DAEMON" "$c" | sort -n | tr '\n' ' ') z=$(zombies)
+	if [ "$procs" != "$want" ] || [ -n "$z" ]; then
+		leak_bad=$((leak_bad + 1))
+		details="$details kill $i: processes [$procs] want [$want] zombies [$z];"
+	fi
+	prev=$c
+done
+echo "NOTE kill: $details"
+[ $resp_bad = 0 ] && st=ok || st=FAIL
+r kill "child respawned after SIGKILL" $st "$((nkills - resp_bad)) of $nkills, slowest ${resp_max}s"
+[ $conv_bad = 0 ] && st=ok || st=FAIL
+r kill "IPVS table = desired after each child kill" $st "$((nkills - conv_bad)) of $nkills, slowest ${conv_max}s after the new child"
+[ $leak_bad = 0 ] && st=ok || st=FAIL
+r kill "no leaked process or zombie" $st "$((nkills - leak_bad)) of $nkills clean"
+
+# The parent: its child must end by itself, then a restart restores the table.
+kill -KILL "$DAEMON"
+wait "$DAEMON" 2>/dev/null
+t0=$(now)
+gone=
+for _ in $(seq $((LEAK_S * 10))); do
+	[ -z "$(binprocs)" ] && { gone=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'); break; }
+	sleep 0.1
+done
+after_parent="$(table | grep -c -- '-a ') real servers left in the table"
+keep_log kill
+[ -n "$gone" ] && st=ok || st=FAIL
+[ -n "$gone" ] && gone="gone after ${gone}s" || gone="left: $(binprocs)"
+r kill "parent SIGKILL: child ends by itself" $st "$gone; $after_parent"
+stray=$(binprocs)
+[ -n "$stray" ] && kill -KILL $stray
+start $D/kill.conf
+if c=$(wait_child "" 5) && dt=$(wait_table desired_kill "$SETTLE_S"); then
+	r kill "restart after the parent kill: table = desired" ok "after ${dt}s"
+else
+	r kill "restart after the parent kill: table = desired" FAIL "$(tdiff desired_kill)"
+fi
+
+}
+
+# ================================================================ clock
+row_clock() {
+if [ -z "$DAEMON" ]; then
+	up 20001
+	up 20002
+	up 20004
+	start $D/kill.conf
+	wait_table desired_kill 15 >/dev/null || echo "NOTE clock: table not as desired: $(tdiff desired_kill)"
+fi
+# Same daemon: 20004 is probed by one checker, every 2 s. Each jump comes
+# 0.1-0.2 s after a probe: a timer on the wall clock fires at once after
+# +1 h (an interval of ~0.2 s, "early") and not for an hour after -1 h
+# ("late"). The bounds, CLOCK_EARLY and CLOCK_LATE, are that far from
+# 2 s because this shared host, with the guest under TCG, delays a probe
+# by up to ~2 s now and then (seen: intervals of 0.63-4.2 s, for both
+# implementations, with no jump at all).
+probes() { cat $D/probes.20004 2>/dev/null; }
+intervals() { # FROM TO: min and max interval between probes in [FROM, TO], and their count
+	probes | awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { if (n++) { d = $1 - p; if (d < lo || n == 2) lo = d; if (d > hi) hi = d } p = $1 }
+		END { if (n < 2) print "none - " n + 0; else printf "%.2f %.2f %d\n", lo, hi, n }'
+}
+after_probe() { # wait for the next probe at 20004, then 0.1 s
+	local n
+	n=$(probes | wc -l)
+	for _ in $(seq 40); do
+		[ "$(probes | wc -l)" -gt "$n" ] && break
+		sleep 0.1
+	done
+	sleep 0.1
+}
+clock_phase() { # NAME FROM: the intervals from FROM (the probe before the jump) to 7 s later
+	local b iv lo hi n st
+	sleep 7
+	b=$(now)
+	iv=$(intervals "$2" "$b")
+	read -r lo hi n <<<"$iv"
+	if [ "$lo" != none ] && awk -v lo="$lo" -v hi="$hi" -v e="$CLOCK_EARLY" -v l="$CLOCK_LATE" 'BEGIN { exit !(lo >= e && hi <= l) }'; then st=ok; else st=FAIL; fi
+	local seen=
+	[ $st = FAIL ] && seen="; probes at $(probes | awk -v a="$2" -v b="$b" '$1 >= a - 3 && $1 <= b { printf "%s%.2f", sep, $1 - a; sep = " " }') s from the probe before"
+	r clock "$1: probes every 2 s, none early (< ${CLOCK_EARLY} s) or late (> ${CLOCK_LATE} s)" $st "$n probes, interval $lo-$hi s$seen"
+}
+before_table=$(table)
+after_probe
+t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
+clock_phase "before the jumps" "$t"
+after_probe
+t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
+date -s "@$(($(date +%s) + 3600))" >/dev/null
+echo "NOTE clock: wall clock now $(date -u '+%F %T')"
+mutated late && { cc=$(child); kill -STOP "$cc"; sleep 5.5; kill -CONT "$cc"; }
+mutated early && busybox nc -w 1 198.51.100.1 20004 </dev/null >/dev/null 2>&1
+clock_phase "after +1 h" "$t"
+after_probe
+t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
+date -s "@$(($(date +%s) - 3600))" >/dev/null
+echo "NOTE clock: wall clock now $(date -u '+%F %T')"
+clock_phase "after -1 h" "$t"
+[ "$(table)" = "$before_table" ] && st=ok || st=FAIL
+r clock "table unchanged across the jumps" $st "$(table | grep -c -- '-a ') real servers"
+keep_log clock
+stop
+
+}
+
+# ================================================================ refuse
+row_refuse() {
+cat >$D/refuse.conf <<'CONF'
+virtual_server 192.0.2.20 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 20001 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+virtual_server 192.0.2.21 80 {
+    delay_loop 1
+    lb_algo sed
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 20001 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+virtual_server 192.0.2.22 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    persistence_timeout 60
+    persistence_engine nosuchpe
+    real_server 198.51.100.1 20001 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+virtual_server 192.0.2.23 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 20004 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+CONF
+desired_refuse() {
+	printf '%s\n' "-A -t 192.0.2.20:80 -s rr" "-a -t 192.0.2.20:80 -r 198.51.100.1:20001 -m -w 1" \
+		"-A -t 192.0.2.23:80 -s wrr" "-a -t 192.0.2.23:80 -r 198.51.100.1:20004 -m -w 1" | sort
+}
+up 20001
+up 20004
+start $D/refuse.conf
+c0=$(wait_child "" 5) || die "no checker child (refuse)"
+sleep 3
+mutated refused && ipvsadm -D -t 192.0.2.23:80
+sleep 1
+echo "NOTE refuse: table $(table | tr '\n' ';')"
+echo "NOTE refuse: log:"
+sed 's/^/NOTE   /' $D/daemon.log | grep -v -i 'TCP connection\|TCP_CHECK\|Activating\|Initializing\|Registering\|Opening\|Starting\|Running on\|command line\|Command line\|Configuration file\|Remove a zombie\|Gained\|Using\|dont_track\|WARNING - default\|Script user\|Unable to load\|Unable to set\|Reporting\|Adding service\|Disabling\|Enabling\|Healthcheck child\|Sending\|Leaving\|^NOTE   $' | head -30
+for vs in 192.0.2.21 192.0.2.22; do
+	line=$(grep -i -E "error|fail|refus|cannot|can't|unable" $D/daemon.log | grep -F "$vs" | head -1 | sed 's/^[A-Z][a-z][a-z] [ 0-9]*[0-9] [0-9:.]* //; s/^[^ ]*: //')
+	[ -n "$line" ] && st=ok || st=FAIL
+	r refuse "log line names the refused $vs:80" $st "${line:-no line names it}"
+done
+# the refused ones' lines, per second: not a flood
+lines=$(grep -c -E '192\.0\.2\.2[12]' $D/daemon.log)
+d=$(desired_refuse)
+[ "$(table)" = "$d" ] && st=ok || st=FAIL
+r refuse "the rest of the table programmed" $st "$(table | grep -c -- '^-A') services, $(table | grep -c -- '^-a') real servers$([ $st = FAIL ] && echo "; $(tdiff desired_refuse)")"
+c1=$(child)
+if [ -d /proc/"$DAEMON" ] && [ -n "$c1" ] && [ "$c1" = "$c0" ]; then st=ok; else st=FAIL; fi
+r refuse "daemon alive, child not respawned" $st "parent $([ -d /proc/$DAEMON ] && echo running || echo gone), child $c0 -> ${c1:-none}; $lines log lines name the refused services in 5 s"
+if [ "$IMPL" = rs ]; then
+	# What an operator runs: the summary must name both refused services.
+	"$BIN" status --control-socket $D/daemon.sock >$D/status.txt 2>&1 || true
+	"$BIN" status --json --control-socket $D/daemon.sock >$D/status.json 2>&1 || true
+	failed=$(tr -d ' \n' <$D/status.json | grep -o '"failed":[0-9]*' | head -1 | cut -d: -f2)
+	named=$(grep -c -E '^IPVS REFUSED -t 192\.0\.2\.2[12]:80: ' $D/status.txt)
+	[ "$named" = 2 ] && st=ok || st=FAIL
+	r refuse "status says so" $st "\`status\` names $named of 2 refused services ($(grep -m1 '^IPVS REFUSED' $D/status.txt || echo none)); ipvs_ops failed: ${failed:-none}"
+else
+	r refuse "status says so" n/a "no status command (keepalived)"
+fi
+keep_log refuse
+stop
+}
+
+# ================================================================ vm
+# The guest's clock against the host's (faults-vm writes its time to
+# /payload/hostclock every 0.2 s): every bound above is in guest seconds.
+host_t() { cat /payload/hostclock 2>/dev/null || echo 0; }
+rate() { # NAME G0 H0: guest seconds per host second since (G0, H0)
+	local g1 h1 x
+	g1=$(now)
+	h1=$(host_t)
+	x=$(awk -v g0="$2" -v h0="$3" -v g1="$g1" -v h1="$h1" 'BEGIN { if (h0 == 0 || h1 <= h0) print "none"; else printf "%.3f %.1f %.1f", (g1 - g0) / (h1 - h0), g1 - g0, h1 - h0 }')
+	set -- "$1" $x
+	if [ "$2" != none ] && awk -v r="$2" 'BEGIN { exit !(r > 0.9 && r < 1.1) }'; then st=ok; else st=FAIL; fi
+	r vm "guest clock runs at the host's rate: $1" $st "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource): ${3:-?} guest s in ${4:-?} host s"
+}
+G0=$(now) H0=$(host_t)
+sleep 3
+rate "3 s at the start" "$G0" "$H0"
+for row in ${ROWS:-kill clock refuse}; do
+	"row_$row"
+done
+rate "the whole run" "$G0" "$H0"
+echo DONE
