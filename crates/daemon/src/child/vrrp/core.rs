@@ -31,6 +31,7 @@ use super::syncd::Syncd;
 use super::track::Scripts;
 use super::vmac::Vmacs;
 use super::{Cmd, Options, dump, status};
+use crate::child::notices;
 use crate::child::track_files::Files;
 use crate::exit;
 
@@ -302,6 +303,12 @@ impl Core {
             return;
         };
         let (state, up, removed) = match ev {
+            LinkEvent::Lost => {
+                // A down or up of an instance's or a tracked interface may
+                // be among the lost: read them all, as at apply.
+                self.read_links().await;
+                return;
+            }
             LinkEvent::Changed(s) => {
                 let up = s.up && s.running;
                 (s, up, false)
@@ -592,17 +599,7 @@ impl Core {
         }
         if self.links.is_none() {
             match LinkEvents::subscribe() {
-                Ok(mut l) => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(async move {
-                        while let Some(ev) = l.next().await {
-                            if tx.send(ev).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    self.links = Some(rx);
-                }
+                Ok(l) => self.links = Some(notices::forward(l, "links", |_| true)),
                 Err(e) => tracing::warn!("cannot subscribe to link changes: {e}"),
             }
         }
