@@ -67,6 +67,8 @@ struct Reader {
     /// After a receive error: not polled until then (a persistent error
     /// must not spin the loop).
     paused_until: Option<tokio::time::Instant>,
+    /// The VRIDs its kernel filter passes (None: no filter yet, all pass).
+    vrids: Option<Vec<u8>>,
 }
 
 type Datagram = (SocketKey, Result<Result<Received, DropReason>, SocketError>);
@@ -840,6 +842,34 @@ impl Core {
             );
             self.ensure_receiver(rkey, &ifname, &name);
         }
+        self.filter_receivers();
+    }
+
+    /// Gives each receiver the kernel filter for the VRIDs of the
+    /// instances it serves (as `on_datagram` claims them: interface and
+    /// family), so adverts for other VRIDs never take room in its queue.
+    fn filter_receivers(&mut self) {
+        for r in &mut self.receivers {
+            let mut vrids: Vec<u8> = self
+                .insts
+                .iter()
+                .filter(|i| (i.advert_link.index, i.family()) == r.key)
+                .map(|i| i.identity.vrid)
+                .collect();
+            vrids.sort_unstable();
+            vrids.dedup();
+            if r.vrids.as_ref() == Some(&vrids) {
+                continue;
+            }
+            match r.socket.set_vrids(&vrids) {
+                Ok(()) => r.vrids = Some(vrids),
+                // Without it every VRID is read, as before: logged, not fatal.
+                Err(e) => tracing::warn!(
+                    "cannot set the VRID filter of the VRRP socket on ifindex {}: {e}",
+                    r.key.0
+                ),
+            }
+        }
     }
 
     /// Opens the receiver `rkey` unless it is open; false (logged for
@@ -856,6 +886,7 @@ impl Core {
                     key: (ifindex, family),
                     socket,
                     paused_until: None,
+                    vrids: None,
                 });
                 true
             }
