@@ -102,7 +102,7 @@ row_track() {
     else result "flapstorm: daemons survive $TRACK_FLAPS flaps of trk0" FAIL "exited:$dead"; fi
     bound=$(calc "$MD_A + $(slack_for "$ADV") + $LINK_S")
     if lb1_master_fast "$bound"; then
-        result "flapstorm: lb1 master after the last flap (up)" PASS "whole after $SETTLE_S s (bound $bound s): $(pair_state)"
+        result "flapstorm: lb1 master after the last flap (up)" PASS "sole master after $SETTLE_S s (bound $bound s + 2 intervals): $(pair_state)"
     else
         result "flapstorm: lb1 master after the last flap (up)" FAIL "${SETTLE_MSG:-lb1 not master}: $(pair_state)"
     fi
