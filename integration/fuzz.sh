@@ -20,6 +20,8 @@
 # Fails if the fuzzer finds a crash, a timeout or a memory blow-up.
 #
 #   integration/fuzz.sh [SECONDS] [TARGET|all]
+#   FUZZ_RUNS=10000000 integration/fuzz.sh 3600 vrrp_decode   # a campaign:
+#                whichever of SECONDS or FUZZ_RUNS inputs comes first
 #
 # `all` (the default) runs every target within SECONDS in total: half for
 # config, whose input space is far larger, the other half shared by the
@@ -28,6 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
 TARGET=${2:-all}
+RUNS=()
+[[ -z ${FUZZ_RUNS:-} ]] || RUNS=(-runs="$FUZZ_RUNS")
 ROOT=$PWD
 SEEDS=$(mktemp -d)
 trap 'rm -rf "$SEEDS"' EXIT
@@ -74,7 +78,7 @@ run() { # target seconds
   # non-zero; -rss_limit_mb and -timeout turn blow-ups and hangs into
   # failures too.
   if ! "fuzz/target/$TRIPLE/release/$1" -artifact_prefix="fuzz/artifacts/$1/" \
-      -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+      -max_total_time="$2" "${RUNS[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
       "fuzz/corpus/$1" "$SEEDS/$1"; then
     echo "fuzz $1: FAILED; the input is in fuzz/artifacts/$1/ (replay: fuzz/target/$TRIPLE/release/$1 FILE)" >&2
     return 1

@@ -36,6 +36,8 @@ enum Mutation {
     LoseFifo,
     /// Address events never reach the pool.
     LoseAddresses,
+    /// The re-read after lost notifications is not done.
+    SkipReread,
 }
 
 struct Harness {
@@ -199,6 +201,20 @@ impl Harness {
             return;
         }
         let effects = self.pool.address(a, ifindex, present);
+        self.process(effects);
+    }
+
+    /// The notifications were lost (ENOBUFS) and the addresses re-read:
+    /// `held` is every (address, interface) the kernel has now.
+    fn reread(&mut self, held: &[(&str, u32)]) {
+        if self.mutation == Mutation::SkipReread {
+            return;
+        }
+        let held: Vec<(std::net::IpAddr, u32)> = held
+            .iter()
+            .filter_map(|(a, i)| Some((a.parse().ok()?, *i)))
+            .collect();
+        let effects = self.pool.addresses_reread(&held);
         self.process(effects);
     }
 
@@ -1011,6 +1027,44 @@ fn ha_suspend(m: Mutation) -> Result<(), String> {
     h.consistent()
 }
 
+/// ha_suspend across lost address notifications (ENOBUFS in an address
+/// storm): the re-read alone tells the pool, and it ends as if it had
+/// heard every event.
+fn ha_suspend_reread(m: Mutation) -> Result<(), String> {
+    let text = TWO_TCP.replace("delay_loop 10", "delay_loop 10\n    ha_suspend");
+    let mut h = Harness::new(&text, m);
+    let rs1 = "[198.51.100.1]:tcp:80";
+    let vs = "[192.0.2.10]:tcp:80";
+    h.take();
+    h.run_to(20.0);
+    expect("no probe while the address is absent", h.probes, 0)?;
+    // The VIP came during the storm; its notification was lost.
+    h.reread(&[("10.0.0.1", 1), ("192.0.2.10", 2)]);
+    has(
+        &h.take().logs,
+        &format!("Activating healthchecker for service {rs1} for VS {vs}"),
+    )?;
+    h.run_to(40.0);
+    expect(
+        "probing once the re-read found the address",
+        h.probes > 0,
+        true,
+    )?;
+    // Moved to another interface, then gone, both unheard.
+    h.take();
+    h.reread(&[("10.0.0.1", 1), ("192.0.2.10", 3)]);
+    expect("a move is no change", h.take().logs, Vec::<String>::new())?;
+    h.reread(&[("10.0.0.1", 1)]);
+    has(
+        &h.take().logs,
+        &format!("Suspending healthchecker for service {rs1} for VS {vs}"),
+    )?;
+    let probes = h.probes;
+    h.run_to(80.0);
+    expect("no probe once suspended", h.probes, probes)?;
+    h.consistent()
+}
+
 const NAMED: &str = "
 resolvers dns {
     nameserver ns 192.0.2.53
@@ -1110,6 +1164,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("file_check_on_reload", file_check_on_reload),
     ("smtp_cold_start", smtp_cold_start),
     ("ha_suspend", ha_suspend),
+    ("ha_suspend_reread", ha_suspend_reread),
 ];
 
 #[test]
@@ -1128,6 +1183,7 @@ fn mutations_are_caught() {
         Mutation::AlwaysUp,
         Mutation::LoseFifo,
         Mutation::LoseAddresses,
+        Mutation::SkipReread,
     ] {
         let caught = SCENARIOS.iter().filter(|(_, f)| f(m).is_err()).count();
         assert!(caught > 0, "{m:?} went unnoticed");

@@ -64,11 +64,26 @@ fn finish(pre: preprocess::Preprocessed, mut diags: Diagnostics, host: &dyn Host
         files,
         main_missing,
         notes,
+        aborted,
     } = pre;
     // What keepalived only logs (a plain include that found nothing) is
     // shown but does not change the verdict.
     for note in notes {
         diags.report(Category::Info, note.loc, note.message);
+    }
+    // A limit stopped the expansion: the configuration cannot run, and
+    // reading the millions of lines produced until then would only cost
+    // time and memory (a fuzzer's 1 kB `~SEQ` over a 7-line definition
+    // took minutes: docs/benchmarks.md "Fuzzing").
+    if aborted {
+        return Loaded {
+            config: Config::default(),
+            diagnostics: diags,
+            files,
+            main_missing,
+            commands: Vec::new(),
+            scripts: Default::default(),
+        };
     }
     // Each top-level statement is read into the model as soon as it is
     // parsed and then dropped, so the whole tree never exists at once.

@@ -37,3 +37,60 @@ fn recursive_expansion_is_reported_once_and_fast() {
         .count();
     assert!((1..=8).contains(&deep), "{deep} nesting reports");
 }
+
+/// A 1.1 kB input: a 7-line definition expanded by a `~SEQ` whose end
+/// (355555555555555555555) saturates at 2^63 - 1. The expansion limits
+/// stop it (a `Fatal` diagnostic), and what they stopped is not read:
+/// the reader used to go on through every line produced until then
+/// (a million instances; minutes in the fuzzer). Here with limits a
+/// thousand times smaller, the same shape.
+#[test]
+fn a_limit_hit_stops_the_load_before_the_reader() {
+    use keepalived_config::preprocess::Limits;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-seq-saturated.conf");
+    let text = std::fs::read(&path).expect("fixture");
+    let text = String::from_utf8_lossy(&text);
+    let opts = Options {
+        limits: Limits {
+            max_lines: 10_000,
+            max_output_bytes: 512 * 1024,
+            max_work: 20_000,
+        },
+        ..Options::default()
+    };
+    let loaded = keepalived_config::load_str(
+        Path::new("t.conf"),
+        &text,
+        &opts,
+        &FakeHost::with_interfaces(&["eth0"]),
+    );
+    assert!(
+        loaded
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("expands to too")),
+        "no limit reported: {:?}",
+        loaded
+            .diagnostics
+            .iter()
+            .map(|d| &d.message)
+            .collect::<Vec<_>>()
+    );
+    assert!(!loaded.diagnostics.can_start());
+    // Nothing the parser or the reader says: they never ran.
+    let after: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            !d.message.contains("expands to too")
+                && d.category != keepalived_config::diag::Category::Info
+        })
+        .map(|d| format!("{:?}: {}", d.category, d.message))
+        .collect();
+    assert!(
+        after.len() <= 2,
+        "the lines produced before the limit were read: {} more diagnostics, first {:?}",
+        after.len(),
+        after.first()
+    );
+}

@@ -25,8 +25,17 @@ pub struct AddrEvent {
     pub present: bool,
 }
 
-/// A subscription to every address change in the namespace. Lost
-/// notifications (socket buffer overrun) are not detected.
+/// What the subscription reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddrNotice {
+    Changed(AddrEvent),
+    /// The kernel dropped notifications (ENOBUFS: the socket's receive
+    /// buffer was full); the consumer re-reads the addresses
+    /// ([`Netlink::all_addresses`]).
+    Lost,
+}
+
+/// A subscription to every address change in the namespace.
 pub struct AddrEvents {
     messages: Pin<Box<dyn Stream<Item = (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)> + Send>>,
     conn: tokio::task::JoinHandle<()>,
@@ -46,17 +55,19 @@ impl AddrEvents {
         })
     }
 
-    /// The next address event; `None` when the subscription ended.
-    pub async fn next(&mut self) -> Option<AddrEvent> {
+    /// The next address notice; `None` when the subscription ended.
+    pub async fn next(&mut self) -> Option<AddrNotice> {
         loop {
             let (msg, _) = self.messages.next().await?;
             let (m, present) = match msg.payload {
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) => (m, true),
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) => (m, false),
+                // netlink-proto turns an ENOBUFS read into this message.
+                NetlinkPayload::Overrun(_) => return Some(AddrNotice::Lost),
                 _ => continue,
             };
             if let Some(info) = AddrInfo::from_message(&m) {
-                return Some(AddrEvent { info, present });
+                return Some(AddrNotice::Changed(AddrEvent { info, present }));
             }
         }
     }

@@ -46,4 +46,5 @@ mod sockopt;
 pub mod spawn;
 pub mod sysctl;
 pub mod timer;
+pub mod vrid_filter;
 pub mod vrrp_socket;

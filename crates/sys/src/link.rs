@@ -94,6 +94,9 @@ pub enum LinkEvent {
     Changed(LinkState),
     /// The link was deleted.
     Removed(LinkState),
+    /// The kernel dropped notifications (ENOBUFS: the socket's receive
+    /// buffer was full); any link change may have been among them.
+    Lost,
 }
 
 fn state_of(msg: &LinkMessage) -> LinkState {
@@ -163,9 +166,10 @@ impl Netlink {
 /// A subscription to RTNLGRP_LINK: every link change in the namespace.
 ///
 /// The subscription has its own netlink socket. If the kernel drops
-/// notifications (socket buffer overrun) they are lost; a consumer that
-/// must not miss a transition re-reads the interfaces it cares about with
-/// [`Netlink::interface_by_index`] when it starts and after any doubt.
+/// notifications (socket buffer overrun) that is reported as
+/// [`LinkEvent::Lost`]; a consumer that must not miss a transition
+/// re-reads the interfaces it cares about with
+/// [`Netlink::interface_by_index`] when it starts and after a loss.
 pub struct LinkEvents {
     messages: Pin<Box<dyn Stream<Item = (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)> + Send>>,
     conn: tokio::task::JoinHandle<()>,
@@ -194,6 +198,8 @@ impl LinkEvents {
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => {
                     return Some(LinkEvent::Removed(state_of(&link)));
                 }
+                // netlink-proto turns an ENOBUFS read into this message.
+                NetlinkPayload::Overrun(_) => return Some(LinkEvent::Lost),
                 _ => continue,
             }
         }

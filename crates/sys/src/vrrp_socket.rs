@@ -30,6 +30,13 @@
 //!   `IPV6_CHECKSUM = 6`: the kernel verifies the VRRP checksum (offset 6)
 //!   with the IPv6 pseudo-header and drops bad packets before we see them.
 //!
+//! * `SO_RCVBUFFORCE` [`RECV_BUFFER`] (falling back to `SO_RCVBUF`, capped
+//!   by `rmem_max`; keepalived keeps the default, about 200 kB): room for
+//!   a burst of junk without dropping the master's adverts with it.
+//! * A BPF filter passing only the VRIDs configured on the interface
+//!   ([`VrrpReceiver::set_vrids`], [`crate::vrid_filter`]); until it is
+//!   set, everything passes. Not in keepalived.
+//!
 //! Sender
 //! * `SO_BINDTODEVICE` + bind to the source address: packets leave by this
 //!   interface with the configured source (IPv4 primary / `unicast_src_ip`,
@@ -250,6 +257,11 @@ fn join_group(sock: &Socket, ifname: &str, ifindex: u32, group: IpAddr) -> Resul
     Ok(())
 }
 
+/// The receive buffer asked for: about 1 300 small datagrams, 35 ms of
+/// reading for the debug build under a flood (docs/reliability.md,
+/// finding 4), against ~270 with the default.
+pub const RECV_BUFFER: usize = 1 << 20;
+
 /// Receives VRRP datagrams on one interface.
 pub struct VrrpReceiver {
     fd: AsyncFd<Socket>,
@@ -309,6 +321,16 @@ impl VrrpReceiver {
                 )?;
             }
         }
+        if set_int(
+            sock.as_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            RECV_BUFFER as i32,
+        )
+        .is_err()
+        {
+            setup("SO_RCVBUF", ifname, sock.set_recv_buffer_size(RECV_BUFFER))?;
+        }
         let fd = setup("register with tokio", ifname, register(sock))?;
         Ok(Self {
             fd,
@@ -320,6 +342,17 @@ impl VrrpReceiver {
                 Family::V6 => nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::c_int),
             },
         })
+    }
+
+    /// Lets only datagrams for `vrids` reach this socket (the kernel drops
+    /// the others before they take room in its queue); replaces the
+    /// filter set before. An empty list passes nothing.
+    pub fn set_vrids(&self, vrids: &[u8]) -> io::Result<()> {
+        let prog: Vec<SockFilter> = crate::vrid_filter::program(self.family, vrids)
+            .iter()
+            .map(|i| SockFilter::new(i.code, i.jt, i.jf, i.k))
+            .collect();
+        self.fd.get_ref().attach_filter(&prog)
     }
 
     /// Wait for the next datagram.
@@ -547,6 +580,16 @@ impl VrrpSender {
             ifname,
             sock.bind(&sock_addr(src, ifindex)),
         )?;
+        if set_int(
+            sock.as_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            RECV_BUFFER as i32,
+        )
+        .is_err()
+        {
+            setup("SO_RCVBUF", ifname, sock.set_recv_buffer_size(RECV_BUFFER))?;
+        }
         let fd = setup("register with tokio", ifname, register(sock))?;
         Ok(Self {
             fd,

@@ -216,3 +216,60 @@ fn link_events_report_down_and_up() {
         other => panic!("unexpected events {other:?}"),
     }
 }
+
+/// A storm while nobody reads the sockets overruns them: both the link
+/// and the address subscriptions say so (ENOBUFS as `Lost`) instead of
+/// going on as if nothing had been missed.
+#[test]
+fn overrun_subscriptions_report_lost_notifications() {
+    use keepalived_sys::addr_events::{AddrEvents, AddrNotice};
+    let lab = Lab::new();
+    let ns = lab.a.clone();
+    let (link_lost, addr_lost, seen) = join(in_ns(&lab.a, move || async move {
+        let mut links = LinkEvents::subscribe().unwrap();
+        let mut addrs = AddrEvents::subscribe().unwrap();
+        // 1 500 flaps and 1 500 address adds and deletes, far more than a
+        // default receive buffer holds; the runtime is blocked meanwhile,
+        // so nothing reads the sockets.
+        let batch = std::env::temp_dir().join(format!("ksys-overrun-{ns}.batch"));
+        let mut cmds = String::new();
+        for i in 0..1500u32 {
+            let state = if i % 2 == 0 { "down" } else { "up" };
+            cmds.push_str(&format!("link set va {state}\n"));
+            let a = format!("198.51.{}.{}", 100 + i / 250, 1 + i % 250);
+            cmds.push_str(&format!("addr add {a}/32 dev lo\naddr del {a}/32 dev lo\n"));
+        }
+        cmds.push_str("link set va up\n");
+        std::fs::write(&batch, cmds).unwrap();
+        sh(&["ip", "-n", &ns, "-batch", batch.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&batch);
+        let (mut link_lost, mut addr_lost, mut seen) = (false, false, 0usize);
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                tokio::select! {
+                    Some(ev) = links.next() => {
+                        seen += 1;
+                        link_lost |= ev == LinkEvent::Lost;
+                    }
+                    Some(ev) = addrs.next() => {
+                        seen += 1;
+                        addr_lost |= ev == AddrNotice::Lost;
+                    }
+                }
+                if link_lost && addr_lost {
+                    break;
+                }
+            }
+        })
+        .await;
+        (link_lost, addr_lost, seen)
+    }));
+    assert!(
+        link_lost,
+        "no Lost from the link subscription ({seen} notices read)"
+    );
+    assert!(
+        addr_lost,
+        "no Lost from the address subscription ({seen} notices read)"
+    );
+}

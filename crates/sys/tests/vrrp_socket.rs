@@ -209,3 +209,63 @@ fn sender_refuses_a_source_address_the_interface_does_not_have() {
     let err = r.expect_err("bind to a foreign address must fail");
     assert!(err.to_string().contains("bind source address"), "{err}");
 }
+
+/// The VRID filter in the real kernel: B's socket passes only VRID 52;
+/// A sends VRID 51 first, then 52. The first datagram B reads is 52's,
+/// for IPv4 (VRID after the IP header) and IPv6 (VRID at byte 1).
+fn first_after_filter(family: Family) -> Vec<u8> {
+    let lab = Lab::new();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let receiver = in_ns(&lab.b, move || async move {
+        let nl = Netlink::new().unwrap();
+        let vb = nl.interface_by_name("vb").await.unwrap();
+        let mut rx = VrrpReceiver::open("vb", vb.index, family, RecvMode::Multicast).unwrap();
+        rx.set_vrids(&[52]).unwrap();
+        ready_tx.send(()).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("nothing received within 5 s")
+            .expect("receive error");
+        let _ = done_tx.send(());
+        got.payload().to_vec()
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let sender = in_ns(&lab.a, move || async move {
+        let nl = Netlink::new().unwrap();
+        let va = nl.interface_by_name("va").await.unwrap();
+        let src = match family {
+            Family::V4 => A_V4.parse().unwrap(),
+            Family::V6 => IpAddr::V6(va.ipv6_link_local().expect("link-local on va")),
+        };
+        let tx = VrrpSender::open("va", va.index, src, 255).unwrap();
+        let mut wrong = advert(&[192, 0, 2, 100]);
+        let mut right = wrong.clone();
+        wrong[1] = 51;
+        right[1] = 52;
+        for _ in 0..20 {
+            for _ in 0..10 {
+                tx.send_multicast(&wrong).await.unwrap();
+            }
+            tx.send_multicast(&right).await.unwrap();
+            if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
+                break;
+            }
+        }
+    });
+    let got = join(receiver);
+    join(sender);
+    got
+}
+
+#[test]
+fn the_vrid_filter_drops_other_vrids_in_the_kernel_v4() {
+    let got = first_after_filter(Family::V4);
+    assert_eq!(got.get(1), Some(&52), "{got:?}");
+}
+
+#[test]
+fn the_vrid_filter_drops_other_vrids_in_the_kernel_v6() {
+    let got = first_after_filter(Family::V6);
+    assert_eq!(got.get(1), Some(&52), "{got:?}");
+}

@@ -14,12 +14,22 @@
 #            memory.limit_in_bytes) limited to twice their resident set;
 #            then RELOADS_MEM reloads alternating the VIP list and a USR1
 #            after each
+#   pidro    the pid directory read-only. At start: a daemon started (in
+#            the attacker's namespace, where it can do no harm) with its
+#            pid files on a read-only tmpfs must stop at once with an
+#            error naming the file and a non-zero exit (keepalived's
+#            code is shown). While running: lb1's run directory (pid
+#            files and dump directory) is bind-mounted read-only in the
+#            daemon's mount namespace, its VRRP child is SIGKILLed and a
+#            USR1 asks for a dump: the child is respawned, the pid file
+#            and the dump that cannot be written are logged (EROFS
+#            named), the parent runs on, and lb1 is master again
 # Must hold for each: the same processes run (no exit, no respawn, no OOM
 # kill), the pair is whole afterwards, each refused operation is logged
 # clearly (ENOSPC / EMFILE named), and once the resource is back the
 # daemon works again (a dump is written; a reload applies).
 
-ROW_WHAT_resources="dump directory full, fd limit at need, memory cgroup at 2x"
+ROW_WHAT_resources="pid directory read-only, dump directory full, fd limit at need, memory cgroup at 2x"
 
 RELOADS_MEM=${RELOADS_MEM:-10}
 
@@ -147,7 +157,64 @@ res_memcg() {
     rmdir "$cg" 2>/dev/null || true
 }
 
+res_pidro() {
+    local pid=${PEER_PID[A]} dir=$RUN_DIR/pidro child child2 l0 rc t0 out detail ok=1 lines first cmd
+    # At start.
+    mkdir -p "$dir"
+    cmd=$(impl_cmd "$IMPL")
+    cmd=${cmd//\{run\}/$RUN_DIR}
+    cmd=${cmd//\{name\}/pidro}
+    cmd=${cmd//\{conf\}/$RUN_DIR/lb1.conf}
+    cmd=${cmd//\{pid\}/$dir/ro/k.pid}
+    cmd=${cmd//\{vrrp_pid\}/$dir/ro/v.pid}
+    mkdir -p "$dir/ro" "$RUN_DIR/pidro.tmp"
+    out=$dir/start.out
+    t0=$EPOCHREALTIME
+    rc=0
+    timeout 10 ip netns exec "$NS_ATK" bash -c "mount -t tmpfs -o ro,size=64k flt-$LAB-pidro '$dir/ro' && exec $cmd" >"$out" 2>&1 || rc=$?
+    first=$(grep -m1 -iE 'pid ?file|read-only' "$out" | cut -c1-160)
+    detail="exit $rc after $(calc "$EPOCHREALTIME - $t0") s: ${first:-no line names the pid file}"
+    ((rc != 0 && rc != 124)) || ok=0
+    [[ $first == *k.pid* ]] || ok=0
+    if ((ok)); then result "pidro: at start, stops with a clear error" PASS "$detail"
+    else result "pidro: at start, stops with a clear error" FAIL "$detail"; fi
+    # While running.
+    ok=1
+    child=$(node_child A)
+    if ! nsenter -t "$pid" -m -- sh -c "mount --bind '$RUN_DIR' '$RUN_DIR' && mount -o remount,bind,ro '$RUN_DIR'"; then
+        result "pidro: while running, daemon fine" FAIL "could not make $RUN_DIR read-only in the daemon's mount namespace"
+        return
+    fi
+    l0=$(log_lines)
+    kill -KILL "$child" 2>/dev/null || true
+    wait_for "$RESPAWN_S" eval '[[ -n $(node_child A) && $(node_child A) != '"$child"' ]]' || true
+    child2=$(node_child A)
+    kill -USR1 "$pid" 2>/dev/null || true
+    sleep 0.5
+    lines=$(new_log "$l0" | grep -iE 'read-only|EROFS' || true)
+    detail="child $child -> ${child2:-none}; $(grep -c . <<<"$lines") lines name EROFS: $(grep -m1 -iE 'pid' <<<"$lines" | cut -c1-130) | $(grep -m1 -viE 'pid' <<<"$lines" | cut -c1-130)"
+    [[ -n $child2 && $child2 != "$child" ]] || ok=0
+    grep -qiE 'pid' <<<"$lines" || ok=0
+    grep -qviE 'pid' <<<"$lines" || ok=0
+    peer_alive A || { ok=0; detail+="; the parent exited"; }
+    settle "$(calc "$START_ALLOW_S + $MD_A + $(slack_for "$ADV")")" || { ok=0; detail+="; $SETTLE_MSG"; }
+    [[ $(wire_masters 51 "$(calc "2 * $ADV")") == lb1 ]] || { ok=0; detail+="; lb1 not master: $(pair_state)"; }
+    if ((ok)); then result "pidro: while running, daemon fine, failures logged" PASS "$detail"
+    else result "pidro: while running, daemon fine, failures logged" FAIL "$detail"; fi
+    nsenter -t "$pid" -m -- umount "$RUN_DIR" || true
+    # keepalived's VRRP child exits when it cannot write its pid file and
+    # is respawned with a growing delay: an operator would restart it.
+    if ! settle "$(calc "$START_ALLOW_S + $MD_A + $(slack_for "$ADV")")"; then
+        note "lb1 restarted after the pidro check: $(pair_state)"
+        peer_term A 10
+        rm -f "$RUN_DIR/lb1.pid" "$RUN_DIR/lb1.vrrp.pid"
+        node_start A
+    fi
+}
+
 row_resources() {
+    res_pidro
+    precondition || return
     res_tmpfull
     precondition || return
     res_fdlimit

@@ -750,6 +750,26 @@ impl Pool {
         out
     }
 
+    /// The addresses as re-read after lost notifications (ENOBUFS): each
+    /// (address, interface) pair that appeared or went since the last
+    /// event is applied as [`Pool::address`] would, so `ha_suspend` ends
+    /// as if no notification had been lost.
+    pub fn addresses_reread(&mut self, held: &[(IpAddr, u32)]) -> Vec<Effect> {
+        let now: std::collections::BTreeSet<(IpAddr, u32)> = held.iter().copied().collect();
+        let before: std::collections::BTreeSet<(IpAddr, u32)> =
+            self.local.pairs().into_iter().collect();
+        // Arrivals first: an address that moved between interfaces
+        // stays local throughout, so it suspends nothing.
+        let mut out = Vec::new();
+        for &(addr, ifindex) in now.difference(&before) {
+            out.extend(self.address(addr, ifindex, true));
+        }
+        for &(addr, ifindex) in before.difference(&now) {
+            out.extend(self.address(addr, ifindex, false));
+        }
+        out
+    }
+
     // ----- IPVS -----
 
     fn index_services(&mut self) {

@@ -107,6 +107,7 @@ impl<'a> Engine<'a> {
         // them) and dropped after: the room the list grew into would only
         // add to the load's peak.
         self.out.lines.shrink_to_fit();
+        self.out.aborted = self.aborted;
         self.out
     }
 

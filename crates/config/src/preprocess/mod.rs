@@ -98,6 +98,9 @@ pub struct Preprocessed {
     pub main_missing: bool,
     /// Informational messages (see [`Note`]).
     pub notes: Vec<Note>,
+    /// A [`Limits`] bound stopped the expansion (a `Fatal` diagnostic):
+    /// `lines` is a truncated prefix of what was asked for.
+    pub aborted: bool,
 }
 
 /// Reads `path` and everything it includes. Like keepalived, `path` may

@@ -23,6 +23,7 @@ use crate::sigs::{self, Signals};
 mod actor_link;
 mod announce_routes;
 mod checker;
+mod notices;
 pub mod report;
 mod script;
 mod shell;

@@ -31,7 +31,7 @@ use keepalived_ipvs::error::{Applied, OpError};
 use keepalived_ipvs::model::{Op, SyncState, Table, Timeouts};
 use keepalived_ipvs::planner::{self, Owned, PlanOptions};
 use keepalived_probe::{Report, Spec};
-use keepalived_sys::addr_events::{AddrEvent, AddrEvents};
+use keepalived_sys::addr_events::{AddrEvents, AddrNotice};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -43,6 +43,7 @@ use super::probes::{self, Jitter, ProbeIdentify};
 use super::refused::Refused;
 use super::resolver::{self, Resolver, Update};
 use super::resolver_state;
+use crate::child::notices;
 use crate::child::report;
 use crate::child::track_files::Files;
 use crate::exit;
@@ -72,7 +73,7 @@ enum Wake {
     File(String),
     Probe(Result<(tokio::task::Id, (Launch, Report)), tokio::task::JoinError>),
     Timer,
-    Addr(Option<AddrEvent>),
+    Addr(Option<AddrNotice>),
     /// A name's lookup finished.
     Resolved(Update),
 }
@@ -123,7 +124,7 @@ pub struct Actor {
     dry_ops: Option<std::path::PathBuf>,
     /// The namespace's address changes, followed once a virtual server
     /// uses `ha_suspend` (keepalived opens its netlink socket then).
-    addr_events: Option<AddrEvents>,
+    addr_events: Option<mpsc::UnboundedReceiver<AddrNotice>>,
     /// The configuration as the supervisor sent it; `config` is this one
     /// with the named real servers' current addresses written in.
     base: Option<Arc<Config>>,
@@ -314,12 +315,13 @@ impl Actor {
                         self.execute(out).await;
                     }
                 }
-                Wake::Addr(Some(ev)) => {
+                Wake::Addr(Some(AddrNotice::Changed(ev))) => {
                     if let Some(pool) = self.pool.as_mut() {
                         let out = pool.address(ev.info.addr, ev.info.ifindex, ev.present);
                         self.execute(out).await;
                     }
                 }
+                Wake::Addr(Some(AddrNotice::Lost)) => self.reread_addresses().await,
                 Wake::Addr(None) => {
                     tracing::error!("ha_suspend: the address notifications ended");
                     self.addr_events = None;
@@ -528,10 +530,10 @@ fn believed(desired: Table, current: &Table, failed: &[Op]) -> Table {
     table
 }
 
-/// The next address event, or never without a subscription.
-async fn next_addr(events: &mut Option<AddrEvents>) -> Option<AddrEvent> {
+/// The next address notice, or never without a subscription.
+async fn next_addr(events: &mut Option<mpsc::UnboundedReceiver<AddrNotice>>) -> Option<AddrNotice> {
     match events {
-        Some(e) => e.next().await,
+        Some(e) => e.recv().await,
         None => std::future::pending().await,
     }
 }
@@ -543,7 +545,9 @@ impl Actor {
     async fn follow_addresses(&mut self) -> LocalAddrs {
         let mut local = LocalAddrs::new();
         match AddrEvents::subscribe() {
-            Ok(e) => self.addr_events = Some(e),
+            Ok(e) => {
+                self.addr_events = Some(notices::forward(e, "addresses (ha_suspend)", |_| true))
+            }
             Err(e) => {
                 tracing::error!("ha_suspend: cannot follow address changes: {e}");
                 return local;
@@ -562,6 +566,29 @@ impl Actor {
             Err(e) => tracing::error!("ha_suspend: cannot list the addresses: {e}"),
         }
         local
+    }
+
+    /// After lost notifications: the addresses listed again, and what
+    /// changed applied to `ha_suspend`.
+    async fn reread_addresses(&mut self) {
+        let listed = match keepalived_sys::netlink::Netlink::new() {
+            Ok(nl) => nl.all_addresses().await,
+            Err(e) => Err(e),
+        };
+        let addrs = match listed {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(
+                    "ha_suspend: cannot re-read the addresses after lost notifications: {e}"
+                );
+                return;
+            }
+        };
+        let held: Vec<_> = addrs.iter().map(|a| (a.addr, a.ifindex)).collect();
+        if let Some(pool) = self.pool.as_mut() {
+            let out = pool.addresses_reread(&held);
+            self.execute(out).await;
+        }
     }
 }
 

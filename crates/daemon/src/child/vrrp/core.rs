@@ -31,6 +31,7 @@ use super::syncd::Syncd;
 use super::track::Scripts;
 use super::vmac::Vmacs;
 use super::{Cmd, Options, dump, status};
+use crate::child::notices;
 use crate::child::track_files::Files;
 use crate::exit;
 
@@ -66,6 +67,8 @@ struct Reader {
     /// After a receive error: not polled until then (a persistent error
     /// must not spin the loop).
     paused_until: Option<tokio::time::Instant>,
+    /// The VRIDs its kernel filter passes (None: no filter yet, all pass).
+    vrids: Option<Vec<u8>>,
 }
 
 type Datagram = (SocketKey, Result<Result<Received, DropReason>, SocketError>);
@@ -279,6 +282,18 @@ impl Core {
         }
     }
 
+    /// Between two instances of an apply: the timers already due fire
+    /// now, so a reload of many instances on a slow machine does not hold
+    /// a master's adverts past its backups' master-down interval
+    /// (docs/reliability.md, finding 6). Each step of the apply leaves
+    /// the instances and the node in step, so firing here is what the
+    /// loop would do if the apply were done.
+    async fn fire_due_timers(&mut self) {
+        if self.node.next_deadline().is_some_and(|d| d <= self.now()) {
+            self.on_timer().await;
+        }
+    }
+
     async fn on_timer(&mut self) {
         let now = self.now();
         // Whatever is due a few hundred µs from now fires with its own
@@ -302,6 +317,12 @@ impl Core {
             return;
         };
         let (state, up, removed) = match ev {
+            LinkEvent::Lost => {
+                // A down or up of an instance's or a tracked interface may
+                // be among the lost: read them all, as at apply.
+                self.read_links().await;
+                return;
+            }
             LinkEvent::Changed(s) => {
                 let up = s.up && s.running;
                 (s, up, false)
@@ -486,6 +507,7 @@ impl Core {
         config: Arc<Config>,
         generation: u64,
     ) -> Result<String, u8> {
+        let began = std::time::Instant::now();
         let first = self.globals.is_none();
         super::routing::reload_system_tables();
         self.notifier.reconfigure(&config.global_defs);
@@ -589,20 +611,11 @@ impl Core {
             } else {
                 skipped += 1;
             }
+            self.fire_due_timers().await;
         }
         if self.links.is_none() {
             match LinkEvents::subscribe() {
-                Ok(mut l) => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(async move {
-                        while let Some(ev) = l.next().await {
-                            if tx.send(ev).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    self.links = Some(rx);
-                }
+                Ok(l) => self.links = Some(notices::forward(l, "links", |_| true)),
                 Err(e) => tracing::warn!("cannot subscribe to link changes: {e}"),
             }
         }
@@ -616,11 +629,12 @@ impl Core {
         self.syncd.refresh(&self.insts, &self.node);
         self.globals = Some(config.global_defs.clone());
         self.generation = generation;
+        let took = began.elapsed().as_millis();
         let summary = if first {
-            format!("VRRP instances: {started} started, {skipped} not started")
+            format!("VRRP instances: {started} started, {skipped} not started ({took} ms)")
         } else {
             format!(
-                "reload: VRRP instances: {kept} kept, {started} started, {stopped} stopped, {skipped} not started"
+                "reload: VRRP instances: {kept} kept, {started} started, {stopped} stopped, {skipped} not started ({took} ms)"
             )
         };
         Ok(summary)
@@ -843,6 +857,34 @@ impl Core {
             );
             self.ensure_receiver(rkey, &ifname, &name);
         }
+        self.filter_receivers();
+    }
+
+    /// Gives each receiver the kernel filter for the VRIDs of the
+    /// instances it serves (as `on_datagram` claims them: interface and
+    /// family), so adverts for other VRIDs never take room in its queue.
+    fn filter_receivers(&mut self) {
+        for r in &mut self.receivers {
+            let mut vrids: Vec<u8> = self
+                .insts
+                .iter()
+                .filter(|i| (i.advert_link.index, i.family()) == r.key)
+                .map(|i| i.identity.vrid)
+                .collect();
+            vrids.sort_unstable();
+            vrids.dedup();
+            if r.vrids.as_ref() == Some(&vrids) {
+                continue;
+            }
+            match r.socket.set_vrids(&vrids) {
+                Ok(()) => r.vrids = Some(vrids),
+                // Without it every VRID is read, as before: logged, not fatal.
+                Err(e) => tracing::warn!(
+                    "cannot set the VRID filter of the VRRP socket on ifindex {}: {e}",
+                    r.key.0
+                ),
+            }
+        }
     }
 
     /// Opens the receiver `rkey` unless it is open; false (logged for
@@ -859,6 +901,7 @@ impl Core {
                     key: (ifindex, family),
                     socket,
                     paused_until: None,
+                    vrids: None,
                 });
                 true
             }

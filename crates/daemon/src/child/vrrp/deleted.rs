@@ -7,17 +7,14 @@
 //! `keepalived_vrrp::node::owned`), and so does a static one (put back
 //! unless `no_track`, as keepalived does).
 
-use std::time::Duration;
-
 use keepalived_sys::addr::{AddrInfo, Scope};
 use keepalived_sys::deletions::{Deleted, Deletions};
 use keepalived_sys::route::PROTO_KEEPALIVED;
 use keepalived_vrrp::node::{Event, Owned};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 use super::core::Core;
 use super::routing;
+use crate::child::notices;
 
 impl Core {
     /// Subscribes once; without a subscription deletions go unnoticed
@@ -27,42 +24,7 @@ impl Core {
             return;
         }
         match Deletions::subscribe() {
-            Ok(mut d) => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(async move {
-                    let mut losses = LossBurst::default();
-                    loop {
-                        // None: the burst's held re-read is due, once the
-                        // socket was quiet for QUIET or, while notices keep
-                        // coming, once its time has passed (a timeout polls
-                        // its future first, so a steady stream would
-                        // postpone it for ever).
-                        let next = match losses.held_until() {
-                            None => Some(d.next().await),
-                            Some(at) if Instant::now() >= at => None,
-                            Some(at) => tokio::time::timeout_at(at, d.next()).await.ok(),
-                        };
-                        let Some(next) = next else {
-                            losses.released();
-                            if tx.send(Deleted::Lost).is_err() {
-                                break;
-                            }
-                            continue;
-                        };
-                        let Some(ev) = next else { break };
-                        if matches!(ev, Deleted::Lost) && !losses.pass(Instant::now()) {
-                            continue;
-                        }
-                        if !may_be_ours(&ev) {
-                            continue;
-                        }
-                        if tx.send(ev).is_err() {
-                            break;
-                        }
-                    }
-                });
-                self.deletions = Some(rx);
-            }
+            Ok(d) => self.deletions = Some(notices::forward(d, "addresses", may_be_ours)),
             Err(e) => tracing::warn!(
                 "cannot subscribe to address/route/rule deletions: a deleted VIP is not put back: {e}"
             ),
@@ -252,57 +214,6 @@ fn may_be_ours(d: &Deleted) -> bool {
     }
 }
 
-/// How lost notices (ENOBUFS) reach the core during a storm: the first
-/// of a burst at once (and logged), the rest held and passed on as one
-/// re-read once the socket has been quiet for [`LossBurst::QUIET`], so an
-/// address storm costs a few re-reads and log lines, not one per
-/// overrun. A burst ends after [`LossBurst::QUIET`] without a loss.
-#[derive(Debug, Default)]
-struct LossBurst {
-    /// The last loss passed on or held.
-    last: Option<Instant>,
-    /// A loss held back: a re-read is owed at `last + QUIET`.
-    held: bool,
-    /// Losses in the current burst, for the closing log line.
-    count: u64,
-}
-
-impl LossBurst {
-    const QUIET: Duration = Duration::from_millis(200);
-
-    /// A loss at `now`: true to pass it on now.
-    fn pass(&mut self, now: Instant) -> bool {
-        let in_burst = self
-            .last
-            .is_some_and(|t| now.duration_since(t) < Self::QUIET);
-        self.last = Some(now);
-        if in_burst {
-            self.held = true;
-            self.count += 1;
-            return false;
-        }
-        self.count = 1;
-        tracing::warn!(
-            "rtnetlink notifications lost (ENOBUFS: an address storm?); re-reading the addresses"
-        );
-        true
-    }
-
-    /// When the held re-read is due, if one is.
-    fn held_until(&self) -> Option<Instant> {
-        self.last.filter(|_| self.held).map(|t| t + Self::QUIET)
-    }
-
-    /// The held re-read was passed on: the burst is over.
-    fn released(&mut self) {
-        self.held = false;
-        tracing::info!(
-            "rtnetlink notifications were lost {} time(s) in that burst; addresses re-read",
-            self.count
-        );
-    }
-}
-
 /// Whether `a` is one of instance `i`'s VIPs (and tracked: not
 /// `no_track`). A VIP with its own `dev` is matched by address only.
 fn vip_of(i: &super::instance::Live, a: &AddrInfo) -> Option<bool> {
@@ -342,27 +253,5 @@ mod tests {
         };
         assert!(may_be_ours(&gone(18)));
         assert!(!may_be_ours(&gone(186)), "a BGP route");
-    }
-
-    #[test]
-    fn a_loss_burst_is_one_reread_now_and_one_when_quiet() {
-        let t0 = Instant::now();
-        let ms = |n| t0 + Duration::from_millis(n);
-        let mut b = LossBurst::default();
-        assert_eq!(b.held_until(), None);
-        assert!(b.pass(t0), "the first loss goes through at once");
-        assert_eq!(b.held_until(), None, "nothing owed yet");
-        assert!(!b.pass(ms(50)));
-        assert!(
-            !b.pass(ms(150)),
-            "each loss within QUIET of the last is held"
-        );
-        assert_eq!(b.held_until(), Some(ms(150) + LossBurst::QUIET));
-        b.released();
-        assert_eq!(b.held_until(), None);
-        assert!(
-            b.pass(ms(150) + LossBurst::QUIET),
-            "a new burst after a quiet spell"
-        );
     }
 }
