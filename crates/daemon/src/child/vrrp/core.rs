@@ -42,6 +42,13 @@ const ADDRESS_RETRY: Duration = Duration::from_secs(1);
 /// How long a receiver that failed is left alone.
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// How long after an apply the transitions it caused are over (master
+/// down at the common advert_int of 1 s, the takeover's delayed GARPs at
+/// the default garp_master_delay of 5 s): then the memory and code pages
+/// the start touched are handed back a second time, since the first
+/// release (right after the apply, by the shell) comes before them.
+const SETTLED: Duration = Duration::from_secs(15);
+
 /// At most this many queued datagrams are handled per wake-up, so that a
 /// flood cannot hold off a due timer.
 const RX_DRAIN: usize = 64;
@@ -124,9 +131,10 @@ pub struct Core {
     pub(super) node: Node,
     pub(super) scripts: Scripts,
     files: Files,
-    /// Link changes, forwarded by a task that owns the subscription
-    /// (None if it could not be made: links are then read at apply only).
-    links: Option<mpsc::UnboundedReceiver<LinkEvent>>,
+    /// Link changes, read by this loop itself (a forwarding task and a
+    /// channel would add a task switch to every link event); None if the
+    /// subscription could not be made: links are then read at apply only.
+    links: Option<LinkEvents>,
     /// Address, route and rule deletions, forwarded by a task that owns
     /// the subscription (None: not subscribed).
     pub(super) deletions: Option<mpsc::UnboundedReceiver<Deleted>>,
@@ -200,6 +208,7 @@ impl Core {
         // datagrams arriving faster than ADDRESS_RETRY would postpone
         // the retry for ever.
         let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut settle_at: Option<tokio::time::Instant> = None;
         loop {
             let deadline = self.node.next_deadline().map(|t| self.to_monotonic(t));
             retry_at = if self.insts.iter().any(|i| i.src.is_none()) {
@@ -225,6 +234,7 @@ impl Core {
                     Some(Cmd::Apply { config, generation, reply }) => {
                         let r = self.apply(config, generation).await;
                         let _ = reply.send(r);
+                        settle_at = Some(tokio::time::Instant::now() + SETTLED);
                     }
                     Some(Cmd::Dump { what, reply }) => {
                         dump::write(&mut self, what);
@@ -271,6 +281,11 @@ impl Core {
                 }
                 () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
+                () = sleep_until(settle_at) => {
+                    settle_at = None;
+                    keepalived_sys::mem::release_freed_memory();
+                    keepalived_sys::mem::release_startup_code();
+                }
                 () = sleep_until(retry_at) => {
                     retry_at = None;
                     self.retry_addresses().await;
@@ -592,17 +607,7 @@ impl Core {
         }
         if self.links.is_none() {
             match LinkEvents::subscribe() {
-                Ok(mut l) => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(async move {
-                        while let Some(ev) = l.next().await {
-                            if tx.send(ev).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    self.links = Some(rx);
-                }
+                Ok(l) => self.links = Some(l),
                 Err(e) => tracing::warn!("cannot subscribe to link changes: {e}"),
             }
         }
@@ -936,9 +941,10 @@ async fn precise_sleep(timer: &PreciseTimer, deadline: Option<Duration>) {
     }
 }
 
-async fn next_link(links: &mut Option<mpsc::UnboundedReceiver<LinkEvent>>) -> Option<LinkEvent> {
+/// Cancel-safe: [`LinkEvents::next`] keeps unread messages queued.
+async fn next_link(links: &mut Option<LinkEvents>) -> Option<LinkEvent> {
     match links {
-        Some(l) => l.recv().await,
+        Some(l) => l.next().await,
         None => std::future::pending().await,
     }
 }
