@@ -125,6 +125,10 @@ run_case() { # impl round
     t1=$EPOCHREALTIME
     l1=$(loadavg)
     pss=$(awk '$1 == "Pss:" { print $2 }' "/proc/$vp/smaps_rollup")
+    # Kept for the breakdown (which mappings, how much anonymous).
+    cp "/proc/$vp/smaps_rollup" "$RUN_DIR/smaps_rollup" 2>/dev/null || true
+    cp "/proc/$vp/smaps" "$RUN_DIR/smaps" 2>/dev/null || true
+    grep -E '^(Threads|VmRSS|RssAnon|RssFile)' "/proc/$vp/status" >"$RUN_DIR/status" 2>/dev/null || true
     all=0
     for p in $(peer_pids A); do
         all=$((all + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))

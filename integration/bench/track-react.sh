@@ -7,6 +7,7 @@
 #   integration/bench/track-react.sh
 #   env: CASES="file link script fault linkfault"  REPS=10  IMPLS="ka rs"  ADVERT=1
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
+#        STAGES=1: also split each file/link figure into its stages (below)
 #
 # lb1 of the interop lab (integration/interop/lib) runs alone, MASTER of one
 # VRRPv3 instance (vrid 51, priority 150, advert_int $ADVERT) that tracks
@@ -37,16 +38,32 @@
 # adverts still at 150 after T0, 0 when the change made the next advert.
 # Prints per case and implementation: n, min / median / max in ms, the
 # priorities seen, stale adverts, and ours - keepalived's medians.
+#
+# STAGES=1 (file and link cases): strace -ttt follows the VRRP process of
+# each daemon (both alike: it slows every syscall of both) and splits the
+# figure into T0 -> the daemon reads the event (the inotify record naming
+# the file, or an RTM_NEWLINK) -> the daemon logs "Changing effective
+# priority" (its own work: node and priority) -> the wire figure above
+# (the rest: the wait for the next scheduled advert). The wire figure
+# under strace is not comparable with a run without it. Our supervisor's
+# stall bound is raised for the traced run (KEEPALIVED_RS_STALL_MS).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 CASES=${CASES:-"file link script fault linkfault"}
+STAGES=${STAGES:-0}
 REPS=${REPS:-10}
 ADVERT=${ADVERT:-1}
 IMPLS=${IMPLS:-"ka rs"}
 need_root
 need_cmd ip tcpdump tshark awk ps setsid install keepalived
+if [[ $STAGES == 1 ]]; then
+    need_cmd strace
+    # A traced child on a busy machine can miss heartbeats for a second
+    # (the bound at advert_int 0.01): our supervisor must not kill it.
+    export KEEPALIVED_RS_STALL_MS=${KEEPALIVED_RS_STALL_MS:-60000}
+fi
 bench_release_build
 VIP=192.0.2.100
 bench_begin track-react
@@ -55,7 +72,7 @@ lab_second_link
 ip -n "$NS_LB1" link add trk0 type veth peer name trk1
 ip -n "$NS_LB1" link set trk1 up
 RES=$BASE/results.tsv
-printf 'impl\tcase\trep\treact_ms\tprio\tstale\n' >"$RES"
+printf 'impl\tcase\trep\treact_ms\tprio\tstale\tt0\n' >"$RES"
 echo "# track-react: CASES='$CASES' REPS=$REPS impls: ${impls[*]}; kernel $(uname -r), $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg); $BASE"
 [[ " ${impls[*]} " != *" rs "* ]] || echo "# keepalived-rs: $KALRS_BIN"
 
@@ -144,6 +161,13 @@ run_impl() { # impl
     log "$impl: starting"
     peer_start A "$RUN_DIR/lb1.conf"
     wait_for 10 ns_has_addr "$NS_LB1" "$VIP" || die "$impl: lb1 did not become MASTER"
+    TRACER=
+    if [[ $STAGES == 1 ]]; then
+        wait_for 5 test -s "$RUN_DIR/lb1.vrrp.pid" || die "$impl: no VRRP pid file"
+        strace -ttt -s 100 -e trace=read,recvmsg,recvfrom,write -o "$BASE/strace-$impl" -p "$(<"$RUN_DIR/lb1.vrrp.pid")" 2>/dev/null &
+        TRACER=$!
+        proc_register "$TRACER" strace
+    fi
     sleep 2
     for c in $CASES; do
         for ((rep = 1; rep <= REPS; rep++)); do
@@ -163,15 +187,35 @@ run_impl() { # impl
             else
                 ms=- prio=- stale=-
             fi
-            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$c" "$rep" "$ms" "$prio" "$stale" >>"$RES"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$impl" "$c" "$rep" "$ms" "$prio" "$stale" "$T0" >>"$RES"
             log "$impl $c rep $rep: ${ms} ms, priority $prio, $stale stale adverts"
             tu=$EPOCHREALTIME
             undo "$c"
             wait_for 8 eval "[[ -n \$(first_back $tu) ]]" || die "$impl $c rep $rep: lb1 did not get back to priority 150"
         done
     done
+    [[ -z $TRACER ]] || { kill "$TRACER" 2>/dev/null || true; wait "$TRACER" 2>/dev/null || true; }
     cap_stop
     peer_crash A
+}
+
+# stages IMPL CASE: per repetition "event_ms own_ms" from the strace of
+# IMPL's VRRP process (see STAGES above).
+stages() {
+    local impl=$1 c=$2 pat
+    case $c in
+        file) pat='read\([0-9]+, "\\1\\0\\0\\0\\10\\0.*\\0tf\\0' ;;
+        link) pat='recv(msg|from)\(.*nlmsg_type=0x10' ;;
+        *) return 0 ;;
+    esac
+    awk -F'\t' -v i="$impl" -v c="$c" '$1 == i && $2 == c && $4 != "-" { print $7 }' "$RES" |
+        while read -r t0; do
+            PAT=$pat awk -v t="$t0" '
+                $1 + 0 < t { next }
+                !ev && $0 ~ ENVIRON["PAT"] && $0 !~ /MSG_PEEK/ { ev = $1 }
+                ev && /write\(2,.*effective priority/ { printf "%.3f %.3f\n", (ev - t) * 1000, ($1 - ev) * 1000; done = 1; exit }
+                END { if (!done) print "- -" }' "$BASE/strace-$impl"
+        done
 }
 
 for impl in "${impls[@]}"; do run_impl "$impl"; done
@@ -191,4 +235,17 @@ for c in $CASES; do
     awk -F'\t' -v c="$c" '$1 == c { m[$2] = $3; x[$2] = $4 }
         END { if (("rs" in m) && ("ka" in m)) printf "%-6s ours - keepalived: median %+.3f ms, max %+.3f ms\n", c, m["rs"] - m["ka"], x["rs"] - x["ka"] }' "$SUM"
 done
+if [[ $STAGES == 1 ]]; then
+    echo
+    echo "=== stages under strace, ms (n min median max): T0 -> event read by the daemon; event -> priority logged"
+    for c in $CASES; do
+        for impl in "${impls[@]}"; do
+            st=$(stages "$impl" "$c")
+            [[ -n $st ]] || continue
+            read -r n1 a1 m1 x1 < <(awk '$1 != "-" { print $1 }' <<<"$st" | stats)
+            read -r n2 a2 m2 x2 < <(awk '$2 != "-" { print $2 }' <<<"$st" | stats)
+            printf '%-6s %-3s T0->event n=%-3s %s / %s / %s   event->priority n=%-3s %s / %s / %s\n' "$c" "$impl" "$n1" "$a1" "$m1" "$x1" "$n2" "$a2" "$m2" "$x2"
+        done
+    done
+fi
 echo "results: $RES"

@@ -531,6 +531,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         }
     };
     keepalived_sys::mem::release_freed_memory();
+    keepalived_sys::mem::release_startup_code();
     let mut s = Supervisor {
         args,
         cli,
@@ -713,6 +714,7 @@ impl Supervisor {
                 }
                 self.send_snapshots();
                 keepalived_sys::mem::release_freed_memory();
+                keepalived_sys::mem::release_startup_code();
                 self.reloading = Some((self.current.number, Instant::now() + RELOAD_TIMEOUT));
                 self.check_reload_done();
             }

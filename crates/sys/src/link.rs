@@ -171,7 +171,11 @@ impl Netlink {
 /// re-reads the interfaces it cares about with
 /// [`Netlink::interface_by_index`] when it starts and after a loss.
 pub struct LinkEvents {
-    messages: Pin<Box<dyn Stream<Item = (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)> + Send>>,
+    // Sync too: the VRRP core, which is shared by reference across
+    // awaits, owns the subscription.
+    messages: Pin<
+        Box<dyn Stream<Item = (NetlinkMessage<RouteNetlinkMessage>, SocketAddr)> + Send + Sync>,
+    >,
     conn: tokio::task::JoinHandle<()>,
 }
 
@@ -188,6 +192,7 @@ impl LinkEvents {
     }
 
     /// The next link event; `None` when the subscription ended.
+    /// Cancel-safe: a message not yet returned stays queued.
     pub async fn next(&mut self) -> Option<LinkEvent> {
         loop {
             let (msg, _) = self.messages.next().await?;

@@ -7,6 +7,7 @@
 //! once). What a value means is the VRRP node's or the health pool's
 //! business.
 
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -16,8 +17,6 @@ use keepalived_config::Config;
 use keepalived_config::model::track::TrackFile;
 use keepalived_sys::inotify::DirWatch;
 use keepalived_vrrp::node::track::parse_file_value;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 /// One watched file: its track_file name and where it lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +32,14 @@ impl Watched {
     }
 }
 
+/// The owner's loop polls the inotify descriptor itself: a task reading
+/// it and a channel to the loop would add a task switch to every change.
 #[derive(Default)]
 pub struct Files {
     watched: Vec<Watched>,
-    task: Option<JoinHandle<()>>,
-    changed_rx: Option<mpsc::UnboundedReceiver<String>>,
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-    }
+    watch: Option<DirWatch<String>>,
+    /// Names one read reported beyond the first, handed out next.
+    pending: VecDeque<String>,
 }
 
 impl Files {
@@ -60,10 +54,8 @@ impl Files {
         first: bool,
         used: impl Fn(&TrackFile) -> bool,
     ) -> Vec<String> {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-        self.changed_rx = None;
+        self.watch = None;
+        self.pending.clear();
         let mut watched = Vec::new();
         for f in config.track_files.iter().filter(|f| used(f)) {
             let Some(path) = f.file.as_deref().map(Path::new) else {
@@ -85,10 +77,7 @@ impl Files {
         self.watched = watched;
         if !self.watched.is_empty() {
             match watch(&self.watched) {
-                Ok((task, rx)) => {
-                    self.task = Some(task);
-                    self.changed_rx = Some(rx);
-                }
+                Ok(w) => self.watch = Some(w),
                 Err(e) => tracing::warn!("Unable to monitor track files: {e}"),
             }
         }
@@ -104,18 +93,22 @@ impl Files {
     }
 
     /// The name of the next track file that changed (pends for ever when
-    /// none is watched).
+    /// none is watched). Cancel-safe: a name read is kept until taken.
     pub async fn next_changed(&mut self) -> String {
-        match self.changed_rx.as_mut() {
-            Some(rx) => match rx.recv().await {
-                Some(n) => n,
-                None => {
-                    tracing::warn!("track file monitoring ended");
-                    self.changed_rx = None;
-                    std::future::pending().await
+        loop {
+            if let Some(n) = self.pending.pop_front() {
+                return n;
+            }
+            let Some(w) = self.watch.as_ref() else {
+                return std::future::pending().await;
+            };
+            match w.changed().await {
+                Ok(names) => self.pending.extend(names),
+                Err(e) => {
+                    tracing::warn!("inotify read: {e}; track file monitoring ended");
+                    self.watch = None;
                 }
-            },
-            None => std::future::pending().await,
+            }
         }
     }
 }
@@ -178,30 +171,10 @@ fn locate(path: &Path) -> Option<(PathBuf, OsString)> {
     dir.is_dir().then_some((dir, file))
 }
 
-fn watch(
-    watched: &[Watched],
-) -> std::io::Result<(JoinHandle<()>, mpsc::UnboundedReceiver<String>)> {
+fn watch(watched: &[Watched]) -> std::io::Result<DirWatch<String>> {
     let mut w = DirWatch::new()?;
     for f in watched {
         w.add(&f.dir, &f.file, f.name.clone())?;
     }
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        loop {
-            match w.changed().await {
-                Ok(names) => {
-                    for n in names {
-                        if tx.send(n).is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!("inotify read: {e}");
-                    return;
-                }
-            }
-        }
-    });
-    Ok((task, rx))
+    Ok(w)
 }
