@@ -165,8 +165,17 @@ async fn serve_loop<E: Engine>(
             }
             read = chan.read(&mut buf) => {
                 let n = match read {
+                    // A supervisor killed with our messages still unread in
+                    // its socket reads as a reset, not an end of stream
+                    // (AF_UNIX): gone all the same, and the stop must still
+                    // take the table or the VIPs away.
                     Ok(0) => {
                         tracing::info!("Supervisor gone; {} child exiting", kind.label());
+                        engine.stop().await;
+                        return exit::OK;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                        tracing::info!("Supervisor gone ({e}); {} child exiting", kind.label());
                         engine.stop().await;
                         return exit::OK;
                     }
