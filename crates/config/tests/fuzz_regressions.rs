@@ -94,3 +94,28 @@ fn a_limit_hit_stops_the_load_before_the_reader() {
         after.first()
     );
 }
+
+/// The same input with the daemon's own limits: the runaway `~SEQ` is
+/// known after its first value (what one value produced, times the values
+/// left, passes the limits) and stops there, instead of filling the
+/// limits first (40 s and 3.4 GB for the release binary's `-t`).
+#[test]
+fn a_runaway_seq_stops_after_its_first_value() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-seq-saturated.conf");
+    let text = std::fs::read(&path).expect("fixture");
+    let text = String::from_utf8_lossy(&text);
+    let loaded = keepalived_config::load_str(
+        Path::new("t.conf"),
+        &text,
+        &Options::default(),
+        &FakeHost::with_interfaces(&["eth0"]),
+    );
+    let messages: Vec<&String> = loaded.diagnostics.iter().map(|d| &d.message).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("this ~SEQ would produce about")),
+        "not stopped by the estimate: {messages:?}"
+    );
+    assert!(!loaded.diagnostics.can_start());
+}

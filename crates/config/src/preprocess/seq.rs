@@ -21,6 +21,33 @@ pub(crate) struct Seq {
 }
 
 impl Seq {
+    /// How many values [`Seq::values`] yields.
+    pub fn count(&self) -> u128 {
+        let (start, end, step) = (
+            i128::from(self.start),
+            i128::from(self.end),
+            i128::from(self.step),
+        );
+        let span = if step > 0 && end >= start {
+            (end - start) / step
+        } else if step < 0 && end <= start {
+            (start - end) / -step
+        } else if step == 0 {
+            // Never ends by itself; the engine's limits stop it.
+            return u128::MAX;
+        } else {
+            return 0;
+        };
+        // The walk stops where the next value would overflow i64.
+        let last = start + span * step;
+        let reachable = if i64::try_from(last).is_ok() {
+            span
+        } else {
+            span - 1
+        };
+        reachable.unsigned_abs() + 1
+    }
+
     /// The values in order, stopping rather than overflowing.
     pub fn values(&self) -> impl Iterator<Item = String> + '_ {
         let mut next = Some(self.start);
@@ -364,5 +391,43 @@ mod tests {
         assert!(parse_lst("~LST(a)").is_err());
         assert!(parse_lst("~LST(a,1").is_err());
         assert!(parse_lst("~LST({a,b} 1)").is_err());
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::Seq;
+
+    fn seq(start: i64, step: i64, end: i64) -> Seq {
+        Seq {
+            var: "i".into(),
+            start,
+            step,
+            end,
+            hex: false,
+        }
+    }
+
+    #[test]
+    fn count_is_what_values_yields() {
+        for (start, step, end) in [
+            (1, 1, 10),
+            (0, 3, 10),
+            (10, -2, 1),
+            (5, 1, 4),
+            (5, -1, 6),
+            (7, 1, 7),
+            (i64::MAX - 5, 2, i64::MAX),
+            (i64::MIN + 5, -2, i64::MIN),
+            (i64::MAX - 2, 1, i64::MAX),
+        ] {
+            let s = seq(start, step, end);
+            assert_eq!(
+                s.count(),
+                s.values().count() as u128,
+                "{start} {step} {end}"
+            );
+        }
+        assert_eq!(seq(0, 1, i64::MAX).count(), 1u128 << 63);
     }
 }
