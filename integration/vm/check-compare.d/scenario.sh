@@ -228,15 +228,17 @@ N=0 NOTIFY_SEEN=0 FIFO_SEEN=0 LOG_SEEN=0
 # with the scenario's kill, seen for both daemons): that reason is folded
 # into one; the closing "after N retries" line keeps its own. Likewise an
 # HTTP/SSL attempt that meets the TLS server being killed says "Connection
-# failed", "Cannot send get request" or "Read, no data received"
-# depending on how far the connection got (seen for both daemons): folded
+# failed", "Cannot send get request", "Read, no data received" or, when
+# the dying server still accepted the connection, "SSL handshake/
+# communication error", depending on how far the connection got (seen
+# for both daemons; the last in keepalived's run of 2026-12-05): folded
 # into one reason, one line per attempt still.
 checker_lines() {
 	sed -E -e 's/^[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} [0-9]{4}: //' \
 		-e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z +[A-Z]+ //' |
 		grep -E '^(TCP connection to |TCP_CHECK on service |HTTP status code |MD5 digest |Regex match |Remote Web server |HTTP_CHECK on service |SSL_CHECK |Misc check for |Adding service |Removing service |Enabling service |Disabling service |Gained quorum |Lost quorum |Starting with quorum |(Adding|Removing|Enabling|Disabling) sorry server |(Adding|Removing) alive servers |Changing weight |service .* no longer exist|Shutting down service |(\(inhibited\) )?Shutting down|Connection failed server |Error connecting server |Timeout |Read, no data|SSL handshake|Cannot send get request|Removing Virtual Server|Activating healthchecker |UDP connection to |UDP_CHECK on service |UDP check to |ICMP connection to |ICMP CHECK on service |DNS_CHECK |SMTP_CHECK |Remote SMTP server )' |
 		sed -E -e 's/^(DNS_CHECK \([^)]*\)) (read timeout from socket|failed to read socket; errno 111 \(Connection refused\))$/\1 no answer (read timeout or refused)/'\
-			-e 's/^(Connection failed|Cannot send get request to|Read, no data received from) server (.*)$/Connection failed, send failed or nothing read: server \2/' |
+			-e 's/^(Connection failed|Cannot send get request to|Read, no data received from|SSL handshake\/communication error connecting to) server (.*)$/Connection failed, send failed or nothing read: server \2/' |
 		sort
 }
 record() { # NAME: one checkpoint
