@@ -77,10 +77,17 @@ run() { # target seconds
   # crash (a panic aborts) is written under fuzz/artifacts and exits
   # non-zero; -rss_limit_mb and -timeout turn blow-ups and hangs into
   # failures too.
-  if ! "fuzz/target/$TRIPLE/release/$1" -artifact_prefix="fuzz/artifacts/$1/" \
+  # libFuzzer's own output is kept whole: a failure that leaves no
+  # artifact (a signal from outside, an exit of libFuzzer's own) shows its
+  # last lines, each prefixed so that run-tests' filter lets them through.
+  local out="fuzz/artifacts/$1/last-run.log" rc=0
+  "fuzz/target/$TRIPLE/release/$1" -artifact_prefix="fuzz/artifacts/$1/" \
       -max_total_time="$2" "${RUNS[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-      "fuzz/corpus/$1" "$SEEDS/$1"; then
-    echo "fuzz $1: FAILED; the input is in fuzz/artifacts/$1/ (replay: fuzz/target/$TRIPLE/release/$1 FILE)" >&2
+      "fuzz/corpus/$1" "$SEEDS/$1" 2>"$out" || rc=$?
+  cat "$out" >&2
+  if ((rc != 0)); then
+    echo "fuzz $1: FAILED (exit $rc); the input is in fuzz/artifacts/$1/ (replay: fuzz/target/$TRIPLE/release/$1 FILE)" >&2
+    tail -n 30 "$out" | sed "s/^/fuzz $1: | /" >&2
     return 1
   fi
   echo "fuzz $1: ${2}s, no crash"
