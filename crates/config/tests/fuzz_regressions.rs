@@ -119,3 +119,25 @@ fn a_runaway_seq_stops_after_its_first_value() {
     );
     assert!(!loaded.diagnostics.can_start());
 }
+
+/// Blocks opened by an expansion, 100 000 deep: the parser and the reader
+/// recurse once per level and overflowed their stack (the fuzzer's
+/// SIGSEGV, 2026-12-05). The preprocessor stops at 256 levels now.
+#[test]
+fn blocks_nested_past_the_limit_stop_the_load() {
+    let text = "~SEQ(i,1,100000) vrrp_instance V {\n";
+    let loaded = keepalived_config::load_str(
+        Path::new("t.conf"),
+        text,
+        &Options::default(),
+        &FakeHost::with_interfaces(&["eth0"]),
+    );
+    let messages: Vec<&String> = loaded.diagnostics.iter().map(|d| &d.message).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("Blocks nested more than 256 deep")),
+        "{messages:?}"
+    );
+    assert!(!loaded.diagnostics.can_start());
+}

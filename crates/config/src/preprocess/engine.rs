@@ -21,6 +21,9 @@ use crate::diag::{Category, Diagnostics, Loc};
 
 /// Nesting of sequences and multi-line expansions within one line.
 const MAX_NESTING: u32 = 64;
+
+/// Deepest `{` nesting accepted (see `emit`).
+const MAX_BLOCK_DEPTH: usize = 256;
 /// Substitute-and-look-again rounds for one line.
 const MAX_ROUNDS: usize = 1_000;
 
@@ -685,6 +688,17 @@ impl<'a> Engine<'a> {
                     .and_then(|i| self.out.lines.get(i))
                     .map(|l| first_word(&l.text).to_string())
                     .unwrap_or_default();
+                if self.blocks.len() >= MAX_BLOCK_DEPTH {
+                    // The parser and the reader recurse once per level: a
+                    // runaway `~SEQ(i, 100000) {` would overflow their
+                    // stack (found by the fuzzer). keepalived's deepest
+                    // block is 4 levels down.
+                    self.abort(
+                        &loc,
+                        &format!("Blocks nested more than {MAX_BLOCK_DEPTH} deep - stopping"),
+                    );
+                    return;
+                }
                 self.blocks.push(name);
             }
             "}" => {
