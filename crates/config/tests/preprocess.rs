@@ -721,8 +721,11 @@ fn never_panics_on_odd_input() {
             let _ = run_with(&t, &o);
         }
     }
+    // 200 000 opens: stopped at the nesting limit (256 levels), as a
+    // fatal error, before the parser could recurse that deep.
     let long = "{".repeat(200_000);
-    let (p, _) = run_with(&long, &opts());
-    assert_eq!(p.lines.len(), 200_000);
+    let (p, d) = run_with(&long, &opts());
+    assert_eq!(p.lines.len(), 256);
+    assert!(categories(&d).contains(&Category::Fatal), "{d:?}");
     let _: PathBuf = PathBuf::new();
 }
