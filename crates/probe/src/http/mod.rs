@@ -232,6 +232,10 @@ async fn read_plain(
     let mut buf = vec![0u8; READ_SIZE];
     let mut first = true;
     loop {
+        // `ready` and `try_read` take nothing from tokio's cooperative
+        // budget (a plain `read` did): an endless answer that is always
+        // ready would never let the caller's deadline (`within`) run.
+        tokio::task::consume_budget().await;
         // Readiness, then the read: the readiness tells whether the peer's
         // FIN was already in before the read.
         let read = async {
