@@ -220,7 +220,10 @@ fn leftovers_are_found_by_the_spawners_mark() {
     let script = write_script(
         dir.path(),
         "leaves.sh",
-        &format!("sleep 30 &\necho $! > {}\nexit 0", pidfile.display()),
+        // setsid: out of the run's process group, which the runner kills
+        // when the script exits (the leftover would race that kill); the
+        // mark is in its environment all the same.
+        &format!("setsid sleep 30 &\necho $! > {}\nexit 0", pidfile.display()),
     );
     let spec = ScriptSpec::new([script.as_os_str()]);
     let rt = rt();
