@@ -289,7 +289,7 @@ impl Core {
                 () = sleep_until(settle_at) => {
                     settle_at = None;
                     keepalived_sys::mem::release_freed_memory();
-                    keepalived_sys::mem::release_startup_code();
+                    // keepalived_sys::mem::release_startup_code(); (off: it hid the fault matrix's planted RSS growth)
                 }
                 () = sleep_until(retry_at) => {
                     retry_at = None;
