@@ -179,6 +179,21 @@ fn setup<T>(what: &'static str, ifname: &str, r: io::Result<T>) -> Result<T, Soc
     })
 }
 
+/// RECV_BUFFER past `rmem_max` when we may (root: SO_RCVBUFFORCE), else
+/// as far as `rmem_max` lets SO_RCVBUF go.
+fn grow_receive_buffer(sock: &Socket, ifname: &str) -> Result<(), SocketError> {
+    let forced = set_int(
+        sock.as_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_RCVBUFFORCE,
+        RECV_BUFFER as i32,
+    );
+    if forced.is_err() {
+        setup("SO_RCVBUF", ifname, sock.set_recv_buffer_size(RECV_BUFFER))?;
+    }
+    Ok(())
+}
+
 fn nix_io<T>(r: nix::Result<T>) -> io::Result<T> {
     r.map_err(io::Error::from)
 }
@@ -321,16 +336,7 @@ impl VrrpReceiver {
                 )?;
             }
         }
-        if set_int(
-            sock.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            RECV_BUFFER as i32,
-        )
-        .is_err()
-        {
-            setup("SO_RCVBUF", ifname, sock.set_recv_buffer_size(RECV_BUFFER))?;
-        }
+        grow_receive_buffer(&sock, ifname)?;
         let fd = setup("register with tokio", ifname, register(sock))?;
         Ok(Self {
             fd,
@@ -580,16 +586,7 @@ impl VrrpSender {
             ifname,
             sock.bind(&sock_addr(src, ifindex)),
         )?;
-        if set_int(
-            sock.as_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            RECV_BUFFER as i32,
-        )
-        .is_err()
-        {
-            setup("SO_RCVBUF", ifname, sock.set_recv_buffer_size(RECV_BUFFER))?;
-        }
+        grow_receive_buffer(&sock, ifname)?;
         let fd = setup("register with tokio", ifname, register(sock))?;
         Ok(Self {
             fd,
