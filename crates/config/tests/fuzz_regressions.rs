@@ -103,21 +103,10 @@ fn a_limit_hit_stops_the_load_before_the_reader() {
 fn a_runaway_seq_stops_after_its_first_value() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-seq-saturated.conf");
     let text = std::fs::read(&path).expect("fixture");
-    let text = String::from_utf8_lossy(&text);
-    let loaded = keepalived_config::load_str(
-        Path::new("t.conf"),
-        &text,
-        &Options::default(),
-        &FakeHost::with_interfaces(&["eth0"]),
+    stopped_fatally_saying(
+        &String::from_utf8_lossy(&text),
+        "this ~SEQ would produce about",
     );
-    let messages: Vec<&String> = loaded.diagnostics.iter().map(|d| &d.message).collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("this ~SEQ would produce about")),
-        "not stopped by the estimate: {messages:?}"
-    );
-    assert!(!loaded.diagnostics.can_start());
 }
 
 /// Blocks opened by an expansion, 100 000 deep: the parser and the reader
@@ -125,7 +114,15 @@ fn a_runaway_seq_stops_after_its_first_value() {
 /// SIGSEGV, 2026-12-05). The preprocessor stops at 256 levels now.
 #[test]
 fn blocks_nested_past_the_limit_stop_the_load() {
-    let text = "~SEQ(i,1,100000) vrrp_instance V {\n";
+    stopped_fatally_saying(
+        "~SEQ(i,1,100000) vrrp_instance V {\n",
+        "Blocks nested more than 256 deep",
+    );
+}
+
+/// Loads `text` with the daemon's own limits: a diagnostic says `what`
+/// and the configuration cannot start.
+fn stopped_fatally_saying(text: &str, what: &str) {
     let loaded = keepalived_config::load_str(
         Path::new("t.conf"),
         text,
@@ -134,10 +131,8 @@ fn blocks_nested_past_the_limit_stop_the_load() {
     );
     let messages: Vec<&String> = loaded.diagnostics.iter().map(|d| &d.message).collect();
     assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("Blocks nested more than 256 deep")),
-        "{messages:?}"
+        messages.iter().any(|m| m.contains(what)),
+        "no {what:?} in {messages:?}"
     );
     assert!(!loaded.diagnostics.can_start());
 }
