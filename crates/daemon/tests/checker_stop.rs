@@ -79,22 +79,7 @@ fn stop_deletes_every_service_first_and_exits_before_the_kill() {
     fs::write(dir.path().join("k.conf"), config()).expect("config");
     let ops = dir.path().join("ops");
     let log = dir.path().join("log");
-    let mut daemon = Command::new("ip")
-        .args(["netns", "exec", &ns.name, BIN, "-C", "-n", "-l", "-G", "-f"])
-        .arg(dir.path().join("k.conf"))
-        .arg("-p")
-        .arg(dir.path().join("parent.pid"))
-        .arg("-c")
-        .arg(dir.path().join("check.pid"))
-        .env("KEEPALIVED_RS_IPVS_DRY", "1")
-        .env("KEEPALIVED_RS_IPVS_DRY_OPS", &ops)
-        .env("TMPDIR", dir.path())
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("starts");
+    let mut daemon = dry_checker(&ns, dir.path(), &[]);
     let pid = Pid::from_raw(daemon.id() as i32);
     let read_log = || fs::read_to_string(&log).unwrap_or_default();
     let up = || read_log().contains("Healthcheck child applied generation 1");
@@ -192,6 +177,28 @@ fn stop_deletes_every_service_first_and_exits_before_the_kill() {
     );
 }
 
+/// `keepalived-rs -C` on DIR/k.conf in `ns`, dry IPVS with its ops
+/// recorded in DIR/ops, log in DIR/log.
+fn dry_checker(ns: &Netns, dir: &Path, env: &[(&str, &str)]) -> std::process::Child {
+    Command::new("ip")
+        .args(["netns", "exec", &ns.name, BIN, "-C", "-n", "-l", "-G", "-f"])
+        .arg(dir.join("k.conf"))
+        .arg("-p")
+        .arg(dir.join("parent.pid"))
+        .arg("-c")
+        .arg(dir.join("check.pid"))
+        .env("KEEPALIVED_RS_IPVS_DRY", "1")
+        .env("KEEPALIVED_RS_IPVS_DRY_OPS", dir.join("ops"))
+        .envs(env.iter().copied())
+        .env("TMPDIR", dir)
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(dir.join("log")).expect("log file"))
+        .spawn()
+        .expect("starts")
+}
+
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
@@ -216,24 +223,8 @@ fn a_killed_supervisor_still_gets_its_table_removed() {
         fs::write(dir.path().join("k.conf"), conf).expect("config");
         let ops = dir.path().join("ops");
         let log = dir.path().join("log");
-        let mut daemon = Command::new("ip")
-            .args(["netns", "exec", &ns.name, BIN, "-C", "-n", "-l", "-G", "-f"])
-            .arg(dir.path().join("k.conf"))
-            .arg("-p")
-            .arg(dir.path().join("parent.pid"))
-            .arg("-c")
-            .arg(dir.path().join("check.pid"))
-            .env("KEEPALIVED_RS_IPVS_DRY", "1")
-            .env("KEEPALIVED_RS_IPVS_DRY_OPS", &ops)
-            // A heartbeat every 100 ms: some are queued while it is stopped.
-            .env("KEEPALIVED_RS_STALL_MS", "400")
-            .env("TMPDIR", dir.path())
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("starts");
+        // A heartbeat every 100 ms: some are queued while it is stopped.
+        let mut daemon = dry_checker(&ns, dir.path(), &[("KEEPALIVED_RS_STALL_MS", "400")]);
         let pid = Pid::from_raw(daemon.id() as i32);
         let read_log = || fs::read_to_string(&log).unwrap_or_default();
         wait_for("generation 1", Duration::from_secs(30), || {
