@@ -531,7 +531,6 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         }
     };
     keepalived_sys::mem::release_freed_memory();
-    // keepalived_sys::mem::release_startup_code(); (off: it hid the fault matrix's planted RSS growth)
     let mut s = Supervisor {
         args,
         cli,
@@ -714,7 +713,6 @@ impl Supervisor {
                 }
                 self.send_snapshots();
                 keepalived_sys::mem::release_freed_memory();
-                // keepalived_sys::mem::release_startup_code(); (off: it hid the fault matrix's planted RSS growth)
                 self.reloading = Some((self.current.number, Instant::now() + RELOAD_TIMEOUT));
                 self.check_reload_done();
             }

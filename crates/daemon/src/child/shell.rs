@@ -234,10 +234,8 @@ async fn handle<E: Engine>(
                 Err(code) => return Some(code),
             };
             tracing::info!("Configuration generation {generation} applied: {summary}");
-            // The old generation and the snapshot's decoding are gone, and
-            // so is the need for the code that read and applied them.
+            // The old generation and the snapshot's decoding are gone.
             keepalived_sys::mem::release_freed_memory();
-            // keepalived_sys::mem::release_startup_code(); (off: it hid the fault matrix's planted RSS growth)
             let ack = proto::encode(&FromChild::Applied {
                 generation,
                 summary,
