@@ -248,3 +248,73 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
     let ours = ip(&n, &["-d", "route", "show", "table", "all", "proto", "18"]);
     assert!(ours.is_empty(), "routes of ours left: {ours}");
 }
+
+/// A link that goes down takes the routes through it (and its IPv6
+/// addresses) out of the kernel; when it comes back up, the tracked static
+/// ones are put back on it (the node's `RestoreStaticsOn`, keepalived's
+/// `interface_up`) and a `no_track` one is not.
+#[test]
+fn tracked_statics_come_back_with_their_link() {
+    let ns = Netns::up("rtl");
+    let n = ns.name.clone();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let conf = dir.path().join("k.conf");
+    fs::write(
+        &conf,
+        "global_defs {\n    router_id routes_link\n}\n\
+         static_ipaddress {\n    2001:db8:9::1/64 dev eth0\n    2001:db8:9::2/64 dev eth0 no_track\n}\n\
+         static_routes {\n    198.51.100.64/26 via 192.0.2.254 dev eth0\n    \
+         198.51.100.128/26 via 192.0.2.254 dev eth0 no_track\n}\n",
+    )
+    .expect("write the config");
+    let log = fs::File::create(dir.path().join("out.log")).expect("log file");
+    let mut daemon = Command::new("ip")
+        .args(["netns", "exec", &n])
+        .arg(support::binary())
+        .args(["-P", "-n", "-l", "-D", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path().join("k.pid"))
+        .arg("-r")
+        .arg(dir.path().join("v.pid"))
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start keepalived-rs");
+    let logged = || fs::read_to_string(dir.path().join("out.log")).unwrap_or_default();
+    let route = |dst: &str| ip(&n, &["route", "show", dst, "proto", "18"]).contains("via");
+    let addr = |a: &str| ip(&n, &["-6", "-o", "addr", "show", "dev", "eth0"]).contains(a);
+    let tracked = || route("198.51.100.64/26") && addr("2001:db8:9::1/64");
+    let untracked = || route("198.51.100.128/26") || addr("2001:db8:9::2/64");
+
+    wait_for("the statics installed", Duration::from_secs(5), || {
+        tracked() && untracked()
+    });
+    ip(&n, &["link", "set", "eth0", "down"]);
+    wait_for(
+        "the statics gone with their link",
+        Duration::from_secs(2),
+        || !tracked() && !untracked(),
+    );
+    ip(&n, &["link", "set", "eth0", "up"]);
+    wait_for(
+        "the tracked statics back with their link",
+        Duration::from_secs(5),
+        tracked,
+    );
+    wait_for("the reinstall logged", Duration::from_secs(2), || {
+        logged().contains("(static) eth0 is up: installing its static addresses and routes again")
+    });
+    // A no_track entry is the administrator's to put back.
+    sleep(Duration::from_millis(300));
+    assert!(!untracked(), "a no_track static came back: {}", logged());
+
+    let pid = i32::try_from(daemon.id()).expect("a pid");
+    kill(Pid::from_raw(pid), Signal::SIGTERM).expect("SIGTERM");
+    let end = Instant::now() + Duration::from_secs(10);
+    while daemon.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < end, "no exit after SIGTERM: {}", logged());
+        sleep(Duration::from_millis(20));
+    }
+    assert!(!tracked(), "statics left after stop: {}", logged());
+}

@@ -33,6 +33,8 @@ struct Setup {
     scripts: Vec<ScriptParams>,
     #[serde(default)]
     groups: Vec<SyncGroupSpec>,
+    #[serde(default)]
+    static_links: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +64,7 @@ fn run(lines: &[Value], bless: bool) -> Result<(), String> {
     let mut node = Node::new();
     node.configure_scripts(setup.scripts.clone(), Instant::ZERO);
     node.configure_groups(setup.groups.clone());
+    node.configure_static_links(setup.static_links.clone());
     for spec in setup.instances {
         node.add_instance(spec, Instant::ZERO);
     }
@@ -83,6 +86,7 @@ fn run(lines: &[Value], bless: bool) -> Result<(), String> {
         if let Some(reload) = step.reload {
             node.configure_scripts(reload.scripts, clock);
             node.configure_groups(reload.groups);
+            node.configure_static_links(reload.static_links);
             for (idx, spec) in reload.instances.into_iter().enumerate() {
                 got.extend(node.reload_instance(idx, spec, clock));
             }

@@ -25,7 +25,7 @@
 //! * keepalived starts a second copy of a script still running at its
 //!   next interval (it logs "skipping run" and runs it anyway); we skip.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fsm::event::{Action, Input, State};
 use crate::fsm::instance::Instance;
@@ -52,6 +52,10 @@ pub struct Node {
     scripts: BTreeMap<String, ScriptTracker>,
     /// Last reported state per interface name.
     links: BTreeMap<String, bool>,
+    /// Interfaces that carry tracked static addresses or routes: the
+    /// kernel drops those when the link goes down, so a link coming back
+    /// up has them put back.
+    static_links: BTreeSet<String>,
     /// Last value per track file name (0 until read, as keepalived).
     files: BTreeMap<String, i64>,
     processes: BTreeMap<String, ProcessTracker>,
@@ -138,6 +142,12 @@ impl Node {
         }
     }
 
+    /// Sets the interfaces that carry tracked (not `no_track`) static
+    /// addresses and routes (at start and on reload).
+    pub fn configure_static_links(&mut self, names: impl IntoIterator<Item = String>) {
+        self.static_links = names.into_iter().collect();
+    }
+
     pub fn processes(&self) -> impl Iterator<Item = &ProcessTracker> {
         self.processes.values()
     }
@@ -189,6 +199,7 @@ impl Node {
                     .chain(m.spec.track_interface.iter().map(|u| u.name.clone()))
             })
             .chain(self.announce_interfaces().cloned())
+            .chain(self.static_links.iter().cloned())
             .collect();
         v.sort();
         v.dedup();
@@ -255,7 +266,13 @@ impl Node {
             }
             Event::Timer => self.fire_due(now, now, &mut out),
             Event::Link { interface, up } => {
-                if self.links.insert(interface, up) != Some(up) {
+                let before = self.links.insert(interface.clone(), up);
+                // Only a link seen down comes back up: the first report
+                // finds the statics just installed by the start.
+                if up && before == Some(false) && self.static_links.contains(&interface) {
+                    out.push(Effect::RestoreStaticsOn { interface });
+                }
+                if before != Some(up) {
                     self.evaluate_all(now, &mut out);
                 }
             }

@@ -122,6 +122,11 @@ pub enum Effect {
     /// Put back the static entry `what`, deleted by someone else (see
     /// [`crate::node::owned`]).
     RestoreStatic { what: Owned },
+    /// Interface `interface`, which carries tracked static addresses or
+    /// routes, came back up: put them back on it (the kernel removed its
+    /// routes, and IPv6 addresses, when it went down), as keepalived's
+    /// `interface_up` does.
+    RestoreStaticsOn { interface: String },
     /// A `vrrp_announce`'s routes go in (`up`) or out; `causes` say why
     /// it is not healthy (empty when up, or when removed or stopping).
     Announce {

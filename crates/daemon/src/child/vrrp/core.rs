@@ -339,7 +339,6 @@ impl Core {
             self.vmac_removed(&name).await;
         }
         if up {
-            self.statics.interface_up(&self.nl, &name).await;
             self.vmacs_on_base_up(&name).await;
         }
         if !self.node.interfaces().contains(&name) {
@@ -549,6 +548,7 @@ impl Core {
         } else {
             self.statics.reload(statics, &self.nl).await;
         }
+        self.node.configure_static_links(self.statics.links());
         // Before any instance can become MASTER: a VIP deleted from then
         // on is seen.
         self.watch_deletions();

@@ -42,6 +42,9 @@ impl Core {
                 }
                 Effect::Restore { instance, what } => self.restore(instance, what).await,
                 Effect::RestoreStatic { what } => self.statics.restore(&self.nl, &what).await,
+                Effect::RestoreStaticsOn { interface } => {
+                    self.statics.restore_on(&self.nl, &interface).await;
+                }
                 Effect::Announce {
                     announce,
                     up,

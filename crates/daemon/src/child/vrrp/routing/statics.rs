@@ -121,12 +121,33 @@ impl Statics {
         *self = new;
     }
 
-    /// Interface `name` is up (and running): the kernel dropped the
-    /// routes through it when it went down (and IPv6 addresses with
-    /// them), so the tracked static addresses and routes on it are
-    /// installed again, as keepalived's `interface_up` does. Rules do
-    /// not go with an interface.
-    pub async fn interface_up(&self, nl: &Netlink, name: &str) {
+    /// The interfaces that carry tracked static addresses or routes (the
+    /// node puts those back when such a link comes back up). Rules do not
+    /// go with an interface.
+    pub fn links(&self) -> Vec<String> {
+        let addrs = self
+            .addresses
+            .iter()
+            .filter(|a| !a.conf.no_track)
+            .map(|a| a.dev.clone());
+        let routes = self
+            .routing
+            .routes
+            .iter()
+            .filter(|r| r.tracked)
+            .filter_map(|r| r.dev.clone());
+        let mut v: Vec<String> = addrs.chain(routes).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Interface `name` came back up (the node's
+    /// `Effect::RestoreStaticsOn`): the kernel dropped the routes through
+    /// it when it went down (and IPv6 addresses with them), so the
+    /// tracked static addresses and routes on it are installed again, as
+    /// keepalived's `interface_up` does.
+    pub async fn restore_on(&self, nl: &Netlink, name: &str) {
         let addrs: Vec<&StaticAddr> = self
             .addresses
             .iter()
