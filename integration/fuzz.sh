@@ -17,6 +17,9 @@
 #   ipvs_decode  the IPVS generic netlink answer decoder (framing, then
 #                services, destinations, sync daemon, timeouts, info)
 #   control_request  the control socket's request line decoder
+#   local_events  what the VRRP child reads about its own box: proc
+#                connector datagrams, /proc/PID/stat, a track_file's
+#                content, a command line matched by vrrp_track_process
 # Fails if the fuzzer finds a crash, a timeout or a memory blow-up.
 #
 #   integration/fuzz.sh [SECONDS] [TARGET|all]
@@ -25,7 +28,7 @@
 #
 # `all` (the default) runs every target within SECONDS in total: half for
 # config, whose input space is far larger, the other half shared by the
-# six decoders.
+# seven decoders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
@@ -95,7 +98,7 @@ run() { # target seconds
 
 case "$TARGET" in
   all)
-    DECODERS=(vrrp_decode http_response dns_answer checker_replies ipvs_decode control_request)
+    DECODERS=(vrrp_decode http_response dns_answer checker_replies ipvs_decode control_request local_events)
     CONFIG_SECS=$(( SECS / 2 ))
     (( CONFIG_SECS >= 1 )) || CONFIG_SECS=1
     EACH=$(( (SECS - CONFIG_SECS) / ${#DECODERS[@]} ))

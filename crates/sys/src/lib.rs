@@ -9,7 +9,8 @@
 //!   sender per (interface, family).
 //! * [`link`]: interface lookup and link up/down events (rtnetlink).
 //! * [`macvlan`]: VMAC links (create, inspect, up, delete).
-//! * [`proc_events`]: process events (proc connector) and /proc reads.
+//! * [`proc_events`]: process events (proc connector) and /proc reads;
+//!   [`proc_wire`] decodes what they hand us.
 //! * [`sysctl`]: numeric values under /proc/sys.
 //! * [`addr`]: idempotent address add/remove/list (rtnetlink).
 //! * [`route`], [`rule`]: idempotent route and policy rule add/remove
@@ -39,6 +40,7 @@ pub mod macvlan;
 pub mod mem;
 pub mod netlink;
 pub mod proc_events;
+pub mod proc_wire;
 pub mod route;
 pub mod rule;
 pub mod script;
