@@ -7,8 +7,7 @@
 #   integration/bench/track-cost.sh
 #   env: INSTANCES=100  WARMUP=10  WINDOW=60 (seconds)  ROUNDS=1
 #        SCRIPT=/bin/true  IMPLS="ka rs"
-#        SCRIPT_USER (each script runs as this user: a user switch, which
-#        makes our runs a full fork again)
+#        SCRIPT_USER (each script runs as this user: a user switch)
 #        KALRS_BIN (default: a release build of keepalived-rs, built here)
 #
 # lb1 of the interop lab (integration/interop/lib: namespaces, veth, a

@@ -688,8 +688,8 @@ fn a_process_storm_keeps_the_timers_and_the_counts() {
     );
 }
 
-/// Scripts carry no parent-death signal (they start with posix_spawn,
-/// which cannot set one): when the VRRP child is SIGKILLed with a hung
+/// Scripts carry no parent-death signal (keepalived sets none either):
+/// when the VRRP child is SIGKILLed with a hung
 /// script running, the supervisor finds the script by the mark in its
 /// environment and kills it, instead of leaving it to run for ever. A
 /// daemon the script started with setsid (it carries the mark too) left

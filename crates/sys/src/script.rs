@@ -20,14 +20,14 @@
 //!   signalfd; keepalived also resets the mask before exec) and every
 //!   disposition back to its default.
 //!
-//! Without a user switch the script starts with posix_spawn
-//! ([`crate::spawn`]: a vfork, no page tables copied, no copy-on-write
-//! faults in the daemon's threads until the exec) instead of a full fork.
-//! A user switch needs setgroups/setgid/setuid between fork and exec, so
-//! that case keeps std's `pre_exec` and with it the full fork. No
-//! PR_SET_PDEATHSIG on either path (keepalived sets none either): a child
-//! that stops kills its runs itself, and the supervisor kills what a
-//! crashed one left ([`leftovers_of`]).
+//! Every run starts in a vfork-like clone ([`crate::spawn`]: no page
+//! tables copied, no copy-on-write faults in the daemon's threads until
+//! the exec), with or without a user switch: the new process switches
+//! groups, gid and uid itself with raw system calls before the exec. A
+//! failure there (or of the exec) is an error of [`spawn`], and the
+//! process is already reaped. No PR_SET_PDEATHSIG (keepalived sets none
+//! either): a child that stops kills its runs itself, and the supervisor
+//! kills what a crashed one left ([`leftovers_of`]).
 //!
 //! On timeout the group gets SIGTERM, then SIGKILL after `kill_grace`
 //! (keepalived: 2 s for track scripts), and the result is
@@ -35,12 +35,12 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
-use nix::unistd::{Gid, Pid, Uid};
+use nix::unistd::Pid;
+
+use crate::spawn::{SpawnError, Spawned, Step, SwitchUser};
 
 /// The identity a script runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,38 +108,29 @@ impl ScriptOutcome {
 pub enum ScriptError {
     #[error("empty argv")]
     EmptyArgv,
+    /// Not started: before the new process existed, or its exec failed
+    /// (ENOENT, EACCES, ENOEXEC for a file without `#!`…).
     #[error("spawn {program:?}: {source}")]
     Spawn {
         program: OsString,
+        source: io::Error,
+    },
+    /// The new process failed to set itself up before exec (a user it
+    /// may not switch to…); it has been reaped.
+    #[error("spawn {program:?}: {step} in the new process: {source}")]
+    Setup {
+        program: OsString,
+        step: Step,
         source: io::Error,
     },
     #[error("wait for pid {pid}: {source}")]
     Wait { pid: u32, source: io::Error },
 }
 
-/// The process of a run, by how it was started.
-#[derive(Debug)]
-enum Child {
-    Spawned(crate::spawn::Spawned),
-    Tokio(tokio::process::Child),
-}
-
-impl Child {
-    async fn wait(&mut self) -> io::Result<ScriptOutcome> {
-        match self {
-            Child::Spawned(c) => Ok(match c.wait().await? {
-                crate::spawn::Ended::Exited(code) => ScriptOutcome::Exited(code),
-                crate::spawn::Ended::Signaled(sig) => ScriptOutcome::Signaled(sig),
-            }),
-            Child::Tokio(c) => c.wait().await.map(outcome),
-        }
-    }
-}
-
 /// A started script.
 #[derive(Debug)]
 pub struct RunningScript {
-    child: Child,
+    child: Spawned,
     pid: u32,
     timeout: Option<Duration>,
     kill_grace: Duration,
@@ -148,41 +139,33 @@ pub struct RunningScript {
 /// Start a script. Returns as soon as the process exists. Must be called
 /// inside a tokio runtime.
 pub fn spawn(spec: &ScriptSpec) -> Result<RunningScript, ScriptError> {
-    let (program, args) = spec.argv.split_first().ok_or(ScriptError::EmptyArgv)?;
-    let spawn_error = |source| ScriptError::Spawn {
-        program: program.clone(),
-        source,
-    };
+    let program = spec.argv.first().ok_or(ScriptError::EmptyArgv)?;
     let mut env = spec.env.clone();
     env.push((SPAWNED_BY.into(), std::process::id().to_string().into()));
-    let Some(user) = spec.user.clone() else {
-        let envp = crate::spawn::environment(&REMOVED_ENV, &env);
-        let child = crate::spawn::spawn(&spec.argv, &envp).map_err(spawn_error)?;
-        return Ok(RunningScript {
-            pid: child.pid(),
-            child: Child::Spawned(child),
-            timeout: spec.timeout,
-            kill_grace: spec.kill_grace,
-        });
-    };
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .process_group(0);
-    for k in REMOVED_ENV {
-        cmd.env_remove(k);
-    }
-    switch_user(&mut cmd, user);
-    let mut cmd = tokio::process::Command::from(cmd);
-    // A timed-out or abandoned run must not leave a zombie behind.
-    cmd.kill_on_drop(false);
-    let child = cmd.spawn().map_err(spawn_error)?;
+    let envp = crate::spawn::environment(&REMOVED_ENV, &env);
+    let user = spec.user.as_ref().map(|u| SwitchUser {
+        uid: u.uid,
+        gid: u.gid,
+        groups: &u.groups,
+    });
+    let child = crate::spawn::spawn(&spec.argv, &envp, user).map_err(|e| match e {
+        SpawnError::Start(source)
+        | SpawnError::Child {
+            step: Step::Exec,
+            source,
+        } => ScriptError::Spawn {
+            program: program.clone(),
+            source,
+        },
+        SpawnError::Child { step, source } => ScriptError::Setup {
+            program: program.clone(),
+            step,
+            source,
+        },
+    })?;
     Ok(RunningScript {
-        pid: child.id().unwrap_or(0),
-        child: Child::Tokio(child),
+        pid: child.pid(),
+        child,
         timeout: spec.timeout,
         kill_grace: spec.kill_grace,
     })
@@ -190,34 +173,6 @@ pub fn spawn(spec: &ScriptSpec) -> Result<RunningScript, ScriptError> {
 
 /// Variables a script does not inherit (newer keepalived drops them too).
 const REMOVED_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
-
-/// Supplementary groups, gid, then uid (after setuid we could no longer
-/// change groups), between fork and exec.
-#[allow(unsafe_code)]
-fn switch_user(cmd: &mut std::process::Command, user: ScriptUser) {
-    let groups: Vec<Gid> = user.groups.iter().copied().map(Gid::from_raw).collect();
-    let (gid, uid) = (Gid::from_raw(user.gid), Uid::from_raw(user.uid));
-    let unblocked = nix::sys::signal::SigSet::empty();
-    // SAFETY: the closure runs in the forked child before exec. It only
-    // makes raw syscalls (sigprocmask, setgroups, setgid, setuid) through
-    // nix wrappers that do not allocate: the group vector and the empty
-    // signal set were built before fork.
-    unsafe {
-        cmd.pre_exec(move || {
-            // The daemon blocks SIGTERM & co. for its signalfd, and a
-            // blocked mask survives exec (std does not reset it).
-            nix::sys::signal::pthread_sigmask(
-                nix::sys::signal::SigmaskHow::SIG_SETMASK,
-                Some(&unblocked),
-                None,
-            )?;
-            nix::unistd::setgroups(&groups)?;
-            nix::unistd::setgid(gid)?;
-            nix::unistd::setuid(uid)?;
-            Ok(())
-        });
-    }
-}
 
 impl RunningScript {
     /// The script's pid, which is also its process group id.
@@ -234,8 +189,8 @@ impl RunningScript {
     pub async fn wait(mut self) -> Result<ScriptOutcome, ScriptError> {
         let pid = self.pid;
         let waited = match self.timeout {
-            None => self.child.wait().await,
-            Some(limit) => match tokio::time::timeout(limit, self.child.wait()).await {
+            None => wait_child(&mut self.child).await,
+            Some(limit) => match tokio::time::timeout(limit, wait_child(&mut self.child)).await {
                 Ok(status) => status,
                 Err(_elapsed) => {
                     self.kill_after_timeout().await;
@@ -251,7 +206,7 @@ impl RunningScript {
         if let Err(e) = signal_group(pid, Signal::SIGTERM) {
             tracing::debug!(pid, error = %e, "SIGTERM to script group");
         }
-        let reaped = tokio::time::timeout(self.kill_grace, self.child.wait()).await;
+        let reaped = tokio::time::timeout(self.kill_grace, wait_child(&mut self.child)).await;
         // The leader may be gone while grandchildren still run: the group
         // gets SIGKILL either way (ESRCH when it is already empty).
         if let Err(e) = signal_group(pid, Signal::SIGKILL)
@@ -260,11 +215,18 @@ impl RunningScript {
             tracing::warn!(pid, error = %e, "SIGKILL to script group");
         }
         if reaped.is_err()
-            && let Err(e) = self.child.wait().await
+            && let Err(e) = wait_child(&mut self.child).await
         {
             tracing::warn!(pid, error = %e, "reaping killed script");
         }
     }
+}
+
+async fn wait_child(child: &mut Spawned) -> io::Result<ScriptOutcome> {
+    Ok(match child.wait().await? {
+        crate::spawn::Ended::Exited(code) => ScriptOutcome::Exited(code),
+        crate::spawn::Ended::Signaled(sig) => ScriptOutcome::Signaled(sig),
+    })
 }
 
 /// Signals the process group a script led (its pid), e.g. to kill what a
@@ -279,16 +241,6 @@ fn signal_group(pid: u32, signal: Signal) -> io::Result<()> {
         .filter(|p| *p > 1)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no process group"))?;
     killpg(Pid::from_raw(pgid), signal).map_err(io::Error::from)
-}
-
-fn outcome(status: ExitStatus) -> ScriptOutcome {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => ScriptOutcome::Exited(code),
-        (None, Some(sig)) => ScriptOutcome::Signaled(sig),
-        // Neither exit code nor signal cannot happen for a waited child;
-        // treat it as a failure rather than panic.
-        (None, None) => ScriptOutcome::Exited(-1),
-    }
 }
 
 /// Start a script and wait for its outcome.

@@ -1,23 +1,38 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
-//! Start a program with `posix_spawn` and wait for it through a pidfd.
+//! Start a program in a new process that shares our memory until it
+//! execs (`clone(CLONE_VM | CLONE_VFORK)`), and wait for it through a
+//! pidfd.
 //!
 //! Why not `std::process::Command`: the daemon blocks the signals it reads
 //! from a signalfd, a blocked mask survives exec, and std neither resets
-//! the mask nor lets us ask `posix_spawn` to; the only std way to unblock
-//! is a `pre_exec` hook, which forces a full fork (page tables copied,
-//! every thread of the daemon taking copy-on-write faults until the
-//! child execs). glibc's `posix_spawn` is a vfork that can set the mask,
-//! the signal dispositions and the process group itself. A run per
-//! second per tracked script makes that difference the VRRP process's
-//! main cost (docs/benchmarks.md, "Tracking").
+//! the mask nor switches users without a `pre_exec` hook, which forces a
+//! full fork (page tables copied, every thread of the daemon taking
+//! copy-on-write faults until the child execs). Why not `posix_spawn`,
+//! which is the same vfork-like clone inside glibc: it cannot switch
+//! users. Doing the clone here gives both paths (with and without a user
+//! switch) the cheap start; a run per second per tracked script makes
+//! that the VRRP process's main cost (docs/benchmarks.md, "Tracking").
 //!
-//! The child is reaped here, through its pidfd, not by tokio's SIGCHLD
+//! Everything the new process needs (argv, environment, the PATH walk,
+//! the groups) is built here before the clone; what it does is in
+//! [`child`]. A failure before or at exec is written by the new process
+//! into the plan it shares with us, as glibc's `posix_spawn` does (no
+//! pipe needed: we sleep until it has execed or exited), and the process
+//! is reaped before we return the error.
+//!
+//! The child is reaped here, through its pidfd (`CLONE_PIDFD`, so there
+//! is no window where the pid could be reused), not by tokio's SIGCHLD
 //! machinery (which only waits for the children it spawned itself).
+
+mod child;
+
+pub use child::Step;
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::AtomicU64;
 
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -37,34 +52,254 @@ pub struct Spawned {
     pidfd: Option<AsyncFd<OwnedFd>>,
 }
 
-/// `posix_spawnp(argv[0], argv, env)` with stdin, stdout and stderr on
-/// /dev/null, an empty signal mask, default dispositions, and its own
-/// process group. `env` is the whole environment. Must be called inside
-/// a tokio runtime.
-pub fn spawn(argv: &[OsString], env: &[OsString]) -> io::Result<Spawned> {
-    let argv_c = cstrings(argv)?;
-    let env_c = cstrings(env)?;
+/// The identity a program runs as.
+#[derive(Debug, Clone, Copy)]
+pub struct SwitchUser<'a> {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups; empty clears them.
+    pub groups: &'a [u32],
+}
+
+/// Why a program could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// Before a new process existed (bad argument, no memory, clone).
+    #[error("{0}")]
+    Start(io::Error),
+    /// The new process failed at `step`; it has been reaped. For
+    /// [`Step::Exec`] the error is the exec's (ENOENT, EACCES, ENOEXEC…).
+    #[error("{step}: {source}")]
+    Child { step: Step, source: io::Error },
+}
+
+/// `execvp(argv[0], argv)` with `env` as the whole environment, stdin,
+/// stdout and stderr on /dev/null, an empty signal mask, default
+/// dispositions, its own process group, and optionally another user.
+/// Must be called inside a tokio runtime.
+pub fn spawn(
+    argv: &[OsString],
+    env: &[OsString],
+    user: Option<SwitchUser<'_>>,
+) -> Result<Spawned, SpawnError> {
+    let start = |kind, what: &str| SpawnError::Start(io::Error::new(kind, what.to_owned()));
+    let argv_c = cstrings(argv).map_err(SpawnError::Start)?;
+    let env_c = cstrings(env).map_err(SpawnError::Start)?;
     let program = argv_c
         .first()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty argv"))?;
-    let mut argv_p: Vec<*mut libc::c_char> = argv_c.iter().map(|c| c.as_ptr().cast_mut()).collect();
-    argv_p.push(std::ptr::null_mut());
-    let mut env_p: Vec<*mut libc::c_char> = env_c.iter().map(|c| c.as_ptr().cast_mut()).collect();
-    env_p.push(std::ptr::null_mut());
-    let pid = raw_spawn(program, &argv_p, &env_p)?;
-    let pidfd = match pidfd_open(pid).and_then(register) {
+        .ok_or_else(|| start(io::ErrorKind::InvalidInput, "empty argv"))?;
+    if let Some(u) = user
+        && (u.uid == u32::MAX || u.gid == u32::MAX || u.groups.contains(&u32::MAX))
+    {
+        // -1 means "leave unchanged" to setresuid & co.: the program would
+        // run as root.
+        return Err(start(io::ErrorKind::InvalidInput, "uid or gid -1"));
+    }
+    let candidates = exec_candidates(program);
+    let argv_p = null_terminated(&argv_c);
+    let env_p = null_terminated(&env_c);
+    let cand_p: Vec<*const libc::c_char> = candidates.iter().map(|c| c.as_ptr()).collect();
+    let groups: Vec<libc::gid_t> = user.map(|u| u.groups.to_vec()).unwrap_or_default();
+    let plan = child::Plan {
+        candidates: cand_p.as_ptr(),
+        n_candidates: cand_p.len(),
+        argv: argv_p.as_ptr(),
+        envp: env_p.as_ptr(),
+        identity: user.map(|u| child::Identity {
+            uid: u.uid,
+            gid: u.gid,
+            groups: groups.as_ptr(),
+            n_groups: groups.len(),
+        }),
+        failure: AtomicU64::new(0),
+    };
+    let (pid, pidfd) = clone_child(&plan).map_err(SpawnError::Start)?;
+    if let Some((step, errno)) = plan.failure() {
+        // It has exited or is exiting: reap it now, no zombie is left.
+        let _ = waitpid(pid, None);
+        drop(pidfd);
+        return Err(SpawnError::Child {
+            step,
+            source: io::Error::from_raw_os_error(errno),
+        });
+    }
+    let pidfd = match register(pidfd) {
         Ok(fd) => fd,
         Err(e) => {
             // Without a pidfd we cannot wait asynchronously: do not leave
             // a child nobody reaps.
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(pid, None);
-            return Err(e);
+            return Err(SpawnError::Start(e));
         }
     };
     Ok(Spawned {
         pid,
         pidfd: Some(pidfd),
+    })
+}
+
+/// Where `execvp` would look for `program`: itself if it names a path,
+/// else each directory of our PATH (glibc's default when unset).
+fn exec_candidates(program: &CString) -> Vec<CString> {
+    if program.as_bytes().contains(&b'/') {
+        return vec![program.clone()];
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    path.as_bytes()
+        .split(|b| *b == b':')
+        .filter_map(|dir| {
+            // An empty entry is the current directory.
+            let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+            let mut full = dir.to_vec();
+            full.push(b'/');
+            full.extend_from_slice(program.as_bytes());
+            CString::new(full).ok()
+        })
+        .collect()
+}
+
+fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
+    items
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// The new process's stack size. It runs a few small frames of
+/// [`child`] and system calls: a few kB are used.
+const STACK_SIZE: usize = 64 * 1024;
+
+/// A stack for new processes, one per spawning thread (mapped once,
+/// reused: a process uses it only while its parent thread sleeps in
+/// clone), with a guard page below so an overflow faults instead of
+/// writing over our memory.
+struct ChildStack {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+impl ChildStack {
+    #[allow(unsafe_code)]
+    fn map() -> io::Result<ChildStack> {
+        let guard = page_size();
+        let len = STACK_SIZE + guard;
+        // SAFETY: a fresh anonymous mapping, owned by the returned value.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let stack = ChildStack { base, len };
+        // SAFETY: the lowest page of the mapping just made.
+        if unsafe { libc::mprotect(base, guard, libc::PROT_NONE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stack)
+    }
+
+    /// The highest address (stacks grow down), 16-byte aligned.
+    fn top(&self) -> *mut libc::c_void {
+        self.base.wrapping_byte_add(self.len & !15)
+    }
+}
+
+impl Drop for ChildStack {
+    #[allow(unsafe_code)]
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, unmapped once.
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
+fn page_size() -> usize {
+    #[allow(unsafe_code)]
+    // SAFETY: sysconf only reads a system value.
+    let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(v).unwrap_or(4096)
+}
+
+thread_local! {
+    static STACK: std::cell::RefCell<Option<ChildStack>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The clone itself: every signal blocked around it (so no handler of
+/// ours runs in the new process before it has reset them), the new
+/// process on this thread's [`ChildStack`]. Returns once it has execed
+/// or exited.
+#[allow(unsafe_code)]
+fn clone_child(plan: &child::Plan) -> io::Result<(Pid, OwnedFd)> {
+    STACK.with(|cell| {
+        let mut slot = cell
+            .try_borrow_mut()
+            .map_err(|_| io::Error::other("spawn re-entered"))?;
+        if slot.is_none() {
+            *slot = Some(ChildStack::map()?);
+        }
+        let top = slot
+            .as_ref()
+            .map(ChildStack::top)
+            .ok_or_else(|| io::Error::other("no stack"))?;
+        let all: u64 = !0;
+        let mut old: u64 = 0;
+        // SAFETY: raw rt_sigprocmask with 8-byte sets (the kernel's size);
+        // the raw call also blocks glibc's internal signals, which
+        // pthread_sigmask would leave open.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &all as *const u64,
+                &mut old as *mut u64,
+                8 as libc::c_long,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut pidfd: libc::c_int = -1;
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
+        // SAFETY: `top` is the top of a mapped stack nothing else uses
+        // while this thread sleeps in clone (CLONE_VFORK); `plan` and all
+        // it points to live on our frame until clone returns, i.e. until
+        // the new process has execed or exited. With CLONE_PIDFD the
+        // parent-tid argument receives the pidfd.
+        let pid = unsafe {
+            libc::clone(
+                child::run,
+                top,
+                flags,
+                std::ptr::from_ref(plan).cast_mut().cast::<libc::c_void>(),
+                &mut pidfd as *mut libc::c_int,
+            )
+        };
+        let clone_error = io::Error::last_os_error();
+        // SAFETY: as above, restoring the mask read before.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &old as *const u64,
+                std::ptr::null_mut::<u64>(),
+                8 as libc::c_long,
+            )
+        };
+        if pid < 0 {
+            return Err(clone_error);
+        }
+        // SAFETY: the kernel just gave us this descriptor; nothing else
+        // owns it.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+        Ok((Pid::from_raw(pid), pidfd))
     })
 }
 
@@ -141,111 +376,9 @@ fn cstrings(items: &[OsString]) -> io::Result<Vec<CString>> {
         .collect()
 }
 
-fn pidfd_open(pid: Pid) -> io::Result<OwnedFd> {
-    #[allow(unsafe_code)]
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1;
-    // no memory is passed.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let fd = RawFd::try_from(fd).map_err(|_| io::Error::other("pidfd out of range"))?;
-    #[allow(unsafe_code)]
-    // SAFETY: the kernel just returned this fd to us; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 #[allow(unsafe_code)]
 fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
     // SAFETY: the OwnedFd keeps its descriptor open, with the same number,
     // until the AsyncFd (which never gives it away) drops it.
     unsafe { Ok(AsyncFd::register(fd)?) }
-}
-
-/// The attribute and file-action objects, destroyed on every path out.
-struct Attrs {
-    attr: libc::posix_spawnattr_t,
-    actions: libc::posix_spawn_file_actions_t,
-}
-
-#[allow(unsafe_code)]
-fn raw_spawn(
-    program: &CString,
-    argv: &[*mut libc::c_char],
-    env: &[*mut libc::c_char],
-) -> io::Result<Pid> {
-    fn check(rc: libc::c_int) -> io::Result<()> {
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::from_raw_os_error(rc))
-        }
-    }
-    let dev_null = c"/dev/null";
-    // SAFETY: both objects are initialised by their init functions before
-    // any other use and destroyed exactly once by Drop; every pointer
-    // handed to libc (program, argv, env, the path) outlives the call, and
-    // argv/env are NULL-terminated arrays of NUL-terminated strings.
-    unsafe {
-        let mut a: Attrs = std::mem::zeroed();
-        check(libc::posix_spawnattr_init(&mut a.attr))?;
-        if let Err(e) = check(libc::posix_spawn_file_actions_init(&mut a.actions)) {
-            libc::posix_spawnattr_destroy(&mut a.attr);
-            return Err(e);
-        }
-        let mut a = InitAttrs(a);
-        let attrs = &mut a.0;
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        check(libc::posix_spawnattr_setsigmask(&mut attrs.attr, &empty))?;
-        check(libc::posix_spawnattr_setsigdefault(&mut attrs.attr, &all))?;
-        check(libc::posix_spawnattr_setpgroup(&mut attrs.attr, 0))?;
-        let flags = libc::POSIX_SPAWN_SETSIGMASK
-            | libc::POSIX_SPAWN_SETSIGDEF
-            | libc::POSIX_SPAWN_SETPGROUP;
-        check(libc::posix_spawnattr_setflags(
-            &mut attrs.attr,
-            flags as libc::c_short,
-        ))?;
-        for (fd, mode) in [
-            (0, libc::O_RDONLY),
-            (1, libc::O_WRONLY),
-            (2, libc::O_WRONLY),
-        ] {
-            check(libc::posix_spawn_file_actions_addopen(
-                &mut attrs.actions,
-                fd,
-                dev_null.as_ptr(),
-                mode,
-                0,
-            ))?;
-        }
-        let mut pid: libc::pid_t = 0;
-        check(libc::posix_spawnp(
-            &mut pid,
-            program.as_ptr(),
-            &attrs.actions,
-            &attrs.attr,
-            argv.as_ptr(),
-            env.as_ptr(),
-        ))?;
-        Ok(Pid::from_raw(pid))
-    }
-}
-
-/// [`Attrs`] once both init calls succeeded.
-struct InitAttrs(Attrs);
-
-impl Drop for InitAttrs {
-    #[allow(unsafe_code)]
-    fn drop(&mut self) {
-        // SAFETY: both were initialised (that is what this type means) and
-        // are destroyed only here.
-        unsafe {
-            libc::posix_spawn_file_actions_destroy(&mut self.0.actions);
-            libc::posix_spawnattr_destroy(&mut self.0.attr);
-        }
-    }
 }
