@@ -531,6 +531,8 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
         }
     };
     keepalived_sys::mem::release_freed_memory();
+    let kb = keepalived_sys::mem::release_startup_code();
+    tracing::debug!("Supervisor's start-up code pages handed back: {kb} kB");
     let mut s = Supervisor {
         args,
         cli,
@@ -713,6 +715,8 @@ impl Supervisor {
                 }
                 self.send_snapshots();
                 keepalived_sys::mem::release_freed_memory();
+                let kb = keepalived_sys::mem::release_startup_code();
+                tracing::debug!("Supervisor's start-up code pages handed back: {kb} kB");
                 self.reloading = Some((self.current.number, Instant::now() + RELOAD_TIMEOUT));
                 self.check_reload_done();
             }

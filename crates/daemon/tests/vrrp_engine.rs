@@ -562,6 +562,25 @@ fn reload_keeps_unchanged_instances_and_swaps_the_others() {
     if !ka.log_text().contains("received priority 0 advertisement") {
         fail("reload: the removed master did not send priority 0", &[&ka]);
     }
+    // After each apply the VRRP child hands back the pages of the code
+    // that read and applied it (mem::release_startup_code), and logs by
+    // how much its file-backed resident set fell: some, every time.
+    let released = |generation: u32| {
+        let head = format!("Start-up code pages handed back after generation {generation}: ");
+        ours.log_text().lines().any(|l| {
+            l.split_once(head.as_str())
+                .and_then(|(_, kb)| kb.strip_suffix(" kB")?.parse::<u64>().ok())
+                .is_some_and(|kb| kb > 0)
+        })
+    };
+    for generation in 1..=3 {
+        if wait_for(Duration::from_secs(3), || released(generation)).is_none() {
+            fail(
+                &format!("reload: no start-up code released after generation {generation}"),
+                &[&ours],
+            );
+        }
+    }
     ours.term();
     ka.term();
 }

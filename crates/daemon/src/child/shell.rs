@@ -234,8 +234,13 @@ async fn handle<E: Engine>(
                 Err(code) => return Some(code),
             };
             tracing::info!("Configuration generation {generation} applied: {summary}");
-            // The old generation and the snapshot's decoding are gone.
+            // The old generation and the snapshot's decoding are gone, and
+            // so is the need for the code that read and applied them.
             keepalived_sys::mem::release_freed_memory();
+            let kb = keepalived_sys::mem::release_startup_code();
+            tracing::debug!(
+                "Start-up code pages handed back after generation {generation}: {kb} kB"
+            );
             let ack = proto::encode(&FromChild::Applied {
                 generation,
                 summary,

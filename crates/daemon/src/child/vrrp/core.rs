@@ -43,6 +43,13 @@ const ADDRESS_RETRY: Duration = Duration::from_secs(1);
 /// How long a receiver that failed is left alone.
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
+/// How long after an apply the transitions it caused are over (master
+/// down at the common advert_int of 1 s, the takeover's delayed GARPs at
+/// the default garp_master_delay of 5 s): then the memory and code pages
+/// the start touched are handed back a second time, since the first
+/// release (right after the apply, by the shell) comes before them.
+const SETTLED: Duration = Duration::from_secs(15);
+
 /// At most this many queued datagrams are handled per wake-up, so that a
 /// flood cannot hold off a due timer.
 const RX_DRAIN: usize = 64;
@@ -206,6 +213,7 @@ impl Core {
         // datagrams arriving faster than ADDRESS_RETRY would postpone
         // the retry for ever.
         let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut settle_at: Option<tokio::time::Instant> = None;
         loop {
             let deadline = self.node.next_deadline().map(|t| self.to_monotonic(t));
             retry_at = if self.insts.iter().any(|i| i.src.is_none()) {
@@ -231,6 +239,7 @@ impl Core {
                     Some(Cmd::Apply { config, generation, reply }) => {
                         let r = self.apply(config, generation).await;
                         let _ = reply.send(r);
+                        settle_at = Some(tokio::time::Instant::now() + SETTLED);
                     }
                     Some(Cmd::Dump { what, reply }) => {
                         dump::write(&mut self, what);
@@ -277,6 +286,12 @@ impl Core {
                 }
                 () = sleep_until(paused) => {}
                 () = precise_sleep(&self.timer, deadline) => self.on_timer().await,
+                () = sleep_until(settle_at) => {
+                    settle_at = None;
+                    keepalived_sys::mem::release_freed_memory();
+                    let kb = keepalived_sys::mem::release_startup_code();
+                    tracing::debug!("Start-up code pages handed back once the transitions settled: {kb} kB");
+                }
                 () = sleep_until(retry_at) => {
                     retry_at = None;
                     self.retry_addresses().await;
