@@ -452,10 +452,12 @@ vc_jumps() {
 vc_check() {
 	local iv lo hi n st span notes b master
 	b=$(now)
-	# The master's intervals from the settled moment on, and the one
+	# The master's intervals from the settled moment on (the silence
+	# since its last advert counts as one: a master whose timer waits
+	# for the wall clock's lost hour sends nothing more), and the one
 	# spanning each jump.
 	iv=$(vc_from 10.99.0.1 | awk -v a="$VC_T0" -v b="$b" '$1 >= a && $1 <= b { if (n++) { d = $1 - p; if (d < lo || n == 2) lo = d; if (d > hi) hi = d } p = $1 }
-		END { if (n < 2) print "none - " n + 0; else printf "%.2f %.2f %d\n", lo, hi, n }')
+		END { if (n && b - p > hi) hi = b - p; if (n < 2) print "none - " n + 0; else printf "%.2f %.2f %d\n", lo, hi, n }')
 	read -r lo hi n <<<"$iv"
 	span=$(vc_from 10.99.0.1 | awk -v j="$VC_JUMPS" 'BEGIN { k = split(j, J, " ") } { t[NR] = $1 }
 		END { for (x = 1; x <= k; x++) for (i = 2; i <= NR; i++) if (t[i - 1] <= J[x] && t[i] > J[x]) { printf "%s%.2f", sep, t[i] - t[i - 1]; sep = " "; break } }')
