@@ -5,6 +5,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::cli::Cli;
 use crate::logging::Role;
@@ -86,6 +87,69 @@ pub fn remove_if(path: &Path, pid: u32) {
     }
 }
 
+/// How often a child's pid file that could not be written is tried
+/// again: one failed open per second costs nothing, and an operator who
+/// fixes the directory sees the right pid within a second.
+pub const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// A child's pid file that could not be written when the child started
+/// (directory read-only, full, missing). Until it is written, the file
+/// names a dead child (or nothing), and `kill $(cat …)` hits the wrong
+/// process; so the supervisor keeps trying on its timer.
+#[derive(Debug)]
+pub struct Owed {
+    pub path: PathBuf,
+    pub pid: u32,
+    due: Instant,
+}
+
+/// What [`Owed::retry`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Not yet due.
+    Waiting,
+    /// Written: nothing owed any more.
+    Written,
+    /// Still failing; tried again [`RETRY_EVERY`] later.
+    Failed,
+}
+
+impl Owed {
+    /// Writes `pid` to `path`; on failure returns the error and what is
+    /// owed (the caller logs the error, once).
+    pub fn write(path: &Path, pid: u32, now: Instant) -> Result<(), (io::Error, Owed)> {
+        write(path, pid).map_err(|e| {
+            (
+                e,
+                Owed {
+                    path: path.to_path_buf(),
+                    pid,
+                    due: now + RETRY_EVERY,
+                },
+            )
+        })
+    }
+
+    pub fn due(&self) -> Instant {
+        self.due
+    }
+
+    /// Tries again when due. Failures are not returned: the first one was
+    /// logged, and one line a second about the same directory helps nobody.
+    pub fn retry(&mut self, now: Instant) -> Retry {
+        if now < self.due {
+            return Retry::Waiting;
+        }
+        match write(&self.path, self.pid) {
+            Ok(()) => Retry::Written,
+            Err(_) => {
+                self.due = now + RETRY_EVERY;
+                Retry::Failed
+            }
+        }
+    }
+}
+
 fn tmp_name(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
@@ -109,6 +173,27 @@ mod tests {
         // Our own pid and pid 1 (not keepalived) are not live keepalived.
         assert!(!is_live_keepalived(std::process::id() as i32));
         assert!(!is_live_keepalived(i32::MAX));
+    }
+
+    #[test]
+    fn an_owed_pid_file_is_written_once_the_directory_can_take_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A regular file where the directory should be: the write fails
+        // (ENOTDIR) even for root, as a read-only directory would.
+        let blocked = dir.path().join("run");
+        fs::write(&blocked, "").expect("file");
+        let p = blocked.join("v.pid");
+        let t0 = Instant::now();
+        let (_, mut owed) = Owed::write(&p, 4242, t0).expect_err("cannot be written yet");
+        assert_eq!(owed.retry(t0), Retry::Waiting, "not before its time");
+        assert_eq!(owed.retry(owed.due()), Retry::Failed);
+        assert!(
+            owed.due() >= t0 + 2 * RETRY_EVERY,
+            "the next try is a period later"
+        );
+        fs::remove_file(&blocked).expect("unblock");
+        assert_eq!(owed.retry(owed.due()), Retry::Written);
+        assert_eq!(read(&p), Some(4242));
     }
 
     fn cli(args: &[&str]) -> Cli {

@@ -109,6 +109,8 @@ struct Slot {
     kind: Kind,
     pidfile: PathBuf,
     running: Option<Running>,
+    /// The running child's pid file, when it could not be written.
+    pid_owed: Option<pidfile::Owed>,
     respawn_at: Option<Instant>,
     started: Instant,
     quick_deaths: u32,
@@ -516,6 +518,7 @@ fn supervise(cli: Cli, args: Vec<std::ffi::OsString>, config: Config) -> u8 {
             kind,
             pidfile: pidfile::path(&cli, kind.role()),
             running: None,
+            pid_owed: None,
             respawn_at: Some(now),
             started: now,
             quick_deaths: 0,
@@ -601,9 +604,17 @@ impl Supervisor {
             Ok(r) => {
                 let pid = r.child.id();
                 tracing::info!("Starting {} child process, pid={pid}", slot.kind.label());
-                if let Err(e) = pidfile::write(&slot.pidfile, pid) {
-                    tracing::error!("Cannot write pid file {}: {e}", slot.pidfile.display());
-                }
+                slot.pid_owed = match pidfile::Owed::write(&slot.pidfile, pid, Instant::now()) {
+                    Ok(()) => None,
+                    Err((e, owed)) => {
+                        tracing::error!(
+                            "Cannot write pid file {}: {e}; trying again every {} s",
+                            slot.pidfile.display(),
+                            pidfile::RETRY_EVERY.as_secs()
+                        );
+                        Some(owed)
+                    }
+                };
                 slot.started = Instant::now();
                 slot.spawns += 1;
                 slot.running = Some(r);
@@ -809,6 +820,7 @@ impl Supervisor {
             };
             let pid = r.child.id();
             slot.running = None;
+            slot.pid_owed = None;
             pidfile::remove_if(&slot.pidfile, pid);
             let label = slot.kind.label();
             // A VRRP child that did not stop by itself (killed, crashed,
@@ -966,6 +978,9 @@ impl Supervisor {
             if let Some(t) = s.respawn_at {
                 consider(t);
             }
+            if let Some(owed) = &s.pid_owed {
+                consider(owed.due());
+            }
         }
         if let Some(t) = self.stopping
             && !self.killed
@@ -1101,6 +1116,7 @@ impl Supervisor {
             self.check_stalls();
             self.systemd_watchdog();
             self.reap();
+            self.pay_pid_files();
             self.check_ready();
             self.check_reload_done();
             self.finish_status_queries();
@@ -1149,6 +1165,25 @@ impl Supervisor {
             );
             r.last_beat = None;
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+    }
+
+    /// Pid files that could not be written when their child started: the
+    /// file would name a dead child until the next respawn otherwise.
+    fn pay_pid_files(&mut self) {
+        let now = Instant::now();
+        for slot in &mut self.slots {
+            let Some(owed) = &mut slot.pid_owed else {
+                continue;
+            };
+            if owed.retry(now) == pidfile::Retry::Written {
+                tracing::info!(
+                    "Wrote pid file {} (pid {}): it can be written again",
+                    owed.path.display(),
+                    owed.pid
+                );
+                slot.pid_owed = None;
+            }
         }
     }
 

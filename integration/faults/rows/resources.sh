@@ -23,7 +23,9 @@
 #            daemon's mount namespace, its VRRP child is SIGKILLed and a
 #            USR1 asks for a dump: the child is respawned, the pid file
 #            and the dump that cannot be written are logged (EROFS
-#            named), the parent runs on, and lb1 is master again
+#            named), the parent runs on, and lb1 is master again; once
+#            the directory is writable again the VRRP pid file names the
+#            live child within PIDFILE_HEAL_S
 # Must hold for each: the same processes run (no exit, no respawn, no OOM
 # kill), the pair is whole afterwards, each refused operation is logged
 # clearly (ENOSPC / EMFILE named), and once the resource is back the
@@ -32,6 +34,7 @@
 ROW_WHAT_resources="pid directory read-only, dump directory full, fd limit at need, memory cgroup at 2x"
 
 RELOADS_MEM=${RELOADS_MEM:-10}
+PIDFILE_HEAL_S=${PIDFILE_HEAL_S:-3}
 
 node_proc_ids() { peer_pids A | sort -n | paste -sd' '; }
 log_lines() { wc -l <"$RUN_DIR/lb1.out"; }
@@ -157,6 +160,13 @@ res_memcg() {
     rmdir "$cg" 2>/dev/null || true
 }
 
+# Whether lb1's VRRP pid file names its running VRRP child.
+pidfile_names_child() {
+    local c
+    c=$(node_child A)
+    [[ -n $c && $(cat "$RUN_DIR/lb1.vrrp.pid" 2>/dev/null) == "$c" ]]
+}
+
 res_pidro() {
     local pid=${PEER_PID[A]} dir=$RUN_DIR/pidro child child2 l0 rc t0 out detail ok=1 lines first cmd
     # At start.
@@ -202,6 +212,17 @@ res_pidro() {
     if ((ok)); then result "pidro: while running, daemon fine, failures logged" PASS "$detail"
     else result "pidro: while running, daemon fine, failures logged" FAIL "$detail"; fi
     nsenter -t "$pid" -m -- umount "$RUN_DIR" || true
+    # The directory writable again: the VRRP pid file must name the live
+    # child within PIDFILE_HEAL_S (ours retries the write every second),
+    # not the killed one until some later respawn.
+    local healed="" named live
+    t0=$EPOCHREALTIME
+    wait_for "$PIDFILE_HEAL_S" pidfile_names_child && healed=$(calc "$EPOCHREALTIME - $t0")
+    named=$(cat "$RUN_DIR/lb1.vrrp.pid" 2>/dev/null || true)
+    live=$(node_child A)
+    detail="the file names ${named:-nothing} after ${healed:-$PIDFILE_HEAL_S} s; live child ${live:-none}, killed $child"
+    if [[ -n $healed ]]; then result "pidro: writable again, pid file names the live child" PASS "$detail"
+    else result "pidro: writable again, pid file names the live child" FAIL "$detail"; fi
     # keepalived's VRRP child exits when it cannot write its pid file and
     # is respawned with a growing delay: an operator would restart it.
     if ! settle "$(calc "$START_ALLOW_S + $MD_A + $(slack_for "$ADV")")"; then
