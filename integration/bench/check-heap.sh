@@ -25,13 +25,29 @@ if [[ -z ${KALRS_BIN:-} ]]; then
 fi
 NS=checkheap-$$
 WORK=$(mktemp -d /var/tmp/kalrs-check-heap.XXXXXX)
+# Every exit path comes here, a failed step under `set -e` and a Ctrl-C
+# too: errexit is off inside (a kill of a process already gone must not
+# end the cleanup before the namespace is deleted, as it did), and INT and
+# TERM become exits so the EXIT trap runs once.
 cleanup() {
-	[[ -n ${PID:-} ]] && kill -TERM "$PID" 2>/dev/null && sleep 2
+	set +e
+	trap - EXIT INT TERM
+	if [[ -n ${PID:-} ]] && kill -TERM "$PID" 2>/dev/null; then
+		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PID" 2>/dev/null
+	fi
+	# heaptrack is a shell script with a shell of its own under it.
+	[[ -n ${HT:-} ]] && { pkill -TERM -P "$HT" 2>/dev/null; kill "$HT" 2>/dev/null; }
 	[[ -n ${SINK:-} ]] && kill "$SINK" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null || true
+	# Whatever else still runs in the namespace (the checker child if its
+	# parent was killed): gone before the namespace is.
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
 	[[ -n ${KEEP:-} ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 python3 "$REPO/integration/bench/gen-lvs-config.py" --services "$SERVICES" --real-servers "$RS" \
 	--check-delay 120 --out "$WORK" >/dev/null
 ip netns add "$NS"
@@ -44,17 +60,25 @@ sleep 0.5
 KEEPALIVED_RS_APPLY_DELAY_MS=8000 KEEPALIVED_RS_IPVS_DRY=1 ip netns exec "$NS" "$KALRS_BIN" -C -n -l -G \
 	-f "$WORK/big.conf" -p "$WORK/ka.pid" -c "$WORK/kc.pid" >"$WORK/daemon.log" 2>&1 &
 PID=$!
-until [[ -s $WORK/kc.pid ]]; do sleep 0.1; done
+alive() { kill -0 "$PID" 2>/dev/null || { echo "check-heap bench: the daemon exited: $(tail -3 "$WORK/daemon.log")" >&2; exit 1; }; }
+until [[ -s $WORK/kc.pid ]]; do alive; sleep 0.1; done
 CHILD=$(cat "$WORK/kc.pid")
 sleep 0.5
 heaptrack -o "$WORK/heap" -p "$CHILD" >"$WORK/heaptrack.out" 2>&1 &
 HT=$!
-until grep -q 'generation 1 applied' "$WORK/daemon.log"; do sleep 0.5; done
+until grep -q 'generation 1 applied' "$WORK/daemon.log"; do alive; sleep 0.5; done
 sleep "${SETTLE:-15}"
 echo "checkers $((SERVICES * RS)): checker child Pss $(awk '/^Pss:/ { print $2 }' "/proc/$CHILD/smaps_rollup") kB"
 kill -TERM "$PID"
 wait "$PID" || true
 PID=
+# heaptrack has been seen to hang after its target exited (its reader
+# waiting on a pipe nobody closes): bounded, and said.
+for _ in $(seq 300); do kill -0 "$HT" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$HT" 2>/dev/null; then
+	echo "check-heap bench: heaptrack did not finish within 30 s of the daemon's stop; no profile" >&2
+	exit 1
+fi
 wait "$HT" || true
 heaptrack_print -f "$WORK"/heap.*zst --flamegraph-cost-type peak -F "$WORK/peak.stacks" >/dev/null 2>&1
 heaptrack_print -f "$WORK"/heap.*zst 2>/dev/null | grep 'peak heap memory'

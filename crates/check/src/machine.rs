@@ -644,6 +644,17 @@ impl Machine {
         self.next_run = now + FIRST_RUN + jitter.min(timing.warmup);
     }
 
+    /// Moves the next run `by` later, unless a run is in flight. For the
+    /// time the table took after a start or a reload scheduled the
+    /// checkers: keepalived schedules them only once its table is in
+    /// (check_daemon.c `start_check`: `init_services`, then
+    /// `register_checkers_thread`).
+    pub fn postpone(&mut self, by: Duration) {
+        if !self.running {
+            self.next_run = self.next_run + by;
+        }
+    }
+
     /// keepalived's reload rule for a real server with a failed checker
     /// (or down with nothing run yet): each of its checkers that has not
     /// run starts down if alpha, and falls at its first failure.

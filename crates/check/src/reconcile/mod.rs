@@ -290,6 +290,31 @@ impl Pool {
         None
     }
 
+    /// Every run not in flight `by` later ([`Machine::postpone`]): the
+    /// child's table took that long after this start or reload set the
+    /// schedule. Without it a table that takes minutes (100 000 real
+    /// servers in a slow VM) leaves every first run that fell in those
+    /// minutes overdue at once, a burst of thousands of probes.
+    ///
+    /// [`Machine::postpone`]: crate::machine::Machine::postpone
+    pub fn postpone_runs(&mut self, by: Duration) {
+        if by.is_zero() {
+            return;
+        }
+        for vs in &mut self.book.vss {
+            for rs in &mut vs.rss {
+                for c in &mut rs.checkers {
+                    c.machine.postpone(by);
+                }
+            }
+        }
+        self.timers.clear();
+        let all: Vec<CheckerRef> = self.book.checkers().map(|(at, _)| at).collect();
+        for who in all {
+            self.arm(who);
+        }
+    }
+
     /// Starts every run due at `now`: a probe to launch, or a shared run
     /// joined or reused.
     pub fn poll(&mut self, now: Instant) -> Vec<Effect> {

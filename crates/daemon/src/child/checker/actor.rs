@@ -908,8 +908,11 @@ impl Actor {
         let outcome = self.run_ops(ops).await;
         let table_ms = started.elapsed().as_secs_f64() * 1e3;
         self.resync = !outcome.failed.is_empty();
+        // The schedule counts from the table's end, as keepalived's does.
+        let took = self.clock.now() - now;
         if let Some(pool) = self.pool.as_mut() {
             pool.set_programmed(believed(desired, &current, &outcome.failed));
+            pool.postpone_runs(took);
         }
         if outcome
             .failed
