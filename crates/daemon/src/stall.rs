@@ -13,9 +13,15 @@
 //! time, up to a ceiling; a child that ran, or slept, through its silence
 //! has stalled.
 //!
-//! Only the checker child gets this grace: a starved VRRP master sends
-//! no adverts either, its peer takes over, and its VIPs must go (as the
-//! bound's comment in the supervisor says).
+//! Both children get this grace. The VRRP child once did not, on the
+//! reasoning that a starved master sends no adverts, its peer takes over
+//! and its VIPs must go; but the kill and the VIP removal need the CPU the
+//! box does not have either, and a respawned child was killed again while
+//! starting: in a starved guest (faults-vm, load 32) the link carried no
+//! advert at all for 74 s while keepalived, which has no watchdog, kept
+//! sending. A starved master that runs again reads the peer's adverts and
+//! settles as VRRP says (the higher priority stays or becomes MASTER),
+//! which is what keepalived does on the same box.
 
 use std::time::Duration;
 

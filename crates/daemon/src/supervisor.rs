@@ -89,19 +89,17 @@ struct Running {
     /// answer (a child decoding a big first snapshot is not watched yet)
     /// and after a stall was acted on.
     last_beat: Option<Instant>,
-    /// The checker child's scheduler account at `last_beat` (see stall.rs).
+    /// The child's scheduler account at `last_beat` (see stall.rs).
     beat_sched: Option<SchedTimes>,
     /// A starvation past the bound was logged for this silence.
     starved_noted: bool,
 }
 
 impl Running {
-    fn beat(&mut self, kind: Kind) {
+    fn beat(&mut self) {
         self.last_beat = Some(Instant::now());
         self.starved_noted = false;
-        if kind == Kind::Checker {
-            self.beat_sched = SchedTimes::of(self.child.id());
-        }
+        self.beat_sched = SchedTimes::of(self.child.id());
     }
 }
 
@@ -286,8 +284,9 @@ fn systemd_watchdog_interval() -> Option<Duration> {
 /// which an ordinary scheduling hiccup on a loaded box would be taken
 /// for a stall and a healthy master restarted (a VIP flap). Ceiling 10 s.
 /// The checker has no peer to race: 10 s, and its big applies run on a
-/// worker thread, so its loop (and heartbeat) keeps turning through them;
-/// a checker starved of CPU gets more (stall.rs).
+/// worker thread, so its loop (and heartbeat) keeps turning through them.
+/// A child starved of CPU (runnable, waiting for one) is not stalled and
+/// gets more, either kind (stall.rs).
 /// `KEEPALIVED_RS_STALL_MS` overrides both (tests).
 fn stall_bounds(config: &Config) -> (Duration, Duration) {
     if let Some(ms) = std::env::var("KEEPALIVED_RS_STALL_MS")
@@ -951,10 +950,10 @@ impl Supervisor {
                         // Watched from its first answer on: a child that
                         // stalls before its first heartbeat is caught too.
                         if r.last_beat.is_none() {
-                            r.beat(slot.kind);
+                            r.beat();
                         }
                     }
-                    Ok(FromChild::Heartbeat) => r.beat(slot.kind),
+                    Ok(FromChild::Heartbeat) => r.beat(),
                     Ok(FromChild::Status { id, status }) => {
                         if let Some(q) = self.status_queries.iter_mut().find(|q| q.id == id)
                             && let Some(a) = q.answers.iter_mut().find(|a| a.0 == slot.kind)
@@ -1140,9 +1139,8 @@ impl Supervisor {
                 continue;
             }
             let pid = r.child.id();
-            if slot.kind == Kind::Checker
-                && let stall::Verdict::Starved { waited } =
-                    stall::judge(silent, bound, r.beat_sched, SchedTimes::of(pid))
+            if let stall::Verdict::Starved { waited } =
+                stall::judge(silent, bound, r.beat_sched, SchedTimes::of(pid))
             {
                 if !r.starved_noted {
                     r.starved_noted = true;

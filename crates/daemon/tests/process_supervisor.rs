@@ -1140,6 +1140,49 @@ impl Drop for Starved {
     }
 }
 
+/// The same for the VRRP child: starved of CPU it is waited for (a kill
+/// and a respawn would only silence the link longer on a starved box),
+/// stopped it is killed within its bound.
+#[test]
+fn a_starved_vrrp_child_is_waited_for_a_stopped_one_is_not() {
+    // A busy child: 60 instances at 0.1 s adverts.
+    let mut conf = String::new();
+    for v in 1..=60 {
+        conf.push_str(&format!(
+            "vrrp_instance VI_{v} {{\n interface eth0\n virtual_router_id {v}\n version 3\n \
+             advert_int 0.1\n priority 200\n virtual_ipaddress {{\n  198.51.100.{v}/32\n }}\n}}\n"
+        ));
+    }
+    let d = Daemon::start_in(
+        Some(Netns::up("sv")),
+        &conf,
+        &["-P"],
+        // Shorter than the 1 s the cgroup throttles it at a time (the
+        // loop answers its heartbeat first whenever it runs).
+        &[("KEEPALIVED_RS_STALL_MS", "300")],
+    );
+    d.wait_log("Entering MASTER STATE", 60);
+    let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
+    let cg = Starved::new(&format!("kalrs-starvev-{}", std::process::id()));
+    cg.hold(vrrp);
+    // Many bounds, each silence shorter than the starvation ceiling.
+    std::thread::sleep(Duration::from_millis(3500));
+    cg.release(vrrp);
+    d.wait_log("the host is starved, not the child stalled", 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.pidfile("vrrp.pid"), Some(vrrp), "{}", d.log());
+    assert!(!d.log().contains("stalled: no heartbeat"), "{}", d.log());
+    // A stop is not starvation.
+    let stopped = Instant::now();
+    kill(Pid::from_raw(vrrp), Signal::SIGSTOP).expect("stop");
+    d.wait_log("stalled: no heartbeat", 1);
+    assert!(
+        stopped.elapsed() < Duration::from_millis(2500),
+        "{}",
+        d.log()
+    );
+}
+
 /// A checker child that gets no CPU (the box is starved, not the child
 /// stalled) is given time past its bound rather than killed, and one that
 /// is stopped is still killed within the bound.
