@@ -19,8 +19,9 @@
 # Must hold (flapstorm): both daemons run; after the last flap (up) lb1
 # is master of VI_1 and VI_2 again within master-down + slack + LINK_S
 # and the pair is whole; the storm's log stays under TRACK_LOG_PER_FLAP
-# lines per flap (+ 4 per MASTER entry: slow flaps let lb1 preempt); with trk0 down lb1 holds neither VIP and lb2 both,
-# within one master-down (FAULT), and lb1 is master again once it is up.
+# lines per flap (+ 4 per MASTER entry: slow flaps let lb1 preempt);
+# with trk0 down lb1 holds neither VIP and lb2 both, within one
+# master-down (FAULT), and lb1 is master again once it is up.
 # Must hold (overrun): the kernel dropped notifications (else nothing
 # was tested) and lb1 still releases VI_1's and VI_2's VIPs within 3 s
 # (it re-reads the links after the loss); once trk0 is up, master again.
