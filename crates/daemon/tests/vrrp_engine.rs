@@ -584,3 +584,70 @@ fn reload_keeps_unchanged_instances_and_swaps_the_others() {
     ours.term();
     ka.term();
 }
+
+/// Reload that starts tracking an interface which is up: the kept MASTER
+/// stays MASTER (no FAULT, its VIP never leaves: keepalived looks the
+/// interface up at reload), and the tracking works (the interface down:
+/// FAULT, VIP gone; up: MASTER again). Found by the fault matrix's track
+/// row: the new link counted as down until the read after the reload,
+/// so every such reload dropped the VIP and sent priority 0.
+#[test]
+fn reload_adding_a_tracked_interface_that_is_up_keeps_master() {
+    let lab = Lab::new();
+    run(&[
+        "ip", "-n", &lab.a, "link", "add", "trk0", "type", "veth", "peer", "name", "trk0p",
+    ]);
+    run(&["ip", "-n", &lab.a, "link", "set", "trk0p", "up"]);
+    run(&["ip", "-n", &lab.a, "link", "set", "trk0", "up"]);
+    let ours = Daemon::start(&lab, &lab.a, Impl::Ours, "ours", &conf_v4(150, None));
+    if wait_for(Duration::from_secs(3), || lab.has(&lab.a, VIP4)).is_none() {
+        fail("track reload: ours never became master", &[&ours]);
+    }
+    let tracked = conf_v4(150, None).replace(
+        "  virtual_ipaddress",
+        "  track_interface {\n    trk0\n  }\n  virtual_ipaddress",
+    );
+    fs::write(lab.path("ours.conf"), tracked).expect("rewrite the configuration");
+    if let Some(p) = read_pid(&ours.pid_file) {
+        Daemon::signal(p, "-HUP");
+    }
+    // The VIP is polled until the reload is applied and 0.5 s after.
+    let mut lost = false;
+    let mut applied_at = None;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        lost |= !lab.has(&lab.a, VIP4);
+        if applied_at.is_none() && ours.log_text().contains("applied generation 2") {
+            applied_at = Some(Instant::now());
+        }
+        if applied_at.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
+            break;
+        }
+        sleep(Duration::from_millis(10));
+    }
+    if applied_at.is_none() {
+        fail("track reload: the reload was not applied", &[&ours]);
+    }
+    let log = ours.log_text();
+    if lost || log.contains("Entering FAULT STATE") {
+        fail(
+            "track reload: the master left MASTER (VIP lost or FAULT) on a reload adding an up tracked interface",
+            &[&ours],
+        );
+    }
+    if log.matches("Entering MASTER STATE").count() != 1 {
+        fail(
+            "track reload: the kept instance re-entered MASTER",
+            &[&ours],
+        );
+    }
+    run(&["ip", "-n", &lab.a, "link", "set", "trk0", "down"]);
+    if wait_for(Duration::from_secs(3), || !lab.has(&lab.a, VIP4)).is_none() {
+        fail("track reload: trk0 down did not release the VIP", &[&ours]);
+    }
+    run(&["ip", "-n", &lab.a, "link", "set", "trk0", "up"]);
+    if wait_for(Duration::from_secs(3), || lab.has(&lab.a, VIP4)).is_none() {
+        fail("track reload: trk0 up did not bring MASTER back", &[&ours]);
+    }
+    ours.term();
+}

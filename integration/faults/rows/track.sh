@@ -13,12 +13,15 @@
 #              while `ip -batch` flaps an untracked veth `nz0`
 #              OVERRUN_FLAPS (800) times and then takes trk0 down: the
 #              notifications overrun the child's link socket, so trk0's
-#              down is lost with the noise (ENOBUFS on the next read)
+#              down is lost with the noise (ENOBUFS on the next read);
+#              run again, up to OVERRUN_TRIES (3) times, when the child
+#              was stopped so long that the supervisor replaced it
 # Must hold (flapstorm): both daemons run; after the last flap (up) lb1
 # is master of VI_1 and VI_2 again within master-down + slack + LINK_S
 # and the pair is whole; the storm's log stays under TRACK_LOG_PER_FLAP
-# lines per flap; with trk0 down lb1 holds neither VIP and lb2 both,
-# within one master-down (FAULT), and lb1 is master again once it is up.
+# lines per flap (+ 4 per MASTER entry: slow flaps let lb1 preempt);
+# with trk0 down lb1 holds neither VIP and lb2 both, within one
+# master-down (FAULT), and lb1 is master again once it is up.
 # Must hold (overrun): the kernel dropped notifications (else nothing
 # was tested) and lb1 still releases VI_1's and VI_2's VIPs within 3 s
 # (it re-reads the links after the loss); once trk0 is up, master again.
@@ -31,6 +34,7 @@ TRACK_LOG_PER_FLAP=${TRACK_LOG_PER_FLAP:-10}
 # well under the supervisor's 1 s heartbeat bound (a child stopped
 # longer is killed and restarted, which re-reads everything anyway).
 OVERRUN_FLAPS=${OVERRUN_FLAPS:-800}
+OVERRUN_TRIES=${OVERRUN_TRIES:-3}
 
 track_conf_lb1() {
     local trk=$'    track_interface {\n        trk0\n    }'
@@ -69,7 +73,7 @@ lb1_master_fast() { # bound
 }
 
 row_track() {
-    local i t0 t_end bound dead lines detail child batch d0 d1 l0 lines_ov first
+    local i t0 t_end bound dead lines detail child batch d0 d1 l0 lines_ov first try tries="" masters allowed
     ip -n "$NS_LB1" link add trk0 type veth peer name trk0p || {
         result "track: tracked link created" FAIL "ip link add trk0 type veth failed"
         return
@@ -107,8 +111,14 @@ row_track() {
         result "flapstorm: lb1 master after the last flap (up)" FAIL "${SETTLE_MSG:-lb1 not master}: $(pair_state)"
     fi
     lines=$(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -vc '^===' || true)
-    detail="$lines lines in lb1's log for $TRACK_FLAPS flaps in $(calc "$t_end - $t0") s (allowed $TRACK_LOG_PER_FLAP per flap); $(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -v '^===' | sed -E 's/^[^ ]+ [^ ]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 2 | sed -E 's/^ +//' | cut -c1-90 | paste -sd';')"
-    if ((lines <= TRACK_LOG_PER_FLAP * TRACK_FLAPS)); then result "flapstorm: log bounded" PASS "$detail"
+    # A flap slower than master-down (a loaded machine: 0.7 s a flap at
+    # load 24) lets lb1 become MASTER in between: installed, GARPs,
+    # MASTER, then removed at the next down, 4 lines more per instance
+    # and flap, each a real transition. Allowed on top: 4 per MASTER entry.
+    masters=$(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -c 'Entering MASTER STATE' || true)
+    allowed=$((TRACK_LOG_PER_FLAP * TRACK_FLAPS + 4 * masters))
+    detail="$lines lines in lb1's log for $TRACK_FLAPS flaps in $(calc "$t_end - $t0") s (allowed $TRACK_LOG_PER_FLAP per flap + 4 per MASTER entry, $masters: $allowed); $(tail -n +"$((l0 + 1))" "$RUN_DIR/lb1.out" | grep -v '^===' | sed -E 's/^[^ ]+ [^ ]+ //; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 2 | sed -E 's/^ +//' | cut -c1-90 | paste -sd';')"
+    if ((lines <= allowed)); then result "flapstorm: log bounded" PASS "$detail"
     else result "flapstorm: log bounded" FAIL "$detail"; fi
     ip -n "$NS_LB1" link set trk0 down
     bound=$(calc "$MD_B + $(slack_for "$ADV") + $LINK_S")
@@ -130,20 +140,38 @@ row_track() {
         for (i = 0; i < n; i++) printf "link set nz0 down\nlink set nz0 up\n"
         printf "link set trk0 down\n"
     }' >"$batch"
-    l0=$(wc -l <"$RUN_DIR/lb1.out")
-    d0=$(netlink_drops "$NS_LB1")
-    child=$(node_child A)
-    kill -STOP "$child" 2>/dev/null || true
-    t0=$EPOCHREALTIME
-    ip -n "$NS_LB1" -force -batch "$batch" >/dev/null 2>"$batch.err"
-    # Stopped for at least STALL_S, less than lb2's master-down.
-    sleep "$(calc "$STALL_S - ($EPOCHREALTIME - $t0)" | awk '{ print ($1 > 0) ? $1 : 0 }')"
-    kill -CONT "$child" 2>/dev/null || true
-    t_end=$EPOCHREALTIME
-    d1=$(netlink_drops "$NS_LB1")
-    detail="$((OVERRUN_FLAPS * 2 + 1)) link changes in $(calc "$t_end - $t0") s with lb1's VRRP child stopped, kernel dropped $((d1 - d0)) notifications"
+    # The child must stay stopped while `ip` writes the storm, and the
+    # supervisor replaces a child stopped over 1 s: at load 20 `ip` took
+    # 0.94 s and the child was replaced, which tests nothing (the new
+    # child reads every link at its start). That outcome is the harness
+    # being slow, not the daemon failing: the storm is run again, up to
+    # OVERRUN_TRIES times, and only an attempt with the same child and an
+    # overrun is judged.
+    for ((try = 1; try <= OVERRUN_TRIES; try++)); do
+        l0=$(wc -l <"$RUN_DIR/lb1.out")
+        d0=$(netlink_drops "$NS_LB1")
+        child=$(node_child A)
+        kill -STOP "$child" 2>/dev/null || true
+        t0=$EPOCHREALTIME
+        # At the default priority even when the harness runs under nice:
+        # the burst is short, and the stop window is the time it takes.
+        nice -n "-$(nice)" ip -n "$NS_LB1" -force -batch "$batch" >/dev/null 2>"$batch.err"
+        # Stopped for at least STALL_S, less than lb2's master-down.
+        sleep "$(calc "$STALL_S - ($EPOCHREALTIME - $t0)" | awk '{ print ($1 > 0) ? $1 : 0 }')"
+        kill -CONT "$child" 2>/dev/null || true
+        t_end=$EPOCHREALTIME
+        d1=$(netlink_drops "$NS_LB1")
+        detail="$((OVERRUN_FLAPS * 2 + 1)) link changes in $(calc "$t_end - $t0") s with lb1's VRRP child stopped, kernel dropped $((d1 - d0)) notifications"
+        ((try == 1)) || detail="attempt $try ($tries); $detail"
+        [[ $(node_child A) != "$child" ]] || break
+        tries+="attempt $try: child replaced after $(calc "$t_end - $t0") s stopped; "
+        ((try < OVERRUN_TRIES)) || break
+        # The new child has read trk0 down: back to lb1 master with trk0 up.
+        ip -n "$NS_LB1" link set trk0 up
+        wait_for 5 lb1_fast_master || true
+    done
     if [[ $(node_child A) != "$child" ]]; then
-        result "overrun: trk0's down lost, still seen" FAIL "the VRRP child was replaced ($detail; stopped too long?): nothing was tested"
+        result "overrun: trk0's down lost, still seen" FAIL "the VRRP child was replaced in each of $OVERRUN_TRIES attempts ($detail; stopped too long?): nothing was tested"
     elif ((d1 - d0 == 0)); then
         result "overrun: trk0's down lost, still seen" FAIL "the storm overran no socket ($detail): nothing was tested"
     elif wait_for 3 lb1_tracked_released; then

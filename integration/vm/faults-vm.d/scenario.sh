@@ -51,6 +51,11 @@ IMPL=${IMPL:?IMPL=ka or IMPL=rs}
 SEED=${SEED:-1}
 MUTATE=${MUTATE:-}
 KILLS=${KILLS:-4}
+# The supervisor respawns a child that keeps dying within a minute after
+# 0, 0.1, 0.2, 0.4 ... s (doubling to 30 s): past the 5th quick death the
+# delay is over RESPAWN_S. A soak (KILLS=100) restarts the daemon every
+# KILL_BLOCK kills, so each supervisor sees at most KILL_BLOCK quick deaths.
+KILL_BLOCK=${KILL_BLOCK:-4}
 RESPAWN_S=${RESPAWN_S:-3}
 SETTLE_S=${SETTLE_S:-8}
 LEAK_S=${LEAK_S:-3}
@@ -245,6 +250,12 @@ echo "NOTE kill at $(now): parent $DAEMON child $c0; $(table | tr '\n' ';')"
 resp_max=0 resp_bad=0 conv_max=0 conv_bad=0 leak_bad=0 nkills=0 details=
 prev=$c0
 for i in $(seq "$KILLS"); do
+	if [ "$i" -gt 1 ] && [ $(((i - 1) % KILL_BLOCK)) = 0 ]; then
+		stop
+		start $D/kill.conf
+		prev=$(wait_child "" 5) || die "no checker child after the restart before kill $i"
+		wait_table desired_kill "$SETTLE_S" >/dev/null || echo "NOTE restart before kill $i: table not as desired: $(tdiff desired_kill)"
+	fi
 	# A random moment: 0-1.5 s after the last check; every other kill
 	# right after 20002 or 20003 changed state (the child dies mid-change).
 	sleep "$((RANDOM % 16 / 10)).$((RANDOM % 10))"

@@ -588,6 +588,25 @@ impl Core {
             }
         }
         instance::unique_vmac_names(&mut plans, &config.global_defs);
+        if !first {
+            // A link the node does not follow yet counts as down: a kept
+            // MASTER that starts tracking an interface that is up would
+            // enter FAULT (and drop its VIPs, and send priority 0) until
+            // the read after the reload. Read such links first.
+            let known = self.node.interfaces();
+            let mut new_links: Vec<String> = plans
+                .iter()
+                .flat_map(|p| {
+                    let own = (!p.spec.dont_track_primary).then(|| p.spec.interface.clone());
+                    own.into_iter()
+                        .chain(p.spec.track_interface.iter().map(|u| u.name.clone()))
+                })
+                .filter(|n| !known.contains(n))
+                .collect();
+            new_links.sort();
+            new_links.dedup();
+            self.read_links_of(new_links).await;
+        }
         let mut kept = 0usize;
         let mut started = 0usize;
         let mut stopped = 0usize;
