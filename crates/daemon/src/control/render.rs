@@ -403,6 +403,11 @@ mod tests {
 
     use super::*;
 
+    /// The lines of a whole rendering: every column and space pinned.
+    fn whole(lines: &[&str]) -> String {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
     #[test]
     fn a_status_reads_at_a_glance_and_tolerates_missing_fields() {
         let v = json!({
@@ -430,6 +435,31 @@ mod tests {
                                           {"addr": "198.51.100.2", "port": 8080, "weight": 5}]}}]}
         });
         let text = status(&v);
+        assert_eq!(
+            text,
+            whole(&[
+                "keepalived-rs 0.1.0 pid 42 up 62m05s  config /etc/k.conf (generation 3)  reloads: 2 ok, 1 refused",
+                "  vrrp         pid 43       restarts 0   generation 3",
+                "  checker      pid -        restarts 2   generation -  (not running)",
+                "",
+                "INSTANCE         STATE   VRID INTERFACE  PRIORITY  SINCE      VIPS",
+                "VI_1             MASTER    51 eth0        130/150  12s        192.0.2.100/24",
+                "    script chk_haproxy: failed (weight -20)",
+                "",
+                "ANNOUNCE         STATE      ROUTES",
+                "WEB              withdrawn  192.0.2.10/32 dev lo table 100 proto 249 metric 0",
+                "    not announced: script chk failed",
+                "",
+                "IPVS REFUSED -t 192.0.2.21:80: add service -t 192.0.2.21:80 (scheduler sed): kernel error ENOENT",
+                "",
+                "VS [192.0.2.100]:tcp:80  quorum up  alive 1/2",
+                "  [198.51.100.1]:tcp:80        up    weight 1     TCP_CHECK success 0.4ms",
+                "  [198.51.100.2]:tcp:80        DOWN  weight -     ",
+                "",
+                "Names (resolvers)",
+                "  web.example                  dns      ttl 42s    last timeout (stale)  [198.51.100.1, 198.51.100.2:8080 w5]",
+            ])
+        );
         for want in [
             "pid 42 up 62m05s",
             "reloads: 2 ok, 1 refused",
@@ -468,6 +498,25 @@ mod tests {
                         "down_more": 0}}
         });
         let text = summary(&v);
+        assert_eq!(
+            text,
+            whole(&[
+                "keepalived-rs 0.1.0 pid 42 up -  config - (generation -)  reloads: - ok, - refused",
+                "",
+                "VRRP instances: 30 (3 BACKUP, 27 MASTER)",
+                "  VI_9             FAULT   (configured MASTER) priority 150/150",
+                "    fault: interface eth1 down",
+                "  ... 4 more instances not in their configured state",
+                "",
+                "IPVS REFUSED -t 192.0.2.22:80: kernel error ENOENT",
+                "",
+                "Virtual servers: 2 (1 without quorum)  real servers: 20 (19 up, 1 down)",
+                "  VS [192.0.2.1]:tcp:80  quorum DOWN (quorum 3)  sorry server in",
+                "  [198.51.100.3]:tcp:80        DOWN  in VS [192.0.2.1]:tcp:80  (1/1 checkers failing)",
+                "",
+                "(summary; `status --detail` for everything, `--vs ADDR:PORT` or `--instance NAME` for one)",
+            ])
+        );
         for want in [
             "VRRP instances: 30 (3 BACKUP, 27 MASTER)",
             "VI_9             FAULT   (configured MASTER) priority 150/150",
