@@ -4,11 +4,15 @@
 
   status-cost.py wait SOCK vrrp-masters N    until N instances are MASTER
   status-cost.py wait SOCK virtual-servers N until the checker reports N
-  status-cost.py status SOCK N [VIEW]        N status requests, one after the
+  status-cost.py status SOCK N [VIEW [PID...]]
+                                             N status requests, one after the
                                              other, each on a fresh connection
                                              (as `keepalived-rs status` does);
                                              VIEW: detail (the default, the
-                                             whole table) or summary
+                                             whole table) or summary; with
+                                             PIDs (the supervisor, then the
+                                             child), the CPU time each spent
+                                             per request, less its idle CPU
   status-cost.py scrape PORT N PID...        N scrapes of /metrics one after
                                              the other, and the CPU time the
                                              daemon's processes (PIDs, all
@@ -66,8 +70,9 @@ def wait(sock_path, what, n):
     sys.exit(f"status-cost: {what} never reached {n}")
 
 
-def status(sock_path, n, view):
+def status(sock_path, n, view, pids):
     ms, size = [], 0
+    c0, t0 = [cpu_s([p]) for p in pids], time.perf_counter()
     for _ in range(n):
         t = time.perf_counter()
         answer = ask(sock_path, view)
@@ -75,9 +80,20 @@ def status(sock_path, n, view):
         if not answer.startswith(b'{"version":1,"ok":true'):
             sys.exit(f"status-cost: bad answer {answer[:200]!r}")
         size = len(answer)
+    busy = [cpu_s([p]) - c for p, c in zip(pids, c0)]
+    wall = time.perf_counter() - t0
+    cpu = ""
+    if pids:
+        # Idle CPU over at most 5 s, scaled to the run's length.
+        quiet = min(wall, 5.0)
+        c1 = [cpu_s([p]) for p in pids]
+        time.sleep(quiet)
+        idle = [(cpu_s([p]) - c) * wall / quiet for p, c in zip(pids, c1)]
+        cpu = " cpu_ms_per_request=" + "+".join(
+            f"{(b - i) * 1e3 / n:.2f}" for b, i in zip(busy, idle))
     ms.sort()
     print(f"RESULT view={view} requests={n} bytes={size} p50_ms={pct(ms, 0.5):.2f} "
-          f"p99_ms={pct(ms, 0.99):.2f} max_ms={ms[-1]:.2f}")
+          f"p99_ms={pct(ms, 0.99):.2f} max_ms={ms[-1]:.2f}{cpu}")
 
 
 def cpu_s(pids):
@@ -117,7 +133,8 @@ def main():
     if cmd == "wait":
         wait(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif cmd == "status":
-        status(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "detail")
+        status(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "detail",
+               sys.argv[5:])
     elif cmd == "scrape":
         scrape(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     else:

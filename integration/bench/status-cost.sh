@@ -10,7 +10,8 @@
 # 1. VRRP: INSTANCES VRRPv3 instances (advert_int 1, one /32 VIP each),
 #    MASTER alone on a veth in a namespace; once all are MASTER,
 #    REQUESTS status requests one after the other, each on a fresh
-#    connection: p50/p99 latency as the client sees it, for the whole
+#    connection: p50/p99 latency as the client sees it and the CPU time
+#    of the supervisor and of the child per request, for the whole
 #    table (detail) and the summary (`keepalived-rs status`'s default; a
 #    daemon without views answers it with the whole table).
 # 2. Checker: SERVICES virtual servers x RS real servers (no checkers;
@@ -63,9 +64,10 @@ ip -n "$NS_W" link set veth0 up
 ip netns exec "$NS_V" "$KALRS_BIN" -P -n -l -D -f "$WORK/vrrp.conf" -p "$WORK/v.pid" -r "$WORK/vr.pid" \
 	--control-socket "$WORK/v.sock" >"$WORK/v.log" 2>&1 &
 python3 "$CLIENT" wait "$WORK/v.sock" vrrp-masters "$INSTANCES"
-echo "-- $INSTANCES VRRP instances, status over the control socket"
-python3 "$CLIENT" status "$WORK/v.sock" "${REQUESTS:-500}" detail
-python3 "$CLIENT" status "$WORK/v.sock" "${REQUESTS:-500}" summary
+echo "-- $INSTANCES VRRP instances, status over the control socket (CPU: supervisor+child)"
+PIDS=("$(cat "$WORK/v.pid")" "$(cat "$WORK/vr.pid")")
+python3 "$CLIENT" status "$WORK/v.sock" "${REQUESTS:-500}" detail "${PIDS[@]}"
+python3 "$CLIENT" status "$WORK/v.sock" "${REQUESTS:-500}" summary "${PIDS[@]}"
 for pid in $(ip netns pids "$NS_V"); do kill "$pid" 2>/dev/null || true; done
 
 # --- 2. Checker table
@@ -77,9 +79,10 @@ KEEPALIVED_RS_IPVS_DRY=1 ip netns exec "$NS_C" "$KALRS_BIN" -C -n -l -D -f "$WOR
 	-p "$WORK/c.pid" -c "$WORK/cc.pid" --control-socket "$WORK/c.sock" --metrics 127.0.0.1:9653 \
 	>"$WORK/c.log" 2>&1 &
 python3 "$CLIENT" wait "$WORK/c.sock" virtual-servers "${SERVICES:-10000}"
-echo "-- ${SERVICES:-10000} virtual servers x ${RS:-10} real servers, status over the control socket"
-python3 "$CLIENT" status "$WORK/c.sock" "${BIG_REQUESTS:-50}" detail
-python3 "$CLIENT" status "$WORK/c.sock" "${SUMMARY_REQUESTS:-500}" summary
+echo "-- ${SERVICES:-10000} virtual servers x ${RS:-10} real servers, status over the control socket (CPU: supervisor+child)"
+PIDS=("$(cat "$WORK/c.pid")" "$(cat "$WORK/cc.pid")")
+python3 "$CLIENT" status "$WORK/c.sock" "${BIG_REQUESTS:-50}" detail "${PIDS[@]}"
+python3 "$CLIENT" status "$WORK/c.sock" "${SUMMARY_REQUESTS:-500}" summary "${PIDS[@]}"
 echo "-- the same, Prometheus scrapes (CPU of every process of the daemon)"
 # shellcheck disable=SC2046 # one argument per pid
 ip netns exec "$NS_C" python3 "$CLIENT" scrape 9653 "${SCRAPES:-30}" $(ip netns pids "$NS_C")

@@ -7,6 +7,7 @@ use std::io;
 
 use keepalived_config::Config;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 // The control socket's wire module is compiled alone into a fuzz target,
 // so the status request types live there.
@@ -49,14 +50,18 @@ pub enum DumpKind {
     Json,
 }
 
-/// Child -> parent.
+/// Child -> parent. Adjacently tagged, not internally: serde reads an
+/// internally tagged message into a buffer of its own first, and a
+/// [`RawValue`] cannot be read from that buffer.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", content = "body", rename_all = "snake_case")]
 pub enum FromChild {
     /// The snapshot `generation` is in force; `summary` says what changed.
     Applied { generation: u64, summary: String },
-    /// The answer to [`ToChild::Status`]: the engine's status model.
-    Status { id: u64, status: serde_json::Value },
+    /// The answer to [`ToChild::Status`]: the engine's status model as
+    /// the child wrote it, which the supervisor relays without parsing
+    /// (a big table's is megabytes).
+    Status { id: u64, status: Box<RawValue> },
     /// The child's event loop is turning (the supervisor's watchdog).
     Heartbeat,
 }
@@ -80,6 +85,22 @@ pub fn encode_config(generation: u64, config: &Config, heartbeat_ms: u64) -> io:
         config,
         heartbeat_ms,
     })
+}
+
+/// [`FromChild::Status`] as the child writes it: its status model goes
+/// into the frame as is, not through a [`RawValue`] copy first.
+#[derive(Serialize)]
+#[serde(tag = "type", content = "body", rename_all = "snake_case")]
+enum StatusRef<'a> {
+    Status {
+        id: u64,
+        status: &'a serde_json::Value,
+    },
+}
+
+/// The frame of `FromChild::Status { id, status }`.
+pub fn encode_status(id: u64, status: &serde_json::Value) -> io::Result<Vec<u8>> {
+    encode(&StatusRef::Status { id, status })
 }
 
 pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
@@ -153,6 +174,28 @@ mod tests {
             }
             other => panic!("not a config frame: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_status_frame_reads_back_as_the_text_the_child_wrote() {
+        let status = serde_json::json!({
+            "instances": [{"name": "VI_\u{e9}\n", "latency_ms": 0.1 + 0.2, "up": true, "pid": null}],
+            "b": {"z": 1, "a": -2},
+        });
+        let mut f = Framer::default();
+        f.push(&encode_status(5, &status).expect("encodes"));
+        f.push(&encode(&FromChild::Heartbeat).expect("encodes"));
+        match f.next::<FromChild>() {
+            Some(Ok(FromChild::Status { id, status: raw })) => {
+                assert_eq!(id, 5);
+                assert_eq!(raw.get(), serde_json::to_string(&status).expect("json"));
+            }
+            other => panic!("not a status frame: {other:?}"),
+        }
+        assert!(matches!(
+            f.next::<FromChild>(),
+            Some(Ok(FromChild::Heartbeat))
+        ));
     }
 
     #[test]

@@ -65,6 +65,8 @@ use crate::stall::{self, SchedTimes};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::child::Kind;
 use crate::cli::Cli;
@@ -415,9 +417,23 @@ struct StatusQuery {
     id: u64,
     view: proto::StatusView,
     reply: Sender<Answer>,
-    /// Each running child's answer, once in.
-    answers: Vec<(Kind, Option<serde_json::Value>)>,
+    /// Each running child's answer, once in, as the child wrote it.
+    answers: Vec<(Kind, Option<Box<RawValue>>)>,
     deadline: Instant,
+}
+
+/// The `status` answer: the supervisor's own part, and each child's as
+/// the child wrote it (`null` without one). The fields stand in the
+/// order of their names, the order they had when the answer was built as
+/// one `serde_json::Value` map (the children write theirs that way too),
+/// so the answer's bytes did not change when the parts stopped being
+/// parsed and written again.
+#[derive(Serialize)]
+struct StatusAnswer<'a> {
+    checker: Option<&'a RawValue>,
+    daemon: serde_json::Value,
+    view: proto::StatusView,
+    vrrp: Option<&'a RawValue>,
 }
 
 /// How long a `status` waits for a child (one busy applying a big
@@ -1255,15 +1271,14 @@ impl Supervisor {
             .into_iter()
             .partition(|q| now >= q.deadline || q.answers.iter().all(|a| a.1.is_some()));
         self.status_queries = waiting;
-        for mut q in done {
-            let answer = Answer::ok(self.status_of(&mut q));
-            let _ = q.reply.send(answer);
+        for q in done {
+            let _ = q.reply.send(self.status_of(&q));
         }
     }
 
-    /// The supervisor's own state and each child's answer (moved out of
-    /// `q`, not copied: a large table's answer is megabytes).
-    fn status_of(&self, q: &mut StatusQuery) -> serde_json::Value {
+    /// The supervisor's own state and each child's answer (copied as
+    /// text, never parsed: a large table's answer is megabytes).
+    fn status_of(&self, q: &StatusQuery) -> Answer {
         let children: Vec<serde_json::Value> = self
             .slots
             .iter()
@@ -1283,16 +1298,15 @@ impl Supervisor {
                 })
             })
             .collect();
-        let mut part = |kind: Kind| {
+        let part = |kind: Kind| {
             q.answers
-                .iter_mut()
+                .iter()
                 .find(|a| a.0 == kind)
-                .and_then(|a| a.1.take())
-                .unwrap_or(serde_json::Value::Null)
+                .and_then(|a| a.1.as_deref())
         };
-        serde_json::json!({
-            "view": q.view,
-            "daemon": {
+        Answer::ok(StatusAnswer {
+            view: q.view,
+            daemon: serde_json::json!({
                 "version": env!("CARGO_PKG_VERSION"),
                 "pid": std::process::id(),
                 "uptime_s": self.started_at.elapsed().as_secs(),
@@ -1302,9 +1316,9 @@ impl Supervisor {
                 "reloads_ok": self.reloads_ok,
                 "reloads_refused": self.reloads_refused,
                 "children": children,
-            },
-            "vrrp": part(Kind::Vrrp),
-            "checker": part(Kind::Checker),
+            }),
+            vrrp: part(Kind::Vrrp),
+            checker: part(Kind::Checker),
         })
     }
 }
@@ -1349,6 +1363,42 @@ mod tests {
     use clap::Parser;
     use keepalived_config::model::lvs::VirtualServer;
     use keepalived_config::model::vrrp::VrrpInstance;
+
+    /// The answer written from the children's text has the bytes the
+    /// answer had when their parts were parsed into one `Value` and
+    /// written again (a child writes its part from a `Value` too).
+    #[test]
+    fn a_status_answer_relayed_unparsed_has_the_bytes_of_one_parsed_and_written_again() {
+        let vrrp = serde_json::json!({
+            "instances": [{"name": "VI_1", "state": "MASTER", "vrid": 51, "state_since_s": 12.5,
+                           "vips": ["192.0.2.1/32"], "note": "\u{e9}\n\"q\"", "fault_reasons": []}],
+            "announces": [],
+            "by_state": {"MASTER": 1, "BACKUP": 0},
+        });
+        let vrrp_raw = serde_json::value::to_raw_value(&vrrp).expect("json");
+        let daemon = serde_json::json!({"version": "0.1.0", "pid": 7, "reloading": false,
+            "children": [{"kind": "vrrp", "pid": 8, "generation": null}]});
+        for view in [proto::StatusView::Summary, proto::StatusView::Detail] {
+            let relayed = StatusAnswer {
+                checker: None,
+                daemon: daemon.clone(),
+                view,
+                vrrp: Some(&vrrp_raw),
+            };
+            let parsed = serde_json::json!({
+                "view": view,
+                "daemon": daemon,
+                "vrrp": serde_json::from_str::<serde_json::Value>(vrrp_raw.get()).expect("json"),
+                "checker": null,
+            });
+            let want = serde_json::to_string(&parsed).expect("json");
+            assert_eq!(serde_json::to_string(&relayed).expect("json"), want);
+            assert_eq!(
+                Answer::ok(relayed).to_line(),
+                format!("{{\"version\":1,\"ok\":true,\"result\":{want}}}\n")
+            );
+        }
+    }
 
     fn cli(args: &[&str]) -> Cli {
         let mut v = vec!["k"];

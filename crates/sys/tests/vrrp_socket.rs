@@ -34,6 +34,18 @@ struct Case {
 
 /// Open the receiver in B, then send from A until B has a datagram.
 fn exchange(lab: &Lab, case: Case, payload: Vec<u8>) -> (Datagram, IpAddr, u32) {
+    receive_in_b(lab, case, None, vec![payload])
+}
+
+/// The receive harness: opens B's receiver (passing only `vrids` when
+/// given), then sends `round` from A, one round each 100 ms, until B has
+/// read a datagram. Returns that datagram, A's source and B's ifindex.
+fn receive_in_b(
+    lab: &Lab,
+    case: Case,
+    vrids: Option<Vec<u8>>,
+    round: Vec<Vec<u8>>,
+) -> (Datagram, IpAddr, u32) {
     let (ready_tx, ready_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let Case {
@@ -46,6 +58,9 @@ fn exchange(lab: &Lab, case: Case, payload: Vec<u8>) -> (Datagram, IpAddr, u32) 
         let nl = Netlink::new().unwrap();
         let vb = nl.interface_by_name("vb").await.unwrap();
         let mut rx = VrrpReceiver::open("vb", vb.index, family, mode).unwrap();
+        if let Some(vrids) = vrids {
+            rx.set_vrids(&vrids).unwrap();
+        }
         ready_tx.send(()).unwrap();
         let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
@@ -57,7 +72,6 @@ fn exchange(lab: &Lab, case: Case, payload: Vec<u8>) -> (Datagram, IpAddr, u32) 
     ready_rx
         .recv_timeout(Duration::from_secs(10))
         .expect("receiver did not open");
-    let sent_payload = payload.clone();
     let sender = in_ns(&lab.a, move || async move {
         let nl = Netlink::new().unwrap();
         let va = nl.interface_by_name("va").await.unwrap();
@@ -65,9 +79,11 @@ fn exchange(lab: &Lab, case: Case, payload: Vec<u8>) -> (Datagram, IpAddr, u32) 
             src.unwrap_or_else(|| IpAddr::V6(va.ipv6_link_local().expect("link-local on va")));
         let tx = VrrpSender::open("va", va.index, src, 255).unwrap();
         for _ in 0..20 {
-            match dst {
-                None => tx.send_multicast(&sent_payload).await.unwrap(),
-                Some(d) => tx.send_to(d, &sent_payload).await.unwrap(),
+            for payload in &round {
+                match dst {
+                    None => tx.send_multicast(payload).await.unwrap(),
+                    Some(d) => tx.send_to(d, payload).await.unwrap(),
+                }
             }
             if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
                 break;
@@ -215,47 +231,23 @@ fn sender_refuses_a_source_address_the_interface_does_not_have() {
 /// for IPv4 (VRID after the IP header) and IPv6 (VRID at byte 1).
 fn first_after_filter(family: Family) -> Vec<u8> {
     let lab = Lab::new();
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let receiver = in_ns(&lab.b, move || async move {
-        let nl = Netlink::new().unwrap();
-        let vb = nl.interface_by_name("vb").await.unwrap();
-        let mut rx = VrrpReceiver::open("vb", vb.index, family, RecvMode::Multicast).unwrap();
-        rx.set_vrids(&[52]).unwrap();
-        ready_tx.send(()).unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-            .await
-            .expect("nothing received within 5 s")
-            .expect("receive error");
-        let _ = done_tx.send(());
-        got.payload().to_vec()
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    let sender = in_ns(&lab.a, move || async move {
-        let nl = Netlink::new().unwrap();
-        let va = nl.interface_by_name("va").await.unwrap();
-        let src = match family {
-            Family::V4 => A_V4.parse().unwrap(),
-            Family::V6 => IpAddr::V6(va.ipv6_link_local().expect("link-local on va")),
-        };
-        let tx = VrrpSender::open("va", va.index, src, 255).unwrap();
-        let mut wrong = advert(&[192, 0, 2, 100]);
-        let mut right = wrong.clone();
-        wrong[1] = 51;
-        right[1] = 52;
-        for _ in 0..20 {
-            for _ in 0..10 {
-                tx.send_multicast(&wrong).await.unwrap();
-            }
-            tx.send_multicast(&right).await.unwrap();
-            if done_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
-                break;
-            }
-        }
-    });
-    let got = join(receiver);
-    join(sender);
-    got
+    let case = Case {
+        family,
+        mode: RecvMode::Multicast,
+        dst: None,
+        src: match family {
+            Family::V4 => Some(A_V4.parse().unwrap()),
+            Family::V6 => None,
+        },
+    };
+    let mut wrong = advert(&[192, 0, 2, 100]);
+    let mut right = wrong.clone();
+    wrong[1] = 51;
+    right[1] = 52;
+    let mut round = vec![wrong; 10];
+    round.push(right);
+    let (got, _, _) = receive_in_b(&lab, case, Some(vec![52]), round);
+    got.payload().to_vec()
 }
 
 #[test]

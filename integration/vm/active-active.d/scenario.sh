@@ -249,25 +249,30 @@ conns_of() {
 # spread NAME DIRECTORS: 45 new connections; every listed director
 # schedules at least 4 of them, every real server answers at least 4.
 spread() {
-	local name=$1 d i a before=() got=() rs1=0 rs2=0 rs3=0 none=0 why=
+	local name=$1 d i r before=() got=() per_d= per_rs= why=
+	local -A rs=([rs1]=0 [rs2]=0 [rs3]=0 [none]=0)
 	shift
 	at "spread"
 	for d in "$@"; do before[$d]=$(conns_of $d); done
 	for i in $(seq 45); do
 		one_shot "spread$i"
-		case $ANSWER in rs1) rs1=$((rs1 + 1)) ;; rs2) rs2=$((rs2 + 1)) ;; rs3) rs3=$((rs3 + 1)) ;; *) none=$((none + 1)) ;; esac
+		case $ANSWER in rs1 | rs2 | rs3) r=$ANSWER ;; *) r=none ;; esac
+		rs[$r]=$((rs[$r] + 1))
 	done
 	for d in "$@"; do
 		got[$d]=$(($(conns_of $d) - ${before[$d]}))
 		[ ${got[$d]} -ge 4 ] || why="$why d$d:${got[$d]}"
+		per_d="$per_d d$d=${got[$d]}"
 	done
-	[ $rs1 -ge 4 ] && [ $rs2 -ge 4 ] && [ $rs3 -ge 4 ] && [ $none = 0 ] || why="$why rs1:$rs1 rs2:$rs2 rs3:$rs3 unanswered:$none"
-	local per_d=
-	for d in "$@"; do per_d="$per_d d$d=${got[$d]}"; done
+	for r in rs1 rs2 rs3; do
+		[ ${rs[$r]} -ge 4 ] || why="$why $r:${rs[$r]}"
+		per_rs="$per_rs${per_rs:+ }$r=${rs[$r]}"
+	done
+	[ ${rs[none]} = 0 ] || why="$why unanswered:${rs[none]}"
 	if [ -z "$why" ]; then
-		ok "$name (directors:$per_d; real servers: rs1=$rs1 rs2=$rs2 rs3=$rs3)"
+		ok "$name (directors:$per_d; real servers: $per_rs)"
 	else
-		bad "$name" "directors:$per_d; real servers: rs1=$rs1 rs2=$rs2 rs3=$rs3 unanswered=$none"
+		bad "$name" "directors:$per_d; real servers: $per_rs unanswered=${rs[none]}"
 		echo "--- router: hash policy, route, neighbours; directors' IPVS"
 		ns rt sysctl net.ipv4.fib_multipath_hash_policy
 		ns rt ip -d route show $VIP/32
@@ -333,12 +338,19 @@ homed_on() {
 	for i in "${!FD[@]}"; do [ "${HOME_OF[i]}" = "$1" ] && n=$((n + 1)); done
 	echo $n
 }
+# entry_ports D [ORIGIN]: the client ports of the ESTABLISHED entries for the
+# VIP in director D's IPVS (only those of ORIGIN, LOCAL or SYNC, when
+# given), in decimal, each with a space on both sides.
+entry_ports() {
+	echo " $(ns d$1 cat /proc/net/ip_vs_conn_sync 2>/dev/null |
+		awk -v o="${2:-}" '$4 == "C0000250" && $8 == "ESTABLISHED" && (o == "" || $9 == o) {print $3}' |
+		while read -r p; do printf '%d ' $((16#$p)); done)"
+}
 # Directors holding an entry (their own or copied) for every long connection.
 synced_everywhere() {
 	local d i ports
 	for d in 1 2 3; do
-		ports=" $(ns d$d cat /proc/net/ip_vs_conn_sync 2>/dev/null |
-			awk '$4 == "C0000250" && $8 == "ESTABLISHED" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
+		ports=$(entry_ports $d)
 		for i in "${!FD[@]}"; do
 			case $ports in *" ${PORT[i]} "*) ;; *) return 1 ;; esac
 		done
@@ -349,8 +361,7 @@ synced_everywhere() {
 moved_count() {
 	local d i n=0 ports
 	for d in 1 2 3; do
-		ports=" $(ns d$d cat /proc/net/ip_vs_conn_sync 2>/dev/null |
-			awk '$4 == "C0000250" && $8 == "ESTABLISHED" && $9 == "LOCAL" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
+		ports=$(entry_ports $d LOCAL)
 		for i in "${!FD[@]}"; do
 			[ "${HOME_OF[i]}" = $d ] && continue
 			case $ports in *" ${PORT[i]} "*) n=$((n + 1)) ;; esac
@@ -362,8 +373,7 @@ moved_count() {
 copied_count() {
 	local d i n=0 ports
 	for d in 1 2 3; do
-		ports=" $(ns d$d cat /proc/net/ip_vs_conn_sync 2>/dev/null |
-			awk '$4 == "C0000250" && $8 == "ESTABLISHED" && $9 == "SYNC" {print $3}' | while read -r p; do printf '%d ' $((16#$p)); done)"
+		ports=$(entry_ports $d SYNC)
 		for i in "${!FD[@]}"; do
 			case $ports in *" ${PORT[i]} "*) n=$((n + 1)) ;; esac
 		done

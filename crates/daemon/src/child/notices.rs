@@ -30,44 +30,30 @@ pub(crate) trait Notices: Send + 'static {
     fn lost() -> Self::Item;
 }
 
-impl Notices for Deletions {
-    type Item = Deleted;
-    fn next(&mut self) -> impl Future<Output = Option<Deleted>> + Send + '_ {
-        Deletions::next(self)
-    }
-    fn is_lost(item: &Deleted) -> bool {
-        matches!(item, Deleted::Lost)
-    }
-    fn lost() -> Deleted {
-        Deleted::Lost
-    }
+/// The three subscriptions differ only in their types: each has an
+/// inherent `next`, and its item a `Lost` variant.
+macro_rules! notices {
+    ($($sub:ident => $item:ident),* $(,)?) => {$(
+        impl Notices for $sub {
+            type Item = $item;
+            fn next(&mut self) -> impl Future<Output = Option<$item>> + Send + '_ {
+                $sub::next(self)
+            }
+            fn is_lost(item: &$item) -> bool {
+                matches!(item, $item::Lost)
+            }
+            fn lost() -> $item {
+                $item::Lost
+            }
+        }
+    )*};
 }
 
-impl Notices for LinkEvents {
-    type Item = LinkEvent;
-    fn next(&mut self) -> impl Future<Output = Option<LinkEvent>> + Send + '_ {
-        LinkEvents::next(self)
-    }
-    fn is_lost(item: &LinkEvent) -> bool {
-        matches!(item, LinkEvent::Lost)
-    }
-    fn lost() -> LinkEvent {
-        LinkEvent::Lost
-    }
-}
-
-impl Notices for AddrEvents {
-    type Item = AddrNotice;
-    fn next(&mut self) -> impl Future<Output = Option<AddrNotice>> + Send + '_ {
-        AddrEvents::next(self)
-    }
-    fn is_lost(item: &AddrNotice) -> bool {
-        matches!(item, AddrNotice::Lost)
-    }
-    fn lost() -> AddrNotice {
-        AddrNotice::Lost
-    }
-}
+notices!(
+    Deletions => Deleted,
+    LinkEvents => LinkEvent,
+    AddrEvents => AddrNotice,
+);
 
 /// Runs `sub` on a task of its own and hands its notices to the returned
 /// channel: those `keep` accepts, and the lost notices as [`LossBurst`]

@@ -265,7 +265,7 @@ async fn handle<E: Engine>(
         }
         ToChild::Status { id, ask } => {
             let status = engine.status(ask).await;
-            let sent = match proto::encode(&FromChild::Status { id, status }) {
+            let sent = match proto::encode_status(id, &status) {
                 Ok(bytes) => writer.lock().await.write_all(bytes.as_slice()).await,
                 Err(e) => Err(e),
             };

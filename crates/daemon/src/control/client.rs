@@ -64,8 +64,13 @@ pub fn run(cmd: Command, args: &[OsString]) -> u8 {
                 exit::FATAL
             }
             Ok(a) if a.ok => {
-                if let Some(r) = &a.result {
-                    println!("{}", render::outcome(r));
+                match a.result_value() {
+                    None => {}
+                    Some(Ok(r)) => println!("{}", render::outcome(&r)),
+                    Some(Err(e)) => {
+                        eprintln!("keepalived-rs: unreadable answer: {e}");
+                        return exit::FATAL;
+                    }
                 }
                 exit::OK
             }
@@ -86,8 +91,12 @@ fn status_once(opts: &Options) -> u8 {
             eprintln!("keepalived-rs: {e}");
             exit::FATAL
         }
-        Ok(a) => match (a.ok, a.result) {
-            (true, Some(v)) => {
+        Ok(a) => match (a.ok, a.result_value()) {
+            (true, Some(Err(e))) => {
+                eprintln!("keepalived-rs: unreadable answer: {e}");
+                exit::FATAL
+            }
+            (true, Some(Ok(v))) => {
                 if opts.json {
                     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                 } else {

@@ -56,6 +56,57 @@ fn duration(v: Option<&Value>) -> String {
     }
 }
 
+/// A text table's layout: each column's lead-in (the spaces or words
+/// before it) and its width. A cell is padded to its column's width, on
+/// the right or, for numbers, on the left; a width of 0 leaves it as it
+/// is (the last column). A header and its rows share one layout, so
+/// they cannot drift apart.
+struct Table(&'static [Col]);
+
+#[derive(Clone, Copy)]
+enum Col {
+    Left(&'static str, usize),
+    Right(&'static str, usize),
+}
+
+use Col::{Left, Right};
+
+impl Table {
+    fn row(&self, out: &mut String, cells: &[&str]) {
+        for (col, cell) in self.0.iter().zip(cells) {
+            let _ = match *col {
+                Left(lead, width) => write!(out, "{lead}{cell:<width$}"),
+                Right(lead, width) => write!(out, "{lead}{cell:>width$}"),
+            };
+        }
+        out.push('\n');
+    }
+}
+
+const CHILDREN: Table = Table(&[
+    Left("  ", 12),
+    Left(" pid ", 8),
+    Left(" restarts ", 3),
+    Left(" generation ", 0),
+    Left("", 0),
+]);
+const INSTANCES: Table = Table(&[
+    Left("", 16),
+    Left(" ", 7),
+    Right(" ", 4),
+    Left(" ", 10),
+    Right(" ", 8),
+    Left("  ", 10),
+    Left(" ", 0),
+]);
+const ANNOUNCES: Table = Table(&[Left("", 16), Left(" ", 10), Left(" ", 0)]);
+const REAL_SERVERS: Table = Table(&[
+    Left("  ", 28),
+    Left(" ", 5),
+    Left(" weight ", 5),
+    Left(" ", 0),
+]);
+
 /// The whole status.
 pub fn status(v: &Value) -> String {
     let mut out = String::new();
@@ -138,17 +189,19 @@ fn daemon(out: &mut String, d: Option<&Value>) {
         s(d.get("reloads_refused")),
     );
     for c in items(d, "children") {
-        let _ = writeln!(
+        let answer = match c.get("answer").and_then(Value::as_str) {
+            Some(a) if a != "ok" => format!("  ({a})"),
+            _ => String::new(),
+        };
+        CHILDREN.row(
             out,
-            "  {:<12} pid {:<8} restarts {:<3} generation {}{}",
-            s(c.get("kind")),
-            s(c.get("pid")),
-            s(c.get("restarts")),
-            s(c.get("generation")),
-            match c.get("answer").and_then(Value::as_str) {
-                Some(a) if a != "ok" => format!("  ({a})"),
-                _ => String::new(),
-            }
+            &[
+                &s(c.get("kind")),
+                &s(c.get("pid")),
+                &s(c.get("restarts")),
+                &s(c.get("generation")),
+                &answer,
+            ],
         );
     }
 }
@@ -158,10 +211,18 @@ fn instances(out: &mut String, vrrp: &Value) {
         let _ = writeln!(out, "\nVRRP: {}", s(vrrp.get("note")));
         return;
     };
-    let _ = writeln!(
+    out.push('\n');
+    INSTANCES.row(
         out,
-        "\n{:<16} {:<7} {:>4} {:<10} {:>8}  {:<10} VIPS",
-        "INSTANCE", "STATE", "VRID", "INTERFACE", "PRIORITY", "SINCE"
+        &[
+            "INSTANCE",
+            "STATE",
+            "VRID",
+            "INTERFACE",
+            "PRIORITY",
+            "SINCE",
+            "VIPS",
+        ],
     );
     for i in list_ {
         let prio = format!(
@@ -169,16 +230,17 @@ fn instances(out: &mut String, vrrp: &Value) {
             s(i.get("effective_priority")),
             s(i.get("base_priority"))
         );
-        let _ = writeln!(
+        INSTANCES.row(
             out,
-            "{:<16} {:<7} {:>4} {:<10} {:>8}  {:<10} {}",
-            s(i.get("name")),
-            s(i.get("state")),
-            s(i.get("vrid")),
-            s(i.get("interface")),
-            prio,
-            duration(i.get("state_since_s")),
-            list(i.get("vips")),
+            &[
+                &s(i.get("name")),
+                &s(i.get("state")),
+                &s(i.get("vrid")),
+                &s(i.get("interface")),
+                &prio,
+                &duration(i.get("state_since_s")),
+                &list(i.get("vips")),
+            ],
         );
         reasons(out, "fault", i, "fault_reasons");
         for t in items(i, "tracked") {
@@ -204,14 +266,16 @@ fn announces(out: &mut String, vrrp: &Value) {
     else {
         return;
     };
-    let _ = writeln!(out, "\n{:<16} {:<10} ROUTES", "ANNOUNCE", "STATE");
+    out.push('\n');
+    ANNOUNCES.row(out, &["ANNOUNCE", "STATE", "ROUTES"]);
     for a in list_ {
-        let _ = writeln!(
+        ANNOUNCES.row(
             out,
-            "{:<16} {:<10} {}",
-            s(a.get("name")),
-            s(a.get("state")),
-            list(a.get("routes")),
+            &[
+                &s(a.get("name")),
+                &s(a.get("state")),
+                &list(a.get("routes")),
+            ],
         );
         reasons(out, "not announced", a, "reasons");
     }
@@ -232,33 +296,29 @@ fn virtual_servers(out: &mut String, checker: &Value) {
             s(vs.get("real_server_count")),
         );
         for rs in items(vs, "real_servers") {
-            let _ = writeln!(
+            let checks: Vec<String> = items(rs, "checkers")
+                .map(|c| {
+                    format!(
+                        "{} {} {}",
+                        s(c.get("kind")),
+                        s(c.get("last_result")),
+                        c.get("latency_ms")
+                            .and_then(Value::as_f64)
+                            .map(|ms| format!("{ms:.1}ms"))
+                            .unwrap_or_default()
+                    )
+                    .trim_end()
+                    .to_string()
+                })
+                .collect();
+            REAL_SERVERS.row(
                 out,
-                "  {:<28} {:<5} weight {:<5} {}",
-                s(rs.get("name")),
-                up_down(rs.get("alive")),
-                s(rs.get("weight")),
-                rs.get("checkers")
-                    .and_then(Value::as_array)
-                    .map(|cs| {
-                        cs.iter()
-                            .map(|c| {
-                                format!(
-                                    "{} {} {}",
-                                    s(c.get("kind")),
-                                    s(c.get("last_result")),
-                                    c.get("latency_ms")
-                                        .and_then(Value::as_f64)
-                                        .map(|ms| format!("{ms:.1}ms"))
-                                        .unwrap_or_default()
-                                )
-                                .trim_end()
-                                .to_string()
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .unwrap_or_default()
+                &[
+                    &s(rs.get("name")),
+                    up_down(rs.get("alive")),
+                    &s(rs.get("weight")),
+                    &checks.join("; "),
+                ],
             );
         }
     }
@@ -403,6 +463,11 @@ mod tests {
 
     use super::*;
 
+    /// The lines of a whole rendering: every column and space pinned.
+    fn whole(lines: &[&str]) -> String {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
     #[test]
     fn a_status_reads_at_a_glance_and_tolerates_missing_fields() {
         let v = json!({
@@ -430,6 +495,31 @@ mod tests {
                                           {"addr": "198.51.100.2", "port": 8080, "weight": 5}]}}]}
         });
         let text = status(&v);
+        assert_eq!(
+            text,
+            whole(&[
+                "keepalived-rs 0.1.0 pid 42 up 62m05s  config /etc/k.conf (generation 3)  reloads: 2 ok, 1 refused",
+                "  vrrp         pid 43       restarts 0   generation 3",
+                "  checker      pid -        restarts 2   generation -  (not running)",
+                "",
+                "INSTANCE         STATE   VRID INTERFACE  PRIORITY  SINCE      VIPS",
+                "VI_1             MASTER    51 eth0        130/150  12s        192.0.2.100/24",
+                "    script chk_haproxy: failed (weight -20)",
+                "",
+                "ANNOUNCE         STATE      ROUTES",
+                "WEB              withdrawn  192.0.2.10/32 dev lo table 100 proto 249 metric 0",
+                "    not announced: script chk failed",
+                "",
+                "IPVS REFUSED -t 192.0.2.21:80: add service -t 192.0.2.21:80 (scheduler sed): kernel error ENOENT",
+                "",
+                "VS [192.0.2.100]:tcp:80  quorum up  alive 1/2",
+                "  [198.51.100.1]:tcp:80        up    weight 1     TCP_CHECK success 0.4ms",
+                "  [198.51.100.2]:tcp:80        DOWN  weight -     ",
+                "",
+                "Names (resolvers)",
+                "  web.example                  dns      ttl 42s    last timeout (stale)  [198.51.100.1, 198.51.100.2:8080 w5]",
+            ])
+        );
         for want in [
             "pid 42 up 62m05s",
             "reloads: 2 ok, 1 refused",
@@ -468,6 +558,25 @@ mod tests {
                         "down_more": 0}}
         });
         let text = summary(&v);
+        assert_eq!(
+            text,
+            whole(&[
+                "keepalived-rs 0.1.0 pid 42 up -  config - (generation -)  reloads: - ok, - refused",
+                "",
+                "VRRP instances: 30 (3 BACKUP, 27 MASTER)",
+                "  VI_9             FAULT   (configured MASTER) priority 150/150",
+                "    fault: interface eth1 down",
+                "  ... 4 more instances not in their configured state",
+                "",
+                "IPVS REFUSED -t 192.0.2.22:80: kernel error ENOENT",
+                "",
+                "Virtual servers: 2 (1 without quorum)  real servers: 20 (19 up, 1 down)",
+                "  VS [192.0.2.1]:tcp:80  quorum DOWN (quorum 3)  sorry server in",
+                "  [198.51.100.3]:tcp:80        DOWN  in VS [192.0.2.1]:tcp:80  (1/1 checkers failing)",
+                "",
+                "(summary; `status --detail` for everything, `--vs ADDR:PORT` or `--instance NAME` for one)",
+            ])
+        );
         for want in [
             "VRRP instances: 30 (3 BACKUP, 27 MASTER)",
             "VI_9             FAULT   (configured MASTER) priority 150/150",

@@ -17,6 +17,7 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// Which status a client wants: the whole table (what tools parse), a
 /// summary whose size does not grow with the real servers, the compact
@@ -90,12 +91,14 @@ pub struct Request {
     pub ask: StatusAsk,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Answer {
     pub version: u32,
     pub ok: bool,
+    /// JSON text: the supervisor writes a status from its children's
+    /// answers without parsing them; a reader parses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<serde_json::Value>,
+    pub result: Option<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// For a refused reload: what was wrong with the configuration.
@@ -104,14 +107,24 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn ok(result: serde_json::Value) -> Self {
-        Self {
-            version: VERSION,
-            ok: true,
-            result: Some(result),
-            error: None,
-            diagnostics: Vec::new(),
+    pub fn ok(result: impl Serialize) -> Self {
+        match serde_json::value::to_raw_value(&result) {
+            Ok(raw) => Self {
+                version: VERSION,
+                ok: true,
+                result: Some(raw),
+                error: None,
+                diagnostics: Vec::new(),
+            },
+            Err(e) => Self::error(format!("cannot write the answer: {e}")),
         }
+    }
+
+    /// The result, parsed (None when there is none).
+    pub fn result_value(&self) -> Option<serde_json::Result<serde_json::Value>> {
+        self.result
+            .as_deref()
+            .map(|r| serde_json::from_str(r.get()))
     }
 
     pub fn error(message: impl Into<String>) -> Self {
@@ -228,7 +241,11 @@ mod tests {
         let line = a.to_line();
         assert_eq!(line.matches('\n').count(), 1);
         let back: Answer = serde_json::from_str(line.trim_end()).expect("json");
-        assert_eq!(back, a);
+        assert_eq!(back.to_line(), line);
+        assert_eq!(
+            back.result_value().expect("a result").expect("json"),
+            serde_json::json!({"x": "a\nb"})
+        );
         let e = Answer::error("nope").to_line();
         assert!(e.contains("\"ok\":false") && e.contains("nope"), "{e}");
     }

@@ -126,8 +126,8 @@ fn serve(mut conn: TcpStream, asker: &Asker) {
             // The metrics view: a few numbers per real server, not the
             // whole status model.
             let answer = asker.ask(Command::Status, StatusAsk::of(StatusView::Metrics));
-            match answer.result {
-                Some(status) if answer.ok => {
+            match answer.result_value() {
+                Some(Ok(status)) if answer.ok => {
                     let text = super::render::render(&status);
                     if openmetrics {
                         respond(&mut conn, "200 OK", OPENMETRICS, &text)

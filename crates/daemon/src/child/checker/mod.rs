@@ -103,25 +103,17 @@ impl Checker {
 impl Engine for Checker {
     async fn apply(&mut self, config: Arc<Config>, generation: u64) -> Result<String, u8> {
         let tx = self.sender();
-        let (reply, answer) = oneshot::channel();
-        tx.send(Cmd::Apply {
+        actor_link::ask(Some(&tx), |reply| Cmd::Apply {
             config,
             generation,
             reply,
         })
         .await
-        .map_err(|_| exit::FATAL)?;
-        answer.await.map_err(|_| exit::FATAL)?
+        .ok_or(exit::FATAL)?
     }
 
     async fn dump(&mut self, what: DumpKind) {
-        let Some(tx) = self.cmds.clone() else {
-            return;
-        };
-        let (reply, answer) = oneshot::channel();
-        if tx.send(Cmd::Dump { what, reply }).await.is_ok() {
-            let _ = answer.await;
-        }
+        let _ = actor_link::ask(self.cmds.as_ref(), |reply| Cmd::Dump { what, reply }).await;
     }
 
     async fn status(&mut self, ask: crate::proto::StatusAsk) -> serde_json::Value {
