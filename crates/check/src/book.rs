@@ -476,8 +476,8 @@ fn rs_entry(
         alive,
         base_weight: rs.effective_weight(vs),
         inhibit: rs.effective_inhibit_on_failure(vs),
-        notify_up: rs.notify_up.clone().map(Box::new),
-        notify_down: rs.notify_down.clone().map(Box::new),
+        notify_up: rs.notify_up.clone(),
+        notify_down: rs.notify_down.clone(),
         checkers,
     }
 }

@@ -161,7 +161,11 @@ fn service_dests(
         ServiceKey::Addr { port, .. } => port,
         ServiceKey::Fwmark { .. } => 0,
     };
-    let mut out: Vec<Destination> = Vec::new();
+    // Sized up front: the programmed table keeps these lists, one per
+    // service, and a list grown by pushes keeps room for up to twice its
+    // destinations.
+    let mut out: Vec<Destination> =
+        Vec::with_capacity(members.len() + usize::from(vs.sorry_server.is_some()));
     for m in members {
         let weight = match (m.alive && !sorry_mode, m.inhibit) {
             (true, _) => m.weight,

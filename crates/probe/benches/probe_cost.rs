@@ -54,7 +54,7 @@ fn spec(target: SocketAddr, kind: Kind) -> Spec {
 }
 
 fn http_kind(tls: Option<Arc<rustls::ClientConfig>>) -> Kind {
-    Kind::Http(HttpSpec {
+    Kind::Http(Box::new(HttpSpec {
         tls,
         protocol: keepalived_probe::http::request::Protocol::Http10,
         virtualhost: None,
@@ -73,7 +73,7 @@ fn http_kind(tls: Option<Arc<rustls::ClientConfig>>) -> Kind {
             regex_source: None,
         }],
         answer_budget: Duration::from_secs(10),
-    })
+    }))
 }
 
 fn measure(name: &str, spec: &Spec) {

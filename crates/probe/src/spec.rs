@@ -52,19 +52,25 @@ pub struct ConnOpts {
     pub connect_timeout: Duration,
 }
 
-/// What the probe does.
+/// What the probe does. The kinds with settings are boxed: every checker
+/// has a spec, nearly all of them TCP, which would otherwise each take the
+/// room of the largest kind.
 #[derive(Debug, Clone)]
 pub enum Kind {
     Tcp,
     /// HTTP_GET, or SSL_GET when `tls` is set.
-    Http(HttpSpec),
-    Misc(MiscSpec),
-    Dns(DnsSpec),
-    Udp(UdpSpec),
-    Smtp(SmtpSpec),
+    Http(Box<HttpSpec>),
+    Misc(Box<MiscSpec>),
+    Dns(Box<DnsSpec>),
+    Udp(Box<UdpSpec>),
+    Smtp(Box<SmtpSpec>),
     /// PING_CHECK: the target's port is unused.
     Ping,
 }
+
+// A kind with its settings inline would make every TCP probe's spec as
+// large as an HTTP one (it was 112 bytes).
+const _: () = assert!(size_of::<Kind>() <= 16, "Kind's settings are boxed");
 
 /// HTTP_GET / SSL_GET.
 #[derive(Debug, Clone)]
@@ -223,14 +229,14 @@ impl Spec {
                 Ok(Spec {
                     target: target(rs, &c.common)?,
                     conn: conn_opts(rs, &c.common, connect_timeout)?,
-                    kind: Kind::Http(http_spec(
+                    kind: Kind::Http(Box::new(http_spec(
                         config,
                         vs,
                         rs,
                         c,
                         tls,
                         connect_timeout.max(eff.delay_loop.as_duration()),
-                    )?),
+                    )?)),
                 })
             }
             Checker::MiscCheck(c) => {
@@ -259,12 +265,12 @@ impl Spec {
                         fwmark: None,
                         connect_timeout,
                     },
-                    kind: Kind::Misc(MiscSpec {
+                    kind: Kind::Misc(Box::new(MiscSpec {
                         argv: cmd.argv.clone(),
                         user,
                         timeout,
                         dynamic: c.misc_dynamic,
-                    }),
+                    })),
                 })
             }
             Checker::DnsCheck(c) => {
@@ -276,11 +282,11 @@ impl Spec {
                 Ok(Spec {
                     target: target(rs, &c.common)?,
                     conn: conn_opts(rs, &c.common, connect_timeout)?,
-                    kind: Kind::Dns(DnsSpec {
+                    kind: Kind::Dns(Box::new(DnsSpec {
                         qtype,
                         name: c.name.clone().unwrap_or_else(|| ".".into()),
                         question,
-                    }),
+                    })),
                 })
             }
             Checker::UdpCheck(c) => {
@@ -291,13 +297,13 @@ impl Spec {
                 Ok(Spec {
                     target: target(rs, &c.common)?,
                     conn: conn_opts(rs, &c.common, connect_timeout)?,
-                    kind: Kind::Udp(UdpSpec {
+                    kind: Kind::Udp(Box::new(UdpSpec {
                         payload: c
                             .payload
                             .clone()
                             .unwrap_or_else(crate::udp::reply::default_payload),
                         reply,
-                    }),
+                    })),
                 })
             }
             Checker::SmtpCheck(c) => {
@@ -514,10 +520,10 @@ fn smtp_specs(
             Ok(Spec {
                 target: target(rs, common)?,
                 conn: conn_opts(rs, common, timeout)?,
-                kind: Kind::Smtp(SmtpSpec {
+                kind: Kind::Smtp(Box::new(SmtpSpec {
                     helo_name: helo_name.clone(),
                     real_server: SocketAddr::new(rs.ip, rs.port.unwrap_or(0)),
-                }),
+                })),
             })
         })
         .collect()

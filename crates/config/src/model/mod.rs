@@ -28,6 +28,7 @@ pub mod lvs;
 pub mod resolvers;
 pub mod root;
 pub mod route_time;
+mod sized;
 pub mod ssl;
 pub mod sync_group;
 pub mod track;
@@ -77,7 +78,11 @@ pub struct Config {
     pub ssl: Option<ssl::SslConfig>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub virtual_server_groups: Vec<lvs::VirtualServerGroup>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "crate::types::is_default",
+        deserialize_with = "crate::model::sized::vec"
+    )]
     pub virtual_servers: Vec<lvs::VirtualServer>,
     /// keepalived-rs extension: `resolvers NAME { ... }` blocks.
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
