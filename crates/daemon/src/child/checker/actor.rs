@@ -54,6 +54,9 @@ struct Clock {
     epoch: tokio::time::Instant,
 }
 
+/// How many of the pool's effects run between two yields of the loop.
+const EFFECTS_PER_SLICE: usize = 256;
+
 impl Clock {
     fn now(&self) -> CheckInstant {
         CheckInstant::from_micros(
@@ -346,7 +349,15 @@ impl Actor {
     /// go as one batch.
     async fn execute(&mut self, out: Vec<Effect>) {
         let mut batch: Vec<Op> = Vec::new();
-        for e in out {
+        for (i, e) in out.into_iter().enumerate() {
+            // A start with 100 000 checkers returns as many log lines and
+            // launches: let the heartbeat (and the probes) run between
+            // slices, or the watchdog takes a loop that is working through
+            // them for a stalled one (seen in the VM: no heartbeat for
+            // 10.5 s, the child killed and restarted mid-start).
+            if i % EFFECTS_PER_SLICE == EFFECTS_PER_SLICE - 1 {
+                tokio::task::yield_now().await;
+            }
             if let Effect::Ipvs(op) = e {
                 batch.push(op);
                 continue;
