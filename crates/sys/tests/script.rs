@@ -6,42 +6,12 @@
 
 mod common;
 
+use common::scripts::{rt, write_script};
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use keepalived_sys::script::{ScriptOutcome, ScriptSpec, ScriptUser, run, spawn};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// The file is written by a child process, never opened for writing
-/// here: a write descriptor of ours would be inherited by whatever
-/// another test thread forks at that moment, and exec of the script
-/// would then fail with ETXTBSY (seen once in a full run).
-fn write_script(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
-    use std::io::Write;
-    let p = dir.join(name);
-    let mut writer = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg("cat > \"$0\"")
-        .arg(&p)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = writer.stdin.take().unwrap();
-    stdin
-        .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
-        .unwrap();
-    drop(stdin);
-    assert!(writer.wait().unwrap().success(), "writing {}", p.display());
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
-}
 
 /// Alive and not a zombie.
 fn running(pid: i32) -> bool {

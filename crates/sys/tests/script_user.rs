@@ -12,8 +12,10 @@
 
 mod common;
 
+use common::scripts::{rt, write_file, write_script};
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -33,13 +35,6 @@ fn serial() -> MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn nobody() -> ScriptUser {
     ScriptUser {
         uid: NOBODY,
@@ -53,30 +48,6 @@ fn open_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     dir
-}
-
-/// Written by a child process, never opened for writing here (see
-/// tests/script.rs: ETXTBSY otherwise).
-fn write_file(dir: &Path, name: &str, body: &str, mode: u32) -> PathBuf {
-    use std::io::Write;
-    let p = dir.join(name);
-    let mut writer = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg("cat > \"$0\"")
-        .arg(&p)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = writer.stdin.take().unwrap();
-    stdin.write_all(body.as_bytes()).unwrap();
-    drop(stdin);
-    assert!(writer.wait().unwrap().success(), "writing {}", p.display());
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
-    p
-}
-
-fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
-    write_file(dir, name, &format!("#!/bin/sh\n{body}\n"), 0o755)
 }
 
 /// The `/proc/PID/stat` fields after the command name: state, ppid, …
