@@ -11,7 +11,8 @@
 mod support;
 
 use std::fs;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -125,6 +126,36 @@ fn every_option_reads_back(n: &str) {
     assert!(six.contains("to 2001:db8:5::/48 prohibit"), "{six}");
 }
 
+/// keepalived-rs -P in namespace `n` on `conf`, its output in
+/// `dir`/out.log.
+fn start(n: &str, conf: &Path, dir: &Path) -> Child {
+    let log = fs::File::create(dir.join("out.log")).expect("log file");
+    Command::new("ip")
+        .args(["netns", "exec", n])
+        .arg(support::binary())
+        .args(["-P", "-n", "-l", "-D", "-f"])
+        .arg(conf)
+        .arg("-p")
+        .arg(dir.join("k.pid"))
+        .arg("-r")
+        .arg(dir.join("v.pid"))
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start keepalived-rs")
+}
+
+/// SIGTERM, then its exit within 10 s.
+fn stop(daemon: &mut Child, logged: impl Fn() -> String) {
+    let pid = i32::try_from(daemon.id()).expect("a pid");
+    kill(Pid::from_raw(pid), Signal::SIGTERM).expect("SIGTERM");
+    let end = Instant::now() + Duration::from_secs(10);
+    while daemon.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < end, "no exit after SIGTERM: {}", logged());
+        sleep(Duration::from_millis(20));
+    }
+}
+
 fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     let end = Instant::now() + limit;
     while Instant::now() < end {
@@ -153,20 +184,7 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
             .expect("run ip");
         assert!(out.status.success(), "{out:?}");
     }
-    let log = fs::File::create(dir.path().join("out.log")).expect("log file");
-    let mut daemon = Command::new("ip")
-        .args(["netns", "exec", &n])
-        .arg(support::binary())
-        .args(["-P", "-n", "-l", "-D", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.path().join("k.pid"))
-        .arg("-r")
-        .arg(dir.path().join("v.pid"))
-        .stdout(Stdio::from(log.try_clone().expect("log")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start keepalived-rs");
+    let mut daemon = start(&n, &conf, dir.path());
     let logged = || fs::read_to_string(dir.path().join("out.log")).unwrap_or_default();
 
     let static_route =
@@ -222,13 +240,7 @@ fn routes_follow_master_statics_stay_and_a_deleted_vip_comes_back() {
         static_route,
     );
 
-    let pid = i32::try_from(daemon.id()).expect("a pid");
-    kill(Pid::from_raw(pid), Signal::SIGTERM).expect("SIGTERM");
-    let end = Instant::now() + Duration::from_secs(10);
-    while daemon.try_wait().expect("wait").is_none() {
-        assert!(Instant::now() < end, "no exit after SIGTERM: {}", logged());
-        sleep(Duration::from_millis(20));
-    }
+    stop(&mut daemon, logged);
     assert!(
         !vip() && !virtual_route() && !virtual_rule(),
         "VRRP entries left: {}",
@@ -267,20 +279,7 @@ fn tracked_statics_come_back_with_their_link() {
          198.51.100.128/26 via 192.0.2.254 dev eth0 no_track\n}\n",
     )
     .expect("write the config");
-    let log = fs::File::create(dir.path().join("out.log")).expect("log file");
-    let mut daemon = Command::new("ip")
-        .args(["netns", "exec", &n])
-        .arg(support::binary())
-        .args(["-P", "-n", "-l", "-D", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(dir.path().join("k.pid"))
-        .arg("-r")
-        .arg(dir.path().join("v.pid"))
-        .stdout(Stdio::from(log.try_clone().expect("log")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start keepalived-rs");
+    let mut daemon = start(&n, &conf, dir.path());
     let logged = || fs::read_to_string(dir.path().join("out.log")).unwrap_or_default();
     let route = |dst: &str| ip(&n, &["route", "show", dst, "proto", "18"]).contains("via");
     let addr = |a: &str| ip(&n, &["-6", "-o", "addr", "show", "dev", "eth0"]).contains(a);
@@ -309,12 +308,6 @@ fn tracked_statics_come_back_with_their_link() {
     sleep(Duration::from_millis(300));
     assert!(!untracked(), "a no_track static came back: {}", logged());
 
-    let pid = i32::try_from(daemon.id()).expect("a pid");
-    kill(Pid::from_raw(pid), Signal::SIGTERM).expect("SIGTERM");
-    let end = Instant::now() + Duration::from_secs(10);
-    while daemon.try_wait().expect("wait").is_none() {
-        assert!(Instant::now() < end, "no exit after SIGTERM: {}", logged());
-        sleep(Duration::from_millis(20));
-    }
+    stop(&mut daemon, logged);
     assert!(!tracked(), "statics left after stop: {}", logged());
 }
