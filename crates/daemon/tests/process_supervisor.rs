@@ -1162,25 +1162,8 @@ fn a_starved_vrrp_child_is_waited_for_a_stopped_one_is_not() {
         &[("KEEPALIVED_RS_STALL_MS", "300")],
     );
     d.wait_log("Entering MASTER STATE", 60);
-    let vrrp = d.pidfile("vrrp.pid").expect("vrrp pid");
-    let cg = Starved::new(&format!("kalrs-starvev-{}", std::process::id()));
-    cg.hold(vrrp);
     // Many bounds, each silence shorter than the starvation ceiling.
-    std::thread::sleep(Duration::from_millis(3500));
-    cg.release(vrrp);
-    d.wait_log("the host is starved, not the child stalled", 1);
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(d.pidfile("vrrp.pid"), Some(vrrp), "{}", d.log());
-    assert!(!d.log().contains("stalled: no heartbeat"), "{}", d.log());
-    // A stop is not starvation.
-    let stopped = Instant::now();
-    kill(Pid::from_raw(vrrp), Signal::SIGSTOP).expect("stop");
-    d.wait_log("stalled: no heartbeat", 1);
-    assert!(
-        stopped.elapsed() < Duration::from_millis(2500),
-        "{}",
-        d.log()
-    );
+    starved_waited_stopped_killed(&d, "vrrp.pid", "kalrs-starvev");
 }
 
 /// A checker child that gets no CPU (the box is starved, not the child
@@ -1214,19 +1197,25 @@ fn a_starved_checker_child_is_waited_for_a_stopped_one_is_not() {
         ],
     );
     d.wait_up();
-    let checker = d.pidfile("check.pid").expect("checker pid");
-    let cg = Starved::new(&format!("kalrs-starve-{}", std::process::id()));
-    cg.hold(checker);
     // Longer than the bound (1 s), shorter than its starvation ceiling.
+    starved_waited_stopped_killed(&d, "check.pid", "kalrs-starve");
+}
+
+/// The child named by `pidfile` starved in a cgroup for 3.5 s: logged as
+/// starved, not killed; then SIGSTOPped: killed within 2.5 s.
+fn starved_waited_stopped_killed(d: &Daemon, pidfile: &str, cgroup: &str) {
+    let child = d.pidfile(pidfile).expect("child pid");
+    let cg = Starved::new(&format!("{cgroup}-{}", std::process::id()));
+    cg.hold(child);
     std::thread::sleep(Duration::from_millis(3500));
-    cg.release(checker);
+    cg.release(child);
     d.wait_log("the host is starved, not the child stalled", 1);
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(d.pidfile("check.pid"), Some(checker), "{}", d.log());
+    assert_eq!(d.pidfile(pidfile), Some(child), "{}", d.log());
     assert!(!d.log().contains("stalled: no heartbeat"), "{}", d.log());
     // A stop is not starvation.
     let stopped = Instant::now();
-    kill(Pid::from_raw(checker), Signal::SIGSTOP).expect("stop");
+    kill(Pid::from_raw(child), Signal::SIGSTOP).expect("stop");
     d.wait_log("stalled: no heartbeat", 1);
     assert!(
         stopped.elapsed() < Duration::from_millis(2500),
