@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-use keepalived_check::book::ConfigIdentity;
+use keepalived_check::book::{Book, Build, ConfigIdentity};
+use keepalived_check::machine::Start;
 use keepalived_check::reconcile::Pool;
 use keepalived_check::time::Instant;
 use keepalived_config::model::Config;
@@ -80,6 +81,8 @@ fn config_text(services: usize, checkers: bool) -> String {
 struct Footprint {
     model: usize,
     pool: usize,
+    /// Of `pool`, the health book alone (entries, names, index).
+    book: usize,
     /// The model of a real server without checkers (its virtual server's
     /// share included).
     real_server: usize,
@@ -126,9 +129,23 @@ fn measure(services: usize) -> Footprint {
     drop(effects);
     let held = live() - before;
     drop(pool);
+    let mut identify = ConfigIdentity;
+    let before = live();
+    let mut build = Build::new(
+        &config,
+        Start::Cold,
+        Instant::ZERO,
+        &mut jitter,
+        &mut identify,
+    );
+    let book = Book::build(&config, &mut build);
+    drop(build);
+    let book_held = live() - before;
+    drop(book);
     Footprint {
         model: model as usize / checkers,
         pool: held as usize / checkers,
+        book: book_held as usize / checkers,
         real_server: bare as usize / checkers,
     }
 }
@@ -146,8 +163,8 @@ const REAL_SERVER_BUDGET: usize = 330;
 fn bytes_per_checker_stay_within_budget() {
     let f = measure(1_000);
     eprintln!(
-        "per checker: pool {} B, configuration model {} B; real server model {} B",
-        f.pool, f.model, f.real_server
+        "per checker: pool {} B (book {} B), configuration model {} B; real server model {} B",
+        f.pool, f.book, f.model, f.real_server
     );
     assert!(
         f.pool <= POOL_BUDGET,

@@ -444,8 +444,8 @@ impl Pool {
         }
         entry.last_seen = Some(now);
         let alpha = entry.machine.timing().alpha;
-        let lines = probe_lines(&entry.log, step.note, was_up, &rs.name, vs_name, detail)
-            .unwrap_or_else(|| check_lines(&entry.log, step.note, &rs.name, vs_name, detail));
+        let lines = probe_lines(&entry.log, step.note, was_up, rs.name, vs_name, detail)
+            .unwrap_or_else(|| check_lines(&entry.log, step.note, rs.name, vs_name, detail));
         self.arm(who);
         out.extend(lines.into_iter().map(Effect::info));
         if step.weight.is_some() && step.change != Some(Change::Down) {
