@@ -199,8 +199,6 @@ pub struct CheckerEntry {
     pub machine: Machine,
     /// Its place in the real server's `checkers` of the configuration.
     pub config_index: u32,
-    /// When this checker last took a result (a shared one included).
-    pub last_seen: Option<Instant>,
     /// FILE_CHECK: the file it follows (it never runs a probe).
     pub file: Option<Box<FileUse>>,
 }
@@ -218,6 +216,14 @@ pub struct RsEntry {
     pub notify_up: Option<Box<Command>>,
     pub notify_down: Option<Box<Command>>,
     pub checkers: Vec<CheckerEntry>,
+}
+
+impl CheckerEntry {
+    /// When this checker last took a result (a shared one included): its
+    /// machine's last run, kept there rather than a second time here.
+    pub fn last_seen(&self) -> Option<Instant> {
+        self.machine.last_finished()
+    }
 }
 
 impl RsEntry {
@@ -482,7 +488,6 @@ fn rs_entry(
                 log: Arc::clone(&log),
                 machine,
                 config_index,
-                last_seen: None,
                 file: file.clone(),
             });
         }

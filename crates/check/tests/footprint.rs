@@ -192,7 +192,7 @@ fn per_checker_structs_stay_small() {
     use keepalived_config::model::checker::Checker;
     use keepalived_config::model::lvs::RealServer;
     let sizes = [
-        ("CheckerEntry", size_of::<CheckerEntry>(), 272),
+        ("CheckerEntry", size_of::<CheckerEntry>(), 256),
         ("Machine", size_of::<Machine>(), 200),
         ("model Checker", size_of::<Checker>(), 160),
         ("model RealServer", size_of::<RealServer>(), 240),

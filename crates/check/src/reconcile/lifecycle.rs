@@ -259,7 +259,6 @@ fn migrate_rs(
         m.migrate(timing, schedule, now, jitter(timing.warmup));
         m.set_base_weight(rs.base_weight);
         c.machine = m;
-        c.last_seen = old.checkers[i].last_seen;
     }
     rs.alive = old.alive;
     let failed = rs

@@ -167,11 +167,7 @@ impl Pool {
                 .collect();
         }
         // Re-registering each deadline as it is restarts nothing.
-        self.timers.clear();
-        let all: Vec<CheckerRef> = self.book.checkers().map(|(at, _)| at).collect();
-        for who in all {
-            self.arm(who);
-        }
+        self.rearm_all();
     }
 
     /// A new address's checkers, enabled or suspended as their virtual
