@@ -151,11 +151,12 @@ fn measure(services: usize) -> Footprint {
 }
 
 /// The budgets, in bytes per checker (one TCP_CHECK per real server),
-/// measured at 637, 160 and 311 (2026-12-05, branch chkmem2: the model's
-/// large checker kinds and a real server's notify commands boxed, its
-/// lists decoded to size; 637, 296 and about 439 before it; 858 and 1 184
-/// before branch chkmem).
-const POOL_BUDGET: usize = 700;
+/// measured at 486, 160 and 311 (2026-12-05, branch poolmem: real-server
+/// names kept as parts, the real-server index as sorted digests, the last
+/// result time read from the machine, the timer heap sized; 637 before
+/// it, 858 before branch chkmem; the model's 160 and 311 from branch
+/// chkmem2, 296 and about 439 before it, 1 184 before chkmem).
+const POOL_BUDGET: usize = 500;
 const MODEL_BUDGET: usize = 175;
 const REAL_SERVER_BUDGET: usize = 330;
 
