@@ -203,9 +203,18 @@ pub struct CheckerEntry {
     pub file: Option<Box<FileUse>>,
 }
 
+/// A real server within its virtual server: its [`RealServerId`] less the
+/// virtual server's id, which its [`VsEntry`] holds (a copy in every real
+/// server's entry was 36 bytes more of each, issue 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RsKey {
+    pub addr: std::net::IpAddr,
+    pub port: u16,
+}
+
 #[derive(Debug, Clone)]
 pub struct RsEntry {
-    pub id: RealServerId,
+    pub key: RsKey,
     /// keepalived's name for it, written out when logged.
     pub name: ServerName,
     pub alive: bool,
@@ -366,7 +375,7 @@ impl Book {
         let mut index = Vec::with_capacity(count);
         for (v, vs) in self.vss.iter().enumerate() {
             for (r, rs) in vs.rss.iter().enumerate() {
-                index.push((digest(&rs.id), at(v), at(r)));
+                index.push((digest(&vs.id, rs.key), at(v), at(r)));
             }
         }
         // Equal digests stay in book order, so the first real server with
@@ -376,14 +385,19 @@ impl Book {
     }
 
     pub fn rs(&self, id: &RealServerId) -> Option<&RsEntry> {
-        let d = digest(id);
+        let key = RsKey {
+            addr: id.addr,
+            port: id.port,
+        };
+        let d = digest(&id.vs, key);
         let from = self.index.partition_point(|e| e.0 < d);
         self.index[from..]
             .iter()
             .take_while(|e| e.0 == d)
             .find_map(|&(_, v, r)| {
-                let rs = self.vss.get(v as usize)?.rss.get(r as usize)?;
-                (rs.id == *id).then_some(rs)
+                let vs = self.vss.get(v as usize)?;
+                let rs = vs.rss.get(r as usize)?;
+                (vs.id == id.vs && rs.key == key).then_some(rs)
             })
     }
 
@@ -424,10 +438,11 @@ impl Book {
 
 /// The index's key for `id`: a digest, since the index need not keep the
 /// id (the entry it points at has it, and is compared).
-fn digest(id: &RealServerId) -> u64 {
+fn digest(vs: &VirtualServerId, rs: RsKey) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
-    id.hash(&mut h);
+    vs.hash(&mut h);
+    rs.hash(&mut h);
     h.finish()
 }
 
@@ -496,8 +511,7 @@ fn rs_entry(
     checkers.shrink_to_fit();
     let alive = checkers.iter().all(|c| c.machine.is_up());
     RsEntry {
-        id: RealServerId {
-            vs: vs_id.clone(),
+        key: RsKey {
             addr: rs.ip,
             port: expand::rs_port(rs),
         },
