@@ -47,7 +47,7 @@ impl Specs {
 impl From<HashMap<Identity, Arc<Spec>>> for Specs {
     fn from(map: HashMap<Identity, Arc<Spec>>) -> Self {
         let mut all: Vec<(Identity, Arc<Spec>)> = map.into_iter().collect();
-        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        all.sort_unstable_by_key(|e| e.0);
         Specs(all.into_boxed_slice())
     }
 }
