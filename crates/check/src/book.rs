@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::effect::{Kind, LogContext};
 use crate::expand;
 use crate::health::HealthView;
-use crate::ids::{RealServerId, VirtualServerId, rs_name, server_name};
+use crate::ids::{RealServerId, ServerName, VirtualServerId, rs_name_of, server_name};
 use crate::machine::{CheckerStatus, Machine, Schedule, Start, Timing, file_status};
 use crate::time::Instant;
 
@@ -199,16 +199,24 @@ pub struct CheckerEntry {
     pub machine: Machine,
     /// Its place in the real server's `checkers` of the configuration.
     pub config_index: u32,
-    /// When this checker last took a result (a shared one included).
-    pub last_seen: Option<Instant>,
     /// FILE_CHECK: the file it follows (it never runs a probe).
     pub file: Option<Box<FileUse>>,
 }
 
+/// A real server within its virtual server: its [`RealServerId`] less the
+/// virtual server's id, which its [`VsEntry`] holds (a copy in every real
+/// server's entry was 36 bytes more of each, issue 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RsKey {
+    pub addr: std::net::IpAddr,
+    pub port: u16,
+}
+
 #[derive(Debug, Clone)]
 pub struct RsEntry {
-    pub id: RealServerId,
-    pub name: String,
+    pub key: RsKey,
+    /// keepalived's name for it, written out when logged.
+    pub name: ServerName,
     pub alive: bool,
     pub base_weight: u32,
     pub inhibit: bool,
@@ -217,6 +225,14 @@ pub struct RsEntry {
     pub notify_up: Option<Box<Command>>,
     pub notify_down: Option<Box<Command>>,
     pub checkers: Vec<CheckerEntry>,
+}
+
+impl CheckerEntry {
+    /// When this checker last took a result (a shared one included): its
+    /// machine's last run, kept there rather than a second time here.
+    pub fn last_seen(&self) -> Option<Instant> {
+        self.machine.last_finished()
+    }
 }
 
 impl RsEntry {
@@ -263,9 +279,11 @@ pub struct CheckerRef {
 #[derive(Debug, Clone, Default)]
 pub struct Book {
     pub vss: Vec<VsEntry>,
-    /// Where each real server sits (32-bit indices: one entry per real
-    /// server, 100 000 of them in a big pool).
-    index: HashMap<RealServerId, (u32, u32)>,
+    /// Where each real server sits: (digest of its id, virtual server,
+    /// real server), sorted. 16 bytes a real server where a map keyed by
+    /// the id itself held about 85 (a copy of the 56-byte id in a table
+    /// kept under seven-eighths full; 100 000 of them in a big pool).
+    index: Vec<(u64, u32, u32)>,
 }
 
 /// How a book is built: at start-up every checker is cold; on reload the
@@ -345,25 +363,42 @@ impl Book {
         }
         let mut book = Book {
             vss,
-            index: HashMap::new(),
+            index: Vec::new(),
         };
         book.reindex();
         book
     }
 
     pub(crate) fn reindex(&mut self) {
-        self.index.clear();
         let at = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let count = self.vss.iter().map(|vs| vs.rss.len()).sum();
+        let mut index = Vec::with_capacity(count);
         for (v, vs) in self.vss.iter().enumerate() {
             for (r, rs) in vs.rss.iter().enumerate() {
-                self.index.entry(rs.id.clone()).or_insert((at(v), at(r)));
+                index.push((digest(&vs.id, rs.key), at(v), at(r)));
             }
         }
+        // Equal digests stay in book order, so the first real server with
+        // an id is the one found, as before.
+        index.sort_unstable();
+        self.index = index;
     }
 
     pub fn rs(&self, id: &RealServerId) -> Option<&RsEntry> {
-        let (v, r) = self.index.get(id)?;
-        self.vss.get(*v as usize)?.rss.get(*r as usize)
+        let key = RsKey {
+            addr: id.addr,
+            port: id.port,
+        };
+        let d = digest(&id.vs, key);
+        let from = self.index.partition_point(|e| e.0 < d);
+        self.index[from..]
+            .iter()
+            .take_while(|e| e.0 == d)
+            .find_map(|&(_, v, r)| {
+                let vs = self.vss.get(v as usize)?;
+                let rs = vs.rss.get(r as usize)?;
+                (vs.id == id.vs && rs.key == key).then_some(rs)
+            })
     }
 
     pub fn checker(&self, at: CheckerRef) -> Option<&CheckerEntry> {
@@ -401,6 +436,16 @@ impl Book {
     }
 }
 
+/// The index's key for `id`: a digest, since the index need not keep the
+/// id (the entry it points at has it, and is compared).
+fn digest(vs: &VirtualServerId, rs: RsKey) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    vs.hash(&mut h);
+    rs.hash(&mut h);
+    h.finish()
+}
+
 fn rs_entry(
     config: &Config,
     vs: &VirtualServer,
@@ -408,7 +453,7 @@ fn rs_entry(
     rs: &RealServer,
     b: &mut Build<'_>,
 ) -> RsEntry {
-    let name = rs_name(vs, rs);
+    let name = rs_name_of(vs, rs);
     // Sized up front: a Vec grown from empty by one push holds room for
     // four entries, and with one checker per real server (the usual case)
     // three empty ones of several hundred bytes each stayed behind for
@@ -458,7 +503,6 @@ fn rs_entry(
                 log: Arc::clone(&log),
                 machine,
                 config_index,
-                last_seen: None,
                 file: file.clone(),
             });
         }
@@ -467,8 +511,7 @@ fn rs_entry(
     checkers.shrink_to_fit();
     let alive = checkers.iter().all(|c| c.machine.is_up());
     RsEntry {
-        id: RealServerId {
-            vs: vs_id.clone(),
+        key: RsKey {
             addr: rs.ip,
             port: expand::rs_port(rs),
         },

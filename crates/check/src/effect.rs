@@ -129,7 +129,13 @@ pub struct LogContext {
 /// `HTTP status code error to`, `timed out` ...), for MISC optionally
 /// followed by ` (<reason>)` (`exited with status 1`, `due to signal 9`),
 /// used where keepalived names them.
-pub fn check_lines(ctx: &LogContext, note: Note, rs: &str, vs: &str, detail: &str) -> Vec<String> {
+pub fn check_lines(
+    ctx: &LogContext,
+    note: Note,
+    rs: impl std::fmt::Display,
+    vs: &str,
+    detail: &str,
+) -> Vec<String> {
     let url_line = |url: usize| {
         let path = ctx.urls.get(url).map_or("", String::as_str);
         let what = ctx
@@ -159,16 +165,22 @@ pub fn check_lines(ctx: &LogContext, note: Note, rs: &str, vs: &str, detail: &st
                 attempt: 1,
                 of: ctx.retry,
             };
-            check_line(ctx, reason, rs, vs, detail)
+            check_line(ctx, reason, &rs, vs, detail)
                 .into_iter()
-                .chain(check_line(ctx, note, rs, vs, detail))
+                .chain(check_line(ctx, note, &rs, vs, detail))
                 .collect()
         }
-        _ => check_line(ctx, note, rs, vs, detail).into_iter().collect(),
+        _ => check_line(ctx, note, &rs, vs, detail).into_iter().collect(),
     }
 }
 
-fn check_line(ctx: &LogContext, note: Note, rs: &str, vs: &str, detail: &str) -> Option<String> {
+fn check_line(
+    ctx: &LogContext,
+    note: Note,
+    rs: &dyn std::fmt::Display,
+    vs: &str,
+    detail: &str,
+) -> Option<String> {
     let all = ctx.log_all_failures;
     let misc = |what: &str| format!("Misc check for [{rs} VS {vs}] by [{}] {what}.", ctx.script);
     // check_misc.c: `<word><suffix>[ (<reason>)]`.

@@ -31,7 +31,7 @@ pub fn probe_lines(
     ctx: &LogContext,
     note: Note,
     was_up: bool,
-    rs: &str,
+    rs: impl std::fmt::Display,
     vs: &str,
     detail: &str,
 ) -> Option<Vec<String>> {

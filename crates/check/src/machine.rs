@@ -365,6 +365,11 @@ impl Machine {
         self.enabled = enabled;
     }
 
+    /// When the last run finished (its result taken).
+    pub fn last_finished(&self) -> Option<Instant> {
+        self.last.map(|l| l.finished)
+    }
+
     /// Feeds the outcome of the run [`Machine::start`] began.
     pub fn finish(&mut self, outcome: Outcome, latency: Duration, now: Instant) -> Step {
         self.running = false;

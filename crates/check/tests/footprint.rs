@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-use keepalived_check::book::ConfigIdentity;
+use keepalived_check::book::{Book, Build, ConfigIdentity};
+use keepalived_check::machine::Start;
 use keepalived_check::reconcile::Pool;
 use keepalived_check::time::Instant;
 use keepalived_config::model::Config;
@@ -80,6 +81,8 @@ fn config_text(services: usize, checkers: bool) -> String {
 struct Footprint {
     model: usize,
     pool: usize,
+    /// Of `pool`, the health book alone (entries, names, index).
+    book: usize,
     /// The model of a real server without checkers (its virtual server's
     /// share included).
     real_server: usize,
@@ -126,19 +129,35 @@ fn measure(services: usize) -> Footprint {
     drop(effects);
     let held = live() - before;
     drop(pool);
+    let mut identify = ConfigIdentity;
+    let before = live();
+    let mut build = Build::new(
+        &config,
+        Start::Cold,
+        Instant::ZERO,
+        &mut jitter,
+        &mut identify,
+    );
+    let book = Book::build(&config, &mut build);
+    drop(build);
+    let book_held = live() - before;
+    drop(book);
     Footprint {
         model: model as usize / checkers,
         pool: held as usize / checkers,
+        book: book_held as usize / checkers,
         real_server: bare as usize / checkers,
     }
 }
 
 /// The budgets, in bytes per checker (one TCP_CHECK per real server),
-/// measured at 637, 160 and 311 (2026-12-05, branch chkmem2: the model's
-/// large checker kinds and a real server's notify commands boxed, its
-/// lists decoded to size; 637, 296 and about 439 before it; 858 and 1 184
-/// before branch chkmem).
-const POOL_BUDGET: usize = 700;
+/// measured at 446, 160 and 311 (2026-12-05, branch poolmem: real-server
+/// names kept as parts, the real-server index as sorted digests, the last
+/// result time read from the machine, the timer heap sized, a real
+/// server's entry without a copy of its virtual server's id; 637 before
+/// it, 858 before branch chkmem; the model's 160 and 311 from branch
+/// chkmem2, 296 and about 439 before it, 1 184 before chkmem).
+const POOL_BUDGET: usize = 460;
 const MODEL_BUDGET: usize = 175;
 const REAL_SERVER_BUDGET: usize = 330;
 
@@ -146,8 +165,8 @@ const REAL_SERVER_BUDGET: usize = 330;
 fn bytes_per_checker_stay_within_budget() {
     let f = measure(1_000);
     eprintln!(
-        "per checker: pool {} B, configuration model {} B; real server model {} B",
-        f.pool, f.model, f.real_server
+        "per checker: pool {} B (book {} B), configuration model {} B; real server model {} B",
+        f.pool, f.book, f.model, f.real_server
     );
     assert!(
         f.pool <= POOL_BUDGET,
@@ -170,13 +189,14 @@ fn bytes_per_checker_stay_within_budget() {
 /// here first, before it shows in the bytes per checker above.
 #[test]
 fn per_checker_structs_stay_small() {
-    use keepalived_check::book::CheckerEntry;
+    use keepalived_check::book::{CheckerEntry, RsEntry};
     use keepalived_check::machine::Machine;
     use keepalived_config::model::checker::Checker;
     use keepalived_config::model::lvs::RealServer;
     let sizes = [
-        ("CheckerEntry", size_of::<CheckerEntry>(), 272),
+        ("CheckerEntry", size_of::<CheckerEntry>(), 256),
         ("Machine", size_of::<Machine>(), 200),
+        ("RsEntry", size_of::<RsEntry>(), 88),
         ("model Checker", size_of::<Checker>(), 160),
         ("model RealServer", size_of::<RealServer>(), 240),
     ];

@@ -43,12 +43,7 @@ fn http_server() -> SocketAddr {
 fn spec(target: SocketAddr, kind: Kind) -> Spec {
     Spec {
         target,
-        conn: ConnOpts {
-            bind: None,
-            bind_if: None,
-            fwmark: None,
-            connect_timeout: Duration::from_secs(5),
-        },
+        conn: ConnOpts::plain(Duration::from_secs(5)),
         kind,
     }
 }

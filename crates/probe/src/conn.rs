@@ -135,13 +135,13 @@ fn prepare(target: SocketAddr, conn: &ConnOpts) -> io::Result<Socket> {
 
 /// SO_MARK, SO_BINDTODEVICE and bind, in keepalived's order.
 pub(crate) fn options(socket: &Socket, conn: &ConnOpts) -> io::Result<()> {
-    if let Some(mark) = conn.fwmark {
+    if let Some(mark) = conn.fwmark() {
         socket.set_mark(mark)?;
     }
-    if let Some(dev) = &conn.bind_if {
+    if let Some(dev) = conn.bind_if() {
         socket.bind_device(Some(dev.as_bytes()))?;
     }
-    if let Some(local) = conn.bind {
+    if let Some(local) = conn.bind() {
         socket.bind(&SockAddr::from(local))?;
     }
     Ok(())

@@ -437,12 +437,12 @@ pub fn main(prog: &str, am_genhash: bool, args: &[OsString]) -> u8 {
 pub async fn fetch(a: &Args) -> (Vec<u8>, Vec<u8>) {
     let started = std::time::Instant::now();
     let target = SocketAddr::new(a.server, a.port);
-    let conn = ConnOpts {
-        bind: None,
-        bind_if: None,
-        fwmark: (a.fwmark != 0).then_some(a.fwmark),
-        connect_timeout: Duration::from_micros(u64::from(a.timeout_us)),
-    };
+    let conn = ConnOpts::new(
+        None,
+        None,
+        (a.fwmark != 0).then_some(a.fwmark),
+        Duration::from_micros(u64::from(a.timeout_us)),
+    );
     let tls = if a.ssl {
         match crate::tls::client_config(None) {
             Ok(c) => Some(c),

@@ -77,12 +77,7 @@ mod tests {
         fn is_send<T: Send>(_: &T) {}
         let spec = crate::Spec {
             target: std::net::SocketAddr::from(([127, 0, 0, 1], 1)),
-            conn: crate::ConnOpts {
-                bind: None,
-                bind_if: None,
-                fwmark: None,
-                connect_timeout: std::time::Duration::from_secs(1),
-            },
+            conn: crate::ConnOpts::plain(std::time::Duration::from_secs(1)),
             kind: crate::Kind::Tcp,
         };
         let fut = crate::run_url(&spec, 0);

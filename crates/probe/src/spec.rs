@@ -39,17 +39,66 @@ pub struct Spec {
     pub kind: Kind,
 }
 
-/// Connection options shared by the network probes.
+/// Connection options shared by the network probes. The options few
+/// checkers set are boxed: every checker has a spec, and inline they were
+/// 64 of its 128 bytes (issue 10).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ConnOpts {
-    /// Local address and port (`bindto`, `bind_port`).
-    pub bind: Option<SocketAddr>,
-    /// SO_BINDTODEVICE.
-    pub bind_if: Option<String>,
-    /// SO_MARK.
-    pub fwmark: Option<u32>,
+    extra: Option<Box<ConnExtra>>,
     /// Bound on each I/O step.
     pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+struct ConnExtra {
+    bind: Option<SocketAddr>,
+    bind_if: Option<String>,
+    fwmark: Option<u32>,
+}
+
+const _: () = assert!(size_of::<Spec>() <= 72, "a spec's rare options are boxed");
+
+impl ConnOpts {
+    /// `bind`: local address and port (`bindto`, `bind_port`); `bind_if`:
+    /// SO_BINDTODEVICE; `fwmark`: SO_MARK.
+    pub fn new(
+        bind: Option<SocketAddr>,
+        bind_if: Option<String>,
+        fwmark: Option<u32>,
+        connect_timeout: Duration,
+    ) -> Self {
+        let any = bind.is_some() || bind_if.is_some() || fwmark.is_some();
+        ConnOpts {
+            extra: any.then(|| {
+                Box::new(ConnExtra {
+                    bind,
+                    bind_if,
+                    fwmark,
+                })
+            }),
+            connect_timeout,
+        }
+    }
+
+    /// No local binding, device or mark.
+    pub fn plain(connect_timeout: Duration) -> Self {
+        ConnOpts {
+            extra: None,
+            connect_timeout,
+        }
+    }
+
+    pub fn bind(&self) -> Option<SocketAddr> {
+        self.extra.as_ref().and_then(|x| x.bind)
+    }
+
+    pub fn bind_if(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|x| x.bind_if.as_deref())
+    }
+
+    pub fn fwmark(&self) -> Option<u32> {
+        self.extra.as_ref().and_then(|x| x.fwmark)
+    }
 }
 
 /// What the probe does. The kinds with settings are boxed: every checker
@@ -259,12 +308,7 @@ impl Spec {
                 )?;
                 Ok(Spec {
                     target: SocketAddr::new(rs.ip, rs.port.unwrap_or(0)),
-                    conn: ConnOpts {
-                        bind: None,
-                        bind_if: None,
-                        fwmark: None,
-                        connect_timeout,
-                    },
+                    conn: ConnOpts::plain(connect_timeout),
                     kind: Kind::Misc(Box::new(MiscSpec {
                         argv: cmd.argv.clone(),
                         user,
@@ -366,9 +410,9 @@ impl Spec {
     pub fn key(&self) -> SpecKey {
         let conn = Some(ConnKey {
             target: self.target,
-            bind: self.conn.bind,
-            bind_if: self.conn.bind_if.clone(),
-            fwmark: self.conn.fwmark,
+            bind: self.conn.bind(),
+            bind_if: self.conn.bind_if().map(str::to_string),
+            fwmark: self.conn.fwmark(),
             connect_timeout_us: self.conn.connect_timeout.as_micros(),
         });
         match &self.kind {
@@ -559,12 +603,12 @@ fn conn_opts(rs: &RealServer, c: &CheckerCommon, timeout: Duration) -> Result<Co
         )),
         (None, None) => None,
     };
-    Ok(ConnOpts {
+    Ok(ConnOpts::new(
         bind,
-        bind_if: c.bind_if.clone(),
-        fwmark: c.fwmark.filter(|m| *m != 0),
-        connect_timeout: timeout,
-    })
+        c.bind_if.clone(),
+        c.fwmark.filter(|m| *m != 0),
+        timeout,
+    ))
 }
 
 fn http_spec(

@@ -80,9 +80,9 @@ impl Pool {
                 continue;
             };
             kept_vs.push(nv);
-            let new_rs: BTreeSet<_> = vs.rss.iter().map(|r| r.id.clone()).collect();
+            let new_rs: BTreeSet<_> = vs.rss.iter().map(|r| r.key).collect();
             for r in 0..self.book.vss[ov].rss.len() {
-                if !new_rs.contains(&self.book.vss[ov].rss[r].id) {
+                if !new_rs.contains(&self.book.vss[ov].rss[r].key) {
                     out.push(Effect::info(format!(
                         "service {} no longer exist",
                         self.book.vss[ov].rss[r].name
@@ -91,7 +91,7 @@ impl Pool {
                 }
             }
             for (nr, rs) in vs.rss.iter_mut().enumerate() {
-                let Some(old) = self.book.vss[ov].rss.iter().find(|o| o.id == rs.id) else {
+                let Some(old) = self.book.vss[ov].rss.iter().find(|o| o.key == rs.key) else {
                     cold(rs);
                     continue;
                 };
@@ -234,7 +234,7 @@ fn migrate_rs(
     let cfg_rs = config.virtual_servers.get(v).and_then(|vs| {
         vs.real_servers
             .iter()
-            .find(|r| r.ip == rs.id.addr && expand::rs_port(r) == rs.id.port)
+            .find(|r| r.ip == rs.key.addr && expand::rs_port(r) == rs.key.port)
     });
     for c in &mut rs.checkers {
         // keepalived has no identity for FILE_CHECK: it is read anew.
@@ -259,7 +259,6 @@ fn migrate_rs(
         m.migrate(timing, schedule, now, jitter(timing.warmup));
         m.set_base_weight(rs.base_weight);
         c.machine = m;
-        c.last_seen = old.checkers[i].last_seen;
     }
     rs.alive = old.alive;
     let failed = rs

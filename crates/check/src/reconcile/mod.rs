@@ -308,11 +308,7 @@ impl Pool {
                 }
             }
         }
-        self.timers.clear();
-        let all: Vec<CheckerRef> = self.book.checkers().map(|(at, _)| at).collect();
-        for who in all {
-            self.arm(who);
-        }
+        self.rearm_all();
     }
 
     /// Starts every run due at `now`: a probe to launch, or a shared run
@@ -336,7 +332,7 @@ impl Pool {
                 continue;
             };
             let key = (entry.share, url);
-            let last_seen = entry.last_seen;
+            let last_seen = entry.last_seen();
             let delay_loop = entry.machine.timing().delay_loop;
             if let Some((_, waiters)) = self.share.inflight.get_mut(&key) {
                 waiters.push(who);
@@ -442,10 +438,9 @@ impl Pool {
         if !had_run && entry.machine.has_run() {
             self.first_results += 1;
         }
-        entry.last_seen = Some(now);
         let alpha = entry.machine.timing().alpha;
-        let lines = probe_lines(&entry.log, step.note, was_up, &rs.name, vs_name, detail)
-            .unwrap_or_else(|| check_lines(&entry.log, step.note, &rs.name, vs_name, detail));
+        let lines = probe_lines(&entry.log, step.note, was_up, rs.name, vs_name, detail)
+            .unwrap_or_else(|| check_lines(&entry.log, step.note, rs.name, vs_name, detail));
         self.arm(who);
         out.extend(lines.into_iter().map(Effect::info));
         if step.weight.is_some() && step.change != Some(Change::Down) {
@@ -520,6 +515,18 @@ impl Pool {
             .checkers()
             .filter_map(|(_, c)| c.file.as_ref().map(|f| f.name.clone()))
             .collect()
+    }
+
+    /// Every checker's deadline, in a heap sized for them: one entry each
+    /// and room for an eighth more (stale entries wait there until they
+    /// reach the top). Grown one push at a time, the heap of 100 000
+    /// checkers held room for 131 072.
+    fn rearm_all(&mut self) {
+        let all: Vec<CheckerRef> = self.book.checkers().map(|(at, _)| at).collect();
+        self.timers = BinaryHeap::with_capacity(all.len() + all.len() / 8);
+        for who in all {
+            self.arm(who);
+        }
     }
 
     fn arm(&mut self, who: CheckerRef) {
@@ -747,11 +754,7 @@ impl Pool {
             let active = suspend::active(watched, &self.local);
             set_activity(vs, active, "Deactivating", false, out);
         }
-        self.timers.clear();
-        let all: Vec<CheckerRef> = self.book.checkers().map(|(at, _)| at).collect();
-        for who in all {
-            self.arm(who);
-        }
+        self.rearm_all();
     }
 
     /// An address came to or left an interface (RTM_NEWADDR /

@@ -21,10 +21,10 @@ use keepalived_config::model::Config;
 
 use super::lifecycle::cold;
 use super::{Jitter, Pool, Share};
-use crate::book::{Book, Build, CheckerRef, Identify, RsEntry};
+use crate::book::{Book, Build, CheckerRef, Identify, RsEntry, RsKey};
 use crate::effect::Effect;
 use crate::health::real_weight;
-use crate::ids::{RealServerId, VirtualServerId};
+use crate::ids::VirtualServerId;
 use crate::machine::Start;
 use crate::suspend;
 use crate::time::Instant;
@@ -54,13 +54,13 @@ impl Pool {
         let mut touched: BTreeSet<usize> = BTreeSet::new();
         // Gone first, while the old book still holds them.
         for v in 0..self.book.vss.len() {
-            let wanted: BTreeSet<&RealServerId> = book
+            let wanted: BTreeSet<RsKey> = book
                 .vss
                 .get(v)
-                .map(|vs| vs.rss.iter().map(|r| &r.id).collect())
+                .map(|vs| vs.rss.iter().map(|r| r.key).collect())
                 .unwrap_or_default();
             let gone: Vec<usize> = (0..self.book.vss[v].rss.len())
-                .filter(|&r| !wanted.contains(&self.book.vss[v].rss[r].id))
+                .filter(|&r| !wanted.contains(&self.book.vss[v].rss[r].key))
                 .collect();
             for r in gone {
                 out.push(Effect::info(format!(
@@ -81,19 +81,19 @@ impl Pool {
         let mut reweighted: Vec<(usize, usize, i64)> = Vec::new();
         for (v, vs) in book.vss.iter_mut().enumerate() {
             let olds = old.get_mut(v);
-            let at: HashMap<RealServerId, usize> = olds
+            let at: HashMap<RsKey, usize> = olds
                 .as_ref()
                 .map(|rss| {
                     rss.iter()
                         .enumerate()
-                        .filter_map(|(i, r)| r.as_ref().map(|r| (r.id.clone(), i)))
+                        .filter_map(|(i, r)| r.as_ref().map(|r| (r.key, i)))
                         .collect()
                 })
                 .unwrap_or_default();
             let mut olds = olds;
             for (nr, rs) in vs.rss.iter_mut().enumerate() {
                 let kept = at
-                    .get(&rs.id)
+                    .get(&rs.key)
                     .and_then(|&or| Some((or, olds.as_mut()?.get_mut(or)?.take()?)));
                 let Some((or, mut kept)) = kept else {
                     cold(rs);
@@ -167,11 +167,7 @@ impl Pool {
                 .collect();
         }
         // Re-registering each deadline as it is restarts nothing.
-        self.timers.clear();
-        let all: Vec<CheckerRef> = self.book.checkers().map(|(at, _)| at).collect();
-        for who in all {
-            self.arm(who);
-        }
+        self.rearm_all();
     }
 
     /// A new address's checkers, enabled or suspended as their virtual

@@ -101,7 +101,7 @@ impl Pool {
                 let rs = vs.rss.get(r)?;
                 Some(DownRealServer {
                     virtual_server: vs.name.clone(),
-                    name: rs.name.clone(),
+                    name: rs.name.to_string(),
                     weight: rs.base_weight,
                     failed_checkers: rs.failed_checkers(),
                     checkers: rs.checkers.len(),
@@ -141,7 +141,13 @@ impl Pool {
                             f += r.failures;
                             hist.merge(&r);
                         }
-                        MetricsRealServer(rs.name.clone(), rs.alive, rs.effective_weight(), n, f)
+                        MetricsRealServer(
+                            rs.name.to_string(),
+                            rs.alive,
+                            rs.effective_weight(),
+                            n,
+                            f,
+                        )
                     })
                     .collect();
                 MetricsVirtualServer(
@@ -179,7 +185,7 @@ impl Pool {
                         .rss
                         .iter()
                         .map(|rs| RealServerState {
-                            name: rs.name.clone(),
+                            name: rs.name.to_string(),
                             alive: rs.alive,
                             weight: rs.base_weight,
                             effective_weight: rs.effective_weight(),

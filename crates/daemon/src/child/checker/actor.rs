@@ -17,7 +17,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keepalived_check::book::Identity;
 use keepalived_check::effect::{Effect, Launch};
 use keepalived_check::globals::{self, SyncDaemonSpec};
 use keepalived_check::reconcile::Pool;
@@ -30,7 +29,7 @@ use keepalived_ipvs::client::Ipvs;
 use keepalived_ipvs::error::{Applied, OpError};
 use keepalived_ipvs::model::{Op, SyncState, Table, Timeouts};
 use keepalived_ipvs::planner::{self, Owned, PlanOptions};
-use keepalived_probe::{Report, Spec};
+use keepalived_probe::Report;
 use keepalived_sys::addr_events::{AddrEvents, AddrNotice};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -39,7 +38,7 @@ use super::Cmd;
 use super::announce::VsAnnounces;
 use super::effects::{self, Notifier};
 use super::ping;
-use super::probes::{self, Jitter, ProbeIdentify};
+use super::probes::{self, Jitter, ProbeIdentify, Specs};
 use super::refused::Refused;
 use super::resolver::{self, Resolver, Update};
 use super::resolver_state;
@@ -99,7 +98,7 @@ pub struct Actor {
     /// instance the VRRP child runs it). The settings last started.
     syncd: Option<SyncDaemonSpec>,
     /// Share key -> probe spec, for the current configuration.
-    specs: HashMap<Identity, Arc<Spec>>,
+    specs: Specs,
     probes: JoinSet<(Launch, Report)>,
     /// Each probe task's launch, to answer for a task that panicked.
     launched: HashMap<tokio::task::Id, Launch>,
@@ -186,7 +185,7 @@ impl Actor {
             resync: false,
             timeouts: None,
             syncd: None,
-            specs: HashMap::new(),
+            specs: Specs::default(),
             probes: JoinSet::new(),
             launched: HashMap::new(),
             burst: 0,
@@ -762,7 +761,7 @@ impl Actor {
             now,
             &mut draw,
         )?;
-        self.specs = ident.specs;
+        self.specs = Specs::from(ident.specs);
         self.config = Some(config);
         let ops = out.iter().filter(|e| matches!(e, Effect::Ipvs(_))).count();
         let before = self.ipvs_ops;
@@ -831,7 +830,7 @@ impl Actor {
                 pool.reload(Arc::clone(&config), &mut ident, now, &mut draw)
             }
         };
-        self.specs = ident.specs;
+        self.specs = Specs::from(ident.specs);
         self.notifier.reconfigure(&config.global_defs);
         let Some(pool) = self.pool.as_ref() else {
             return Err(exit::FATAL);
