@@ -567,91 +567,127 @@ if [ -z "$DAEMON" ]; then
 	start $D/kill.conf
 	wait_table desired_kill 15 >/dev/null || echo "NOTE clock: table not as desired: $(tdiff desired_kill)"
 fi
-# Same daemon: 20004 is probed by one checker, every 2 s. Each jump comes
-# about 0.1 s after a probe: a timer on the wall clock fires at once after
-# +1 h (a probe right after the jump) and not for an hour after -1 h
-# ("late"). The interval bounds, CLOCK_EARLY and CLOCK_LATE, are that far
-# from 2 s because this shared host, with the guest under TCG, delays a
-# probe by up to ~2 s now and then (seen: intervals of 0.63-4.2 s, for
-# both implementations, with no jump at all).
+# Same daemon: 20004 is probed by one checker, every 2 s. A timer on the
+# wall clock fires at once after +1 h (a probe right after the jump) and
+# not for an hour after -1 h ("late"). The interval bounds, CLOCK_EARLY
+# and CLOCK_LATE, are that far from 2 s because this shared host, with
+# the guest under TCG, delays a probe by up to ~2 s now and then (seen:
+# intervals of 0.63-4.2 s, for both implementations, with no jump at all).
 #
-# The probe a wall-clock timer makes comes right after the jump, not
-# right after the probe before it: judged by the interval alone, it is
-# caught only while the jump follows that probe by less than
-# CLOCK_EARLY, and on a loaded guest the poll that sees the probe, the
-# processes between it and `date -s` and the stamp of the next probe
-# took longer than that now and then (the `early` self-test missed).
-# So the first probe after each jump is also judged from the jump
-# itself: it must not come within CLOCK_JUMP_EARLY of it. A monotonic
-# schedule puts it 2 s after the probe before, i.e. 2 s minus the jump's
-# lag (printed; 0.1-0.3 s with the builtin poll below) after the jump; a
-# timer fired by the jump puts it one connect and one stamp after. 1 s
-# lies between the two with margin on both sides. This is stricter than
-# the interval, never looser: the probe before is at or before the jump.
+# How the +1 h jump is judged, and why (the `early` self-test, a
+# connection made at the jump, was missed 4 times in 6 at load 9-14
+# when this row judged the intervals alone):
+# - A probe fired by the jump comes right after the jump, whenever the
+#   probe before it was; an interval catches it only while the jump
+#   follows that probe by less than CLOCK_EARLY. So the first probe after
+#   the jump must also come at least CLOCK_JUMP_EARLY (1 s) after the
+#   jump. A monotonic schedule puts it 2 s after the probe before, so
+#   2 s minus the jump's lag after the jump; a timer fired by the jump,
+#   one wake-up and one connect after it. This only adds to the interval
+#   check: the probe before is at or before the jump.
+# - Probe times are the kernel's: tcpdump's stamps of the SYNs on lo,
+#   taken back to CLOCK_BOOTTIME across the jumps (wall minus boottime
+#   recorded at the start and after each jump). The backend's stamps
+#   (its handler's /proc/uptime) lagged the SYN by up to ~2 s on the
+#   starved guest, unevenly, which moved every interval.
+# - The jump is made by the backend's handler for the probe before, right
+#   after it starts (no shell polling for the probe: that put the jump
+#   0.35-1.52 s after it), then the handler connects once to CANARY_PORT:
+#   how soon a process started at the jump gets its SYN out.
+# - An attempt is judged only if it could tell the two apart: the jump
+#   within CLOCK_JUMP_LAG of the probe before (so a monotonic schedule's
+#   next probe is well over CLOCK_JUMP_EARLY after the jump), and the
+#   canary's SYN within CLOCK_CANARY of the jump (a probe fired by the
+#   jump would be seen within CLOCK_JUMP_EARLY). Otherwise the clock is
+#   put back, noted, and the attempt made again, up to CLOCK_TRIES; a row
+#   that never got a valid attempt fails and says so.
 CLOCK_JUMP_EARLY=${CLOCK_JUMP_EARLY:-1}
-# Between a probe and the jump, and between the jump and the planted
-# connection, no process is started: each cost ~0.2 s on the guest at
-# host load 13 (the old poll, seven processes, put the jump and the
-# planted connection 1.4 s after the probe). Waits are `read -t` on a
-# FIFO nobody writes; the probe count is read with mapfile; `date -s` and
-# the planted `nc` are forked beforehand and wait on a FIFO of their own
-# (arm), so firing them costs one write and an exec.
-mkfifo $D/never
-exec {NEVER}<>$D/never
-pause() { read -r -t "$1" -u "$NEVER" _; }
-read_probes() { # PROBES and LAST_PROBE from the file
-	local a=()
-	{ mapfile -t a <$D/probes.20004; } 2>/dev/null
-	PROBES=${#a[@]}
-	LAST_PROBE=${a[-1]:-0}
+CLOCK_JUMP_LAG=${CLOCK_JUMP_LAG:-0.5}
+CLOCK_CANARY=${CLOCK_CANARY:-0.7}
+CLOCK_TRIES=${CLOCK_TRIES:-3}
+CANARY_PORT=20005
+up $CANARY_PORT
+: >$D/clk-offsets
+clk_offset() { # START: the segment from START (CLOCK_BOOTTIME) on, its wall minus boottime
+	local up w
+	read -r up _ </proc/uptime
+	w=$EPOCHREALTIME
+	awk -v s="$1" -v u="$up" -v w="$w" 'BEGIN { printf "%s %.6f\n", s, w - u }' >>$D/clk-offsets
 }
-probes() { cat $D/probes.20004 2>/dev/null; }
+clk_offset 0
+tcpdump -Z root -l -n -tt -i lo "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and (dst port 20004 or dst port $CANARY_PORT)" >$D/clk-syns 2>$D/clk-tcpdump.err &
+CLK_TCPDUMP=$!
+for _ in $(seq 100); do
+	grep -q listening $D/clk-tcpdump.err && break
+	sleep 0.1
+done
+grep -q listening $D/clk-tcpdump.err || die "clock: tcpdump on lo did not start: $(head -c 300 $D/clk-tcpdump.err)"
+syns() { # PORT: the SYNs to PORT, on CLOCK_BOOTTIME
+	# Segment i (from offset record i to the next) is the one whose
+	# offset puts the stamp inside it: offsets an hour apart, segments
+	# seconds long. 0.05 s of slack for the jump's own stamp.
+	awk -v port="198.51.100.1.$1:" -v end="$(now)" 'NR == FNR { st[n] = $1; off[n++] = $2; next }
+		FNR == 1 { st[n] = end + 1 }
+		$5 == port { for (i = n - 1; i > 0; i--) { c = $1 - off[i]; if (c >= st[i] - 0.05 && c < st[i + 1] + 0.05) break }
+			printf "%.3f\n", $1 - off[i] }' $D/clk-offsets $D/clk-syns
+}
+probes() { syns 20004; }
 intervals() { # FROM TO: min and max interval between probes in [FROM, TO], and their count
 	probes | awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { if (n++) { d = $1 - p; if (d < lo || n == 2) lo = d; if (d > hi) hi = d } p = $1 }
 		END { if (n < 2) print "none - " n + 0; else printf "%.2f %.2f %d\n", lo, hi, n }'
 }
-after_probe() { # wait for the next probe at 20004 (4 s at most), then 0.1 s; LAST_PROBE is it
-	local n t end
-	read_probes
-	n=$PROBES
-	read -r t _ </proc/uptime
-	end=$((${t%.*} + 4))
-	while read_probes && [ "$PROBES" -le "$n" ]; do
-		read -r t _ </proc/uptime
-		[ "${t%.*}" -ge "$end" ] && break
-		pause 0.05
-	done
-	pause 0.1
-}
-ARMED=0
-arm() { # NAME CMD: CMD (a shell command line) forked now, waiting; `fire NAME` runs it (exec)
-	local cmd=$2
-	mkfifo "$D/go.$1"
-	exec {ARMED}<>"$D/go.$1"
-	( read -r -u "$ARMED" _; eval "exec $cmd" ) &
-	eval "GO_$1=$ARMED PID_$1=$!"
-}
-fire() { # NAME: run what arm NAME prepared, and wait for it
-	local fd pid
-	eval "fd=\$GO_$1 pid=\$PID_$1"
-	echo >&"$fd"
-	wait "$pid"
-	exec {fd}>&-
-	rm -f "$D/go.$1"
-}
-JUMP_AT=
-jump() { # +3600 or -3600, right after a probe: JUMP_AT (CLOCK_BOOTTIME) is when
-	# The new time is taken when the jump fires, not now.
-	arm date 'date -s "@$((EPOCHSECONDS '"$1"'))" >/dev/null'
+# The backend's handler makes an armed jump: claimed with a noclobber
+# create (atomic, no process), `date -s` in GNU date's relative form (one
+# process, nanoseconds kept), the jump's moment, the canary, and for the
+# early self-test the planted connection.
+cat >$D/stamp.20004 <<STAMP
+#!/bin/sh
+read -r t _ </proc/uptime
+echo \$t >>$D/probes.20004
+[ -e $D/jump.arm ] && { set -C; : >$D/jump.taken; } 2>/dev/null || exit 0
+read -r w <$D/jump.arm
+date -s "\$w" >/dev/null
+read -r j _ </proc/uptime
+echo "\$j" >$D/jump.at
+busybox nc -w 1 198.51.100.1 $CANARY_PORT </dev/null >/dev/null 2>&1 &
+[ -e $D/early.arm ] && exec busybox nc -w 1 198.51.100.1 20004 </dev/null >/dev/null 2>&1
+exit 0
+STAMP
+JUMP_AT= JUMP_LAG= CANARY= LAST_PROBE=
+jump() { # "1 hour" or "1 hour ago", at the next probe: sets LAST_PROBE (that probe's SYN), JUMP_AT, JUMP_LAG, CANARY
+	local i
+	rm -f $D/jump.at $D/jump.taken
 	# early: the connection a timer on the wall clock would make at once.
-	mutated early && [ "$1" = +3600 ] && arm nc 'busybox nc -w 1 198.51.100.1 20004 </dev/null >/dev/null 2>&1'
-	after_probe
-	fire date
-	read -r JUMP_AT _ </proc/uptime
-	mutated early && [ "$1" = +3600 ] && fire nc
-	echo "NOTE clock: jump $1 s at $JUMP_AT, $(awk -v p="$LAST_PROBE" -v j="$JUMP_AT" 'BEGIN { printf "%.2f", j - p }') s after the probe before; wall clock now $(date -u '+%F %T')"
+	mutated early && [ "$1" = "1 hour" ] && : >$D/early.arm
+	echo "$1" >$D/jump.arm
+	for i in $(seq 50); do
+		[ -s $D/jump.at ] && break
+		sleep 0.1
+	done
+	rm -f $D/jump.arm $D/early.arm
+	read -r JUMP_AT <$D/jump.at 2>/dev/null || die "clock: no probe made the jump within 5 s"
+	clk_offset "$JUMP_AT"
+	# tcpdump writes a line when it gets the CPU: wait for the canary's.
+	for i in $(seq 30); do
+		[ -n "$(syns $CANARY_PORT | awk -v j="$JUMP_AT" '$1 > j')" ] && break
+		sleep 0.1
+	done
+	LAST_PROBE=$(probes | awk -v j="$JUMP_AT" '$1 <= j { p = $1 } END { print p + 0 }')
+	CANARY=$(syns $CANARY_PORT | awk -v j="$JUMP_AT" '$1 > j { printf "%.2f", $1 - j; exit }')
+	JUMP_LAG=$(awk -v p="$LAST_PROBE" -v j="$JUMP_AT" 'BEGIN { printf "%.2f", j - p }')
+	echo "NOTE clock: jump $1 at $JUMP_AT, $JUMP_LAG s after the probe's SYN, canary's SYN ${CANARY:-none} s after; wall clock now $(date -u '+%F %T')"
 }
-clock_phase() { # NAME FROM [JUMP]: the intervals from FROM (the probe before the jump) to 7 s later
+after_probe() { # wait for the next probe at 20004 (4 s at most), then 0.1 s; LAST_PROBE is it
+	local n
+	n=$(probes | wc -l)
+	for _ in $(seq 40); do
+		[ "$(probes | wc -l)" -gt "$n" ] && break
+		sleep 0.1
+	done
+	sleep 0.1
+	LAST_PROBE=$(probes | tail -1)
+}
+clock_judge() { # NAME FROM [JUMP]: the intervals from FROM (the probe before the jump) to 7 s later
 	local b iv lo hi n st q seen= why= early=
 	sleep 7
 	b=$(now)
@@ -659,27 +695,45 @@ clock_phase() { # NAME FROM [JUMP]: the intervals from FROM (the probe before th
 	read -r lo hi n <<<"$iv"
 	if [ "$lo" != none ] && awk -v lo="$lo" -v hi="$hi" -v e="$CLOCK_EARLY" -v l="$CLOCK_LATE" 'BEGIN { exit !(lo >= e && hi <= l) }'; then st=ok; else st=FAIL; fi
 	if [ -n "${3:-}" ]; then
-		# The first probe after the jump, from the jump (none within
-		# 7 s fails the interval check already).
 		q=$(probes | awk -v j="$3" '$1 > j { printf "%.2f", $1 - j; exit }')
-		why="; first probe ${q:-none} s after the jump, which came $(awk -v p="$2" -v j="$3" 'BEGIN { printf "%.2f", j - p }') s after the probe before"
+		why="; first probe ${q:-none} s after the jump (jump $JUMP_LAG s after the probe before, canary ${CANARY:-none} s after the jump)"
 		awk -v q="${q:-99}" -v e="$CLOCK_JUMP_EARLY" 'BEGIN { exit !(q >= e) }' || st=FAIL
 		early=", or < ${CLOCK_JUMP_EARLY} s after the jump"
 	fi
 	[ $st = FAIL ] && seen="; probes at $(probes | awk -v a="$2" -v b="$b" '$1 >= a - 3 && $1 <= b { printf "%s%.2f", sep, $1 - a; sep = " " }') s from the probe before"
 	r clock "$1: probes every 2 s, none early (< ${CLOCK_EARLY} s$early) or late (> ${CLOCK_LATE} s)" $st "$n probes, interval $lo-$hi s$why$seen"
 }
+valid_attempt() { # the +1 h attempt could tell a probe fired by the jump from the schedule
+	awk -v d="$JUMP_LAG" -v c="${CANARY:-99}" -v dl="$CLOCK_JUMP_LAG" -v cl="$CLOCK_CANARY" 'BEGIN { exit !(d <= dl && c <= cl) }'
+}
 before_table=$(table)
 after_probe
-clock_phase "before the jumps" "$LAST_PROBE"
-jump +3600
+clock_judge "before the jumps" "$LAST_PROBE"
+try=1
+while :; do
+	jump "1 hour"
+	if valid_attempt || [ "$try" -ge "$CLOCK_TRIES" ]; then break; fi
+	echo "NOTE clock: attempt $try of the +1 h jump not judged (jump $JUMP_LAG s after the probe, at most $CLOCK_JUMP_LAG; canary ${CANARY:-none} s, at most $CLOCK_CANARY): clock put back, again"
+	sleep 2
+	jump "1 hour ago"
+	sleep 4
+	try=$((try + 1))
+done
 # The checker child by its pid file (-c) rather than a scan of /proc:
 # once (selftest, 12:01 UTC, 7 of 8) the planted stop left the probes
 # untouched, as if it had hit no process; the cause was not seen.
 mutated late && { cc=$(cat $D/checkers.pid 2>/dev/null); kill -STOP "${cc:-$(child)}"; sleep 5.5; kill -CONT "${cc:-$(child)}"; }
-clock_phase "after +1 h" "$LAST_PROBE" "$JUMP_AT"
-jump -3600
-clock_phase "after -1 h" "$LAST_PROBE" "$JUMP_AT"
+if valid_attempt; then
+	clock_judge "after +1 h" "$LAST_PROBE" "$JUMP_AT"
+else
+	r clock "after +1 h: probes every 2 s, none early (< ${CLOCK_EARLY} s, or < ${CLOCK_JUMP_EARLY} s after the jump) or late (> ${CLOCK_LATE} s)" FAIL "not judged: in $CLOCK_TRIES attempts the guest never made the jump within $CLOCK_JUMP_LAG s of a probe and the canary within $CLOCK_CANARY s of the jump (last: $JUMP_LAG s, ${CANARY:-none} s): too starved to tell a probe fired by the jump from the schedule"
+	sleep 7
+fi
+jump "1 hour ago"
+clock_judge "after -1 h" "$LAST_PROBE"
+kill "$CLK_TCPDUMP" 2>/dev/null
+wait "$CLK_TCPDUMP" 2>/dev/null
+cp $D/clk-syns "/payload/$IMPL${MUTATE:+-${MUTATE// /-}}-clock-syns.log" 2>/dev/null
 [ "$(table)" = "$before_table" ] && st=ok || st=FAIL
 r clock "table unchanged across the jumps" $st "$(table | grep -c -- '-a ') real servers"
 keep_log clock
