@@ -18,11 +18,14 @@
 #           a log line naming each refused service, the good ones fully
 #           programmed, the daemon alive and not respawning, and (ours)
 #           `status --json` counting the failed ops.
-#   clock   `date -s` +1 h then -1 h, each 0.1-0.2 s after a probe, with
-#           delay_loop 2: no interval between probes at a backend shorter
-#           than CLOCK_EARLY or longer than CLOCK_LATE before and after
-#           each jump (a timer on the wall clock fires at once after +1 h,
-#           not for an hour after -1 h), and the table stays put.
+#   clock   `date -s` +1 h then -1 h, each made by the backend right
+#           after a probe, with delay_loop 2: no interval between probes
+#           (kernel SYN stamps) shorter than CLOCK_EARLY or longer than
+#           CLOCK_LATE before and after each jump, and no probe within
+#           CLOCK_JUMP_EARLY after the +1 h jump (a timer on the wall
+#           clock fires at once after +1 h, not for an hour after -1 h),
+#           and the table stays put. A +1 h attempt on a guest too slow to
+#           tell the two apart is not judged but made again.
 #   vrrpclock  a VRRP pair in two namespaces on a veth pair, the same
 #           implementation on both (VRRPv3, advert_int 1, one VIP; vcA
 #           priority 150, vcB 100), once settled: `date -s` +1 h then
