@@ -506,8 +506,9 @@ vc_stop() {
 
 # The row's budget, VC_BUDGET_S (30 s of guest time), is the sum of what
 # each phase waits for on a quiet host, with margin:
-#   start   2 s: namespaces, tcpdump, 2 x 0.5 s between the daemons' starts.
-#   settle 12 s: vcA's master-down interval (3 x advert_int + skew =
+#   start   3 s: namespaces, veth, 6 `ip netns exec`, tcpdump, 2 x 0.5 s
+#           between the daemons' starts.
+#   settle 11 s: vcA's master-down interval (3 x advert_int + skew =
 #           3.41 s), its second advert (1 s), the settled state held 1 s,
 #           up to 1 s more from the poll's step, and the daemons' own
 #           start-up (2 debug builds under TCG).
@@ -518,7 +519,7 @@ vc_stop() {
 # A run over it says which phase took the time (a NOTE, not a check: it
 # is this host's load and TCG, not the daemons' behaviour, that moves it).
 VC_BUDGET_S=${VC_BUDGET_S:-30}
-declare -A VC_PHASE_BUDGET=([start]=2 [settle]=12 [jumps]=12 [stop]=4)
+declare -A VC_PHASE_BUDGET=([start]=3 [settle]=11 [jumps]=12 [stop]=4)
 VC_PHASES=
 vc_lap() { # PHASE: the guest time since the previous lap, recorded for PHASE
 	local t
