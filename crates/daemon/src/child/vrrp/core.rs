@@ -949,11 +949,14 @@ impl Core {
                 continue;
             }
             let split = match &r.rejects {
-                Some(rej) if wanted.fits() => rej
+                Some(_) if !wanted.fits() => Err(std::io::Error::other(
+                    "more (VRID, version) pairs than one filter holds (254)",
+                )),
+                Some(rej) => rej
                     .socket
                     .set_rejects(&wanted)
                     .and_then(|()| r.main.socket.set_adverts(&wanted)),
-                _ => Err(std::io::Error::other("no rejects socket")),
+                None => Err(std::io::Error::other("no rejects socket")),
             };
             let res = match split {
                 Ok(()) => Ok(()),
