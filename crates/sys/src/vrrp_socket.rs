@@ -35,7 +35,10 @@
 //!   a burst of junk without dropping the master's adverts with it.
 //! * A BPF filter passing only the VRIDs configured on the interface
 //!   ([`VrrpReceiver::set_vrids`], [`crate::vrid_filter`]); until it is
-//!   set, everything passes. Not in keepalived.
+//!   set, everything passes. Or, on a pair of receivers, one passing the
+//!   adverts whose version and (IPv4 multicast) TTL are right and one
+//!   passing the rest for those VRIDs ([`VrrpReceiver::set_adverts`],
+//!   [`VrrpReceiver::set_rejects`]). Not in keepalived.
 //!
 //! Sender
 //! * `SO_BINDTODEVICE` + bind to the source address: packets leave by this
@@ -354,7 +357,25 @@ impl VrrpReceiver {
     /// the others before they take room in its queue); replaces the
     /// filter set before. An empty list passes nothing.
     pub fn set_vrids(&self, vrids: &[u8]) -> io::Result<()> {
-        let prog: Vec<SockFilter> = crate::vrid_filter::program(self.family, vrids)
+        self.attach(&crate::vrid_filter::program(self.family, vrids))
+    }
+
+    /// Lets only the adverts `wanted` names reach this socket (right
+    /// version/type byte for the VRID, IPv4 TTL 255 when asked): the
+    /// socket the master's adverts arrive on.
+    pub fn set_adverts(&self, wanted: &crate::vrid_filter::Wanted) -> io::Result<()> {
+        self.attach(&crate::vrid_filter::adverts(self.family, wanted))
+    }
+
+    /// Lets only what [`set_adverts`](Self::set_adverts) refuses among
+    /// the datagrams for a wanted VRID reach this socket, so they are
+    /// still validated and counted without crowding the adverts' queue.
+    pub fn set_rejects(&self, wanted: &crate::vrid_filter::Wanted) -> io::Result<()> {
+        self.attach(&crate::vrid_filter::rejects(self.family, wanted))
+    }
+
+    fn attach(&self, prog: &[crate::vrid_filter::Insn]) -> io::Result<()> {
+        let prog: Vec<SockFilter> = prog
             .iter()
             .map(|i| SockFilter::new(i.code, i.jt, i.jf, i.k))
             .collect();

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{A_V4, A_V6, B_V4, B_V6, Lab, in_ns, join};
 use keepalived_sys::netlink::Netlink;
+use keepalived_sys::vrid_filter::Wanted;
 use keepalived_sys::vrrp_socket::{
     Datagram, Family, RecvMode, VRRP_GROUP_V4, VRRP_GROUP_V6, VrrpReceiver, VrrpSender,
 };
@@ -34,16 +35,25 @@ struct Case {
 
 /// Open the receiver in B, then send from A until B has a datagram.
 fn exchange(lab: &Lab, case: Case, payload: Vec<u8>) -> (Datagram, IpAddr, u32) {
-    receive_in_b(lab, case, None, vec![payload])
+    receive_in_b(lab, case, Filter::None, 255, vec![payload])
 }
 
-/// The receive harness: opens B's receiver (passing only `vrids` when
-/// given), then sends `round` from A, one round each 100 ms, until B has
-/// read a datagram. Returns that datagram, A's source and B's ifindex.
+/// The kernel filter B's receiver gets.
+enum Filter {
+    None,
+    Vrids(Vec<u8>),
+    Adverts(Wanted),
+    Rejects(Wanted),
+}
+
+/// The receive harness: opens B's receiver with `filter`, then sends
+/// `round` from A (unicast with TTL `ttl`), one round each 100 ms, until B
+/// has read a datagram. Returns that datagram, A's source and B's ifindex.
 fn receive_in_b(
     lab: &Lab,
     case: Case,
-    vrids: Option<Vec<u8>>,
+    filter: Filter,
+    ttl: u8,
     round: Vec<Vec<u8>>,
 ) -> (Datagram, IpAddr, u32) {
     let (ready_tx, ready_rx) = mpsc::channel();
@@ -58,8 +68,11 @@ fn receive_in_b(
         let nl = Netlink::new().unwrap();
         let vb = nl.interface_by_name("vb").await.unwrap();
         let mut rx = VrrpReceiver::open("vb", vb.index, family, mode).unwrap();
-        if let Some(vrids) = vrids {
-            rx.set_vrids(&vrids).unwrap();
+        match &filter {
+            Filter::None => {}
+            Filter::Vrids(v) => rx.set_vrids(v).unwrap(),
+            Filter::Adverts(w) => rx.set_adverts(w).unwrap(),
+            Filter::Rejects(w) => rx.set_rejects(w).unwrap(),
         }
         ready_tx.send(()).unwrap();
         let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
@@ -77,7 +90,7 @@ fn receive_in_b(
         let va = nl.interface_by_name("va").await.unwrap();
         let src =
             src.unwrap_or_else(|| IpAddr::V6(va.ipv6_link_local().expect("link-local on va")));
-        let tx = VrrpSender::open("va", va.index, src, 255).unwrap();
+        let tx = VrrpSender::open("va", va.index, src, ttl).unwrap();
         for _ in 0..20 {
             for payload in &round {
                 match dst {
@@ -246,7 +259,7 @@ fn first_after_filter(family: Family) -> Vec<u8> {
     right[1] = 52;
     let mut round = vec![wrong; 10];
     round.push(right);
-    let (got, _, _) = receive_in_b(&lab, case, Some(vec![52]), round);
+    let (got, _, _) = receive_in_b(&lab, case, Filter::Vrids(vec![52]), 255, round);
     got.payload().to_vec()
 }
 
@@ -260,4 +273,113 @@ fn the_vrid_filter_drops_other_vrids_in_the_kernel_v4() {
 fn the_vrid_filter_drops_other_vrids_in_the_kernel_v6() {
     let got = first_after_filter(Family::V6);
     assert_eq!(got.get(1), Some(&52), "{got:?}");
+}
+
+/// The adverts/rejects split in the real kernel. A sends, in each round,
+/// datagrams the socket under test must not pass, then the one it must:
+/// the first datagram B reads is that one. VRID 52 runs VRRPv3 (byte
+/// 0x31) with TTL 255 required; 51 is nobody's.
+fn first_of_split(family: Family, adverts_side: bool) -> Vec<u8> {
+    let lab = Lab::new();
+    let case = Case {
+        family,
+        mode: RecvMode::Multicast,
+        dst: None,
+        src: match family {
+            Family::V4 => Some(A_V4.parse().unwrap()),
+            Family::V6 => None,
+        },
+    };
+    let wanted = Wanted {
+        adverts: vec![(52, 0x31)],
+        ttl_255: true,
+    };
+    let with = |vt: u8, vrid: u8| {
+        let mut p = advert(&[192, 0, 2, 100]);
+        p[0] = vt;
+        p[1] = vrid;
+        p
+    };
+    let (filter, mut round) = if adverts_side {
+        // A v2 byte and a bad type for 52, a good v3 advert of 51.
+        (
+            Filter::Adverts(wanted),
+            vec![with(0x21, 52), with(0x32, 52), with(0x31, 51)],
+        )
+    } else {
+        // Good adverts of 52 and anything of 51.
+        (
+            Filter::Rejects(wanted),
+            vec![with(0x31, 52), with(0x21, 51), with(0x31, 51)],
+        )
+    };
+    round = std::iter::repeat_n(round, 5).flatten().collect();
+    round.push(if adverts_side {
+        with(0x31, 52)
+    } else {
+        with(0x21, 52)
+    });
+    let (got, _, _) = receive_in_b(&lab, case, filter, 255, round);
+    got.payload().to_vec()
+}
+
+#[test]
+fn the_adverts_socket_takes_only_right_versions_v4_and_v6() {
+    for family in [Family::V4, Family::V6] {
+        let got = first_of_split(family, true);
+        assert_eq!(got.get(..2), Some(&[0x31, 52][..]), "{family:?}: {got:?}");
+    }
+}
+
+#[test]
+fn the_rejects_socket_takes_only_the_rest_of_our_vrids_v4_and_v6() {
+    for family in [Family::V4, Family::V6] {
+        let got = first_of_split(family, false);
+        assert_eq!(got.get(..2), Some(&[0x21, 52][..]), "{family:?}: {got:?}");
+    }
+}
+
+/// TTL, unicast from A (the multicast TTL is always 255): with TTL 255
+/// required, the adverts socket reads a TTL 255 advert and nothing of a
+/// TTL 64 one; the rejects socket reads the TTL 64 one.
+#[test]
+fn a_wrong_ipv4_ttl_goes_to_the_rejects_socket() {
+    let wanted = Wanted {
+        adverts: vec![(51, 0x31)],
+        ttl_255: true,
+    };
+    let case = || Case {
+        family: Family::V4,
+        mode: RecvMode::Unicast {
+            local: Some(B_V4.parse().unwrap()),
+        },
+        dst: Some(B_V4.parse().unwrap()),
+        src: Some(A_V4.parse().unwrap()),
+    };
+    let payload = advert(&[192, 0, 2, 100]);
+    let lab = Lab::new();
+    let (got, _, _) = receive_in_b(
+        &lab,
+        case(),
+        Filter::Adverts(wanted.clone()),
+        255,
+        vec![payload.clone()],
+    );
+    assert_eq!(got.ttl, 255);
+    let (got, _, _) = receive_in_b(
+        &lab,
+        case(),
+        Filter::Rejects(wanted.clone()),
+        64,
+        vec![payload.clone()],
+    );
+    assert_eq!(got.ttl, 64);
+    // receive_in_b fails when nothing arrives within 5 s.
+    let missed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        receive_in_b(&lab, case(), Filter::Adverts(wanted), 64, vec![payload])
+    }));
+    assert!(
+        missed.is_err(),
+        "a TTL 64 advert reached the adverts socket"
+    );
 }

@@ -52,13 +52,31 @@ raw_drops() { # side
         awk 'NR > 1 && $2 ~ /:0070$/ { d += $NF } END { print d + 0 }'
 }
 
+# The same per socket, as "inode drops" lines, and the drops between two
+# such readings as "fd:drops" per socket that dropped any (fd of the
+# daemon process holding it: ours opens a receiver's adverts socket just
+# before its rejects socket, so the lower fd of a pair is the adverts').
+raw_drops_each() { # side
+    ip netns exec "$(side_ns "$1")" cat /proc/net/raw 2>/dev/null |
+        awk 'NR > 1 && $2 ~ /:0070$/ { print $10, $NF }'
+}
+raw_drops_delta() { # before-lines after-lines
+    local inode d fd
+    while read -r inode d; do
+        d=$((d - $(awk -v i="$inode" '$1 == i { print $2; f = 1 } END { if (!f) print 0 }' <<<"$1")))
+        ((d > 0)) || continue
+        fd=$(find /proc/[0-9]*/fd -lname "socket:\[$inode\]" 2>/dev/null | head -1)
+        printf ' fd%s:%s' "${fd##*/}" "$d"
+    done <<<"$2"
+}
+
 notify_lines_between() { # after before
     awk -v a="$1" -v b="$2" '$1 + 0 > a + 0 && $1 + 0 < b + 0' "$RUN_DIR/notify.log" | wc -l
 }
 
 row_storm() {
     local t0 t1 base target side mac kind classes before after out ts te n p99 nb \
-        pps kd0 state_ok drops detail c cnt d missing ref want log0 logn lmax sample
+        pps kd0 kdeach0 state_ok drops detail c cnt d missing ref want log0 logn lmax sample
     # The idle baseline: the master's advert intervals with nothing else on.
     t0=$EPOCHREALTIME
     sleep "$STORM_S"
@@ -75,6 +93,7 @@ row_storm() {
             node_counters "$side" "$before" || true
             log0=$(wc -l <"$RUN_DIR/$(side_name "$side").out")
             kd0=$(raw_drops "$side")
+            kdeach0=$(raw_drops_each "$side")
             ts=$EPOCHREALTIME
             out=$(ip netns exec "$NS_ATK" python3 "$FAULTS_DIR/storm.py" "$IFACE" "$mac" "$STORM_S" "$classes" "$STORM_RATE" 2>&1) || true
             te=$EPOCHREALTIME
@@ -93,7 +112,7 @@ row_storm() {
             [[ $n == 0 && $nb == 0 ]] || state_ok=0
             local smsg=""
             settle "$(calc "$MD_B + $(slack_for "$ADV")")" || { state_ok=0; smsg="; $SETTLE_MSG"; }
-            detail="$pps frames/s for $(calc "$te - $ts") s; $n notify, $nb adverts from lb2; kernel dropped $(($(raw_drops "$side") - kd0)) at $(side_name "$side")'s full VRRP socket; $(pair_state)$smsg"
+            detail="$pps frames/s for $(calc "$te - $ts") s; $n notify, $nb adverts from lb2; kernel dropped $(($(raw_drops "$side") - kd0)) at $(side_name "$side")'s full VRRP sockets (by socket:$(raw_drops_delta "$kdeach0" "$(raw_drops_each "$side")")); $(pair_state)$smsg"
             if ((state_ok)); then result "$target $kind: no state change" PASS "$detail"
             else result "$target $kind: no state change" FAIL "$detail"; fi
             p99=$(advert_intervals "$IP_LB1" 51 "$ts" "$te" | percentile "$PCT")

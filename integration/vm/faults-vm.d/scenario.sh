@@ -18,11 +18,14 @@
 #           a log line naming each refused service, the good ones fully
 #           programmed, the daemon alive and not respawning, and (ours)
 #           `status --json` counting the failed ops.
-#   clock   `date -s` +1 h then -1 h, each 0.1-0.2 s after a probe, with
-#           delay_loop 2: no interval between probes at a backend shorter
-#           than CLOCK_EARLY or longer than CLOCK_LATE before and after
-#           each jump (a timer on the wall clock fires at once after +1 h,
-#           not for an hour after -1 h), and the table stays put.
+#   clock   `date -s` +1 h then -1 h, each made by the backend right
+#           after a probe, with delay_loop 2: no interval between probes
+#           (kernel SYN stamps) shorter than CLOCK_EARLY or longer than
+#           CLOCK_LATE before and after each jump, and no probe within
+#           CLOCK_JUMP_EARLY after the +1 h jump (a timer on the wall
+#           clock fires at once after +1 h, not for an hour after -1 h),
+#           and the table stays put. A +1 h attempt on a guest too slow to
+#           tell the two apart is not judged but made again.
 #   vrrpclock  a VRRP pair in two namespaces on a veth pair, the same
 #           implementation on both (VRRPv3, advert_int 1, one VIP; vcA
 #           priority 150, vcB 100), once settled: `date -s` +1 h then
@@ -501,8 +504,48 @@ vc_stop() {
 	ip netns del vcB
 }
 
+# The row's budget, VC_BUDGET_S (30 s of guest time), is the sum of what
+# each phase waits for on a quiet host, with margin:
+#   start   3 s: namespaces, veth, 6 `ip netns exec`, tcpdump, 2 x 0.5 s
+#           between the daemons' starts.
+#   settle 11 s: vcA's master-down interval (3 x advert_int + skew =
+#           3.41 s), its second advert (1 s), the settled state held 1 s,
+#           up to 1 s more from the poll's step, and the daemons' own
+#           start-up (2 debug builds under TCG).
+#   jumps  12 s: 2 x (the master's next advert, 1 s at most; 0.1 s;
+#           VC_PHASE_S = 4 s), and the polls.
+#   stop    4 s: the checks (awk over the capture), SIGTERM to both
+#           daemons and their exit, tcpdump, the namespaces.
+# A run over it says which phase took the time (a NOTE, not a check: it
+# is this host's load and TCG, not the daemons' behaviour, that moves it).
+VC_BUDGET_S=${VC_BUDGET_S:-30}
+declare -A VC_PHASE_BUDGET=([start]=3 [settle]=11 [jumps]=12 [stop]=4)
+VC_PHASES=
+vc_lap() { # PHASE: the guest time since the previous lap, recorded for PHASE
+	local t
+	read -r t _ </proc/uptime
+	[ -n "$1" ] && VC_PHASES="$VC_PHASES $1=$(awk -v a="$VC_LAP" -v b="$t" 'BEGIN { printf "%.1f", b - a }')"
+	VC_LAP=$t
+}
+vc_budget() {
+	local total over= p x b
+	total=$(awk -v p="$VC_PHASES" 'BEGIN { n = split(p, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); t += kv[2] } printf "%.1f", t }')
+	for p in $VC_PHASES; do
+		x=${p#*=} b=${VC_PHASE_BUDGET[${p%%=*}]}
+		awk -v x="$x" -v b="$b" 'BEGIN { exit !(x > b) }' && over="$over ${p%%=*} ${x} s (budget $b s)"
+	done
+	if awk -v t="$total" -v b="$VC_BUDGET_S" 'BEGIN { exit !(t > b) }'; then
+		echo "NOTE vrrpclock: row took $total s, OVER its ${VC_BUDGET_S} s budget:${over:- no single phase over its share} (phases:$VC_PHASES s; guest load $(cut -d' ' -f1-3 /proc/loadavg))"
+	else
+		echo "NOTE vrrpclock: row took $total s, within its ${VC_BUDGET_S} s budget (phases:$VC_PHASES s${over:+; over their share:$over})"
+	fi
+}
+
 row_vrrpclock() {
+VC_PHASES=
+vc_lap ""
 vc_start
+vc_lap start
 # 60 s: a debug build under TCG on a host at load 30 took 45 s to start
 # both nodes.
 VC_SETTLED=yes
@@ -510,9 +553,13 @@ vc_settle 60 || {
 	VC_SETTLED=no VC_T0=$(now) VC_NOTIFIED=$(wc -l <$D/vc-notify.log)
 	echo "NOTE vrrpclock: not settled: VIP on$(for x in A B; do vc_has_vip $x && printf ' vc%s' $x; done), $(vc_from 10.99.0.1 | wc -l) adverts from vcA, tcpdump: $(head -c 300 $D/vc-tcpdump.err)"
 }
+vc_lap settle
 vc_jumps
+vc_lap jumps
 vc_check
 vc_stop
+vc_lap stop
+vc_budget
 }
 
 # ================================================================ clock
@@ -524,19 +571,117 @@ if [ -z "$DAEMON" ]; then
 	start $D/kill.conf
 	wait_table desired_kill 15 >/dev/null || echo "NOTE clock: table not as desired: $(tdiff desired_kill)"
 fi
-# Same daemon: 20004 is probed by one checker, every 2 s. Each jump comes
-# 0.1-0.2 s after a probe: a timer on the wall clock fires at once after
-# +1 h (an interval of ~0.2 s, "early") and not for an hour after -1 h
-# ("late"). The bounds, CLOCK_EARLY and CLOCK_LATE, are that far from
-# 2 s because this shared host, with the guest under TCG, delays a probe
-# by up to ~2 s now and then (seen: intervals of 0.63-4.2 s, for both
-# implementations, with no jump at all).
-probes() { cat $D/probes.20004 2>/dev/null; }
+# Same daemon: 20004 is probed by one checker, every 2 s. A timer on the
+# wall clock fires at once after +1 h (a probe right after the jump) and
+# not for an hour after -1 h ("late"). The interval bounds, CLOCK_EARLY
+# and CLOCK_LATE, are that far from 2 s because this shared host, with
+# the guest under TCG, delays a probe by up to ~2 s now and then (seen:
+# intervals of 0.63-4.2 s, for both implementations, with no jump at all).
+#
+# How the +1 h jump is judged, and why (the `early` self-test, a
+# connection made at the jump, was missed 4 times in 6 at load 9-14
+# when this row judged the intervals alone):
+# - A probe fired by the jump comes right after the jump, whenever the
+#   probe before it was; an interval catches it only while the jump
+#   follows that probe by less than CLOCK_EARLY. So the first probe after
+#   the jump must also come at least CLOCK_JUMP_EARLY (1 s) after the
+#   jump. A monotonic schedule puts it 2 s after the probe before, so
+#   2 s minus the jump's lag after the jump; a timer fired by the jump,
+#   one wake-up and one connect after it. This only adds to the interval
+#   check: the probe before is at or before the jump.
+# - Probe times are the kernel's: tcpdump's stamps of the SYNs on lo,
+#   taken back to CLOCK_BOOTTIME across the jumps (wall minus boottime
+#   recorded at the start and after each jump). The backend's stamps
+#   (its handler's /proc/uptime) lagged the SYN by up to ~2 s on the
+#   starved guest, unevenly, which moved every interval.
+# - The jump is made by the backend's handler for the probe before, right
+#   after it starts (no shell polling for the probe: that put the jump
+#   0.35-1.52 s after it), then the handler connects once to CANARY_PORT:
+#   how soon a process started at the jump gets its SYN out.
+# - An attempt is judged only if it could tell the two apart: the jump
+#   within CLOCK_JUMP_LAG of the probe before (so a monotonic schedule's
+#   next probe is well over CLOCK_JUMP_EARLY after the jump), and the
+#   canary's SYN within CLOCK_CANARY of the jump (a probe fired by the
+#   jump would be seen within CLOCK_JUMP_EARLY). Otherwise the clock is
+#   put back, noted, and the attempt made again, up to CLOCK_TRIES; a row
+#   that never got a valid attempt fails and says so.
+CLOCK_JUMP_EARLY=${CLOCK_JUMP_EARLY:-1}
+CLOCK_JUMP_LAG=${CLOCK_JUMP_LAG:-0.5}
+CLOCK_CANARY=${CLOCK_CANARY:-0.7}
+CLOCK_TRIES=${CLOCK_TRIES:-4}
+CANARY_PORT=20005
+up $CANARY_PORT
+: >$D/clk-offsets
+clk_offset() { # START: the segment from START (CLOCK_BOOTTIME) on, its wall minus boottime
+	local up w
+	read -r up _ </proc/uptime
+	w=$EPOCHREALTIME
+	awk -v s="$1" -v u="$up" -v w="$w" 'BEGIN { printf "%s %.6f\n", s, w - u }' >>$D/clk-offsets
+}
+clk_offset 0
+tcpdump -Z root -l -n -tt -i lo "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and (dst port 20004 or dst port $CANARY_PORT)" >$D/clk-syns 2>$D/clk-tcpdump.err &
+CLK_TCPDUMP=$!
+for _ in $(seq 100); do
+	grep -q listening $D/clk-tcpdump.err && break
+	sleep 0.1
+done
+grep -q listening $D/clk-tcpdump.err || die "clock: tcpdump on lo did not start: $(head -c 300 $D/clk-tcpdump.err)"
+syns() { # PORT: the SYNs to PORT, on CLOCK_BOOTTIME
+	# Segment i (from offset record i to the next) is the one whose
+	# offset puts the stamp inside it: offsets an hour apart, segments
+	# seconds long. 0.05 s of slack for the jump's own stamp.
+	awk -v port="198.51.100.1.$1:" -v end="$(now)" 'NR == FNR { st[n] = $1; off[n++] = $2; next }
+		FNR == 1 { st[n] = end + 1 }
+		$5 == port { for (i = n - 1; i > 0; i--) { c = $1 - off[i]; if (c >= st[i] - 0.05 && c < st[i + 1] + 0.05) break }
+			printf "%.3f\n", $1 - off[i] }' $D/clk-offsets $D/clk-syns
+}
+probes() { syns 20004; }
 intervals() { # FROM TO: min and max interval between probes in [FROM, TO], and their count
 	probes | awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { if (n++) { d = $1 - p; if (d < lo || n == 2) lo = d; if (d > hi) hi = d } p = $1 }
 		END { if (n < 2) print "none - " n + 0; else printf "%.2f %.2f %d\n", lo, hi, n }'
 }
-after_probe() { # wait for the next probe at 20004, then 0.1 s
+# The backend's handler makes an armed jump: claimed with a noclobber
+# create (atomic, no process), `date -s` in GNU date's relative form (one
+# process, nanoseconds kept), the jump's moment, the canary, and for the
+# early self-test the planted connection.
+cat >$D/stamp.20004 <<STAMP
+#!/bin/sh
+read -r t _ </proc/uptime
+echo \$t >>$D/probes.20004
+[ -e $D/jump.arm ] && { set -C; : >$D/jump.taken; } 2>/dev/null || exit 0
+read -r w <$D/jump.arm
+date -s "\$w" >/dev/null
+read -r j _ </proc/uptime
+echo "\$j" >$D/jump.at
+busybox nc -w 1 198.51.100.1 $CANARY_PORT </dev/null >/dev/null 2>&1 &
+[ -e $D/early.arm ] && exec busybox nc -w 1 198.51.100.1 20004 </dev/null >/dev/null 2>&1
+exit 0
+STAMP
+JUMP_AT= JUMP_LAG= CANARY= LAST_PROBE=
+jump() { # "1 hour" or "1 hour ago", at the next probe: sets LAST_PROBE (that probe's SYN), JUMP_AT, JUMP_LAG, CANARY
+	local i
+	rm -f $D/jump.at $D/jump.taken
+	# early: the connection a timer on the wall clock would make at once.
+	mutated early && [ "$1" = "1 hour" ] && : >$D/early.arm
+	echo "$1" >$D/jump.arm
+	for i in $(seq 50); do
+		[ -s $D/jump.at ] && break
+		sleep 0.1
+	done
+	rm -f $D/jump.arm $D/early.arm
+	read -r JUMP_AT <$D/jump.at 2>/dev/null || die "clock: no probe made the jump within 5 s"
+	clk_offset "$JUMP_AT"
+	# tcpdump writes a line when it gets the CPU: wait for the canary's.
+	for i in $(seq 30); do
+		[ -n "$(syns $CANARY_PORT | awk -v j="$JUMP_AT" '$1 > j')" ] && break
+		sleep 0.1
+	done
+	LAST_PROBE=$(probes | awk -v j="$JUMP_AT" '$1 <= j { p = $1 } END { print p + 0 }')
+	CANARY=$(syns $CANARY_PORT | awk -v j="$JUMP_AT" '$1 > j { printf "%.2f", $1 - j; exit }')
+	JUMP_LAG=$(awk -v p="$LAST_PROBE" -v j="$JUMP_AT" 'BEGIN { printf "%.2f", j - p }')
+	echo "NOTE clock: jump $1 at $JUMP_AT, $JUMP_LAG s after the probe's SYN, canary's SYN ${CANARY:-none} s after; wall clock now $(date -u '+%F %T')"
+}
+after_probe() { # wait for the next probe at 20004 (4 s at most), then 0.1 s; LAST_PROBE is it
 	local n
 	n=$(probes | wc -l)
 	for _ in $(seq 40); do
@@ -544,37 +689,55 @@ after_probe() { # wait for the next probe at 20004, then 0.1 s
 		sleep 0.1
 	done
 	sleep 0.1
+	LAST_PROBE=$(probes | tail -1)
 }
-clock_phase() { # NAME FROM: the intervals from FROM (the probe before the jump) to 7 s later
-	local b iv lo hi n st
+clock_judge() { # NAME FROM [JUMP]: the intervals from FROM (the probe before the jump) to 7 s later
+	local b iv lo hi n st q seen= why= early=
 	sleep 7
 	b=$(now)
 	iv=$(intervals "$2" "$b")
 	read -r lo hi n <<<"$iv"
 	if [ "$lo" != none ] && awk -v lo="$lo" -v hi="$hi" -v e="$CLOCK_EARLY" -v l="$CLOCK_LATE" 'BEGIN { exit !(lo >= e && hi <= l) }'; then st=ok; else st=FAIL; fi
-	local seen=
+	if [ -n "${3:-}" ]; then
+		q=$(probes | awk -v j="$3" '$1 > j { printf "%.2f", $1 - j; exit }')
+		why="; first probe ${q:-none} s after the jump (jump $JUMP_LAG s after the probe before, canary ${CANARY:-none} s after the jump)"
+		awk -v q="${q:-99}" -v e="$CLOCK_JUMP_EARLY" 'BEGIN { exit !(q >= e) }' || st=FAIL
+		early=", or < ${CLOCK_JUMP_EARLY} s after the jump"
+	fi
 	[ $st = FAIL ] && seen="; probes at $(probes | awk -v a="$2" -v b="$b" '$1 >= a - 3 && $1 <= b { printf "%s%.2f", sep, $1 - a; sep = " " }') s from the probe before"
-	r clock "$1: probes every 2 s, none early (< ${CLOCK_EARLY} s) or late (> ${CLOCK_LATE} s)" $st "$n probes, interval $lo-$hi s$seen"
+	r clock "$1: probes every 2 s, none early (< ${CLOCK_EARLY} s$early) or late (> ${CLOCK_LATE} s)" $st "$n probes, interval $lo-$hi s$why$seen"
+}
+valid_attempt() { # the +1 h attempt could tell a probe fired by the jump from the schedule
+	awk -v d="$JUMP_LAG" -v c="${CANARY:-99}" -v dl="$CLOCK_JUMP_LAG" -v cl="$CLOCK_CANARY" 'BEGIN { exit !(d <= dl && c <= cl) }'
 }
 before_table=$(table)
 after_probe
-t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
-clock_phase "before the jumps" "$t"
-after_probe
-t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
-date -s "@$(($(date +%s) + 3600))" >/dev/null
-echo "NOTE clock: wall clock now $(date -u '+%F %T')"
+clock_judge "before the jumps" "$LAST_PROBE"
+try=1
+while :; do
+	jump "1 hour"
+	if valid_attempt || [ "$try" -ge "$CLOCK_TRIES" ]; then break; fi
+	echo "NOTE clock: attempt $try of the +1 h jump not judged (jump $JUMP_LAG s after the probe, at most $CLOCK_JUMP_LAG; canary ${CANARY:-none} s, at most $CLOCK_CANARY): clock put back, again"
+	sleep 2
+	jump "1 hour ago"
+	sleep 4
+	try=$((try + 1))
+done
 # The checker child by its pid file (-c) rather than a scan of /proc:
 # once (selftest, 12:01 UTC, 7 of 8) the planted stop left the probes
 # untouched, as if it had hit no process; the cause was not seen.
 mutated late && { cc=$(cat $D/checkers.pid 2>/dev/null); kill -STOP "${cc:-$(child)}"; sleep 5.5; kill -CONT "${cc:-$(child)}"; }
-mutated early && busybox nc -w 1 198.51.100.1 20004 </dev/null >/dev/null 2>&1
-clock_phase "after +1 h" "$t"
-after_probe
-t=$(awk -v n="$(now)" 'BEGIN { print n - 0.3 }')
-date -s "@$(($(date +%s) - 3600))" >/dev/null
-echo "NOTE clock: wall clock now $(date -u '+%F %T')"
-clock_phase "after -1 h" "$t"
+if valid_attempt; then
+	clock_judge "after +1 h" "$LAST_PROBE" "$JUMP_AT"
+else
+	r clock "after +1 h: probes every 2 s, none early (< ${CLOCK_EARLY} s, or < ${CLOCK_JUMP_EARLY} s after the jump) or late (> ${CLOCK_LATE} s)" FAIL "not judged: in $CLOCK_TRIES attempts the guest never made the jump within $CLOCK_JUMP_LAG s of a probe and the canary within $CLOCK_CANARY s of the jump (last: $JUMP_LAG s, ${CANARY:-none} s): too starved to tell a probe fired by the jump from the schedule"
+	sleep 7
+fi
+jump "1 hour ago"
+clock_judge "after -1 h" "$LAST_PROBE"
+kill "$CLK_TCPDUMP" 2>/dev/null
+wait "$CLK_TCPDUMP" 2>/dev/null
+cp $D/clk-syns "/payload/$IMPL${MUTATE:+-${MUTATE// /-}}-clock-syns.log" 2>/dev/null
 [ "$(table)" = "$before_table" ] && st=ok || st=FAIL
 r clock "table unchanged across the jumps" $st "$(table | grep -c -- '-a ') real servers"
 keep_log clock

@@ -14,10 +14,11 @@ use keepalived_sys::deletions::Deleted;
 use keepalived_sys::link::{LinkEvent, LinkEvents};
 use keepalived_sys::netlink::{Netlink, NetlinkError};
 use keepalived_sys::timer::{self, PreciseTimer};
+use keepalived_sys::vrid_filter::Wanted;
 use keepalived_sys::vrrp_socket::SocketError;
 use keepalived_vrrp::fsm::{self, RxAdvert, State};
 use keepalived_vrrp::node::{Event, Node};
-use keepalived_vrrp::packet::{self, DropReason, Family, Received};
+use keepalived_vrrp::packet::{self, DropReason, Family, Received, TYPE_ADVERTISEMENT};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -70,18 +71,32 @@ pub type ReceiverKey = (u32, Family, io::Listen);
 struct Reader {
     rkey: ReceiverKey,
     key: SocketKey,
+    /// The adverts: with `rejects` open, only the (VRID, version) pairs of
+    /// our instances with a right IPv4 TTL; else every VRID of ours.
+    main: Rx,
+    /// The other datagrams for our VRIDs (wrong TTL, version or type),
+    /// validated and counted like the rest but queued apart, so a flood
+    /// of them cannot crowd the master's adverts out of `main`'s queue
+    /// (keepalived_sys::vrid_filter). None: it could not be opened or
+    /// filtered, and `main` takes them.
+    rejects: Option<Rx>,
+    /// What the kernel filters pass (None: no filter yet, all pass).
+    wanted: Option<Wanted>,
+}
+
+struct Rx {
     socket: VrrpReceiver,
     /// After a receive error: not polled until then (a persistent error
     /// must not spin the loop).
     paused_until: Option<tokio::time::Instant>,
-    /// The VRIDs its kernel filter passes (None: no filter yet, all pass).
-    vrids: Option<Vec<u8>>,
 }
 
 type Datagram = (SocketKey, Result<Result<Received, DropReason>, SocketError>);
 
 /// The next datagram of any receiver, starting the scan at `*start`
-/// (rotated, so a flooded socket cannot starve the others).
+/// (rotated, so a flooded socket cannot starve the others). Every
+/// adverts socket is read before any rejects socket: when the loop
+/// cannot keep up, it is the rejects that wait and overflow.
 fn poll_readers(
     readers: &mut [Reader],
     start: &mut usize,
@@ -89,20 +104,29 @@ fn poll_readers(
 ) -> std::task::Poll<Datagram> {
     let n = readers.len();
     let now = tokio::time::Instant::now();
-    for k in 0..n {
-        if let Some(d) = readers
-            .get_mut(start.wrapping_add(k) % n)
-            .and_then(|r| poll_one(r, now, cx))
-        {
-            *start = start.wrapping_add(1);
-            return std::task::Poll::Ready(d);
+    for rejects in [false, true] {
+        for k in 0..n {
+            let Some(r) = readers.get_mut(start.wrapping_add(k) % n) else {
+                continue;
+            };
+            let key = r.key;
+            let rx = if rejects {
+                r.rejects.as_mut()
+            } else {
+                Some(&mut r.main)
+            };
+            if let Some(d) = rx.and_then(|rx| poll_one(rx, key, now, cx)) {
+                *start = start.wrapping_add(1);
+                return std::task::Poll::Ready(d);
+            }
         }
     }
     std::task::Poll::Pending
 }
 
 fn poll_one(
-    r: &mut Reader,
+    r: &mut Rx,
+    key: SocketKey,
     now: tokio::time::Instant,
     cx: &mut std::task::Context<'_>,
 ) -> Option<Datagram> {
@@ -115,7 +139,7 @@ fn poll_one(
             if matches!(res, Err(SocketError::Recv(_))) {
                 r.paused_until = Some(now + RECV_ERROR_PAUSE);
             }
-            Some((r.key, res.map(|d| io::decode(&d))))
+            Some((key, res.map(|d| io::decode(&d))))
         }
         std::task::Poll::Pending => None,
     }
@@ -227,6 +251,7 @@ impl Core {
             let paused = self
                 .receivers
                 .iter()
+                .flat_map(|r| std::iter::once(&r.main).chain(&r.rejects))
                 .filter_map(|r| r.paused_until)
                 .filter(|t| *t > now)
                 .min();
@@ -897,24 +922,59 @@ impl Core {
         self.filter_receivers();
     }
 
-    /// Gives each receiver the kernel filter for the VRIDs of the
-    /// instances it serves (as `on_datagram` claims them: interface and
-    /// family), so adverts for other VRIDs never take room in its queue.
+    /// Gives each receiver the kernel filters for the instances it
+    /// serves (as `on_datagram` claims them: interface and family), so
+    /// adverts for other VRIDs never take room in its queues, and the
+    /// ones with a wrong TTL, version or type go to its rejects socket.
     fn filter_receivers(&mut self) {
         for r in &mut self.receivers {
-            let mut vrids: Vec<u8> = self
-                .insts
-                .iter()
-                .filter(|i| (i.advert_link.index, i.family()) == r.key)
-                .map(|i| i.identity.vrid)
-                .collect();
-            vrids.sort_unstable();
-            vrids.dedup();
-            if r.vrids.as_ref() == Some(&vrids) {
+            let mine = || {
+                self.insts
+                    .iter()
+                    .filter(|i| (i.advert_link.index, i.family()) == r.key)
+            };
+            let wanted = Wanted {
+                adverts: mine()
+                    .map(|i| {
+                        (
+                            i.identity.vrid,
+                            i.expect.version.number() << 4 | TYPE_ADVERTISEMENT,
+                        )
+                    })
+                    .collect(),
+                // keepalived checks the TTL only without unicast peers.
+                ttl_255: mine().all(|i| i.expect.unicast_peers.is_empty()),
+            };
+            if r.wanted.as_ref() == Some(&wanted) {
                 continue;
             }
-            match r.socket.set_vrids(&vrids) {
-                Ok(()) => r.vrids = Some(vrids),
+            let split = match &r.rejects {
+                Some(_) if !wanted.fits() => Err(std::io::Error::other(
+                    "more (VRID, version) pairs than one filter holds (254)",
+                )),
+                Some(rej) => rej
+                    .socket
+                    .set_rejects(&wanted)
+                    .and_then(|()| r.main.socket.set_adverts(&wanted)),
+                None => Err(std::io::Error::other("no rejects socket")),
+            };
+            let res = match split {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    if r.rejects.take().is_some() {
+                        tracing::warn!(
+                            "cannot split the VRRP socket on ifindex {} (adverts, rejects): {e}; one socket reads both",
+                            r.key.0
+                        );
+                    }
+                    let mut vrids: Vec<u8> = wanted.adverts.iter().map(|(v, _)| *v).collect();
+                    vrids.sort_unstable();
+                    vrids.dedup();
+                    r.main.socket.set_vrids(&vrids)
+                }
+            };
+            match res {
+                Ok(()) => r.wanted = Some(wanted),
                 // Without it every VRID is read, as before: logged, not fatal.
                 Err(e) => tracing::warn!(
                     "cannot set the VRID filter of the VRRP socket on ifindex {}: {e}",
@@ -933,12 +993,31 @@ impl Core {
         let (ifindex, family, listen) = rkey;
         match io::open_receiver(family, ifname, ifindex, listen) {
             Ok(socket) => {
+                // Passing nothing until filter_receivers splits the two.
+                let rejects = io::open_receiver(family, ifname, ifindex, listen)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| s.set_vrids(&[]).map(|()| s).map_err(|e| e.to_string()));
+                let rejects = match rejects {
+                    Ok(socket) => Some(Rx {
+                        socket,
+                        paused_until: None,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(
+                            "({name}) cannot open the {family} VRRP rejects socket on {ifname}: {e}; one socket reads both"
+                        );
+                        None
+                    }
+                };
                 self.receivers.push(Reader {
                     rkey,
                     key: (ifindex, family),
-                    socket,
-                    paused_until: None,
-                    vrids: None,
+                    main: Rx {
+                        socket,
+                        paused_until: None,
+                    },
+                    rejects,
+                    wanted: None,
                 });
                 true
             }
