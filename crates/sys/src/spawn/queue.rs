@@ -105,10 +105,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> Worker<Req, Resp> {
     }
 }
 
+/// A request that found the queue full, with the way to send it later.
+type Late<Req, Resp> = (mpsc::Sender<Job<Req, Resp>>, Job<Req, Resp>);
+
 /// A request's answer to come.
 pub(crate) struct Answer<Req, Resp> {
     /// A request that found the queue full, sent when awaited.
-    late: Option<(mpsc::Sender<Job<Req, Resp>>, Job<Req, Resp>)>,
+    late: Option<Late<Req, Resp>>,
     rx: oneshot::Receiver<Resp>,
 }
 
@@ -226,7 +229,7 @@ mod tests {
     #[test]
     fn each_error_reaches_its_own_asker() {
         let w = Worker::start("test-errors", 8, |n: u32| {
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 Ok(n)
             } else {
                 Err(format!("odd {n}"))
