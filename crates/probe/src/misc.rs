@@ -8,8 +8,13 @@
 //!   whatever weight an earlier run gave (no weight drift, keepalived
 //!   #2720: the engine drops the dynamic weight on any failure).
 //! - stdin, stdout and stderr are /dev/null: output never accumulates.
+//! - The start (clone and exec) waits on the spawner thread, not on the
+//!   checker's loop (keepalived_sys::spawn); the timeout counts from the
+//!   start request, as keepalived's from its fork.
 //! - A run whose future is dropped (reload, shutdown) stops its script:
-//!   SIGTERM to the group, SIGKILL 2 s later; tokio reaps the child.
+//!   SIGTERM to the group, SIGKILL 2 s later; tokio reaps the child. One
+//!   dropped while its start is queued is never started, and one started
+//!   meanwhile is killed and reaped by the spawner.
 //! - Where we differ on purpose: a script that cannot be started (missing,
 //!   not executable) is a local error (state unchanged) instead of
 //!   keepalived's silent success; and whatever the script left running
@@ -18,7 +23,7 @@
 
 use std::time::Duration;
 
-use keepalived_sys::script::{self, ScriptError, ScriptOutcome, ScriptSpec};
+use keepalived_sys::script::{self, ScriptOutcome, ScriptSpec};
 use nix::sys::signal::Signal;
 use tokio::time::Instant;
 
@@ -59,20 +64,16 @@ pub async fn run(m: &MiscSpec) -> Report {
     spec.user = m.user.clone();
     spec.timeout = Some(m.timeout);
     spec.kill_grace = KILL_GRACE;
-    let running = match script::spawn(&spec) {
-        Ok(r) => Ok(r),
-        // A file the kernel cannot execute directly (no `#!`): keepalived
-        // hands it to the shell.
-        Err(ScriptError::Spawn { source, .. }) if source.raw_os_error() == Some(libc::ENOEXEC) => {
-            let mut sh = spec.clone();
-            sh.argv = std::iter::once("/bin/sh".into())
-                .chain(spec.argv.iter().cloned())
-                .collect();
-            script::spawn(&sh)
-        }
-        Err(e) => Err(e),
-    };
-    let running = match running {
+    // A file the kernel cannot execute directly (no `#!`): keepalived
+    // hands it to the shell.
+    spec.noexec_fallback = Some(
+        std::iter::once("/bin/sh".into())
+            .chain(spec.argv.iter().cloned())
+            .collect(),
+    );
+    // The start waits on the spawner thread, not on the checker's loop;
+    // dropping this future while it waits cancels it.
+    let running = match script::spawn(&spec).await {
         Ok(r) => r,
         Err(e) => {
             return Report::new(Verdict::LocalError, start.elapsed(), "cannot be started")

@@ -22,8 +22,10 @@
 //!
 //! Every run starts in a vfork-like clone ([`crate::spawn`]: no page
 //! tables copied, no copy-on-write faults in the daemon's threads until
-//! the exec), with or without a user switch: the new process switches
-//! groups, gid and uid itself with raw system calls before the exec. A
+//! the exec), on the process's spawner thread so that the caller's loop
+//! never waits for the exec, with or without a user switch: the new
+//! process switches groups, gid and uid itself with raw system calls
+//! before the exec. A
 //! failure there (or of the exec) is an error of [`spawn`], and the
 //! process is already reaped. No PR_SET_PDEATHSIG (keepalived sets none
 //! either): a child that stops kills its runs itself, and the supervisor
@@ -34,13 +36,15 @@
 //! [`ScriptOutcome::TimedOut`].
 
 use std::ffi::OsString;
+use std::future::Future;
 use std::io;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::time::Instant;
 
-use crate::spawn::{SpawnError, Spawned, Step, SwitchUser};
+use crate::spawn::{Program, SpawnError, Spawned, Step, SwitchUser};
 
 /// The identity a script runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +69,10 @@ pub struct ScriptSpec {
     pub timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL to the group after a timeout.
     pub kill_grace: Duration,
+    /// Run instead when the kernel cannot execute `argv[0]` (ENOEXEC: a
+    /// file without `#!`); each caller says how keepalived hands such a
+    /// file to the shell.
+    pub noexec_fallback: Option<Vec<OsString>>,
 }
 
 impl ScriptSpec {
@@ -81,6 +89,7 @@ impl ScriptSpec {
             env: Vec::new(),
             timeout: None,
             kill_grace: Duration::from_secs(2),
+            noexec_fallback: None,
         }
     }
 }
@@ -132,43 +141,64 @@ pub enum ScriptError {
 pub struct RunningScript {
     child: Spawned,
     pid: u32,
-    timeout: Option<Duration>,
+    /// When the timeout expires: counted from the start request, as
+    /// keepalived counts it from its fork (a start that waited long in
+    /// the spawner's queue has that much less time to run).
+    deadline: Option<Instant>,
     kill_grace: Duration,
 }
 
-/// Start a script. Returns as soon as the process exists. Must be called
+/// Asks for a script run now (starts are served in the order they were
+/// asked for, on the spawner thread, [`crate::spawn`]); the future
+/// resolves once the process has execed, without blocking the caller's
+/// thread meanwhile. Dropping it before then cancels the start (a
+/// process already started for it is killed and reaped). Must be polled
 /// inside a tokio runtime.
-pub fn spawn(spec: &ScriptSpec) -> Result<RunningScript, ScriptError> {
-    let program = spec.argv.first().ok_or(ScriptError::EmptyArgv)?;
-    let mut env = spec.env.clone();
-    env.push((SPAWNED_BY.into(), std::process::id().to_string().into()));
-    let envp = crate::spawn::environment(&REMOVED_ENV, &env);
-    let user = spec.user.as_ref().map(|u| SwitchUser {
-        uid: u.uid,
-        gid: u.gid,
-        groups: &u.groups,
+pub fn spawn(
+    spec: &ScriptSpec,
+) -> impl Future<Output = Result<RunningScript, ScriptError>> + Send + use<> {
+    let requested = Instant::now();
+    let deadline = spec.timeout.map(|t| requested + t);
+    let kill_grace = spec.kill_grace;
+    let asked = spec.argv.first().cloned().map(|program| {
+        let mut env = spec.env.clone();
+        env.push((SPAWNED_BY.into(), std::process::id().to_string().into()));
+        let started = crate::spawn::spawn(Program {
+            argv: spec.argv.clone(),
+            env: crate::spawn::environment(&REMOVED_ENV, &env),
+            user: spec.user.as_ref().map(|u| SwitchUser {
+                uid: u.uid,
+                gid: u.gid,
+                groups: u.groups.clone(),
+            }),
+            noexec_fallback: spec.noexec_fallback.clone(),
+        });
+        (program, started)
     });
-    let child = crate::spawn::spawn(&spec.argv, &envp, user).map_err(|e| match e {
-        SpawnError::Start(source)
-        | SpawnError::Child {
-            step: Step::Exec,
-            source,
-        } => ScriptError::Spawn {
-            program: program.clone(),
-            source,
-        },
-        SpawnError::Child { step, source } => ScriptError::Setup {
-            program: program.clone(),
-            step,
-            source,
-        },
-    })?;
-    Ok(RunningScript {
-        pid: child.pid(),
-        child,
-        timeout: spec.timeout,
-        kill_grace: spec.kill_grace,
-    })
+    async move {
+        let (program, started) = asked.ok_or(ScriptError::EmptyArgv)?;
+        let child = started.await.map_err(|e| match e {
+            SpawnError::Start(source)
+            | SpawnError::Child {
+                step: Step::Exec,
+                source,
+            } => ScriptError::Spawn {
+                program: program.clone(),
+                source,
+            },
+            SpawnError::Child { step, source } => ScriptError::Setup {
+                program: program.clone(),
+                step,
+                source,
+            },
+        })?;
+        Ok(RunningScript {
+            pid: child.pid(),
+            child,
+            deadline,
+            kill_grace,
+        })
+    }
 }
 
 /// Variables a script does not inherit (newer keepalived drops them too).
@@ -188,9 +218,9 @@ impl RunningScript {
     /// Wait for the end, enforcing the timeout.
     pub async fn wait(mut self) -> Result<ScriptOutcome, ScriptError> {
         let pid = self.pid;
-        let waited = match self.timeout {
+        let waited = match self.deadline {
             None => wait_child(&mut self.child).await,
-            Some(limit) => match tokio::time::timeout(limit, wait_child(&mut self.child)).await {
+            Some(at) => match tokio::time::timeout_at(at, wait_child(&mut self.child)).await {
                 Ok(status) => status,
                 Err(_elapsed) => {
                     self.kill_after_timeout().await;
@@ -245,7 +275,7 @@ fn signal_group(pid: u32, signal: Signal) -> io::Result<()> {
 
 /// Start a script and wait for its outcome.
 pub async fn run(spec: &ScriptSpec) -> Result<ScriptOutcome, ScriptError> {
-    spawn(spec)?.wait().await
+    spawn(spec).await?.wait().await
 }
 
 /// The environment variable every script gets: the pid of the process

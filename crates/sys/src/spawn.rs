@@ -20,13 +20,20 @@
 //! pipe needed: we sleep until it has execed or exited), and the process
 //! is reaped before we return the error.
 //!
+//! The clone runs on one spawner thread per process ([`queue`]), not on
+//! the caller's: with CLONE_VFORK the cloning thread sleeps until the
+//! exec, and on a starved machine that held the VRRP loop past a peer's
+//! master-down interval. The caller gets a future.
+//!
 //! The child is reaped here, through its pidfd (`CLONE_PIDFD`, so there
 //! is no window where the pid could be reused), not by tokio's SIGCHLD
 //! machinery (which only waits for the children it spawned itself).
 
 mod child;
+mod queue;
 
 pub use child::Step;
+pub use queue::QUEUE_DEPTH;
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -53,12 +60,12 @@ pub struct Spawned {
 }
 
 /// The identity a program runs as.
-#[derive(Debug, Clone, Copy)]
-pub struct SwitchUser<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchUser {
     pub uid: u32,
     pub gid: u32,
     /// Supplementary groups; empty clears them.
-    pub groups: &'a [u32],
+    pub groups: Vec<u32>,
 }
 
 /// Why a program could not be started.
@@ -73,15 +80,61 @@ pub enum SpawnError {
     Child { step: Step, source: io::Error },
 }
 
-/// `execvp(argv[0], argv)` with `env` as the whole environment, stdin,
-/// stdout and stderr on /dev/null, an empty signal mask, default
-/// dispositions, its own process group, and optionally another user.
-/// Must be called inside a tokio runtime.
+/// What to start: `execvp(argv[0], argv)` with `env` as the whole
+/// environment, stdin, stdout and stderr on /dev/null, an empty signal
+/// mask, default dispositions, its own process group, and optionally
+/// another user.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub argv: Vec<OsString>,
+    pub env: Vec<OsString>,
+    pub user: Option<SwitchUser>,
+    /// Started instead when the kernel refuses `argv[0]` as an executable
+    /// format (ENOEXEC: a script without `#!`), as keepalived hands such
+    /// files to the shell. Tried on the spawner thread right away, so
+    /// starts stay in request order.
+    pub noexec_fallback: Option<Vec<OsString>>,
+}
+
+/// Starts `program` on this process's spawner thread ([`queue`]): the
+/// request is queued now, in call order; the returned future resolves
+/// once the new process has execed (or failed to), without ever
+/// blocking the calling thread. Dropping the future before then cancels
+/// the start, or kills and reaps a process started meanwhile. Must be
+/// polled inside a tokio runtime.
 pub fn spawn(
+    program: Program,
+) -> impl std::future::Future<Output = Result<Spawned, SpawnError>> + Send + use<> {
+    let answer = queue::submit(program);
+    async move {
+        let started = answer.await?;
+        started.register().map_err(SpawnError::Start)
+    }
+}
+
+/// Starts `program` on the calling thread, which sleeps until the new
+/// process has execed or exited. Only the spawner thread calls it.
+fn start(program: &Program) -> Result<Started, SpawnError> {
+    match start_one(&program.argv, &program.env, program.user.as_ref()) {
+        Err(SpawnError::Child {
+            step: Step::Exec,
+            source,
+        }) if source.raw_os_error() == Some(libc::ENOEXEC) => match &program.noexec_fallback {
+            Some(argv) => start_one(argv, &program.env, program.user.as_ref()),
+            None => Err(SpawnError::Child {
+                step: Step::Exec,
+                source,
+            }),
+        },
+        other => other,
+    }
+}
+
+fn start_one(
     argv: &[OsString],
     env: &[OsString],
-    user: Option<SwitchUser<'_>>,
-) -> Result<Spawned, SpawnError> {
+    user: Option<&SwitchUser>,
+) -> Result<Started, SpawnError> {
     let start = |kind, what: &str| SpawnError::Start(io::Error::new(kind, what.to_owned()));
     let argv_c = cstrings(argv).map_err(SpawnError::Start)?;
     let env_c = cstrings(env).map_err(SpawnError::Start)?;
@@ -99,7 +152,7 @@ pub fn spawn(
     let argv_p = null_terminated(&argv_c);
     let env_p = null_terminated(&env_c);
     let cand_p: Vec<*const libc::c_char> = candidates.iter().map(|c| c.as_ptr()).collect();
-    let groups: Vec<libc::gid_t> = user.map(|u| u.groups.to_vec()).unwrap_or_default();
+    let groups: Vec<libc::gid_t> = user.map(|u| u.groups.clone()).unwrap_or_default();
     let plan = child::Plan {
         candidates: cand_p.as_ptr(),
         n_candidates: cand_p.len(),
@@ -123,20 +176,58 @@ pub fn spawn(
             source: io::Error::from_raw_os_error(errno),
         });
     }
-    let pidfd = match register(pidfd) {
-        Ok(fd) => fd,
-        Err(e) => {
-            // Without a pidfd we cannot wait asynchronously: do not leave
-            // a child nobody reaps.
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-            return Err(SpawnError::Start(e));
-        }
-    };
-    Ok(Spawned {
+    Ok(Started {
         pid,
         pidfd: Some(pidfd),
     })
+}
+
+/// A process that has execed, on its way from the spawner thread to the
+/// loop that asked for it. Whoever drops it unclaimed (the loop gave up
+/// on the start: reload, shutdown, a dropped future) kills its process
+/// group and reaps it, so no run outlives a start nobody waits for.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+}
+
+impl Started {
+    /// Hands the pidfd to tokio, on the runtime of the caller.
+    fn register(mut self) -> io::Result<Spawned> {
+        let Some(fd) = self.pidfd.take() else {
+            return Err(io::Error::other("already claimed"));
+        };
+        match register(fd) {
+            Ok(fd) => Ok(Spawned {
+                pid: self.pid,
+                pidfd: Some(fd),
+            }),
+            Err(e) => {
+                // Without a pidfd we cannot wait asynchronously: do not
+                // leave a child nobody reaps.
+                kill_and_reap(self.pid);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.pidfd.take().is_some() {
+            kill_and_reap(self.pid);
+        }
+    }
+}
+
+/// SIGKILL to the new process's group (it leads one: nothing else is in
+/// it yet but what it started itself), then the blocking reap, which is
+/// short after SIGKILL.
+fn kill_and_reap(pid: Pid) {
+    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = waitpid(pid, None);
 }
 
 /// Where `execvp` would look for `program`: itself if it names a path,

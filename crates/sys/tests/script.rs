@@ -112,7 +112,7 @@ fn script_runs_in_its_own_process_group_with_dev_null_stdio_and_inherited_env() 
     let mut spec = ScriptSpec::new([script.as_os_str()]);
     spec.env.push(("KA_TEST_VAR".into(), "hello".into()));
     let rt = rt();
-    let running = rt.block_on(async { spawn(&spec) }).unwrap();
+    let running = rt.block_on(spawn(&spec)).unwrap();
     let pid = running.pid();
     assert_eq!(
         rt.block_on(running.wait()).unwrap(),

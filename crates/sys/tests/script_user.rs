@@ -20,7 +20,6 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use keepalived_sys::script::{ScriptError, ScriptOutcome, ScriptSpec, ScriptUser, run};
-use keepalived_sys::spawn::Step;
 
 const NOBODY: u32 = 65534;
 const NOGROUP: u32 = 65534;
@@ -175,61 +174,6 @@ fn exec_failures_are_reported_and_reaped() {
             .unwrap(),
         ScriptOutcome::Exited(0)
     );
-}
-
-/// A spawner that may not switch users gets the failing step back (the
-/// script never runs), and the failed process is already reaped.
-#[test]
-fn credential_failure_is_reported_and_reaped() {
-    common::require_root();
-    let _serial = serial();
-    let dir = open_dir();
-    let ran = dir.path().join("ran");
-    let script = write_script(dir.path(), "mark.sh", &format!("touch {}", ran.display()));
-    let mut spec = ScriptSpec::new([script.as_os_str()]);
-    spec.user = Some(nobody());
-    // Credentials are per thread in the kernel: a raw setresuid on a
-    // thread of our own drops its effective uid (and with it every
-    // capability) while keeping root as the saved uid, and only the
-    // processes this thread clones inherit that.
-    let result = std::thread::spawn(move || {
-        #[allow(unsafe_code)]
-        // SAFETY: raw system call changing this thread's effective uid.
-        let rc = unsafe { libc::syscall(libc::SYS_setresuid, -1, NOBODY, -1) };
-        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
-        let result = rt().block_on(run(&spec));
-        #[allow(unsafe_code)]
-        // SAFETY: as above; the saved uid 0 allows the way back.
-        let rc = unsafe { libc::syscall(libc::SYS_setresuid, -1, 0, -1) };
-        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
-        result
-    })
-    .join()
-    .unwrap();
-    match result {
-        Err(ScriptError::Setup { step, source, .. }) => {
-            assert_eq!(step, Step::Groups);
-            assert_eq!(source.raw_os_error(), Some(libc::EPERM));
-        }
-        other => panic!("expected a setgroups failure, got {other:?}"),
-    }
-    assert!(!ran.exists(), "the script ran");
-    assert_eq!(zombie_children(), Vec::<u32>::new());
-
-    // uid -1 would mean "unchanged" to setresuid: refused before any
-    // process exists, never run as root.
-    let mut spec = ScriptSpec::new([script.as_os_str()]);
-    spec.user = Some(ScriptUser {
-        uid: u32::MAX,
-        ..nobody()
-    });
-    match rt().block_on(run(&spec)) {
-        Err(ScriptError::Spawn { source, .. }) => {
-            assert_eq!(source.kind(), std::io::ErrorKind::InvalidInput);
-        }
-        other => panic!("uid -1: {other:?}"),
-    }
-    assert!(!ran.exists(), "the script ran as uid -1");
 }
 
 /// The timeout kills the group of a script run as another user, its

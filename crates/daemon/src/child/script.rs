@@ -7,11 +7,15 @@
 //! a task.
 
 use keepalived_config::types::Command;
-use keepalived_sys::script::{self, ScriptError, ScriptSpec};
+use keepalived_sys::script::{self, ScriptSpec};
 use tokio::task::JoinHandle;
 
 /// Starts `cmd` with `extra` appended; a file the kernel cannot execute
-/// directly (no shebang) runs through `/bin/sh -c`, like keepalived.
+/// directly (no shebang) runs through `/bin/sh -c`, like keepalived. The
+/// start is queued now, in call order, on the spawner thread
+/// (`keepalived_sys::spawn`), and the returned task waits for it and then
+/// for the end: the caller's loop never waits for an exec. A script that
+/// cannot start is logged by the task.
 pub fn spawn(cmd: &Command, extra: &[String]) -> Option<JoinHandle<()>> {
     let argv: Vec<&str> = cmd
         .argv
@@ -20,24 +24,18 @@ pub fn spawn(cmd: &Command, extra: &[String]) -> Option<JoinHandle<()>> {
         .chain(extra.iter().map(String::as_str))
         .collect();
     let prog = argv.first()?.to_string();
-    let running = match script::spawn(&ScriptSpec::new(argv.iter().copied())) {
-        Ok(r) => r,
-        Err(ScriptError::Spawn { source, .. }) if source.raw_os_error() == Some(libc::ENOEXEC) => {
-            let line = argv.join(" ");
-            match script::spawn(&ScriptSpec::new(["/bin/sh", "-c", line.as_str()])) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!("Cannot run {line}: {e}");
-                    return None;
-                }
-            }
-        }
-        Err(e) => {
-            tracing::warn!("Cannot run {prog}: {e}");
-            return None;
-        }
-    };
+    let line = argv.join(" ");
+    let mut spec = ScriptSpec::new(argv.iter().copied());
+    spec.noexec_fallback = Some(vec!["/bin/sh".into(), "-c".into(), line.into()]);
+    let starting = script::spawn(&spec);
     Some(tokio::spawn(async move {
+        let running = match starting.await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("Cannot run {prog}: {e}");
+                return;
+            }
+        };
         match running.wait().await {
             Ok(o) if !o.success() => tracing::debug!("{prog} ended with {o:?}"),
             Ok(_) => {}

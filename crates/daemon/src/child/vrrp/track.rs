@@ -19,31 +19,45 @@ use keepalived_config::host::SystemHost;
 use keepalived_config::model::track::VrrpScript;
 use keepalived_config::security;
 use keepalived_config::types::CommandUse;
-use keepalived_sys::script::{self, ScriptError, ScriptSpec, ScriptUser};
+use keepalived_sys::script::{self, ScriptSpec, ScriptUser};
 use keepalived_vrrp::node::ScriptParams;
 use nix::sys::signal::Signal;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::sync::{mpsc, oneshot};
 
 /// keepalived's grace between SIGTERM and SIGKILL for a timed-out script.
 const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A start slower than this is logged (it delays adverts).
+/// A start that waited longer than this for the spawner (queue and exec)
+/// is logged: it no longer holds the VRRP loop, but it is the time the
+/// script lost from its timeout, and says the machine is starved.
 const SLOW_SPAWN: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// One finished run.
 pub struct ScriptDone {
     pub name: String,
-    /// The run's pid (0 when it could not start).
-    pub pid: u32,
+    /// Which run of `name` (a new start replaces an older one's entry).
+    run: u64,
     pub ok: bool,
     /// It exited leaving processes in its group, which were killed.
     pub left_behind: bool,
 }
 
+/// A run in flight.
+struct Run {
+    id: u64,
+    /// Its pid (and process group), 0 while its start is queued.
+    pid: Arc<AtomicU32>,
+    /// Tells its task to stop: cancel the start, or kill the group.
+    stop: oneshot::Sender<()>,
+}
+
 pub struct Scripts {
     specs: HashMap<String, ScriptSpec>,
-    /// Runs in flight: name -> pid (its process group).
-    running: HashMap<String, u32>,
+    /// Runs in flight, by script name.
+    running: HashMap<String, Run>,
+    next_run: u64,
     done_tx: mpsc::UnboundedSender<ScriptDone>,
     done_rx: mpsc::UnboundedReceiver<ScriptDone>,
     /// Scripts already reported for leaving processes behind (once each:
@@ -57,6 +71,7 @@ impl Default for Scripts {
         Self {
             specs: HashMap::new(),
             running: HashMap::new(),
+            next_run: 0,
             done_tx,
             done_rx,
             reported_leftovers: Default::default(),
@@ -107,46 +122,71 @@ impl Scripts {
 
     /// Starts one run; a run that cannot start is reported as a failure
     /// through the same channel (the node hears it at the next turn of
-    /// the loop, never inside this call).
+    /// the loop, never inside this call). The start itself (the clone
+    /// and the wait for the exec) happens on the spawner thread: this
+    /// only queues it, and the run's task waits for it.
     pub fn start(&mut self, name: &str) {
         let Some(spec) = self.specs.get(name) else {
             return;
         };
-        let started = std::time::Instant::now();
-        let running = match script::spawn(spec) {
-            Ok(r) => r,
-            Err(ScriptError::Spawn { source, .. })
-                if source.raw_os_error() == Some(libc::ENOEXEC) =>
-            {
-                // No shebang: keepalived runs it through the shell.
-                let line = spec
-                    .argv
-                    .iter()
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let mut sh = spec.clone();
-                sh.argv = vec!["/bin/sh".into(), "-c".into(), line.into()];
-                match script::spawn(&sh) {
-                    Ok(r) => r,
-                    Err(e) => return self.failed_to_start(name, &e),
-                }
-            }
-            Err(e) => return self.failed_to_start(name, &e),
-        };
-        let pid = running.pid();
-        // The spawn (a vfork) blocks the protocol's thread until the
-        // child has exec'd: on a starved machine that can be long.
-        let took = started.elapsed();
-        if took > SLOW_SPAWN {
-            tracing::info!("VRRP_Script({name}): starting it held the VRRP loop for {took:?}");
-        }
-        self.running.insert(name.to_owned(), pid);
+        let asked = std::time::Instant::now();
+        let starting = script::spawn(spec);
+        self.next_run += 1;
+        let run = self.next_run;
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let pid = Arc::new(AtomicU32::new(0));
+        self.running.insert(
+            name.to_owned(),
+            Run {
+                id: run,
+                pid: pid.clone(),
+                stop: stop_tx,
+            },
+        );
         let tx = self.done_tx.clone();
         let name = name.to_owned();
         tokio::spawn(async move {
+            let stop = stopped(stop_rx);
+            tokio::pin!(stop);
+            let running = tokio::select! {
+                r = starting => r,
+                // Stopping before the start was served: dropping the
+                // start cancels it (or kills and reaps what it started).
+                () = &mut stop => return,
+            };
+            let running = match running {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!("VRRP_Script({name}) cannot run: {e}");
+                    let _ = tx.send(ScriptDone {
+                        name,
+                        run,
+                        ok: false,
+                        left_behind: false,
+                    });
+                    return;
+                }
+            };
+            let took = asked.elapsed();
+            if took > SLOW_SPAWN {
+                tracing::info!(
+                    "VRRP_Script({name}): its start waited {took:?} for the spawner \
+                     (the VRRP loop ran meanwhile)"
+                );
+            }
+            let child = running.pid();
+            pid.store(child, Ordering::Relaxed);
+            let wait = running.wait();
+            tokio::pin!(wait);
+            let waited = tokio::select! {
+                o = &mut wait => o,
+                () = &mut stop => {
+                    kill_group(&name, child);
+                    wait.await
+                }
+            };
             let mut left_behind = false;
-            let ok = match running.wait().await {
+            let ok = match waited {
                 Ok(o) => {
                     if let script::ScriptOutcome::TimedOut = o {
                         tracing::info!("VRRP_Script({name}) timed out");
@@ -154,7 +194,7 @@ impl Scripts {
                         if !o.success() {
                             tracing::debug!("VRRP_Script({name}) ended with {o:?}");
                         }
-                        left_behind = kill_leftovers(&name, pid);
+                        left_behind = kill_leftovers(&name, child);
                     }
                     o.success()
                 }
@@ -165,20 +205,10 @@ impl Scripts {
             };
             let _ = tx.send(ScriptDone {
                 name,
-                pid,
+                run,
                 ok,
                 left_behind,
             });
-        });
-    }
-
-    fn failed_to_start(&mut self, name: &str, e: &ScriptError) {
-        tracing::warn!("VRRP_Script({name}) cannot run: {e}");
-        let _ = self.done_tx.send(ScriptDone {
-            name: name.to_owned(),
-            pid: 0,
-            ok: false,
-            left_behind: false,
         });
     }
 
@@ -186,7 +216,7 @@ impl Scripts {
     pub async fn next_done(&mut self) -> ScriptDone {
         loop {
             if let Some(d) = self.done_rx.recv().await {
-                if self.running.get(&d.name) == Some(&d.pid) {
+                if self.running.get(&d.name).map(|r| r.id) == Some(d.run) {
                     self.running.remove(&d.name);
                 }
                 if d.left_behind && self.reported_leftovers.insert(d.name.clone()) {
@@ -203,18 +233,33 @@ impl Scripts {
         }
     }
 
-    /// Kills every run in flight with its process group (stop).
+    /// Kills every run in flight with its process group (stop); a run
+    /// whose start is still with the spawner is cancelled (its task
+    /// drops the start).
     pub fn kill_all(&mut self) {
-        for (name, pid) in self.running.drain() {
-            let pgid = i32::try_from(pid).unwrap_or(0);
-            if pgid > 1
-                && let Err(e) =
-                    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL)
-                && e != nix::errno::Errno::ESRCH
-            {
-                tracing::debug!("VRRP_Script({name}): kill group {pgid}: {e}");
+        for (name, run) in self.running.drain() {
+            let pid = run.pid.load(Ordering::Relaxed);
+            if pid != 0 {
+                kill_group(&name, pid);
             }
+            let _ = run.stop.send(());
         }
+    }
+}
+
+fn kill_group(name: &str, pid: u32) {
+    if let Err(e) = script::signal_process_group(pid, Signal::SIGKILL)
+        && e.raw_os_error() != Some(libc::ESRCH)
+    {
+        tracing::debug!("VRRP_Script({name}): kill group {pid}: {e}");
+    }
+}
+
+/// Resolves when the run is told to stop; never when its sender is
+/// dropped without a word (the run finished and was forgotten).
+async fn stopped(rx: oneshot::Receiver<()>) {
+    if rx.await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -279,7 +324,10 @@ fn spec_of(
             .reason
             .unwrap_or_else(|| format!("{:?}", verdict.state)));
     }
+    // No shebang: keepalived runs it through the shell.
+    let line = argv.join(" ");
     let mut spec = ScriptSpec::new(argv);
+    spec.noexec_fallback = Some(vec!["/bin/sh".into(), "-c".into(), line.into()]);
     spec.kill_grace = KILL_GRACE;
     spec.timeout = Some(std::time::Duration::from_secs(u64::from(
         s.timeout.unwrap_or(s.interval).max(1),
