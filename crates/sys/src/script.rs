@@ -44,7 +44,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::time::Instant;
 
-use crate::spawn::{Program, SpawnError, Spawned, Step, SwitchUser};
+use crate::spawn::{Env, Program, SpawnError, Spawned, Step, SwitchUser};
 
 /// The identity a script runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +165,10 @@ pub fn spawn(
         env.push((SPAWNED_BY.into(), std::process::id().to_string().into()));
         let started = crate::spawn::spawn(Program {
             argv: spec.argv.clone(),
-            env: crate::spawn::environment(&REMOVED_ENV, &env),
+            env: Env {
+                remove: &REMOVED_ENV,
+                add: env,
+            },
             user: spec.user.as_ref().map(|u| SwitchUser {
                 uid: u.uid,
                 gid: u.gid,

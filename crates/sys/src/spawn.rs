@@ -80,20 +80,31 @@ pub enum SpawnError {
     Child { step: Step, source: io::Error },
 }
 
-/// What to start: `execvp(argv[0], argv)` with `env` as the whole
-/// environment, stdin, stdout and stderr on /dev/null, an empty signal
+/// What to start: `execvp(argv[0], argv)` with the environment `env`
+/// describes, stdin, stdout and stderr on /dev/null, an empty signal
 /// mask, default dispositions, its own process group, and optionally
 /// another user.
 #[derive(Debug, Clone)]
 pub struct Program {
     pub argv: Vec<OsString>,
-    pub env: Vec<OsString>,
+    pub env: Env,
     pub user: Option<SwitchUser>,
     /// Started instead when the kernel refuses `argv[0]` as an executable
     /// format (ENOEXEC: a script without `#!`), as keepalived hands such
     /// files to the shell. Tried on the spawner thread right away, so
     /// starts stay in request order.
     pub noexec_fallback: Option<Vec<OsString>>,
+}
+
+/// A program's environment: this process's own, less the `remove`d
+/// variables, with `add` set. Written out on the spawner thread when the
+/// program starts, so a start waiting in the queue holds only its few
+/// additions, not a copy of the whole environment (a hundred scripts
+/// fall due together at every interval).
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub remove: &'static [&'static str],
+    pub add: Vec<(OsString, OsString)>,
 }
 
 /// Starts `program` on this process's spawner thread ([`queue`]): the
@@ -115,12 +126,13 @@ pub fn spawn(
 /// Starts `program` on the calling thread, which sleeps until the new
 /// process has execed or exited. Only the spawner thread calls it.
 fn start(program: &Program) -> Result<Started, SpawnError> {
-    match start_one(&program.argv, &program.env, program.user.as_ref()) {
+    let env = environment(program.env.remove, &program.env.add);
+    match start_one(&program.argv, &env, program.user.as_ref()) {
         Err(SpawnError::Child {
             step: Step::Exec,
             source,
         }) if source.raw_os_error() == Some(libc::ENOEXEC) => match &program.noexec_fallback {
-            Some(argv) => start_one(argv, &program.env, program.user.as_ref()),
+            Some(argv) => start_one(argv, &env, program.user.as_ref()),
             None => Err(SpawnError::Child {
                 step: Step::Exec,
                 source,
