@@ -19,7 +19,8 @@
 # of each target's probe starts (interval - delay_loop: p50, p99, max),
 # and the daemon's Pss, threads and open fds at the start and end of the
 # window (a leak would grow them); the daemon must still be running. Then
-# the stop: when the table was removed and the processes were gone.
+# the stop: when the table was removed, when the shutdown lines were
+# written (how many), and when the processes were gone.
 set -euo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 SERVICES=${SERVICES:-10000}
@@ -122,13 +123,27 @@ def at(line):
     return datetime.datetime.strptime(line[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()
 seen = {}
 killed = 0
+lines, first, last = 0, None, None
 for line in open(path, errors="replace"):
-    for key, needle in (("removed", "IPVS: removed what we own"), ("child", "Healthcheck child process(")):
-        if needle in line and line[:4].isdigit():
+    if not line[:4].isdigit():
+        continue
+    for key, needle in (("removed", "IPVS: removed what we own"), ("stopped", "Stopped Healthcheck child"),
+                        ("child", "Healthcheck child process(")):
+        if needle in line:
             seen[key] = (at(line) - ts, line.split("Z ", 1)[-1].strip())
+    if "Shutting down " in line and at(line) >= ts:
+        lines += 1
+        last = at(line) - ts
+        first = last if first is None else first
     killed += "failed to die" in line
-for key in ("removed", "child"):
+for key in ("removed", "stopped", "child"):
     if key in seen:
         print(f"stop: {seen[key][0]:.2f} s after SIGTERM: {seen[key][1]}")
+# keepalived's shutdown line for each real server: all of them, or was
+# the child killed while writing them?
+if lines:
+    print(f"stop: {lines} shutdown lines, from {first:.2f} to {last:.2f} s after SIGTERM")
+else:
+    print("stop: no shutdown line")
 print(f"stop: parent gone {te - ts:.2f} s after SIGTERM; child killed by the supervisor: {'yes' if killed else 'no'}")
 PY

@@ -88,3 +88,51 @@ fn a_run_in_flight_keeps_its_schedule() {
     pool.postpone_runs(Duration::from_secs(60));
     assert_eq!(pool.next_deadline(), None);
 }
+
+/// The same config with a fourth real server, reloaded.
+fn with_a_fourth() -> String {
+    CONFIG.replacen(
+        "    real_server 198.51.100.3 8003 {",
+        "    real_server 198.51.100.4 8004 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 198.51.100.3 8003 {",
+        1,
+    )
+}
+
+/// keepalived 2.2.7 does the same on reload as at start: `reload_check_
+/// thread` calls `start_check`, which applies the diff (`init_services`)
+/// and only then registers every checker (`register_checkers_thread`,
+/// whose `thread_add_timer` reads the clock then). So a diff that takes
+/// 30 s moves the runs of kept and new checkers alike 30 s later, runs
+/// that were in flight at the reload included (the reload drops them).
+#[test]
+fn a_reload_whose_diff_took_half_a_minute_moves_every_run_as_at_start() {
+    let mut pool = started();
+    assert_eq!(
+        launches(&pool.poll(secs(6.0))),
+        3,
+        "in flight at the reload"
+    );
+    let mut half = |w: Duration| w / 2;
+    pool.reload(
+        Arc::new(load(&with_a_fourth())),
+        &mut ConfigIdentity,
+        secs(20.0),
+        &mut half,
+    );
+    // Without the postponement: 20 s + 1 s + half the warmup.
+    assert_eq!(pool.next_deadline(), Some(secs(26.0)));
+    pool.postpone_runs(Duration::from_secs(30));
+    assert_eq!(pool.next_deadline(), Some(secs(56.0)));
+    assert_eq!(
+        launches(&pool.poll(secs(50.0))),
+        0,
+        "nothing overdue at the diff's end"
+    );
+    assert_eq!(launches(&pool.poll(secs(55.9))), 0);
+    assert_eq!(launches(&pool.poll(secs(56.0))), 4, "kept and new checkers");
+}

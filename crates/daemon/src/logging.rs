@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -19,6 +20,9 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::Cli;
+
+mod held;
+pub use held::hold;
 
 /// Which of the three processes this is (its syslog identity, its pid file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,25 +69,55 @@ fn severity(level: &Level) -> u8 {
 }
 
 struct Syslog {
-    sock: Mutex<Option<UnixDatagram>>,
+    conn: Mutex<SyslogConn>,
     facility: u8,
     ident: &'static str,
+    /// `/dev/log` (another socket in the tests).
+    socket: &'static str,
+    /// [`SYSLOG_RETRY`] (shorter in the tests).
+    retry: Duration,
+}
+
+/// How long lines go without a connect attempt after one failed. Without
+/// a syslog daemon every line tried socket, connect and close: three
+/// system calls a line, most of a 100 000-line stop on the host. A syslog
+/// daemon that comes back is found within this time; lines before that
+/// are lost, as they would be had it stayed down.
+const SYSLOG_RETRY: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct SyslogConn {
+    sock: Option<UnixDatagram>,
+    /// No connect attempt before this (after one failed).
+    quiet_until: Option<Instant>,
+    /// Connect attempts made, for the tests.
+    attempts: u64,
 }
 
 impl Syslog {
-    fn send(&self, line: &str) {
-        let Ok(mut guard) = self.sock.lock() else {
+    /// Sends the line `make` formats, if there is a socket to send it to
+    /// (no formatting otherwise).
+    fn send(&self, make: impl FnOnce() -> String) {
+        let Ok(mut conn) = self.conn.lock() else {
             return;
         };
-        if guard.is_none() {
-            *guard = UnixDatagram::unbound()
-                .and_then(|s| s.connect("/dev/log").map(|()| s))
+        if conn.sock.is_none() {
+            let now = Instant::now();
+            if conn.quiet_until.is_some_and(|t| now < t) {
+                return;
+            }
+            conn.attempts += 1;
+            conn.sock = UnixDatagram::unbound()
+                .and_then(|s| s.connect(self.socket).map(|()| s))
                 .ok();
+            conn.quiet_until = conn.sock.is_none().then(|| now + self.retry);
         }
-        let sent = guard.as_ref().map(|s| s.send(line.as_bytes()));
-        if !matches!(sent, Some(Ok(_))) {
+        let Some(sock) = conn.sock.as_ref() else {
+            return;
+        };
+        if sock.send(make().as_bytes()).is_err() {
             // The syslog daemon may have restarted: reconnect next time.
-            *guard = None;
+            conn.sock = None;
         }
     }
 }
@@ -111,16 +145,17 @@ impl Visit for Message {
 
 impl<S: Subscriber> Layer<S> for Syslog {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut msg = Message::default();
-        event.record(&mut msg);
-        let pri = self.facility * 8 + severity(event.metadata().level());
-        let line = format!(
-            "<{pri}>{}[{}]: {}",
-            self.ident,
-            std::process::id(),
-            msg.0.trim_start()
-        );
-        self.send(&line);
+        self.send(|| {
+            let mut msg = Message::default();
+            event.record(&mut msg);
+            let pri = self.facility * 8 + severity(event.metadata().level());
+            format!(
+                "<{pri}>{}[{}]: {}",
+                self.ident,
+                std::process::id(),
+                msg.0.trim_start()
+            )
+        });
     }
 }
 
@@ -133,9 +168,11 @@ pub fn init(cli: &Cli, role: Role) {
     };
     let facility = cli.log_facility.as_deref().and_then(facility).unwrap_or(3);
     let syslog = (!cli.no_syslog).then(|| Syslog {
-        sock: Mutex::new(None),
+        conn: Mutex::new(SyslogConn::default()),
         facility,
         ident: role.ident(),
+        socket: "/dev/log",
+        retry: SYSLOG_RETRY,
     });
     let file = cli.log_file.as_ref().and_then(|p| {
         std::fs::OpenOptions::new()
@@ -160,18 +197,17 @@ pub fn init(cli: &Cli, role: Role) {
             base.boxed()
         }
     };
-    let out: Option<Box<dyn Layer<_> + Send + Sync>> = if let Some(f) = file {
-        let f = std::sync::Arc::new(f);
-        Some(make_fmt(
-            tracing_subscriber::fmt::writer::BoxMakeWriter::new(move || FileWriter(f.clone())),
-        ))
-    } else if console {
-        Some(make_fmt(
-            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
-        ))
-    } else {
-        None
+    let sink = match file {
+        Some(f) => Some(held::Sink::File(std::sync::Arc::new(f))),
+        None => console.then_some(held::Sink::Stderr),
     };
+    let out: Option<Box<dyn Layer<_> + Send + Sync>> = sink.map(|sink| {
+        let lines = std::sync::Arc::new(held::Lines::new(sink));
+        held::install(std::sync::Arc::clone(&lines));
+        make_fmt(tracing_subscriber::fmt::writer::BoxMakeWriter::new(
+            move || held::LineWriter(std::sync::Arc::clone(&lines)),
+        ))
+    });
     let _ = tracing_subscriber::registry()
         .with(level)
         .with(syslog)
@@ -180,20 +216,52 @@ pub fn init(cli: &Cli, role: Role) {
     tracing::debug!(process = ident, "logging started");
 }
 
-struct FileWriter(std::sync::Arc<std::fs::File>);
-
-impl std::io::Write for FileWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        (&*self.0).flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without a syslog daemon a line costs no connect attempt (three
+    /// system calls each: most of a 100 000-line stop on the host), and
+    /// one that comes back is found.
+    #[test]
+    fn no_syslog_daemon_one_attempt_then_found_when_it_comes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path: &'static str = Box::leak(
+            dir.path()
+                .join("log")
+                .to_string_lossy()
+                .into_owned()
+                .into_boxed_str(),
+        );
+        let syslog = Syslog {
+            conn: Mutex::new(SyslogConn::default()),
+            facility: 3,
+            ident: "test",
+            socket: path,
+            retry: Duration::from_millis(200),
+        };
+        let mut formatted = 0;
+        for i in 0..1000 {
+            syslog.send(|| {
+                formatted += 1;
+                format!("line {i}")
+            });
+        }
+        let attempts = |s: &Syslog| s.conn.lock().map(|c| c.attempts).unwrap_or(0);
+        assert_eq!(attempts(&syslog), 1, "one attempt for 1000 lines");
+        assert_eq!(formatted, 0, "nothing formatted for nobody");
+
+        let daemon = UnixDatagram::bind(path).expect("bind");
+        std::thread::sleep(Duration::from_millis(250));
+        syslog.send(|| "back".to_owned());
+        let mut buf = [0u8; 64];
+        daemon
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let n = daemon.recv(&mut buf).expect("the line reached the daemon");
+        assert_eq!(&buf[..n], b"back");
+        assert_eq!(attempts(&syslog), 2);
+    }
 
     #[test]
     fn facilities_as_keepalived() {

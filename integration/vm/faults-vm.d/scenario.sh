@@ -94,6 +94,35 @@ r() { # ROW CHECK ok|FAIL DETAIL
 	echo "NOTE at $(now)"
 }
 now() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# Every wait of the rows is one of these two: CMD is run until it
+# succeeds, PAUSE s apart, at most TRIES times (poll) or until SECS of
+# the guest's clock have passed (poll_for: for the waits whose polls are
+# slow on a loaded TCG guest, so a count of them says little). Each
+# fails when CMD never succeeded.
+poll() { # TRIES PAUSE CMD...
+	local tries=$1 pause=$2 i
+	shift 2
+	for i in $(seq "$tries"); do
+		"$@" && return 0
+		sleep "$pause"
+	done
+	return 1
+}
+poll_for() { # SECS PAUSE CMD...
+	local pause=$2 t end
+	# /proc/uptime in centiseconds, builtins only: cheap on a slow guest.
+	read -r t _ </proc/uptime
+	end=$((${t/./} + $1 * 100))
+	shift 2
+	while :; do
+		read -r t _ </proc/uptime
+		((${t/./} < end)) || return 1
+		"$@" && return 0
+		sleep "$pause"
+	done
+}
+exited() { [ ! -d /proc/"$1" ]; }
 # keep_log NAME: the daemon's log so far, for the host (FAULTS_VM_OUT)
 keep_log() { cp $D/daemon.log "/payload/$IMPL${MUTATE:+-${MUTATE// /-}}-$1.log" 2>/dev/null; }
 
@@ -105,12 +134,9 @@ up() { # PORT
 	chmod +x $D/stamp.$1
 	busybox nc -ll -p "$1" -e $D/stamp.$1 </dev/null >/dev/null 2>&1 &
 	LISTENER[$1]=$!
-	for _ in $(seq 30); do
-		ss -Htln "sport = :$1" | grep -q . && return
-		sleep 0.1
-	done
-	die "no listener on $1"
+	poll 30 0.1 listening "$1" || die "no listener on $1"
 }
+listening() { ss -Htln "sport = :$1" | grep -q .; }
 down() { # PORT
 	[ -n "${LISTENER[$1]:-}" ] || return
 	kill "${LISTENER[$1]}"
@@ -129,10 +155,7 @@ start() { # CONF
 stop() {
 	[ -n "$DAEMON" ] || return
 	kill -TERM "$DAEMON" 2>/dev/null
-	for _ in $(seq 50); do
-		[ -d /proc/$DAEMON ] || break
-		sleep 0.1
-	done
+	poll 50 0.1 exited "$DAEMON"
 	kill -KILL "$DAEMON" 2>/dev/null
 	wait "$DAEMON" 2>/dev/null
 	DAEMON=
@@ -145,16 +168,12 @@ child() { # the checker child of $DAEMON (one line, or nothing)
 	kids "$DAEMON" | head -1
 }
 wait_child() { # OLD SECS: a child other than OLD, within SECS; prints it
-	local c i
-	for i in $(seq $(($2 * 20))); do
-		c=$(child)
-		if [ -n "$c" ] && [ "$c" != "$1" ]; then
-			echo "$c"
-			return 0
-		fi
-		sleep 0.05
-	done
-	return 1
+	poll $(($2 * 20)) 0.05 new_child "$1"
+}
+new_child() { # OLD: prints the checker child if it is not OLD
+	local c
+	c=$(child)
+	[ -n "$c" ] && [ "$c" != "$1" ] && echo "$c"
 }
 # Every process running the daemon's binary (exe), and every zombie.
 binprocs() {
@@ -162,6 +181,7 @@ binprocs() {
 	exe=$(readlink -f "$BIN")
 	ls -l /proc/[0-9]*/exe 2>/dev/null | awk -v e="$exe" '$NF == e { split($(NF - 2), p, "/"); print p[3] }' | sort -n | tr '\n' ' '
 }
+no_binprocs() { [ -z "$(binprocs)" ]; }
 zombies() {
 	grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | sed 's|/proc/||; s|/status||' | tr '\n' ' '
 }
@@ -182,16 +202,15 @@ desired_kill() {
 	} | sort
 }
 wait_table() { # WANTFN SECS: seconds until the table equals WANTFN's, or fail
-	local t0 i
+	local t0
 	t0=$(now)
-	for i in $(seq $(($2 * 10))); do
-		if [ "$(table)" = "$($1)" ]; then
-			awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
+	poll $(($2 * 10)) 0.1 table_is "$1" && since "$t0"
+}
+table_is() { [ "$(table)" = "$($1)" ]; }
+more_lines() { # FILE N: FILE has more than N lines (one process: wc)
+	local n
+	n=$(wc -l 2>/dev/null <"$1")
+	[ "${n:-0}" -gt "$2" ]
 }
 tdiff() { # WANTFN: the difference, on one line
 	diff <($1) <(table) | grep '^[<>]' | tr '\n' ';'
@@ -311,10 +330,7 @@ kill -KILL "$DAEMON"
 wait "$DAEMON" 2>/dev/null
 t0=$(now)
 gone=
-for _ in $(seq $((LEAK_S * 10))); do
-	[ -z "$(binprocs)" ] && { gone=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'); break; }
-	sleep 0.1
-done
+poll $((LEAK_S * 10)) 0.1 no_binprocs && gone=$(since "$t0")
 after_parent="$(table | grep -c -- '-a ') real servers left in the table"
 keep_log kill
 [ -n "$gone" ] && st=ok || st=FAIL
@@ -414,38 +430,27 @@ vc_from() { # ADDR: when the adverts ADDR sent arrived, on the CLOCK_BOOTTIME sc
 vc_has_vip() { ip -n "vc$1" -4 addr show dev "v$1" | grep -q " $VC_VIP/"; }
 vc_settled() { vc_has_vip A && ! vc_has_vip B && [ "$(vc_from 10.99.0.1 | wc -l)" -ge 2 ]; }
 vc_settle() { # SECS: A master (VIP, adverts), B backup, notify quiet; sets VC_T0
-	local end k
 	# By the guest's clock, not a count of polls: each poll is several
-	# processes, slow under TCG.
-	end=$(awk -v n="$(now)" -v s="$1" 'BEGIN { print n + s }')
-	while awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n < e) }'; do
-		# The same for 1 s with no notify run meanwhile: a start-up
-		# race (B up first, master for a moment) has ended, and its
-		# notify scripts, run late on a slow guest, are behind us.
-		k=$(wc -l <$D/vc-notify.log)
-		if vc_settled && sleep 1 && vc_settled && [ "$(wc -l <$D/vc-notify.log)" = "$k" ]; then
-			VC_T0=$(now)
-			VC_NOTIFIED=$k
-			echo "NOTE vrrpclock: settled at $VC_T0; notify so far: $(tr '\n' ';' <$D/vc-notify.log)"
-			return 0
-		fi
-		# Seldom: on one TCG vCPU these polls starve the daemons.
-		sleep 1
-	done
-	return 1
+	# processes, slow under TCG. Seldom (1 s apart): on one TCG vCPU
+	# these polls starve the daemons.
+	poll_for "$1" 1 vc_settled_quietly || return 1
+	VC_T0=$(now)
+	echo "NOTE vrrpclock: settled at $VC_T0; notify so far: $(tr '\n' ';' <$D/vc-notify.log)"
+}
+vc_settled_quietly() { # the same for 1 s with no notify run meanwhile; sets VC_NOTIFIED
+	# A start-up race (B up first, master for a moment) has ended, and
+	# its notify scripts, run late on a slow guest, are behind us.
+	local k
+	k=$(wc -l <$D/vc-notify.log)
+	vc_settled && sleep 1 && vc_settled && [ "$(wc -l <$D/vc-notify.log)" = "$k" ] && VC_NOTIFIED=$k
 }
 VC_JUMPS=
 vc_jump() { # +3600 or -3600, about 0.1 s after the master's next advert
-	local n end t
+	local n t
 	# One process per poll (the backup sends none), so the jump comes
-	# soon after the advert even on a slow guest.
+	# soon after the advert even on a slow guest; at most 3 s.
 	n=$(wc -l <$D/vc-adverts)
-	end=$(awk -v n="$(now)" 'BEGIN { print n + 3 }')
-	while [ "$(wc -l <$D/vc-adverts)" -le "$n" ]; do
-		read -r t _ </proc/uptime
-		[ "${t%.*}" -ge "${end%.*}" ] && break
-		sleep 0.1
-	done
+	poll_for 3 0.1 more_lines $D/vc-adverts "$n"
 	sleep 0.1
 	date -s "@$(($(date +%s) $1))" >/dev/null
 	vc_offset
@@ -489,10 +494,7 @@ vc_stop() {
 	local n
 	for n in A B; do kill -TERM "${VC_PID[$n]}" 2>/dev/null; done
 	for n in A B; do
-		for _ in $(seq 50); do
-			[ -d /proc/"${VC_PID[$n]}" ] || break
-			sleep 0.1
-		done
+		poll 50 0.1 exited "${VC_PID[$n]}"
 		kill -KILL "${VC_PID[$n]}" 2>/dev/null
 		wait "${VC_PID[$n]}" 2>/dev/null
 	done
@@ -621,11 +623,8 @@ clk_offset() { # START: the segment from START (CLOCK_BOOTTIME) on, its wall min
 clk_offset 0
 tcpdump -Z root -l -n -tt -i lo "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn and (dst port 20004 or dst port $CANARY_PORT)" >$D/clk-syns 2>$D/clk-tcpdump.err &
 CLK_TCPDUMP=$!
-for _ in $(seq 100); do
-	grep -q listening $D/clk-tcpdump.err && break
-	sleep 0.1
-done
-grep -q listening $D/clk-tcpdump.err || die "clock: tcpdump on lo did not start: $(head -c 300 $D/clk-tcpdump.err)"
+poll 100 0.1 grep -q listening $D/clk-tcpdump.err ||
+	die "clock: tcpdump on lo did not start: $(head -c 300 $D/clk-tcpdump.err)"
 syns() { # PORT: the SYNs to PORT, on CLOCK_BOOTTIME
 	# Segment i (from offset record i to the next) is the one whose
 	# offset puts the stamp inside it: offsets an hour apart, segments
@@ -658,36 +657,26 @@ busybox nc -w 1 198.51.100.1 $CANARY_PORT </dev/null >/dev/null 2>&1 &
 exit 0
 STAMP
 JUMP_AT= JUMP_LAG= CANARY= LAST_PROBE=
+canary_after() { [ -n "$(syns $CANARY_PORT | awk -v j="$1" '$1 > j')" ]; }
+more_probes() { [ "$(probes | wc -l)" -gt "$1" ]; }
 jump() { # "1 hour" or "1 hour ago", at the next probe: sets LAST_PROBE (that probe's SYN), JUMP_AT, JUMP_LAG, CANARY
-	local i
 	rm -f $D/jump.at $D/jump.taken
 	# early: the connection a timer on the wall clock would make at once.
 	mutated early && [ "$1" = "1 hour" ] && : >$D/early.arm
 	echo "$1" >$D/jump.arm
-	for i in $(seq 50); do
-		[ -s $D/jump.at ] && break
-		sleep 0.1
-	done
+	poll 50 0.1 test -s $D/jump.at || :
 	rm -f $D/jump.arm $D/early.arm
 	read -r JUMP_AT <$D/jump.at 2>/dev/null || die "clock: no probe made the jump within 5 s"
 	clk_offset "$JUMP_AT"
 	# tcpdump writes a line when it gets the CPU: wait for the canary's.
-	for i in $(seq 30); do
-		[ -n "$(syns $CANARY_PORT | awk -v j="$JUMP_AT" '$1 > j')" ] && break
-		sleep 0.1
-	done
+	poll 30 0.1 canary_after "$JUMP_AT" || :
 	LAST_PROBE=$(probes | awk -v j="$JUMP_AT" '$1 <= j { p = $1 } END { print p + 0 }')
 	CANARY=$(syns $CANARY_PORT | awk -v j="$JUMP_AT" '$1 > j { printf "%.2f", $1 - j; exit }')
 	JUMP_LAG=$(awk -v p="$LAST_PROBE" -v j="$JUMP_AT" 'BEGIN { printf "%.2f", j - p }')
 	echo "NOTE clock: jump $1 at $JUMP_AT, $JUMP_LAG s after the probe's SYN, canary's SYN ${CANARY:-none} s after; wall clock now $(date -u '+%F %T')"
 }
 after_probe() { # wait for the next probe at 20004 (4 s at most), then 0.1 s; LAST_PROBE is it
-	local n
-	n=$(probes | wc -l)
-	for _ in $(seq 40); do
-		[ "$(probes | wc -l)" -gt "$n" ] && break
-		sleep 0.1
-	done
+	poll 40 0.1 more_probes "$(probes | wc -l)" || :
 	sleep 0.1
 	LAST_PROBE=$(probes | tail -1)
 }
