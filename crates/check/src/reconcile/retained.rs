@@ -23,14 +23,20 @@ impl Pool {
     /// Drops what only building the book needed from the configuration
     /// the pool keeps, and returns that configuration for the caller to
     /// keep instead of the full one (the same `Arc`, so one copy lives).
-    /// Cheapest when the pool holds the only reference: the model is cut
-    /// where it lies, with no copy.
+    /// The pool should hold the only reference: otherwise the whole
+    /// model is copied before it is cut.
     pub fn release_build_model(&mut self) -> Arc<Config> {
         if !carries_build_model(&self.config) {
             return Arc::clone(&self.config);
         }
         if let Some(config) = Arc::get_mut(&mut self.config) {
             strip(config);
+            // Copied once stripped, and the original freed: cut where it
+            // lies, the model left its checkers' 160-byte pieces as holes
+            // between the real servers it keeps, which the allocator can
+            // reuse but not give back; the original freed whole is one
+            // span it can give back (the child trims after each apply).
+            *config = Config::clone(config);
         } else {
             let mut copy = Config::clone(&self.config);
             strip(&mut copy);
