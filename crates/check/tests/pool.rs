@@ -7,7 +7,9 @@
 //!
 //! Every scenario is a function returning `Err` on the first broken
 //! expectation, so `mutations_are_caught` can run them with the harness
-//! broken on purpose and show that they notice.
+//! broken on purpose and show that they notice. The pool runs as the
+//! checker child keeps it: without its configuration's checkers model
+//! once started or reloaded (`Pool::release_build_model`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -63,6 +65,9 @@ impl Harness {
             Pool::start(config, &mut ConfigIdentity, Instant::ZERO, &mut jitter);
         let table = pool.desired();
         pool.set_programmed(table.clone());
+        // As the checker child does once the table is in: every scenario
+        // then runs on the model the child keeps.
+        drop(pool.release_build_model());
         let mut h = Harness {
             pool,
             now: Instant::ZERO,
@@ -240,6 +245,7 @@ impl Harness {
         );
         self.process(ops.into_iter().map(Effect::Ipvs).collect());
         self.pool.set_programmed(desired);
+        drop(self.pool.release_build_model());
     }
 
     fn take(&mut self) -> Record {

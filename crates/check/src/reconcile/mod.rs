@@ -37,6 +37,7 @@
 
 mod lifecycle;
 mod named;
+mod retained;
 mod status;
 mod tally;
 

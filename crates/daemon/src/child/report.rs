@@ -43,11 +43,53 @@ fn diff_by<T: PartialEq>(old: &[T], new: &[T], name: impl Fn(&T) -> String) -> D
     d
 }
 
-/// The diff of the virtual servers, by key.
-pub fn diff(old: &Config, new: &Config) -> Diff {
-    diff_by(&old.virtual_servers, &new.virtual_servers, |v| {
-        v.key.to_string()
-    })
+/// Each virtual server's key and a fingerprint of its whole model
+/// (checkers included): what the next reload's [`Outline::diff`] needs of
+/// a configuration the child no longer keeps whole (the running pool
+/// drops its checkers' model once built).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outline(Vec<(String, u64)>);
+
+impl Outline {
+    pub fn of(config: &Config) -> Outline {
+        Outline(
+            config
+                .virtual_servers
+                .iter()
+                .map(|v| (v.key.to_string(), fingerprint(v)))
+                .collect(),
+        )
+    }
+
+    /// What changed from the configuration this outline was taken of to
+    /// `new`'s, virtual server by key: two are the same when their
+    /// encodings are (the child receives that encoding, so no field it
+    /// knows of escapes it).
+    pub fn diff(&self, new: &Outline) -> Diff {
+        diff_by(&self.0, &new.0, |(key, _)| key.clone())
+    }
+}
+
+/// A 64-bit hash of `v`'s snapshot encoding, fed to the hasher as it is
+/// written (no copy of the text).
+fn fingerprint<T: serde::Serialize>(v: &T) -> u64 {
+    use std::hash::Hasher;
+    struct Feed(std::hash::DefaultHasher);
+    impl std::io::Write for Feed {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.write(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut feed = Feed(std::hash::DefaultHasher::new());
+    // An encoding that fails (it cannot: the supervisor encoded the same
+    // model) leaves a partial hash, which only makes a summary say
+    // "changed".
+    let _ = serde_json::to_writer(&mut feed, v);
+    feed.0.finish()
 }
 
 impl Diff {
@@ -156,7 +198,7 @@ mod tests {
     fn diff_names_added_removed_changed() {
         let old = with(vec![vs(1, false), vs(2, false), vs(4, false)]);
         let new = with(vec![vs(2, true), vs(3, false), vs(1, false)]);
-        let d = diff(&old, &new);
+        let d = Outline::of(&old).diff(&Outline::of(&new));
         assert_eq!(d.added, ["FWM 3"]);
         assert_eq!(d.removed, ["FWM 4"]);
         assert_eq!(d.changed, ["FWM 2"]);
@@ -169,9 +211,34 @@ mod tests {
     }
 
     #[test]
+    fn a_change_inside_a_checker_changes_its_virtual_server() {
+        use keepalived_config::model::checker::{Checker, CheckerCommon, TcpCheck};
+        use keepalived_config::model::lvs::RealServer;
+        let with_check = |retry: Option<u32>| {
+            let mut v = vs(1, false);
+            let common = CheckerCommon {
+                retry,
+                ..CheckerCommon::default()
+            };
+            v.real_servers.push(RealServer {
+                checkers: vec![Checker::TcpCheck(TcpCheck { common })],
+                ..RealServer::default()
+            });
+            with(vec![v, vs(2, false)])
+        };
+        let old = Outline::of(&with_check(None));
+        let d = old.diff(&Outline::of(&with_check(Some(3))));
+        assert_eq!(d.changed, ["FWM 1"]);
+        assert_eq!(d.unchanged, 1);
+        assert_eq!(old.diff(&Outline::of(&with_check(None))).unchanged, 2);
+    }
+
+    #[test]
     fn a_summary_lists_ten_names_of_each_kind_then_counts() {
         let new = with((1..=25).map(|m| vs(m, false)).collect());
-        let s = diff(&Config::default(), &new).summary("virtual servers");
+        let s = Outline::default()
+            .diff(&Outline::of(&new))
+            .summary("virtual servers");
         assert!(s.starts_with("virtual servers: 25 added, 0 removed"), "{s}");
         assert_eq!(s.matches("FWM ").count(), 10, "{s}");
         assert!(s.ends_with(" and 15 more"), "{s}");
