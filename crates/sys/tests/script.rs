@@ -191,9 +191,16 @@ fn leftovers_are_found_by_the_spawners_mark() {
         dir.path(),
         "leaves.sh",
         // setsid: out of the run's process group, which the runner kills
-        // when the script exits (the leftover would race that kill); the
-        // mark is in its environment all the same.
-        &format!("setsid sleep 30 &\necho $! > {}\nexit 0", pidfile.display()),
+        // when the script exits; the mark is in its environment all the
+        // same. The leftover writes its own pid once it is in its new
+        // session, and the script waits for that before it exits: exiting
+        // first raced the group kill (a starved machine killed the
+        // leftover before its setsid).
+        &format!(
+            "setsid sh -c 'echo $$ > {p}.new; mv {p}.new {p}; exec sleep 30' &\n\
+             while [ ! -s {p} ]; do sleep 0.01; done\nexit 0",
+            p = pidfile.display()
+        ),
     );
     let spec = ScriptSpec::new([script.as_os_str()]);
     let rt = rt();
