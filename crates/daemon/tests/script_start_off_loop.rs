@@ -22,12 +22,13 @@
 //! scheduler, not for an 800 ms hold.
 
 use std::fs;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 mod support;
 use support::VethPair as Lab;
+use support::adverts::{self, epoch_now, start_capture};
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const HOLD: Duration = Duration::from_millis(800);
@@ -64,36 +65,6 @@ fn start_ours(lab: &Lab) -> Child {
     .expect("start ours")
 }
 
-/// tcpdump in the wire namespace, adverts only, kernel receive stamps in
-/// seconds since the epoch; returns once it listens.
-fn start_capture(lab: &Lab) -> Child {
-    let out = fs::File::create(lab.path("adverts.txt")).expect("capture file");
-    let err = fs::File::create(lab.path("tcpdump.err")).expect("capture log");
-    let child = Command::new("ip")
-        .args([
-            "netns", "exec", &lab.peer, "tcpdump", "-i", "veth0", "-n", "-l",
-        ])
-        .args(["-tt", "--time-stamp-precision=nano", "ip proto 112"])
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("start tcpdump");
-    let until = Instant::now() + Duration::from_secs(10);
-    while !fs::read_to_string(lab.path("tcpdump.err")).is_ok_and(|e| e.contains("listening on")) {
-        assert!(Instant::now() < until, "tcpdump did not start listening");
-        sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs_f64()
-}
-
 fn stop(mut child: Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -116,11 +87,8 @@ fn adverts_keep_their_interval_while_script_starts_are_slow() {
     stop(capture);
 
     let log = fs::read_to_string(lab.path("ours.log")).unwrap_or_default();
-    let captured = fs::read_to_string(lab.path("adverts.txt")).expect("the capture");
-    let stamps: Vec<f64> = captured
-        .lines()
-        .filter(|l| l.contains("192.0.2.1 > 224.0.0.18: VRRPv3"))
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+    let stamps: Vec<f64> = adverts::stamps(&lab, "192.0.2.1")
+        .into_iter()
         .filter(|t| *t >= from && *t <= to)
         .collect();
     let mut gaps: Vec<Duration> = stamps

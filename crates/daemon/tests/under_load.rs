@@ -33,7 +33,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 mod support;
 use support::prom::{first_regression, value};
@@ -54,6 +54,7 @@ fn windows() -> (Duration, Duration) {
 }
 
 use support::VethPair as Lab;
+use support::adverts::{self, epoch_now, start_capture};
 
 /// Ours in `ours`; tcpdump in `peer`, the wire.
 fn lab() -> Lab {
@@ -101,29 +102,6 @@ fn start_ours(lab: &Lab) -> Child {
         .expect("start ours")
 }
 
-/// tcpdump in the wire namespace, adverts only, kernel receive stamps in
-/// seconds since the epoch; returns once it listens.
-fn start_capture(lab: &Lab) -> Child {
-    let out = fs::File::create(lab.path("adverts.txt")).expect("capture file");
-    let err = fs::File::create(lab.path("tcpdump.err")).expect("capture log");
-    let child = Command::new("ip")
-        .args([
-            "netns", "exec", &lab.peer, "tcpdump", "-i", "veth0", "-n", "-l",
-        ])
-        .args(["-tt", "--time-stamp-precision=nano", "ip proto 112"])
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("start tcpdump");
-    wait_for("tcpdump to listen", Duration::from_secs(10), || {
-        fs::read_to_string(lab.path("tcpdump.err"))
-            .ok()
-            .filter(|e| e.contains("listening on"))
-    });
-    child
-}
-
 fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let until = Instant::now() + limit;
     loop {
@@ -133,13 +111,6 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
         assert!(Instant::now() < until, "timed out waiting for {what}");
         sleep(Duration::from_millis(20));
     }
-}
-
-fn epoch_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs_f64()
 }
 
 /// A window of the run, in the capture's clock.
@@ -326,12 +297,7 @@ fn status_clients_and_scrapes_leave_advert_timing_alone() {
         .status();
     let _ = capture.wait();
 
-    let captured = fs::read_to_string(lab.path("adverts.txt")).expect("the capture");
-    let stamps: Vec<f64> = captured
-        .lines()
-        .filter(|l| l.contains("192.0.2.1 > 224.0.0.18: VRRPv3"))
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect();
+    let stamps = adverts::stamps(&lab, "192.0.2.1");
     let mut report = String::new();
     let mut p99 = Vec::new();
     for (name, w) in [("idle", idle), ("clients", clients), ("scrapes", scrapes)] {

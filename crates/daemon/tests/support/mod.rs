@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod adverts;
 pub mod prom;
 
 pub fn repo_root() -> PathBuf {
