@@ -9,9 +9,8 @@
 
 mod common;
 
-use common::scripts::{rt, write_script};
+use common::scripts::{open_dir, rt, write_script, zombie_children};
 
-use std::os::unix::fs::PermissionsExt;
 
 use keepalived_sys::script::{ScriptError, ScriptSpec, ScriptUser, run};
 use keepalived_sys::spawn::Step;
@@ -25,33 +24,6 @@ fn nobody() -> ScriptUser {
         gid: NOGROUP,
         groups: vec![NOGROUP],
     }
-}
-
-/// A directory `nobody` can write into.
-fn open_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
-
-/// Our children that are zombies (ended, not reaped).
-fn zombie_children() -> Vec<u32> {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            f.first() == Some(&"Z") && f.get(1) == Some(&me.as_str())
-        })
-        .collect()
 }
 
 /// A spawner that may not switch users gets the failing step back (the

@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::scripts::{rt, write_script};
+use common::scripts::{rt, write_script, zombie_children};
 
 use std::sync::{Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant};
@@ -49,23 +49,7 @@ fn serial() -> MutexGuard<'static, ()> {
 
 /// Our children that are zombies, and live processes we started.
 fn left_over() -> (Vec<u32>, Vec<u32>) {
-    let me = std::process::id().to_string();
-    let zombies = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some((_, rest)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            f.first() == Some(&"Z") && f.get(1) == Some(&me.as_str())
-        })
-        .collect();
-    (zombies, leftovers_of(std::process::id()))
+    (zombie_children(), leftovers_of(std::process::id()))
 }
 
 #[test]

@@ -37,3 +37,32 @@ pub fn write_file(dir: &Path, name: &str, body: &str, mode: u32) -> PathBuf {
 pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
     write_file(dir, name, &format!("#!/bin/sh\n{body}\n"), 0o755)
 }
+
+/// A directory `nobody` can write into (results come back through files).
+pub fn open_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// The `/proc/PID/stat` fields after the command name: state, ppid, …
+pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// Our children that are zombies (ended, not reaped).
+pub fn zombie_children() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            stat_fields(*pid).is_some_and(|f| {
+                f.first().map(String::as_str) == Some("Z") && f.get(1) == Some(&me)
+            })
+        })
+        .collect()
+}
