@@ -228,14 +228,8 @@ fn counted(cmd: Command, dir: &Path) -> std::process::Child {
         .arg("sh")
         .arg(cmd.get_program())
         .args(cmd.get_args())
-        .env("COUNTED_IO", dir.join("io"))
-        .env("KEEPALIVED_RS_IPVS_DRY", "1")
-        .env("KEEPALIVED_RS_IPVS_DRY_OPS", dir.join("ops"))
-        .env("TMPDIR", dir)
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(dir.join("log")).expect("log file"));
+        .env("COUNTED_IO", dir.join("io"));
+    dry(&mut sh, dir);
     for (k, v) in cmd.get_envs() {
         match v {
             Some(v) => sh.env(k, v),
@@ -248,20 +242,24 @@ fn counted(cmd: Command, dir: &Path) -> std::process::Child {
 /// `keepalived-rs -C` on DIR/k.conf in `ns`, dry IPVS with its ops
 /// recorded in DIR/ops, log in DIR/log.
 fn dry_checker(ns: &Netns, dir: &Path, env: &[(&str, &str)]) -> std::process::Child {
-    dry_checker_command(ns, dir, env)
-        .env("KEEPALIVED_RS_IPVS_DRY", "1")
+    let mut cmd = dry_checker_command(ns, dir, env);
+    dry(&mut cmd, dir).spawn().expect("starts")
+}
+
+/// The command line of [`dry_checker`], with `env` (the rest of its
+/// environment is set where it is started).
+/// IPVS dry with its ops recorded in DIR/ops, temporary files and the
+/// log (stderr) in DIR, no service manager.
+fn dry<'a>(cmd: &'a mut Command, dir: &Path) -> &'a mut Command {
+    cmd.env("KEEPALIVED_RS_IPVS_DRY", "1")
         .env("KEEPALIVED_RS_IPVS_DRY_OPS", dir.join("ops"))
         .env("TMPDIR", dir)
         .env_remove("NOTIFY_SOCKET")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(fs::File::create(dir.join("log")).expect("log file"))
-        .spawn()
-        .expect("starts")
 }
 
-/// The command line of [`dry_checker`], with `env` (the rest of its
-/// environment is set where it is started).
 fn dry_checker_command(ns: &Netns, dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &ns.name, BIN, "-C", "-n", "-l", "-G", "-f"])

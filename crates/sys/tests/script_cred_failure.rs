@@ -11,7 +11,6 @@ mod common;
 
 use common::scripts::{open_dir, rt, write_script, zombie_children};
 
-
 use keepalived_sys::script::{ScriptError, ScriptSpec, ScriptUser, run};
 use keepalived_sys::spawn::Step;
 
