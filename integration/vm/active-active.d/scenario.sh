@@ -253,12 +253,17 @@ spread() {
 	local -A rs=([rs1]=0 [rs2]=0 [rs3]=0 [none]=0)
 	shift
 	at "spread"
+	# The kernel folds its per-CPU counters into what ipvsadm reads every
+	# 2 s (the rate estimator's period): read after a quiet period, both
+	# before and after, or a reading misses the newest connections.
+	sleep 2.2
 	for d in "$@"; do before[$d]=$(conns_of $d); done
 	for i in $(seq 45); do
 		one_shot "spread$i"
 		case $ANSWER in rs1 | rs2 | rs3) r=$ANSWER ;; *) r=none ;; esac
 		rs[$r]=$((rs[$r] + 1))
 	done
+	sleep 2.2
 	for d in "$@"; do
 		got[$d]=$(($(conns_of $d) - ${before[$d]}))
 		[ ${got[$d]} -ge 4 ] || why="$why d$d:${got[$d]}"
@@ -482,6 +487,11 @@ at "phase 3: mh + sloppy_tcp alone (connections the sync daemon never copied), d
 if [ "$BREAK" != nosloppy ]; then
 	for i in 1 2 3; do ns d$i sysctl -qw net.ipv4.vs.sloppy_tcp=1; done
 fi
+# A handshake is 2 packets through the director, under the default
+# threshold (3 50); but a starved emulated VM can retransmit a SYN, and a
+# third packet gets the entry copied (CI saw 2 of 18). Raise the threshold
+# so the phase tests what it names: flows the sync daemon never copied.
+for i in 1 2 3; do ns d$i sysctl -qw net.ipv4.vs.sync_threshold="40 50"; done
 if ! open_long 18 no; then
 	bad "e: 18 handshake-only connections open" "$WHY"
 	report
@@ -491,7 +501,7 @@ on_d1=$(homed_on 1)
 check "e: d1 scheduled some of them ($on_d1 of 18; d2 $(homed_on 2), d3 $(homed_on 3)), each located" \
 	eval "[ $on_d1 -gt 0 ] && [ $(homed_on '?') = 0 ]"
 sleep 2.5 # the sync daemon sends what it has at least every 2 s
-check "e: the sync daemon copied none of them (2 packets, below sync_threshold)" \
+check "e: the sync daemon copied none of them (sync_threshold 40 50)" \
 	[ "$(copied_count)" = 0 ]
 check "e: d1 told to stop" stop_director 1
 check "e: the router dropped d1 from the ECMP route" wait_for 20 hops_are 198.51.100.12 198.51.100.13
