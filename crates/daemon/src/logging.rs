@@ -21,8 +21,21 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::Cli;
 
+mod deadline;
 mod held;
 pub use held::hold;
+
+/// A stop began at `started`: syslog lines that cannot be sent before
+/// `child_wait` (less a margin) runs out are dropped and counted, so the
+/// stop ends before the parent's kill. See [`deadline`].
+pub fn stop_deadline(started: Instant, child_wait: Duration) {
+    deadline::set(deadline::for_stop(started, child_wait));
+}
+
+/// At the end of a stop: one line for the syslog lines dropped, if any.
+pub fn report_late_lines() {
+    deadline::report_late();
+}
 
 /// Which of the three processes this is (its syslog identity, its pid file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +111,9 @@ impl Syslog {
     /// Sends the line `make` formats, if there is a socket to send it to
     /// (no formatting otherwise).
     fn send(&self, make: impl FnOnce() -> String) {
+        if deadline::skip() {
+            return;
+        }
         let Ok(mut conn) = self.conn.lock() else {
             return;
         };
@@ -107,15 +123,18 @@ impl Syslog {
                 return;
             }
             conn.attempts += 1;
+            // Non-blocking: a full queue is waited out in `deadline`,
+            // which can give up at a stop's deadline.
             conn.sock = UnixDatagram::unbound()
                 .and_then(|s| s.connect(self.socket).map(|()| s))
+                .and_then(|s| s.set_nonblocking(true).map(|()| s))
                 .ok();
             conn.quiet_until = conn.sock.is_none().then(|| now + self.retry);
         }
         let Some(sock) = conn.sock.as_ref() else {
             return;
         };
-        if sock.send(make().as_bytes()).is_err() {
+        if deadline::send(sock, make().as_bytes()).is_err() {
             // The syslog daemon may have restarted: reconnect next time.
             conn.sock = None;
         }
@@ -159,6 +178,19 @@ impl<S: Subscriber> Layer<S> for Syslog {
     }
 }
 
+/// The test hook's variable (debug builds only): the syslog socket's path.
+const TEST_SYSLOG_VAR: &str = "KEEPALIVED_RS_TEST_SYSLOG";
+
+/// `/dev/log`, or in a debug build the test's socket.
+fn syslog_socket() -> &'static str {
+    #[cfg(debug_assertions)]
+    if let Ok(p) = std::env::var(TEST_SYSLOG_VAR) {
+        return Box::leak(p.into_boxed_str());
+    }
+    let _ = TEST_SYSLOG_VAR;
+    "/dev/log"
+}
+
 /// Installs the global subscriber for `role` from the command line.
 pub fn init(cli: &Cli, role: Role) {
     let level = if cli.log_detail {
@@ -171,7 +203,7 @@ pub fn init(cli: &Cli, role: Role) {
         conn: Mutex::new(SyslogConn::default()),
         facility,
         ident: role.ident(),
-        socket: "/dev/log",
+        socket: syslog_socket(),
         retry: SYSLOG_RETRY,
     });
     let file = cli.log_file.as_ref().and_then(|p| {

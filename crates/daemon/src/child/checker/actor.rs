@@ -1089,6 +1089,8 @@ impl Actor {
     /// (keepalived, which deletes real server by real server as it logs,
     /// does leave it). Probes in flight are dropped, not awaited.
     async fn stop(&mut self) {
+        let child_wait = self.config.as_ref().map_or(5, |c| c.root.child_wait_time);
+        logging::stop_deadline(Instant::now(), Duration::from_secs(u64::from(child_wait)));
         if let Some(mut r) = self.resolver.take() {
             r.stop();
         }
@@ -1097,7 +1099,6 @@ impl Actor {
         // Drain: the routers stop sending new flows here first, the
         // connections they already sent are served until the IPVS
         // entries go.
-        let child_wait = self.config.as_ref().map_or(5, |c| c.root.child_wait_time);
         let drain = self.announces.withdraw_for_stop(child_wait).await;
         if drain > Duration::ZERO {
             tracing::info!("VS_Announce: draining for {drain:?} before removing IPVS entries");
@@ -1118,6 +1119,7 @@ impl Actor {
         if let Some(old) = self.ping_range.take() {
             ping::restore_group_range(old);
         }
+        logging::report_late_lines();
     }
 
     async fn remove_table(&mut self) {
