@@ -25,9 +25,9 @@ mod deadline;
 mod held;
 pub use held::hold;
 
-/// A stop began at `started`: syslog lines that cannot be sent before
-/// `child_wait` (less a margin) runs out are dropped and counted, so the
-/// stop ends before the parent's kill. See [`deadline`].
+/// A stop began at `started`: syslog lines that cannot be sent within
+/// half of `child_wait` are dropped and counted, so the stop ends before
+/// the parent's kill. See [`deadline`].
 pub fn stop_deadline(started: Instant, child_wait: Duration) {
     deadline::set(deadline::for_stop(started, child_wait));
 }

@@ -239,7 +239,7 @@ fn a_slow_syslog_does_not_hold_the_stop_past_child_wait_time() {
     require_root();
     let ns = Netns::up("cslog");
     let dir = tempfile::tempdir().expect("tempdir");
-    // 10 s: the deadline is then 8 s after the stop began, and the 2 s
+    // 10 s: the deadline is then 5 s after the stop began, and the 5 s
     // left are ample for a debug build on a loaded machine to format the
     // console lines the stop still has (about half a second).
     let conf = format!("child_wait_time 10\n{}", config());
