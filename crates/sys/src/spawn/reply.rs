@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0 OR MIT
 //! The way back from the spawner thread to the task that asked: one slot
-//! per request, filled by the worker and emptied by the asker, in which
-//! the worker leaves its own reference instead of dropping it.
+//! per request, filled by the worker and emptied by the asker, which is
+//! always the one to free it in steady state.
 //!
 //! Why not a `tokio::sync::oneshot`: its sender drops its reference to
 //! the shared cell inside `send`, after waking the receiver; when the
 //! woken task has already taken the value and gone, the worker thread
 //! holds the last reference and frees the cell (1 start in 25 in
 //! `crates/sys/tests/spawn_alloc.rs`). A free on a thread gives it a
-//! glibc arena and a cache of its own. Here the worker moves its
-//! reference into the slot under the slot's lock, so the asker's side
-//! always frees it, except when the asker gave up first (a cancelled
-//! start, not the steady state).
+//! glibc arena and a cache of its own. Here the value is handed over
+//! only once the worker has let go of the slot: the worker drops its
+//! reference before it wakes the asker, and the asker takes the value
+//! only when its own reference is the last. The worker frees the slot
+//! only when the asker gave up first (a cancelled start, not the steady
+//! state).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,8 +28,6 @@ struct State<T> {
     asker_gone: bool,
     /// The worker dropped its side without a value (its thread ended).
     worker_gone: bool,
-    /// The worker's own reference, parked here by `send`.
-    parked: Option<Arc<Shared<T>>>,
 }
 
 struct Shared<T> {
@@ -50,7 +50,6 @@ pub(crate) fn slot<T>() -> (Filler<T>, Waiting<T>) {
             waker: None,
             asker_gone: false,
             worker_gone: false,
-            parked: None,
         }),
     });
     (Filler(Some(shared.clone())), Waiting(shared))
@@ -70,21 +69,21 @@ impl<T> Filler<T> {
         let Some(shared) = self.0.take() else {
             return Err(value);
         };
-        #[allow(unsafe_code)]
-        // SAFETY: the pointee lives as long as some reference to it does.
-        // `shared` is one until it is parked in the state below, and from
-        // then on the parked one can only be taken out, and so dropped,
-        // under the lock this function holds until it returns.
-        let cell = unsafe { &*Arc::as_ptr(&shared) };
-        let mut state = cell.lock();
-        if state.asker_gone {
-            drop(state);
-            return Err(value);
-        }
-        state.value = Some(value);
-        state.parked = Some(shared);
-        if let Some(w) = &state.waker {
-            w.wake_by_ref();
+        let waker = {
+            let mut state = shared.lock();
+            if state.asker_gone {
+                return Err(value);
+            }
+            state.value = Some(value);
+            state.waker.clone()
+        };
+        // Let go first: the asker takes the value only from a slot it
+        // alone holds, so it frees the slot, not this thread.
+        drop(shared);
+        // A clone of the task's waker: waking it hands its reference to
+        // the scheduler, nothing is freed here.
+        if let Some(w) = waker {
+            w.wake();
         }
         Ok(())
     }
@@ -110,14 +109,14 @@ impl<T> Future for Waiting<T> {
     type Output = Result<T, ()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The worker's reference is gone once it has sent (or dropped its
+        // side): only then is the slot ours alone.
+        let alone = Arc::strong_count(&self.0) == 1;
         let mut state = self.0.lock();
-        if let Some(value) = state.value.take() {
-            let parked = state.parked.take();
-            drop(state);
-            drop(parked);
+        if alone && let Some(value) = state.value.take() {
             return Poll::Ready(Ok(value));
         }
-        if state.worker_gone {
+        if alone && state.worker_gone {
             return Poll::Ready(Err(()));
         }
         let stale = match &state.waker {
@@ -137,13 +136,13 @@ impl<T> Future for Waiting<T> {
 
 impl<T> Drop for Waiting<T> {
     fn drop(&mut self) {
-        // Everything in the slot is dropped here, on the asker's thread.
-        let (value, parked, waker) = {
+        // Whatever is in the slot is dropped here, on the asker's thread.
+        let (value, waker) = {
             let mut state = self.0.lock();
             state.asker_gone = true;
-            (state.value.take(), state.parked.take(), state.waker.take())
+            (state.value.take(), state.waker.take())
         };
-        drop((value, parked, waker));
+        drop((value, waker));
     }
 }
 
@@ -182,10 +181,25 @@ mod tests {
         let (filler, waiting) = slot::<u32>();
         let shared = waiting.0.clone();
         assert!(filler.send(1).is_ok());
-        // Asker, its clone here, and the parked one.
-        assert_eq!(Arc::strong_count(&shared), 3);
-        drop(waiting);
-        assert_eq!(Arc::strong_count(&shared), 1, "the asker freed both");
+        // The asker's and this test's clone.
+        assert_eq!(Arc::strong_count(&shared), 2);
+        drop(shared);
+        assert_eq!(rt().block_on(waiting), Ok(1));
+    }
+
+    #[test]
+    fn a_value_is_not_taken_while_the_worker_holds_the_slot() {
+        let (mut filler, mut waiting) = slot::<u32>();
+        // As `send` does, stopped between storing the value and letting
+        // go of the slot.
+        let held = filler.0.take().expect("worker side");
+        held.lock().value = Some(3);
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut waiting).poll(&mut cx).is_pending());
+        drop(held);
+        assert_eq!(Pin::new(&mut waiting).poll(&mut cx), Poll::Ready(Ok(3)));
+        drop(filler);
     }
 
     #[test]
