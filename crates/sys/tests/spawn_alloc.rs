@@ -11,7 +11,14 @@
 //! the daemon makes: by name (a PATH walk), by path, a file without `#!`
 //! (the `/bin/sh` fallback), a program that does not exist (an error
 //! every interval for a broken vrrp_script), a user switch, and a burst
-//! of a hundred at once (the queue's blocks are recycled).
+//! of a hundred runs of one prepared script at once, as a hundred
+//! vrrp_scripts at `interval 1` (they wait in the queue together).
+//!
+//! On main before branch spawnfree (the environment, argv and PATH
+//! candidates built on the spawner thread) it counted 90 408 allocations
+//! and 60 490 frees; with a `tokio::sync::oneshot` for the answer, 10 to
+//! 13 frees (the sender's last reference); with a tokio mpsc channel
+//! for the queue, 1 free in 4 runs of 6 (a block it could not recycle).
 //!
 //! Its own test binary (the allocator is the binary's), one test: no
 //! other test's thread can be the spawner.
@@ -106,6 +113,8 @@ fn the_spawner_thread_does_not_touch_the_heap() {
     });
     as_nobody.env = vec![("A_VARIABLE".into(), "set".into())];
     let specs = [&by_name, &by_path, &no_shebang, &as_nobody];
+    // As the VRRP child runs a vrrp_script: prepared once, run often.
+    let tracked = by_path.prepare().unwrap();
 
     let rt = rt();
     let round = || {
@@ -117,7 +126,7 @@ fn the_spawner_thread_does_not_touch_the_heap() {
             assert!(spawn(&missing).await.is_err(), "it does not exist");
             // A hundred at once, as a hundred vrrp_scripts at the same
             // interval: they wait in the queue together.
-            let starts: Vec<_> = (0..100).map(|_| spawn(&by_path)).collect();
+            let starts: Vec<_> = (0..100).map(|_| tracked.spawn()).collect();
             for s in starts {
                 let run = s.await.unwrap();
                 assert_eq!(run.wait().await.unwrap(), ScriptOutcome::Exited(0));
