@@ -91,11 +91,17 @@ impl<T> Filler<T> {
 
 impl<T> Drop for Filler<T> {
     fn drop(&mut self) {
-        if let Some(shared) = &self.0 {
-            let mut state = shared.lock();
-            state.worker_gone = true;
-            if let Some(w) = &state.waker {
-                w.wake_by_ref();
+        if let Some(shared) = self.0.take() {
+            let waker = {
+                let mut state = shared.lock();
+                state.worker_gone = true;
+                state.waker.clone()
+            };
+            // As in `send`: the asker sees the end only once the slot is
+            // its alone, so let go before waking it.
+            drop(shared);
+            if let Some(w) = waker {
+                w.wake();
             }
         }
     }
@@ -233,5 +239,47 @@ mod tests {
         });
         assert_eq!(rt().block_on(waiting), Err(()));
         worker.join().expect("joined");
+    }
+
+    /// A waker that notes how many hold the slot when it is woken.
+    struct Probe {
+        slot: std::sync::Weak<Shared<u32>>,
+        holders: Mutex<Option<usize>>,
+    }
+
+    impl std::task::Wake for Probe {
+        fn wake(self: Arc<Self>) {
+            *self.holders.lock().expect("lock") = Some(self.slot.strong_count());
+        }
+    }
+
+    /// Were the asker woken while the worker still held the slot, it
+    /// would find the value (or the end) not yet its own, wait again,
+    /// and never be woken.
+    #[test]
+    fn the_worker_lets_go_before_it_wakes_the_asker() {
+        for sends in [true, false] {
+            let (filler, mut waiting) = slot::<u32>();
+            let probe = Arc::new(Probe {
+                slot: Arc::downgrade(&waiting.0),
+                holders: Mutex::new(None),
+            });
+            let waker = Waker::from(probe.clone());
+            let mut cx = Context::from_waker(&waker);
+            assert!(Pin::new(&mut waiting).poll(&mut cx).is_pending());
+            if sends {
+                assert!(filler.send(5).is_ok());
+            } else {
+                drop(filler);
+            }
+            assert_eq!(
+                *probe.holders.lock().expect("lock"),
+                Some(1),
+                "woken by {}",
+                if sends { "send" } else { "drop" }
+            );
+            let expected = if sends { Ok(5) } else { Err(()) };
+            assert_eq!(Pin::new(&mut waiting).poll(&mut cx), Poll::Ready(expected));
+        }
     }
 }
