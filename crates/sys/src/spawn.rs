@@ -15,10 +15,11 @@
 //!
 //! Everything the new process needs (argv, environment, the PATH walk,
 //! the groups) is built before the clone, on the thread that asks for
-//! the start ([`prepared`]); what the new process does is in [`child`]. A failure before or at exec is written by the new process
-//! into the plan it shares with us, as glibc's `posix_spawn` does (no
-//! pipe needed: we sleep until it has execed or exited), and the process
-//! is reaped before we return the error.
+//! the start ([`prepared`]); what the new process does is in [`child`].
+//! A failure before or at exec is written by the new process into the
+//! plan it shares with us, as glibc's `posix_spawn` does (no pipe
+//! needed: we sleep until it has execed or exited), and the process is
+//! reaped before we return the error.
 //!
 //! The clone runs on one spawner thread per process ([`queue`]), not on
 //! the caller's: with CLONE_VFORK the cloning thread sleeps until the
