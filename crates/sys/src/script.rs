@@ -35,16 +35,17 @@
 //! (keepalived: 2 s for track scripts), and the result is
 //! [`ScriptOutcome::TimedOut`].
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::time::Instant;
 
-use crate::spawn::{Env, Program, SpawnError, Spawned, Step, SwitchUser};
+use crate::spawn::{Env, Prepared, Program, SpawnError, Spawned, Step, SwitchUser};
 
 /// The identity a script runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,54 +154,92 @@ pub struct RunningScript {
 /// resolves once the process has execed, without blocking the caller's
 /// thread meanwhile. Dropping it before then cancels the start (a
 /// process already started for it is killed and reaped). Must be polled
-/// inside a tokio runtime.
+/// inside a tokio runtime. A script run again and again is better
+/// [`ScriptSpec::prepare`]d once.
 pub fn spawn(
     spec: &ScriptSpec,
 ) -> impl Future<Output = Result<RunningScript, ScriptError>> + Send + use<> {
-    let requested = Instant::now();
-    let deadline = spec.timeout.map(|t| requested + t);
-    let kill_grace = spec.kill_grace;
-    let asked = spec.argv.first().cloned().map(|program| {
-        let mut env = spec.env.clone();
+    let started = spec.prepare().map(|p| p.spawn());
+    async move { started?.await }
+}
+
+/// A script's start built once for all its runs: argv, environment and
+/// the PATH walk as the new process reads them, on the thread that
+/// prepares it (`crate::spawn`'s prepared starts).
+#[derive(Debug, Clone)]
+pub struct PreparedScript {
+    start: Arc<Prepared>,
+    /// For error messages.
+    program: Arc<OsStr>,
+    timeout: Option<Duration>,
+    kill_grace: Duration,
+}
+
+impl ScriptSpec {
+    /// The start of this script, ready for any number of runs; fails for
+    /// what could never start (empty argv, a NUL byte, uid or gid -1).
+    pub fn prepare(&self) -> Result<PreparedScript, ScriptError> {
+        let program = self.argv.first().ok_or(ScriptError::EmptyArgv)?;
+        let mut env = self.env.clone();
         env.push((SPAWNED_BY.into(), std::process::id().to_string().into()));
-        let started = crate::spawn::spawn(Program {
-            argv: spec.argv.clone(),
+        let start = Prepared::new(&Program {
+            argv: self.argv.clone(),
             env: Env {
                 remove: &REMOVED_ENV,
                 add: env,
             },
-            user: spec.user.as_ref().map(|u| SwitchUser {
+            user: self.user.as_ref().map(|u| SwitchUser {
                 uid: u.uid,
                 gid: u.gid,
                 groups: u.groups.clone(),
             }),
-            noexec_fallback: spec.noexec_fallback.clone(),
-        });
-        (program, started)
-    });
-    async move {
-        let (program, started) = asked.ok_or(ScriptError::EmptyArgv)?;
-        let child = started.await.map_err(|e| match e {
-            SpawnError::Start(source)
-            | SpawnError::Child {
-                step: Step::Exec,
-                source,
-            } => ScriptError::Spawn {
-                program: program.clone(),
-                source,
-            },
-            SpawnError::Child { step, source } => ScriptError::Setup {
-                program: program.clone(),
-                step,
-                source,
-            },
-        })?;
-        Ok(RunningScript {
-            pid: child.pid(),
-            child,
-            deadline,
-            kill_grace,
+            noexec_fallback: self.noexec_fallback.clone(),
         })
+        .map_err(|e| start_error(program, e))?;
+        Ok(PreparedScript {
+            start: Arc::new(start),
+            program: program.as_os_str().into(),
+            timeout: self.timeout,
+            kill_grace: self.kill_grace,
+        })
+    }
+}
+
+impl PreparedScript {
+    /// [`spawn`] of this script: one run.
+    pub fn spawn(&self) -> impl Future<Output = Result<RunningScript, ScriptError>> + Send + use<> {
+        let requested = Instant::now();
+        let deadline = self.timeout.map(|t| requested + t);
+        let kill_grace = self.kill_grace;
+        let program = self.program.clone();
+        let started = crate::spawn::spawn_prepared(self.start.clone());
+        async move {
+            let child = started.await.map_err(|e| start_error(&program, e))?;
+            Ok(RunningScript {
+                pid: child.pid(),
+                child,
+                deadline,
+                kill_grace,
+            })
+        }
+    }
+}
+
+fn start_error(program: &OsStr, e: SpawnError) -> ScriptError {
+    match e {
+        SpawnError::Start(source)
+        | SpawnError::Child {
+            step: Step::Exec,
+            source,
+        } => ScriptError::Spawn {
+            program: program.to_os_string(),
+            source,
+        },
+        SpawnError::Child { step, source } => ScriptError::Setup {
+            program: program.to_os_string(),
+            step,
+            source,
+        },
     }
 }
 

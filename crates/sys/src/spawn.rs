@@ -14,11 +14,12 @@
 //! that the VRRP process's main cost (docs/benchmarks.md, "Tracking").
 //!
 //! Everything the new process needs (argv, environment, the PATH walk,
-//! the groups) is built here before the clone; what it does is in
-//! [`child`]. A failure before or at exec is written by the new process
-//! into the plan it shares with us, as glibc's `posix_spawn` does (no
-//! pipe needed: we sleep until it has execed or exited), and the process
-//! is reaped before we return the error.
+//! the groups) is built before the clone, on the thread that asks for
+//! the start ([`prepared`]); what the new process does is in [`child`].
+//! A failure before or at exec is written by the new process into the
+//! plan it shares with us, as glibc's `posix_spawn` does (no pipe
+//! needed: we sleep until it has execed or exited), and the process is
+//! reaped before we return the error.
 //!
 //! The clone runs on one spawner thread per process ([`queue`]), not on
 //! the caller's: with CLONE_VFORK the cloning thread sleeps until the
@@ -30,16 +31,21 @@
 //! machinery (which only waits for the children it spawned itself).
 
 mod child;
+mod prepared;
 mod queue;
+mod reply;
 
 pub use child::Step;
+pub use prepared::Prepared;
 pub use queue::QUEUE_DEPTH;
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+
+use prepared::{Attempt, CArray};
 
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -97,10 +103,10 @@ pub struct Program {
 }
 
 /// A program's environment: this process's own, less the `remove`d
-/// variables, with `add` set. Written out on the spawner thread when the
-/// program starts, so a start waiting in the queue holds only its few
-/// additions, not a copy of the whole environment (a hundred scripts
-/// fall due together at every interval).
+/// variables, with `add` set. Written out once for every start that asks
+/// for the same (`prepared`), so a start waiting in the queue shares it
+/// rather than holding a copy of the whole environment (a hundred
+/// scripts fall due together at every interval).
 #[derive(Debug, Clone)]
 pub struct Env {
     pub remove: &'static [&'static str],
@@ -116,7 +122,17 @@ pub struct Env {
 pub fn spawn(
     program: Program,
 ) -> impl std::future::Future<Output = Result<Spawned, SpawnError>> + Send + use<> {
-    let answer = queue::submit(program);
+    let prepared = Prepared::new(&program).map(Arc::new);
+    let started = prepared.map(spawn_prepared);
+    async move { started?.await }
+}
+
+/// [`spawn`] of a start prepared earlier (one [`Prepared`] may serve any
+/// number of starts, e.g. every run of a tracked script).
+pub fn spawn_prepared(
+    prepared: Arc<Prepared>,
+) -> impl std::future::Future<Output = Result<Spawned, SpawnError>> + Send + use<> {
+    let answer = queue::submit(prepared);
     async move {
         let started = answer.await?;
         started.register().map_err(SpawnError::Start)
@@ -124,58 +140,41 @@ pub fn spawn(
 }
 
 /// Starts `program` on the calling thread, which sleeps until the new
-/// process has execed or exited. Only the spawner thread calls it.
-fn start(program: &Program) -> Result<Started, SpawnError> {
-    let env = environment(program.env.remove, &program.env.add);
-    match start_one(&program.argv, &env, program.user.as_ref()) {
-        Err(SpawnError::Child {
-            step: Step::Exec,
-            source,
-        }) if source.raw_os_error() == Some(libc::ENOEXEC) => match &program.noexec_fallback {
-            Some(argv) => start_one(argv, &env, program.user.as_ref()),
-            None => Err(SpawnError::Child {
+/// process has execed or exited. Only the spawner thread calls it, and
+/// it touches no heap memory: everything was built by the asker.
+fn start(program: &Prepared) -> Result<Started, SpawnError> {
+    let user = program.user.map(|(uid, gid)| child::Identity {
+        uid,
+        gid,
+        groups: program.groups.as_ptr(),
+        n_groups: program.groups.len(),
+    });
+    let first = start_one(&program.first, &program.env, user.as_ref());
+    match (first, &program.noexec_fallback) {
+        (
+            Err(SpawnError::Child {
                 step: Step::Exec,
                 source,
             }),
-        },
-        other => other,
+            Some(fallback),
+        ) if source.raw_os_error() == Some(libc::ENOEXEC) => {
+            start_one(fallback, &program.env, user.as_ref())
+        }
+        (other, _) => other,
     }
 }
 
 fn start_one(
-    argv: &[OsString],
-    env: &[OsString],
-    user: Option<&SwitchUser>,
+    attempt: &Attempt,
+    env: &CArray,
+    user: Option<&child::Identity>,
 ) -> Result<Started, SpawnError> {
-    let start = |kind, what: &str| SpawnError::Start(io::Error::new(kind, what.to_owned()));
-    let argv_c = cstrings(argv).map_err(SpawnError::Start)?;
-    let env_c = cstrings(env).map_err(SpawnError::Start)?;
-    let program = argv_c
-        .first()
-        .ok_or_else(|| start(io::ErrorKind::InvalidInput, "empty argv"))?;
-    if let Some(u) = user
-        && (u.uid == u32::MAX || u.gid == u32::MAX || u.groups.contains(&u32::MAX))
-    {
-        // -1 means "leave unchanged" to setresuid & co.: the program would
-        // run as root.
-        return Err(start(io::ErrorKind::InvalidInput, "uid or gid -1"));
-    }
-    let candidates = exec_candidates(program);
-    let argv_p = null_terminated(&argv_c);
-    let env_p = null_terminated(&env_c);
-    let cand_p: Vec<*const libc::c_char> = candidates.iter().map(|c| c.as_ptr()).collect();
-    let groups: Vec<libc::gid_t> = user.map(|u| u.groups.clone()).unwrap_or_default();
     let plan = child::Plan {
-        candidates: cand_p.as_ptr(),
-        n_candidates: cand_p.len(),
-        argv: argv_p.as_ptr(),
-        envp: env_p.as_ptr(),
-        identity: user.map(|u| child::Identity {
-            uid: u.uid,
-            gid: u.gid,
-            groups: groups.as_ptr(),
-            n_groups: groups.len(),
-        }),
+        candidates: attempt.candidates.as_ptr(),
+        n_candidates: attempt.candidates.len(),
+        argv: attempt.argv.as_ptr(),
+        envp: env.as_ptr(),
+        identity: user.copied(),
         failure: AtomicU64::new(0),
     };
     let (pid, pidfd) = clone_child(&plan).map_err(SpawnError::Start)?;
@@ -240,34 +239,6 @@ fn kill_and_reap(pid: Pid) {
     let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
     let _ = waitpid(pid, None);
-}
-
-/// Where `execvp` would look for `program`: itself if it names a path,
-/// else each directory of our PATH (glibc's default when unset).
-fn exec_candidates(program: &CString) -> Vec<CString> {
-    if program.as_bytes().contains(&b'/') {
-        return vec![program.clone()];
-    }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
-    path.as_bytes()
-        .split(|b| *b == b':')
-        .filter_map(|dir| {
-            // An empty entry is the current directory.
-            let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-            let mut full = dir.to_vec();
-            full.push(b'/');
-            full.extend_from_slice(program.as_bytes());
-            CString::new(full).ok()
-        })
-        .collect()
-}
-
-fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
-    items
-        .iter()
-        .map(|c| c.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
 }
 
 /// The new process's stack size. It runs a few small frames of
@@ -465,16 +436,6 @@ pub fn environment(remove: &[&str], add: &[(OsString, OsString)]) -> Vec<OsStrin
             kv.push("=");
             kv.push(v);
             kv
-        })
-        .collect()
-}
-
-fn cstrings(items: &[OsString]) -> io::Result<Vec<CString>> {
-    items
-        .iter()
-        .map(|s| {
-            CString::new(s.as_bytes())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in argv or env"))
         })
         .collect()
 }

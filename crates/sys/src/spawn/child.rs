@@ -67,6 +67,7 @@ impl std::fmt::Display for Step {
 }
 
 /// The identity to switch to, groups first.
+#[derive(Clone, Copy)]
 pub struct Identity {
     pub uid: uid_t,
     pub gid: gid_t,

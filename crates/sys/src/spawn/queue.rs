@@ -13,8 +13,12 @@
 //! * requests are served in the order they were made (a bounded queue;
 //!   when it is full the asker's future waits for room, so only its own
 //!   task waits, and order holds for everything that got a place);
-//! * the asker gets the pid and pidfd (or the start error) through a
-//!   oneshot and registers the pidfd with its own runtime;
+//! * the asker gets the pid and pidfd (or the start error), with its
+//!   request back, through a slot ([`super::reply`]) and registers the
+//!   pidfd with its own runtime; the request was built by the asker
+//!   ([`super::prepared`]) and is freed by it: in steady state the
+//!   thread neither allocates nor frees (a thread that does gets a glibc
+//!   arena of its own);
 //! * an asker that gave up (its future dropped at a reload or shutdown)
 //!   is skipped if its request is still queued, and a process started
 //!   for it meanwhile is killed and reaped with its group here (the
@@ -28,13 +32,14 @@
 //! sleep that long before every start (read once, when the thread
 //! starts): tests use it to stand in for a starved machine's slow exec.
 
+use std::collections::VecDeque;
 use std::io;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, TryAcquireError};
 
-use super::{Program, SpawnError, Started};
+use super::reply::{self, Filler, Waiting};
+use super::{Prepared, SpawnError, Started};
 
 /// Starts that may wait for the spawner thread before an asker's future
 /// has to wait for room (100 tracked scripts started at once fit many
@@ -46,19 +51,113 @@ const TEST_DELAY_VAR: &str = "KEEPALIVED_RS_TEST_SPAWN_DELAY_MS";
 
 struct Job<Req, Resp> {
     req: Req,
-    reply: oneshot::Sender<Resp>,
+    reply: Filler<Resp>,
+}
+
+/// The queue: a ring allocated once, at its full depth, by the thread
+/// that starts the worker, so that neither pushing nor popping allocates
+/// or frees (a tokio channel's receiver frees the blocks it cannot
+/// recycle, on the worker thread).
+struct Shared<Req, Resp> {
+    state: Mutex<State<Req, Resp>>,
+    ready: Condvar,
+    /// One permit per free place in `jobs`.
+    room: Semaphore,
+}
+
+struct State<Req, Resp> {
+    jobs: VecDeque<Job<Req, Resp>>,
+    /// Live [`Worker`] handles; the thread ends when there are none and
+    /// nothing is queued.
+    handles: usize,
+    /// The thread has ended (or is unwinding): nothing more is served.
+    dead: bool,
+}
+
+impl<Req, Resp> Shared<Req, Resp> {
+    fn lock(&self) -> MutexGuard<'_, State<Req, Resp>> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues `job`, which holds a place in `room`; a job for a dead
+    /// worker is dropped, which tells its asker Gone.
+    fn push(&self, job: Job<Req, Resp>) {
+        let mut state = self.lock();
+        if state.dead {
+            drop(state);
+            drop(job);
+            return;
+        }
+        state.jobs.push_back(job);
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// The next job, in order; `None` once the last handle is gone and
+    /// the queue is empty.
+    fn pop(&self) -> Option<Job<Req, Resp>> {
+        let mut state = self.lock();
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                drop(state);
+                self.room.add_permits(1);
+                return Some(job);
+            }
+            if state.handles == 0 {
+                state.dead = true;
+                return None;
+            }
+            state = self
+                .ready
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+/// Marks the worker dead when its thread ends, also by a panic: queued
+/// jobs are dropped (their askers get Gone) and askers waiting for room
+/// are let go.
+struct Ending<Req, Resp>(Arc<Shared<Req, Resp>>);
+
+impl<Req, Resp> Drop for Ending<Req, Resp> {
+    fn drop(&mut self) {
+        let jobs = {
+            let mut state = self.0.lock();
+            state.dead = true;
+            std::mem::take(&mut state.jobs)
+        };
+        self.0.room.close();
+        drop(jobs);
+    }
 }
 
 /// One thread serving `Req`s in order with a handler; the thread ends
 /// when the last handle to it is dropped, after the queued requests.
 pub(crate) struct Worker<Req, Resp> {
-    tx: mpsc::Sender<Job<Req, Resp>>,
+    shared: Arc<Shared<Req, Resp>>,
 }
 
 impl<Req, Resp> Clone for Worker<Req, Resp> {
     fn clone(&self) -> Self {
+        self.shared.lock().handles += 1;
         Self {
-            tx: self.tx.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<Req, Resp> Drop for Worker<Req, Resp> {
+    fn drop(&mut self) {
+        let last = {
+            let mut state = self.shared.lock();
+            state.handles -= 1;
+            state.handles == 0
+        };
+        if last {
+            self.shared.ready.notify_one();
         }
     }
 }
@@ -72,55 +171,78 @@ impl<Req: Send + 'static, Resp: Send + 'static> Worker<Req, Resp> {
     where
         H: FnMut(Req) -> Resp + Send + 'static,
     {
-        let (tx, mut rx) = mpsc::channel::<Job<Req, Resp>>(depth);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                jobs: VecDeque::with_capacity(depth),
+                handles: 1,
+                dead: false,
+            }),
+            ready: Condvar::new(),
+            room: Semaphore::new(depth),
+        });
+        let served = shared.clone();
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
+                let ending = Ending(served);
                 block_all_signals();
-                while let Some(job) = rx.blocking_recv() {
-                    if job.reply.is_closed() {
+                while let Some(Job { req, reply }) = ending.0.pop() {
+                    if reply.is_closed() {
                         // Given up while queued: not started at all.
                         continue;
                     }
-                    let answer = handle(job.req);
+                    let answer = handle(req);
                     // Given up meanwhile: the answer is dropped here, and
                     // its Drop undoes what was done for it.
-                    let _ = job.reply.send(answer);
+                    let _ = reply.send(answer);
                 }
             })?;
-        Ok(Self { tx })
+        Ok(Self { shared })
+    }
+
+    /// Its thread has ended.
+    fn is_dead(&self) -> bool {
+        self.shared.lock().dead
     }
 
     /// Queues `req` now (so requests are served in call order); the
     /// answer comes through the returned value.
     pub(crate) fn submit(&self, req: Req) -> Answer<Req, Resp> {
-        let (reply, rx) = oneshot::channel();
-        let late = match self.tx.try_send(Job { req, reply }) {
-            Ok(()) => None,
-            Err(TrySendError::Full(job)) => Some((self.tx.clone(), job)),
-            // The job (and its reply sender) is dropped: `get` says Gone.
-            Err(TrySendError::Closed(_)) => None,
+        let (reply, rx) = reply::slot();
+        let job = Job { req, reply };
+        let late = match self.shared.room.try_acquire() {
+            Ok(place) => {
+                place.forget();
+                self.shared.push(job);
+                None
+            }
+            Err(TryAcquireError::NoPermits) => Some((self.clone(), job)),
+            // The job (and its reply) is dropped: `get` says Gone.
+            Err(TryAcquireError::Closed) => None,
         };
         Answer { late, rx }
     }
 }
 
-/// A request that found the queue full, with the way to send it later.
-type Late<Req, Resp> = (mpsc::Sender<Job<Req, Resp>>, Job<Req, Resp>);
+/// A request that found the queue full, with a handle to queue it later
+/// (which keeps the thread serving until it is).
+type Late<Req, Resp> = (Worker<Req, Resp>, Job<Req, Resp>);
 
 /// A request's answer to come.
 pub(crate) struct Answer<Req, Resp> {
-    /// A request that found the queue full, sent when awaited.
+    /// A request that found the queue full, queued when awaited.
     late: Option<Late<Req, Resp>>,
-    rx: oneshot::Receiver<Resp>,
+    rx: Waiting<Resp>,
 }
 
 impl<Req, Resp> Answer<Req, Resp> {
     pub(crate) async fn get(self) -> Result<Resp, Gone> {
-        if let Some((tx, job)) = self.late {
-            tx.send(job).await.map_err(|_| Gone)?;
+        if let Some((worker, job)) = self.late {
+            let place = worker.shared.room.acquire().await.map_err(|_| Gone)?;
+            place.forget();
+            worker.shared.push(job);
         }
-        self.rx.await.map_err(|_| Gone)
+        self.rx.await.map_err(|()| Gone)
     }
 }
 
@@ -131,7 +253,12 @@ fn block_all_signals() {
     }
 }
 
-type Spawner = Worker<Program, Result<Started, SpawnError>>;
+/// A start's answer, with the request it answers: the request goes back
+/// to the asker, which frees it (or keeps it for the next start), so the
+/// spawner thread frees nothing.
+type Reply = (Result<Started, SpawnError>, Arc<Prepared>);
+
+type Spawner = Worker<Arc<Prepared>, Reply>;
 
 /// This process's spawner, with the pid that started it: a process
 /// forked from us has the value but not the thread, and starts its own.
@@ -144,16 +271,16 @@ fn spawner() -> io::Result<Spawner> {
     let me = std::process::id();
     if let Some((pid, w)) = slot.as_ref()
         && *pid == me
-        && !w.tx.is_closed()
+        && !w.is_dead()
     {
         return Ok(w.clone());
     }
     let delay = test_delay();
-    let w = Worker::start("spawner", QUEUE_DEPTH, move |program: Program| {
+    let w = Worker::start("spawner", QUEUE_DEPTH, move |program: Arc<Prepared>| {
         if let Some(d) = delay {
             std::thread::sleep(d);
         }
-        super::start(&program)
+        (super::start(&program), program)
     })?;
     *slot = Some((me, w.clone()));
     Ok(w)
@@ -174,16 +301,20 @@ fn test_delay() -> Option<std::time::Duration> {
 /// Queues the start of `program` now; the future resolves to the
 /// started process or the start error.
 pub(crate) fn submit(
-    program: Program,
+    program: Arc<Prepared>,
 ) -> impl std::future::Future<Output = Result<Started, SpawnError>> + Send + use<> {
     let answer = spawner().map(|w| w.submit(program));
     async move {
         match answer {
-            Ok(a) => a.get().await.unwrap_or_else(|Gone| {
-                Err(SpawnError::Start(io::Error::other(
-                    "the spawner thread ended",
-                )))
-            }),
+            // The request is dropped here, on the asker's thread.
+            Ok(a) => a.get().await.map_or_else(
+                |Gone| {
+                    Err(SpawnError::Start(io::Error::other(
+                        "the spawner thread ended",
+                    )))
+                },
+                |(started, _request)| started,
+            ),
             Err(e) => Err(SpawnError::Start(e)),
         }
     }

@@ -19,7 +19,7 @@ use keepalived_config::host::SystemHost;
 use keepalived_config::model::track::VrrpScript;
 use keepalived_config::security;
 use keepalived_config::types::CommandUse;
-use keepalived_sys::script::{self, ScriptSpec, ScriptUser};
+use keepalived_sys::script::{self, PreparedScript, ScriptSpec, ScriptUser};
 use keepalived_vrrp::node::ScriptParams;
 use nix::sys::signal::Signal;
 use std::sync::Arc;
@@ -54,7 +54,8 @@ struct Run {
 }
 
 pub struct Scripts {
-    specs: HashMap<String, ScriptSpec>,
+    /// Each runnable script, with its start built once for every run.
+    specs: HashMap<String, (ScriptSpec, PreparedScript)>,
     /// Runs in flight, by script name.
     running: HashMap<String, Run>,
     next_run: u64,
@@ -98,9 +99,13 @@ impl Scripts {
                 g.enable_script_security,
                 g.script_user.as_deref(),
                 g.script_group.as_deref(),
-            ) {
-                Ok(spec) => {
-                    specs.insert(p.name.clone(), spec);
+            )
+            .and_then(|spec| {
+                let start = spec.prepare().map_err(|e| e.to_string())?;
+                Ok((spec, start))
+            }) {
+                Ok(runnable) => {
+                    specs.insert(p.name.clone(), runnable);
                     out.push(p);
                 }
                 Err(why) => tracing::error!("VRRP_Script({}) not run: {why}", s.name),
@@ -112,7 +117,7 @@ impl Scripts {
 
     /// The argv a script runs with (keepalived.json names scripts so).
     pub fn argv(&self, name: &str) -> Option<Vec<std::ffi::OsString>> {
-        self.specs.get(name).map(|s| s.argv.clone())
+        self.specs.get(name).map(|(s, _)| s.argv.clone())
     }
 
     /// Names of the scripts the node may be told to run.
@@ -126,11 +131,11 @@ impl Scripts {
     /// and the wait for the exec) happens on the spawner thread: this
     /// only queues it, and the run's task waits for it.
     pub fn start(&mut self, name: &str) {
-        let Some(spec) = self.specs.get(name) else {
+        let Some((_, start)) = self.specs.get(name) else {
             return;
         };
         let asked = std::time::Instant::now();
-        let starting = script::spawn(spec);
+        let starting = start.spawn();
         self.next_run += 1;
         let run = self.next_run;
         let (stop_tx, stop_rx) = oneshot::channel();
