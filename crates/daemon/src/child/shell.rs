@@ -65,6 +65,10 @@ struct Hooks {
     /// `KEEPALIVED_RS_APPLY_DELAY_MS=N` makes every apply take N ms
     /// longer, so a test can land a second HUP inside a reload.
     apply_delay: Option<std::time::Duration>,
+    /// `KEEPALIVED_RS_HEAP_STATS=1` logs the allocator's figures
+    /// ([`keepalived_sys::mem::HeapStats`]) around each apply: decoded,
+    /// applied, trimmed (the checker child's memory work, issue 10).
+    heap_stats: bool,
 }
 
 impl Hooks {
@@ -83,7 +87,23 @@ impl Hooks {
             .ok()
             .and_then(|ms| ms.parse().ok())
             .map(std::time::Duration::from_millis);
-        Hooks { exit, apply_delay }
+        let heap_stats = std::env::var_os("KEEPALIVED_RS_HEAP_STATS").is_some_and(|v| v == "1");
+        Hooks {
+            exit,
+            apply_delay,
+            heap_stats,
+        }
+    }
+}
+
+impl Hooks {
+    fn log_heap(&self, generation: u64, at: &str) {
+        if !self.heap_stats {
+            return;
+        }
+        if let Some(h) = keepalived_sys::mem::heap_stats() {
+            tracing::info!("Heap, generation {generation} {at}: {h}");
+        }
     }
 }
 
@@ -225,6 +245,7 @@ async fn handle<E: Engine>(
             if let Some(d) = hooks.apply_delay {
                 tokio::time::sleep(d).await;
             }
+            hooks.log_heap(generation, "decoded");
             // Kept for as long as it is in force: without the room its
             // lists grew into while decoding.
             let mut config = config;
@@ -234,10 +255,12 @@ async fn handle<E: Engine>(
                 Err(code) => return Some(code),
             };
             tracing::info!("Configuration generation {generation} applied: {summary}");
+            hooks.log_heap(generation, "applied");
             // The old generation and the snapshot's decoding are gone, and
             // so is the need for the code that read and applied them.
             keepalived_sys::mem::release_freed_memory();
             let kb = keepalived_sys::mem::release_startup_code();
+            hooks.log_heap(generation, "trimmed");
             tracing::debug!(
                 "Start-up code pages handed back after generation {generation}: {kb} kB"
             );
