@@ -41,6 +41,23 @@ impl std::fmt::Display for HeapStats {
     }
 }
 
+static TRACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns [`trace_heap`] on (a debug hook of the children).
+pub fn set_heap_trace(on: bool) {
+    TRACE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Logs the allocator's figures at `at` when [`set_heap_trace`] is on:
+/// where a start's transient memory comes and goes.
+pub fn trace_heap(at: &str) {
+    if TRACE.load(std::sync::atomic::Ordering::Relaxed)
+        && let Some(h) = heap_stats()
+    {
+        tracing::info!("Heap, {at}: {h}");
+    }
+}
+
 /// The allocator's figures now (see [`HeapStats`]).
 pub fn heap_stats() -> Option<HeapStats> {
     #[cfg(target_env = "gnu")]
