@@ -106,7 +106,7 @@ struct Footprint {
     /// (chunk headers and rounding included), per checker.
     chunks: usize,
     /// How many allocations that is, per checker.
-    allocations: usize,
+    allocations: f64,
 }
 
 /// The supervisor's snapshot of `text`, as the children receive it.
@@ -179,7 +179,7 @@ fn measure(services: usize) -> Footprint {
         real_server: bare as usize / checkers,
         kept: kept as usize / checkers,
         chunks: chunks as usize / checkers,
-        allocations: allocations as usize / checkers,
+        allocations: allocations as f64 / checkers as f64,
     }
 }
 
@@ -206,7 +206,7 @@ fn bytes_per_checker_stay_within_budget() {
     let f = measure(1_000);
     eprintln!(
         "per checker: pool {} B (book {} B), configuration model {} B, kept once started {} B; \
-         real server model {} B; pool and kept model in glibc's chunks {} B in {} allocations",
+         real server model {} B; pool and kept model in glibc's chunks {} B in {:.1} allocations",
         f.pool, f.book, f.model, f.kept, f.real_server, f.chunks, f.allocations
     );
     assert!(
