@@ -55,6 +55,12 @@ virtual_server 192.0.2.10 80 {
         weight 2
         lvs_method TUN
         alpha
+        delay_loop 7
+        retry 2
+        delay_before_retry 3
+        connect_timeout 4
+        smtp_alert
+        snmp_name rs2
         TCP_CHECK {
             warmup 0
         }
@@ -79,6 +85,8 @@ virtual_server group web {
     real_server 198.51.100.4 80 {
         inhibit_on_failure
         weight 7
+        virtualhost rs4.example.com
+        warmup 0
         HTTP_GET {
             url {
                 path /

@@ -393,12 +393,13 @@ snmp_name rs1
     assert_eq!(f.tunnel.unwrap().tun_type, TunnelType::Gre);
     assert_eq!((rs.uthreshold, rs.lthreshold), (Some(100), Some(10)));
     assert_eq!(rs.alpha, Some(true));
-    assert_eq!(rs.connect_timeout, Some(Timer::from_micros(2_500_000)));
-    assert_eq!(rs.retry, Some(4));
-    assert_eq!(rs.delay_loop, Some(Timer::from_secs(7)));
-    assert_eq!(rs.smtp_alert, Some(false));
-    assert_eq!(rs.virtualhost.as_deref(), Some("rs.example.com"));
-    assert_eq!(rs.snmp_name.as_deref(), Some("rs1"));
+    let d = rs.checker_defaults();
+    assert_eq!(d.connect_timeout, Some(Timer::from_micros(2_500_000)));
+    assert_eq!(d.retry, Some(4));
+    assert_eq!(d.delay_loop, Some(Timer::from_secs(7)));
+    assert_eq!(d.smtp_alert, Some(false));
+    assert_eq!(d.virtualhost.as_deref(), Some("rs.example.com"));
+    assert_eq!(d.snmp_name.as_deref(), Some("rs1"));
 }
 
 #[test]

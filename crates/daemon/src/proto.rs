@@ -13,9 +13,14 @@ use serde_json::value::RawValue;
 // so the status request types live there.
 pub use crate::control::wire::{StatusAsk, StatusView};
 
-/// Parent -> child.
+/// Parent -> child. Adjacently tagged, like [`FromChild`]: internally
+/// tagged, serde read a whole configuration into a generic buffer of its
+/// own before the model (at 100 000 TCP_CHECKs, 107 MB of the checker
+/// child's heap for a 30 MB model), and the small model objects decoded
+/// from it stayed scattered through that span once it was freed, which
+/// the allocator cannot give back.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", content = "body", rename_all = "snake_case")]
 pub enum ToChild {
     /// A validated configuration. The first one starts the child; later
     /// ones are reloads.
@@ -71,16 +76,18 @@ pub const MAX_FRAME: usize = 256 << 20;
 /// [`ToChild::Config`] as it goes on the wire, borrowing the
 /// configuration (a big one is not cloned to be sent).
 #[derive(Serialize)]
-#[serde(tag = "type", rename = "config")]
-struct ConfigRef<'a> {
-    generation: u64,
-    config: &'a Config,
-    heartbeat_ms: u64,
+#[serde(tag = "type", content = "body", rename_all = "snake_case")]
+enum ConfigRef<'a> {
+    Config {
+        generation: u64,
+        config: &'a Config,
+        heartbeat_ms: u64,
+    },
 }
 
 /// The frame of `ToChild::Config { generation, config, heartbeat_ms }`.
 pub fn encode_config(generation: u64, config: &Config, heartbeat_ms: u64) -> io::Result<Vec<u8>> {
-    encode(&ConfigRef {
+    encode(&ConfigRef::Config {
         generation,
         config,
         heartbeat_ms,
@@ -154,6 +161,108 @@ impl Framer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts each thread's own heap bytes and their high-water mark, so
+    /// a test can see what a decode needs beyond what it keeps while the
+    /// other tests of this binary run beside it.
+    mod counting {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static LIVE: Cell<isize> = const { Cell::new(0) };
+            static PEAK: Cell<isize> = const { Cell::new(0) };
+        }
+
+        pub struct PerThread;
+
+        // A global allocator can only be written as an unsafe impl.
+        #[allow(unsafe_code)]
+        unsafe impl GlobalAlloc for PerThread {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                let live = LIVE.get() + layout.size() as isize;
+                LIVE.set(live);
+                PEAK.set(PEAK.get().max(live));
+                // SAFETY: forwarded unchanged to the system allocator.
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                LIVE.set(LIVE.get() - layout.size() as isize);
+                // SAFETY: `ptr` came from `alloc` above with this layout.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+        }
+
+        /// This thread's live bytes (allocated here minus freed here).
+        pub fn live() -> isize {
+            LIVE.get()
+        }
+
+        /// Starts a new high-water mark from now.
+        pub fn reset_peak() {
+            PEAK.set(LIVE.get());
+        }
+
+        pub fn peak() -> isize {
+            PEAK.get()
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: counting::PerThread = counting::PerThread;
+
+    /// The checker child's start at 100 000 TCP_CHECKs needed 107 MB of
+    /// heap to decode a 30 MB model while the message was internally
+    /// tagged (serde's generic buffer of the whole configuration), and the
+    /// model stayed scattered through that span. Decoded straight, the
+    /// frame's bytes and the model are about all it takes.
+    #[test]
+    fn a_config_frame_decodes_without_a_copy_of_the_whole() {
+        use std::fmt::Write;
+        let mut text = String::new();
+        for s in 0..300 {
+            let port = 1000 + s;
+            let _ = writeln!(text, "virtual_server 192.0.2.1 {port} {{\n protocol TCP");
+            for r in 1..=10 {
+                let _ = writeln!(
+                    text,
+                    " real_server 198.51.100.{r} {port} {{\n  weight 1\n  \
+                     TCP_CHECK {{\n   connect_port {}\n   delay_loop 60\n  }}\n }}",
+                    20000 + s
+                );
+            }
+            text.push_str("}\n");
+        }
+        let loaded = keepalived_config::load_str(
+            std::path::Path::new("t.conf"),
+            &text,
+            &keepalived_config::preprocess::Options::default(),
+            &keepalived_config::SystemHost,
+        );
+        let frame = encode_config(1, &loaded.config, 0).expect("encodes");
+        let mut f = Framer::default();
+        f.push(&frame);
+        let before = counting::live();
+        counting::reset_peak();
+        let msg = f.next::<ToChild>();
+        let needed = counting::peak() - before;
+        let Some(Ok(ToChild::Config { config, .. })) = msg else {
+            panic!("not a config frame");
+        };
+        assert_eq!(config.virtual_servers.len(), 300);
+        let with_model = counting::live();
+        drop(config);
+        let model = with_model - counting::live();
+        // The model, and its lists' growth while read (1.34x measured;
+        // internally tagged, 3.06x).
+        assert!(
+            needed <= model + model / 2,
+            "decoding a {} kB model took {} kB of heap at its peak",
+            model / 1024,
+            needed / 1024
+        );
+    }
 
     #[test]
     fn a_borrowed_config_frame_reads_back_as_to_child_config() {

@@ -337,7 +337,7 @@ fn checker(config: &Config, f: &mut Finder) {
                     | Checker::FileCheck(_) => {}
                 }
             }
-            if rs.smtp_alert == Some(true) {
+            if rs.checker_defaults().smtp_alert == Some(true) {
                 f.add(C, "smtp_alert", at, "no email is sent");
             }
         }

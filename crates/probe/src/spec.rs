@@ -677,7 +677,7 @@ fn http_spec(
                 .virtualhost
                 .as_ref()
                 .or(c.virtualhost.as_ref())
-                .or(rs.virtualhost.as_ref())
+                .or(rs.checker_defaults().virtualhost.as_ref())
                 .or(vs.virtualhost.as_ref())
                 .cloned(),
             sni,

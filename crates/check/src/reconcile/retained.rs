@@ -7,8 +7,8 @@
 //! notify commands are copied into the book too. What the pool reads
 //! afterwards (the desired table, quorum weights, `ha_suspend` and the
 //! announce inputs) is the virtual and real servers' own settings. So
-//! once a pool is started or reloaded, the checkers' model and those
-//! commands are dropped: at 100 000 TCP_CHECKs that is 16 MB the checker
+//! once a pool is started or reloaded, the checkers' model, those
+//! commands and what the real server sets for its checkers are dropped: at 100 000 TCP_CHECKs that is 16 MB the checker
 //! child held for nothing (keepalived keeps one structure per checker,
 //! not a configuration beside it).
 
@@ -58,7 +58,10 @@ fn carries_build_model(config: &Config) -> bool {
 }
 
 fn holds_build_model(rs: &RealServer) -> bool {
-    !rs.checkers.is_empty() || rs.notify_up.is_some() || rs.notify_down.is_some()
+    !rs.checkers.is_empty()
+        || rs.notify_up.is_some()
+        || rs.notify_down.is_some()
+        || rs.checker_defaults.is_some()
 }
 
 fn strip(config: &mut Config) {
@@ -79,4 +82,6 @@ fn strip_rs(rs: &mut RealServer) {
     rs.checkers = Vec::new();
     rs.notify_up = None;
     rs.notify_down = None;
+    // Inherited by the checkers when the book is built, and only then.
+    rs.checker_defaults = None;
 }

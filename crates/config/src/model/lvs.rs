@@ -468,22 +468,13 @@ pub struct RealServer {
     pub lthreshold: Option<u32>,
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
     pub alpha: Option<bool>,
+    /// What the real server sets for its checkers (and its SNMP name):
+    /// read when checkers are built, rarely set, so boxed and absent
+    /// unless one is. Inline, these took 97 of the struct's 240 bytes,
+    /// which the checker child kept for every real server after its
+    /// checkers were built (issue 10's memory aim).
     #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub connect_timeout: Option<Timer>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub retry: Option<u32>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub delay_before_retry: Option<Timer>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub warmup: Option<Timer>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub delay_loop: Option<Timer>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub smtp_alert: Option<bool>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub virtualhost: Option<String>,
-    #[serde(default, skip_serializing_if = "crate::types::is_default")]
-    pub snmp_name: Option<String>,
+    pub checker_defaults: Option<Box<RsCheckerDefaults>>,
     #[serde(
         default,
         skip_serializing_if = "crate::types::is_default",
@@ -493,6 +484,41 @@ pub struct RealServer {
     #[serde(skip)]
     pub loc: Option<Loc>,
 }
+
+/// A real server's settings that its checkers inherit when they do not
+/// set their own (and `snmp_name`, which nothing running reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RsCheckerDefaults {
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub connect_timeout: Option<Timer>,
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub retry: Option<u32>,
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub delay_before_retry: Option<Timer>,
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub warmup: Option<Timer>,
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub delay_loop: Option<Timer>,
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub smtp_alert: Option<bool>,
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub virtualhost: Option<String>,
+    #[serde(skip_serializing_if = "crate::types::is_default")]
+    pub snmp_name: Option<String>,
+}
+
+/// What a real server without checker defaults reads.
+static NO_CHECKER_DEFAULTS: RsCheckerDefaults = RsCheckerDefaults {
+    connect_timeout: None,
+    retry: None,
+    delay_before_retry: None,
+    warmup: None,
+    delay_loop: None,
+    smtp_alert: None,
+    virtualhost: None,
+    snmp_name: None,
+};
 
 impl Default for RealServer {
     fn default() -> Self {
@@ -507,14 +533,7 @@ impl Default for RealServer {
             uthreshold: None,
             lthreshold: None,
             alpha: None,
-            connect_timeout: None,
-            retry: None,
-            delay_before_retry: None,
-            warmup: None,
-            delay_loop: None,
-            smtp_alert: None,
-            virtualhost: None,
-            snmp_name: None,
+            checker_defaults: None,
             checkers: Vec::new(),
             loc: None,
         }
@@ -566,34 +585,55 @@ impl RealServer {
         self.alpha.unwrap_or(vs.alpha)
     }
 
+    /// What this real server sets for its checkers (all unset when it
+    /// sets nothing).
+    pub fn checker_defaults(&self) -> &RsCheckerDefaults {
+        self.checker_defaults
+            .as_deref()
+            .unwrap_or(&NO_CHECKER_DEFAULTS)
+    }
+
+    /// The same, to set one.
+    pub fn checker_defaults_mut(&mut self) -> &mut RsCheckerDefaults {
+        self.checker_defaults.get_or_insert_with(Box::default)
+    }
+
     pub fn effective_delay_loop(&self, vs: &VirtualServer) -> Timer {
-        self.delay_loop.unwrap_or_else(|| vs.effective_delay_loop())
+        self.checker_defaults()
+            .delay_loop
+            .unwrap_or_else(|| vs.effective_delay_loop())
     }
 
     pub fn effective_connect_timeout(&self, vs: &VirtualServer) -> Timer {
-        self.connect_timeout
+        self.checker_defaults()
+            .connect_timeout
             .unwrap_or_else(|| vs.effective_connect_timeout())
     }
 
     /// Explicit retry of the real server or, failing that, the virtual
     /// server (None = each checker's own default).
     pub fn inherited_retry(&self, vs: &VirtualServer) -> Option<u32> {
-        self.retry.or(vs.retry)
+        self.checker_defaults().retry.or(vs.retry)
     }
 
     pub fn inherited_delay_before_retry(&self, vs: &VirtualServer) -> Option<Timer> {
-        self.delay_before_retry.or(vs.delay_before_retry)
+        self.checker_defaults()
+            .delay_before_retry
+            .or(vs.delay_before_retry)
     }
 
     pub fn inherited_warmup(&self, vs: &VirtualServer) -> Option<Timer> {
-        self.warmup.or(vs.warmup)
+        self.checker_defaults().warmup.or(vs.warmup)
     }
 
     /// keepalived's rule: smtp_alert set on the real server, else the
     /// global `smtp_alert_checker` / `smtp_alert`, else on (for
     /// compatibility, unlike every other smtp_alert default).
     pub fn effective_smtp_alert(&self, global: Option<bool>) -> bool {
-        self.smtp_alert.or(global).unwrap_or(true)
+        self.checker_defaults()
+            .smtp_alert
+            .or(global)
+            .unwrap_or(true)
     }
 }
 
@@ -1423,12 +1463,12 @@ const RS: &Table<RealServer> = &[
     }),
     ("retry", |s, n, r| {
         if let Some(v) = r.int(n, 1u32, u32::MAX) {
-            s.retry = Some(v);
+            s.checker_defaults_mut().retry = Some(v);
         }
     }),
     ("delay_before_retry", |s, n, r| {
         set_timer(
-            &mut s.delay_before_retry,
+            &mut s.checker_defaults_mut().delay_before_retry,
             n,
             r,
             Timer::from_micros(0),
@@ -1436,11 +1476,17 @@ const RS: &Table<RealServer> = &[
         )
     }),
     ("warmup", |s, n, r| {
-        set_timer(&mut s.warmup, n, r, Timer::from_micros(0), TIMER_MAX)
+        set_timer(
+            &mut s.checker_defaults_mut().warmup,
+            n,
+            r,
+            Timer::from_micros(0),
+            TIMER_MAX,
+        )
     }),
     ("connect_timeout", |s, n, r| {
         set_timer(
-            &mut s.connect_timeout,
+            &mut s.checker_defaults_mut().connect_timeout,
             n,
             r,
             Timer::from_micros(1),
@@ -1448,21 +1494,27 @@ const RS: &Table<RealServer> = &[
         )
     }),
     ("delay_loop", |s, n, r| {
-        set_timer(&mut s.delay_loop, n, r, Timer::from_micros(1), TIMER_MAX)
+        set_timer(
+            &mut s.checker_defaults_mut().delay_loop,
+            n,
+            r,
+            Timer::from_micros(1),
+            TIMER_MAX,
+        )
     }),
     ("smtp_alert", |s, n, r| {
         if let Some(v) = strict_flag(n, r) {
-            s.smtp_alert = Some(v);
+            s.checker_defaults_mut().smtp_alert = Some(v);
         }
     }),
     ("virtualhost", |s, n, r| {
         if let Some(v) = one_string(n, r, false) {
-            s.virtualhost = Some(v);
+            s.checker_defaults_mut().virtualhost = Some(v);
         }
     }),
     ("snmp_name", |s, n, r| {
         if let Some(v) = one_string(n, r, true) {
-            s.snmp_name = Some(v);
+            s.checker_defaults_mut().snmp_name = Some(v);
         }
     }),
 ];
