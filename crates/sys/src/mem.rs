@@ -49,8 +49,9 @@ pub fn set_heap_trace(on: bool) {
 }
 
 /// Logs the allocator's figures at `at` when [`set_heap_trace`] is on:
-/// where a start's transient memory comes and goes.
-pub fn trace_heap(at: &str) {
+/// where a start's transient memory comes and goes. Nothing is formatted
+/// when it is off.
+pub fn trace_heap(at: std::fmt::Arguments<'_>) {
     if TRACE.load(std::sync::atomic::Ordering::Relaxed)
         && let Some(h) = heap_stats()
     {

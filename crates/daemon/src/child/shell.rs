@@ -65,10 +65,6 @@ struct Hooks {
     /// `KEEPALIVED_RS_APPLY_DELAY_MS=N` makes every apply take N ms
     /// longer, so a test can land a second HUP inside a reload.
     apply_delay: Option<std::time::Duration>,
-    /// `KEEPALIVED_RS_HEAP_STATS=1` logs the allocator's figures
-    /// ([`keepalived_sys::mem::HeapStats`]) around each apply: decoded,
-    /// applied, trimmed (the checker child's memory work, issue 10).
-    heap_stats: bool,
 }
 
 impl Hooks {
@@ -87,21 +83,13 @@ impl Hooks {
             .ok()
             .and_then(|ms| ms.parse().ok())
             .map(std::time::Duration::from_millis);
-        let heap_stats = std::env::var_os("KEEPALIVED_RS_HEAP_STATS").is_some_and(|v| v == "1");
-        keepalived_sys::mem::set_heap_trace(heap_stats);
-        Hooks {
-            exit,
-            apply_delay,
-            heap_stats,
-        }
-    }
-}
-
-impl Hooks {
-    fn log_heap(&self, generation: u64, at: &str) {
-        if self.heap_stats {
-            keepalived_sys::mem::trace_heap(&format!("generation {generation} {at}"));
-        }
+        // `KEEPALIVED_RS_HEAP_STATS=1` logs the allocator's figures
+        // ([`keepalived_sys::mem::HeapStats`]) around each apply: decoded,
+        // applied, trimmed (the checker child's memory work, issue 10).
+        keepalived_sys::mem::set_heap_trace(
+            std::env::var_os("KEEPALIVED_RS_HEAP_STATS").is_some_and(|v| v == "1"),
+        );
+        Hooks { exit, apply_delay }
     }
 }
 
@@ -243,7 +231,7 @@ async fn handle<E: Engine>(
             if let Some(d) = hooks.apply_delay {
                 tokio::time::sleep(d).await;
             }
-            hooks.log_heap(generation, "decoded");
+            keepalived_sys::mem::trace_heap(format_args!("generation {generation} decoded"));
             // Kept for as long as it is in force, as a copy: every list of
             // a copy is cut to size, and its pieces lie together. The
             // decoded one has holes where its lists grew while read;
@@ -260,12 +248,12 @@ async fn handle<E: Engine>(
                 Err(code) => return Some(code),
             };
             tracing::info!("Configuration generation {generation} applied: {summary}");
-            hooks.log_heap(generation, "applied");
+            keepalived_sys::mem::trace_heap(format_args!("generation {generation} applied"));
             // The old generation and the snapshot's decoding are gone, and
             // so is the need for the code that read and applied them.
             keepalived_sys::mem::release_freed_memory();
             let kb = keepalived_sys::mem::release_startup_code();
-            hooks.log_heap(generation, "trimmed");
+            keepalived_sys::mem::trace_heap(format_args!("generation {generation} trimmed"));
             tracing::debug!(
                 "Start-up code pages handed back after generation {generation}: {kb} kB"
             );

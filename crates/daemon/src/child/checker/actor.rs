@@ -811,7 +811,7 @@ impl Actor {
         let first = self.config.is_none();
         let outline = report::Outline::of(&config);
         let names = self.outline.diff(&outline).summary("virtual servers");
-        keepalived_sys::mem::trace_heap("outlined");
+        keepalived_sys::mem::trace_heap(format_args!("outlined"));
         // check_smtp.c `smtp_check_end_handler`, at every read of the
         // configuration; each host still becomes a checker.
         for _ in smtp_host_blocks(&config) {
@@ -857,7 +857,7 @@ impl Actor {
             }
         };
         self.specs = Specs::from(ident.specs);
-        keepalived_sys::mem::trace_heap("pool built");
+        keepalived_sys::mem::trace_heap(format_args!("pool built"));
         self.notifier.reconfigure(&config.global_defs);
         let Some(pool) = self.pool.as_ref() else {
             return Err(exit::FATAL);
@@ -926,7 +926,7 @@ impl Actor {
         };
         ops.extend(planner::plan(&desired, &current, &owned, opts));
         let count = ops.len();
-        keepalived_sys::mem::trace_heap("planned");
+        keepalived_sys::mem::trace_heap(format_args!("planned"));
         // What the plan started from, for the summary: after a dump, the
         // kernel's table (a restart with -I finds its table there and
         // adds nothing); otherwise what we believe we programmed.
@@ -946,7 +946,7 @@ impl Actor {
         );
         let outcome = self.run_ops(ops).await;
         let table_ms = started.elapsed().as_secs_f64() * 1e3;
-        keepalived_sys::mem::trace_heap("table applied");
+        keepalived_sys::mem::trace_heap(format_args!("table applied"));
         self.resync = !outcome.failed.is_empty();
         // The schedule counts from the table's end, as keepalived's does,
         // at start and on reload alike (2.2.7's `start_check` applies the
@@ -968,12 +968,12 @@ impl Actor {
         self.outline = outline;
         self.keep_running(config);
         self.generation = generation;
-        keepalived_sys::mem::trace_heap("model released");
+        keepalived_sys::mem::trace_heap(format_args!("model released"));
         // The checkers' start lines (one per checker) come after the
         // table, as keepalived's do, and can take longer than it.
         let lines = announced.len();
         self.execute(announced).await;
-        keepalived_sys::mem::trace_heap("start lines written");
+        keepalived_sys::mem::trace_heap(format_args!("start lines written"));
         Ok(format!(
             "{names}; {count} IPVS ops against {against} ({} done, {} already so, {} failed), \
              table in {table_ms:.1} ms; {lines} start lines and notifications, all done in {:.1} ms",
