@@ -87,54 +87,15 @@ fn stop_deletes_every_service_first_and_exits_before_the_kill() {
     let ops = dir.path().join("ops");
     let log = dir.path().join("log");
     let mut daemon = counted(dry_checker_command(&ns, dir.path(), &[]), dir.path());
-    let read_log = || fs::read_to_string(&log).unwrap_or_default();
-    let up = || read_log().contains("Healthcheck child applied generation 1");
-    let waited =
-        std::panic::catch_unwind(|| wait_for("generation 1", Duration::from_secs(120), up));
-    let pid = Pid::from_raw(read_pid(&dir.path().join("parent.pid")));
-    if waited.is_err() {
-        let _ = kill(pid, Signal::SIGKILL);
-        let _ = daemon.wait();
-        panic!(
-            "the checker child never applied generation 1:\n{}",
-            read_log()
-        );
-    }
+    let pid = wait_started(&mut daemon, dir.path());
     // Let the first round of probes go out and fail.
     std::thread::sleep(Duration::from_secs(2));
     // What both processes have written so far; the rest is the stop's.
     let child = read_pid(&dir.path().join("check.pid"));
     let before = syscw(&format!("/proc/{pid}/io")) + syscw(&format!("/proc/{child}/io"));
-    kill(pid, Signal::SIGTERM).expect("SIGTERM");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = daemon.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = daemon.wait();
-            panic!("the daemon did not exit within 60 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let text = read_log();
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status; log tail:\n{}",
-        tail(&text)
-    );
-    assert!(
-        !text.contains("failed to die"),
-        "the supervisor had to kill the checker child:\n{}",
-        tail(&text)
-    );
-    assert!(
-        text.contains("Healthcheck child process(") && text.contains("exited (exit status: 0)"),
-        "the checker child did not exit by itself:\n{}",
-        tail(&text)
-    );
+    let status = stop(&mut daemon, pid);
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    assert_stopped_by_itself(status, &text);
 
     // The stop's batch is the last, and it is exactly one DEL_SERVICE per
     // configured service; no DEL_SERVICE before it, nothing after it.
@@ -201,7 +162,9 @@ fn stop_deletes_every_service_first_and_exits_before_the_kill() {
 
 /// A syslog daemon that falls behind: it reads every line until told to
 /// slow down, then one line each 5 ms (200 a second; the stop logs
-/// 20 000). Returns the lines it read.
+/// 20 000), until told it is done. Returns the lines it read. (A test
+/// that fails before `done` leaves the thread reading until the test
+/// binary exits.)
 fn slow_syslog(
     path: &Path,
     slow: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -224,6 +187,65 @@ fn slow_syslog(
         }
         lines
     })
+}
+
+/// Waits (120 s at most) for the checker child to apply generation 1 and
+/// returns the parent's pid; otherwise kills the daemon and fails with its
+/// log (DIR/log).
+fn wait_started(daemon: &mut std::process::Child, dir: &Path) -> Pid {
+    let read_log = || fs::read_to_string(dir.join("log")).unwrap_or_default();
+    let up = || read_log().contains("Healthcheck child applied generation 1");
+    let waited =
+        std::panic::catch_unwind(|| wait_for("generation 1", Duration::from_secs(120), up));
+    let pid = Pid::from_raw(read_pid(&dir.join("parent.pid")));
+    if waited.is_err() {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = daemon.wait();
+        panic!(
+            "the checker child never applied generation 1:\n{}",
+            read_log()
+        );
+    }
+    pid
+}
+
+/// SIGTERM to the parent `pid`, then its exit status; the daemon is
+/// killed and the test fails if it has not exited within 60 s.
+fn stop(daemon: &mut std::process::Child, pid: Pid) -> std::process::ExitStatus {
+    kill(pid, Signal::SIGTERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(s) = daemon.try_wait().expect("wait") {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = daemon.wait();
+            panic!("the daemon did not exit within 60 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A stop that ran whole: exit status 0, and the checker child exited by
+/// itself before the supervisor's kill.
+fn assert_stopped_by_itself(status: std::process::ExitStatus, text: &str) {
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status; log tail:\n{}",
+        tail(text)
+    );
+    assert!(
+        !text.contains("failed to die"),
+        "the supervisor had to kill the checker child:\n{}",
+        tail(text)
+    );
+    assert!(
+        text.contains("Healthcheck child process(") && text.contains("exited (exit status: 0)"),
+        "the checker child did not exit by itself:\n{}",
+        tail(text)
+    );
 }
 
 /// The third finding (VM, 100 000 checkers under busybox's syslogd): the
@@ -258,56 +280,14 @@ fn a_slow_syslog_does_not_hold_the_stop_past_child_wait_time() {
         &[],
     );
     let mut daemon = dry(&mut cmd, dir.path()).spawn().expect("starts");
-    let log = dir.path().join("log");
-    let read_log = || fs::read_to_string(&log).unwrap_or_default();
-    let up = || read_log().contains("Healthcheck child applied generation 1");
-    let waited =
-        std::panic::catch_unwind(|| wait_for("generation 1", Duration::from_secs(120), up));
-    let pid = Pid::from_raw(read_pid(&dir.path().join("parent.pid")));
-    if waited.is_err() {
-        let _ = kill(pid, Signal::SIGKILL);
-        let _ = daemon.wait();
-        done.store(true, Ordering::Relaxed);
-        panic!(
-            "the checker child never applied generation 1:\n{}",
-            read_log()
-        );
-    }
+    let pid = wait_started(&mut daemon, dir.path());
     std::thread::sleep(Duration::from_secs(1));
     slow.store(true, Ordering::Relaxed);
-    kill(pid, Signal::SIGTERM).expect("SIGTERM");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = daemon.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = daemon.wait();
-            done.store(true, Ordering::Relaxed);
-            panic!("the daemon did not exit within 60 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = stop(&mut daemon, pid);
     done.store(true, Ordering::Relaxed);
     let received = reader.join().expect("reader");
-    let text = read_log();
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status; log tail:\n{}",
-        tail(&text)
-    );
-    assert!(
-        !text.contains("failed to die"),
-        "the supervisor had to kill the checker child:\n{}",
-        tail(&text)
-    );
-    assert!(
-        text.contains("Healthcheck child process(") && text.contains("exited (exit status: 0)"),
-        "the checker child did not exit by itself:\n{}",
-        tail(&text)
-    );
+    let text = fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+    assert_stopped_by_itself(status, &text);
     assert!(
         text.contains("log lines were not sent to syslog"),
         "no line says what syslog missed:\n{}",
