@@ -239,12 +239,10 @@ fn sender_refuses_a_source_address_the_interface_does_not_have() {
     assert!(err.to_string().contains("bind source address"), "{err}");
 }
 
-/// The VRID filter in the real kernel: B's socket passes only VRID 52;
-/// A sends VRID 51 first, then 52. The first datagram B reads is 52's,
-/// for IPv4 (VRID after the IP header) and IPv6 (VRID at byte 1).
-fn first_after_filter(family: Family) -> Vec<u8> {
-    let lab = Lab::new();
-    let case = Case {
+/// To the VRRP group of `family`, from A's address (IPv4) or its
+/// link-local one (IPv6).
+fn multicast_case(family: Family) -> Case {
+    Case {
         family,
         mode: RecvMode::Multicast,
         dst: None,
@@ -252,7 +250,15 @@ fn first_after_filter(family: Family) -> Vec<u8> {
             Family::V4 => Some(A_V4.parse().unwrap()),
             Family::V6 => None,
         },
-    };
+    }
+}
+
+/// The VRID filter in the real kernel: B's socket passes only VRID 52;
+/// A sends VRID 51 first, then 52. The first datagram B reads is 52's,
+/// for IPv4 (VRID after the IP header) and IPv6 (VRID at byte 1).
+fn first_after_filter(family: Family) -> Vec<u8> {
+    let lab = Lab::new();
+    let case = multicast_case(family);
     let mut wrong = advert(&[192, 0, 2, 100]);
     let mut right = wrong.clone();
     wrong[1] = 51;
@@ -281,15 +287,7 @@ fn the_vrid_filter_drops_other_vrids_in_the_kernel_v6() {
 /// 0x31) with TTL 255 required; 51 is nobody's.
 fn first_of_split(family: Family, adverts_side: bool) -> Vec<u8> {
     let lab = Lab::new();
-    let case = Case {
-        family,
-        mode: RecvMode::Multicast,
-        dst: None,
-        src: match family {
-            Family::V4 => Some(A_V4.parse().unwrap()),
-            Family::V6 => None,
-        },
-    };
+    let case = multicast_case(family);
     let wanted = Wanted {
         adverts: vec![(52, 0x31)],
         ttl_255: true,
