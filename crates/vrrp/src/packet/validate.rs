@@ -179,6 +179,18 @@ impl RxExpect {
         }
     }
 
+    /// Whether an advert must come with TTL / hop limit 255: without
+    /// unicast peers, as keepalived checks it (and `validate` does).
+    pub fn requires_ttl_255(&self) -> bool {
+        self.unicast_peers.is_empty()
+    }
+
+    /// The first byte (version and type) of the adverts this instance
+    /// accepts.
+    pub fn advert_version_type(&self) -> u8 {
+        self.version.number() << 4 | TYPE_ADVERTISEMENT
+    }
+
     fn auth_type(&self) -> AuthType {
         if self.version == Version::V2 {
             self.auth.auth_type()
@@ -248,7 +260,7 @@ pub fn validate(rx: &Received, exp: &RxExpect) -> Result<Accepted, DropReason> {
     // 3. TTL.
     if let Some(ttl) = rx
         .ttl
-        .filter(|t| *t != REQUIRED_TTL && exp.unicast_peers.is_empty())
+        .filter(|t| *t != REQUIRED_TTL && exp.requires_ttl_255())
     {
         return Err(DropReason::InvalidTtl { ttl });
     }

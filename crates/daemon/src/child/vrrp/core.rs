@@ -18,7 +18,7 @@ use keepalived_sys::vrid_filter::Wanted;
 use keepalived_sys::vrrp_socket::SocketError;
 use keepalived_vrrp::fsm::{self, RxAdvert, State};
 use keepalived_vrrp::node::{Event, Node};
-use keepalived_vrrp::packet::{self, DropReason, Family, Received, TYPE_ADVERTISEMENT};
+use keepalived_vrrp::packet::{self, DropReason, Family, Received};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -935,15 +935,9 @@ impl Core {
             };
             let wanted = Wanted {
                 adverts: mine()
-                    .map(|i| {
-                        (
-                            i.identity.vrid,
-                            i.expect.version.number() << 4 | TYPE_ADVERTISEMENT,
-                        )
-                    })
+                    .map(|i| (i.identity.vrid, i.expect.advert_version_type()))
                     .collect(),
-                // keepalived checks the TTL only without unicast peers.
-                ttl_255: mine().all(|i| i.expect.unicast_peers.is_empty()),
+                ttl_255: mine().all(|i| i.expect.requires_ttl_255()),
             };
             if r.wanted.as_ref() == Some(&wanted) {
                 continue;
