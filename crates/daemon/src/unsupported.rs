@@ -340,6 +340,9 @@ fn checker(config: &Config, f: &mut Finder) {
             if rs.checker_defaults().smtp_alert == Some(true) {
                 f.add(C, "smtp_alert", at, "no email is sent");
             }
+            if rs.checker_defaults().snmp_name.is_some() {
+                f.add(C, "snmp_name", at, NO_SNMP_NAME);
+            }
         }
     }
 }
@@ -351,7 +354,13 @@ fn vs_keywords(vs: &VirtualServer, f: &mut Finder) {
     if vs.smtp_alert == Some(true) {
         f.add(C, "smtp_alert", at, "no email is sent");
     }
+    if vs.snmp_name.is_some() {
+        f.add(C, "snmp_name", at, NO_SNMP_NAME);
+    }
 }
+
+/// `snmp_name` names a server in keepalived's SNMP tables only.
+const NO_SNMP_NAME: &str = "no SNMP agent runs: the name is not used";
 
 fn globals(g: &GlobalDefs, f: &mut Finder) {
     use Side::{Checker as C, Daemon as D, Vrrp as V};
@@ -694,6 +703,15 @@ mod tests {
              HTTP_GET {\n   url {\n    path /\n   }\n   fast_recovery\n  }\n  smtp_alert\n }\n}\n",
         );
         assert_eq!(k, vec!["fast_recovery", "smtp_alert"]);
+    }
+
+    #[test]
+    fn snmp_names_are_noted() {
+        let k = keywords(
+            "virtual_server 192.0.2.10 80 {\n protocol TCP\n snmp_name web\n \
+             real_server 198.51.100.1 80 {\n  snmp_name web1\n }\n}\n",
+        );
+        assert_eq!(k, vec!["snmp_name"]);
     }
 
     #[test]
