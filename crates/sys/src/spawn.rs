@@ -35,6 +35,18 @@ mod prepared;
 mod queue;
 mod reply;
 
+/// A value that counts its drops: the queue's and the reply slot's tests
+/// see which side let go of an answer.
+#[cfg(test)]
+struct DropCounted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+#[cfg(test)]
+impl Drop for DropCounted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 pub use child::Step;
 pub use prepared::Prepared;
 pub use queue::QUEUE_DEPTH;

@@ -390,12 +390,7 @@ mod tests {
 
     /// Counts answers dropped without being claimed (what `Started`'s
     /// Drop turns into kill and reap).
-    struct Tracked(Arc<AtomicUsize>);
-    impl Drop for Tracked {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::spawn::DropCounted as Tracked;
 
     #[test]
     fn an_abandoned_request_is_skipped_or_its_answer_undone() {

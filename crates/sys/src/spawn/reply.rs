@@ -164,12 +164,7 @@ mod tests {
             .expect("a runtime")
     }
 
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::spawn::DropCounted as Counted;
 
     #[test]
     fn a_value_sent_from_another_thread_arrives() {
