@@ -91,11 +91,7 @@ fn adverts_keep_their_interval_while_script_starts_are_slow() {
         .into_iter()
         .filter(|t| *t >= from && *t <= to)
         .collect();
-    let mut gaps: Vec<Duration> = stamps
-        .windows(2)
-        .map(|p| Duration::from_secs_f64((p[1] - p[0]).max(0.0)))
-        .collect();
-    gaps.sort();
+    let gaps = adverts::sorted_gaps(&stamps, from, to);
     let worst = gaps.last().copied().unwrap_or(WINDOW);
     let slow_starts = log.matches("its start waited").count();
     let report = format!(

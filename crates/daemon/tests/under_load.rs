@@ -134,17 +134,7 @@ impl Window {
 
 /// Advert intervals whose both ends fall inside `w`, sorted.
 fn intervals(stamps: &[f64], w: Window) -> Vec<Duration> {
-    let inside: Vec<f64> = stamps
-        .iter()
-        .copied()
-        .filter(|&t| t >= w.from && t <= w.to)
-        .collect();
-    let mut gaps: Vec<Duration> = inside
-        .windows(2)
-        .map(|p| Duration::from_secs_f64((p[1] - p[0]).max(0.0)))
-        .collect();
-    gaps.sort();
-    gaps
+    adverts::sorted_gaps(stamps, w.from, w.to)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

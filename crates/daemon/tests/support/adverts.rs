@@ -50,3 +50,19 @@ pub fn epoch_now() -> f64 {
         .expect("a clock after 1970")
         .as_secs_f64()
 }
+
+/// The intervals between adverts whose both ends fall within
+/// `from..=to` (epoch seconds), shortest first.
+pub fn sorted_gaps(stamps: &[f64], from: f64, to: f64) -> Vec<Duration> {
+    let inside: Vec<f64> = stamps
+        .iter()
+        .copied()
+        .filter(|&t| t >= from && t <= to)
+        .collect();
+    let mut gaps: Vec<Duration> = inside
+        .windows(2)
+        .map(|p| Duration::from_secs_f64((p[1] - p[0]).max(0.0)))
+        .collect();
+    gaps.sort();
+    gaps
+}
