@@ -1124,13 +1124,13 @@ impl Starved {
     }
 
     /// Back to the root cgroup (of the same hierarchy).
-    fn release(&self, pid: i32) {
+    fn release(&self, pid: i32) -> std::io::Result<()> {
         let root = self
             .dir
             .parent()
             .expect("hierarchy root")
             .join("cgroup.procs");
-        fs::write(root, pid.to_string()).expect("move back");
+        fs::write(root, pid.to_string())
     }
 }
 
@@ -1158,8 +1158,12 @@ fn a_starved_vrrp_child_is_waited_for_a_stopped_one_is_not() {
         &conf,
         &["-P"],
         // Shorter than the 1 s the cgroup throttles it at a time (the
-        // loop answers its heartbeat first whenever it runs).
-        &[("KEEPALIVED_RS_STALL_MS", "300")],
+        // loop answers its heartbeat first whenever it runs), and long
+        // enough that its starvation ceiling (6 bounds, 3.6 s) outlasts
+        // a throttled period or two the loaded host does not serve: at
+        // 300 ms (a 1.8 s ceiling) the child was once killed as stalled
+        // in a full `run-tests`.
+        &[("KEEPALIVED_RS_STALL_MS", "600")],
     );
     d.wait_log("Entering MASTER STATE", 60);
     // Many bounds, each silence shorter than the starvation ceiling.
@@ -1208,7 +1212,10 @@ fn starved_waited_stopped_killed(d: &Daemon, pidfile: &str, cgroup: &str) {
     let cg = Starved::new(&format!("{cgroup}-{}", std::process::id()));
     cg.hold(child);
     std::thread::sleep(Duration::from_millis(3500));
-    cg.release(child);
+    if let Err(e) = cg.release(child) {
+        // The child is gone: killed as stalled, or worse. Its log says.
+        panic!("move the child back: {e}\n{}", d.log());
+    }
     d.wait_log("the host is starved, not the child stalled", 1);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(d.pidfile(pidfile), Some(child), "{}", d.log());
