@@ -115,15 +115,21 @@ impl<T> Future for Waiting<T> {
     type Output = Result<T, ()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // The worker's reference is gone once it has sent (or dropped its
-        // side): only then is the slot ours alone.
-        let alone = Arc::strong_count(&self.0) == 1;
         let mut state = self.0.lock();
-        if alone && let Some(value) = state.value.take() {
-            return Poll::Ready(Ok(value));
-        }
-        if alone && state.worker_gone {
-            return Poll::Ready(Err(()));
+        if state.value.is_some() || state.worker_gone {
+            // The worker is done with the slot; its reference goes right
+            // after it unlocks, and only then is the slot ours alone. It
+            // read the waker before that, maybe before we had set one:
+            // so no wake-up is owed to us, and we ask to be polled again
+            // instead of waiting for one (the count was once read before
+            // the lock, and a reply that came in between was never seen:
+            // a start hung in a loaded full run).
+            if Arc::strong_count(&self.0) == 1 {
+                return Poll::Ready(state.value.take().ok_or(()));
+            }
+            drop(state);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         let stale = match &state.waker {
             Some(w) => !w.will_wake(cx.waker()),
@@ -234,6 +240,49 @@ mod tests {
         });
         assert_eq!(rt().block_on(waiting), Err(()));
         worker.join().expect("joined");
+    }
+
+    /// A waker that counts its wake-ups.
+    struct WakeCount(AtomicUsize);
+
+    impl std::task::Wake for WakeCount {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The worker stored its value (or its end) when no waker was set
+    /// yet, so it wakes nobody; the asker's first poll comes before the
+    /// worker lets go of the slot. No wake-up is owed to the asker: it
+    /// must ask for another poll itself, or it waits for ever (a start
+    /// hung so once in a loaded full run).
+    #[test]
+    fn a_reply_found_before_the_worker_lets_go_asks_for_another_poll() {
+        for sends in [true, false] {
+            let (mut filler, mut waiting) = slot::<u32>();
+            let held = filler.0.take().expect("worker side");
+            {
+                let mut state = held.lock();
+                if sends {
+                    state.value = Some(4);
+                } else {
+                    state.worker_gone = true;
+                }
+            }
+            let woken = Arc::new(WakeCount(AtomicUsize::new(0)));
+            let waker = Waker::from(woken.clone());
+            let mut cx = Context::from_waker(&waker);
+            assert!(Pin::new(&mut waiting).poll(&mut cx).is_pending());
+            assert!(
+                woken.0.load(Ordering::SeqCst) >= 1,
+                "pending with nobody to wake it ({})",
+                if sends { "a value" } else { "the end" }
+            );
+            drop(held);
+            let expected = if sends { Ok(4) } else { Err(()) };
+            assert_eq!(Pin::new(&mut waiting).poll(&mut cx), Poll::Ready(expected));
+            drop(filler);
+        }
     }
 
     /// A waker that notes how many hold the slot when it is woken.
